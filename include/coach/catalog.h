@@ -1,0 +1,22 @@
+/* Finding routines and voice profiles by name: a path, or a name looked up
+ * in ./routines, $XDG_DATA_HOME/coach/routines (~/.local/share/...),
+ * $XDG_DATA_DIRS/coach/routines and the install prefix (and the same for
+ * voices). $COACH_DATA_DIR, when set, is searched first. */
+#ifndef COACH_CATALOG_H
+#define COACH_CATALOG_H
+
+#include <stddef.h>
+
+enum catalog_kind { CATALOG_ROUTINES, CATALOG_VOICES };
+
+/* Resolves a routine/voice argument to a readable file path (heap string).
+ * Returns 0 or COACH_ENOTFOUND / COACH_ENOMEM. */
+int catalog_find(enum catalog_kind kind, const char *arg, char **path);
+/* The directories searched, in order (heap array of heap strings). */
+int catalog_dirs(enum catalog_kind kind, char ***dirs, size_t *n);
+/* Every *.ini found (first occurrence of a name wins), sorted by name.
+ * names[i] is the name, paths[i] the file. */
+int catalog_list(enum catalog_kind kind, char ***names, char ***paths, size_t *n);
+void catalog_strv_free(char **v, size_t n);
+
+#endif

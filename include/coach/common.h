@@ -1,0 +1,36 @@
+/* Shared error codes and small helpers. A function that can fail returns 0 on
+ * success or one of these negative codes; people-facing messages are made at
+ * the edge (the CLI) from coach_strerror() plus context. */
+#ifndef COACH_COMMON_H
+#define COACH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum coach_err {
+    COACH_OK = 0,
+    COACH_ENOMEM = -1,   /* allocation failed */
+    COACH_EIO = -2,      /* read/write failed (errno has details) */
+    COACH_EINVAL = -3,   /* invalid input (details are in a diag list) */
+    COACH_ESPEECH = -4,  /* espeak-ng failed or voice missing */
+    COACH_EFORMAT = -5,  /* output format unknown or unsupported */
+    COACH_ENOTFOUND = -6,/* routine, voice or file not found */
+    COACH_EPLAN = -7,    /* the plan cannot fit mandatory speech */
+    COACH_EINTR = -8,    /* interrupted by a signal */
+};
+
+const char *coach_strerror(int err);
+
+/* Seconds (as milliseconds) to frames, rounded to nearest. Exact for
+ * 48000 and 44100 Hz at whole milliseconds. The ONLY seconds->frames rule. */
+static inline uint64_t frames_from_ms(uint64_t ms, uint32_t rate_hz)
+{
+    return (ms * rate_hz + 500) / 1000;
+}
+
+/* strdup that is C11 (strdup is POSIX); returns NULL on NULL or no memory. */
+char *coach_strdup(const char *s);
+/* printf into a new heap string; NULL on no memory. */
+char *coach_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,43 @@
+/* The renderer: timeline + prepared clips -> samples for any block of frames
+ * [a, a+n). Real-time safe: no malloc, no locks, no I/O, no logging after
+ * render_init. The output is a pure function of the frame position (speech
+ * ducking and the limiter are stateless), so live playback, export and
+ * seeking all produce the same samples. */
+#ifndef COACH_RENDER_H
+#define COACH_RENDER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coach/timeline.h"
+
+struct renderer {
+    /* immutable after render_init */
+    const struct timeline *tl;
+    float *const *clip_pcm;      /* clip id -> prepared PCM or NULL (not ready) */
+    uint32_t channels;           /* 1 or 2, interleaved */
+    size_t max_block;            /* scratch size in frames */
+    float *scratch_mono;         /* max_block */
+    float *scratch_tone;         /* max_block */
+    float *scratch_gain;         /* max_block */
+    /* set by the owner between blocks; read by render */
+    _Atomic float volume;        /* linear master gain, default 1 */
+    /* render writes, others read */
+    atomic_uint_fast64_t missing_clips; /* speech events due but not prepared */
+};
+
+/* clip_pcm is borrowed: an array of n_clips pointers the owner fills as
+ * clips are prepared. Allocates scratch buffers. Returns 0 or COACH_ENOMEM. */
+int render_init(struct renderer *r, const struct timeline *tl, float *const *clip_pcm,
+                uint32_t channels, size_t max_block);
+void render_free(struct renderer *r);
+/* Fills out with n frames (n * channels floats) starting at frame a. Any n:
+ * larger blocks are rendered in max_block pieces. Never exceeds [-1, 1]. */
+void render(struct renderer *r, uint64_t a, float *out, size_t n);
+
+/* Speech ducking (tones only): gain for tones under speech and ramp. */
+#define RENDER_DUCK_GAIN 0.25f
+#define RENDER_DUCK_RAMP_MS 30
+
+#endif

@@ -1,0 +1,101 @@
+/* A routine as plain data in human units (milliseconds, counts, text),
+ * parsed from an INI file with inih and validated once. Every error is
+ * collected as "file:line: message"; see docs/coach-routine.5 for the format. */
+#ifndef COACH_ROUTINE_H
+#define COACH_ROUTINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coach/diag.h"
+
+#define ROUTINE_MAX_PHASES 8      /* tempo phases per dynamic rep */
+#define ROUTINE_MAX_STEPS 200
+#define ROUTINE_MAX_LIST 32       /* repeated keys (setup, caution) and list items */
+
+enum step_kind { STEP_EXERCISE, STEP_BREATHING, STEP_REST, STEP_SAY };
+enum level { LEVEL_EASY, LEVEL_MEDIUM, LEVEL_HARD };
+
+/* Inclusive range; lo == hi for a single number. Units as the field says. */
+struct range {
+    uint32_t lo, hi;
+};
+
+struct strlist {
+    char **items;
+    size_t len;
+};
+
+struct step {
+    enum step_kind kind;
+    char *id;  /* from "[kind id]"; unique in the routine */
+    int line;  /* line of the section header */
+
+    /* exercise and breathing */
+    char *name;           /* spoken name; required for exercise/breathing */
+    struct strlist setup; /* spoken while getting into position, in order */
+    char *cue;            /* spoken as each side/set starts; NULL if absent */
+    char *tip;            /* optional; NULL if absent */
+    char *finish;         /* spoken when the step's work ends; NULL if absent */
+
+    /* exercise */
+    struct strlist sides;        /* e.g. "left leg", "right leg"; empty = none */
+    struct range sets;           /* count, default 1 */
+    struct range reps;           /* count, default 1 */
+    struct range hold_ms;        /* isometric hold per rep; {0,0} if absent */
+    struct range duration_ms;    /* continuous work ("keep going"); {0,0} if absent */
+    uint32_t tempo_ms[ROUTINE_MAX_PHASES]; /* per phase of a dynamic rep */
+    size_t n_tempo;              /* 0 if no tempo */
+    struct strlist phases;       /* one name per tempo phase; may be empty */
+    uint32_t rest_reps_ms;       /* between reps; default 0 */
+    uint32_t rest_sets_ms;       /* between sets; default 30000 */
+    uint32_t metronome_bpm;      /* soft ticks during the work; 0 = off */
+
+    /* breathing (hold_ms above is not used; breath_hold_ms is) */
+    uint32_t inhale_ms, breath_hold_ms, exhale_ms, hold_out_ms;
+    struct range cycles;         /* count */
+    uint32_t spoken_cycles;      /* cycles with phase words; tones only after */
+
+    /* rest */
+    struct range rest_ms;        /* "seconds" */
+
+    /* rest ("say") and say ("text") */
+    char *text;                  /* NULL if absent */
+};
+
+struct routine {
+    char *path;               /* as given */
+    char *title;              /* required */
+    char *summary;            /* NULL if absent */
+    char *voice;              /* profile name, default "en-us" */
+    int voice_line;           /* line of "voice =", 0 if defaulted */
+    struct strlist cautions;  /* read in the intro */
+    uint32_t rest_ms;         /* between steps, default 15000 */
+    uint32_t prepare_ms;      /* before the first hold/rep, default 5000 */
+    uint32_t countdown_s;     /* 0-10, default 3 */
+    enum level level;         /* default LEVEL_EASY */
+    struct step *steps;       /* in file order */
+    size_t n_steps;
+};
+
+/* Parses and validates the file at path. On success returns 0 and fills r.
+ * On any problem returns COACH_EINVAL (or COACH_ENOTFOUND/COACH_EIO for an
+ * unreadable file) with every problem added to d; r is then empty. */
+int routine_load(const char *path, struct routine *r, struct coach_diags *d);
+/* Same, from memory; name is used in messages. Never reads past len. */
+int routine_parse(const char *name, const char *text, size_t len, struct routine *r,
+                  struct coach_diags *d);
+void routine_free(struct routine *r);
+
+/* The value of a range for a level: easy = lo, hard = hi, medium = the
+ * midpoint rounded half up. */
+uint32_t range_pick(struct range r, enum level lv);
+/* "easy" | "medium" | "hard" -> 0 and *lv, else COACH_EINVAL. */
+int level_parse(const char *s, enum level *lv);
+const char *level_name(enum level lv);
+const char *step_kind_name(enum step_kind k);
+/* Number of exercise + breathing steps (the ones announced "n of N"). */
+size_t routine_count_moves(const struct routine *r);
+
+#endif

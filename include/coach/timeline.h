@@ -1,0 +1,58 @@
+/* The timeline: sorted, immutable events at exact frame positions, made by
+ * the planner and read by the renderer, the dumps and the sinks. */
+#ifndef COACH_TIMELINE_H
+#define COACH_TIMELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum event_kind {
+    EV_SPEECH,       /* a speech clip (clip = id) */
+    EV_CLICK,        /* soft metronome tick */
+    EV_CLICK_ACCENT, /* accented first beat of a bar / block */
+    EV_BEEP,         /* countdown beep */
+    EV_BEEP_FINAL,   /* last countdown beep: higher and longer (work starts) */
+    EV_BREATH_IN,    /* rising tone over the inhale */
+    EV_BREATH_HOLD,  /* steady quiet tone over a breath hold */
+    EV_BREATH_OUT,   /* falling tone over the exhale */
+    EV_PHASE,        /* tempo phase tone; variant = phase index */
+    EV_BELL,         /* end-of-routine bell */
+    EV_KIND_COUNT
+};
+
+struct event {
+    uint64_t frame;      /* first frame */
+    uint64_t len_frames; /* length; for speech = the clip's length */
+    uint32_t clip;       /* EV_SPEECH: clip id; else 0 */
+    int32_t step;        /* step index, -1 for intro and ending */
+    uint8_t kind;        /* enum event_kind */
+    uint8_t variant;     /* EV_PHASE: phase index */
+};
+
+/* One per step (and one for the intro): chapters for exports and dumps. */
+struct chapter {
+    uint64_t frame;     /* start */
+    uint64_t end_frame; /* exclusive */
+    int32_t step;       /* -1 = intro */
+    char *title;        /* e.g. "Exercise 3 of 10: Bridge" */
+};
+
+struct timeline {
+    uint32_t rate_hz;
+    uint64_t len_frames;      /* total length, including the bell's tail */
+    struct event *ev;         /* sorted by frame (stable) */
+    size_t n_ev, cap_ev;
+    struct chapter *ch;
+    size_t n_ch, cap_ch;
+    uint64_t max_event_frames; /* longest event: bounds the renderer's search */
+    char **clip_text;         /* clip id -> text (copies) */
+    uint64_t *clip_len;       /* clip id -> length in frames */
+    size_t n_clips;
+};
+
+const char *event_kind_name(enum event_kind k); /* "speech", "click", ... */
+void timeline_free(struct timeline *tl);
+/* Index of the first event whose frame >= frame (binary search). */
+size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame);
+
+#endif

@@ -1,0 +1,94 @@
+/* A voice profile (voices/<name>.ini): the espeak-ng voice and its settings,
+ * and the template of every phrase the coach says. No user-facing phrase
+ * lives in C: C only names phrase keys and fills placeholders. */
+#ifndef COACH_VOICE_H
+#define COACH_VOICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coach/diag.h"
+
+/* Phrase keys, as written in [phrases] of a profile. X(enum, "key") */
+#define COACH_PHRASES(X)                                                                    \
+    X(PH_INTRO, "intro")                 /* {title} */                                    \
+    X(PH_DURATION, "duration")           /* {duration} */                                 \
+    X(PH_CAUTION_INTRO, "caution_intro") /* before the routine's cautions */              \
+    X(PH_BEGIN, "begin")                 /* after the intro */                            \
+    X(PH_STEP, "step")                   /* {n} {total} {name} */                         \
+    X(PH_TIP, "tip")                     /* {text} */                                     \
+    X(PH_SET, "set")                     /* {set} {sets} */                               \
+    X(PH_SIDE_FIRST, "side_first")       /* {side} */                                     \
+    X(PH_SIDE_SWITCH, "side_switch")     /* {side} */                                     \
+    X(PH_REPS_GOAL, "reps_goal")         /* {reps} (counted phrase) */                    \
+    X(PH_COUNT, "count")                 /* {n}: countdown and counted seconds */         \
+    X(PH_HOLD, "hold")                   /* {seconds} (duration phrase) */                \
+    X(PH_REP_HOLD, "rep_hold")           /* {n} {seconds}: rep number + hold */           \
+    X(PH_HALFWAY, "halfway")             /* {seconds} left */                             \
+    X(PH_RELEASE, "release")                                                              \
+    X(PH_REP, "rep")                     /* {n} */                                        \
+    X(PH_REP_PHASE, "rep_phase")         /* {n} {phase} */                                \
+    X(PH_PHASE, "phase")                 /* {phase} */                                    \
+    X(PH_LAST_ONE, "last_one")                                                            \
+    X(PH_KEEP_GOING, "keep_going")       /* {seconds} */                                  \
+    X(PH_STOP, "stop")                                                                    \
+    X(PH_REST, "rest")                   /* {seconds} */                                  \
+    X(PH_NEXT, "next")                   /* {name} */                                     \
+    X(PH_REST_LEFT, "rest_left")         /* {seconds} */                                  \
+    X(PH_BREATHS, "breaths")             /* {cycles} (counted phrase) */                  \
+    X(PH_INHALE, "inhale")                                                                \
+    X(PH_BREATH_HOLD, "breath_hold")                                                      \
+    X(PH_EXHALE, "exhale")                                                                \
+    X(PH_HOLD_OUT, "hold_out")                                                            \
+    X(PH_TONES_ONLY, "tones_only")                                                        \
+    X(PH_COMPLETE, "complete")
+
+/* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
+#define COACH_NOUNS(X)                                                                      \
+    X(NOUN_SECONDS, "seconds")                                                            \
+    X(NOUN_MINUTES, "minutes")                                                            \
+    X(NOUN_REPS, "reps")                                                                  \
+    X(NOUN_BREATHS, "breaths")
+
+#define COACH_ENUM_ITEM(e, key) e,
+enum phrase_id { COACH_PHRASES(COACH_ENUM_ITEM) PHRASE_COUNT };
+enum noun_id { COACH_NOUNS(COACH_ENUM_ITEM) NOUN_COUNT };
+#undef COACH_ENUM_ITEM
+
+enum plural_rule {
+    PLURAL_ONE_IS_1,  /* English, German...: one for n == 1 */
+    PLURAL_ONE_IS_01, /* French, pt-BR: one for n == 0 or 1 */
+};
+
+struct voice {
+    char *path;            /* file it was read from */
+    char *name;            /* profile name (file name without .ini) */
+    char *espeak_voice;    /* [voice] espeak, e.g. "en-us" */
+    int rate_wpm;          /* [voice] rate, default 165 */
+    int pitch;             /* [voice] pitch 0-100, default 50 */
+    int volume;            /* [voice] volume 0-200, default 100 */
+    enum plural_rule plural;
+    char *phrases[PHRASE_COUNT];
+    char *noun_one[NOUN_COUNT], *noun_other[NOUN_COUNT];
+};
+
+/* Placeholder values for voice_format; unused ones may be left zero/NULL. */
+struct phrase_args {
+    const char *title, *name, *side, *phase, *text;
+    long n, total, set, sets;
+    long seconds;   /* rendered with the "seconds" noun: "20 seconds" */
+    long minutes;   /* rendered with the "minutes" noun */
+    long reps;      /* rendered with the "reps" noun */
+    long cycles;    /* rendered with the "breaths" noun */
+    const char *duration; /* preformatted ("about 14 minutes" part) */
+};
+
+int voice_load(const char *path, struct voice *v, struct coach_diags *d);
+void voice_free(struct voice *v);
+/* Expands a phrase into a new heap string (NULL on no memory). */
+char *voice_format(const struct voice *v, enum phrase_id id, const struct phrase_args *a);
+/* "20 seconds" / "1 second" in the voice's language. */
+char *voice_noun(const struct voice *v, enum noun_id id, long n);
+const char *phrase_key(enum phrase_id id);
+
+#endif

@@ -1,0 +1,47 @@
+/* Error strings and the few string helpers every module uses. */
+#include "coach/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *coach_strerror(int err)
+{
+    switch (err) {
+    case COACH_OK: return "success";
+    case COACH_ENOMEM: return "out of memory";
+    case COACH_EIO: return "input/output error";
+    case COACH_EINVAL: return "invalid input";
+    case COACH_ESPEECH: return "speech synthesis failed";
+    case COACH_EFORMAT: return "unsupported output format";
+    case COACH_ENOTFOUND: return "not found";
+    case COACH_EPLAN: return "the routine cannot be planned";
+    case COACH_EINTR: return "interrupted";
+    default: return "unknown error";
+    }
+}
+
+char *coach_strdup(const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+char *coach_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return NULL;
+    char *p = malloc((size_t)n + 1);
+    if (!p) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}

@@ -1,0 +1,40 @@
+/* Minimal test helpers: CHECK records a failure and goes on, so one run
+ * shows every failing assertion; test_done() gives the exit status. */
+#ifndef COACH_TESTUTIL_H
+#define COACH_TESTUTIL_H
+
+#include <stdio.h>
+
+extern int test_failures;
+extern int test_checks;
+
+#define CHECK(cond)                                                                         \
+    do {                                                                                    \
+        test_checks++;                                                                      \
+        if (!(cond)) {                                                                      \
+            test_failures++;                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);        \
+        }                                                                                   \
+    } while (0)
+
+#define CHECKF(cond, ...)                                                                   \
+    do {                                                                                    \
+        test_checks++;                                                                      \
+        if (!(cond)) {                                                                      \
+            test_failures++;                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);        \
+            fprintf(stderr, __VA_ARGS__);                                                   \
+            fputc('\n', stderr);                                                            \
+        }                                                                                   \
+    } while (0)
+
+/* Prints "N passed, M failed" and returns the exit status. */
+int test_done(void);
+/* $COACH_SOURCE_DIR/rel (static buffer rotation of 4). */
+const char *test_src_path(const char *rel);
+/* A fresh scratch directory under $COACH_TEST_TMP (or /tmp). */
+const char *test_tmpdir(const char *name);
+/* Reads a whole file into a heap string (NULL on failure). */
+char *test_read_file(const char *path, size_t *len);
+
+#endif
