@@ -24,6 +24,7 @@
     X(PH_COUNT, "count")                 /* {n}: countdown and counted seconds */         \
     X(PH_HOLD, "hold")                   /* {seconds} (duration phrase) */                \
     X(PH_REP_HOLD, "rep_hold")           /* {n} {seconds}: rep number + hold */           \
+    X(PH_REP_SHORT, "rep_short")         /* {n}: held rep when rep_hold is too long */    \
     X(PH_HALFWAY, "halfway")             /* {seconds} left */                             \
     X(PH_RELEASE, "release")                                                              \
     X(PH_REP, "rep")                     /* {n} */                                        \

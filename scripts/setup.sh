@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package coach needs to build, run and test.
+# Idempotent: installs only what is missing. Works on Debian 12 and
+# Raspberry Pi OS (bookworm). Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  portaudio19-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libinih-dev libsoxr-dev
+)
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
+  # the test suite needs nothing more today; the benchmark compares against
+  # the espeak-ng command line and sox, and measures memory with GNU time
+  packages+=(espeak-ng sox time)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

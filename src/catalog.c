@@ -1,0 +1,183 @@
+/* Finding routines and voice profiles: a path is used as given; a name is
+ * looked up in the search directories (see include/coach/catalog.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "coach/catalog.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coach/common.h"
+
+static const char *sub(enum catalog_kind k) { return k == CATALOG_ROUTINES ? "routines" : "voices"; }
+
+struct strv {
+    char **v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void strv_push_owned(struct strv *s, char *x)
+{
+    if (!x) {
+        s->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], x) == 0) { /* same directory twice: keep the first */
+            free(x);
+            return;
+        }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (!v) {
+            free(x);
+            s->oom = true;
+            return;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = x;
+}
+
+void catalog_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* The directory holding the running binary, for a relocatable install
+ * (bin/coach -> share/coach). */
+static char *exe_dir(void)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    return coach_strdup(buf);
+}
+
+int catalog_dirs(enum catalog_kind kind, char ***dirs, size_t *n)
+{
+    struct strv s = {0};
+    const char *k = sub(kind);
+    const char *env = getenv("COACH_DATA_DIR");
+    if (env && *env) strv_push_owned(&s, coach_asprintf("%s/%s", env, k));
+    strv_push_owned(&s, coach_asprintf("%s", k));
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg == '/')
+        strv_push_owned(&s, coach_asprintf("%s/coach/%s", xdg, k));
+    else if (home && *home)
+        strv_push_owned(&s, coach_asprintf("%s/.local/share/coach/%s", home, k));
+    const char *dd = getenv("XDG_DATA_DIRS");
+    if (!dd || !*dd) dd = "/usr/local/share:/usr/share";
+    for (const char *p = dd; *p;) {
+        const char *e = strchr(p, ':');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len && p[0] == '/') strv_push_owned(&s, coach_asprintf("%.*s/coach/%s", (int)len, p, k));
+        p += len + (e ? 1 : 0);
+    }
+    char *exe = exe_dir();
+    if (exe) strv_push_owned(&s, coach_asprintf("%s/../share/coach/%s", exe, k));
+    free(exe);
+    strv_push_owned(&s, coach_asprintf("%s/%s", COACH_DATADIR, k));
+    if (s.oom) {
+        catalog_strv_free(s.v, s.n);
+        return COACH_ENOMEM;
+    }
+    *dirs = s.v;
+    *n = s.n;
+    return 0;
+}
+
+static bool is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool valid_name(const char *s)
+{
+    if (!*s || *s == '.') return false;
+    for (; *s; s++)
+        if (*s == '/') return false;
+    return true;
+}
+
+int catalog_find(enum catalog_kind kind, const char *arg, char **path)
+{
+    size_t len = strlen(arg);
+    bool looks_like_path = strchr(arg, '/') || (len > 4 && strcmp(arg + len - 4, ".ini") == 0);
+    if (looks_like_path || is_file(arg)) {
+        if (!is_file(arg)) return COACH_ENOTFOUND;
+        *path = coach_strdup(arg);
+        return *path ? 0 : COACH_ENOMEM;
+    }
+    if (!valid_name(arg)) return COACH_ENOTFOUND;
+    char **dirs;
+    size_t n;
+    int rc = catalog_dirs(kind, &dirs, &n);
+    if (rc) return rc;
+    rc = COACH_ENOTFOUND;
+    for (size_t i = 0; i < n && rc == COACH_ENOTFOUND; i++) {
+        char *p = coach_asprintf("%s/%s.ini", dirs[i], arg);
+        if (!p) {
+            rc = COACH_ENOMEM;
+        } else if (is_file(p)) {
+            *path = p;
+            rc = 0;
+        } else {
+            free(p);
+        }
+    }
+    catalog_strv_free(dirs, n);
+    return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int catalog_list(enum catalog_kind kind, char ***names, char ***paths, size_t *n)
+{
+    char **dirs;
+    size_t nd;
+    int rc = catalog_dirs(kind, &dirs, &nd);
+    if (rc) return rc;
+    struct strv nm = {0};
+    for (size_t i = 0; i < nd; i++) {
+        DIR *d = opendir(dirs[i]);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t l = strlen(e->d_name);
+            if (l <= 4 || e->d_name[0] == '.' || strcmp(e->d_name + l - 4, ".ini") != 0) continue;
+            strv_push_owned(&nm, coach_asprintf("%.*s", (int)(l - 4), e->d_name));
+        }
+        closedir(d);
+    }
+    catalog_strv_free(dirs, nd);
+    if (nm.n) qsort(nm.v, nm.n, sizeof *nm.v, by_name);
+    char **ps = calloc(nm.n ? nm.n : 1, sizeof *ps);
+    bool oom = nm.oom || !ps;
+    for (size_t i = 0; i < nm.n && !oom; i++)
+        if (catalog_find(kind, nm.v[i], &ps[i])) oom = true;
+    if (oom) {
+        catalog_strv_free(nm.v, nm.n);
+        catalog_strv_free(ps, nm.n);
+        return COACH_ENOMEM;
+    }
+    *names = nm.v;
+    *paths = ps;
+    *n = nm.n;
+    return 0;
+}

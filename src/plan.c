@@ -1,0 +1,675 @@
+/* The planner: turns a routine and a voice into a timeline of events at
+ * exact frames. It walks the routine in time order with a cursor, knowing
+ * every clip's length before it places it: phrases that may move ("flowing"
+ * speech: announcements, setup, cues) go after the previous phrase and
+ * lengthen the preparation or rest they sit in; phrases tied to a moment
+ * (counts, "Release", rep numbers) go exactly on their frame, and an optional
+ * one that would overlap is dropped. A mandatory one that cannot fit is an
+ * error, never an overlap. */
+#include "coach/plan.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/common.h"
+#include "coach/tone.h"
+
+#define GAP_MS 350              /* silence between flowing phrases */
+#define TIGHT_GAP_MS 60         /* least silence before a phrase at a fixed moment */
+#define HELD_REP_REST_MIN_MS 3000 /* time to release and reset between held reps */
+#define PHASE_WORD_REPS 2       /* dynamic reps whose phase names are spoken */
+#define HALFWAY_MIN_MS 20000    /* holds this long get "N seconds left" halfway */
+#define LONG_REST_MS 30000      /* rests this long get "10 seconds left" */
+#define REST_LEFT_S 10
+#define BELL_GAP_MS 300         /* from the last word to the bell */
+#define TAIL_MS 500             /* silence after the bell's tail */
+
+struct pb {
+    const struct routine *r;
+    const struct voice *v;
+    const struct clip_source *src;
+    const struct plan_opts *o;
+    struct timeline *tl;
+    const char *duration_text; /* "about 14 minutes" part of the intro */
+    uint64_t t;                /* cursor: where the next flowing thing may start */
+    uint64_t speech_end;       /* end of the last speech placed */
+    bool any_speech;
+    int32_t step;              /* step of the events being placed; -1 intro/end */
+    size_t n_moves, move;      /* exercise+breathing steps, and the current one's number */
+    char *err;
+    size_t err_cap;
+    int rc;
+};
+
+static uint64_t F(const struct pb *p, uint64_t ms) { return frames_from_ms(ms, p->o->rate_hz); }
+
+static void fail(struct pb *p, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct pb *p, int rc, const char *fmt, ...)
+{
+    if (p->rc) return;
+    p->rc = rc;
+    if (p->err && p->err_cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err, p->err_cap, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void add_event(struct pb *p, enum event_kind kind, uint64_t frame, uint64_t len,
+                      uint32_t clip, uint8_t variant)
+{
+    struct timeline *tl = p->tl;
+    if (p->rc) return;
+    if (tl->n_ev == tl->cap_ev) {
+        size_t cap = tl->cap_ev ? tl->cap_ev * 2 : 256;
+        struct event *e = realloc(tl->ev, cap * sizeof *e);
+        if (!e) return fail(p, COACH_ENOMEM, "out of memory");
+        tl->ev = e;
+        tl->cap_ev = cap;
+    }
+    tl->ev[tl->n_ev++] = (struct event){
+        .frame = frame, .len_frames = len, .clip = clip, .step = p->step, .kind = (uint8_t)kind,
+        .variant = variant};
+}
+
+static void add_tone(struct pb *p, enum event_kind kind, uint64_t frame, uint8_t variant)
+{
+    add_event(p, kind, frame, tone_default_len(kind, p->o->rate_hz), 0, variant);
+}
+
+static void add_chapter(struct pb *p, uint64_t frame, const char *title)
+{
+    struct timeline *tl = p->tl;
+    if (p->rc) return;
+    if (tl->n_ch == tl->cap_ch) {
+        size_t cap = tl->cap_ch ? tl->cap_ch * 2 : 32;
+        struct chapter *c = realloc(tl->ch, cap * sizeof *c);
+        if (!c) return fail(p, COACH_ENOMEM, "out of memory");
+        tl->ch = c;
+        tl->cap_ch = cap;
+    }
+    if (tl->n_ch) tl->ch[tl->n_ch - 1].end_frame = frame;
+    char *t = coach_strdup(title ? title : "");
+    if (!t) return fail(p, COACH_ENOMEM, "out of memory");
+    /* a title, not a sentence: no closing full stop */
+    size_t n = strlen(t);
+    while (n && (t[n - 1] == '.' || t[n - 1] == ' ')) t[--n] = 0;
+    tl->ch[tl->n_ch++] = (struct chapter){.frame = frame, .end_frame = frame, .step = p->step, .title = t};
+}
+
+/* Interns a text: its clip id and length, remembered in the timeline. */
+static int intern(struct pb *p, const char *text, uint32_t *id, uint64_t *len)
+{
+    if (p->rc) return p->rc;
+    int rc = p->src->intern(p->src->ctx, text, id, len);
+    if (rc) {
+        fail(p, rc, "cannot synthesize '%s': %s", text, coach_strerror(rc));
+        return rc;
+    }
+    struct timeline *tl = p->tl;
+    if (*id >= tl->n_clips) {
+        size_t n = (size_t)*id + 1;
+        char **t = realloc(tl->clip_text, n * sizeof *t);
+        if (t) tl->clip_text = t;
+        uint64_t *l = realloc(tl->clip_len, n * sizeof *l);
+        if (l) tl->clip_len = l;
+        if (!t || !l) {
+            fail(p, COACH_ENOMEM, "out of memory");
+            return p->rc;
+        }
+        for (size_t i = tl->n_clips; i < n; i++) {
+            tl->clip_text[i] = NULL;
+            tl->clip_len[i] = 0;
+        }
+        tl->n_clips = n;
+    }
+    if (!tl->clip_text[*id]) {
+        tl->clip_text[*id] = coach_strdup(text);
+        if (!tl->clip_text[*id]) return fail(p, COACH_ENOMEM, "out of memory"), p->rc;
+        tl->clip_len[*id] = *len;
+    }
+    return 0;
+}
+
+static char *phrase(struct pb *p, enum phrase_id id, const struct phrase_args *a)
+{
+    char *s = voice_format(p->v, id, a);
+    if (!s) fail(p, COACH_ENOMEM, "out of memory");
+    return s;
+}
+
+/* Flowing speech: after the cursor and the previous phrase; moves the cursor
+ * to its end. Takes ownership of text. */
+static void say_flow(struct pb *p, char *text)
+{
+    uint32_t id;
+    uint64_t len;
+    if (text && *text && !intern(p, text, &id, &len) && len) {
+        uint64_t at = p->t;
+        if (p->any_speech && at < p->speech_end + F(p, GAP_MS)) at = p->speech_end + F(p, GAP_MS);
+        add_event(p, EV_SPEECH, at, len, id, 0);
+        p->speech_end = at + len;
+        p->any_speech = true;
+        p->t = p->speech_end;
+    }
+    free(text);
+}
+
+/* Speech at an exact frame that must end before limit. Returns true if
+ * placed. A mandatory phrase that does not fit fails the plan. Takes
+ * ownership of text. */
+static bool say_at(struct pb *p, uint64_t frame, char *text, uint64_t limit, bool mandatory)
+{
+    uint32_t id;
+    uint64_t len;
+    bool placed = false;
+    if (text && *text && !intern(p, text, &id, &len)) {
+        uint64_t tight = F(p, TIGHT_GAP_MS);
+        bool after_prev = !p->any_speech || frame >= p->speech_end + tight;
+        bool before_next = limit == UINT64_MAX || frame + len + tight <= limit;
+        if (after_prev && before_next) {
+            if (len) add_event(p, EV_SPEECH, frame, len, id, 0);
+            p->speech_end = frame + len;
+            p->any_speech = true;
+            placed = true;
+        } else if (mandatory) {
+            const struct step *s = p->step >= 0 ? &p->r->steps[p->step] : NULL;
+            fail(p, COACH_EPLAN,
+                 "%s:%d: step '%s': \"%s\" (%.2f s) does not fit at %.2f s; a faster voice rate "
+                 "or a longer time would make room",
+                 p->r->path, s ? s->line : 0, s ? s->id : "intro", text,
+                 (double)len / p->o->rate_hz, (double)frame / p->o->rate_hz);
+        }
+    }
+    free(text);
+    return placed;
+}
+
+static char *count_text(struct pb *p, long n)
+{
+    return phrase(p, PH_COUNT, &(struct phrase_args){.n = n});
+}
+
+static long whole_seconds(uint32_t ms) { return (long)((ms + 500) / 1000); }
+
+/* Countdown "3, 2, 1" with beeps before t0 (the caller made room), and the
+ * final higher beep at t0 itself. */
+static void countdown(struct pb *p, uint64_t t0)
+{
+    uint32_t c = p->r->countdown_s;
+    for (uint32_t k = c; k >= 1; k--) {
+        uint64_t f = t0 - F(p, (uint64_t)k * 1000);
+        add_tone(p, EV_BEEP, f, 0);
+        say_at(p, f, count_text(p, k), f + F(p, 1000), true);
+    }
+    add_tone(p, EV_BEEP_FINAL, t0, 0);
+}
+
+/* Where a timed block may start: after the flowing speech, with room for the
+ * countdown, and not before the preparation time is over. */
+static uint64_t block_start(struct pb *p, uint64_t prep_until)
+{
+    uint64_t t0 = p->t;
+    if (p->any_speech && t0 < p->speech_end + F(p, GAP_MS)) t0 = p->speech_end + F(p, GAP_MS);
+    t0 += F(p, (uint64_t)p->r->countdown_s * 1000);
+    return t0 < prep_until ? prep_until : t0;
+}
+
+/* Beeps (no words) before a rep that follows a short rest: the last seconds
+ * of the rest, then the final beep at the rep's start. */
+static void rest_beeps(struct pb *p, uint64_t next, uint32_t rest_ms)
+{
+    uint32_t c = p->r->countdown_s;
+    uint32_t room = rest_ms >= 2000 ? (rest_ms - 1000) / 1000 : 0;
+    if (c > room) c = room;
+    for (uint32_t k = c; k >= 1; k--) add_tone(p, EV_BEEP, next - F(p, (uint64_t)k * 1000), 0);
+    add_tone(p, EV_BEEP_FINAL, next, 0);
+}
+
+static void clicks(struct pb *p, uint64_t from, uint64_t until, uint32_t bpm, bool accent_first,
+                   bool skip_first)
+{
+    if (!bpm) return;
+    /* beat i from its absolute index: no drift however long the block */
+    for (uint64_t i = skip_first ? 1 : 0;; i++) {
+        uint64_t f = from + i * 60 * p->o->rate_hz / bpm;
+        if (f >= until || p->rc) break;
+        add_tone(p, i == 0 && accent_first ? EV_CLICK_ACCENT : EV_CLICK, f, 0);
+    }
+}
+
+/* How many of the last seconds of a hold or timed work are counted aloud:
+ * 5 for 10 s or more, 3 from 5 s; shorter ones end on "Release" alone. */
+static uint32_t counted_seconds(uint32_t len_ms)
+{
+    return len_ms >= 10000 ? 5 : len_ms >= 5000 ? 3 : 0;
+}
+
+/* The counted end of a hold or timed work: "N seconds left" halfway (long
+ * ones), the last seconds counted aloud, each on its second. */
+static void counted_end(struct pb *p, uint64_t start, uint32_t len_ms)
+{
+    uint64_t end = start + F(p, len_ms);
+    uint32_t k = counted_seconds(len_ms);
+    uint64_t first = end - F(p, (uint64_t)k * 1000);
+    if (len_ms >= HALFWAY_MIN_MS) {
+        uint32_t half_s = len_ms / 2000;
+        uint64_t f = start + F(p, (uint64_t)half_s * 1000);
+        long left = whole_seconds(len_ms - half_s * 1000);
+        say_at(p, f, phrase(p, PH_HALFWAY, &(struct phrase_args){.seconds = left}), first, false);
+    }
+    for (uint32_t c = k; c >= 1; c--) {
+        uint64_t f = end - F(p, (uint64_t)c * 1000);
+        say_at(p, f, count_text(p, c), f + F(p, 1000), true);
+    }
+}
+
+/* Speech at the start of a hold or timed work, ending before its first
+ * count (or its end): the first of the texts that fits is said; the last
+ * one is mandatory if last_mandatory. Takes ownership of the texts. */
+static void say_opening(struct pb *p, uint64_t at, uint32_t len_ms, bool last_mandatory, size_t n,
+                        char *texts[])
+{
+    uint64_t limit = at + F(p, len_ms - counted_seconds(len_ms) * 1000);
+    bool placed = false;
+    for (size_t i = 0; i < n; i++) {
+        if (placed)
+            free(texts[i]);
+        else
+            placed = say_at(p, at, texts[i], limit, last_mandatory && i + 1 == n);
+    }
+}
+
+/* One timed block of held reps starting at t0. Returns the block's end. */
+static uint64_t held_reps(struct pb *p, const struct step *s, uint64_t t0, uint32_t reps,
+                          uint32_t hold_ms)
+{
+    uint32_t rest_ms = s->rest_reps_ms;
+    if (reps > 1 && rest_ms < HELD_REP_REST_MIN_MS) rest_ms = HELD_REP_REST_MIN_MS;
+    long secs = whole_seconds(hold_ms);
+    uint64_t end = t0;
+    for (uint32_t r = 1; r <= reps && !p->rc; r++) {
+        uint64_t rs = t0 + F(p, (uint64_t)(r - 1) * (hold_ms + rest_ms));
+        end = rs + F(p, hold_ms);
+        if (r > 1) rest_beeps(p, rs, rest_ms);
+        if (reps > 1) {
+            /* the rep's number is never dropped: shorter forms until it fits */
+            const struct phrase_args a = {.n = r, .seconds = secs};
+            char *texts[] = {phrase(p, PH_REP_HOLD, &a), phrase(p, PH_REP_SHORT, &a),
+                             phrase(p, PH_REP, &a)};
+            say_opening(p, rs, hold_ms, true, 3, texts);
+        } else {
+            char *texts[] = {phrase(p, PH_HOLD, &(struct phrase_args){.seconds = secs})};
+            say_opening(p, rs, hold_ms, false, 1, texts);
+        }
+        clicks(p, rs, end, s->metronome_bpm, false, true);
+        counted_end(p, rs, hold_ms);
+        uint64_t next = r < reps ? end + F(p, rest_ms) : UINT64_MAX;
+        say_at(p, end, phrase(p, PH_RELEASE, NULL), next, true);
+        if (r + 1 == reps) /* "Last one" in the rest before the final rep */
+            say_at(p, p->speech_end + F(p, GAP_MS), phrase(p, PH_LAST_ONE, NULL), next, false);
+    }
+    return end;
+}
+
+/* One timed block of dynamic reps (tempo phases) starting at t0. */
+static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint32_t reps)
+{
+    uint32_t rep_ms = 0;
+    for (size_t i = 0; i < s->n_tempo; i++) rep_ms += s->tempo_ms[i];
+    uint32_t rest_ms = s->rest_reps_ms;
+    uint64_t end = t0;
+    for (uint32_t r = 1; r <= reps && !p->rc; r++) {
+        uint64_t rs = t0 + F(p, (uint64_t)(r - 1) * (rep_ms + rest_ms));
+        uint64_t next_rep = r < reps ? rs + F(p, rep_ms + rest_ms) : UINT64_MAX;
+        end = rs + F(p, rep_ms);
+        if (r > 1 && rest_ms) rest_beeps(p, rs, rest_ms);
+        clicks(p, rs, end, s->metronome_bpm, true, false);
+        bool words = s->phases.len == s->n_tempo && r <= PHASE_WORD_REPS;
+        uint32_t off_ms = 0;
+        for (size_t ph = 0; ph < s->n_tempo && !p->rc; ph++) {
+            uint64_t ps = rs + F(p, off_ms);
+            off_ms += s->tempo_ms[ph];
+            uint64_t pe = ph + 1 < s->n_tempo ? rs + F(p, off_ms) : (rest_ms ? end : next_rep);
+            add_tone(p, EV_PHASE, ps, (uint8_t)ph);
+            bool last_phase_before_final = r + 1 == reps && ph + 1 == s->n_tempo;
+            if (ph == 0) {
+                /* the rep's number on its first beat, never dropped */
+                char *num = phrase(p, PH_REP, &(struct phrase_args){.n = r});
+                if (words) {
+                    char *both = phrase(
+                        p, PH_REP_PHASE, &(struct phrase_args){.n = r, .phase = s->phases.items[0]});
+                    if (say_at(p, ps, both, pe, false)) {
+                        free(num);
+                        continue;
+                    }
+                }
+                say_at(p, ps, num, pe, true);
+            } else if (last_phase_before_final && !rest_ms) {
+                if (!say_at(p, ps, phrase(p, PH_LAST_ONE, NULL), pe, false) && words)
+                    say_at(p, ps, phrase(p, PH_PHASE, &(struct phrase_args){.phase = s->phases.items[ph]}),
+                           pe, false);
+            } else if (words) {
+                say_at(p, ps, phrase(p, PH_PHASE, &(struct phrase_args){.phase = s->phases.items[ph]}),
+                       pe, false);
+            }
+        }
+        if (r + 1 == reps && rest_ms) /* a rest before the final rep: say it there */
+            say_at(p, end + F(p, TIGHT_GAP_MS), phrase(p, PH_LAST_ONE, NULL), next_rep, false);
+    }
+    return end;
+}
+
+/* Continuous work ("keep going") for len_ms from t0. */
+static uint64_t timed_work(struct pb *p, const struct step *s, uint64_t t0, uint32_t len_ms)
+{
+    uint64_t end = t0 + F(p, len_ms);
+    char *texts[] = {phrase(p, PH_KEEP_GOING, &(struct phrase_args){.seconds = whole_seconds(len_ms)})};
+    say_opening(p, t0, len_ms, false, 1, texts);
+    clicks(p, t0, end, s->metronome_bpm, false, true);
+    counted_end(p, t0, len_ms);
+    say_at(p, end, phrase(p, PH_STOP, NULL), UINT64_MAX, true);
+    return end;
+}
+
+static void say_list(struct pb *p, const struct strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++) say_flow(p, coach_strdup(l->items[i]));
+}
+
+/* A rest: its phrase, optional extra text, a preview of the next move (its
+ * name and setup), "10 seconds left" on long rests. */
+static void rest(struct pb *p, uint32_t rest_ms, const char *text, const struct step *next)
+{
+    uint64_t start = p->t;
+    say_flow(p, phrase(p, PH_REST, &(struct phrase_args){.seconds = whole_seconds(rest_ms)}));
+    if (text) say_flow(p, coach_strdup(text));
+    if (next) {
+        say_flow(p, phrase(p, PH_NEXT, &(struct phrase_args){.name = next->name}));
+        say_list(p, &next->setup);
+    }
+    uint64_t end = start + F(p, rest_ms);
+    if (rest_ms >= LONG_REST_MS) {
+        uint64_t f = end - F(p, REST_LEFT_S * 1000);
+        say_at(p, f, phrase(p, PH_REST_LEFT, &(struct phrase_args){.seconds = REST_LEFT_S}), end,
+               false);
+    }
+    if (p->t < end) p->t = end;
+}
+
+static char *step_title(struct pb *p, const struct step *s)
+{
+    return phrase(p, PH_STEP,
+                  &(struct phrase_args){.n = (long)p->move, .total = (long)p->n_moves, .name = s->name});
+}
+
+/* Announcement, setup (unless a rest already read it), tip; returns the
+ * frame before which the first block may not start. */
+static uint64_t prepare(struct pb *p, const struct step *s, bool previewed)
+{
+    uint64_t start = p->t;
+    say_flow(p, step_title(p, s));
+    if (!previewed) say_list(p, &s->setup);
+    if (s->tip) say_flow(p, phrase(p, PH_TIP, &(struct phrase_args){.text = s->tip}));
+    return start + F(p, p->r->prepare_ms);
+}
+
+static void exercise(struct pb *p, const struct step *s, bool previewed)
+{
+    enum level lv = p->o->level;
+    uint32_t sets = range_pick(s->sets, lv), reps = range_pick(s->reps, lv);
+    uint32_t hold_ms = range_pick(s->hold_ms, lv), work_ms = range_pick(s->duration_ms, lv);
+    size_t sides = s->sides.len ? s->sides.len : 1;
+    uint64_t prep_until = prepare(p, s, previewed);
+    for (uint32_t set = 1; set <= sets && !p->rc; set++) {
+        if (sets > 1)
+            say_flow(p, phrase(p, PH_SET, &(struct phrase_args){.set = set, .sets = sets}));
+        for (size_t side = 0; side < sides && !p->rc; side++) {
+            if (s->sides.len)
+                say_flow(p, phrase(p, side ? PH_SIDE_SWITCH : PH_SIDE_FIRST,
+                                   &(struct phrase_args){.side = s->sides.items[side]}));
+            if (s->cue) say_flow(p, coach_strdup(s->cue));
+            if (reps > 1) say_flow(p, phrase(p, PH_REPS_GOAL, &(struct phrase_args){.reps = reps}));
+            uint64_t t0 = block_start(p, prep_until);
+            countdown(p, t0);
+            uint64_t end;
+            if (s->n_tempo)
+                end = tempo_reps(p, s, t0, reps);
+            else if (work_ms)
+                end = timed_work(p, s, t0, work_ms);
+            else
+                end = held_reps(p, s, t0, reps, hold_ms);
+            p->t = end;
+        }
+        if (set < sets) rest(p, s->rest_sets_ms, NULL, NULL);
+    }
+    if (s->finish) say_flow(p, coach_strdup(s->finish));
+}
+
+static void breathing(struct pb *p, const struct step *s, bool previewed)
+{
+    uint32_t cycles = range_pick(s->cycles, p->o->level);
+    uint64_t prep_until = prepare(p, s, previewed);
+    if (s->cue) say_flow(p, coach_strdup(s->cue));
+    say_flow(p, phrase(p, PH_BREATHS, &(struct phrase_args){.cycles = cycles}));
+    uint64_t t0 = block_start(p, prep_until);
+    countdown(p, t0);
+    const uint32_t phase_ms[4] = {s->inhale_ms, s->breath_hold_ms, s->exhale_ms, s->hold_out_ms};
+    static const enum event_kind tone[4] = {EV_BREATH_IN, EV_BREATH_HOLD, EV_BREATH_OUT,
+                                            EV_BREATH_HOLD};
+    static const enum phrase_id word[4] = {PH_INHALE, PH_BREATH_HOLD, PH_EXHALE, PH_HOLD_OUT};
+    uint32_t cycle_ms = phase_ms[0] + phase_ms[1] + phase_ms[2] + phase_ms[3];
+    uint64_t end = t0;
+    for (uint32_t c = 0; c < cycles && !p->rc; c++) {
+        uint32_t off_ms = c * cycle_ms;
+        for (int ph = 0; ph < 4; ph++) {
+            if (!phase_ms[ph]) continue;
+            uint64_t ps = t0 + F(p, off_ms);
+            off_ms += phase_ms[ph];
+            uint64_t pe = t0 + F(p, off_ms);
+            add_event(p, tone[ph], ps, pe - ps, 0, 0);
+            if (c < s->spoken_cycles)
+                say_at(p, ps, phrase(p, word[ph], NULL), pe, false);
+            else if (c == s->spoken_cycles && ph == 0 && s->spoken_cycles > 0)
+                say_at(p, ps, phrase(p, PH_TONES_ONLY, NULL), pe, false);
+            end = pe;
+        }
+    }
+    p->t = end;
+    if (s->finish) say_flow(p, coach_strdup(s->finish));
+}
+
+static bool is_move(const struct step *s)
+{
+    return s->kind == STEP_EXERCISE || s->kind == STEP_BREATHING;
+}
+
+static void intro(struct pb *p)
+{
+    const struct routine *r = p->r;
+    p->step = -1;
+    add_chapter(p, 0, r->title);
+    say_flow(p, phrase(p, PH_INTRO, &(struct phrase_args){.title = r->title}));
+    if (r->summary) say_flow(p, coach_strdup(r->summary));
+    if (p->duration_text)
+        say_flow(p, phrase(p, PH_DURATION, &(struct phrase_args){.duration = p->duration_text}));
+    if (r->cautions.len) {
+        say_flow(p, phrase(p, PH_CAUTION_INTRO, NULL));
+        say_list(p, &r->cautions);
+    }
+    say_flow(p, phrase(p, PH_BEGIN, NULL));
+}
+
+/* Starts a step's chapter at the cursor (after the gap that follows speech). */
+static void open_chapter(struct pb *p, size_t i, char *title)
+{
+    if (p->any_speech && p->t < p->speech_end + F(p, GAP_MS)) p->t = p->speech_end + F(p, GAP_MS);
+    p->step = (int32_t)i;
+    add_chapter(p, p->t, title);
+    free(title);
+}
+
+static void body(struct pb *p)
+{
+    const struct routine *r = p->r;
+    bool move_since_rest = false; /* a move happened since the last rest */
+    for (size_t i = 0; i < r->n_steps && !p->rc; i++) {
+        const struct step *s = &r->steps[i];
+        const struct step *next = i + 1 < r->n_steps && is_move(&r->steps[i + 1]) ? &r->steps[i + 1] : NULL;
+        bool previewed = false;
+        if (is_move(s)) {
+            p->move++;
+            char *title = step_title(p, s);
+            open_chapter(p, i, title);
+            if (move_since_rest && r->rest_ms) {
+                rest(p, r->rest_ms, NULL, s);
+                previewed = true;
+            }
+            if (s->kind == STEP_EXERCISE)
+                exercise(p, s, previewed);
+            else
+                breathing(p, s, previewed);
+            move_since_rest = true;
+        } else if (s->kind == STEP_REST) {
+            uint32_t ms = range_pick(s->rest_ms, p->o->level);
+            open_chapter(p, i, phrase(p, PH_REST, &(struct phrase_args){.seconds = whole_seconds(ms)}));
+            rest(p, ms, s->text, next);
+            move_since_rest = false;
+            if (next) { /* the next move's setup was read: say only its title */
+                const struct step *n = next;
+                i++;
+                p->move++;
+                open_chapter(p, i, step_title(p, n));
+                if (n->kind == STEP_EXERCISE)
+                    exercise(p, n, true);
+                else
+                    breathing(p, n, true);
+                move_since_rest = true;
+            }
+        } else { /* say */
+            open_chapter(p, i, coach_strdup(s->text));
+            say_flow(p, coach_strdup(s->text));
+        }
+    }
+}
+
+static void ending(struct pb *p)
+{
+    p->step = -1;
+    if (p->any_speech && p->t < p->speech_end + F(p, GAP_MS)) p->t = p->speech_end + F(p, GAP_MS);
+    say_flow(p, phrase(p, PH_COMPLETE, NULL));
+    uint64_t bell = p->speech_end + F(p, BELL_GAP_MS);
+    add_tone(p, EV_BELL, bell, 0);
+    uint64_t end = bell + tone_default_len(EV_BELL, p->o->rate_hz) + F(p, TAIL_MS);
+    if (p->tl->n_ch) p->tl->ch[p->tl->n_ch - 1].end_frame = end;
+    p->tl->len_frames = end;
+}
+
+/* Stable merge sort by frame: events placed in time order mostly, but tones
+ * and phrases of one block are placed phrase by phrase. */
+static void sort_events(struct event *ev, struct event *tmp, size_t n)
+{
+    if (n < 2) return;
+    size_t h = n / 2;
+    sort_events(ev, tmp, h);
+    sort_events(ev + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n) tmp[k++] = ev[j].frame < ev[i].frame ? ev[j++] : ev[i++];
+    while (i < h) tmp[k++] = ev[i++];
+    while (j < n) tmp[k++] = ev[j++];
+    memcpy(ev, tmp, n * sizeof *ev);
+}
+
+static int build_once(struct pb *p)
+{
+    intro(p);
+    body(p);
+    ending(p);
+    if (p->rc) return p->rc;
+    struct timeline *tl = p->tl;
+    struct event *tmp = malloc((tl->n_ev ? tl->n_ev : 1) * sizeof *tmp);
+    if (!tmp) return fail(p, COACH_ENOMEM, "out of memory"), p->rc;
+    sort_events(tl->ev, tmp, tl->n_ev);
+    free(tmp);
+    tl->max_event_frames = 0;
+    for (size_t i = 0; i < tl->n_ev; i++)
+        if (tl->ev[i].len_frames > tl->max_event_frames) tl->max_event_frames = tl->ev[i].len_frames;
+    return 0;
+}
+
+/* "about 14 minutes" in the voice's words; under 90 s in seconds. */
+static char *duration_words(const struct voice *v, uint64_t frames, uint32_t rate_hz)
+{
+    uint64_t s = (frames + rate_hz / 2) / rate_hz;
+    if (s < 90) return voice_noun(v, NOUN_SECONDS, (long)((s + 5) / 10 * 10));
+    return voice_noun(v, NOUN_MINUTES, (long)((s + 30) / 60));
+}
+
+int plan_build(const struct routine *r, const struct voice *v, const struct clip_source *src,
+               const struct plan_opts *o, struct timeline *tl, char *err, size_t err_cap)
+{
+    char *said = NULL;
+    int rc = 0;
+    if (err && err_cap) err[0] = 0;
+    /* The intro says the total length, which depends on the intro: plan,
+     * then plan again saying what the previous pass measured, until the
+     * spoken words agree with the length (rounded to minutes: 2-3 passes). */
+    for (int pass = 0; pass < 4; pass++) {
+        memset(tl, 0, sizeof *tl);
+        tl->rate_hz = o->rate_hz;
+        struct pb p = {.r = r, .v = v, .src = src, .o = o, .tl = tl, .duration_text = said,
+                       .n_moves = routine_count_moves(r), .err = err, .err_cap = err_cap};
+        rc = build_once(&p);
+        if (rc) break;
+        char *now = duration_words(v, tl->len_frames, o->rate_hz);
+        if (!now) {
+            rc = COACH_ENOMEM;
+            break;
+        }
+        bool same = said && strcmp(now, said) == 0;
+        free(said);
+        said = now;
+        if (same) break;
+        timeline_free(tl);
+    }
+    free(said);
+    if (rc) timeline_free(tl);
+    return rc;
+}
+
+/* ---- estimates (tests, and lengths without synthesis) ---- */
+
+int clip_estimate_intern(void *ctx, const char *text, uint32_t *id, uint64_t *len_frames)
+{
+    struct clip_estimator *e = ctx;
+    size_t i;
+    for (i = 0; i < e->n; i++)
+        if (strcmp(e->texts[i], text) == 0) break;
+    if (i == e->n) {
+        if (e->n == e->cap) {
+            size_t cap = e->cap ? e->cap * 2 : 64;
+            char **t = realloc(e->texts, cap * sizeof *t);
+            if (!t) return COACH_ENOMEM;
+            e->texts = t;
+            e->cap = cap;
+        }
+        if (!(e->texts[e->n] = coach_strdup(text))) return COACH_ENOMEM;
+        e->n++;
+    }
+    /* about 160 words a minute: 65 ms a character, digits read as words */
+    uint64_t units = 0;
+    for (const char *c = text; *c; c++) units += (*c >= '0' && *c <= '9') ? 4 : 1;
+    *id = (uint32_t)i;
+    *len_frames = units ? frames_from_ms(150 + 65 * units, e->rate_hz) : 0;
+    return 0;
+}
+
+void clip_estimator_free(struct clip_estimator *e)
+{
+    for (size_t i = 0; i < e->n; i++) free(e->texts[i]);
+    free(e->texts);
+    memset(e, 0, sizeof *e);
+}

@@ -1,0 +1,312 @@
+/* Voice profiles: the espeak-ng voice and settings, and every phrase the
+ * coach says as a template with {placeholders}. Parsed with inih through a
+ * line-counting reader so every error carries its own line; validated so a
+ * profile can never make the coach say "{secnds}". */
+#include "coach/voice.h"
+
+#include <ctype.h>
+#include <ini.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/common.h"
+#include "coach/inireader.h"
+
+#define X_KEY(e, key) key,
+static const char *const phrase_keys[PHRASE_COUNT] = {COACH_PHRASES(X_KEY)};
+static const char *const noun_keys[NOUN_COUNT] = {COACH_NOUNS(X_KEY)};
+#undef X_KEY
+
+/* Every placeholder a template may use. */
+static const char *const placeholders[] = {"title", "name",  "side",    "phase",  "text",
+                                           "n",     "total", "set",     "sets",   "seconds",
+                                           "minutes", "reps", "cycles", "duration"};
+
+const char *phrase_key(enum phrase_id id)
+{
+    return (unsigned)id < PHRASE_COUNT ? phrase_keys[id] : "?";
+}
+
+struct vload {
+    struct voice *v;
+    struct coach_diags *d;
+    struct ini_lines *lines;
+    int phrase_line[PHRASE_COUNT];
+    int noun_line[NOUN_COUNT][2];
+    int rc;
+};
+
+static int parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    long x = strtol(s, &end, 10);
+    if (end == s || *end || x < lo || x > hi) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+/* Checks that every {...} names a known placeholder and braces balance. */
+static void check_template(struct vload *L, const char *t, int line, const char *key)
+{
+    for (const char *p = t; *p; p++) {
+        if (*p == '}') {
+            diags_add(L->d, L->v->path, line, "unmatched '}' in '%s'", key);
+            return;
+        }
+        if (*p != '{') continue;
+        const char *e = strchr(p, '}');
+        if (!e) {
+            diags_add(L->d, L->v->path, line, "unclosed '{' in '%s'", key);
+            return;
+        }
+        size_t n = (size_t)(e - p - 1);
+        bool known = false;
+        for (size_t i = 0; i < sizeof placeholders / sizeof *placeholders; i++)
+            if (strlen(placeholders[i]) == n && strncmp(placeholders[i], p + 1, n) == 0)
+                known = true;
+        if (!known)
+            diags_add(L->d, L->v->path, line, "unknown placeholder '{%.*s}' in '%s'", (int)n, p + 1,
+                      key);
+        p = e;
+    }
+}
+
+static int set_text(struct vload *L, char **slot, int *slot_line, const char *value, int line,
+                    const char *key)
+{
+    if (*slot) {
+        diags_add(L->d, L->v->path, line, "duplicate key '%s' (first on line %d)", key, *slot_line);
+        return 1;
+    }
+    if (!*value) {
+        diags_add(L->d, L->v->path, line, "empty value for '%s'", key);
+        return 1;
+    }
+    *slot = coach_strdup(value);
+    if (!*slot) L->rc = COACH_ENOMEM;
+    *slot_line = line;
+    check_template(L, value, line, key);
+    return 1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct vload *L = user;
+    struct voice *v = L->v;
+    int line = ini_lines_current(L->lines);
+    if (strcmp(section, "voice") == 0) {
+        if (strcmp(name, "espeak") == 0) {
+            free(v->espeak_voice);
+            v->espeak_voice = coach_strdup(value);
+        } else if (strcmp(name, "rate") == 0) {
+            if (parse_int(value, 80, 450, &v->rate_wpm))
+                diags_add(L->d, v->path, line, "rate must be 80-450 words per minute, not '%s'", value);
+        } else if (strcmp(name, "pitch") == 0) {
+            if (parse_int(value, 0, 100, &v->pitch))
+                diags_add(L->d, v->path, line, "pitch must be 0-100, not '%s'", value);
+        } else if (strcmp(name, "volume") == 0) {
+            if (parse_int(value, 0, 200, &v->volume))
+                diags_add(L->d, v->path, line, "volume must be 0-200, not '%s'", value);
+        } else if (strcmp(name, "plural") == 0) {
+            if (strcmp(value, "one_is_1") == 0)
+                v->plural = PLURAL_ONE_IS_1;
+            else if (strcmp(value, "one_is_01") == 0)
+                v->plural = PLURAL_ONE_IS_01;
+            else
+                diags_add(L->d, v->path, line, "plural must be one_is_1 or one_is_01, not '%s'", value);
+        } else {
+            diags_add(L->d, v->path, line, "unknown key '%s' in [voice]", name);
+        }
+    } else if (strcmp(section, "phrases") == 0) {
+        for (int i = 0; i < PHRASE_COUNT; i++)
+            if (strcmp(name, phrase_keys[i]) == 0)
+                return set_text(L, &v->phrases[i], &L->phrase_line[i], value, line, name);
+        diags_add(L->d, v->path, line, "unknown phrase '%s'", name);
+    } else if (strcmp(section, "nouns") == 0) {
+        for (int i = 0; i < NOUN_COUNT; i++) {
+            size_t k = strlen(noun_keys[i]);
+            if (strncmp(name, noun_keys[i], k) != 0) continue;
+            if (strcmp(name + k, "_one") == 0)
+                return set_text(L, &v->noun_one[i], &L->noun_line[i][0], value, line, name);
+            if (strcmp(name + k, "_other") == 0)
+                return set_text(L, &v->noun_other[i], &L->noun_line[i][1], value, line, name);
+        }
+        diags_add(L->d, v->path, line, "unknown noun '%s'", name);
+    } else {
+        diags_add(L->d, v->path, line, "unknown section [%s]", section);
+    }
+    return 1;
+}
+
+static char *name_from_path(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 4 && strcmp(b + n - 4, ".ini") == 0) n -= 4;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, b, n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+int voice_load(const char *path, struct voice *v, struct coach_diags *d)
+{
+    memset(v, 0, sizeof *v);
+    v->path = coach_strdup(path);
+    v->name = name_from_path(path);
+    v->rate_wpm = 165;
+    v->pitch = 50;
+    v->volume = 100;
+    if (!v->path || !v->name) {
+        voice_free(v);
+        return COACH_ENOMEM;
+    }
+    size_t before = d->len;
+    struct ini_lines lines;
+    int rc = ini_lines_open_file(&lines, path, d);
+    if (rc) {
+        voice_free(v);
+        return rc;
+    }
+    struct vload L = {.v = v, .d = d, .lines = &lines};
+    ini_lines_parse(&lines, handler, &L);
+    ini_lines_close(&lines);
+    if (!v->espeak_voice) diags_add(d, path, 0, "missing 'espeak' in [voice]");
+    for (int i = 0; i < PHRASE_COUNT; i++)
+        if (!v->phrases[i]) diags_add(d, path, 0, "missing phrase '%s'", phrase_keys[i]);
+    for (int i = 0; i < NOUN_COUNT; i++) {
+        if (!v->noun_one[i]) diags_add(d, path, 0, "missing noun '%s_one'", noun_keys[i]);
+        if (!v->noun_other[i]) diags_add(d, path, 0, "missing noun '%s_other'", noun_keys[i]);
+    }
+    if (L.rc || d->len > before) {
+        voice_free(v);
+        return L.rc ? L.rc : COACH_EINVAL;
+    }
+    return 0;
+}
+
+void voice_free(struct voice *v)
+{
+    free(v->path);
+    free(v->name);
+    free(v->espeak_voice);
+    for (int i = 0; i < PHRASE_COUNT; i++) free(v->phrases[i]);
+    for (int i = 0; i < NOUN_COUNT; i++) {
+        free(v->noun_one[i]);
+        free(v->noun_other[i]);
+    }
+    memset(v, 0, sizeof *v);
+}
+
+/* A growable string for template expansion. */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void sb_long(struct sbuf *b, long x)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%ld", x);
+    sb_put(b, tmp, (size_t)n);
+}
+
+static bool is_one(const struct voice *v, long n)
+{
+    return n == 1 || (v->plural == PLURAL_ONE_IS_01 && n == 0);
+}
+
+/* Expands template t; nouns recurse one level (their {n} is the count). */
+static char *expand(const struct voice *v, const char *t, const struct phrase_args *a)
+{
+    struct sbuf b = {0};
+    sb_put(&b, "", 0);
+    for (const char *p = t; *p;) {
+        const char *o = strchr(p, '{');
+        const char *e = o ? strchr(o, '}') : NULL;
+        if (!o || !e) {
+            sb_put(&b, p, strlen(p));
+            break;
+        }
+        sb_put(&b, p, (size_t)(o - p));
+        size_t n = (size_t)(e - o - 1);
+        const char *k = o + 1;
+#define IS(name) (n == strlen(name) && strncmp(k, name, n) == 0)
+        const char *s = NULL;
+        char *owned = NULL;
+        if (IS("title")) s = a->title;
+        else if (IS("name")) s = a->name;
+        else if (IS("side")) s = a->side;
+        else if (IS("phase")) s = a->phase;
+        else if (IS("text")) s = a->text;
+        else if (IS("duration")) s = a->duration;
+        else if (IS("n")) sb_long(&b, a->n);
+        else if (IS("total")) sb_long(&b, a->total);
+        else if (IS("set")) sb_long(&b, a->set);
+        else if (IS("sets")) sb_long(&b, a->sets);
+        else if (IS("seconds")) s = owned = voice_noun(v, NOUN_SECONDS, a->seconds);
+        else if (IS("minutes")) s = owned = voice_noun(v, NOUN_MINUTES, a->minutes);
+        else if (IS("reps")) s = owned = voice_noun(v, NOUN_REPS, a->reps);
+        else if (IS("cycles")) s = owned = voice_noun(v, NOUN_BREATHS, a->cycles);
+#undef IS
+        if (s) sb_put(&b, s, strlen(s));
+        free(owned);
+        p = e + 1;
+    }
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+char *voice_noun(const struct voice *v, enum noun_id id, long n)
+{
+    const char *t = is_one(v, n) ? v->noun_one[id] : v->noun_other[id];
+    struct phrase_args a = {.n = n};
+    return expand(v, t ? t : "{n}", &a);
+}
+
+/* Routine text is often written in lower case ("left leg") but is spoken,
+ * captioned and shown as a sentence: an ASCII letter that starts a sentence
+ * gets its capital. */
+static void capitalize_sentences(char *s)
+{
+    bool start = true;
+    for (char *p = s; *p; p++) {
+        if (start && *p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+        if (*p != ' ') start = (*p == '.' || *p == '!' || *p == '?' || *p == ':') && p[1] == ' ';
+    }
+}
+
+char *voice_format(const struct voice *v, enum phrase_id id, const struct phrase_args *a)
+{
+    static const struct phrase_args none;
+    char *s = expand(v, v->phrases[id] ? v->phrases[id] : "", a ? a : &none);
+    if (s) capitalize_sentences(s);
+    return s;
+}

@@ -1,0 +1,254 @@
+/* The planner: golden dumps of small routines (with estimated clip lengths,
+ * since synthesized lengths vary run to run), and invariants checked on
+ * every shipped routine at every level: events sorted, speech never
+ * overlapping, countdowns exactly on their seconds, beats from absolute
+ * indices (no drift over an hour), mandatory speech that cannot fit is an
+ * error and never an overlap. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/common.h"
+#include "coach/plan.h"
+#include "coach/routine.h"
+#include "coach/voice.h"
+#include "testutil.h"
+
+static struct voice voice;
+
+static int plan_file(const char *path, enum level lv, bool use_level, uint32_t rate,
+                     struct routine *r, struct timeline *tl, struct clip_estimator *est)
+{
+    struct coach_diags d;
+    diags_init(&d);
+    int rc = routine_load(path, r, &d);
+    diags_print(&d, stderr);
+    diags_free(&d);
+    CHECKF(rc == 0, "%s does not load", path);
+    if (rc) return rc;
+    *est = (struct clip_estimator){.rate_hz = rate};
+    struct clip_source src = {.intern = clip_estimate_intern, .ctx = est};
+    struct plan_opts o = {.rate_hz = rate, .level = use_level ? lv : r->level};
+    char err[512];
+    rc = plan_build(r, &voice, &src, &o, tl, err, sizeof err);
+    CHECKF(rc == 0, "%s: %s", path, err);
+    if (rc) {
+        routine_free(r);
+        clip_estimator_free(est);
+    }
+    return rc;
+}
+
+/* Invariants every plan must hold. */
+static void check_invariants(const char *name, const struct timeline *tl)
+{
+    uint64_t speech_end = 0, rate = tl->rate_hz;
+    int overlaps = 0, unsorted = 0, past_end = 0, bad_countdown = 0;
+    for (size_t i = 0; i < tl->n_ev; i++) {
+        const struct event *e = &tl->ev[i];
+        if (i && e->frame < tl->ev[i - 1].frame) unsorted++;
+        if (e->frame + e->len_frames > tl->len_frames) past_end++;
+        if (e->len_frames > tl->max_event_frames) past_end++;
+        if (e->kind == EV_SPEECH) {
+            if (i && e->frame < speech_end) overlaps++;
+            speech_end = e->frame + e->len_frames;
+            CHECK(e->clip < tl->n_clips && tl->clip_len[e->clip] == e->len_frames);
+        }
+        if (e->kind == EV_BEEP) {
+            /* every countdown beep is a whole number of seconds before the
+             * next final beep */
+            size_t j = i + 1;
+            while (j < tl->n_ev && tl->ev[j].kind != EV_BEEP_FINAL) j++;
+            if (j == tl->n_ev || (tl->ev[j].frame - e->frame) % rate != 0 ||
+                tl->ev[j].frame - e->frame > 10 * rate)
+                bad_countdown++;
+        }
+    }
+    CHECKF(!unsorted, "%s: %d events out of order", name, unsorted);
+    CHECKF(!overlaps, "%s: %d speech overlaps", name, overlaps);
+    CHECKF(!past_end, "%s: %d events past the end", name, past_end);
+    CHECKF(!bad_countdown, "%s: %d countdown beeps off their second", name, bad_countdown);
+    /* chapters in order, covering the whole timeline */
+    CHECK(tl->n_ch >= 1 && tl->ch[0].frame == 0);
+    for (size_t i = 1; i < tl->n_ch; i++) CHECK(tl->ch[i].frame == tl->ch[i - 1].end_frame);
+    CHECK(tl->n_ch && tl->ch[tl->n_ch - 1].end_frame == tl->len_frames);
+    /* the last event is the bell */
+    CHECK(tl->n_ev && tl->ev[tl->n_ev - 1].kind == EV_BELL);
+}
+
+static void golden(const char *name)
+{
+    char path[512], want_path[512];
+    snprintf(path, sizeof path, "%s", test_src_path("tests/golden/"));
+    strncat(path, name, sizeof path - strlen(path) - 1);
+    strncat(path, ".ini", sizeof path - strlen(path) - 1);
+    snprintf(want_path, sizeof want_path, "%.*s.plan", (int)(strlen(path) - 4), path);
+    struct routine r;
+    struct timeline tl;
+    struct clip_estimator est;
+    if (plan_file(path, LEVEL_EASY, false, 48000, &r, &tl, &est)) return;
+    check_invariants(name, &tl);
+    char *got = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&got, &len);
+    plan_dump_text(&tl, &r, m);
+    fclose(m);
+    if (getenv("UPDATE_GOLDEN")) {
+        FILE *f = fopen(want_path, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs(got, f);
+            fclose(f);
+        }
+    }
+    char *want = test_read_file(want_path, NULL);
+    CHECKF(want && strcmp(want, got) == 0, "%s differs from %s (UPDATE_GOLDEN=1 rewrites it); got:\n%s",
+           name, want_path, got);
+    free(want);
+    free(got);
+    timeline_free(&tl);
+    routine_free(&r);
+    clip_estimator_free(&est);
+}
+
+static void shipped(void)
+{
+    const char *dir = test_src_path("routines");
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".ini")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        for (int lv = LEVEL_EASY; lv <= LEVEL_HARD; lv++) {
+            struct routine r;
+            struct timeline tl;
+            struct clip_estimator est;
+            if (plan_file(path, (enum level)lv, true, lv == LEVEL_MEDIUM ? 44100 : 48000, &r, &tl, &est))
+                continue;
+            check_invariants(e->d_name, &tl);
+            timeline_free(&tl);
+            routine_free(&r);
+            clip_estimator_free(&est);
+        }
+        n++;
+    }
+    if (d) closedir(d);
+    CHECKF(n >= 8, "only %d shipped routines", n);
+}
+
+static int parse(const char *text, struct routine *r)
+{
+    struct coach_diags d;
+    diags_init(&d);
+    int rc = routine_parse("inline.ini", text, strlen(text), r, &d);
+    diags_print(&d, stderr);
+    diags_free(&d);
+    return rc;
+}
+
+/* A one-hour timed work with a 60 bpm metronome: the last tick is exactly
+ * 3599 s after the first beat, to the frame. */
+static void no_drift(void)
+{
+    struct routine r;
+    const char *text = "[routine]\ntitle = Long\n[exercise walk]\nname = Walk\nduration = 3600\n"
+                       "metronome = 60\n";
+    CHECK(parse(text, &r) == 0);
+    struct clip_estimator est = {.rate_hz = 44100};
+    struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+    struct timeline tl;
+    struct plan_opts o = {.rate_hz = 44100, .level = LEVEL_EASY};
+    char err[256];
+    CHECK(plan_build(&r, &voice, &src, &o, &tl, err, sizeof err) == 0);
+    uint64_t start = 0, first = 0, last = 0;
+    size_t clicks = 0;
+    for (size_t i = 0; i < tl.n_ev; i++) {
+        if (tl.ev[i].kind == EV_BEEP_FINAL) start = tl.ev[i].frame;
+        if (tl.ev[i].kind == EV_CLICK) {
+            if (!clicks++) first = tl.ev[i].frame;
+            last = tl.ev[i].frame;
+        }
+    }
+    CHECKF(clicks == 3599, "%zu clicks", clicks);
+    CHECK(first == start + 44100);
+    CHECK(last == start + 3599ull * 44100);
+    /* the last counted second "1" lands exactly 1 s before the end */
+    check_invariants("one hour", &tl);
+    timeline_free(&tl);
+    clip_estimator_free(&est);
+    routine_free(&r);
+}
+
+/* Every clip 2 s long: the countdown "3" cannot fit in its second. */
+static int slow_intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
+{
+    int rc = clip_estimate_intern(ctx, text, id, len);
+    *len = 2 * 48000;
+    return rc;
+}
+
+static void cannot_fit(void)
+{
+    struct routine r;
+    CHECK(parse("[routine]\ntitle = T\n[exercise a]\nname = A\nhold = 10\n", &r) == 0);
+    struct clip_estimator est = {.rate_hz = 48000};
+    struct clip_source src = {.intern = slow_intern, .ctx = &est};
+    struct timeline tl;
+    struct plan_opts o = {.rate_hz = 48000, .level = LEVEL_EASY};
+    char err[512] = "";
+    CHECK(plan_build(&r, &voice, &src, &o, &tl, err, sizeof err) == COACH_EPLAN);
+    CHECKF(strstr(err, "inline.ini:3: step 'a'") && strstr(err, "does not fit"), "%s", err);
+    clip_estimator_free(&est);
+    routine_free(&r);
+}
+
+/* Levels pick from ranges: hard holds are longer than easy ones. */
+static void levels(void)
+{
+    struct routine r;
+    CHECK(parse("[routine]\ntitle = T\n[exercise a]\nname = A\nhold = 15-30\nreps = 2-4\n", &r) == 0);
+    uint64_t len[3];
+    for (int lv = 0; lv < 3; lv++) {
+        struct clip_estimator est = {.rate_hz = 48000};
+        struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+        struct timeline tl;
+        struct plan_opts o = {.rate_hz = 48000, .level = (enum level)lv};
+        char err[256];
+        CHECK(plan_build(&r, &voice, &src, &o, &tl, err, sizeof err) == 0);
+        len[lv] = tl.len_frames;
+        size_t releases = 0;
+        for (size_t i = 0; i < tl.n_ev; i++)
+            if (tl.ev[i].kind == EV_SPEECH && strcmp(tl.clip_text[tl.ev[i].clip], "Release.") == 0)
+                releases++;
+        CHECKF(releases == (size_t)(lv == 0 ? 2 : lv == 1 ? 3 : 4), "level %d: %zu releases", lv, releases);
+        timeline_free(&tl);
+        clip_estimator_free(&est);
+    }
+    CHECK(len[0] < len[1] && len[1] < len[2]);
+    routine_free(&r);
+}
+
+int main(void)
+{
+    struct coach_diags d;
+    diags_init(&d);
+    int rc = voice_load(test_src_path("voices/en-us.ini"), &voice, &d);
+    diags_print(&d, stderr);
+    diags_free(&d);
+    CHECK(rc == 0);
+    if (rc) return test_done();
+    golden("holds");
+    golden("tempo");
+    golden("breath");
+    shipped();
+    no_drift();
+    cannot_fit();
+    levels();
+    voice_free(&voice);
+    return test_done();
+}
