@@ -9,9 +9,9 @@ packages=(
   portaudio19-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libinih-dev libsoxr-dev
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
-  # the test suite needs nothing more today; the benchmark compares against
-  # the espeak-ng command line and sox, and measures memory with GNU time
-  packages+=(espeak-ng sox time)
+  # tests check JSON with python3; the benchmark compares against the
+  # espeak-ng command line and sox, and measures memory with GNU time
+  packages+=(espeak-ng sox time python3)
 fi
 
 missing=()

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The coach command as a user runs it: exit statuses, messages with
+# file:line, every shipped routine passing `coach check`, plan JSON, export
+# and its failures leaving nothing behind.
+set -u
+coach=${COACH:?path to coach}
+src=${COACH_SOURCE_DIR:?}
+tmp=${COACH_TEST_TMP:-/tmp}/cli.$$
+rm -rf "$tmp"; mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+cd "$src"
+export COACH_DATA_DIR="$src" HOME="$tmp/home" XDG_DATA_HOME= XDG_DATA_DIRS=/nonexistent
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+# expect STATUS CMD...: runs CMD, captures stdout/stderr in $out/$err
+expect() {
+  local want=$1; shift
+  "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
+  out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
+  if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, wanted $want; stderr: $err"; fi
+}
+has() { case "$1" in *"$2"*) ok ;; *) bad "expected '$2' in: $1" ;; esac; }
+
+expect 0 "$coach" --version; has "$out" "coach "
+expect 0 "$coach" --help; has "$out" "Exit status"
+expect 2 "$coach"
+expect 2 "$coach" frobnicate; has "$err" "unknown command 'frobnicate'"
+expect 2 "$coach" export --level extreme lower-back-relief; has "$err" "unknown level 'extreme'"
+expect 2 "$coach" export lower-back-relief -o out.xyz; has "$err" "cannot tell the format"
+expect 3 "$coach" check no-such-routine; has "$err" "routine 'no-such-routine' not found"
+
+# every shipped routine passes check (real speech, real plan)
+for f in routines/*.ini; do
+  expect 0 "$coach" check "$f"; has "$out" "$f: ok"
+done
+expect 0 "$coach" list; has "$out" "lower-back-relief: "
+
+# a bad routine: every error with file:line, status 1
+printf '[routine]\ntitle = T\nvoice = xx-yy\n[exercise a]\nname = A\nhodl = 5\n' >"$tmp/bad.ini"
+expect 1 "$coach" check "$tmp/bad.ini"
+has "$err" "$tmp/bad.ini:6: unknown key 'hodl'"
+# an unknown voice is reported at its line
+printf '[routine]\ntitle = T\nvoice = xx-yy\n[say a]\ntext = Hello.\n' >"$tmp/voice.ini"
+expect 1 "$coach" check "$tmp/voice.ini"
+has "$err" "$tmp/voice.ini:3: unknown voice 'xx-yy'"
+
+# plan: text and JSON
+expect 0 "$coach" plan breathing; has "$out" "breath-in"
+expect 0 "$coach" plan breathing --json
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/out" <<'PY' && ok || bad "plan --json is not the expected JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["rate_hz"] == 48000 and d["length_frames"] > 0
+assert abs(d["length_seconds"] - d["length_frames"] / 48000) < 1e-5
+kinds = {e["kind"] for e in d["events"]}
+assert {"speech", "beep", "beep-final", "breath-in", "breath-out", "bell"} <= kinds, kinds
+for e in d["events"]:
+    assert abs(e["time"] - e["frame"] / 48000) < 1e-5
+    assert "step" in e and "duration" in e
+    if e["kind"] == "speech": assert e["text"]
+PY
+fi
+
+# export: a file appears; failures leave nothing
+printf '[routine]\ntitle = Short\n[say hello]\ntext = Hello there.\n' >"$tmp/short.ini"
+expect 0 "$coach" export "$tmp/short.ini" -o "$tmp/short.wav"; has "$out" "Wrote $tmp/short.wav"
+[ -s "$tmp/short.wav" ] && ok || bad "short.wav missing"
+expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/no/such/dir/short.wav"
+[ ! -e "$tmp/no/such/dir/short.wav" ] && ok || bad "partial file left"
+echo "keep me" >"$tmp/keep.wav"
+expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/keep.wav" --rate 44100 --format opus
+has "$err" "keep.wav"
+[ "$(cat "$tmp/keep.wav")" = "keep me" ] && ok || bad "existing file was touched"
+[ -z "$(ls -A "$tmp" | grep '^\.')" ] && ok || bad "temporary files left: $(ls -A "$tmp")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
