@@ -13,6 +13,18 @@
 #define ROUTINE_MAX_PHASES 8      /* tempo phases per dynamic rep */
 #define ROUTINE_MAX_STEPS 200
 #define ROUTINE_MAX_LIST 32       /* repeated keys (setup, caution) and list items */
+#define ROUTINE_MAX_TEXT_BYTES 500 /* one text value or list item */
+#define ROUTINE_MAX_ERRORS 100    /* diagnostics per file; then "too many errors" */
+#define ROUTINE_MAX_FILE_BYTES (1u << 20) /* routine_load refuses larger files */
+
+/* Longest line accepted, in bytes without the line break. Debian's inih lets
+ * us size its line buffer at run time; upstream's is INI_MAX_LINE (200) with
+ * room kept for "\r\n" and the terminating NUL. */
+#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
+#define ROUTINE_MAX_LINE_BYTES 1000
+#else
+#define ROUTINE_MAX_LINE_BYTES 196
+#endif
 
 enum step_kind { STEP_EXERCISE, STEP_BREATHING, STEP_REST, STEP_SAY };
 enum level { LEVEL_EASY, LEVEL_MEDIUM, LEVEL_HARD };
@@ -83,7 +95,9 @@ struct routine {
  * On any problem returns COACH_EINVAL (or COACH_ENOTFOUND/COACH_EIO for an
  * unreadable file) with every problem added to d; r is then empty. */
 int routine_load(const char *path, struct routine *r, struct coach_diags *d);
-/* Same, from memory; name is used in messages. Never reads past len. */
+/* Same, from memory; name is used in messages. Never reads past len; text
+ * need not be NUL-terminated. Not thread-safe: it sets inih's process-wide
+ * options (Debian's build) before each parse. */
 int routine_parse(const char *name, const char *text, size_t len, struct routine *r,
                   struct coach_diags *d);
 void routine_free(struct routine *r);

@@ -1,0 +1,193 @@
+/* The renderer: mixes the timeline's speech clips and tones into any block of
+ * frames [a, a+n). Everything after render_init is real-time safe (no malloc,
+ * free, locks, stdio or logging) and stateless: each output sample depends
+ * only on its frame position, the timeline, the clips and the volume, so the
+ * same frames come out bit-identical however the stream is cut into blocks.
+ * Per block: speech is added straight into the mix; tones are summed apart,
+ * multiplied by the speech-ducking gain (computed from the speech events'
+ * positions, not from history) and added; then master volume and a soft
+ * limiter that never leaves [-1, 1]. Blocks with no event are a plain
+ * zero fill.
+ *
+ * Missing clips (clip_pcm[id] == NULL when due) play as silence and are
+ * counted once per event: in the block that contains the event's first
+ * frame. A render that starts in the middle of an unready clip (a seek)
+ * plays silence there without counting it. Tones are ducked under every
+ * speech event, ready or not, so the tone level never depends on timing. */
+#include "coach/render.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/common.h"
+#include "coach/tone.h"
+
+#define RENDER_DEFAULT_BLOCK 1024
+
+int render_init(struct renderer *r, const struct timeline *tl, float *const *clip_pcm,
+                uint32_t channels, size_t max_block)
+{
+    memset(r, 0, sizeof *r);
+    if (!tl || (channels != 1 && channels != 2)) return COACH_EINVAL;
+    if (max_block == 0) max_block = RENDER_DEFAULT_BLOCK;
+    r->tl = tl;
+    r->clip_pcm = clip_pcm;
+    r->channels = channels;
+    r->max_block = max_block;
+    r->scratch_mono = malloc(max_block * sizeof(float));
+    r->scratch_tone = malloc(max_block * sizeof(float));
+    r->scratch_gain = malloc(max_block * sizeof(float));
+    atomic_init(&r->volume, 1.0f);
+    atomic_init(&r->missing_clips, 0);
+    if (!r->scratch_mono || !r->scratch_tone || !r->scratch_gain) {
+        render_free(r);
+        return COACH_ENOMEM;
+    }
+    return 0;
+}
+
+void render_free(struct renderer *r)
+{
+    if (!r) return;
+    free(r->scratch_mono);
+    free(r->scratch_tone);
+    free(r->scratch_gain);
+    r->scratch_mono = r->scratch_tone = r->scratch_gain = NULL;
+}
+
+/* Identity up to the knee, then a tanh shoulder towards 1.0: continuous
+ * with a continuous slope, so loud overlaps get rounded, not clipped. */
+#define LIMIT_KNEE 0.9f
+static inline float soft_limit(float x)
+{
+    float ax = fabsf(x);
+    if (ax <= LIMIT_KNEE) return x;
+    if (isnan(x)) return 0.0f;
+    float y = LIMIT_KNEE + (1.0f - LIMIT_KNEE) * tanhf((ax - LIMIT_KNEE) / (1.0f - LIMIT_KNEE));
+    y = fminf(y, 1.0f);
+    return x < 0 ? -y : y;
+}
+
+/* Lowers gain[] (frames [a, a+m)) to speech event s's ducking curve:
+ * RENDER_DUCK_GAIN inside [start, end); outside, at distance d frames
+ * (d = 1 next to the speech), duck + (1 - duck) * d / ramp, so the gain is
+ * exactly 1 from d = ramp on. Taking the min over events makes the curve
+ * independent of the order and of the block cut. */
+static void duck_under(const struct event *s, uint64_t a, size_t m, uint64_t ramp, float *gain)
+{
+    uint64_t start = s->frame, end = s->frame + s->len_frames;
+    uint64_t lo = start > ramp - 1 ? start - (ramp - 1) : 0;
+    uint64_t hi = end + ramp - 1;
+    if (lo < a) lo = a;
+    if (hi > a + m) hi = a + m;
+    const float duck = RENDER_DUCK_GAIN;
+    const float inv_ramp = 1.0f / (float)ramp;
+    for (uint64_t f = lo; f < hi; f++) {
+        uint64_t d = f < start ? start - f : (f >= end ? f - end + 1 : 0);
+        float g = duck + (1.0f - duck) * ((float)d * inv_ramp);
+        float *p = &gain[f - a];
+        if (g < *p) *p = g;
+    }
+}
+
+/* Renders frames [a, a+m) mono into r->scratch_mono (m <= max_block).
+ * Returns 0 if the block is silent (scratch untouched), else 1. */
+static int render_mono(struct renderer *r, uint64_t a, size_t m)
+{
+    const struct timeline *tl = r->tl;
+    const uint64_t end = a + m;
+    uint64_t ramp = frames_from_ms(RENDER_DUCK_RAMP_MS, tl->rate_hz);
+    if (ramp == 0) ramp = 1; /* absurdly low rates: keep the ramp defined */
+    float *mono = r->scratch_mono, *tone = r->scratch_tone;
+    /* Events starting before a can still sound (or duck) here. */
+    uint64_t back = tl->max_event_frames + ramp;
+    size_t first = timeline_lower_bound(tl, a - (a < back ? a : back));
+    int have_mono = 0, have_tone = 0;
+    uint64_t tone_lo = end, tone_hi = a; /* frames any tone touched */
+
+    for (size_t i = first; i < tl->n_ev && tl->ev[i].frame < end; i++) {
+        const struct event *e = &tl->ev[i];
+        uint64_t e_end = e->frame + e->len_frames;
+        if (e_end <= a) continue;
+        uint64_t lo = e->frame > a ? e->frame : a;
+        uint64_t hi = e_end < end ? e_end : end;
+        if (lo >= hi) continue;
+        if (e->kind == EV_SPEECH) {
+            const float *pcm = e->clip < tl->n_clips && r->clip_pcm ? r->clip_pcm[e->clip] : NULL;
+            if (!pcm) {
+                if (e->frame >= a) atomic_fetch_add(&r->missing_clips, 1);
+                continue;
+            }
+            uint64_t clip_len = tl->clip_len ? tl->clip_len[e->clip] : e->len_frames;
+            uint64_t clip_end = e->frame + clip_len;
+            if (hi > clip_end) hi = clip_end; /* never read past the clip */
+            if (lo >= hi) continue;
+            if (!have_mono) {
+                memset(mono, 0, m * sizeof(float));
+                have_mono = 1;
+            }
+            const float *src = pcm + (lo - e->frame);
+            float *dst = mono + (lo - a);
+            for (size_t k = 0, cnt = (size_t)(hi - lo); k < cnt; k++)
+                dst[k] += src[k];
+        } else if (e->kind < EV_KIND_COUNT) {
+            if (!have_tone) {
+                memset(tone, 0, m * sizeof(float));
+                have_tone = 1;
+            }
+            tone_add(e, lo - e->frame, tone + (lo - a), (size_t)(hi - lo), tl->rate_hz);
+            if (lo < tone_lo) tone_lo = lo;
+            if (hi > tone_hi) tone_hi = hi;
+        }
+    }
+
+    if (have_tone) {
+        float *gain = r->scratch_gain + (tone_lo - a);
+        size_t tn = (size_t)(tone_hi - tone_lo);
+        for (size_t k = 0; k < tn; k++)
+            gain[k] = 1.0f;
+        /* Speech up to ramp frames after the block still ducks its end. */
+        for (size_t i = first; i < tl->n_ev && tl->ev[i].frame < tone_hi + ramp; i++) {
+            const struct event *s = &tl->ev[i];
+            if (s->kind == EV_SPEECH && s->frame + s->len_frames + ramp - 1 > tone_lo)
+                duck_under(s, tone_lo, tn, ramp, gain);
+        }
+        if (!have_mono) {
+            memset(mono, 0, m * sizeof(float));
+            have_mono = 1;
+        }
+        float *dst = mono + (tone_lo - a), *src = tone + (tone_lo - a);
+        for (size_t k = 0; k < tn; k++)
+            dst[k] += src[k] * gain[k];
+    }
+    return have_mono;
+}
+
+void render(struct renderer *r, uint64_t a, float *out, size_t n)
+{
+    const uint32_t ch = r->channels;
+    while (n > 0) {
+        size_t m = n < r->max_block ? n : r->max_block;
+        if (!r->tl || r->tl->n_ev == 0 || !render_mono(r, a, m)) {
+            memset(out, 0, m * ch * sizeof(float));
+        } else {
+            float vol = atomic_load_explicit(&r->volume, memory_order_relaxed);
+            if (!(vol >= 0.0f)) vol = 0.0f; /* negative or NaN: mute, keep zeros +0 */
+            const float *mono = r->scratch_mono;
+            if (ch == 1) {
+                for (size_t k = 0; k < m; k++)
+                    out[k] = soft_limit(mono[k] * vol);
+            } else {
+                for (size_t k = 0; k < m; k++) {
+                    float y = soft_limit(mono[k] * vol);
+                    out[2 * k] = y;
+                    out[2 * k + 1] = y;
+                }
+            }
+        }
+        a += m;
+        out += m * ch;
+        n -= m;
+    }
+}

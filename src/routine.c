@@ -1,0 +1,1204 @@
+/* Routine files: reading an INI text with inih into a struct routine and
+ * validating it once. Our own line reader feeds inih one checked line at a
+ * time, so it knows the true line number, sees every section header (even an
+ * empty or repeated one) and reports every malformed, over-long, binary or
+ * non-UTF-8 line; the handler then checks each key against a table for its
+ * section kind, and the end of each section checks the rules between keys.
+ * Every problem becomes one "file:line: message" diagnostic. */
+#include "coach/routine.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/common.h"
+
+#define ID_MAX_BYTES 64    /* step ids */
+#define VOICE_MAX_BYTES 64 /* voice profile names */
+#define QUOTE_BYTES 60     /* longest quoted value in a message, before "..." */
+#define MAX_KEYS 16        /* keys of the largest table (exercise) */
+
+/* What a key's value is and how it is stored. */
+enum ktype {
+    KT_TEXT,        /* char *: non-empty text */
+    KT_TEXTS,       /* struct strlist: repeatable text key, one item per line */
+    KT_LIST,        /* struct strlist: comma list; lo = fewest items */
+    KT_SEC,         /* uint32_t ms: seconds with up to 3 decimals; lo..hi in ms */
+    KT_SEC_RANGE,   /* struct range in ms */
+    KT_COUNT,       /* uint32_t: whole number; lo..hi */
+    KT_COUNT_RANGE, /* struct range of whole numbers */
+    KT_TEMPO,       /* tempo_ms[] + n_tempo: comma list of seconds; lo..hi in ms */
+    KT_BPM,         /* uint32_t: 0 or lo..hi */
+    KT_VOICE,       /* char *: [a-z0-9_-]+ */
+    KT_LEVEL,       /* enum level */
+};
+
+struct keydef {
+    const char *name;
+    enum ktype type;
+    size_t off;      /* field offset in struct routine or struct step */
+    uint32_t lo, hi; /* limits, in ms for seconds */
+    int required;    /* 1 = missing key is an error */
+};
+
+#define RK(f) offsetof(struct routine, f)
+#define SK(f) offsetof(struct step, f)
+
+static const struct keydef routine_keys[] = {
+    {"title", KT_TEXT, RK(title), 0, 0, 1},
+    {"summary", KT_TEXT, RK(summary), 0, 0, 0},
+    {"voice", KT_VOICE, RK(voice), 0, 0, 0},
+    {"caution", KT_TEXTS, RK(cautions), 0, 0, 0},
+    {"rest", KT_SEC, RK(rest_ms), 0, 600000, 0},
+    {"prepare", KT_SEC, RK(prepare_ms), 0, 120000, 0},
+    {"countdown", KT_COUNT, RK(countdown_s), 0, 10, 0},
+    {"level", KT_LEVEL, RK(level), 0, 0, 0},
+};
+
+static const struct keydef exercise_keys[] = {
+    {"name", KT_TEXT, SK(name), 0, 0, 1},
+    {"setup", KT_TEXTS, SK(setup), 0, 0, 0},
+    {"cue", KT_TEXT, SK(cue), 0, 0, 0},
+    {"tip", KT_TEXT, SK(tip), 0, 0, 0},
+    {"finish", KT_TEXT, SK(finish), 0, 0, 0},
+    {"sides", KT_LIST, SK(sides), 2, 0, 0},
+    {"sets", KT_COUNT_RANGE, SK(sets), 1, 20, 0},
+    {"reps", KT_COUNT_RANGE, SK(reps), 1, 100, 0},
+    {"hold", KT_SEC_RANGE, SK(hold_ms), 1000, 600000, 0},
+    {"tempo", KT_TEMPO, SK(tempo_ms), 500, 60000, 0},
+    {"phases", KT_LIST, SK(phases), 1, 0, 0},
+    {"duration", KT_SEC_RANGE, SK(duration_ms), 1000, 3600000, 0},
+    {"rest_reps", KT_SEC, SK(rest_reps_ms), 0, 600000, 0},
+    {"rest_sets", KT_SEC, SK(rest_sets_ms), 0, 600000, 0},
+    {"metronome", KT_BPM, SK(metronome_bpm), 20, 240, 0},
+};
+
+static const struct keydef breathing_keys[] = {
+    {"name", KT_TEXT, SK(name), 0, 0, 1},
+    {"setup", KT_TEXTS, SK(setup), 0, 0, 0},
+    {"cue", KT_TEXT, SK(cue), 0, 0, 0},
+    {"tip", KT_TEXT, SK(tip), 0, 0, 0},
+    {"finish", KT_TEXT, SK(finish), 0, 0, 0},
+    {"inhale", KT_SEC, SK(inhale_ms), 1000, 30000, 1},
+    {"hold", KT_SEC, SK(breath_hold_ms), 0, 30000, 0},
+    {"exhale", KT_SEC, SK(exhale_ms), 1000, 30000, 1},
+    {"hold_out", KT_SEC, SK(hold_out_ms), 0, 30000, 0},
+    {"cycles", KT_COUNT_RANGE, SK(cycles), 1, 100, 1},
+    {"spoken_cycles", KT_COUNT, SK(spoken_cycles), 0, 100, 0},
+};
+
+static const struct keydef rest_keys[] = {
+    {"seconds", KT_SEC_RANGE, SK(rest_ms), 1000, 3600000, 1},
+    {"say", KT_TEXT, SK(text), 0, 0, 0},
+};
+
+static const struct keydef say_keys[] = {
+    {"text", KT_TEXT, SK(text), 0, 0, 1},
+};
+
+/* Section kinds: 0 is [routine], 1 + enum step_kind are the steps. */
+#define N_SECT 5
+static const char *const sect_names[N_SECT] = {"routine", "exercise", "breathing", "rest", "say"};
+static const struct keydef *const sect_keys[N_SECT] = {routine_keys, exercise_keys, breathing_keys,
+                                                       rest_keys, say_keys};
+static const size_t sect_nkeys[N_SECT] = {
+    sizeof routine_keys / sizeof routine_keys[0], sizeof exercise_keys / sizeof exercise_keys[0],
+    sizeof breathing_keys / sizeof breathing_keys[0], sizeof rest_keys / sizeof rest_keys[0],
+    sizeof say_keys / sizeof say_keys[0]};
+
+enum { SECT_NONE = -1, SECT_SKIP = -2 }; /* before any header; keys ignored */
+
+struct parser {
+    const char *name;      /* file name for messages */
+    const char *text;      /* input, not NUL-terminated */
+    size_t len, pos;       /* bytes; read position */
+    int line;              /* 1-based number of the line last read */
+    struct routine *r;     /* being filled */
+    struct coach_diags *d; /* where problems go */
+    int n_err;             /* diagnostics added for this file */
+    int nomem;             /* an allocation failed */
+    int unreadable;        /* some line was dropped: skip file-level cascades */
+
+    /* the current section */
+    int sect;              /* 0..N_SECT-1, SECT_NONE or SECT_SKIP */
+    void *base;            /* struct routine or struct step being filled */
+    int sect_line;         /* line of its header */
+    int damaged;           /* some line of it was dropped: skip "missing key" */
+    char label[160];       /* "[exercise bridge]" for messages */
+    int seen[MAX_KEYS];    /* line of each key's first use, 0 if unused */
+    int bad[MAX_KEYS];     /* 1 if that key's value was rejected */
+    int guessed[MAX_KEYS]; /* 1 if "did you mean" named it: not "missing" too */
+
+    /* the whole file */
+    int routine_line;     /* first [routine] header, 0 if none yet */
+    int first_other_line; /* first header that is not [routine], 0 if none */
+    int too_many_steps;   /* reported once */
+    size_t cap_steps;     /* allocated entries of r->steps */
+
+    char quoted[4][QUOTE_BYTES + 8]; /* rotating buffers for q() */
+    int qi;
+};
+
+/* ---- messages ---- */
+
+static void err(struct parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void err(struct parser *p, int line, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    if (p->n_err > ROUTINE_MAX_ERRORS) return;
+    if (p->n_err++ == ROUTINE_MAX_ERRORS) {
+        snprintf(msg, sizeof msg, "too many errors (stopping after %d)", ROUTINE_MAX_ERRORS);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    if (diags_add(p->d, p->name, line, "%s", msg)) p->nomem = 1;
+}
+
+/* A value to quote in a message, cut at QUOTE_BYTES on a UTF-8 boundary. */
+static const char *qn(struct parser *p, const char *s, size_t n)
+{
+    char *b = p->quoted[p->qi++ & 3];
+    if (n > QUOTE_BYTES) {
+        n = QUOTE_BYTES;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+        memcpy(b, s, n);
+        memcpy(b + n, "...", 4);
+    } else {
+        memcpy(b, s, n);
+        b[n] = 0;
+    }
+    return b;
+}
+
+static const char *q(struct parser *p, const char *s)
+{
+    return qn(p, s, strlen(s));
+}
+
+/* Seconds from milliseconds for messages: "30", "0.5", "1.25". */
+static const char *secs(char buf[24], uint32_t ms)
+{
+    if (ms % 1000 == 0) {
+        snprintf(buf, 24, "%u", (unsigned)(ms / 1000));
+    } else {
+        int n = snprintf(buf, 24, "%u.%03u", (unsigned)(ms / 1000), (unsigned)(ms % 1000));
+        while (n > 0 && buf[n - 1] == '0')
+            buf[--n] = 0;
+    }
+    return buf;
+}
+
+/* Optimal string alignment distance, case-insensitive, for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40) return SIZE_MAX;
+    size_t dm[41][41];
+    for (size_t i = 0; i <= la; i++)
+        dm[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        dm[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            char ca = a[i - 1], cb = b[j - 1];
+            if (ca >= 'A' && ca <= 'Z') ca = (char)(ca - 'A' + 'a');
+            if (cb >= 'A' && cb <= 'Z') cb = (char)(cb - 'A' + 'a');
+            size_t v = dm[i - 1][j - 1] + (ca != cb);
+            if (dm[i - 1][j] + 1 < v) v = dm[i - 1][j] + 1;
+            if (dm[i][j - 1] + 1 < v) v = dm[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                dm[i - 2][j - 2] + 1 < v)
+                v = dm[i - 2][j - 2] + 1;
+            dm[i][j] = v;
+        }
+    }
+    return dm[la][lb];
+}
+
+/* The nearest of names[] if it is close enough to be a likely typo. */
+static const char *nearest(const char *s, const char *const *names, size_t n, size_t stride)
+{
+    const char *best = NULL;
+    size_t bd = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const char *c = *(const char *const *)((const char *)names + i * stride);
+        size_t dist = edit_distance(s, c);
+        if (dist < bd) {
+            bd = dist;
+            best = c;
+        }
+    }
+    size_t allowed = strlen(s) <= 3 ? 1 : 2;
+    return bd <= allowed ? best : NULL;
+}
+
+/* ---- small helpers ---- */
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+static char *dup_n(struct parser *p, const char *s, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (!c) {
+        p->nomem = 1;
+        return NULL;
+    }
+    memcpy(c, s, n);
+    c[n] = 0;
+    return c;
+}
+
+static int strlist_push(struct parser *p, struct strlist *l, const char *s, size_t n)
+{
+    char *c = dup_n(p, s, n);
+    char **items = c ? realloc(l->items, (l->len + 1) * sizeof *items) : NULL;
+    if (!items) {
+        free(c);
+        p->nomem = 1;
+        return COACH_ENOMEM;
+    }
+    items[l->len++] = c;
+    l->items = items;
+    return 0;
+}
+
+static void strlist_free(struct strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->len = 0;
+}
+
+/* Index of the first invalid byte (forbidden control character or bad UTF-8)
+ * in s[0..n), or n when the line is clean. */
+static size_t bad_byte(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) return i;
+            i++;
+            continue;
+        }
+        size_t k;
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            if (c == 0xE0) lo = 0xA0; /* no overlong forms */
+            if (c == 0xED) hi = 0x9F; /* no surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
+        } else {
+            return i;
+        }
+        /* A cut or broken sequence is reported at its first byte: that is
+         * the one a person sees as wrong (e.g. Latin-1 "\xe9"). */
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n) return i;
+            unsigned b = s[i + j];
+            if (j == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+        }
+        i += k + 1;
+    }
+    return n;
+}
+
+/* ---- sections ---- */
+
+static void finish_section(struct parser *p);
+
+static struct step *new_step(struct parser *p, enum step_kind kind, const char *id, size_t id_len)
+{
+    struct routine *r = p->r;
+    if (r->n_steps == p->cap_steps) {
+        size_t cap = p->cap_steps ? p->cap_steps * 2 : 16;
+        if (cap > ROUTINE_MAX_STEPS) cap = ROUTINE_MAX_STEPS;
+        struct step *s = realloc(r->steps, cap * sizeof *s);
+        if (!s) {
+            p->nomem = 1;
+            return NULL;
+        }
+        r->steps = s;
+        p->cap_steps = cap;
+    }
+    struct step *s = &r->steps[r->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->line = p->line;
+    s->sets = (struct range){1, 1};
+    s->reps = (struct range){1, 1};
+    s->rest_sets_ms = 30000;
+    s->spoken_cycles = 2;
+    if (id_len) s->id = dup_n(p, id, id_len);
+    return s;
+}
+
+static int valid_id(const char *s, size_t n)
+{
+    if (n == 0 || n > ID_MAX_BYTES) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* A "[...]" line: s[0] == '[', n bytes, leading blanks already gone. */
+static void section_header(struct parser *p, const char *s, size_t n)
+{
+    finish_section(p);
+    p->sect = SECT_SKIP;
+    p->base = NULL;
+    p->damaged = 0;
+    p->sect_line = p->line;
+    memset(p->seen, 0, sizeof p->seen);
+    memset(p->bad, 0, sizeof p->bad);
+    memset(p->guessed, 0, sizeof p->guessed);
+
+    /* Find ']' the way inih does: an inline comment (" ;") ends the search. */
+    size_t e = 1;
+    int was_space = 0;
+    while (e < n && s[e] != ']' && !(was_space && s[e] == ';')) {
+        was_space = is_blank(s[e]);
+        e++;
+    }
+    if (e >= n || s[e] != ']') {
+        size_t m = n;
+        while (m > 0 && is_blank(s[m - 1]))
+            m--;
+        err(p, p->line, "section header is not closed: '%s'", qn(p, s, m));
+        p->damaged = 1;
+        p->unreadable = 1;
+        return;
+    }
+    /* After ']' only blanks and a comment may follow. */
+    size_t t = e + 1;
+    while (t < n && is_blank(s[t]))
+        t++;
+    if (t < n && s[t] != ';' && s[t] != '#') {
+        size_t m = n;
+        while (m > t && is_blank(s[m - 1]))
+            m--;
+        err(p, p->line, "unexpected text after section header: '%s'", qn(p, s + t, m - t));
+    }
+
+    /* "[kind id]" */
+    const char *in = s + 1;
+    size_t in_len = e - 1;
+    while (in_len && is_blank(*in))
+        in++, in_len--;
+    while (in_len && is_blank(in[in_len - 1]))
+        in_len--;
+    if (in_len == 0) {
+        err(p, p->line, "empty section header '[]'");
+        return;
+    }
+    size_t kl = 0;
+    while (kl < in_len && !is_blank(in[kl]))
+        kl++;
+    const char *id = in + kl;
+    size_t id_len = in_len - kl;
+    while (id_len && is_blank(*id))
+        id++, id_len--;
+
+    int sect = -1;
+    for (int i = 0; i < N_SECT; i++)
+        if (strlen(sect_names[i]) == kl && memcmp(sect_names[i], in, kl) == 0) sect = i;
+    if (sect < 0) {
+        char kind[48];
+        const char *kq = qn(p, in, kl);
+        snprintf(kind, sizeof kind, "%.*s", (int)(kl < 47 ? kl : 47), in);
+        const char *near = nearest(kind, sect_names, N_SECT, sizeof sect_names[0]);
+        if (near)
+            err(p, p->line, "unknown section kind '%s'; did you mean '%s'?", kq, near);
+        else
+            err(p, p->line,
+                "unknown section kind '%s'; expected routine, exercise, breathing, rest or say",
+                kq);
+        if (!p->first_other_line) p->first_other_line = p->line;
+        return;
+    }
+
+    if (sect == 0) {
+        if (id_len) err(p, p->line, "[routine] takes no id, got '%s'", qn(p, id, id_len));
+        if (p->routine_line) {
+            err(p, p->line, "repeated [routine] section (first on line %d)", p->routine_line);
+            return;
+        }
+        p->routine_line = p->line;
+        if (p->first_other_line)
+            err(p, p->line, "[routine] must be the first section (line %d comes before it)",
+                p->first_other_line);
+        p->sect = 0;
+        p->base = p->r;
+        snprintf(p->label, sizeof p->label, "[routine]");
+        return;
+    }
+
+    if (!p->first_other_line) p->first_other_line = p->line;
+    if (p->r->n_steps >= ROUTINE_MAX_STEPS) {
+        if (!p->too_many_steps) err(p, p->line, "too many steps (at most %d)", ROUTINE_MAX_STEPS);
+        p->too_many_steps = 1;
+        return;
+    }
+    snprintf(p->label, sizeof p->label, "[%s%s%s]", sect_names[sect], id_len ? " " : "",
+             id_len ? qn(p, id, id_len) : "");
+    int id_ok = 0;
+    if (id_len == 0) {
+        err(p, p->line, "missing id in [%s]; write [%s <id>]", sect_names[sect], sect_names[sect]);
+    } else if (!valid_id(id, id_len)) {
+        err(p, p->line,
+            "bad id '%s': use lower-case letters, digits, '_' and '-', starting with a letter or "
+            "digit (at most %d bytes)",
+            qn(p, id, id_len), ID_MAX_BYTES);
+    } else {
+        id_ok = 1;
+        for (size_t i = 0; i < p->r->n_steps; i++) {
+            const char *o = p->r->steps[i].id;
+            if (o && strlen(o) == id_len && memcmp(o, id, id_len) == 0) {
+                err(p, p->line, "duplicate id '%s' (first used on line %d)", o,
+                    p->r->steps[i].line);
+                break;
+            }
+        }
+    }
+    struct step *st = new_step(p, (enum step_kind)(sect - 1), id, id_ok ? id_len : 0);
+    if (!st) return;
+    p->sect = sect;
+    p->base = st;
+}
+
+/* Index of a key in its section's table (the name is known to be there). */
+static int kidx(int sect, const char *name)
+{
+    for (size_t i = 0; i < sect_nkeys[sect]; i++)
+        if (strcmp(sect_keys[sect][i].name, name) == 0) return (int)i;
+    return 0;
+}
+
+/* Checks that need the whole section: required keys and rules between keys. */
+static void finish_section(struct parser *p)
+{
+    if (p->sect < 0 || !p->base) return;
+    const struct keydef *keys = sect_keys[p->sect];
+    size_t nk = sect_nkeys[p->sect];
+    if (!p->damaged) {
+        for (size_t i = 0; i < nk; i++)
+            if (keys[i].required && !p->seen[i] && !p->guessed[i])
+                err(p, p->sect_line, "%s is missing '%s'", p->label, keys[i].name);
+    }
+    if (p->sect == 1 + STEP_EXERCISE) {
+        const int k_hold = kidx(p->sect, "hold"), k_tempo = kidx(p->sect, "tempo"),
+                  k_duration = kidx(p->sect, "duration"), k_reps = kidx(p->sect, "reps"),
+                  k_rest_reps = kidx(p->sect, "rest_reps"), k_phases = kidx(p->sect, "phases");
+        struct step *st = p->base;
+        const int work[3] = {k_hold, k_tempo, k_duration};
+        int n_work = 0;
+        for (int i = 0; i < 3; i++)
+            n_work += p->seen[work[i]] || p->guessed[work[i]];
+        if (n_work == 0 && !p->damaged)
+            err(p, p->sect_line, "%s needs one of 'hold', 'tempo' or 'duration'", p->label);
+        for (int i = 0; i < 3; i++) {
+            for (int j = i + 1; j < 3; j++) {
+                int a = p->seen[work[i]], b = p->seen[work[j]];
+                if (a && b)
+                    err(p, a > b ? a : b, "'%s' together with '%s' (lines %d and %d); use only one",
+                        keys[work[i]].name, keys[work[j]].name, a < b ? a : b, a > b ? a : b);
+            }
+        }
+        if (p->seen[k_duration]) {
+            if (p->seen[k_reps])
+                err(p, p->seen[k_reps], "'reps' is not allowed with 'duration' (line %d)",
+                    p->seen[k_duration]);
+            if (p->seen[k_rest_reps])
+                err(p, p->seen[k_rest_reps], "'rest_reps' is not allowed with 'duration' (line %d)",
+                    p->seen[k_duration]);
+        }
+        if (p->seen[k_phases] && !p->bad[k_phases]) {
+            if (!p->seen[k_tempo])
+                err(p, p->seen[k_phases], "'phases' without 'tempo'");
+            else if (!p->bad[k_tempo] && st->phases.len != st->n_tempo)
+                err(p, p->seen[k_phases], "'phases' has %zu name%s but 'tempo' has %zu phase%s",
+                    st->phases.len, st->phases.len == 1 ? "" : "s", st->n_tempo,
+                    st->n_tempo == 1 ? "" : "s");
+        }
+    } else if (p->sect == 1 + STEP_BREATHING) {
+        const int k_cycles = kidx(p->sect, "cycles"), k_spoken = kidx(p->sect, "spoken_cycles");
+        struct step *st = p->base;
+        if (p->seen[k_spoken] && !p->bad[k_spoken] && p->seen[k_cycles] && !p->bad[k_cycles] &&
+            st->spoken_cycles > st->cycles.hi)
+            err(p, p->seen[k_spoken], "'spoken_cycles' is %u but 'cycles' is at most %u",
+                (unsigned)st->spoken_cycles, (unsigned)st->cycles.hi);
+        if (st->spoken_cycles > st->cycles.hi) st->spoken_cycles = st->cycles.hi;
+    }
+    p->sect = SECT_SKIP;
+    p->base = NULL;
+}
+
+/* ---- values ---- */
+
+/* Seconds "12" or "1.5" (up to 3 decimals) in s[0..n) -> ms, saturating.
+ * Returns 0, -1 for bad syntax, -2 for too many decimals. */
+static int parse_ms(const char *s, size_t n, uint32_t *ms)
+{
+    size_t i = 0;
+    uint64_t v = 0;
+    if (n == 0 || s[0] < '0' || s[0] > '9') return -1;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        if (v < 100000000) v = v * 10 + (uint64_t)(s[i] - '0');
+        i++;
+    }
+    uint64_t frac = 0;
+    if (i < n && s[i] == '.') {
+        size_t d = 0;
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (d < 3) frac = frac * 10 + (uint64_t)(s[i] - '0');
+            d++;
+            i++;
+        }
+        if (d == 0 || i < n) return -1;
+        if (d > 3) return -2;
+        while (d++ < 3)
+            frac *= 10;
+    }
+    if (i < n) return -1;
+    v = v * 1000 + frac;
+    *ms = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+    return 0;
+}
+
+/* Whole number in s[0..n), saturating. Returns 0 or -1. */
+static int parse_count(const char *s, size_t n, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        if (v < 100000000000ull) v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+    return 0;
+}
+
+static int parse_num(int seconds, const char *s, size_t n, uint32_t *v)
+{
+    return seconds ? parse_ms(s, n, v) : parse_count(s, n, v);
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n && is_blank(**s))
+        (*s)++, (*n)--;
+    while (*n && is_blank((*s)[*n - 1]))
+        (*n)--;
+}
+
+/* The allowed range of a key, for messages: "from 1 to 600 seconds". */
+static const char *limits(char buf[80], const struct keydef *k, int seconds)
+{
+    char a[24], b[24];
+    if (seconds)
+        snprintf(buf, 80, "from %s to %s seconds", secs(a, k->lo), secs(b, k->hi));
+    else
+        snprintf(buf, 80, "from %u to %u", (unsigned)k->lo, (unsigned)k->hi);
+    return buf;
+}
+
+/* A number or "lo-hi" range for key k. Returns 0 and fills *out, or reports
+ * and returns -1. */
+static int parse_number_or_range(struct parser *p, const struct keydef *k, const char *v,
+                                 struct range *out, int allow_range)
+{
+    int seconds = k->type == KT_SEC || k->type == KT_SEC_RANGE;
+    size_t n = strlen(v);
+    const char *dash = memchr(v, '-', n);
+    char lim[80];
+    const char *expect = seconds
+                             ? (allow_range ? "expected seconds like 30 or a range like 15-30"
+                                            : "expected seconds like 30 or 1.5")
+                             : (allow_range ? "expected a whole number like 10 or a range like 8-12"
+                                            : "expected a whole number like 3");
+    if (dash == v) {
+        /* "-5": a negative number; say the allowed range rather than "syntax" */
+        uint32_t x;
+        if (parse_num(seconds, v + 1, n - 1, &x) == 0) {
+            err(p, p->line, "'%s' must be %s, got '%s'", k->name, limits(lim, k, seconds), q(p, v));
+            return -1;
+        }
+    }
+    if (dash && dash != v && !allow_range) {
+        err(p, p->line, "'%s' takes a single value, not a range: '%s'", k->name, q(p, v));
+        return -1;
+    }
+    uint32_t lo, hi;
+    if (dash) {
+        const char *a = v, *b = dash + 1;
+        size_t an = (size_t)(dash - v), bn = n - an - 1;
+        trim(&a, &an);
+        trim(&b, &bn);
+        int ra = parse_num(seconds, a, an, &lo), rb = parse_num(seconds, b, bn, &hi);
+        if (ra == -2 || rb == -2) {
+            err(p, p->line, "bad value '%s' for '%s': at most 3 decimals", q(p, v), k->name);
+            return -1;
+        }
+        if (ra || rb) {
+            err(p, p->line, "bad range '%s' for '%s': expected 'lo-hi' like %s", q(p, v), k->name,
+                seconds ? "15-30" : "8-12");
+            return -1;
+        }
+    } else {
+        int rc = parse_num(seconds, v, n, &lo);
+        if (rc == -2) {
+            err(p, p->line, "bad value '%s' for '%s': at most 3 decimals", q(p, v), k->name);
+            return -1;
+        }
+        if (rc) {
+            err(p, p->line, "bad value '%s' for '%s': %s", q(p, v), k->name, expect);
+            return -1;
+        }
+        hi = lo;
+    }
+    if (lo < k->lo || hi > k->hi || lo > k->hi || hi < k->lo) {
+        err(p, p->line, "'%s' must be %s, got '%s'", k->name, limits(lim, k, seconds), q(p, v));
+        return -1;
+    }
+    if (lo > hi) {
+        char a[24], b[24];
+        if (seconds)
+            err(p, p->line, "bad range '%s' for '%s': %s is more than %s", q(p, v), k->name,
+                secs(a, lo), secs(b, hi));
+        else
+            err(p, p->line, "bad range '%s' for '%s': %u is more than %u", q(p, v), k->name,
+                (unsigned)lo, (unsigned)hi);
+        return -1;
+    }
+    out->lo = lo;
+    out->hi = hi;
+    return 0;
+}
+
+/* Splits a comma list into trimmed items (pointers into v). Returns the
+ * count, or -1 after reporting. */
+static int split_list(struct parser *p, const struct keydef *k, const char *v, size_t max,
+                      const char **item, size_t *item_len)
+{
+    size_t n = 0;
+    const char *s = v;
+    for (;;) {
+        const char *c = strchr(s, ',');
+        size_t len = c ? (size_t)(c - s) : strlen(s);
+        const char *t = s;
+        trim(&t, &len);
+        if (n == max) {
+            size_t total = n + 1;
+            for (const char *x = c; x; x = strchr(x + 1, ','))
+                total++;
+            err(p, p->line, "'%s' has %zu %s; at most %zu", k->name, total,
+                k->type == KT_TEMPO ? "phases" : "items", max);
+            return -1;
+        }
+        if (len == 0) {
+            err(p, p->line, "empty item %zu in '%s'", n + 1, k->name);
+            return -1;
+        }
+        item[n] = t;
+        item_len[n] = len;
+        n++;
+        if (!c) break;
+        s = c + 1;
+    }
+    return (int)n;
+}
+
+static void check_text(struct parser *p, const struct keydef *k, size_t n, int *ok)
+{
+    if (n > ROUTINE_MAX_TEXT_BYTES) {
+        err(p, p->line, "value of '%s' is too long (%zu bytes; at most %d)", k->name, n,
+            ROUTINE_MAX_TEXT_BYTES);
+        *ok = 0;
+    }
+}
+
+/* Stores value v of key k into the current section. Returns 0, or -1 after
+ * reporting a problem. */
+static int set_value(struct parser *p, const struct keydef *k, const char *v)
+{
+    char *field = (char *)p->base + k->off;
+    size_t n = strlen(v);
+    int ok = 1;
+    switch (k->type) {
+    case KT_TEXT:
+        check_text(p, k, n, &ok);
+        if (!ok) return -1;
+        free(*(char **)field);
+        *(char **)field = dup_n(p, v, n);
+        return 0;
+    case KT_TEXTS: {
+        struct strlist *l = (struct strlist *)field;
+        check_text(p, k, n, &ok);
+        if (!ok) return -1;
+        if (l->len >= ROUTINE_MAX_LIST) {
+            err(p, p->line, "too many '%s' lines (at most %d)", k->name, ROUTINE_MAX_LIST);
+            return -1;
+        }
+        return strlist_push(p, l, v, n) ? -1 : 0;
+    }
+    case KT_LIST: {
+        const char *item[ROUTINE_MAX_LIST];
+        size_t len[ROUTINE_MAX_LIST];
+        int m = split_list(p, k, v, ROUTINE_MAX_LIST, item, len);
+        if (m < 0) return -1;
+        if ((uint32_t)m < k->lo) {
+            err(p, p->line, "'%s' needs at least %u items separated by commas, got %d", k->name,
+                (unsigned)k->lo, m);
+            return -1;
+        }
+        for (int i = 0; i < m; i++) {
+            if (len[i] > ROUTINE_MAX_TEXT_BYTES) {
+                err(p, p->line, "item %d of '%s' is too long (%zu bytes; at most %d)", i + 1,
+                    k->name, len[i], ROUTINE_MAX_TEXT_BYTES);
+                return -1;
+            }
+        }
+        struct strlist *l = (struct strlist *)field;
+        strlist_free(l);
+        for (int i = 0; i < m; i++)
+            if (strlist_push(p, l, item[i], len[i])) return -1;
+        return 0;
+    }
+    case KT_SEC:
+    case KT_COUNT: {
+        struct range r;
+        if (parse_number_or_range(p, k, v, &r, 0)) return -1;
+        *(uint32_t *)field = r.lo;
+        return 0;
+    }
+    case KT_SEC_RANGE:
+    case KT_COUNT_RANGE:
+        return parse_number_or_range(p, k, v, (struct range *)field, 1);
+    case KT_BPM: {
+        uint32_t x;
+        if (parse_count(v, n, &x) || (x != 0 && (x < k->lo || x > k->hi))) {
+            err(p, p->line, "'%s' must be 0 (off) or from %u to %u bpm, got '%s'", k->name,
+                (unsigned)k->lo, (unsigned)k->hi, q(p, v));
+            return -1;
+        }
+        *(uint32_t *)field = x;
+        return 0;
+    }
+    case KT_TEMPO: {
+        struct step *st = p->base;
+        const char *item[ROUTINE_MAX_PHASES];
+        size_t len[ROUTINE_MAX_PHASES];
+        uint32_t ms[ROUTINE_MAX_PHASES];
+        int m = split_list(p, k, v, ROUTINE_MAX_PHASES, item, len);
+        if (m < 0) return -1;
+        for (int i = 0; i < m; i++) {
+            char a[24], b[24];
+            int rc = parse_ms(item[i], len[i], &ms[i]);
+            if (rc == -2) {
+                err(p, p->line, "bad value '%s' in 'tempo': at most 3 decimals",
+                    qn(p, item[i], len[i]));
+                return -1;
+            }
+            if (rc) {
+                err(p, p->line, "bad value '%s' in 'tempo': expected seconds like 2 or 1.5",
+                    qn(p, item[i], len[i]));
+                return -1;
+            }
+            if (ms[i] < k->lo || ms[i] > k->hi) {
+                err(p, p->line, "tempo phase %d must be from %s to %s seconds, got '%s'", i + 1,
+                    secs(a, k->lo), secs(b, k->hi), qn(p, item[i], len[i]));
+                return -1;
+            }
+        }
+        memcpy(st->tempo_ms, ms, (size_t)m * sizeof ms[0]);
+        st->n_tempo = (size_t)m;
+        return 0;
+    }
+    case KT_VOICE: {
+        int good = n <= VOICE_MAX_BYTES;
+        for (size_t i = 0; i < n && good; i++)
+            good = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
+                   v[i] == '-';
+        if (!good) {
+            err(p, p->line, "bad voice name '%s': use lower-case letters, digits, '_' and '-'",
+                q(p, v));
+            return -1;
+        }
+        free(*(char **)field);
+        *(char **)field = dup_n(p, v, n);
+        p->r->voice_line = p->line;
+        return 0;
+    }
+    case KT_LEVEL:
+        if (level_parse(v, (enum level *)field)) {
+            err(p, p->line, "unknown level '%s'; expected easy, medium or hard", q(p, v));
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* Which sections accept key name, as "breathing steps" or "[routine]". */
+static void where_valid(const char *name, char *buf, size_t cap)
+{
+    const char *kinds[N_SECT];
+    size_t n = 0;
+    int routine = 0;
+    for (int s = 0; s < N_SECT; s++) {
+        for (size_t i = 0; i < sect_nkeys[s]; i++) {
+            if (strcmp(sect_keys[s][i].name, name) == 0) {
+                if (s == 0)
+                    routine = 1;
+                else
+                    kinds[n++] = sect_names[s];
+            }
+        }
+    }
+    buf[0] = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s",
+                                 i == 0       ? ""
+                                 : i + 1 == n ? " and "
+                                              : ", ",
+                                 kinds[i]);
+        if (used >= cap) return;
+    }
+    if (n) used += (size_t)snprintf(buf + used, cap - used, " steps");
+    if (used < cap && routine) snprintf(buf + used, cap - used, "%s[routine]", n ? " and " : "");
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct parser *p = user;
+    (void)section; /* ours, from the reader, is complete and never truncated */
+    if (p->sect == SECT_NONE) {
+        err(p, p->line, "key '%s' before any section header (start the file with [routine])",
+            q(p, name));
+        return 1;
+    }
+    if (p->sect == SECT_SKIP || !p->base) return 1;
+    if (!*name) {
+        err(p, p->line, "missing key name before '='");
+        return 1;
+    }
+    const struct keydef *keys = sect_keys[p->sect];
+    size_t nk = sect_nkeys[p->sect];
+    size_t k = 0;
+    while (k < nk && strcmp(keys[k].name, name) != 0)
+        k++;
+    if (k == nk) {
+        char where[80];
+        where_valid(name, where, sizeof where);
+        if (where[0]) {
+            err(p, p->line, "key '%s' is not valid in %s (only in %s)", name, p->label, where);
+            return 1;
+        }
+        const char *near = nearest(name, &keys[0].name, nk, sizeof keys[0]);
+        if (near) {
+            err(p, p->line, "unknown key '%s' in %s; did you mean '%s'?", q(p, name), p->label,
+                near);
+            for (size_t i = 0; i < nk; i++)
+                p->guessed[i] |= keys[i].name == near;
+        } else
+            err(p, p->line, "unknown key '%s' in %s", q(p, name), p->label);
+        return 1;
+    }
+    const struct keydef *kd = &keys[k];
+    if (p->seen[k] && kd->type != KT_TEXTS) {
+        err(p, p->line, "duplicate key '%s' (first on line %d)", kd->name, p->seen[k]);
+        return 1;
+    }
+    if (!p->seen[k]) p->seen[k] = p->line;
+    if (!*value) {
+        err(p, p->line, "empty value for '%s'", kd->name);
+        p->bad[k] = 1;
+        return 1;
+    }
+    if (set_value(p, kd, value)) p->bad[k] = 1;
+    return 1;
+}
+
+/* ---- the reader ---- */
+
+/* inih's fgets-like reader over our text. Returns each line with its
+ * leading blanks and line break removed (plus "\n"), or an empty line in
+ * place of one we report and drop, so inih's count never drifts from ours. */
+static char *reader(char *buf, int num, void *stream)
+{
+    struct parser *p = stream;
+    if (p->pos >= p->len || num < 3) return NULL;
+    const char *s = p->text + p->pos;
+    size_t n = p->len - p->pos;
+    const char *nl = memchr(s, '\n', n);
+    if (nl) n = (size_t)(nl - s);
+    p->pos += nl ? n + 1 : n;
+    if (p->line < INT_MAX) p->line++;
+    if (n > 0 && s[n - 1] == '\r') n--;
+    if (p->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
+    buf[0] = '\n';
+    buf[1] = 0;
+
+    size_t max = ROUTINE_MAX_LINE_BYTES;
+    if ((size_t)num - 3 < max) max = (size_t)num - 3; /* never let inih split a line */
+    if (n > max) {
+        err(p, p->line, "line too long (%zu bytes; at most %zu)", n, max);
+        p->damaged = p->unreadable = 1;
+        return buf;
+    }
+    size_t b = bad_byte((const unsigned char *)s, n);
+    if (b < n) {
+        unsigned c = (unsigned char)s[b];
+        if (c == 0)
+            err(p, p->line, "binary data (NUL byte) at column %zu", b + 1);
+        else if (c < 0x80)
+            err(p, p->line, "control character 0x%02x at column %zu", c, b + 1);
+        else
+            err(p, p->line, "invalid UTF-8 at column %zu (byte 0x%02x)", b + 1, c);
+        p->damaged = p->unreadable = 1;
+        return buf;
+    }
+    while (n && is_blank(*s))
+        s++, n--;
+    if (n == 0 || *s == ';' || *s == '#') return buf;
+    if (*s == '[') {
+        section_header(p, s, n);
+        return buf;
+    }
+    /* A "key = value" line needs '=' or ':' before any inline comment. */
+    size_t i = 0;
+    int was_space = 0;
+    while (i < n && s[i] != '=' && s[i] != ':' && !(was_space && s[i] == ';')) {
+        was_space = is_blank(s[i]);
+        i++;
+    }
+    if (i == n || s[i] == ';') {
+        while (n && is_blank(s[n - 1]))
+            n--;
+        err(p, p->line, "expected 'key = value', got '%s'", qn(p, s, n));
+        p->damaged = 1;
+        return buf;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\n';
+    buf[n + 1] = 0;
+    return buf;
+}
+
+static void setup_inih(void)
+{
+#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
+    /* Debian's runtime knobs are process-wide: set all we rely on each time. */
+    static char start_prefixes[] = ";#", inline_prefixes[] = ";";
+    ini_use_stack = false;
+    ini_allow_realloc = false;
+    ini_initial_alloc = ini_max_line = ROUTINE_MAX_LINE_BYTES + 3;
+    ini_allow_multiline = false;
+    ini_allow_inline_comments = true;
+    ini_allow_no_value = false;
+    ini_stop_on_first_error = false;
+    ini_start_comment_prefixes = start_prefixes;
+    ini_inline_comment_prefixes = inline_prefixes;
+#endif
+}
+
+/* ---- public ---- */
+
+int routine_parse(const char *name, const char *text, size_t len, struct routine *r,
+                  struct coach_diags *d)
+{
+    struct parser *p = calloc(1, sizeof *p);
+    memset(r, 0, sizeof *r);
+    if (!p) return COACH_ENOMEM;
+    p->name = name ? name : "";
+    p->text = text ? text : "";
+    p->len = text ? len : 0;
+    p->r = r;
+    p->d = d;
+    p->sect = SECT_NONE;
+    r->path = coach_strdup(p->name);
+    r->rest_ms = 15000;
+    r->prepare_ms = 5000;
+    r->countdown_s = 3;
+    r->level = LEVEL_EASY;
+
+    setup_inih();
+    int rc = ini_parse_stream(reader, p, handler, p);
+    if (rc == -2) p->nomem = 1;
+    /* The reader hands inih only lines it can take, so this is a safety net
+     * for an inih built differently from the ones we know. */
+    if (rc > 0 && p->n_err == 0) err(p, rc, "cannot parse this line");
+    finish_section(p);
+
+    if (!p->unreadable) {
+        if (!p->routine_line) err(p, 0, "missing [routine] section");
+        if (r->n_steps == 0 && !p->too_many_steps)
+            err(p, p->routine_line,
+                "routine has no steps; add [exercise <id>], [breathing <id>], [rest <id>] or "
+                "[say <id>] sections");
+    }
+    if (!r->voice) r->voice = coach_strdup("en-us");
+    if (!r->path || !r->voice) p->nomem = 1;
+
+    int ret = p->nomem ? COACH_ENOMEM : p->n_err ? COACH_EINVAL : 0;
+    free(p);
+    if (ret) routine_free(r);
+    return ret;
+}
+
+int routine_load(const char *path, struct routine *r, struct coach_diags *d)
+{
+    memset(r, 0, sizeof *r);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        diags_add(d, path, 0, "cannot open: %s", strerror(e));
+        return e == ENOENT ? COACH_ENOTFOUND : COACH_EIO;
+    }
+    size_t cap = 16384, n = 0;
+    char *buf = malloc(cap);
+    int rc = buf ? 0 : COACH_ENOMEM;
+    while (!rc) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                diags_add(d, path, 0, "cannot read: %s", strerror(errno));
+                rc = COACH_EIO;
+            }
+            break;
+        }
+        if (n > ROUTINE_MAX_FILE_BYTES) {
+            diags_add(d, path, 0, "file too large (more than %u bytes)",
+                      (unsigned)ROUTINE_MAX_FILE_BYTES);
+            rc = COACH_EINVAL;
+            break;
+        }
+        if (n == cap) {
+            char *q2 = realloc(buf, cap * 2);
+            if (!q2) {
+                rc = COACH_ENOMEM;
+                break;
+            }
+            buf = q2;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!rc) rc = routine_parse(path, buf, n, r, d);
+    free(buf);
+    return rc;
+}
+
+static void step_free(struct step *s)
+{
+    free(s->id);
+    free(s->name);
+    strlist_free(&s->setup);
+    free(s->cue);
+    free(s->tip);
+    free(s->finish);
+    strlist_free(&s->sides);
+    strlist_free(&s->phases);
+    free(s->text);
+}
+
+void routine_free(struct routine *r)
+{
+    if (!r) return;
+    free(r->path);
+    free(r->title);
+    free(r->summary);
+    free(r->voice);
+    strlist_free(&r->cautions);
+    for (size_t i = 0; r->steps && i < r->n_steps; i++)
+        step_free(&r->steps[i]);
+    free(r->steps);
+    memset(r, 0, sizeof *r);
+}
+
+uint32_t range_pick(struct range r, enum level lv)
+{
+    switch (lv) {
+    case LEVEL_HARD:
+        return r.hi;
+    case LEVEL_MEDIUM:
+        return (uint32_t)(((uint64_t)r.lo + r.hi + 1) / 2);
+    default:
+        return r.lo;
+    }
+}
+
+int level_parse(const char *s, enum level *lv)
+{
+    static const enum level all[] = {LEVEL_EASY, LEVEL_MEDIUM, LEVEL_HARD};
+    for (size_t i = 0; s && i < 3; i++) {
+        if (strcmp(s, level_name(all[i])) == 0) {
+            *lv = all[i];
+            return 0;
+        }
+    }
+    return COACH_EINVAL;
+}
+
+const char *level_name(enum level lv)
+{
+    switch (lv) {
+    case LEVEL_EASY:
+        return "easy";
+    case LEVEL_MEDIUM:
+        return "medium";
+    case LEVEL_HARD:
+        return "hard";
+    }
+    return "?";
+}
+
+const char *step_kind_name(enum step_kind k)
+{
+    switch (k) {
+    case STEP_EXERCISE:
+        return "exercise";
+    case STEP_BREATHING:
+        return "breathing";
+    case STEP_REST:
+        return "rest";
+    case STEP_SAY:
+        return "say";
+    }
+    return "?";
+}
+
+size_t routine_count_moves(const struct routine *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_steps; i++)
+        n += r->steps[i].kind == STEP_EXERCISE || r->steps[i].kind == STEP_BREATHING;
+    return n;
+}

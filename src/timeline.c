@@ -1,0 +1,66 @@
+/* The timeline's small helpers: the names events carry in dumps, freeing a
+ * timeline the planner built, and the binary search the renderer uses to find
+ * the events near a block of frames. The timeline itself is plain data
+ * (see coach/timeline.h); the planner fills it and nobody edits it after. */
+#include "coach/timeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *event_kind_name(enum event_kind k)
+{
+    switch (k) {
+    case EV_SPEECH:
+        return "speech";
+    case EV_CLICK:
+        return "click";
+    case EV_CLICK_ACCENT:
+        return "click-accent";
+    case EV_BEEP:
+        return "beep";
+    case EV_BEEP_FINAL:
+        return "beep-final";
+    case EV_BREATH_IN:
+        return "breath-in";
+    case EV_BREATH_HOLD:
+        return "breath-hold";
+    case EV_BREATH_OUT:
+        return "breath-out";
+    case EV_PHASE:
+        return "phase";
+    case EV_BELL:
+        return "bell";
+    case EV_KIND_COUNT:
+        break;
+    }
+    return "unknown";
+}
+
+void timeline_free(struct timeline *tl)
+{
+    if (!tl) return;
+    free(tl->ev);
+    for (size_t i = 0; i < tl->n_ch; i++)
+        free(tl->ch[i].title);
+    free(tl->ch);
+    if (tl->clip_text) {
+        for (size_t i = 0; i < tl->n_clips; i++)
+            free(tl->clip_text[i]);
+    }
+    free(tl->clip_text);
+    free(tl->clip_len);
+    memset(tl, 0, sizeof *tl);
+}
+
+size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame)
+{
+    size_t lo = 0, hi = tl->n_ev;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tl->ev[mid].frame < frame)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
