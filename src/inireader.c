@@ -1,13 +1,21 @@
-/* A line-counting reader for inih: see include/coach/inireader.h. */
+/* The shared line reader for inih (see include/coach/inireader.h): reads a
+ * file or a buffer, hands inih one checked line per call, checks section
+ * headers itself and passes each key on with the section it belongs to.
+ * The messages are worded as routine files have always reported them
+ * (tests/bad pins them); voice profiles share them. */
 #include "coach/inireader.h"
 
 #include <errno.h>
-#include <stdbool.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coach/common.h"
+
+/* ---- opening ---- */
 
 int ini_lines_open_file(struct ini_lines *L, const char *path, struct coach_diags *d)
 {
@@ -17,29 +25,29 @@ int ini_lines_open_file(struct ini_lines *L, const char *path, struct coach_diag
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        diags_add(d, path, 0, "cannot open: %s", strerror(e));
+        ini_lines_error(L, 0, "cannot open: %s", strerror(e));
         return e == ENOENT ? COACH_ENOTFOUND : COACH_EIO;
     }
-    size_t cap = 8192, n = 0;
+    size_t cap = 16384, n = 0;
     char *buf = malloc(cap);
     int rc = buf ? 0 : COACH_ENOMEM;
     while (!rc) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
             if (ferror(f)) {
-                diags_add(d, path, 0, "cannot read: %s", strerror(errno));
+                ini_lines_error(L, 0, "cannot read: %s", strerror(errno));
                 rc = COACH_EIO;
             }
             break;
         }
+        if (n > INI_LINES_MAX_FILE_BYTES) {
+            ini_lines_error(L, 0, "file too large (more than %u bytes)",
+                            (unsigned)INI_LINES_MAX_FILE_BYTES);
+            rc = COACH_EINVAL;
+            break;
+        }
         if (n == cap) {
-            if (cap >= INI_LINES_MAX_FILE_BYTES) {
-                diags_add(d, path, 0, "file too large (more than %u bytes)",
-                          INI_LINES_MAX_FILE_BYTES);
-                rc = COACH_EINVAL;
-                break;
-            }
             char *q = realloc(buf, cap * 2);
             if (!q) {
                 rc = COACH_ENOMEM;
@@ -70,123 +78,262 @@ void ini_lines_open_mem(struct ini_lines *L, const char *name, const char *text,
     L->d = d;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t k;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) k = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) k = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) k = 4, min = 0x10000;
-    else return 0;
-    if (n < k) return 0;
-    unsigned cp = c & (0x3F >> (k - 1));
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return k;
-}
-
-/* Reports the first encoding problem of a line; true if the line is bad. */
-static bool bad_bytes(struct ini_lines *L, const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        if (c < 0x20 && c != '\t') {
-            diags_add(L->d, L->name, L->line,
-                      "binary data: control byte 0x%02x at column %zu (is this a text file?)", c,
-                      i + 1);
-            return true;
-        }
-        size_t k = utf8_seq(s + i, n - i);
-        if (!k) {
-            diags_add(L->d, L->name, L->line, "invalid UTF-8: byte 0x%02x at column %zu", c, i + 1);
-            return true;
-        }
-        i += k;
-    }
-    return false;
-}
-
-/* Reports lines inih would reject, since it only returns the first. */
-static bool bad_syntax(struct ini_lines *L, const char *s, size_t n)
-{
-    if (n == 0 || s[0] == ';' || s[0] == '#') return false;
-    if (s[0] == '[') {
-        const char *close = memchr(s, ']', n);
-        if (!close) {
-            diags_add(L->d, L->name, L->line, "unclosed section header: missing ']'");
-            return true;
-        }
-        return false;
-    }
-    const char *eq = memchr(s, '=', n), *colon = memchr(s, ':', n);
-    const char *sep = eq && (!colon || eq < colon) ? eq : colon;
-    if (!sep) {
-        diags_add(L->d, L->name, L->line, "expected 'key = value' or '[section]'");
-        return true;
-    }
-    if (sep == s) {
-        diags_add(L->d, L->name, L->line, "missing key before '%c'", *sep);
-        return true;
-    }
-    return false;
-}
-
-/* fgets-like: hands inih one line (with its '\n') per call. */
-static char *reader(char *str, int num, void *stream)
-{
-    struct ini_lines *L = stream;
-    if (L->pos >= L->len || num < 2) return NULL;
-    const char *s = L->text + L->pos;
-    size_t rest = L->len - L->pos;
-    const char *nl = memchr(s, '\n', rest);
-    size_t n = nl ? (size_t)(nl - s) + 1 : rest;
-    L->pos += n;
-    L->line++;
-    size_t body = n - (nl ? 1 : 0);
-    if (body && s[body - 1] == '\r') body--;
-    size_t lead = 0;
-    if (L->line == 1 && body >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) lead = 3; /* BOM */
-    while (lead < body && (s[lead] == ' ' || s[lead] == '\t')) lead++;
-    /* A bad line reaches inih as an empty one so numbering stays in step. */
-    if (body > INI_LINES_MAX_BYTES || body - lead + 2 > (size_t)num) {
-        diags_add(L->d, L->name, L->line, "line too long (%zu bytes; at most %d)", body,
-                  INI_LINES_MAX_BYTES);
-        lead = body;
-    } else if (bad_bytes(L, (const unsigned char *)s + lead, body - lead) ||
-               bad_syntax(L, s + lead, body - lead)) {
-        lead = body;
-    }
-    size_t m = body - lead;
-    memcpy(str, s + lead, m);
-    str[m] = '\n';
-    str[m + 1] = 0;
-    return str;
-}
-
-int ini_lines_parse(struct ini_lines *L, ini_handler handler, void *user)
-{
-#ifdef COACH_INIH_RUNTIME_GLOBALS
-    /* Debian's inih: a heap line buffer big enough for our limit, and no
-     * multi-line values (an indented line is an ordinary line here). */
-    ini_use_stack = false;
-    ini_allow_realloc = false;
-    ini_initial_alloc = ini_max_line = INI_LINES_MAX_BYTES + 3;
-    ini_allow_multiline = false;
-#endif
-    L->pos = 0;
-    L->line = 0;
-    int r = ini_parse_stream(reader, L, handler, user);
-    return r == -2 ? COACH_ENOMEM : 0;
-}
-
 void ini_lines_close(struct ini_lines *L)
 {
     free(L->owned);
     L->owned = NULL;
+}
+
+/* ---- messages ---- */
+
+void ini_lines_error(struct ini_lines *L, int line, const char *fmt, ...)
+{
+    /* Room for any message: a quoted or raw value is at most one line. */
+    char msg[INI_LINES_MAX_BYTES + 1024];
+    if (L->n_err > INI_LINES_MAX_ERRORS) return;
+    if (L->n_err++ == INI_LINES_MAX_ERRORS) {
+        snprintf(msg, sizeof msg, "too many errors (stopping after %d)", INI_LINES_MAX_ERRORS);
+    } else {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    if (diags_add(L->d, L->name, line, "%s", msg)) L->nomem = true;
+}
+
+const char *ini_lines_quote(struct ini_lines *L, const char *s, size_t n)
+{
+    char *b = L->quoted[L->qi++ & 3];
+    if (n > INI_LINES_QUOTE_BYTES) {
+        n = INI_LINES_QUOTE_BYTES;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+        memcpy(b, s, n);
+        memcpy(b + n, "...", 4);
+    } else {
+        memcpy(b, s, n);
+        b[n] = 0;
+    }
+    return b;
+}
+
+/* ---- checking lines ---- */
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Index of the first invalid byte (forbidden control character or bad UTF-8)
+ * in s[0..n), or n when the line is clean. */
+static size_t bad_byte(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) return i;
+            i++;
+            continue;
+        }
+        size_t k;
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            if (c == 0xE0) lo = 0xA0; /* no overlong forms */
+            if (c == 0xED) hi = 0x9F; /* no surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
+        } else {
+            return i;
+        }
+        /* A cut or broken sequence is reported at its first byte: that is
+         * the one a person sees as wrong (e.g. Latin-1 "\xe9"). */
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n) return i;
+            unsigned b = s[i + j];
+            if (j == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+        }
+        i += k + 1;
+    }
+    return n;
+}
+
+/* A "[...]" line: s[0] == '[', n bytes, leading blanks already gone. */
+static void section_header(struct ini_lines *L, const char *s, size_t n)
+{
+    /* The section before ends first, so its messages come first too. */
+    if (L->on_section) L->on_section(L->user, NULL);
+    L->section_dropped = false;
+    L->skip_keys = true;
+    L->section[0] = 0;
+
+    /* Find ']' the way inih does: an inline comment (" ;") ends the search. */
+    size_t e = 1;
+    bool was_space = false;
+    while (e < n && s[e] != ']' && !(was_space && s[e] == ';')) {
+        was_space = is_blank(s[e]);
+        e++;
+    }
+    if (e >= n || s[e] != ']') {
+        size_t m = n;
+        while (m > 0 && is_blank(s[m - 1]))
+            m--;
+        ini_lines_error(L, L->line, "section header is not closed: '%s'", ini_lines_quote(L, s, m));
+        L->section_dropped = L->unreadable = true;
+        return;
+    }
+    /* After ']' only blanks and a comment may follow. */
+    size_t t = e + 1;
+    while (t < n && is_blank(s[t]))
+        t++;
+    if (t < n && s[t] != ';' && s[t] != '#') {
+        size_t m = n;
+        while (m > t && is_blank(s[m - 1]))
+            m--;
+        ini_lines_error(L, L->line, "unexpected text after section header: '%s'",
+                        ini_lines_quote(L, s + t, m - t));
+    }
+    const char *in = s + 1;
+    size_t in_len = e - 1;
+    while (in_len && is_blank(*in))
+        in++, in_len--;
+    while (in_len && is_blank(in[in_len - 1]))
+        in_len--;
+    if (in_len == 0) {
+        ini_lines_error(L, L->line, "empty section header '[]'");
+        return;
+    }
+    memcpy(L->section, in, in_len); /* in_len < n <= INI_LINES_MAX_BYTES */
+    L->section[in_len] = 0;
+    L->skip_keys = false;
+    if (L->on_section) L->on_section(L->user, L->section);
+}
+
+/* inih's fgets-like reader over our text. Returns each line with its
+ * leading blanks and line break removed (plus "\n"), or an empty line in
+ * place of a header or of a line we report and drop, so inih's count never
+ * drifts from ours. */
+static char *reader(char *buf, int num, void *stream)
+{
+    struct ini_lines *L = stream;
+    if (L->pos >= L->len || num < 3) return NULL;
+    const char *s = L->text + L->pos;
+    size_t n = L->len - L->pos;
+    const char *nl = memchr(s, '\n', n);
+    if (nl) n = (size_t)(nl - s);
+    L->pos += nl ? n + 1 : n;
+    if (L->line < INT_MAX) L->line++;
+    if (n > 0 && s[n - 1] == '\r') n--;
+    if (L->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
+    buf[0] = '\n';
+    buf[1] = 0;
+
+    size_t max = INI_LINES_MAX_BYTES;
+    if ((size_t)num - 3 < max) max = (size_t)num - 3; /* never let inih split a line */
+    if (n > max) {
+        ini_lines_error(L, L->line, "line too long (%zu bytes; at most %zu)", n, max);
+        L->section_dropped = L->unreadable = true;
+        return buf;
+    }
+    size_t b = bad_byte((const unsigned char *)s, n);
+    if (b < n) {
+        unsigned c = (unsigned char)s[b];
+        if (c == 0)
+            ini_lines_error(L, L->line, "binary data (NUL byte) at column %zu", b + 1);
+        else if (c < 0x80)
+            ini_lines_error(L, L->line, "control character 0x%02x at column %zu", c, b + 1);
+        else
+            ini_lines_error(L, L->line, "invalid UTF-8 at column %zu (byte 0x%02x)", b + 1, c);
+        L->section_dropped = L->unreadable = true;
+        return buf;
+    }
+    while (n && is_blank(*s))
+        s++, n--;
+    if (n == 0 || *s == ';' || *s == '#') return buf;
+    if (*s == '[') {
+        section_header(L, s, n);
+        return buf;
+    }
+    /* A "key = value" line needs '=' or ':' before any inline comment. */
+    size_t i = 0;
+    bool was_space = false;
+    while (i < n && s[i] != '=' && s[i] != ':' && !(was_space && s[i] == ';')) {
+        was_space = is_blank(s[i]);
+        i++;
+    }
+    if (i == n || s[i] == ';') {
+        while (n && is_blank(s[n - 1]))
+            n--;
+        ini_lines_error(L, L->line, "expected 'key = value', got '%s'", ini_lines_quote(L, s, n));
+        L->section_dropped = true;
+        return buf;
+    }
+    /* Still a key line, only without its key: the section's own checks
+     * (say, for missing keys) stay meaningful, so it is not marked. */
+    if (i == 0) {
+        ini_lines_error(L, L->line, "missing key name before '%c'", s[0]);
+        return buf;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\n';
+    buf[n + 1] = 0;
+    return buf;
+}
+
+/* ---- parsing ---- */
+
+/* inih's handler: passes a key on with our section, never inih's (which
+ * stays "" since no header reaches it). */
+static int forward(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_lines *L = user;
+    (void)section;
+    if (!L->skip_keys) L->handler(L->user, L->section, name, value);
+    return 1;
+}
+
+static void setup_inih(void)
+{
+#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
+    /* Debian's runtime knobs are process-wide: set all we rely on each time.
+     * A heap line buffer fits our limit; an indented line is an ordinary
+     * line, never a continuation. */
+    static char start_prefixes[] = ";#", inline_prefixes[] = ";";
+    ini_use_stack = false;
+    ini_allow_realloc = false;
+    ini_initial_alloc = ini_max_line = INI_LINES_MAX_BYTES + 3;
+    ini_allow_multiline = false;
+    ini_allow_inline_comments = true;
+    ini_allow_no_value = false;
+    ini_stop_on_first_error = false;
+    ini_start_comment_prefixes = start_prefixes;
+    ini_inline_comment_prefixes = inline_prefixes;
+#endif
+}
+
+int ini_lines_parse(struct ini_lines *L, ini_lines_handler handler,
+                    ini_lines_section_hook on_section, void *user)
+{
+    L->pos = 0;
+    L->line = 0;
+    L->handler = handler;
+    L->on_section = on_section;
+    L->user = user;
+    L->skip_keys = false;
+    L->section[0] = 0;
+    L->section_dropped = false;
+    setup_inih();
+    int rc = ini_parse_stream(reader, L, forward, L);
+    if (rc == -2) L->nomem = true;
+    /* The reader hands inih only lines it can take, so this is a safety net
+     * for an inih built differently from the ones we know. */
+    if (rc > 0 && L->n_err == 0) ini_lines_error(L, rc, "cannot parse this line");
+    if (on_section) on_section(user, NULL);
+    return L->nomem ? COACH_ENOMEM : 0;
 }

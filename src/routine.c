@@ -1,26 +1,25 @@
 /* Routine files: reading an INI text with inih into a struct routine and
- * validating it once. Our own line reader feeds inih one checked line at a
- * time, so it knows the true line number, sees every section header (even an
- * empty or repeated one) and reports every malformed, over-long, binary or
- * non-UTF-8 line; the handler then checks each key against a table for its
- * section kind, and the end of each section checks the rules between keys.
- * Every problem becomes one "file:line: message" diagnostic. */
+ * validating it once. The shared line reader (coach/inireader.h) feeds inih
+ * one checked line at a time, reports every malformed, over-long, binary or
+ * non-UTF-8 line and tells us of every section header (even an empty or
+ * repeated one); here each header's kind and id are checked, the handler
+ * checks each key against a table for its section kind, and the end of each
+ * section checks the rules between keys. Every problem becomes one
+ * "file:line: message" diagnostic. */
 #include "coach/routine.h"
 
-#include <errno.h>
-#include <ini.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/inireader.h"
 
 #define ID_MAX_BYTES 64    /* step ids */
 #define VOICE_MAX_BYTES 64 /* voice profile names */
-#define QUOTE_BYTES 60     /* longest quoted value in a message, before "..." */
 #define MAX_KEYS 16        /* keys of the largest table (exercise) */
+
+/* routine.h states the reader's limits for its users: keep them the same. */
 
 /* What a key's value is and how it is stored. */
 enum ktype {
@@ -113,21 +112,14 @@ static const size_t sect_nkeys[N_SECT] = {
 enum { SECT_NONE = -1, SECT_SKIP = -2 }; /* before any header; keys ignored */
 
 struct parser {
-    const char *name;      /* file name for messages */
-    const char *text;      /* input, not NUL-terminated */
-    size_t len, pos;       /* bytes; read position */
-    int line;              /* 1-based number of the line last read */
-    struct routine *r;     /* being filled */
-    struct coach_diags *d; /* where problems go */
-    int n_err;             /* diagnostics added for this file */
-    int nomem;             /* an allocation failed */
-    int unreadable;        /* some line was dropped: skip file-level cascades */
+    struct ini_lines in; /* input, line number, messages and their cap */
+    struct routine *r;   /* being filled */
+    int nomem;           /* an allocation failed */
 
-    /* the current section */
+    /* the current section; in.section_dropped: skip "missing key" */
     int sect;              /* 0..N_SECT-1, SECT_NONE or SECT_SKIP */
     void *base;            /* struct routine or struct step being filled */
     int sect_line;         /* line of its header */
-    int damaged;           /* some line of it was dropped: skip "missing key" */
     char label[160];       /* "[exercise bridge]" for messages */
     int seen[MAX_KEYS];    /* line of each key's first use, 0 if unused */
     int bad[MAX_KEYS];     /* 1 if that key's value was rejected */
@@ -138,46 +130,17 @@ struct parser {
     int first_other_line; /* first header that is not [routine], 0 if none */
     int too_many_steps;   /* reported once */
     size_t cap_steps;     /* allocated entries of r->steps */
-
-    char quoted[4][QUOTE_BYTES + 8]; /* rotating buffers for q() */
-    int qi;
 };
 
 /* ---- messages ---- */
 
-static void err(struct parser *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The reader's messages and ours share one cap. */
+#define err(p, ...) ini_lines_error(&(p)->in, __VA_ARGS__)
+#define LINE(p) ini_lines_current(&(p)->in)
 
-static void err(struct parser *p, int line, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    if (p->n_err > ROUTINE_MAX_ERRORS) return;
-    if (p->n_err++ == ROUTINE_MAX_ERRORS) {
-        snprintf(msg, sizeof msg, "too many errors (stopping after %d)", ROUTINE_MAX_ERRORS);
-    } else {
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-    }
-    if (diags_add(p->d, p->name, line, "%s", msg)) p->nomem = 1;
-}
-
-/* A value to quote in a message, cut at QUOTE_BYTES on a UTF-8 boundary. */
 static const char *qn(struct parser *p, const char *s, size_t n)
 {
-    char *b = p->quoted[p->qi++ & 3];
-    if (n > QUOTE_BYTES) {
-        n = QUOTE_BYTES;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-        memcpy(b, s, n);
-        memcpy(b + n, "...", 4);
-    } else {
-        memcpy(b, s, n);
-        b[n] = 0;
-    }
-    return b;
+    return ini_lines_quote(&p->in, s, n);
 }
 
 static const char *q(struct parser *p, const char *s)
@@ -284,45 +247,6 @@ static void strlist_free(struct strlist *l)
     l->len = 0;
 }
 
-/* Index of the first invalid byte (forbidden control character or bad UTF-8)
- * in s[0..n), or n when the line is clean. */
-static size_t bad_byte(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) return i;
-            i++;
-            continue;
-        }
-        size_t k;
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            k = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2;
-            if (c == 0xE0) lo = 0xA0; /* no overlong forms */
-            if (c == 0xED) hi = 0x9F; /* no surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
-        } else {
-            return i;
-        }
-        /* A cut or broken sequence is reported at its first byte: that is
-         * the one a person sees as wrong (e.g. Latin-1 "\xe9"). */
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n) return i;
-            unsigned b = s[i + j];
-            if (j == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
-        }
-        i += k + 1;
-    }
-    return n;
-}
-
 /* ---- sections ---- */
 
 static void finish_section(struct parser *p);
@@ -344,7 +268,7 @@ static struct step *new_step(struct parser *p, enum step_kind kind, const char *
     struct step *s = &r->steps[r->n_steps++];
     memset(s, 0, sizeof *s);
     s->kind = kind;
-    s->line = p->line;
+    s->line = LINE(p);
     s->sets = (struct range){1, 1};
     s->reps = (struct range){1, 1};
     s->rest_sets_ms = 30000;
@@ -365,56 +289,24 @@ static int valid_id(const char *s, size_t n)
     return 1;
 }
 
-/* A "[...]" line: s[0] == '[', n bytes, leading blanks already gone. */
-static void section_header(struct parser *p, const char *s, size_t n)
+/* The reader's section hook. With NULL the current section ends (at a
+ * header line, before the reader checks it, and at the end of the file);
+ * keys are ignored until a well-formed header comes, as "kind id" (trimmed,
+ * not empty). */
+static void section_header(void *user, const char *in)
 {
-    finish_section(p);
-    p->sect = SECT_SKIP;
-    p->base = NULL;
-    p->damaged = 0;
-    p->sect_line = p->line;
-    memset(p->seen, 0, sizeof p->seen);
-    memset(p->bad, 0, sizeof p->bad);
-    memset(p->guessed, 0, sizeof p->guessed);
-
-    /* Find ']' the way inih does: an inline comment (" ;") ends the search. */
-    size_t e = 1;
-    int was_space = 0;
-    while (e < n && s[e] != ']' && !(was_space && s[e] == ';')) {
-        was_space = is_blank(s[e]);
-        e++;
-    }
-    if (e >= n || s[e] != ']') {
-        size_t m = n;
-        while (m > 0 && is_blank(s[m - 1]))
-            m--;
-        err(p, p->line, "section header is not closed: '%s'", qn(p, s, m));
-        p->damaged = 1;
-        p->unreadable = 1;
+    struct parser *p = user;
+    if (!in) {
+        finish_section(p);
+        p->sect = SECT_SKIP;
+        p->base = NULL;
+        p->sect_line = LINE(p);
+        memset(p->seen, 0, sizeof p->seen);
+        memset(p->bad, 0, sizeof p->bad);
+        memset(p->guessed, 0, sizeof p->guessed);
         return;
     }
-    /* After ']' only blanks and a comment may follow. */
-    size_t t = e + 1;
-    while (t < n && is_blank(s[t]))
-        t++;
-    if (t < n && s[t] != ';' && s[t] != '#') {
-        size_t m = n;
-        while (m > t && is_blank(s[m - 1]))
-            m--;
-        err(p, p->line, "unexpected text after section header: '%s'", qn(p, s + t, m - t));
-    }
-
-    /* "[kind id]" */
-    const char *in = s + 1;
-    size_t in_len = e - 1;
-    while (in_len && is_blank(*in))
-        in++, in_len--;
-    while (in_len && is_blank(in[in_len - 1]))
-        in_len--;
-    if (in_len == 0) {
-        err(p, p->line, "empty section header '[]'");
-        return;
-    }
+    size_t in_len = strlen(in);
     size_t kl = 0;
     while (kl < in_len && !is_blank(in[kl]))
         kl++;
@@ -432,24 +324,24 @@ static void section_header(struct parser *p, const char *s, size_t n)
         snprintf(kind, sizeof kind, "%.*s", (int)(kl < 47 ? kl : 47), in);
         const char *near = nearest(kind, sect_names, N_SECT, sizeof sect_names[0]);
         if (near)
-            err(p, p->line, "unknown section kind '%s'; did you mean '%s'?", kq, near);
+            err(p, LINE(p), "unknown section kind '%s'; did you mean '%s'?", kq, near);
         else
-            err(p, p->line,
+            err(p, LINE(p),
                 "unknown section kind '%s'; expected routine, exercise, breathing, rest or say",
                 kq);
-        if (!p->first_other_line) p->first_other_line = p->line;
+        if (!p->first_other_line) p->first_other_line = LINE(p);
         return;
     }
 
     if (sect == 0) {
-        if (id_len) err(p, p->line, "[routine] takes no id, got '%s'", qn(p, id, id_len));
+        if (id_len) err(p, LINE(p), "[routine] takes no id, got '%s'", qn(p, id, id_len));
         if (p->routine_line) {
-            err(p, p->line, "repeated [routine] section (first on line %d)", p->routine_line);
+            err(p, LINE(p), "repeated [routine] section (first on line %d)", p->routine_line);
             return;
         }
-        p->routine_line = p->line;
+        p->routine_line = LINE(p);
         if (p->first_other_line)
-            err(p, p->line, "[routine] must be the first section (line %d comes before it)",
+            err(p, LINE(p), "[routine] must be the first section (line %d comes before it)",
                 p->first_other_line);
         p->sect = 0;
         p->base = p->r;
@@ -457,9 +349,9 @@ static void section_header(struct parser *p, const char *s, size_t n)
         return;
     }
 
-    if (!p->first_other_line) p->first_other_line = p->line;
+    if (!p->first_other_line) p->first_other_line = LINE(p);
     if (p->r->n_steps >= ROUTINE_MAX_STEPS) {
-        if (!p->too_many_steps) err(p, p->line, "too many steps (at most %d)", ROUTINE_MAX_STEPS);
+        if (!p->too_many_steps) err(p, LINE(p), "too many steps (at most %d)", ROUTINE_MAX_STEPS);
         p->too_many_steps = 1;
         return;
     }
@@ -467,9 +359,9 @@ static void section_header(struct parser *p, const char *s, size_t n)
              id_len ? qn(p, id, id_len) : "");
     int id_ok = 0;
     if (id_len == 0) {
-        err(p, p->line, "missing id in [%s]; write [%s <id>]", sect_names[sect], sect_names[sect]);
+        err(p, LINE(p), "missing id in [%s]; write [%s <id>]", sect_names[sect], sect_names[sect]);
     } else if (!valid_id(id, id_len)) {
-        err(p, p->line,
+        err(p, LINE(p),
             "bad id '%s': use lower-case letters, digits, '_' and '-', starting with a letter or "
             "digit (at most %d bytes)",
             qn(p, id, id_len), ID_MAX_BYTES);
@@ -478,7 +370,7 @@ static void section_header(struct parser *p, const char *s, size_t n)
         for (size_t i = 0; i < p->r->n_steps; i++) {
             const char *o = p->r->steps[i].id;
             if (o && strlen(o) == id_len && memcmp(o, id, id_len) == 0) {
-                err(p, p->line, "duplicate id '%s' (first used on line %d)", o,
+                err(p, LINE(p), "duplicate id '%s' (first used on line %d)", o,
                     p->r->steps[i].line);
                 break;
             }
@@ -504,7 +396,7 @@ static void finish_section(struct parser *p)
     if (p->sect < 0 || !p->base) return;
     const struct keydef *keys = sect_keys[p->sect];
     size_t nk = sect_nkeys[p->sect];
-    if (!p->damaged) {
+    if (!p->in.section_dropped) {
         for (size_t i = 0; i < nk; i++)
             if (keys[i].required && !p->seen[i] && !p->guessed[i])
                 err(p, p->sect_line, "%s is missing '%s'", p->label, keys[i].name);
@@ -518,7 +410,7 @@ static void finish_section(struct parser *p)
         int n_work = 0;
         for (int i = 0; i < 3; i++)
             n_work += p->seen[work[i]] || p->guessed[work[i]];
-        if (n_work == 0 && !p->damaged)
+        if (n_work == 0 && !p->in.section_dropped)
             err(p, p->sect_line, "%s needs one of 'hold', 'tempo' or 'duration'", p->label);
         for (int i = 0; i < 3; i++) {
             for (int j = i + 1; j < 3; j++) {
@@ -645,12 +537,12 @@ static int parse_number_or_range(struct parser *p, const struct keydef *k, const
         /* "-5": a negative number; say the allowed range rather than "syntax" */
         uint32_t x;
         if (parse_num(seconds, v + 1, n - 1, &x) == 0) {
-            err(p, p->line, "'%s' must be %s, got '%s'", k->name, limits(lim, k, seconds), q(p, v));
+            err(p, LINE(p), "'%s' must be %s, got '%s'", k->name, limits(lim, k, seconds), q(p, v));
             return -1;
         }
     }
     if (dash && dash != v && !allow_range) {
-        err(p, p->line, "'%s' takes a single value, not a range: '%s'", k->name, q(p, v));
+        err(p, LINE(p), "'%s' takes a single value, not a range: '%s'", k->name, q(p, v));
         return -1;
     }
     uint32_t lo, hi;
@@ -661,37 +553,37 @@ static int parse_number_or_range(struct parser *p, const struct keydef *k, const
         trim(&b, &bn);
         int ra = parse_num(seconds, a, an, &lo), rb = parse_num(seconds, b, bn, &hi);
         if (ra == -2 || rb == -2) {
-            err(p, p->line, "bad value '%s' for '%s': at most 3 decimals", q(p, v), k->name);
+            err(p, LINE(p), "bad value '%s' for '%s': at most 3 decimals", q(p, v), k->name);
             return -1;
         }
         if (ra || rb) {
-            err(p, p->line, "bad range '%s' for '%s': expected 'lo-hi' like %s", q(p, v), k->name,
+            err(p, LINE(p), "bad range '%s' for '%s': expected 'lo-hi' like %s", q(p, v), k->name,
                 seconds ? "15-30" : "8-12");
             return -1;
         }
     } else {
         int rc = parse_num(seconds, v, n, &lo);
         if (rc == -2) {
-            err(p, p->line, "bad value '%s' for '%s': at most 3 decimals", q(p, v), k->name);
+            err(p, LINE(p), "bad value '%s' for '%s': at most 3 decimals", q(p, v), k->name);
             return -1;
         }
         if (rc) {
-            err(p, p->line, "bad value '%s' for '%s': %s", q(p, v), k->name, expect);
+            err(p, LINE(p), "bad value '%s' for '%s': %s", q(p, v), k->name, expect);
             return -1;
         }
         hi = lo;
     }
     if (lo < k->lo || hi > k->hi || lo > k->hi || hi < k->lo) {
-        err(p, p->line, "'%s' must be %s, got '%s'", k->name, limits(lim, k, seconds), q(p, v));
+        err(p, LINE(p), "'%s' must be %s, got '%s'", k->name, limits(lim, k, seconds), q(p, v));
         return -1;
     }
     if (lo > hi) {
         char a[24], b[24];
         if (seconds)
-            err(p, p->line, "bad range '%s' for '%s': %s is more than %s", q(p, v), k->name,
+            err(p, LINE(p), "bad range '%s' for '%s': %s is more than %s", q(p, v), k->name,
                 secs(a, lo), secs(b, hi));
         else
-            err(p, p->line, "bad range '%s' for '%s': %u is more than %u", q(p, v), k->name,
+            err(p, LINE(p), "bad range '%s' for '%s': %u is more than %u", q(p, v), k->name,
                 (unsigned)lo, (unsigned)hi);
         return -1;
     }
@@ -716,12 +608,12 @@ static int split_list(struct parser *p, const struct keydef *k, const char *v, s
             size_t total = n + 1;
             for (const char *x = c; x; x = strchr(x + 1, ','))
                 total++;
-            err(p, p->line, "'%s' has %zu %s; at most %zu", k->name, total,
+            err(p, LINE(p), "'%s' has %zu %s; at most %zu", k->name, total,
                 k->type == KT_TEMPO ? "phases" : "items", max);
             return -1;
         }
         if (len == 0) {
-            err(p, p->line, "empty item %zu in '%s'", n + 1, k->name);
+            err(p, LINE(p), "empty item %zu in '%s'", n + 1, k->name);
             return -1;
         }
         item[n] = t;
@@ -736,7 +628,7 @@ static int split_list(struct parser *p, const struct keydef *k, const char *v, s
 static void check_text(struct parser *p, const struct keydef *k, size_t n, int *ok)
 {
     if (n > ROUTINE_MAX_TEXT_BYTES) {
-        err(p, p->line, "value of '%s' is too long (%zu bytes; at most %d)", k->name, n,
+        err(p, LINE(p), "value of '%s' is too long (%zu bytes; at most %d)", k->name, n,
             ROUTINE_MAX_TEXT_BYTES);
         *ok = 0;
     }
@@ -761,7 +653,7 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
         check_text(p, k, n, &ok);
         if (!ok) return -1;
         if (l->len >= ROUTINE_MAX_LIST) {
-            err(p, p->line, "too many '%s' lines (at most %d)", k->name, ROUTINE_MAX_LIST);
+            err(p, LINE(p), "too many '%s' lines (at most %d)", k->name, ROUTINE_MAX_LIST);
             return -1;
         }
         return strlist_push(p, l, v, n) ? -1 : 0;
@@ -772,13 +664,13 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
         int m = split_list(p, k, v, ROUTINE_MAX_LIST, item, len);
         if (m < 0) return -1;
         if ((uint32_t)m < k->lo) {
-            err(p, p->line, "'%s' needs at least %u items separated by commas, got %d", k->name,
+            err(p, LINE(p), "'%s' needs at least %u items separated by commas, got %d", k->name,
                 (unsigned)k->lo, m);
             return -1;
         }
         for (int i = 0; i < m; i++) {
             if (len[i] > ROUTINE_MAX_TEXT_BYTES) {
-                err(p, p->line, "item %d of '%s' is too long (%zu bytes; at most %d)", i + 1,
+                err(p, LINE(p), "item %d of '%s' is too long (%zu bytes; at most %d)", i + 1,
                     k->name, len[i], ROUTINE_MAX_TEXT_BYTES);
                 return -1;
             }
@@ -802,7 +694,7 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
     case KT_BPM: {
         uint32_t x;
         if (parse_count(v, n, &x) || (x != 0 && (x < k->lo || x > k->hi))) {
-            err(p, p->line, "'%s' must be 0 (off) or from %u to %u bpm, got '%s'", k->name,
+            err(p, LINE(p), "'%s' must be 0 (off) or from %u to %u bpm, got '%s'", k->name,
                 (unsigned)k->lo, (unsigned)k->hi, q(p, v));
             return -1;
         }
@@ -820,17 +712,17 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
             char a[24], b[24];
             int rc = parse_ms(item[i], len[i], &ms[i]);
             if (rc == -2) {
-                err(p, p->line, "bad value '%s' in 'tempo': at most 3 decimals",
+                err(p, LINE(p), "bad value '%s' in 'tempo': at most 3 decimals",
                     qn(p, item[i], len[i]));
                 return -1;
             }
             if (rc) {
-                err(p, p->line, "bad value '%s' in 'tempo': expected seconds like 2 or 1.5",
+                err(p, LINE(p), "bad value '%s' in 'tempo': expected seconds like 2 or 1.5",
                     qn(p, item[i], len[i]));
                 return -1;
             }
             if (ms[i] < k->lo || ms[i] > k->hi) {
-                err(p, p->line, "tempo phase %d must be from %s to %s seconds, got '%s'", i + 1,
+                err(p, LINE(p), "tempo phase %d must be from %s to %s seconds, got '%s'", i + 1,
                     secs(a, k->lo), secs(b, k->hi), qn(p, item[i], len[i]));
                 return -1;
             }
@@ -845,18 +737,18 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
             good = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
                    v[i] == '-';
         if (!good) {
-            err(p, p->line, "bad voice name '%s': use lower-case letters, digits, '_' and '-'",
+            err(p, LINE(p), "bad voice name '%s': use lower-case letters, digits, '_' and '-'",
                 q(p, v));
             return -1;
         }
         free(*(char **)field);
         *(char **)field = dup_n(p, v, n);
-        p->r->voice_line = p->line;
+        p->r->voice_line = LINE(p);
         return 0;
     }
     case KT_LEVEL:
         if (level_parse(v, (enum level *)field)) {
-            err(p, p->line, "unknown level '%s'; expected easy, medium or hard", q(p, v));
+            err(p, LINE(p), "unknown level '%s'; expected easy, medium or hard", q(p, v));
             return -1;
         }
         return 0;
@@ -897,17 +789,13 @@ static void where_valid(const char *name, char *buf, size_t cap)
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct parser *p = user;
-    (void)section; /* ours, from the reader, is complete and never truncated */
+    (void)section; /* p->sect, set from the same header, says more */
     if (p->sect == SECT_NONE) {
-        err(p, p->line, "key '%s' before any section header (start the file with [routine])",
+        err(p, LINE(p), "key '%s' before any section header (start the file with [routine])",
             q(p, name));
         return 1;
     }
     if (p->sect == SECT_SKIP || !p->base) return 1;
-    if (!*name) {
-        err(p, p->line, "missing key name before '='");
-        return 1;
-    }
     const struct keydef *keys = sect_keys[p->sect];
     size_t nk = sect_nkeys[p->sect];
     size_t k = 0;
@@ -917,27 +805,27 @@ static int handler(void *user, const char *section, const char *name, const char
         char where[80];
         where_valid(name, where, sizeof where);
         if (where[0]) {
-            err(p, p->line, "key '%s' is not valid in %s (only in %s)", name, p->label, where);
+            err(p, LINE(p), "key '%s' is not valid in %s (only in %s)", name, p->label, where);
             return 1;
         }
         const char *near = nearest(name, &keys[0].name, nk, sizeof keys[0]);
         if (near) {
-            err(p, p->line, "unknown key '%s' in %s; did you mean '%s'?", q(p, name), p->label,
+            err(p, LINE(p), "unknown key '%s' in %s; did you mean '%s'?", q(p, name), p->label,
                 near);
             for (size_t i = 0; i < nk; i++)
                 p->guessed[i] |= keys[i].name == near;
         } else
-            err(p, p->line, "unknown key '%s' in %s", q(p, name), p->label);
+            err(p, LINE(p), "unknown key '%s' in %s", q(p, name), p->label);
         return 1;
     }
     const struct keydef *kd = &keys[k];
     if (p->seen[k] && kd->type != KT_TEXTS) {
-        err(p, p->line, "duplicate key '%s' (first on line %d)", kd->name, p->seen[k]);
+        err(p, LINE(p), "duplicate key '%s' (first on line %d)", kd->name, p->seen[k]);
         return 1;
     }
-    if (!p->seen[k]) p->seen[k] = p->line;
+    if (!p->seen[k]) p->seen[k] = LINE(p);
     if (!*value) {
-        err(p, p->line, "empty value for '%s'", kd->name);
+        err(p, LINE(p), "empty value for '%s'", kd->name);
         p->bad[k] = 1;
         return 1;
     }
@@ -945,118 +833,21 @@ static int handler(void *user, const char *section, const char *name, const char
     return 1;
 }
 
-/* ---- the reader ---- */
-
-/* inih's fgets-like reader over our text. Returns each line with its
- * leading blanks and line break removed (plus "\n"), or an empty line in
- * place of one we report and drop, so inih's count never drifts from ours. */
-static char *reader(char *buf, int num, void *stream)
-{
-    struct parser *p = stream;
-    if (p->pos >= p->len || num < 3) return NULL;
-    const char *s = p->text + p->pos;
-    size_t n = p->len - p->pos;
-    const char *nl = memchr(s, '\n', n);
-    if (nl) n = (size_t)(nl - s);
-    p->pos += nl ? n + 1 : n;
-    if (p->line < INT_MAX) p->line++;
-    if (n > 0 && s[n - 1] == '\r') n--;
-    if (p->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
-    buf[0] = '\n';
-    buf[1] = 0;
-
-    size_t max = ROUTINE_MAX_LINE_BYTES;
-    if ((size_t)num - 3 < max) max = (size_t)num - 3; /* never let inih split a line */
-    if (n > max) {
-        err(p, p->line, "line too long (%zu bytes; at most %zu)", n, max);
-        p->damaged = p->unreadable = 1;
-        return buf;
-    }
-    size_t b = bad_byte((const unsigned char *)s, n);
-    if (b < n) {
-        unsigned c = (unsigned char)s[b];
-        if (c == 0)
-            err(p, p->line, "binary data (NUL byte) at column %zu", b + 1);
-        else if (c < 0x80)
-            err(p, p->line, "control character 0x%02x at column %zu", c, b + 1);
-        else
-            err(p, p->line, "invalid UTF-8 at column %zu (byte 0x%02x)", b + 1, c);
-        p->damaged = p->unreadable = 1;
-        return buf;
-    }
-    while (n && is_blank(*s))
-        s++, n--;
-    if (n == 0 || *s == ';' || *s == '#') return buf;
-    if (*s == '[') {
-        section_header(p, s, n);
-        return buf;
-    }
-    /* A "key = value" line needs '=' or ':' before any inline comment. */
-    size_t i = 0;
-    int was_space = 0;
-    while (i < n && s[i] != '=' && s[i] != ':' && !(was_space && s[i] == ';')) {
-        was_space = is_blank(s[i]);
-        i++;
-    }
-    if (i == n || s[i] == ';') {
-        while (n && is_blank(s[n - 1]))
-            n--;
-        err(p, p->line, "expected 'key = value', got '%s'", qn(p, s, n));
-        p->damaged = 1;
-        return buf;
-    }
-    memcpy(buf, s, n);
-    buf[n] = '\n';
-    buf[n + 1] = 0;
-    return buf;
-}
-
-static void setup_inih(void)
-{
-#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
-    /* Debian's runtime knobs are process-wide: set all we rely on each time. */
-    static char start_prefixes[] = ";#", inline_prefixes[] = ";";
-    ini_use_stack = false;
-    ini_allow_realloc = false;
-    ini_initial_alloc = ini_max_line = ROUTINE_MAX_LINE_BYTES + 3;
-    ini_allow_multiline = false;
-    ini_allow_inline_comments = true;
-    ini_allow_no_value = false;
-    ini_stop_on_first_error = false;
-    ini_start_comment_prefixes = start_prefixes;
-    ini_inline_comment_prefixes = inline_prefixes;
-#endif
-}
-
 /* ---- public ---- */
 
-int routine_parse(const char *name, const char *text, size_t len, struct routine *r,
-                  struct coach_diags *d)
+/* Parses the opened input into r (zeroed by the caller). */
+static int parse(struct parser *p, struct routine *r)
 {
-    struct parser *p = calloc(1, sizeof *p);
-    memset(r, 0, sizeof *r);
-    if (!p) return COACH_ENOMEM;
-    p->name = name ? name : "";
-    p->text = text ? text : "";
-    p->len = text ? len : 0;
     p->r = r;
-    p->d = d;
     p->sect = SECT_NONE;
-    r->path = coach_strdup(p->name);
+    r->path = coach_strdup(p->in.name);
     r->rest_ms = 15000;
     r->prepare_ms = 5000;
     r->countdown_s = 3;
     r->level = LEVEL_EASY;
 
-    setup_inih();
-    int rc = ini_parse_stream(reader, p, handler, p);
-    if (rc == -2) p->nomem = 1;
-    /* The reader hands inih only lines it can take, so this is a safety net
-     * for an inih built differently from the ones we know. */
-    if (rc > 0 && p->n_err == 0) err(p, rc, "cannot parse this line");
-    finish_section(p);
-
-    if (!p->unreadable) {
+    if (ini_lines_parse(&p->in, handler, section_header, p)) p->nomem = 1;
+    if (!p->in.unreadable) {
         if (!p->routine_line) err(p, 0, "missing [routine] section");
         if (r->n_steps == 0 && !p->too_many_steps)
             err(p, p->routine_line,
@@ -1064,55 +855,34 @@ int routine_parse(const char *name, const char *text, size_t len, struct routine
                 "[say <id>] sections");
     }
     if (!r->voice) r->voice = coach_strdup("en-us");
-    if (!r->path || !r->voice) p->nomem = 1;
+    if (!r->path || !r->voice || p->in.nomem) p->nomem = 1;
 
-    int ret = p->nomem ? COACH_ENOMEM : p->n_err ? COACH_EINVAL : 0;
-    free(p);
+    int ret = p->nomem ? COACH_ENOMEM : p->in.n_err ? COACH_EINVAL : 0;
     if (ret) routine_free(r);
     return ret;
 }
 
+int routine_parse(const char *name, const char *text, size_t len, struct routine *r,
+                  struct coach_diags *d)
+{
+    struct parser *p = calloc(1, sizeof *p);
+    memset(r, 0, sizeof *r);
+    if (!p) return COACH_ENOMEM;
+    ini_lines_open_mem(&p->in, name ? name : "", text ? text : "", text ? len : 0, d);
+    int rc = parse(p, r);
+    free(p);
+    return rc;
+}
+
 int routine_load(const char *path, struct routine *r, struct coach_diags *d)
 {
+    struct parser *p = calloc(1, sizeof *p);
     memset(r, 0, sizeof *r);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        diags_add(d, path, 0, "cannot open: %s", strerror(e));
-        return e == ENOENT ? COACH_ENOTFOUND : COACH_EIO;
-    }
-    size_t cap = 16384, n = 0;
-    char *buf = malloc(cap);
-    int rc = buf ? 0 : COACH_ENOMEM;
-    while (!rc) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                diags_add(d, path, 0, "cannot read: %s", strerror(errno));
-                rc = COACH_EIO;
-            }
-            break;
-        }
-        if (n > ROUTINE_MAX_FILE_BYTES) {
-            diags_add(d, path, 0, "file too large (more than %u bytes)",
-                      (unsigned)ROUTINE_MAX_FILE_BYTES);
-            rc = COACH_EINVAL;
-            break;
-        }
-        if (n == cap) {
-            char *q2 = realloc(buf, cap * 2);
-            if (!q2) {
-                rc = COACH_ENOMEM;
-                break;
-            }
-            buf = q2;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!rc) rc = routine_parse(path, buf, n, r, d);
-    free(buf);
+    if (!p) return COACH_ENOMEM;
+    int rc = ini_lines_open_file(&p->in, path, d);
+    if (!rc) rc = parse(p, r);
+    ini_lines_close(&p->in);
+    free(p);
     return rc;
 }
 

@@ -1,11 +1,11 @@
 /* Voice profiles: the espeak-ng voice and settings, and every phrase the
- * coach says as a template with {placeholders}. Parsed with inih through a
- * line-counting reader so every error carries its own line; validated so a
+ * coach says as a template with {placeholders}. Parsed with inih through the
+ * shared line reader (coach/inireader.h), so every error carries its own line
+ * and line-level problems read as they do in routine files; validated so a
  * profile can never make the coach say "{secnds}". */
 #include "coach/voice.h"
 
 #include <ctype.h>
-#include <ini.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +31,7 @@ const char *phrase_key(enum phrase_id id)
 
 struct vload {
     struct voice *v;
-    struct coach_diags *d;
-    struct ini_lines *lines;
+    struct ini_lines *lines; /* also where messages go */
     int phrase_line[PHRASE_COUNT];
     int noun_line[NOUN_COUNT][2];
     int rc;
@@ -52,13 +51,13 @@ static void check_template(struct vload *L, const char *t, int line, const char 
 {
     for (const char *p = t; *p; p++) {
         if (*p == '}') {
-            diags_add(L->d, L->v->path, line, "unmatched '}' in '%s'", key);
+            ini_lines_error(L->lines, line, "unmatched '}' in '%s'", key);
             return;
         }
         if (*p != '{') continue;
         const char *e = strchr(p, '}');
         if (!e) {
-            diags_add(L->d, L->v->path, line, "unclosed '{' in '%s'", key);
+            ini_lines_error(L->lines, line, "unclosed '{' in '%s'", key);
             return;
         }
         size_t n = (size_t)(e - p - 1);
@@ -67,8 +66,8 @@ static void check_template(struct vload *L, const char *t, int line, const char 
             if (strlen(placeholders[i]) == n && strncmp(placeholders[i], p + 1, n) == 0)
                 known = true;
         if (!known)
-            diags_add(L->d, L->v->path, line, "unknown placeholder '{%.*s}' in '%s'", (int)n, p + 1,
-                      key);
+            ini_lines_error(L->lines, line, "unknown placeholder '{%.*s}' in '%s'", (int)n, p + 1,
+                            key);
         p = e;
     }
 }
@@ -77,11 +76,11 @@ static int set_text(struct vload *L, char **slot, int *slot_line, const char *va
                     const char *key)
 {
     if (*slot) {
-        diags_add(L->d, L->v->path, line, "duplicate key '%s' (first on line %d)", key, *slot_line);
+        ini_lines_error(L->lines, line, "duplicate key '%s' (first on line %d)", key, *slot_line);
         return 1;
     }
     if (!*value) {
-        diags_add(L->d, L->v->path, line, "empty value for '%s'", key);
+        ini_lines_error(L->lines, line, "empty value for '%s'", key);
         return 1;
     }
     *slot = coach_strdup(value);
@@ -102,28 +101,30 @@ static int handler(void *user, const char *section, const char *name, const char
             v->espeak_voice = coach_strdup(value);
         } else if (strcmp(name, "rate") == 0) {
             if (parse_int(value, 80, 450, &v->rate_wpm))
-                diags_add(L->d, v->path, line, "rate must be 80-450 words per minute, not '%s'", value);
+                ini_lines_error(L->lines, line, "rate must be 80-450 words per minute, not '%s'",
+                                value);
         } else if (strcmp(name, "pitch") == 0) {
             if (parse_int(value, 0, 100, &v->pitch))
-                diags_add(L->d, v->path, line, "pitch must be 0-100, not '%s'", value);
+                ini_lines_error(L->lines, line, "pitch must be 0-100, not '%s'", value);
         } else if (strcmp(name, "volume") == 0) {
             if (parse_int(value, 0, 200, &v->volume))
-                diags_add(L->d, v->path, line, "volume must be 0-200, not '%s'", value);
+                ini_lines_error(L->lines, line, "volume must be 0-200, not '%s'", value);
         } else if (strcmp(name, "plural") == 0) {
             if (strcmp(value, "one_is_1") == 0)
                 v->plural = PLURAL_ONE_IS_1;
             else if (strcmp(value, "one_is_01") == 0)
                 v->plural = PLURAL_ONE_IS_01;
             else
-                diags_add(L->d, v->path, line, "plural must be one_is_1 or one_is_01, not '%s'", value);
+                ini_lines_error(L->lines, line, "plural must be one_is_1 or one_is_01, not '%s'",
+                                value);
         } else {
-            diags_add(L->d, v->path, line, "unknown key '%s' in [voice]", name);
+            ini_lines_error(L->lines, line, "unknown key '%s' in [voice]", name);
         }
     } else if (strcmp(section, "phrases") == 0) {
         for (int i = 0; i < PHRASE_COUNT; i++)
             if (strcmp(name, phrase_keys[i]) == 0)
                 return set_text(L, &v->phrases[i], &L->phrase_line[i], value, line, name);
-        diags_add(L->d, v->path, line, "unknown phrase '%s'", name);
+        ini_lines_error(L->lines, line, "unknown phrase '%s'", name);
     } else if (strcmp(section, "nouns") == 0) {
         for (int i = 0; i < NOUN_COUNT; i++) {
             size_t k = strlen(noun_keys[i]);
@@ -133,9 +134,9 @@ static int handler(void *user, const char *section, const char *name, const char
             if (strcmp(name + k, "_other") == 0)
                 return set_text(L, &v->noun_other[i], &L->noun_line[i][1], value, line, name);
         }
-        diags_add(L->d, v->path, line, "unknown noun '%s'", name);
+        ini_lines_error(L->lines, line, "unknown noun '%s'", name);
     } else {
-        diags_add(L->d, v->path, line, "unknown section [%s]", section);
+        ini_lines_error(L->lines, line, "unknown section [%s]", section);
     }
     return 1;
 }
@@ -166,24 +167,26 @@ int voice_load(const char *path, struct voice *v, struct coach_diags *d)
         voice_free(v);
         return COACH_ENOMEM;
     }
-    size_t before = d->len;
     struct ini_lines lines;
     int rc = ini_lines_open_file(&lines, path, d);
     if (rc) {
+        ini_lines_close(&lines);
         voice_free(v);
         return rc;
     }
-    struct vload L = {.v = v, .d = d, .lines = &lines};
-    ini_lines_parse(&lines, handler, &L);
-    ini_lines_close(&lines);
-    if (!v->espeak_voice) diags_add(d, path, 0, "missing 'espeak' in [voice]");
+    struct vload L = {.v = v, .lines = &lines};
+    if (ini_lines_parse(&lines, handler, NULL, &L)) L.rc = COACH_ENOMEM;
+    if (!v->espeak_voice) ini_lines_error(&lines, 0, "missing 'espeak' in [voice]");
     for (int i = 0; i < PHRASE_COUNT; i++)
-        if (!v->phrases[i]) diags_add(d, path, 0, "missing phrase '%s'", phrase_keys[i]);
+        if (!v->phrases[i]) ini_lines_error(&lines, 0, "missing phrase '%s'", phrase_keys[i]);
     for (int i = 0; i < NOUN_COUNT; i++) {
-        if (!v->noun_one[i]) diags_add(d, path, 0, "missing noun '%s_one'", noun_keys[i]);
-        if (!v->noun_other[i]) diags_add(d, path, 0, "missing noun '%s_other'", noun_keys[i]);
+        if (!v->noun_one[i]) ini_lines_error(&lines, 0, "missing noun '%s_one'", noun_keys[i]);
+        if (!v->noun_other[i]) ini_lines_error(&lines, 0, "missing noun '%s_other'", noun_keys[i]);
     }
-    if (L.rc || d->len > before) {
+    if (lines.nomem) L.rc = COACH_ENOMEM;
+    int n_err = lines.n_err;
+    ini_lines_close(&lines);
+    if (L.rc || n_err) {
         voice_free(v);
         return L.rc ? L.rc : COACH_EINVAL;
     }

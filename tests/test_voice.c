@@ -88,10 +88,14 @@ static void check_bad(void)
                        "9: unclosed '{' in 'tip'\n"
                        "11: duplicate key 'hold' (first on line 10)\n"
                        "12: unknown phrase 'shout'\n"
-                       "16: expected 'key = value' or '[section]'\n";
+                       "16: expected 'key = value', got 'this line is wrong'\n"
+                       "17: invalid UTF-8 at column 18 (byte 0xe9)\n"
+                       "18: missing key name before '='\n"
+                       "19: section header is not closed: '[nouns'\n";
     CHECKF(strcmp(out, want) == 0, "got:\n%s", out);
     free(out);
-    /* whole-file problems: missing phrases and nouns */
+    /* whole-file problems: missing phrases and nouns (reps_one, after the
+     * broken header, is not read) */
     int missing = 0;
     for (size_t i = 0; i < dg.len; i++) missing += dg.items[i].line == 0;
     CHECK(missing == (PHRASE_COUNT - 4) + 6);

@@ -1,42 +1,87 @@
-/* Feeding text to inih one line at a time while we count the lines, so every
- * handler call knows its true line number whatever inih was built with
- * (its own numbering goes wrong after a line longer than its buffer). The
- * reader also strips leading blanks (so no line is taken as a multi-line
- * continuation) and replaces over-long lines with empty ones after
- * reporting them. */
+/* The line reader shared by every INI file we read (routines, voice
+ * profiles). It feeds inih one checked line at a time and counts the lines
+ * itself, so every message carries its true line number whatever inih was
+ * built with. It does all the line-level work: reading the file (with a size
+ * cap), skipping a BOM, stripping leading blanks (no line is ever taken as a
+ * multi-line continuation), and reporting then dropping over-long, binary,
+ * non-UTF-8 and malformed lines and broken section headers. A dropped line
+ * reaches inih as an empty one, so numbering never drifts. Section headers
+ * never reach inih: the reader checks them, keeps the current section name
+ * and can tell a caller that tracks sections itself. Every message goes
+ * through one error cap. Not thread-safe: Debian's inih options are
+ * process-wide and are set before each parse. */
 #ifndef COACH_INIREADER_H
 #define COACH_INIREADER_H
 
-#include <ini.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "coach/diag.h"
 
-/* Longest line accepted, in bytes without the line break. */
-#ifdef COACH_INIH_RUNTIME_GLOBALS
+/* Longest line accepted, in bytes without the line break. Debian's inih lets
+ * us size its line buffer at run time; upstream's is INI_MAX_LINE (200) with
+ * room kept for "\r\n" and the terminating NUL. */
+#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
 #define INI_LINES_MAX_BYTES 1000
 #else
-#define INI_LINES_MAX_BYTES (INI_MAX_LINE - 4)
+#define INI_LINES_MAX_BYTES 196
 #endif
-/* Largest file accepted. */
-#define INI_LINES_MAX_FILE_BYTES (4u << 20)
+#define INI_LINES_MAX_FILE_BYTES (1u << 20) /* ini_lines_open_file refuses larger files */
+#define INI_LINES_MAX_ERRORS 100            /* messages per file; then "too many errors" */
+#define INI_LINES_QUOTE_BYTES 60            /* longest quoted text, before "..." */
+
+/* A key line: section is the current header's trimmed text ("" before any
+ * header). Returns non-zero (the value is ignored: every problem is reported
+ * through ini_lines_error). */
+typedef int (*ini_lines_handler)(void *user, const char *section, const char *name,
+                                 const char *value);
+/* Called with name NULL where a section ends (at each header line, before it
+ * is checked, and at the end of the text), then again with the header's
+ * trimmed text once it is found well-formed. Keys after a broken header are
+ * not handed on. */
+typedef void (*ini_lines_section_hook)(void *user, const char *name);
 
 struct ini_lines {
-    const char *name;        /* file name for messages */
-    char *owned;             /* file contents when read by ini_lines_open_file */
-    const char *text;        /* not necessarily NUL-terminated */
-    size_t len, pos;         /* bytes; read position */
-    int line;                /* 1-based number of the line last handed to inih */
-    struct coach_diags *d;   /* where line-level problems go */
+    const char *name;      /* file name for messages */
+    char *owned;           /* file contents when read by ini_lines_open_file */
+    const char *text;      /* not necessarily NUL-terminated */
+    size_t len, pos;       /* bytes; read position */
+    int line;              /* 1-based number of the line last read */
+    struct coach_diags *d; /* where messages go */
+    int n_err;             /* messages added through ini_lines_error */
+    bool nomem;            /* a message could not be stored */
+    bool unreadable;       /* a line was too long, binary or not UTF-8, or a
+                            * header was not closed: whole-file checks may cascade */
+    bool section_dropped;  /* a line of the current section was dropped */
+
+    /* private to the reader */
+    ini_lines_handler handler;
+    ini_lines_section_hook on_section;
+    void *user;
+    bool skip_keys; /* after a broken header */
+    char section[INI_LINES_MAX_BYTES + 1];
+    char quoted[4][INI_LINES_QUOTE_BYTES + 4];
+    unsigned qi;
 };
 
-/* Reads the whole file. On failure adds "name: cannot open: reason" to d and
- * returns COACH_ENOTFOUND or COACH_EIO. */
+/* Reads the whole file (at most INI_LINES_MAX_FILE_BYTES). On failure adds
+ * "name: cannot open: reason" (or cannot read, file too large) and returns
+ * COACH_ENOTFOUND, COACH_EIO or COACH_EINVAL; ini_lines_close is safe either way. */
 int ini_lines_open_file(struct ini_lines *L, const char *path, struct coach_diags *d);
+/* Reads text[0..len) in place; name is used in messages. */
 void ini_lines_open_mem(struct ini_lines *L, const char *name, const char *text, size_t len,
                         struct coach_diags *d);
-/* Runs inih over the text; returns 0 or COACH_ENOMEM. */
-int ini_lines_parse(struct ini_lines *L, ini_handler handler, void *user);
+/* Runs inih over the text; on_section may be NULL. Returns 0, or
+ * COACH_ENOMEM if inih or a message ran out of memory. */
+int ini_lines_parse(struct ini_lines *L, ini_lines_handler handler,
+                    ini_lines_section_hook on_section, void *user);
+/* Adds "name:line: message" unless the cap was reached (the message past it
+ * says so); line 0 is the file as a whole. */
+void ini_lines_error(struct ini_lines *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* s[0..n) for a message, cut at INI_LINES_QUOTE_BYTES on a UTF-8 boundary.
+ * Points into L: valid until four more quotes are made. */
+const char *ini_lines_quote(struct ini_lines *L, const char *s, size_t n);
 static inline int ini_lines_current(const struct ini_lines *L) { return L->line; }
 void ini_lines_close(struct ini_lines *L);
 

@@ -9,22 +9,16 @@
 #include <stdint.h>
 
 #include "coach/diag.h"
+#include "coach/inireader.h"
 
 #define ROUTINE_MAX_PHASES 8      /* tempo phases per dynamic rep */
 #define ROUTINE_MAX_STEPS 200
 #define ROUTINE_MAX_LIST 32       /* repeated keys (setup, caution) and list items */
 #define ROUTINE_MAX_TEXT_BYTES 500 /* one text value or list item */
-#define ROUTINE_MAX_ERRORS 100    /* diagnostics per file; then "too many errors" */
-#define ROUTINE_MAX_FILE_BYTES (1u << 20) /* routine_load refuses larger files */
-
-/* Longest line accepted, in bytes without the line break. Debian's inih lets
- * us size its line buffer at run time; upstream's is INI_MAX_LINE (200) with
- * room kept for "\r\n" and the terminating NUL. */
-#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
-#define ROUTINE_MAX_LINE_BYTES 1000
-#else
-#define ROUTINE_MAX_LINE_BYTES 196
-#endif
+/* Line, file and message limits are the shared INI reader's. */
+#define ROUTINE_MAX_ERRORS INI_LINES_MAX_ERRORS
+#define ROUTINE_MAX_FILE_BYTES INI_LINES_MAX_FILE_BYTES
+#define ROUTINE_MAX_LINE_BYTES INI_LINES_MAX_BYTES
 
 enum step_kind { STEP_EXERCISE, STEP_BREATHING, STEP_REST, STEP_SAY };
 enum level { LEVEL_EASY, LEVEL_MEDIUM, LEVEL_HARD };
