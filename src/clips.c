@@ -1,0 +1,158 @@
+/* The speech clip store: a dense array of clips indexed by id plus an
+ * open-addressing hash table from text to id. Interning synthesizes a text
+ * once and keeps the trimmed int16 source at espeak's rate (small: ~44 KB per
+ * second of speech); preparing makes the normalized float PCM at the output
+ * rate just before a clip is heard, and releasing drops it again. */
+#include "coach/clips.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/common.h"
+#include "coach/resample.h"
+
+#define CLIPS_DEFAULT_PEAK 0.7f /* leaves headroom for tones mixed under speech */
+#define ESPEAK_RATE_HZ 22050    /* src rate when there is no synthesizer */
+
+static uint32_t hash_text(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz)
+{
+    memset(cs, 0, sizeof *cs);
+    if (rate_hz == 0) return COACH_EINVAL;
+    cs->rate_hz = rate_hz;
+    cs->sp = sp;
+    cs->src_rate_hz = sp ? speech_rate_hz(sp) : ESPEAK_RATE_HZ;
+    cs->peak = CLIPS_DEFAULT_PEAK;
+    return 0;
+}
+
+void clipstore_free(struct clipstore *cs)
+{
+    for (size_t i = 0; i < cs->len; i++) {
+        free(cs->clips[i].text);
+        free(cs->clips[i].src);
+        free(cs->clips[i].pcm);
+    }
+    free(cs->clips);
+    free(cs->hash);
+    memset(cs, 0, sizeof *cs);
+}
+
+/* Slot of text in the table, or of the empty slot where it would go. */
+static size_t hash_slot(const struct clipstore *cs, const char *text)
+{
+    size_t mask = cs->hash_cap - 1;
+    size_t i = hash_text(text) & mask;
+    while (cs->hash[i] && strcmp(cs->clips[cs->hash[i] - 1].text, text) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Keeps the load factor at most 1/2 for len + 1 entries. */
+static int hash_reserve(struct clipstore *cs)
+{
+    if ((cs->len + 1) * 2 <= cs->hash_cap) return 0;
+    size_t cap = cs->hash_cap ? cs->hash_cap * 2 : 64;
+    uint32_t *old = cs->hash;
+    size_t old_cap = cs->hash_cap;
+    cs->hash = calloc(cap, sizeof *cs->hash);
+    if (!cs->hash) {
+        cs->hash = old;
+        return COACH_ENOMEM;
+    }
+    cs->hash_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i]) cs->hash[hash_slot(cs, cs->clips[old[i] - 1].text)] = old[i];
+    free(old);
+    return 0;
+}
+
+int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint64_t *len_frames)
+{
+    if (!text) return COACH_EINVAL;
+    if (cs->hash_cap) {
+        size_t slot = hash_slot(cs, text);
+        if (cs->hash[slot]) {
+            uint32_t k = cs->hash[slot] - 1;
+            if (id) *id = k;
+            if (len_frames) *len_frames = cs->clips[k].len_frames;
+            return 0;
+        }
+    }
+    if (cs->len >= UINT32_MAX - 1) return COACH_ENOMEM;
+    int rc = hash_reserve(cs);
+    if (rc) return rc;
+    if (cs->len == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 32;
+        struct clip *p = realloc(cs->clips, cap * sizeof *p);
+        if (!p) return COACH_ENOMEM;
+        cs->clips = p;
+        cs->cap = cap;
+    }
+    struct clip c = {0};
+    c.text = coach_strdup(text);
+    if (!c.text) return COACH_ENOMEM;
+    if (*text) { /* an empty text is a valid 0-length clip, no espeak needed */
+        if (!cs->sp)
+            rc = COACH_ESPEECH;
+        else
+            rc = speech_synth(cs->sp, text, &c.src, &c.src_len);
+        if (rc) {
+            free(c.text);
+            return rc;
+        }
+    }
+    c.len_frames = resample_out_len(c.src_len, cs->src_rate_hz, cs->rate_hz);
+    uint32_t k = (uint32_t)cs->len;
+    cs->clips[cs->len++] = c;
+    cs->hash[hash_slot(cs, text)] = k + 1;
+    if (id) *id = k;
+    if (len_frames) *len_frames = c.len_frames;
+    return 0;
+}
+
+int clipstore_prepare(struct clipstore *cs, uint32_t id)
+{
+    if (id >= cs->len) return COACH_EINVAL;
+    struct clip *c = &cs->clips[id];
+    if (c->pcm) return 0;
+    /* At least one float so a prepared clip is never NULL, even when empty
+     * (the renderer reads NULL as "not ready"). */
+    size_t n = (size_t)c->len_frames;
+    float *pcm = malloc((n ? n : 1) * sizeof *pcm);
+    if (!pcm) return COACH_ENOMEM;
+    pcm[0] = 0.0f;
+    if (n) {
+        int rc = resample_i16_to_f32(c->src, c->src_len, cs->src_rate_hz, pcm, n, cs->rate_hz);
+        if (rc) {
+            free(pcm);
+            return rc;
+        }
+        float peak = 0.0f;
+        for (size_t i = 0; i < n; i++)
+            peak = fmaxf(peak, fabsf(pcm[i]));
+        /* Same loudness for every clip whatever espeak's level was. */
+        if (peak > 0.0f) {
+            float g = cs->peak / peak;
+            for (size_t i = 0; i < n; i++)
+                pcm[i] *= g;
+        }
+    }
+    c->pcm = pcm;
+    return 0;
+}
+
+void clipstore_release(struct clipstore *cs, uint32_t id)
+{
+    if (id >= cs->len) return;
+    free(cs->clips[id].pcm);
+    cs->clips[id].pcm = NULL;
+}

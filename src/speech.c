@@ -1,0 +1,196 @@
+/* Speech synthesis with espeak-ng: initialization (once per process, through
+ * the espeak_ng_* API so missing data is an error code, never exit()), voice
+ * and prosody selection, synchronous synthesis into a growing in-memory int16
+ * buffer, and trimming of leading/trailing silence so a clip's first sample
+ * is its onset. espeak-ng is global state: everything here must run on one
+ * thread (or under one lock held by the caller); it is not thread-safe. */
+#include "coach/speech.h"
+
+#include <espeak-ng/espeak_ng.h>
+#include <espeak-ng/speak_lib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/common.h"
+
+/* |x| below this is silence when trimming: about -50 dBFS (32768 * 10^-2.5). */
+#define TRIM_THRESHOLD 104
+/* Kept before the first / after the last loud sample so that soft onsets
+ * (fricatives) and decays are not cut. Small: counts must land on time. */
+#define TRIM_LEAD_MS 2
+#define TRIM_TAIL_MS 10
+
+struct speech {
+    char *voice;      /* espeak voice name */
+    int rate_wpm;     /* espeakRATE */
+    int pitch;        /* espeakPITCH 0-100 */
+    int volume;       /* espeakVOLUME 0-200 */
+    uint32_t rate_hz; /* what espeak produces */
+};
+
+/* Global espeak state, shared by every struct speech. espeak-ng is set up
+ * once per process and never terminated: in 1.51 espeak_ng_Terminate
+ * followed by a new espeak_ng_Initialize leaves a second Terminate
+ * deadlocked on its internal fifo thread (measured), and the data it holds
+ * (~1 MB) is needed again by the next handle anyway. */
+static int g_inited;                    /* espeak initialized */
+static uint32_t g_rate_hz;              /* espeak's output rate once initialized */
+static const struct speech *g_selected; /* whose voice/params espeak has now */
+
+/* Collects one synthesis' audio; passed as espeak's user_data. */
+struct synth_buf {
+    int16_t *pcm;
+    size_t len, cap; /* frames */
+    int oom;
+};
+
+static int synth_cb(short *wav, int n, espeak_EVENT *ev)
+{
+    struct synth_buf *b = ev ? ev->user_data : NULL;
+    if (!b || !wav || n <= 0) return 0;
+    if (b->len + (size_t)n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 22050;
+        while (cap < b->len + (size_t)n)
+            cap *= 2;
+        int16_t *p = realloc(b->pcm, cap * sizeof *p);
+        if (!p) {
+            b->oom = 1;
+            return 1; /* nonzero aborts synthesis */
+        }
+        b->pcm = p;
+        b->cap = cap;
+    }
+    memcpy(b->pcm + b->len, wav, (size_t)n * sizeof *wav);
+    b->len += (size_t)n;
+    return 0;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int global_init(void)
+{
+    if (g_inited) return 0;
+    /* NULL makes espeak use its compiled-in path; it also reads
+     * ESPEAK_DATA_PATH itself, but passing it says what we mean. */
+    espeak_ng_InitializePath(getenv("ESPEAK_DATA_PATH"));
+    espeak_ng_ERROR_CONTEXT ctx = NULL;
+    espeak_ng_STATUS st = espeak_ng_Initialize(&ctx);
+    if (ctx) espeak_ng_ClearErrorContext(&ctx);
+    if (st != ENS_OK) return COACH_ESPEECH;
+    /* Synchronous: Synthesize returns when all audio went through synth_cb
+     * on this thread. Buffer 0 = espeak's default chunk length. */
+    st = espeak_ng_InitializeOutput(ENOUTPUT_MODE_SYNCHRONOUS, 0, NULL);
+    if (st != ENS_OK) return COACH_ESPEECH;
+    espeak_SetSynthCallback(synth_cb);
+    int rate = espeak_ng_GetSampleRate();
+    if (rate <= 0) return COACH_ESPEECH;
+    g_rate_hz = (uint32_t)rate;
+    g_inited = 1;
+    return 0;
+}
+
+/* Voice and parameters are espeak globals: (re)apply them when another
+ * handle used espeak last. */
+static int select_voice(const struct speech *sp)
+{
+    if (g_selected == sp) return 0;
+    g_selected = NULL;
+    if (espeak_ng_SetVoiceByName(sp->voice) != ENS_OK) return COACH_ESPEECH;
+    /* After the voice: selecting a voice resets some parameters. */
+    if (espeak_ng_SetParameter(espeakRATE, sp->rate_wpm, 0) != ENS_OK ||
+        espeak_ng_SetParameter(espeakPITCH, sp->pitch, 0) != ENS_OK ||
+        espeak_ng_SetParameter(espeakVOLUME, sp->volume, 0) != ENS_OK)
+        return COACH_ESPEECH;
+    g_selected = sp;
+    return 0;
+}
+
+int speech_open(struct speech **out, const struct speech_settings *s)
+{
+    *out = NULL;
+    struct speech *sp = calloc(1, sizeof *sp);
+    if (!sp) return COACH_ENOMEM;
+    sp->voice = coach_strdup(s && s->espeak_voice && *s->espeak_voice ? s->espeak_voice : "en");
+    if (!sp->voice) {
+        free(sp);
+        return COACH_ENOMEM;
+    }
+    /* rate_wpm <= 0 means espeak's default; the rest is clamped to the
+     * documented ranges rather than passed on as garbage. */
+    sp->rate_wpm = s && s->rate_wpm > 0 ? clampi(s->rate_wpm, 80, 450) : 175;
+    sp->pitch = s ? clampi(s->pitch, 0, 100) : 50;
+    sp->volume = s ? clampi(s->volume, 0, 200) : 100;
+
+    int rc = global_init();
+    if (rc == 0) {
+        sp->rate_hz = g_rate_hz;
+        rc = select_voice(sp);
+    }
+    if (rc) {
+        free(sp->voice);
+        free(sp);
+        return rc;
+    }
+    *out = sp;
+    return 0;
+}
+
+void speech_close(struct speech *sp)
+{
+    if (!sp) return;
+    if (g_selected == sp) g_selected = NULL;
+    free(sp->voice);
+    free(sp);
+}
+
+uint32_t speech_rate_hz(const struct speech *sp)
+{
+    return sp ? sp->rate_hz : 0;
+}
+
+static int is_loud(int16_t x)
+{
+    return x >= TRIM_THRESHOLD || x <= -TRIM_THRESHOLD;
+}
+
+int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len_frames)
+{
+    *pcm = NULL;
+    *len_frames = 0;
+    if (!sp || !text) return COACH_EINVAL;
+    if (!*text) return 0; /* nothing to say; espeak not involved */
+    int rc = select_voice(sp);
+    if (rc) return rc;
+
+    struct synth_buf b = {0};
+    espeak_ng_STATUS st = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0,
+                                               espeakCHARS_UTF8, NULL, &b);
+    if (b.oom || st != ENS_OK) {
+        free(b.pcm);
+        return b.oom ? COACH_ENOMEM : COACH_ESPEECH;
+    }
+
+    size_t first = 0, last = b.len; /* loud range [first, last) */
+    while (first < b.len && !is_loud(b.pcm[first]))
+        first++;
+    if (first == b.len) { /* silence only (e.g. punctuation) */
+        free(b.pcm);
+        return 0;
+    }
+    while (last > first && !is_loud(b.pcm[last - 1]))
+        last--;
+    size_t lead = (size_t)TRIM_LEAD_MS * sp->rate_hz / 1000;
+    size_t tail = (size_t)TRIM_TAIL_MS * sp->rate_hz / 1000;
+    first = first > lead ? first - lead : 0;
+    last = b.len - last > tail ? last + tail : b.len;
+
+    size_t n = last - first;
+    if (first > 0) memmove(b.pcm, b.pcm + first, n * sizeof *b.pcm);
+    int16_t *p = realloc(b.pcm, n * sizeof *p); /* give back the slack */
+    *pcm = p ? p : b.pcm;
+    *len_frames = n;
+    return 0;
+}

@@ -1,0 +1,303 @@
+/* Tests for speech (espeak-ng synthesis and trimming), resample (exact
+ * lengths, frequency and level kept) and the clip store (interning,
+ * normalization, release). espeak-ng output is not bit-identical between
+ * runs, so speech is checked by length and energy, never by bytes. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coach/clips.h"
+#include "coach/common.h"
+#include "coach/resample.h"
+#include "coach/speech.h"
+#include "testutil.h"
+
+#define TRIM_THRESHOLD 104 /* -50 dBFS in int16, as in speech.c */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double rms_i16(const int16_t *p, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)p[i] * p[i];
+    return n ? sqrt(s / n) : 0;
+}
+
+static int max_abs_i16(const int16_t *p, size_t n)
+{
+    int m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = abs(p[i]) > m ? abs(p[i]) : m;
+    return m;
+}
+
+/* Checks a synthesized clip: plausible length, energy, trimmed both ends. */
+static void check_clip(const char *what, const int16_t *pcm, size_t n, uint32_t rate)
+{
+    CHECKF(n >= rate / 2 && n <= 4 * (size_t)rate, "%s: %zu frames", what, n);
+    if (n < rate / 10) return;
+    double rms = rms_i16(pcm, n);
+    CHECKF(rms > 1000.0, "%s: rms %.0f", what, rms); /* about -30 dBFS */
+    /* Onset within the first 3 ms (2 ms pre-roll is kept), no long silence. */
+    size_t ms3 = rate * 3 / 1000, ms12 = rate * 12 / 1000;
+    CHECKF(max_abs_i16(pcm, ms3) >= TRIM_THRESHOLD, "%s: quiet start", what);
+    CHECKF(max_abs_i16(pcm + n - ms12, ms12) >= TRIM_THRESHOLD, "%s: quiet end", what);
+    size_t first_loud = 0;
+    while (first_loud < n && abs(pcm[first_loud]) < TRIM_THRESHOLD)
+        first_loud++;
+    CHECKF(first_loud <= ms3, "%s: first loud sample at %zu", what, first_loud);
+}
+
+/* Missing espeak data is an error code, not exit(1) (the legacy API's
+ * reaction). Must run first: espeak is initialized once per process. */
+static void test_missing_data(void)
+{
+    const char *old = getenv("ESPEAK_DATA_PATH");
+    char *saved = old ? coach_strdup(old) : NULL;
+    setenv("ESPEAK_DATA_PATH", test_tmpdir("espeak-empty"), 1);
+    struct speech *sp = (struct speech *)&saved;
+    struct speech_settings set = {.espeak_voice = "en"};
+    CHECK(speech_open(&sp, &set) == COACH_ESPEECH && sp == NULL);
+    if (saved)
+        setenv("ESPEAK_DATA_PATH", saved, 1);
+    else
+        unsetenv("ESPEAK_DATA_PATH");
+    free(saved);
+}
+
+static void test_speech(void)
+{
+    struct speech *sp = NULL;
+    struct speech_settings set = {
+        .espeak_voice = "en-us", .rate_wpm = 175, .pitch = 50, .volume = 100};
+    int rc = speech_open(&sp, &set);
+    CHECKF(rc == 0 && sp, "speech_open: %d", rc);
+    if (rc) return;
+    CHECK(speech_rate_hz(sp) == 22050);
+    uint32_t rate = speech_rate_hz(sp);
+
+    int16_t *pcm = NULL;
+    size_t n = 0;
+    double t0 = now_s();
+    rc = speech_synth(sp, "Hold for twenty seconds", &pcm, &n);
+    double dt = now_s() - t0;
+    CHECK(rc == 0 && pcm);
+    check_clip("english", pcm, n, rate);
+    printf("synth: %.2f s of speech in %.1f ms (%.0fx real time)\n", (double)n / rate, dt * 1e3,
+           (double)n / rate / dt);
+    size_t n_first = n;
+    free(pcm);
+
+    /* Lengths vary by a few samples between runs, not more. */
+    rc = speech_synth(sp, "Hold for twenty seconds", &pcm, &n);
+    CHECK(rc == 0);
+    CHECKF(n + 2205 > n_first && n < n_first + 2205, "%zu vs %zu", n, n_first);
+    free(pcm);
+
+    pcm = (int16_t *)&rc; /* must be reset */
+    rc = speech_synth(sp, "", &pcm, &n);
+    CHECK(rc == 0 && pcm == NULL && n == 0);
+    rc = speech_synth(sp, "   ", &pcm, &n);
+    CHECK(rc == 0 && n == 0);
+    free(pcm);
+
+    /* Unknown voice: an error code, no exit, no handle. */
+    struct speech *bad = (struct speech *)&rc;
+    struct speech_settings bs = {
+        .espeak_voice = "no-such-voice-xx", .rate_wpm = 175, .pitch = 50, .volume = 100};
+    CHECK(speech_open(&bad, &bs) == COACH_ESPEECH && bad == NULL);
+
+    /* A second handle with another voice: the handles switch espeak's
+     * global voice back and forth. UTF-8 German with umlauts. */
+    struct speech *de = NULL;
+    struct speech_settings ds = {.espeak_voice = "de", .rate_wpm = 160, .pitch = 40, .volume = 100};
+    rc = speech_open(&de, &ds);
+    CHECKF(rc == 0, "voice de: %d", rc);
+    if (rc == 0) {
+        rc = speech_synth(de, "Grüße! Noch zwölf Übungen für Jürgen.", &pcm, &n);
+        CHECK(rc == 0);
+        check_clip("german", pcm, n, rate);
+        free(pcm);
+        rc = speech_synth(sp, "Rest", &pcm, &n);
+        CHECK(rc == 0 && n > rate / 10 && n < 2 * (size_t)rate);
+        free(pcm);
+        speech_close(de);
+    }
+    speech_close(sp);
+
+    /* All handles closed: a new one works (espeak stays initialized). */
+    rc = speech_open(&sp, &set);
+    CHECK(rc == 0);
+    if (rc == 0) {
+        rc = speech_synth(sp, "Again", &pcm, &n);
+        CHECK(rc == 0 && n > 0);
+        free(pcm);
+        speech_close(sp);
+    }
+}
+
+static size_t ref_len(size_t n, uint32_t in, uint32_t out)
+{
+    return (size_t)floor((double)n * out / in + 0.5);
+}
+
+static void test_resample_lengths(void)
+{
+    static const size_t lens[] = {1, 2, 3, 7, 100, 441, 1000, 12345, 22050, 35281, 100003};
+    static const uint32_t outs[] = {48000, 44100, 16000, 22050};
+    for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+        for (size_t j = 0; j < sizeof lens / sizeof lens[0]; j++) {
+            size_t n = lens[j], m = resample_out_len(n, 22050, outs[k]);
+            CHECKF(m == ref_len(n, 22050, outs[k]), "%zu -> %u: %zu", n, outs[k], m);
+            int16_t *in = calloc(n, sizeof *in);
+            float *out = malloc((m + 16) * sizeof *out);
+            for (size_t i = 0; i < n; i++)
+                in[i] = (int16_t)(((i * 7919) % 2001) - 1000);
+            for (size_t i = 0; i < m + 16; i++)
+                out[i] = 1234.0f; /* guard */
+            CHECK(resample_i16_to_f32(in, n, 22050, out, m, outs[k]) == 0);
+            int ok = 1;
+            for (size_t i = m; i < m + 16; i++)
+                ok &= out[i] == 1234.0f;
+            for (size_t i = 0; i < m; i++)
+                ok &= fabsf(out[i]) <= 1.0f;
+            CHECKF(ok, "%zu -> %u wrote outside [0, %zu) or out of range", n, outs[k], m);
+            /* Room for fewer frames than the exact length is an error. */
+            if (m > 0) CHECK(resample_i16_to_f32(in, n, 22050, out, m - 1, outs[k]) != 0);
+            free(in);
+            free(out);
+        }
+    }
+    CHECK(resample_out_len(0, 22050, 48000) == 0);
+    /* Same rate: plain conversion. */
+    int16_t in[4] = {0, 16384, -32768, 32767};
+    float out[4];
+    CHECK(resample_i16_to_f32(in, 4, 48000, out, 4, 48000) == 0);
+    CHECK(out[0] == 0.0f && out[1] == 0.5f && out[2] == -1.0f && out[3] == 32767.0f / 32768.0f);
+}
+
+/* Frequency from the first and last upward zero crossings (interpolated). */
+static double sine_freq(const float *x, size_t a, size_t b, uint32_t rate)
+{
+    double first = -1, last = -1;
+    int cycles = -1;
+    for (size_t i = a; i + 1 < b; i++) {
+        if (x[i] < 0 && x[i + 1] >= 0) {
+            double t = i + x[i] / (x[i] - x[i + 1]);
+            if (first < 0) first = t;
+            last = t;
+            cycles++;
+        }
+    }
+    return cycles > 0 ? cycles * (double)rate / (last - first) : 0;
+}
+
+static void test_resample_sine(void)
+{
+    const uint32_t in_rate = 22050;
+    const size_t n = in_rate; /* 1 s */
+    int16_t *in = malloc(n * sizeof *in);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (int16_t)lrint(16384.0 * sin(2 * 3.14159265358979323846 * 1000.0 * i / in_rate));
+    static const uint32_t outs[] = {48000, 44100};
+    for (size_t k = 0; k < 2; k++) {
+        uint32_t r = outs[k];
+        size_t m = resample_out_len(n, in_rate, r);
+        float *out = malloc(m * sizeof *out);
+        CHECK(resample_i16_to_f32(in, n, in_rate, out, m, r) == 0);
+        size_t a = m / 4, b = 3 * m / 4; /* away from the filter's edges */
+        double s = 0;
+        for (size_t i = a; i < b; i++)
+            s += (double)out[i] * out[i];
+        double amp = sqrt(2 * s / (b - a));
+        double db = 20 * log10(amp / 0.5);
+        double f = sine_freq(out, a, b, r);
+        CHECKF(fabs(db) < 0.5, "%u Hz: amplitude %.4f (%.2f dB)", r, amp, db);
+        CHECKF(fabs(f - 1000.0) < 0.5, "%u Hz: frequency %.3f", r, f);
+        free(out);
+    }
+    free(in);
+}
+
+static void test_clipstore(void)
+{
+    struct speech *sp = NULL;
+    struct speech_settings set = {
+        .espeak_voice = "en-us", .rate_wpm = 175, .pitch = 50, .volume = 100};
+    if (speech_open(&sp, &set) != 0) {
+        CHECK(!"speech_open");
+        return;
+    }
+    struct clipstore cs;
+    CHECK(clipstore_init(&cs, sp, 48000) == 0);
+    CHECK(cs.peak == 0.7f && cs.src_rate_hz == 22050);
+
+    uint32_t id1 = 99, id2 = 99, id3 = 99, id4 = 99;
+    uint64_t len1 = 0, len2 = 0, len3 = 0, len4 = 1;
+    CHECK(clipstore_intern(&cs, "Get ready", &id1, &len1) == 0);
+    const int16_t *src1 = cs.clips[id1].src;
+    CHECK(clipstore_intern(&cs, "Get ready", &id2, &len2) == 0);
+    CHECK(id1 == id2 && len1 == len2 && cs.len == 1 && cs.clips[id1].src == src1);
+    CHECK(len1 == resample_out_len(cs.clips[id1].src_len, 22050, 48000));
+    CHECK(len1 > 48000 / 4 && len1 < 48000 * 3);
+    CHECK(clipstore_intern(&cs, "Rest", &id3, &len3) == 0);
+    CHECK(id3 == 1 && cs.len == 2 && len3 > 0);
+    CHECK(clipstore_intern(&cs, "", &id4, &len4) == 0);
+    CHECK(id4 == 2 && len4 == 0);
+
+    /* Many texts: the hash table grows and every id still resolves. */
+    char buf[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(buf, sizeof buf, "%d", i);
+        uint32_t id;
+        /* Fake entries would need espeak; use real (short) numbers. */
+        CHECK(clipstore_intern(&cs, buf, &id, NULL) == 0 && id == 3 + (uint32_t)i);
+    }
+    for (int i = 0; i < 200; i++) {
+        snprintf(buf, sizeof buf, "%d", i);
+        uint32_t id;
+        CHECK(clipstore_intern(&cs, buf, &id, NULL) == 0 && id == 3 + (uint32_t)i);
+    }
+    CHECK(cs.len == 203);
+
+    CHECK(clipstore_prepare(&cs, id1) == 0 && cs.clips[id1].pcm);
+    float *p = cs.clips[id1].pcm;
+    CHECK(clipstore_prepare(&cs, id1) == 0 && cs.clips[id1].pcm == p); /* idempotent */
+    float peak = 0;
+    for (uint64_t i = 0; i < len1; i++)
+        peak = fmaxf(peak, fabsf(p[i]));
+    CHECKF(fabsf(peak - 0.7f) < 0.01f, "peak %.4f", peak);
+    clipstore_release(&cs, id1);
+    CHECK(cs.clips[id1].pcm == NULL && cs.clips[id1].src == src1);
+    CHECK(clipstore_prepare(&cs, id1) == 0 && cs.clips[id1].pcm); /* again after release */
+    CHECK(clipstore_prepare(&cs, id4) == 0 && cs.clips[id4].pcm); /* empty: non-NULL */
+    CHECK(clipstore_prepare(&cs, 9999) == COACH_EINVAL);
+    clipstore_free(&cs);
+
+    /* No synthesizer: empty texts still work, others report the error. */
+    CHECK(clipstore_init(&cs, NULL, 44100) == 0);
+    CHECK(clipstore_intern(&cs, "", &id1, &len1) == 0 && len1 == 0);
+    CHECK(clipstore_intern(&cs, "words", &id2, &len2) == COACH_ESPEECH && cs.len == 1);
+    clipstore_free(&cs);
+    speech_close(sp);
+}
+
+int main(void)
+{
+    test_missing_data();
+    test_speech();
+    test_resample_lengths();
+    test_resample_sine();
+    test_clipstore();
+    return test_done();
+}
