@@ -13,6 +13,8 @@
 #include "coach/resample.h"
 
 #define CLIPS_DEFAULT_PEAK 0.7f /* leaves headroom for tones mixed under speech */
+#define CLIPS_EDGE_FADE_MS 3    /* fade at both ends of a prepared clip */
+#define CLIPS_PI 3.14159265358979f
 #define ESPEAK_RATE_HZ 22050    /* src rate when there is no synthesizer */
 
 static uint32_t hash_text(const char *s)
@@ -144,6 +146,16 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
             float g = cs->peak / peak;
             for (size_t i = 0; i < n; i++)
                 pcm[i] *= g;
+        }
+        /* Trimming cut the clip at a near-silent but nonzero sample: a short
+         * raised-cosine fade at both ends so no clip starts or stops with a
+         * click. */
+        size_t fade = (size_t)CLIPS_EDGE_FADE_MS * cs->rate_hz / 1000;
+        if (fade > n / 2) fade = n / 2;
+        for (size_t i = 0; i < fade; i++) {
+            float w = 0.5f - 0.5f * cosf(CLIPS_PI * ((float)i + 0.5f) / (float)fade);
+            pcm[i] *= w;
+            pcm[n - 1 - i] *= w;
         }
     }
     c->pcm = pcm;

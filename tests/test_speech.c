@@ -277,6 +277,11 @@ static void test_clipstore(void)
     for (uint64_t i = 0; i < len1; i++)
         peak = fmaxf(peak, fabsf(p[i]));
     CHECKF(fabsf(peak - 0.7f) < 0.01f, "peak %.4f", peak);
+    /* faded edges: a clip starts and ends at (near) zero, no click */
+    CHECKF(fabsf(p[0]) < 1e-3f && fabsf(p[len1 - 1]) < 1e-3f, "edges %g %g", p[0], p[len1 - 1]);
+    float step = 0;
+    for (uint64_t i = 1; i < 48; i++) step = fmaxf(step, fabsf(p[i] - p[i - 1]));
+    CHECKF(step < 0.05f, "first millisecond jumps by %g", step);
     clipstore_release(&cs, id1);
     CHECK(cs.clips[id1].pcm == NULL && cs.clips[id1].src == src1);
     CHECK(clipstore_prepare(&cs, id1) == 0 && cs.clips[id1].pcm); /* again after release */
