@@ -1,6 +1,8 @@
 /* Shared helpers for the unit tests. */
 #include "testutil.h"
 
+#include "coach/timeline.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,3 +75,41 @@ char *test_read_file(const char *path, size_t *len)
     if (len) *len = n;
     return p;
 }
+
+/* Invariants every plan must hold. */
+void test_plan_invariants(const char *name, const struct timeline *tl)
+{
+    uint64_t speech_end = 0, rate = tl->rate_hz;
+    int overlaps = 0, unsorted = 0, past_end = 0, bad_countdown = 0;
+    for (size_t i = 0; i < tl->n_ev; i++) {
+        const struct event *e = &tl->ev[i];
+        if (i && e->frame < tl->ev[i - 1].frame) unsorted++;
+        if (e->frame + e->len_frames > tl->len_frames) past_end++;
+        if (e->len_frames > tl->max_event_frames) past_end++;
+        if (e->kind == EV_SPEECH) {
+            if (i && e->frame < speech_end) overlaps++;
+            speech_end = e->frame + e->len_frames;
+            CHECK(e->clip < tl->n_clips && tl->clip_len[e->clip] == e->len_frames);
+        }
+        if (e->kind == EV_BEEP) {
+            /* every countdown beep is a whole number of seconds before the
+             * next final beep */
+            size_t j = i + 1;
+            while (j < tl->n_ev && tl->ev[j].kind != EV_BEEP_FINAL) j++;
+            if (j == tl->n_ev || (tl->ev[j].frame - e->frame) % rate != 0 ||
+                tl->ev[j].frame - e->frame > 10 * rate)
+                bad_countdown++;
+        }
+    }
+    CHECKF(!unsorted, "%s: %d events out of order", name, unsorted);
+    CHECKF(!overlaps, "%s: %d speech overlaps", name, overlaps);
+    CHECKF(!past_end, "%s: %d events past the end", name, past_end);
+    CHECKF(!bad_countdown, "%s: %d countdown beeps off their second", name, bad_countdown);
+    /* chapters in order, covering the whole timeline */
+    CHECK(tl->n_ch >= 1 && tl->ch[0].frame == 0);
+    for (size_t i = 1; i < tl->n_ch; i++) CHECK(tl->ch[i].frame == tl->ch[i - 1].end_frame);
+    CHECK(tl->n_ch && tl->ch[tl->n_ch - 1].end_frame == tl->len_frames);
+    /* the last event is the bell */
+    CHECK(tl->n_ev && tl->ev[tl->n_ev - 1].kind == EV_BELL);
+}
+

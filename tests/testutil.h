@@ -37,4 +37,10 @@ const char *test_tmpdir(const char *name);
 /* Reads a whole file into a heap string (NULL on failure). */
 char *test_read_file(const char *path, size_t *len);
 
+struct timeline;
+/* Checks what every plan must hold: events sorted and inside the timeline,
+ * speech never overlapping, countdown beeps a whole number of seconds
+ * before their final beep, chapters contiguous, the bell last. */
+void test_plan_invariants(const char *name, const struct timeline *tl);
+
 #endif

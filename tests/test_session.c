@@ -1,0 +1,129 @@
+/* A whole session offline, with real espeak-ng speech: every shipped
+ * routine is planned with synthesized clip lengths (speech never overlaps),
+ * rendered through the same renderer as export and live playback, and the
+ * audio is held to the plan: exact silence where no event sounds, speech
+ * energy inside every speech event, nothing above full scale. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/clips.h"
+#include "coach/plan.h"
+#include "coach/render.h"
+#include "coach/routine.h"
+#include "coach/speech.h"
+#include "coach/voice.h"
+#include "testutil.h"
+
+#define BLOCK 4096
+
+static int intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
+{
+    return clipstore_intern(ctx, text, id, len);
+}
+
+static void session(const char *path, const struct voice *v, struct speech *sp)
+{
+    struct routine r;
+    struct coach_diags d;
+    diags_init(&d);
+    int rc = routine_load(path, &r, &d);
+    diags_free(&d);
+    CHECKF(rc == 0, "%s", path);
+    if (rc) return;
+    struct clipstore cs;
+    CHECK(clipstore_init(&cs, sp, 48000) == 0);
+    struct clip_source src = {.intern = intern, .ctx = &cs};
+    struct plan_opts o = {.rate_hz = 48000, .level = r.level};
+    struct timeline tl;
+    char err[512];
+    rc = plan_build(&r, v, &src, &o, &tl, err, sizeof err);
+    CHECKF(rc == 0, "%s: %s", path, err);
+    if (rc) {
+        clipstore_free(&cs);
+        routine_free(&r);
+        return;
+    }
+    test_plan_invariants(path, &tl);
+
+    float **pcm = calloc(tl.n_clips, sizeof *pcm);
+    for (uint32_t i = 0; i < tl.n_clips; i++) {
+        CHECK(clipstore_prepare(&cs, i) == 0);
+        pcm[i] = cs.clips[i].pcm;
+    }
+    /* which frames have an event sounding (speech or tone) */
+    uint8_t *busy = calloc(tl.len_frames, 1);
+    for (size_t i = 0; i < tl.n_ev; i++) {
+        const struct event *e = &tl.ev[i];
+        uint64_t end = e->frame + e->len_frames;
+        memset(busy + e->frame, 1, (size_t)((end < tl.len_frames ? end : tl.len_frames) - e->frame));
+    }
+    float *out = malloc(tl.len_frames * sizeof *out);
+    struct renderer rd;
+    CHECK(render_init(&rd, &tl, pcm, 1, BLOCK) == 0);
+    for (uint64_t a = 0; a < tl.len_frames; a += BLOCK) {
+        size_t n = tl.len_frames - a < BLOCK ? (size_t)(tl.len_frames - a) : BLOCK;
+        render(&rd, a, out + a, n);
+    }
+    CHECK(atomic_load(&rd.missing_clips) == 0);
+    uint64_t noise = 0;
+    float peak = 0;
+    for (uint64_t f = 0; f < tl.len_frames; f++) {
+        if (!busy[f] && out[f] != 0.0f) noise++;
+        peak = fmaxf(peak, fabsf(out[f]));
+    }
+    CHECKF(noise == 0, "%s: %llu frames sound where the plan has nothing", path,
+           (unsigned long long)noise);
+    CHECKF(peak <= 1.0f && peak > 0.5f, "%s: peak %f", path, peak);
+    /* every speech event carries speech: RMS well above silence */
+    int quiet = 0;
+    for (size_t i = 0; i < tl.n_ev; i++) {
+        const struct event *e = &tl.ev[i];
+        if (e->kind != EV_SPEECH) continue;
+        double sum = 0;
+        for (uint64_t f = e->frame; f < e->frame + e->len_frames; f++) sum += (double)out[f] * out[f];
+        if (sqrt(sum / (double)e->len_frames) < 0.03) quiet++;
+    }
+    CHECKF(quiet == 0, "%s: %d speech events without speech", path, quiet);
+    render_free(&rd);
+    free(out);
+    free(busy);
+    free(pcm);
+    timeline_free(&tl);
+    clipstore_free(&cs);
+    routine_free(&r);
+}
+
+int main(void)
+{
+    struct voice v;
+    struct coach_diags d;
+    diags_init(&d);
+    int rc = voice_load(test_src_path("voices/en-us.ini"), &v, &d);
+    diags_free(&d);
+    CHECK(rc == 0);
+    struct speech *sp = NULL;
+    struct speech_settings ss = {.espeak_voice = v.espeak_voice, .rate_wpm = v.rate_wpm,
+                                 .pitch = v.pitch, .volume = v.volume};
+    CHECK(speech_open(&sp, &ss) == 0);
+    if (rc || !sp) return test_done();
+    const char *dir = test_src_path("routines");
+    DIR *dd = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (dd && (e = readdir(dd))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".ini")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        session(path, &v, sp);
+        n++;
+    }
+    if (dd) closedir(dd);
+    CHECK(n >= 8);
+    speech_close(sp);
+    voice_free(&v);
+    return test_done();
+}
