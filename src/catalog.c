@@ -86,7 +86,10 @@ int catalog_dirs(enum catalog_kind kind, char ***dirs, size_t *n)
         p += len + (e ? 1 : 0);
     }
     char *exe = exe_dir();
-    if (exe) strv_push_owned(&s, coach_asprintf("%s/../share/coach/%s", exe, k));
+    if (exe) {
+        strv_push_owned(&s, coach_asprintf("%s/../share/coach/%s", exe, k));
+        strv_push_owned(&s, coach_asprintf("%s/../%s", exe, k)); /* build dir in the source tree */
+    }
     free(exe);
     strv_push_owned(&s, coach_asprintf("%s/%s", COACH_DATADIR, k));
     if (s.oom) {

@@ -1,7 +1,9 @@
 /* Finding routines and voice profiles by name: a path, or a name looked up
  * in ./routines, $XDG_DATA_HOME/coach/routines (~/.local/share/...),
- * $XDG_DATA_DIRS/coach/routines and the install prefix (and the same for
- * voices). $COACH_DATA_DIR, when set, is searched first. */
+ * $XDG_DATA_DIRS/coach/routines, next to the binary (../share/coach/routines
+ * for a relocated install, ../routines for a build directory inside the
+ * source tree) and the install prefix; the same for voices.
+ * $COACH_DATA_DIR, when set, is searched first. */
 #ifndef COACH_CATALOG_H
 #define COACH_CATALOG_H
 
