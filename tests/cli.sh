@@ -75,5 +75,18 @@ has "$err" "keep.wav"
 [ "$(cat "$tmp/keep.wav")" = "keep me" ] && ok || bad "existing file was touched"
 [ -z "$(ls -A "$tmp" | grep '^\.')" ] && ok || bad "temporary files left: $(ls -A "$tmp")"
 
+# Ctrl-C in the middle of a (slow, Vorbis) export: status 130, no file, no
+# temporary file, an earlier file with that name untouched
+echo "earlier" >"$tmp/long.ogg"
+"$coach" export lower-back-relief -o "$tmp/long.ogg" -q 2>"$tmp/err" &
+pid=$!
+sleep 1.5
+kill -INT "$pid"
+wait "$pid"; st=$?
+[ "$st" = 130 ] && ok || bad "interrupted export exited $st, wanted 130"
+has "$(cat "$tmp/err")" "interrupted"
+[ "$(cat "$tmp/long.ogg")" = "earlier" ] && ok || bad "interrupted export touched the earlier file"
+[ -z "$(ls -A "$tmp" | grep '^\.')" ] && ok || bad "temporary files left after SIGINT: $(ls -A "$tmp")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
