@@ -158,7 +158,7 @@ struct export_job {
     struct clipstore *cs;
     uint64_t *last_end; /* clip id -> frame after its last use */
     /* changes while rendering */
-    float **clip_pcm; /* clip id -> prepared PCM or NULL; read by the renderer */
+    clip_slot *clip_pcm; /* clip id -> prepared PCM or NULL; read by the renderer */
     uint32_t *live;   /* ids prepared by us and not yet released */
     size_t n_live;
     size_t next_ev; /* first event not yet looked at for preparing */

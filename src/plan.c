@@ -37,6 +37,7 @@ struct pb {
     uint64_t speech_end;       /* end of the last speech placed */
     bool any_speech;
     int32_t step;              /* step of the events being placed; -1 intro/end */
+    uint8_t set, side, rep;    /* position inside the step's work (1-based, 0 = none) */
     size_t n_moves, move;      /* exercise+breathing steps, and the current one's number */
     char *err;
     size_t err_cap;
@@ -72,7 +73,7 @@ static void add_event(struct pb *p, enum event_kind kind, uint64_t frame, uint64
     }
     tl->ev[tl->n_ev++] = (struct event){
         .frame = frame, .len_frames = len, .clip = clip, .step = p->step, .kind = (uint8_t)kind,
-        .variant = variant};
+        .variant = variant, .set = p->set, .side = p->side, .rep = p->rep};
 }
 
 static void add_tone(struct pb *p, enum event_kind kind, uint64_t frame, uint8_t variant)
@@ -294,6 +295,7 @@ static uint64_t held_reps(struct pb *p, const struct step *s, uint64_t t0, uint3
     for (uint32_t r = 1; r <= reps && !p->rc; r++) {
         uint64_t rs = t0 + F(p, (uint64_t)(r - 1) * (hold_ms + rest_ms));
         end = rs + F(p, hold_ms);
+        p->rep = (uint8_t)r;
         if (r > 1) rest_beeps(p, rs, rest_ms);
         if (reps > 1) {
             /* the rep's number is never dropped: shorter forms until it fits */
@@ -323,6 +325,7 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
     uint32_t rest_ms = s->rest_reps_ms;
     uint64_t end = t0;
     for (uint32_t r = 1; r <= reps && !p->rc; r++) {
+        p->rep = (uint8_t)r;
         uint64_t rs = t0 + F(p, (uint64_t)(r - 1) * (rep_ms + rest_ms));
         uint64_t next_rep = r < reps ? rs + F(p, rep_ms + rest_ms) : UINT64_MAX;
         end = rs + F(p, rep_ms);
@@ -425,9 +428,14 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
     size_t sides = s->sides.len ? s->sides.len : 1;
     uint64_t prep_until = prepare(p, s, previewed);
     for (uint32_t set = 1; set <= sets && !p->rc; set++) {
+        p->set = (uint8_t)set;
+        p->side = 0;
+        p->rep = 0;
         if (sets > 1)
             say_flow(p, phrase(p, PH_SET, &(struct phrase_args){.set = set, .sets = sets}));
         for (size_t side = 0; side < sides && !p->rc; side++) {
+            p->side = s->sides.len ? (uint8_t)(side + 1) : 0;
+            p->rep = 0;
             if (s->sides.len)
                 say_flow(p, phrase(p, side ? PH_SIDE_SWITCH : PH_SIDE_FIRST,
                                    &(struct phrase_args){.side = s->sides.items[side]}));
@@ -444,8 +452,10 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
                 end = held_reps(p, s, t0, reps, hold_ms);
             p->t = end;
         }
+        p->rep = 0;
         if (set < sets) rest(p, s->rest_sets_ms, NULL, NULL);
     }
+    p->set = p->side = p->rep = 0;
     if (s->finish) say_flow(p, coach_strdup(s->finish));
 }
 
@@ -464,6 +474,7 @@ static void breathing(struct pb *p, const struct step *s, bool previewed)
     uint32_t cycle_ms = phase_ms[0] + phase_ms[1] + phase_ms[2] + phase_ms[3];
     uint64_t end = t0;
     for (uint32_t c = 0; c < cycles && !p->rc; c++) {
+        p->rep = (uint8_t)(c + 1);
         uint32_t off_ms = c * cycle_ms;
         for (int ph = 0; ph < 4; ph++) {
             if (!phase_ms[ph]) continue;
@@ -479,6 +490,7 @@ static void breathing(struct pb *p, const struct step *s, bool previewed)
         }
     }
     p->t = end;
+    p->rep = 0;
     if (s->finish) say_flow(p, coach_strdup(s->finish));
 }
 
@@ -487,19 +499,24 @@ static bool is_move(const struct step *s)
     return s->kind == STEP_EXERCISE || s->kind == STEP_BREATHING;
 }
 
+/* The intro. The spoken length comes last, after the cautions: it is the
+ * one thing that needs the whole plan, so live playback can begin with the
+ * title while the rest is still being synthesized. */
 static void intro(struct pb *p)
 {
     const struct routine *r = p->r;
     p->step = -1;
     add_chapter(p, 0, r->title);
     say_flow(p, phrase(p, PH_INTRO, &(struct phrase_args){.title = r->title}));
+    if (p->o->part == PLAN_TITLE) return;
     if (r->summary) say_flow(p, coach_strdup(r->summary));
-    if (p->duration_text)
-        say_flow(p, phrase(p, PH_DURATION, &(struct phrase_args){.duration = p->duration_text}));
     if (r->cautions.len) {
         say_flow(p, phrase(p, PH_CAUTION_INTRO, NULL));
         say_list(p, &r->cautions);
     }
+    if (p->o->part == PLAN_INTRO) return;
+    if (p->duration_text)
+        say_flow(p, phrase(p, PH_DURATION, &(struct phrase_args){.duration = p->duration_text}));
     say_flow(p, phrase(p, PH_BEGIN, NULL));
 }
 
@@ -586,8 +603,13 @@ static void sort_events(struct event *ev, struct event *tmp, size_t n)
 static int build_once(struct pb *p)
 {
     intro(p);
-    body(p);
-    ending(p);
+    if (p->o->part == PLAN_FULL) {
+        body(p);
+        ending(p);
+    } else { /* a prefix ends with its last phrase */
+        p->tl->len_frames = p->speech_end;
+        if (p->tl->n_ch) p->tl->ch[p->tl->n_ch - 1].end_frame = p->speech_end;
+    }
     if (p->rc) return p->rc;
     struct timeline *tl = p->tl;
     struct event *tmp = malloc((tl->n_ev ? tl->n_ev : 1) * sizeof *tmp);
@@ -629,7 +651,7 @@ int plan_build(const struct routine *r, const struct voice *v, const struct clip
             rc = COACH_ENOMEM;
             break;
         }
-        bool same = said && strcmp(now, said) == 0;
+        bool same = (said && strcmp(now, said) == 0) || o->part != PLAN_FULL;
         free(said);
         said = now;
         if (same) break;

@@ -25,7 +25,7 @@
 
 #define RENDER_DEFAULT_BLOCK 1024
 
-int render_init(struct renderer *r, const struct timeline *tl, float *const *clip_pcm,
+int render_init(struct renderer *r, const struct timeline *tl, clip_slot *clip_pcm,
                 uint32_t channels, size_t max_block)
 {
     memset(r, 0, sizeof *r);
@@ -114,7 +114,9 @@ static int render_mono(struct renderer *r, uint64_t a, size_t m)
         uint64_t hi = e_end < end ? e_end : end;
         if (lo >= hi) continue;
         if (e->kind == EV_SPEECH) {
-            const float *pcm = e->clip < tl->n_clips && r->clip_pcm ? r->clip_pcm[e->clip] : NULL;
+            const float *pcm = e->clip < tl->n_clips && r->clip_pcm
+                                   ? atomic_load_explicit(&r->clip_pcm[e->clip], memory_order_acquire)
+                                   : NULL;
             if (!pcm) {
                 if (e->frame >= a) atomic_fetch_add(&r->missing_clips, 1);
                 continue;

@@ -30,6 +30,8 @@ const char *event_kind_name(enum event_kind k)
         return "phase";
     case EV_BELL:
         return "bell";
+    case EV_ACK:
+        return "ack";
     case EV_KIND_COUNT:
         break;
     }

@@ -254,6 +254,11 @@ static const struct sine_spec final_spec = {1320.0, 0.30f, 5.0, 5.0, 0.0};
 static const struct sine_spec hold_spec = {330.0, 0.08f, BREATH_FADE_MS, BREATH_FADE_MS, 0.0};
 #define PHASE_AMP 0.25f
 
+/* Acknowledgements of live commands: one short note each, pitched by kind
+ * (pause low, resume higher, seek, volume, refused lowest). */
+static const double ack_hz[5] = {440.0, 660.0, 550.0, 880.0, 330.0};
+#define ACK_AMP 0.25f
+
 uint64_t tone_default_len(enum event_kind k, uint32_t rate_hz)
 {
     uint64_t ms;
@@ -275,6 +280,9 @@ uint64_t tone_default_len(enum event_kind k, uint32_t rate_hz)
         break;
     case EV_BELL:
         ms = 2500;
+        break;
+    case EV_ACK:
+        ms = 90;
         break;
     default:
         return 0; /* speech, breath: the planner decides */
@@ -302,6 +310,8 @@ float tone_peak(enum event_kind k)
         return PHASE_AMP;
     case EV_BELL:
         return bell_amp[0] + bell_amp[1] + bell_amp[2];
+    case EV_ACK:
+        return ACK_AMP;
     default:
         return 0.0f;
     }
@@ -342,6 +352,11 @@ void tone_add(const struct event *e, uint64_t offset, float *mono, size_t n, uin
     case EV_BELL:
         add_bell(len, offset, mono, n, rate_hz);
         break;
+    case EV_ACK: {
+        struct sine_spec s = {ack_hz[e->variant % 5], ACK_AMP, 5.0, 5.0, 0.0};
+        add_sine(&s, len, offset, mono, n, rate_hz);
+        break;
+    }
     default:
         break; /* speech is not a tone */
     }

@@ -81,7 +81,7 @@ static void build_timeline(struct timeline *tl, struct clipstore *cs, uint32_t r
 /* Reference: the renderer over the whole timeline, every clip prepared. */
 static float *render_all(const struct timeline *tl, struct clipstore *cs, uint32_t ch)
 {
-    float *clip_pcm[N_TEXTS];
+    clip_slot clip_pcm[N_TEXTS];
     for (uint32_t i = 0; i < N_TEXTS; i++) {
         CHECK(clipstore_prepare(cs, i) == 0);
         clip_pcm[i] = cs->clips[i].pcm;

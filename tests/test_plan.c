@@ -196,6 +196,37 @@ static void levels(void)
     routine_free(&r);
 }
 
+/* A prefix plan (title only; intro up to the spoken length) is exactly the
+ * beginning of the full plan: live playback swaps from one to the other. */
+static void prefixes(void)
+{
+    const char *path = test_src_path("routines/lower-back-relief.ini");
+    struct routine r;
+    struct coach_diags d;
+    diags_init(&d);
+    CHECK(routine_load(path, &r, &d) == 0);
+    diags_free(&d);
+    struct clip_estimator est = {.rate_hz = 48000};
+    struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+    struct timeline full, part;
+    char err[256];
+    struct plan_opts o = {.rate_hz = 48000, .level = LEVEL_EASY, .part = PLAN_FULL};
+    CHECK(plan_build(&r, &voice, &src, &o, &full, err, sizeof err) == 0);
+    for (int k = PLAN_TITLE; k <= PLAN_INTRO; k++) {
+        o.part = (enum plan_part)k;
+        CHECK(plan_build(&r, &voice, &src, &o, &part, err, sizeof err) == 0);
+        CHECK(part.n_ev >= 1 && part.n_ev < full.n_ev);
+        CHECK(memcmp(part.ev, full.ev, part.n_ev * sizeof *part.ev) == 0);
+        CHECK(part.len_frames == part.ev[part.n_ev - 1].frame + part.ev[part.n_ev - 1].len_frames);
+        CHECK(full.ev[part.n_ev].frame >= part.len_frames);
+        if (k == PLAN_TITLE) CHECK(part.n_ev == 1);
+        timeline_free(&part);
+    }
+    timeline_free(&full);
+    clip_estimator_free(&est);
+    routine_free(&r);
+}
+
 int main(void)
 {
     struct coach_diags d;
@@ -212,6 +243,7 @@ int main(void)
     no_drift();
     cannot_fit();
     levels();
+    prefixes();
     voice_free(&voice);
     return test_done();
 }

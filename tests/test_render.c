@@ -19,7 +19,7 @@
  * timeline_free), plus the clips' PCM. */
 struct fixture {
     struct timeline tl;
-    float *pcm[16];
+    clip_slot pcm[16];
 };
 
 static void fx_init(struct fixture *fx, size_t cap)

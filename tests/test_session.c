@@ -48,7 +48,7 @@ static void session(const char *path, const struct voice *v, struct speech *sp)
     }
     test_plan_invariants(path, &tl);
 
-    float **pcm = calloc(tl.n_clips, sizeof *pcm);
+    clip_slot *pcm = calloc(tl.n_clips, sizeof *pcm);
     for (uint32_t i = 0; i < tl.n_clips; i++) {
         CHECK(clipstore_prepare(&cs, i) == 0);
         pcm[i] = cs.clips[i].pcm;

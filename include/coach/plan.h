@@ -20,9 +20,19 @@ struct clip_source {
     void *ctx;
 };
 
+/* How much of the routine to plan. A prefix is exactly the beginning of
+ * the full plan (same events at the same frames), so live playback can
+ * start on it while the rest is synthesized, then swap to the full plan. */
+enum plan_part {
+    PLAN_FULL,     /* everything */
+    PLAN_TITLE,    /* the title only: one clip, ready in milliseconds */
+    PLAN_INTRO,    /* the intro up to the spoken length (which needs it all) */
+};
+
 struct plan_opts {
     uint32_t rate_hz;   /* output rate */
     enum level level;   /* which end of ranges */
+    enum plan_part part;
 };
 
 /* Returns 0, or negative with a message in err (e.g. COACH_EPLAN). */

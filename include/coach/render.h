@@ -12,10 +12,14 @@
 
 #include "coach/timeline.h"
 
+/* A prepared clip's PCM, published by whichever thread prepares it (release)
+ * and read by the renderer (acquire); NULL means not ready. */
+typedef _Atomic(float *) clip_slot;
+
 struct renderer {
     /* immutable after render_init */
-    const struct timeline *tl;
-    float *const *clip_pcm;      /* clip id -> prepared PCM or NULL (not ready) */
+    const struct timeline *tl;   /* swapped only by the thread that renders */
+    clip_slot *clip_pcm;         /* clip id -> prepared PCM or NULL (not ready) */
     uint32_t channels;           /* 1 or 2, interleaved */
     size_t max_block;            /* scratch size in frames */
     float *scratch_mono;         /* max_block */
@@ -27,10 +31,18 @@ struct renderer {
     atomic_uint_fast64_t missing_clips; /* speech events due but not prepared */
 };
 
-/* clip_pcm is borrowed: an array of n_clips pointers the owner fills as
- * clips are prepared. Allocates scratch buffers. Returns 0 or COACH_ENOMEM. */
-int render_init(struct renderer *r, const struct timeline *tl, float *const *clip_pcm,
+/* clip_pcm is borrowed: an array of at least n_clips slots the owner fills
+ * as clips are prepared. Allocates scratch buffers. Returns 0 or
+ * COACH_ENOMEM. */
+int render_init(struct renderer *r, const struct timeline *tl, clip_slot *clip_pcm,
                 uint32_t channels, size_t max_block);
+/* Renders another timeline from now on (live: a prefix plan replaced by the
+ * full one, whose beginning is the same). Only the rendering thread calls
+ * it; the slots array must cover the new timeline's clips. */
+static inline void render_set_timeline(struct renderer *r, const struct timeline *tl)
+{
+    r->tl = tl;
+}
 void render_free(struct renderer *r);
 /* Fills out with n frames (n * channels floats) starting at frame a. Any n:
  * larger blocks are rendered in max_block pieces. Never exceeds [-1, 1]. */

@@ -17,8 +17,12 @@ enum event_kind {
     EV_BREATH_OUT,   /* falling tone over the exhale */
     EV_PHASE,        /* tempo phase tone; variant = phase index */
     EV_BELL,         /* end-of-routine bell */
+    EV_ACK,          /* live only: a command heard; variant = enum ack_kind */
     EV_KIND_COUNT
 };
+
+/* Acknowledgement tones of live commands (EV_ACK variants). */
+enum ack_kind { ACK_PAUSE, ACK_RESUME, ACK_SEEK, ACK_VOLUME, ACK_REFUSED };
 
 struct event {
     uint64_t frame;      /* first frame */
@@ -26,7 +30,10 @@ struct event {
     uint32_t clip;       /* EV_SPEECH: clip id; else 0 */
     int32_t step;        /* step index, -1 for intro and ending */
     uint8_t kind;        /* enum event_kind */
-    uint8_t variant;     /* EV_PHASE: phase index */
+    uint8_t variant;     /* EV_PHASE: phase index; EV_ACK: enum ack_kind */
+    uint8_t set;         /* 1-based set of the step's work, 0 outside it */
+    uint8_t side;        /* 1-based side, 0 if the step has none */
+    uint8_t rep;         /* 1-based repetition or breath cycle, 0 outside */
 };
 
 /* One per step (and one for the intro): chapters for exports and dumps. */
