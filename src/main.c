@@ -3,20 +3,31 @@
  * statuses. No logic the tests need lives here: it calls the core library. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coach/catalog.h"
 #include "coach/clips.h"
 #include "coach/common.h"
+#include "coach/control.h"
+#include "coach/ctlsock.h"
 #include "coach/diag.h"
 #include "coach/export.h"
+#include "coach/feeder.h"
+#include "coach/history.h"
+#include "coach/live.h"
 #include "coach/plan.h"
+#include "coach/position.h"
+#include "coach/sink_portaudio.h"
 #include "coach/routine.h"
 #include "coach/speech.h"
 #include "coach/voice.h"
@@ -29,7 +40,10 @@ enum {
     EXIT_NOTFOUND = 3,  /* routine or voice profile not found */
     EXIT_OUTPUT = 4,    /* the output file cannot be written */
     EXIT_SPEECH = 5,    /* espeak-ng cannot start or speak */
-    EXIT_INTERRUPTED = 130,
+    EXIT_NODEVICE = 6,  /* no audio device, or it cannot be opened */
+    EXIT_LOST = 7,      /* the audio device was lost mid-routine */
+    EXIT_INTERRUPTED = 130, /* SIGINT */
+    EXIT_TERMINATED = 143,  /* SIGTERM */
 };
 
 static const char usage_text[] =
@@ -39,12 +53,22 @@ static const char usage_text[] =
     "counted down and reps counted aloud, so a routine can be followed by ear.\n"
     "\n"
     "Commands:\n"
+    "  play ROUTINE             coach a routine live through the sound device\n"
     "  export ROUTINE -o FILE   write the whole coached session to an audio file\n"
     "                           (.wav .flac .ogg .opus .mp3, chosen by extension)\n"
     "  check ROUTINE...         check routine files; every error as file:line: message\n"
     "  plan ROUTINE             show what will be said and when (--json for programs)\n"
     "  list                     list the routines found\n"
+    "  devices                  list the audio output devices\n"
+    "  ctl WORD                 steer a playing coach: pause resume toggle next back\n"
+    "                           repeat where louder softer stop\n"
+    "  history                  the sessions played so far\n"
     "  help, version\n"
+    "\n"
+    "Keys while playing (no Enter needed): space pause/resume, n next step, b back to\n"
+    "the start of the step, r repeat the last instruction, + / - volume, ? or w\n"
+    "where am I, q quit. Without a terminal: SIGUSR1 pause/resume, SIGUSR2 next,\n"
+    "and 'coach ctl WORD' through the control socket.\n"
     "\n"
     "A ROUTINE is a file path or a name looked up in ./routines,\n"
     "$XDG_DATA_HOME/coach/routines (~/.local/share/coach/routines),\n"
@@ -58,15 +82,24 @@ static const char usage_text[] =
     "  -r, --rate HZ            output sample rate, 48000 (default) or 44100\n"
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
     "  -j, --json               plan: print JSON\n"
+    "  -d, --device DEV         play: output device, by index or part of its name\n"
+    "      --latency MS         play: output latency (default: the device's)\n"
+    "  -s, --socket PATH        play, ctl: control socket (default\n"
+    "                           $XDG_RUNTIME_DIR/coach/control.sock)\n"
     "  -q, --quiet              no progress or summary messages\n"
     "  -h, --help               this help\n"
     "  -V, --version            the version\n"
     "\n"
     "Exit status: 0 success, 1 a routine or voice profile has errors, 2 bad\n"
-    "command line, 3 routine or voice not found, 4 the output cannot be written,\n"
-    "5 the speech engine (espeak-ng) failed, 130 interrupted.\n";
+    "command line, 3 routine or voice not found (ctl: no coach playing), 4 the\n"
+    "output cannot be written, 5 the speech engine (espeak-ng) failed, 6 no audio\n"
+    "device (or it cannot be opened), 7 the audio device was lost while playing,\n"
+    "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
 
 struct opts {
+    const char *device;
+    const char *socket;
+    double latency_ms;
     const char *output;
     const char *format;
     const char *level;
@@ -76,11 +109,19 @@ struct opts {
 };
 
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t terminated;
+static int signal_pipe[2] = {-1, -1}; /* play: signals reach the control loop here */
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    if (sig == SIGINT || sig == SIGTERM) interrupted = 1;
+    if (sig == SIGTERM) terminated = 1;
+    if (signal_pipe[1] >= 0) {
+        unsigned char c = (unsigned char)sig;
+        int saved = errno;
+        (void)!write(signal_pipe[1], &c, 1);
+        errno = saved;
+    }
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -380,18 +421,514 @@ static int cmd_export(int argc, char **argv, const struct opts *o)
     return st;
 }
 
+/* ---- live playback ---- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t launch_ns; /* when main started: "time to first sound" */
+
+static struct termios saved_tty;
+static bool tty_raw;
+
+static void tty_restore(void)
+{
+    if (tty_raw) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    tty_raw = false;
+}
+
+/* Keys without Enter: no canonical mode, no echo. */
+static void tty_keys(void)
+{
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tty)) return;
+    struct termios t = saved_tty;
+    t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    t.c_cc[VMIN] = 0;
+    t.c_cc[VTIME] = 0;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
+        tty_raw = true;
+        atexit(tty_restore);
+    }
+}
+
+struct player {
+    struct session *s;
+    const struct opts *o;
+    struct feeder feeder;
+    struct live live;
+    struct pa_sink *sink;
+    const struct timeline *cur; /* what the audio renders */
+    enum level level;
+    bool final;                 /* cur is the whole routine */
+    bool paused, done, stopped, lost;
+    float *overlays[64];        /* speech said over the timeline; freed at the end */
+    size_t n_overlays;
+    int32_t chapter_shown;      /* last chapter printed */
+};
+
+/* Handles one note from the audio thread; returns its kind. */
+static int take_note(struct player *p, struct live_note *n)
+{
+    if (!live_poll(&p->live, n)) return -1;
+    switch (n->kind) {
+    case NOTE_PAUSED: p->paused = true; break;
+    case NOTE_RESUMED: p->paused = false; break;
+    case NOTE_ENDED: p->done = true; break;
+    case NOTE_STOPPED: p->done = p->stopped = true; break;
+    default: break;
+    }
+    return n->kind;
+}
+
+/* Waits (handling other notes) for a note of this kind; 0 if none came. */
+static bool wait_note(struct player *p, int kind, int timeout_ms, uint64_t *frame)
+{
+    uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    struct live_note n;
+    while (mono_ns() < end) {
+        int k;
+        while ((k = take_note(p, &n)) >= 0)
+            if (k == kind) {
+                if (frame) *frame = n.frame;
+                return true;
+            }
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void send_cmd(struct player *p, struct live_cmd c)
+{
+    for (int i = 0; i < 100 && !live_send(&p->live, &c); i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void refuse(struct player *p)
+{
+    send_cmd(p, (struct live_cmd){.kind = LIVE_ACK, .ack = ACK_REFUSED});
+}
+
+static uint64_t played(struct player *p)
+{
+    return atomic_load_explicit(&p->live.played, memory_order_acquire);
+}
+
+/* Speech over the timeline (repeat, where am I). */
+static const char *overlay(struct player *p, const char *text, int32_t clip)
+{
+    float *pcm;
+    uint64_t len;
+    if (p->n_overlays == sizeof p->overlays / sizeof *p->overlays ||
+        feeder_say(&p->feeder, text, clip, &pcm, &len)) {
+        refuse(p);
+        return "error cannot speak now";
+    }
+    p->overlays[p->n_overlays++] = pcm;
+    send_cmd(p, (struct live_cmd){.kind = LIVE_OVERLAY, .pcm = pcm, .len_frames = len,
+                                  .ack = LIVE_NO_ACK});
+    return NULL;
+}
+
+static void seek_to(struct player *p, uint64_t target, char *reply, size_t cap, const char *what)
+{
+    feeder_ready_at(&p->feeder, target, 500);
+    send_cmd(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = target, .ack = ACK_SEEK});
+    uint64_t f = target;
+    wait_note(p, NOTE_SEEKED, 500, &f);
+    snprintf(reply, cap, "ok %s at frame %llu", what, (unsigned long long)f);
+}
+
+/* Carries out a command; reply is what `coach ctl` prints. */
+static void do_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
+{
+    uint64_t f = 0;
+    if (c == CTL_TOGGLE) c = p->paused ? CTL_RESUME : CTL_PAUSE;
+    switch (c) {
+    case CTL_PAUSE:
+        if (p->paused) {
+            snprintf(reply, cap, "ok already paused at frame %llu", (unsigned long long)played(p));
+            break;
+        }
+        send_cmd(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = ACK_PAUSE});
+        f = played(p);
+        wait_note(p, NOTE_PAUSED, 500, &f);
+        snprintf(reply, cap, "ok paused at frame %llu", (unsigned long long)f);
+        break;
+    case CTL_RESUME:
+        if (!p->paused) {
+            snprintf(reply, cap, "ok already playing at frame %llu", (unsigned long long)played(p));
+            break;
+        }
+        send_cmd(p, (struct live_cmd){.kind = LIVE_RESUME, .ack = ACK_RESUME});
+        f = played(p);
+        wait_note(p, NOTE_RESUMED, 500, &f);
+        snprintf(reply, cap, "ok resumed at frame %llu", (unsigned long long)f);
+        break;
+    case CTL_NEXT: {
+        uint64_t t = position_next_chapter(p->cur, played(p));
+        if (t == UINT64_MAX || (!p->final && t >= p->cur->len_frames)) {
+            refuse(p);
+            snprintf(reply, cap, "error this is the last step");
+            break;
+        }
+        seek_to(p, t, reply, cap, "next step");
+        break;
+    }
+    case CTL_BACK:
+        seek_to(p, position_chapter_start(p->cur, played(p)), reply, cap, "back");
+        break;
+    case CTL_REPEAT: {
+        int32_t clip = position_last_instruction(p->cur, played(p));
+        const char *e = clip < 0 ? "error nothing to repeat yet" : overlay(p, NULL, clip);
+        if (clip < 0) refuse(p);
+        snprintf(reply, cap, "%s", e ? e : "ok repeating");
+        break;
+    }
+    case CTL_WHERE: {
+        char *text = position_where(p->cur, &p->s->routine, &p->s->voice, p->level, played(p));
+        const char *e = text ? overlay(p, text, -1) : "error out of memory";
+        snprintf(reply, cap, "%s%s", e ? e : "ok ", e ? "" : text);
+        free(text);
+        break;
+    }
+    case CTL_VOLUME_UP:
+    case CTL_VOLUME_DOWN: {
+        float v = atomic_load(&p->live.r.volume) * (c == CTL_VOLUME_UP ? 1.25f : 0.8f);
+        if (v > 2.0f) v = 2.0f; /* the renderer's limiter keeps it below full scale */
+        if (v < 0.05f) v = 0.05f;
+        atomic_store(&p->live.r.volume, v);
+        send_cmd(p, (struct live_cmd){.kind = LIVE_ACK, .ack = ACK_VOLUME});
+        snprintf(reply, cap, "ok volume %d%%", (int)(v * 100.0f + 0.5f));
+        break;
+    }
+    case CTL_STOP:
+        send_cmd(p, (struct live_cmd){.kind = LIVE_STOP, .ack = ACK_PAUSE});
+        wait_note(p, NOTE_STOPPED, 500, NULL);
+        p->done = p->stopped = true;
+        snprintf(reply, cap, "ok stopped at frame %llu", (unsigned long long)played(p));
+        break;
+    default:
+        refuse(p);
+        snprintf(reply, cap, "error unknown command (use %s)", ctl_words_help());
+        break;
+    }
+}
+
+/* Prints the step being heard when it changes: plain lines, no cursor tricks. */
+static void show_chapter(struct player *p)
+{
+    uint64_t pos = played(p);
+    int32_t k = -1;
+    for (size_t i = 0; i < p->cur->n_ch && p->cur->ch[i].frame <= pos; i++) k = (int32_t)i;
+    if (k < 0 || k == p->chapter_shown) return;
+    p->chapter_shown = k;
+    if (p->o->quiet) return;
+    char d[64];
+    fmt_duration(d, sizeof d, p->cur->ch[k].frame, p->cur->rate_hz);
+    printf("%s (at %s)\n", p->cur->ch[k].title, d);
+    fflush(stdout);
+}
+
+static void swap_in(struct player *p)
+{
+    const struct timeline *tl;
+    bool final;
+    while ((tl = feeder_take(&p->feeder, &final))) {
+        send_cmd(p, (struct live_cmd){.kind = LIVE_SWAP, .tl = tl, .final = final,
+                                      .ack = LIVE_NO_ACK});
+        feeder_set_current(&p->feeder, tl);
+        p->cur = tl;
+        p->final = final;
+    }
+}
+
+static const char *routine_name(const char *path, char *buf, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 4 && strcmp(b + n - 4, ".ini") == 0) n -= 4;
+    snprintf(buf, cap, "%.*s", (int)n, b);
+    return buf;
+}
+
+static int control_loop(struct player *p, int ctl_fd)
+{
+    uint64_t last_epoch = 0, still_since = mono_ns();
+    while (!p->done) {
+        struct pollfd fds[4];
+        int n = 0, i_key = -1, i_ctl = -1;
+        fds[n++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+        fds[n++] = (struct pollfd){.fd = p->feeder.wake_fd[0], .events = POLLIN};
+        if (tty_raw) i_key = n, fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+        if (ctl_fd >= 0) i_ctl = n, fds[n++] = (struct pollfd){.fd = ctl_fd, .events = POLLIN};
+        poll(fds, (nfds_t)n, 50);
+        char reply[1024];
+        if (fds[0].revents & POLLIN) {
+            unsigned char sig[16];
+            ssize_t got = read(signal_pipe[0], sig, sizeof sig);
+            for (ssize_t i = 0; i < got; i++) {
+                if (sig[i] == SIGINT || sig[i] == SIGTERM) {
+                    do_cmd(p, CTL_STOP, reply, sizeof reply);
+                    return sig[i] == SIGINT ? EXIT_INTERRUPTED : EXIT_TERMINATED;
+                }
+                do_cmd(p, sig[i] == SIGUSR1 ? CTL_TOGGLE : CTL_NEXT, reply, sizeof reply);
+            }
+        }
+        if (fds[1].revents & POLLIN) {
+            char junk[16];
+            (void)!read(p->feeder.wake_fd[0], junk, sizeof junk);
+            swap_in(p);
+            if (p->feeder.rc) {
+                fprintf(stderr, "%s\n", p->feeder.err);
+                do_cmd(p, CTL_STOP, reply, sizeof reply);
+                return p->feeder.rc == COACH_ESPEECH ? EXIT_SPEECH : EXIT_INVALID;
+            }
+        }
+        if (i_key >= 0 && (fds[i_key].revents & POLLIN)) {
+            char keys[16];
+            ssize_t got = read(STDIN_FILENO, keys, sizeof keys);
+            for (ssize_t i = 0; i < got; i++) {
+                enum ctl_cmd c = ctl_from_key((unsigned char)keys[i]);
+                if (c != CTL_NONE) do_cmd(p, c, reply, sizeof reply);
+            }
+        }
+        if (i_ctl >= 0 && (fds[i_ctl].revents & POLLIN)) {
+            char line[256];
+            int conn = ctlsock_accept(ctl_fd, line, sizeof line);
+            if (conn >= 0) {
+                enum ctl_cmd c = ctl_from_word(line);
+                if (c == CTL_NONE)
+                    snprintf(reply, sizeof reply, "error unknown command '%.60s' (use %s)", line,
+                             ctl_words_help());
+                else
+                    do_cmd(p, c, reply, sizeof reply);
+                ctlsock_reply(conn, reply);
+            }
+        }
+        struct live_note note;
+        while (take_note(p, &note) >= 0) {
+        }
+        show_chapter(p);
+        /* a device that stops calling back is gone (unplugged, server died) */
+        uint64_t e = atomic_load(&p->live.epoch), now = mono_ns();
+        if (e != last_epoch) {
+            last_epoch = e;
+            still_since = now;
+        }
+        if (!p->done && (!pa_sink_active(p->sink) || now - still_since > 3000000000u)) {
+            p->lost = true;
+            return EXIT_LOST;
+        }
+    }
+    return EXIT_OK;
+}
+
+static int cmd_play(int argc, char **argv, const struct opts *o)
+{
+    if (argc != 1) return usage_error("%s", "play needs exactly one routine");
+    struct session s = {0};
+    int st = session_load(&s, argv[0]);
+    if (st) {
+        session_free(&s);
+        return st;
+    }
+    char err[512] = "";
+    if (pa_sink_init(err, sizeof err)) {
+        fprintf(stderr, "coach: %s\n", err);
+        session_free(&s);
+        return EXIT_NODEVICE;
+    }
+    char name[256];
+    routine_name(s.routine_path, name, sizeof name);
+    uint32_t rate = o->rate_hz;
+    int dev;
+    if (pa_sink_pick(o->device, o->channels, &rate, &dev, err, sizeof err)) {
+        fprintf(stderr,
+                "coach: %s.\nTo listen anyway, export the routine and play the file elsewhere:\n"
+                "  coach export %s -o %s.flac\n",
+                err, name, name);
+        pa_sink_terminate();
+        session_free(&s);
+        return EXIT_NODEVICE;
+    }
+    struct player p = {.s = &s, .o = o, .chapter_shown = -1, .level = s.routine.level};
+    if (o->level) level_parse(o->level, &p.level);
+    struct plan_opts po = {.rate_hz = rate, .level = p.level};
+    const struct timeline *first;
+    int rc = feeder_start(&p.feeder, &s.routine, &s.voice, &po, &first);
+    if (rc) {
+        fprintf(stderr, "%s\n", p.feeder.err[0] ? p.feeder.err : coach_strerror(rc));
+        feeder_stop(&p.feeder);
+        pa_sink_terminate();
+        session_free(&s);
+        return rc == COACH_ESPEECH ? EXIT_SPEECH : EXIT_INVALID;
+    }
+    p.cur = first;
+    rc = live_init(&p.live, first, false, p.feeder.slots, o->channels, 4096);
+    if (!rc) feeder_attach(&p.feeder, &p.live);
+    if (!rc) rc = pa_sink_open(&p.sink, dev, rate, o->channels, o->latency_ms, &p.live, err, sizeof err);
+    if (rc) {
+        fprintf(stderr,
+                "coach: %s.\nIs another program using the device? To listen anyway, export it:\n"
+                "  coach export %s -o %s.flac\n",
+                err[0] ? err : coach_strerror(rc), name, name);
+        feeder_stop(&p.feeder);
+        live_free(&p.live);
+        pa_sink_terminate();
+        session_free(&s);
+        return EXIT_NODEVICE;
+    }
+    time_t started = time(NULL);
+    /* control: keys on a terminal, the socket, signals */
+    if (pipe(signal_pipe) == 0) {
+        fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
+        fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    if (!o->quiet) tty_keys();
+    char *sock = o->socket ? coach_strdup(o->socket) : ctlsock_default_path();
+    int ctl_fd = sock ? ctlsock_listen(sock) : -1;
+    if (ctl_fd < 0 && !o->quiet)
+        fprintf(stderr, "coach: no control socket%s%s (%s); keys and signals still work\n",
+                sock ? " at " : "", sock ? sock : "",
+                errno == EADDRINUSE ? "another coach is playing" : strerror(errno));
+    if (!o->quiet && tty_raw)
+        fprintf(stderr, "Keys: space pause, n next, b back, r repeat, w where, + - volume, q quit.\n");
+
+    st = control_loop(&p, ctl_fd);
+    tty_restore();
+    uint64_t pos = played(&p), first_ns = pa_sink_first_sound_ns(p.sink);
+    double latency = pa_sink_latency(p.sink);
+    uint64_t underruns = pa_sink_underruns(p.sink);
+    pa_sink_close(p.sink);
+    if (ctl_fd >= 0) ctlsock_close(ctl_fd, sock);
+    free(sock);
+    if (st == EXIT_LOST) {
+        char at[64];
+        fmt_duration(at, sizeof at, pos, rate);
+        fprintf(stderr,
+                "coach: the audio device stopped (unplugged, or the sound server quit) at %s.\n"
+                "Start again with 'coach play %s', or export the routine: coach export %s -o "
+                "%s.flac\n",
+                at, name, name, name);
+    }
+    /* what was heard goes into the history, whatever the ending */
+    const struct timeline *tl = p.cur;
+    struct history_record rec = {
+        .when = started, .routine = name, .title = s.routine.title,
+        .steps_done = p.done && !p.stopped ? (unsigned)routine_count_moves(&s.routine)
+                                           : position_moves_done(tl, &s.routine, pos),
+        .steps_total = (unsigned)routine_count_moves(&s.routine),
+        .seconds = pos / rate,
+        .ending = st == EXIT_OK ? (p.stopped ? "stopped" : "completed")
+                  : st == EXIT_INTERRUPTED || st == EXIT_TERMINATED ? "interrupted"
+                                                                   : "error"};
+    char *hpath = history_default_path();
+    if (!hpath || history_append(hpath, &rec))
+        fprintf(stderr, "coach: warning: cannot record this session in the history%s%s: %s\n",
+                hpath ? " " : "", hpath ? hpath : "", strerror(errno));
+    free(hpath);
+    uint64_t missed = atomic_load(&p.live.r.missing_clips);
+    uint64_t stall_ms = atomic_load(&p.live.stall_frames) * 1000 / rate;
+    if (!o->quiet || missed || underruns) {
+        char d[64];
+        fmt_duration(d, sizeof d, pos, rate);
+        fprintf(stderr,
+                "coach: played %s; first sound %.0f ms after launch (+%.0f ms device latency); "
+                "missed clips: %llu, underruns: %llu, waited for the plan: %llu ms\n",
+                d, first_ns ? (double)(first_ns - launch_ns) / 1e6 : -1.0, latency * 1000.0,
+                (unsigned long long)missed, (unsigned long long)underruns,
+                (unsigned long long)stall_ms);
+    }
+    feeder_stop(&p.feeder);
+    live_free(&p.live);
+    for (size_t i = 0; i < p.n_overlays; i++) free(p.overlays[i]);
+    pa_sink_terminate();
+    session_free(&s);
+    return st;
+}
+
+static int cmd_devices(int argc)
+{
+    if (argc) return usage_error("%s", "devices takes no arguments");
+    char err[512];
+    if (pa_sink_init(err, sizeof err)) {
+        fprintf(stderr, "coach: %s\n", err);
+        return EXIT_NODEVICE;
+    }
+    int n = pa_sink_list(stdout);
+    pa_sink_terminate();
+    if (!n) {
+        printf("No audio output devices found. Use 'coach export' to make an audio file.\n");
+        return EXIT_NODEVICE;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_ctl(int argc, char **argv, const struct opts *o)
+{
+    if (argc != 1) return usage_error("ctl needs one word: %s", ctl_words_help());
+    if (ctl_from_word(argv[0]) == CTL_NONE)
+        return usage_error("unknown ctl word '%s'", argv[0]);
+    char *sock = o->socket ? coach_strdup(o->socket) : ctlsock_default_path();
+    if (!sock) {
+        fprintf(stderr, "coach: no usable control socket directory: %s\n", strerror(errno));
+        return EXIT_NOTFOUND;
+    }
+    char reply[1024];
+    int rc = ctlsock_send(sock, argv[0], reply, sizeof reply);
+    if (rc == COACH_ENOTFOUND) {
+        fprintf(stderr, "coach: no coach is playing (no control socket at %s)\n", sock);
+        free(sock);
+        return EXIT_NOTFOUND;
+    }
+    free(sock);
+    if (rc) {
+        fprintf(stderr, "coach: the playing coach did not answer: %s\n", strerror(errno));
+        return EXIT_OUTPUT;
+    }
+    bool ok = strncmp(reply, "ok", 2) == 0;
+    fprintf(ok ? stdout : stderr, "%s\n", reply);
+    return ok ? EXIT_OK : EXIT_INVALID;
+}
+
+static int cmd_history(int argc)
+{
+    if (argc) return usage_error("%s", "history takes no arguments");
+    char *path = history_default_path();
+    int rc = path ? history_print(path, stdout) : COACH_ENOMEM;
+    if (rc == COACH_ENOTFOUND) printf("No sessions yet.\n");
+    else if (rc) fprintf(stderr, "coach: cannot read %s: %s\n", path ? path : "history", strerror(errno));
+    free(path);
+    return rc && rc != COACH_ENOTFOUND ? EXIT_OUTPUT : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
+    launch_ns = mono_ns();
     struct opts o = {.rate_hz = 48000, .channels = 1};
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
         {"level", required_argument, 0, 'l'},  {"rate", required_argument, 0, 'r'},
         {"channels", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
+        {"version", no_argument, 0, 'V'},      {"device", required_argument, 0, 'd'},
+        {"latency", required_argument, 0, 'L'}, {"socket", required_argument, 0, 's'},
+        {0, 0, 0, 0}};
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:f:l:r:c:jqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:f:l:r:c:jqhVd:s:", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o.output = optarg; break;
         case 'f': o.format = optarg; break;
@@ -415,11 +952,20 @@ int main(int argc, char **argv)
             o.channels = (uint32_t)atoi(optarg);
             break;
         case 'j': o.json = true; break;
+        case 'd': o.device = optarg; break;
+        case 's': o.socket = optarg; break;
+        case 'L': {
+            char *end;
+            o.latency_ms = strtod(optarg, &end);
+            if (*end || o.latency_ms < 1 || o.latency_ms > 2000)
+                return usage_error("latency must be 1-2000 milliseconds, not '%s'", optarg);
+            break;
+        }
         case 'q': o.quiet = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:
-            if (optopt && strchr("oflrc", optopt))
+            if (optopt && strchr("oflrcdsL", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -437,6 +983,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    if (strcmp(cmd, "play") == 0) return cmd_play(n, args, &o);
+    if (strcmp(cmd, "devices") == 0) return cmd_devices(n);
+    if (strcmp(cmd, "ctl") == 0) return cmd_ctl(n, args, &o);
+    if (strcmp(cmd, "history") == 0) return cmd_history(n);
     if (strcmp(cmd, "export") == 0) return cmd_export(n, args, &o);
     if (strcmp(cmd, "check") == 0) return cmd_check(n, args, &o);
     if (strcmp(cmd, "plan") == 0) return cmd_plan(n, args, &o);

@@ -42,7 +42,12 @@
     X(PH_EXHALE, "exhale")                                                                \
     X(PH_HOLD_OUT, "hold_out")                                                            \
     X(PH_TONES_ONLY, "tones_only")                                                        \
-    X(PH_COMPLETE, "complete")
+    X(PH_COMPLETE, "complete")                                                            \
+    X(PH_WHERE_INTRO, "where_intro")     /* "where am I" in the intro */                 \
+    X(PH_WHERE_REP, "where_rep")         /* {n} {total} */                                \
+    X(PH_WHERE_BREATH, "where_breath")   /* {n} {total} */                                \
+    X(PH_WHERE_STEP_LEFT, "where_step_left")   /* {duration} */                           \
+    X(PH_WHERE_TOTAL_LEFT, "where_total_left") /* {duration} */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \

@@ -1,0 +1,276 @@
+/* Session history: appending one tab-separated record per session and
+ * printing the file back as plain sentences. Each record is a single
+ * write() of a whole line to an O_APPEND file followed by fsync, so a
+ * crash can at worst leave the last line torn; the next append starts on a
+ * fresh line, and the reader validates every field and skips whatever
+ * does not parse, so one damaged line never hides the others. */
+#define _POSIX_C_SOURCE 200809L /* localtime_r, getline, fsync, pread, getpwuid */
+
+#include "coach/history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coach/common.h"
+
+#define HISTORY_FIELDS 7
+
+static const char *const endings[] = {"completed", "stopped", "interrupted", "error"};
+
+static bool known_ending(const char *s)
+{
+    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++)
+        if (strcmp(s, endings[i]) == 0) return true;
+    return false;
+}
+
+char *history_default_path(void)
+{
+    const char *f = getenv("COACH_HISTORY_FILE");
+    if (f && *f) return coach_strdup(f);
+    /* The XDG spec says relative values are invalid and must be ignored. */
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && xdg[0] == '/') return coach_asprintf("%s/coach/history.tsv", xdg);
+    const char *home = getenv("HOME");
+    if (!home || !*home) {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (!home) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return coach_asprintf("%s/.local/state/coach/history.tsv", home);
+}
+
+/* A copy with every control character (tab and newline included) turned
+ * into a space, so the text can never break the record's layout. */
+static char *sanitize(const char *s)
+{
+    char *c = coach_strdup(s ? s : "");
+    if (c)
+        for (char *p = c; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+    return c;
+}
+
+/* mkdir -p of path's parent directory. New directories are 0700, as the
+ * XDG spec asks: the history is personal. 0 or -1 with errno. */
+static int make_parent(const char *path)
+{
+    char *dir = coach_strdup(path);
+    if (!dir) {
+        errno = ENOMEM;
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) { /* relative file in cwd, or in / */
+        free(dir);
+        return 0;
+    }
+    *slash = 0;
+    int rc = 0;
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(dir, 0700) != 0 && errno != EEXIST) rc = -1;
+            *p = c;
+            if (rc || c == 0) break;
+        }
+    }
+    struct stat st;
+    if (rc == 0 && stat(dir, &st) != 0) rc = -1;
+    if (rc == 0 && !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
+/* Makes a new file's directory entry durable (best effort). */
+static void sync_parent(const char *path)
+{
+    char *dir = coach_strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash) {
+        slash[slash == dir] = 0; /* keep "/" itself */
+        int dfd = open(dir, O_RDONLY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    free(dir);
+}
+
+int history_append(const char *path, const struct history_record *rec)
+{
+    if (!path || !rec) {
+        errno = EINVAL;
+        return COACH_EINVAL;
+    }
+    /* The reader skips unknown endings; refuse to write a record that
+     * would vanish. */
+    if (!rec->ending || !known_ending(rec->ending)) {
+        errno = EINVAL;
+        return COACH_EINVAL;
+    }
+    struct tm tm;
+    char when[32];
+    if (!localtime_r(&rec->when, &tm) ||
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+        errno = EINVAL;
+        return COACH_EINVAL;
+    }
+
+    char *routine = sanitize(rec->routine), *title = sanitize(rec->title);
+    char *line = NULL;
+    if (routine && title)
+        line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\n", when, routine, title,
+                              rec->steps_done, rec->steps_total, (unsigned long long)rec->seconds,
+                              rec->ending);
+    free(routine);
+    free(title);
+    if (!line) {
+        errno = ENOMEM;
+        return COACH_ENOMEM;
+    }
+
+    int rc = COACH_EIO, fd = -1;
+    if (make_parent(path) != 0) goto out;
+    struct stat st;
+    bool is_new = stat(path, &st) != 0;
+    /* Read access only to look at the last byte (below); fall back to
+     * write-only if the file does not allow reading. */
+    fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EACCES) fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) goto out;
+
+    /* If a crash tore the last record, its line has no newline: start ours
+     * on a fresh line (the leading "\n" in line) so it is not glued to the
+     * damaged one. */
+    const char *data = line + 1;
+    char last;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+        last != '\n')
+        data = line;
+    size_t len = strlen(data);
+    /* One write of the whole line: O_APPEND makes it land at the end in
+     * one piece even if two sessions finish at once. */
+    ssize_t w = write(fd, data, len);
+    if (w != (ssize_t)len) {
+        if (w >= 0) errno = EIO; /* short write: disk full */
+        goto out;
+    }
+    if (fsync(fd) != 0) goto out;
+    if (is_new) sync_parent(path);
+    rc = COACH_OK;
+
+out:;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && rc == COACH_OK) {
+        e = errno;
+        rc = COACH_EIO;
+    }
+    free(line);
+    errno = e;
+    return rc;
+}
+
+static bool all_digits(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" */
+static bool valid_when(const char *s)
+{
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+    if (strlen(s) != sizeof pat - 1) return false;
+    for (size_t i = 0; pat[i]; i++) {
+        if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i]) return false;
+    }
+    return true;
+}
+
+/* "1 h 5 min 3 s", "18 min 9 s", "45 s", "0 s" */
+static void format_duration(char *buf, size_t cap, unsigned long long secs)
+{
+    unsigned long long h = secs / 3600, m = secs % 3600 / 60, s = secs % 60;
+    size_t n = 0;
+    buf[0] = 0;
+    if (h) n += (size_t)snprintf(buf + n, cap - n, "%llu h", h);
+    if (m && n < cap) n += (size_t)snprintf(buf + n, cap - n, "%s%llu min", n ? " " : "", m);
+    if ((s || !n) && n < cap) snprintf(buf + n, cap - n, "%s%llu s", n ? " " : "", s);
+}
+
+/* Prints one record line, or returns false if it is damaged. line has no
+ * newline and is modified (split in place). */
+static bool print_record(char *line, FILE *out)
+{
+    char *f[HISTORY_FIELDS];
+    size_t n = 0;
+    for (char *p = line;;) {
+        if (n == HISTORY_FIELDS) return false; /* too many fields */
+        f[n++] = p;
+        char *tab = strchr(p, '\t');
+        if (!tab) break;
+        *tab = 0;
+        p = tab + 1;
+    }
+    if (n != HISTORY_FIELDS) return false;
+    if (!valid_when(f[0]) || !f[1][0] || !all_digits(f[3], 9) || !all_digits(f[4], 9) ||
+        !all_digits(f[5], 19) || !known_ending(f[6]))
+        return false;
+    unsigned long done = strtoul(f[3], NULL, 10), total = strtoul(f[4], NULL, 10);
+    char dur[64];
+    format_duration(dur, sizeof dur, strtoull(f[5], NULL, 10));
+    /* "2026-11-21 19:40: Title (name), completed, 10 of 10 steps, 18 min 9 s." */
+    fprintf(out, "%.10s %.5s: ", f[0], f[0] + 11);
+    if (f[2][0])
+        fprintf(out, "%s (%s)", f[2], f[1]);
+    else
+        fputs(f[1], out);
+    fprintf(out, ", %s, %lu of %lu %s, %s.\n", f[6], done, total, total == 1 ? "step" : "steps",
+            dur);
+    return true;
+}
+
+int history_print(const char *path, FILE *out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return (errno == ENOENT || errno == ENOTDIR) ? COACH_ENOTFOUND : COACH_EIO;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        size_t n = (size_t)len;
+        /* a crash can leave NUL-filled blocks: never a record */
+        if (memchr(line, 0, n)) continue;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
+        if (n) print_record(line, out);
+    }
+    int rc = ferror(f) ? COACH_EIO : COACH_OK;
+    int e = errno;
+    free(line);
+    fclose(f);
+    if (rc == COACH_OK && (fflush(out) != 0 || ferror(out))) {
+        e = errno;
+        rc = COACH_EIO;
+    }
+    errno = e;
+    return rc;
+}

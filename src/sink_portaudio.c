@@ -1,0 +1,231 @@
+/* Live output through PortAudio (see include/coach/sink_portaudio.h). The
+ * callback calls live_process and counts underruns; it allocates nothing,
+ * takes no lock and prints nothing. ALSA's and JACK's diagnostics are
+ * silenced through their own handler hooks (found with dlsym, since
+ * PortAudio loads them), and fd 2 is muted while PortAudio probes, because
+ * its ALSA back-end also writes there directly. */
+#define _GNU_SOURCE
+#include "coach/sink_portaudio.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <portaudio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coach/common.h"
+
+struct pa_sink {
+    PaStream *stream;                /* immutable after open */
+    struct live *live;               /* immutable after open */
+    uint32_t channels;               /* immutable after open */
+    atomic_uint_fast64_t underruns;  /* audio writes, main reads */
+    atomic_uint_fast64_t first_sound_ns; /* audio writes once, main reads */
+};
+
+static void alsa_quiet(const char *file, int line, const char *fn, int err, const char *fmt, ...)
+{
+    (void)file, (void)line, (void)fn, (void)err, (void)fmt;
+}
+
+static void jack_quiet(const char *msg) { (void)msg; }
+
+/* Silences ALSA and JACK through their hooks, if they are loaded. */
+static void hush_backends(void)
+{
+    typedef int (*alsa_set_fn)(void *);
+    typedef void (*jack_set_fn)(void (*)(const char *));
+    alsa_set_fn alsa = (alsa_set_fn)dlsym(RTLD_DEFAULT, "snd_lib_error_set_handler");
+    if (alsa) alsa((void *)alsa_quiet);
+    jack_set_fn je = (jack_set_fn)dlsym(RTLD_DEFAULT, "jack_set_error_function");
+    jack_set_fn ji = (jack_set_fn)dlsym(RTLD_DEFAULT, "jack_set_info_function");
+    if (je) je(jack_quiet);
+    if (ji) ji(jack_quiet);
+}
+
+/* fd 2 to /dev/null while PortAudio probes; returns the saved fd. */
+static int mute_stderr(void)
+{
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0) dup2(null, STDERR_FILENO);
+    if (null >= 0) close(null);
+    return saved;
+}
+
+static void unmute_stderr(int saved)
+{
+    if (saved < 0) return;
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+}
+
+int pa_sink_init(char *err, size_t cap)
+{
+    /* libasound is loaded with PortAudio: hush it before it probes */
+    hush_backends();
+    int saved = mute_stderr();
+    PaError e = Pa_Initialize();
+    hush_backends(); /* JACK is loaded by Pa_Initialize */
+    unmute_stderr(saved);
+    if (e != paNoError) {
+        snprintf(err, cap, "cannot start PortAudio: %s", Pa_GetErrorText(e));
+        return COACH_EIO;
+    }
+    return 0;
+}
+
+void pa_sink_terminate(void)
+{
+    int saved = mute_stderr();
+    Pa_Terminate();
+    unmute_stderr(saved);
+}
+
+int pa_sink_list(FILE *out)
+{
+    int n = Pa_GetDeviceCount(), found = 0;
+    PaDeviceIndex def = Pa_GetDefaultOutputDevice();
+    for (int i = 0; i < n; i++) {
+        const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+        if (!d || d->maxOutputChannels < 1) continue;
+        const PaHostApiInfo *h = Pa_GetHostApiInfo(d->hostApi);
+        fprintf(out, "%d: %s (%s), %d channels, %.0f Hz%s\n", i, d->name, h ? h->name : "?",
+                d->maxOutputChannels, d->defaultSampleRate, i == def ? ", default" : "");
+        found++;
+    }
+    return found;
+}
+
+static bool rate_ok(int index, uint32_t channels, uint32_t rate_hz)
+{
+    const PaDeviceInfo *d = Pa_GetDeviceInfo(index);
+    PaStreamParameters p = {.device = index, .channelCount = (int)channels,
+                            .sampleFormat = paFloat32,
+                            .suggestedLatency = d ? d->defaultHighOutputLatency : 0.1};
+    int saved = mute_stderr();
+    PaError e = Pa_IsFormatSupported(NULL, &p, rate_hz);
+    unmute_stderr(saved);
+    return e == paFormatIsSupported;
+}
+
+int pa_sink_pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *index, char *err,
+                 size_t cap)
+{
+    int n = Pa_GetDeviceCount(), pick = paNoDevice;
+    if (!device) {
+        pick = Pa_GetDefaultOutputDevice();
+        if (pick == paNoDevice) {
+            snprintf(err, cap, "no audio output device found");
+            return COACH_ENOTFOUND;
+        }
+    } else {
+        char *end;
+        long k = strtol(device, &end, 10);
+        if (*device && !*end) {
+            pick = (k >= 0 && k < n) ? (int)k : paNoDevice;
+        } else {
+            for (int i = 0; i < n && pick == paNoDevice; i++) {
+                const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+                if (d && d->maxOutputChannels > 0 && strstr(d->name, device)) pick = i;
+            }
+        }
+        const PaDeviceInfo *d = pick != paNoDevice ? Pa_GetDeviceInfo(pick) : NULL;
+        if (!d || d->maxOutputChannels < 1) {
+            snprintf(err, cap, "no output device '%s' (see 'coach devices')", device);
+            return COACH_ENOTFOUND;
+        }
+    }
+    const uint32_t tries[3] = {*rate_hz, 48000, 44100};
+    for (int i = 0; i < 3; i++)
+        if (rate_ok(pick, channels, tries[i])) {
+            *rate_hz = tries[i];
+            *index = pick;
+            return 0;
+        }
+    const PaDeviceInfo *d = Pa_GetDeviceInfo(pick);
+    snprintf(err, cap, "the device '%s' can play neither 48000 nor 44100 Hz",
+             d ? d->name : "?");
+    return COACH_EIO;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The audio callback: the live engine, the underrun count, the moment of
+ * the first sound. Nothing else. */
+static int callback(const void *in, void *out, unsigned long frames,
+                    const PaStreamCallbackTimeInfo *time, PaStreamCallbackFlags flags, void *user)
+{
+    (void)in, (void)time;
+    struct pa_sink *s = user;
+    float *buf = out;
+    if (flags & paOutputUnderflow)
+        atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
+    live_process(s->live, buf, frames);
+    if (!atomic_load_explicit(&s->first_sound_ns, memory_order_relaxed)) {
+        for (unsigned long i = 0; i < frames * s->channels; i++)
+            if (buf[i] != 0.0f) {
+                atomic_store_explicit(&s->first_sound_ns, now_ns(), memory_order_relaxed);
+                break;
+            }
+    }
+    return paContinue;
+}
+
+int pa_sink_open(struct pa_sink **out, int index, uint32_t rate_hz, uint32_t channels,
+                 double latency_ms, struct live *l, char *err, size_t cap)
+{
+    struct pa_sink *s = calloc(1, sizeof *s);
+    if (!s) return COACH_ENOMEM;
+    s->live = l;
+    s->channels = channels;
+    const PaDeviceInfo *d = Pa_GetDeviceInfo(index);
+    PaStreamParameters p = {
+        .device = index, .channelCount = (int)channels, .sampleFormat = paFloat32,
+        .suggestedLatency = latency_ms > 0 ? latency_ms / 1000.0
+                                           : (d ? d->defaultHighOutputLatency : 0.1)};
+    int saved = mute_stderr();
+    PaError e = Pa_OpenStream(&s->stream, NULL, &p, rate_hz, paFramesPerBufferUnspecified,
+                              paClipOff | paDitherOff, callback, s);
+    if (e == paNoError) e = Pa_StartStream(s->stream);
+    unmute_stderr(saved);
+    if (e != paNoError) {
+        snprintf(err, cap, "cannot open the audio device '%s': %s", d ? d->name : "?",
+                 Pa_GetErrorText(e));
+        if (s->stream) Pa_CloseStream(s->stream);
+        free(s);
+        return e == paDeviceUnavailable || e == paInvalidDevice ? COACH_ENOTFOUND : COACH_EIO;
+    }
+    *out = s;
+    return 0;
+}
+
+bool pa_sink_active(struct pa_sink *s) { return Pa_IsStreamActive(s->stream) == 1; }
+
+uint64_t pa_sink_underruns(struct pa_sink *s) { return atomic_load(&s->underruns); }
+
+uint64_t pa_sink_first_sound_ns(struct pa_sink *s) { return atomic_load(&s->first_sound_ns); }
+
+double pa_sink_latency(struct pa_sink *s)
+{
+    const PaStreamInfo *i = Pa_GetStreamInfo(s->stream);
+    return i ? i->outputLatency : 0.0;
+}
+
+void pa_sink_close(struct pa_sink *s)
+{
+    if (!s) return;
+    int saved = mute_stderr();
+    Pa_AbortStream(s->stream);
+    Pa_CloseStream(s->stream);
+    unmute_stderr(saved);
+    free(s);
+}
