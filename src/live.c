@@ -81,23 +81,32 @@ static void apply(struct live *l, const struct live_cmd *c)
         l->final = c->final;
         break;
     case LIVE_PAUSE:
-        if (l->mode == LIVE_RUN) fade_out_then(l, LIVE_PAUSE, 0);
+        if (l->mode == LIVE_RUN) {
+            fade_out_then(l, LIVE_PAUSE, 0);
+        } else if (l->mode == LIVE_SPEAKING && !l->paused_before_overlay) {
+            l->paused_before_overlay = true; /* stay paused once the speech ends */
+            note(l, NOTE_PAUSED);
+        }
         break;
     case LIVE_RESUME:
         if (l->mode == LIVE_RUN && l->pending == LIVE_PAUSE) { /* pause not done yet: undo */
             l->pending = LIVE_PENDING_NONE;
             l->fade = 1;
+            note(l, NOTE_RESUMED);
         } else if (l->mode == LIVE_PAUSED) {
             l->mode = LIVE_RUN;
             l->fade = 1;
+            note(l, NOTE_RESUMED);
+        } else if (l->mode == LIVE_SPEAKING && l->paused_before_overlay) {
+            l->paused_before_overlay = false;
             note(l, NOTE_RESUMED);
         }
         break;
     case LIVE_SEEK:
         if (l->mode == LIVE_RUN) {
             fade_out_then(l, LIVE_SEEK, c->frame);
-        } else if (l->mode == LIVE_PAUSED) {
-            l->pos = c->frame;
+        } else if (l->mode == LIVE_PAUSED || l->mode == LIVE_SPEAKING) {
+            l->pos = c->frame; /* the timeline is silent now: jump at once */
             note(l, NOTE_SEEKED);
         }
         break;

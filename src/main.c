@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -540,9 +541,11 @@ static void seek_to(struct player *p, uint64_t target, char *reply, size_t cap, 
 {
     feeder_ready_at(&p->feeder, target, 500);
     send_cmd(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = target, .ack = ACK_SEEK});
-    uint64_t f = target;
-    wait_note(p, NOTE_SEEKED, 500, &f);
-    snprintf(reply, cap, "ok %s at frame %llu", what, (unsigned long long)f);
+    uint64_t f;
+    if (wait_note(p, NOTE_SEEKED, 500, &f))
+        snprintf(reply, cap, "ok %s at frame %llu", what, (unsigned long long)f);
+    else
+        snprintf(reply, cap, "error the audio device did not answer");
 }
 
 /* Carries out a command; reply is what `coach ctl` prints. */
@@ -557,9 +560,10 @@ static void do_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
             break;
         }
         send_cmd(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = ACK_PAUSE});
-        f = played(p);
-        wait_note(p, NOTE_PAUSED, 500, &f);
-        snprintf(reply, cap, "ok paused at frame %llu", (unsigned long long)f);
+        if (wait_note(p, NOTE_PAUSED, 500, &f))
+            snprintf(reply, cap, "ok paused at frame %llu", (unsigned long long)f);
+        else
+            snprintf(reply, cap, "error the audio device did not answer");
         break;
     case CTL_RESUME:
         if (!p->paused) {
@@ -567,9 +571,10 @@ static void do_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
             break;
         }
         send_cmd(p, (struct live_cmd){.kind = LIVE_RESUME, .ack = ACK_RESUME});
-        f = played(p);
-        wait_note(p, NOTE_RESUMED, 500, &f);
-        snprintf(reply, cap, "ok resumed at frame %llu", (unsigned long long)f);
+        if (wait_note(p, NOTE_RESUMED, 500, &f))
+            snprintf(reply, cap, "ok resumed at frame %llu", (unsigned long long)f);
+        else
+            snprintf(reply, cap, "error the audio device did not answer");
         break;
     case CTL_NEXT: {
         uint64_t t = position_next_chapter(p->cur, played(p));
@@ -731,9 +736,92 @@ static int control_loop(struct player *p, int ctl_fd)
     return EXIT_OK;
 }
 
+/* PortAudio's ALSA back-end prints "Expression ... failed" lines from its
+ * own thread when a device misbehaves, and ALSA/JACK print while probing;
+ * their hooks are set (sink_portaudio.c) but PortAudio's debug print is not
+ * exported. So while a device is in use fd 2 goes through a pipe, and this
+ * thread passes on our own lines and drops theirs. */
+static int noise_real_fd = -1, noise_pipe[2] = {-1, -1};
+static pthread_t noise_thread;
+
+static bool is_noise(const char *line)
+{
+    static const char *const marks[] = {"src/hostapi/", "pa_linux_alsa", "ALSA lib ", "Jack",
+                                        "jack", "Cannot connect to server", "PaAlsa"};
+    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
+        if (strstr(line, marks[i])) return true;
+    return false;
+}
+
+static void *noise_run(void *arg)
+{
+    (void)arg;
+    char buf[4096];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(noise_pipe[0], buf + have, sizeof buf - 1 - have);
+        if (n <= 0) break;
+        have += (size_t)n;
+        buf[have] = 0;
+        char *start = buf, *nl;
+        while ((nl = strchr(start, '\n'))) {
+            *nl = 0;
+            if (!is_noise(start)) dprintf(noise_real_fd, "%s\n", start);
+            start = nl + 1;
+        }
+        have = strlen(start);
+        memmove(buf, start, have);
+        if (have == sizeof buf - 1) { /* a very long line: pass it on as it is */
+            if (!is_noise(buf)) (void)!write(noise_real_fd, buf, have);
+            have = 0;
+        }
+    }
+    if (have && !is_noise(buf)) (void)!write(noise_real_fd, buf, have);
+    return NULL;
+}
+
+static void noise_filter_start(void)
+{
+    fflush(stderr);
+    if (pipe(noise_pipe)) return;
+    noise_real_fd = dup(STDERR_FILENO);
+    if (noise_real_fd < 0 || dup2(noise_pipe[1], STDERR_FILENO) < 0 ||
+        pthread_create(&noise_thread, NULL, noise_run, NULL)) {
+        if (noise_real_fd >= 0) dup2(noise_real_fd, STDERR_FILENO);
+        close(noise_pipe[0]);
+        close(noise_pipe[1]);
+        noise_pipe[0] = noise_pipe[1] = -1;
+        return;
+    }
+    close(noise_pipe[1]);
+    noise_pipe[1] = -1;
+}
+
+static void noise_filter_stop(void)
+{
+    if (noise_pipe[0] < 0) return;
+    fflush(stderr);
+    dup2(noise_real_fd, STDERR_FILENO); /* the pipe's last writer is gone: EOF */
+    pthread_join(noise_thread, NULL);
+    close(noise_pipe[0]);
+    close(noise_real_fd);
+    noise_pipe[0] = noise_real_fd = -1;
+}
+
+static int play_session(int argc, char **argv, const struct opts *o);
+
 static int cmd_play(int argc, char **argv, const struct opts *o)
 {
     if (argc != 1) return usage_error("%s", "play needs exactly one routine");
+    noise_filter_start();
+    int st = play_session(argc, argv, o);
+    noise_filter_stop();
+    return st;
+}
+
+static int play_session(int argc, char **argv, const struct opts *o)
+{
+    (void)argc;
     struct session s = {0};
     int st = session_load(&s, argv[0]);
     if (st) {
@@ -863,12 +951,15 @@ static int cmd_devices(int argc)
 {
     if (argc) return usage_error("%s", "devices takes no arguments");
     char err[512];
-    if (pa_sink_init(err, sizeof err)) {
+    noise_filter_start();
+    int rc = pa_sink_init(err, sizeof err);
+    int n = rc ? 0 : pa_sink_list(stdout);
+    if (!rc) pa_sink_terminate();
+    noise_filter_stop();
+    if (rc) {
         fprintf(stderr, "coach: %s\n", err);
         return EXIT_NODEVICE;
     }
-    int n = pa_sink_list(stdout);
-    pa_sink_terminate();
     if (!n) {
         printf("No audio output devices found. Use 'coach export' to make an audio file.\n");
         return EXIT_NODEVICE;

@@ -167,6 +167,17 @@ static void overlay(void)
     CHECK(out[start] == 0.5f && out[start + RATE / 2 - 1] == 0.5f);
     CHECK(next_note(&l, NULL) == NOTE_OVERLAY_DONE);
     CHECK(atomic_load(&l.mode_now) == LIVE_RUN);
+    /* commands while speaking: a seek jumps at once, a pause holds after */
+    CHECK(live_send(&l, &c));
+    blocks(&l, out, &at, 10); /* fade out, speaking */
+    send(&l, LIVE_SEEK, 3 * RATE);
+    send(&l, LIVE_PAUSE, 0);
+    blocks(&l, out, &at, 100);
+    uint64_t f = 0;
+    CHECK(next_note(&l, &f) == NOTE_SEEKED && f == 3 * RATE);
+    CHECK(next_note(&l, NULL) == NOTE_PAUSED);
+    CHECK(next_note(&l, NULL) == NOTE_OVERLAY_DONE);
+    CHECK(atomic_load(&l.mode_now) == LIVE_PAUSED && atomic_load(&l.played) == 3 * RATE);
     live_free(&l);
     free(out);
     free(speech);
