@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Live playback benchmark (run by hand; figures go in the issue notes).
+#   bash bench/live_bench.sh first-sound      # launch -> first sound, every routine
+#   bash bench/live_bench.sh long [ROUTINE] [LEVEL]  # whole routine in real time with
+#                                             # both cores busy (stress-ng --cpu 2):
+#                                             # peak RSS, underruns, missed clips
+#   bash bench/live_bench.sh renderer         # renderer instructions per second of audio
+# Uses a private PulseAudio with a null sink (no sound card needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+coach=${COACH:-$PWD/build/coach}
+build=${BUILD:-build}
+mode=${1:-first-sound}
+work=$(mktemp -d /tmp/coach-live-bench.XXXXXX)
+export PULSE_RUNTIME_PATH=$work/rt PULSE_STATE_PATH=$work/state HOME=$work/home
+export XDG_RUNTIME_DIR=$work/xdg COACH_HISTORY_FILE=$work/history.tsv
+mkdir -p "$PULSE_RUNTIME_PATH" "$PULSE_STATE_PATH" "$HOME" && mkdir -m 700 "$XDG_RUNTIME_DIR"
+cleanup() { pulseaudio --kill 2>/dev/null || true; pkill -f "stress-ng --cpu" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+start_pulse() {
+  pulseaudio --daemonize=yes --system=no --exit-idle-time=-1 -n --use-pid-file=yes \
+    --log-target=file:"$work/pa.log" -L "module-null-sink sink_name=ci_sink rate=48000" \
+    -L module-native-protocol-unix
+  for _ in $(seq 50); do pactl info >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "PulseAudio did not start" >&2; exit 1
+}
+
+case "$mode" in
+first-sound)
+  start_pulse
+  printf '%-22s %14s %16s\n' routine first_sound_ms device_latency_ms
+  for f in routines/*.ini; do
+    name=$(basename "$f" .ini)
+    for run in 1 2 3; do
+      "$coach" play "$f" --socket "$work/ctl.sock" </dev/null >/dev/null 2>"$work/err" &
+      pid=$!
+      sleep 1.5
+      "$coach" ctl stop --socket "$work/ctl.sock" >/dev/null 2>&1 || kill "$pid"
+      wait "$pid" || true
+      line=$(grep "first sound" "$work/err")
+      ms=$(sed -E 's/.*first sound ([0-9]+) ms.*/\1/' <<<"$line")
+      lat=$(sed -E 's/.*\(\+([0-9]+) ms device latency\).*/\1/' <<<"$line")
+      printf '%-22s %14s %16s\n' "$name#$run" "$ms" "$lat"
+    done
+  done
+  ;;
+long)
+  routine=${2:-lower-back-relief}
+  level=${3:-hard}
+  start_pulse
+  stress-ng --cpu 2 --timeout 0 >/dev/null 2>&1 &
+  echo "playing $routine at level $level in real time with stress-ng --cpu 2 ..."
+  /usr/bin/time -f 'peak RSS %M KB, wall %e s' "$coach" play "$routine" --level "$level" \
+    --socket "$work/ctl.sock" </dev/null >/dev/null 2>"$work/err" || true
+  pkill -f "stress-ng --cpu" || true
+  grep -E "coach: played|peak RSS" "$work/err"
+  ;;
+renderer)
+  # instructions spent in render() per second of audio (callgrind counts
+  # instructions, so the figure holds on a busy machine)
+  cc -std=c11 -O2 -Iinclude bench/render_cost.c -o "$work/render_cost" \
+    "$build/libcoachcore.a" $(pkg-config --libs sndfile espeak-ng inih soxr) -lm -lpthread
+  routine=${2:-routines/lower-back-relief.ini}
+  valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --toggle-collect=render \
+    "$work/render_cost" "$routine" 2>"$work/vg.err" | tee "$work/out"
+  ir=$(callgrind_annotate "$work/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}')
+  secs=$(awk '/audio seconds/ {print $3}' "$work/out")
+  python3 -c "ir=$ir; s=$secs; print(f'render(): {ir} instructions for {s} s of 48 kHz stereo = {ir/s/1e6:.2f} M instructions per second of audio'); print(f'at 1e9 instructions/s (a slow Pi-class core) that is {ir/s/1e9*100:.3f}% of one core')"
+  ;;
+*)
+  echo "usage: $0 first-sound | long [ROUTINE] [LEVEL] | renderer [ROUTINE]" >&2
+  exit 2
+  ;;
+esac
