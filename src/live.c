@@ -192,6 +192,7 @@ static size_t run_timeline(struct live *l, float *out, size_t n)
     }
     render(&l->r, l->pos, out, n);
     l->pos += n;
+    atomic_fetch_add_explicit(&l->heard_frames, n, memory_order_relaxed);
     if (l->fade) {
         float step = 1.0f / (float)l->fade_frames;
         for (size_t i = 0; i < n; i++) {

@@ -897,6 +897,7 @@ static int play_session(int argc, char **argv, const struct opts *o)
     st = control_loop(&p, ctl_fd);
     tty_restore();
     uint64_t pos = played(&p), first_ns = pa_sink_first_sound_ns(p.sink);
+    uint64_t heard = atomic_load(&p.live.heard_frames);
     double latency = pa_sink_latency(p.sink);
     uint64_t underruns = pa_sink_underruns(p.sink);
     pa_sink_close(p.sink);
@@ -918,7 +919,7 @@ static int play_session(int argc, char **argv, const struct opts *o)
         .steps_done = p.done && !p.stopped ? (unsigned)routine_count_moves(&s.routine)
                                            : position_moves_done(tl, &s.routine, pos),
         .steps_total = (unsigned)routine_count_moves(&s.routine),
-        .seconds = pos / rate,
+        .seconds = heard / rate, /* skipped and paused time are not exercise */
         .ending = st == EXIT_OK ? (p.stopped ? "stopped" : "completed")
                   : st == EXIT_INTERRUPTED || st == EXIT_TERMINATED ? "interrupted"
                                                                    : "error"};
@@ -931,7 +932,7 @@ static int play_session(int argc, char **argv, const struct opts *o)
     uint64_t stall_ms = atomic_load(&p.live.stall_frames) * 1000 / rate;
     if (!o->quiet || missed || underruns) {
         char d[64];
-        fmt_duration(d, sizeof d, pos, rate);
+        fmt_duration(d, sizeof d, heard, rate);
         fprintf(stderr,
                 "coach: played %s; first sound %.0f ms after launch (+%.0f ms device latency); "
                 "missed clips: %llu, underruns: %llu, waited for the plan: %llu ms\n",

@@ -69,6 +69,9 @@ static float max_step(const float *x, size_t n)
     return m;
 }
 
+/* Frames heard before a jump requested after n blocks: those plus the fade. */
+static uint64_t jump_heard(size_t n) { return n * BLOCK + (uint64_t)RATE * LIVE_FADE_MS / 1000; }
+
 static int next_note(struct live *l, uint64_t *frame)
 {
     struct live_note n;
@@ -88,6 +91,7 @@ static void plain(const float *ref)
     CHECK(memcmp(out, ref, LEN * sizeof *out) == 0); /* live == export, bit for bit */
     CHECK(next_note(&l, NULL) == NOTE_ENDED);
     CHECK(atomic_load(&l.played) == LEN);
+    CHECK(atomic_load(&l.heard_frames) == LEN);
     CHECK(atomic_load(&l.stall_frames) == 0);
     for (size_t i = LEN; i < at; i++) CHECK(out[i] == 0.0f);
     live_free(&l);
@@ -139,6 +143,8 @@ static void seek(const float *ref)
     blocks(&l, out, &at, 20);
     uint64_t f;
     CHECK(next_note(&l, &f) == NOTE_SEEKED && f == 4 * RATE);
+    /* what was heard: 50 blocks and the fade before the jump, then since */
+    CHECK(atomic_load(&l.heard_frames) == atomic_load(&l.played) - 4 * RATE + jump_heard(50));
     /* the beep at 4 s (ref frame 4*RATE) sounds right after the jump's fade */
     size_t jump = 50 * BLOCK + (size_t)RATE * LIVE_FADE_MS / 1000;
     int diff = 0;

@@ -80,6 +80,7 @@ struct live {
     uint64_t ack_pos;
     /* audio writes, others read */
     atomic_uint_fast64_t played;       /* timeline position after the last block */
+    atomic_uint_fast64_t heard_frames; /* timeline frames actually played (no skips, no pauses) */
     atomic_uint_fast64_t epoch;        /* blocks completed: a reader-free point */
     atomic_uint_fast64_t stall_frames; /* silence because the plan was not ready */
     atomic_uint_fast64_t lost_notes;   /* notes dropped: the note ring was full */
