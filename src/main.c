@@ -537,21 +537,28 @@ static const char *overlay(struct player *p, const char *text, int32_t clip)
     return NULL;
 }
 
-static void seek_to(struct player *p, uint64_t target, char *reply, size_t cap, const char *what)
+/* Sends a command and answers with the frame the audio thread reports. */
+static void ask(struct player *p, struct live_cmd c, int note, const char *what, char *reply,
+                size_t cap)
 {
-    feeder_ready_at(&p->feeder, target, 500);
-    send_cmd(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = target, .ack = ACK_SEEK});
+    send_cmd(p, c);
     uint64_t f;
-    if (wait_note(p, NOTE_SEEKED, 500, &f))
+    if (wait_note(p, note, 500, &f))
         snprintf(reply, cap, "ok %s at frame %llu", what, (unsigned long long)f);
     else
         snprintf(reply, cap, "error the audio device did not answer");
 }
 
+static void seek_to(struct player *p, uint64_t target, char *reply, size_t cap, const char *what)
+{
+    feeder_ready_at(&p->feeder, target, 500);
+    ask(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = target, .ack = ACK_SEEK}, NOTE_SEEKED,
+        what, reply, cap);
+}
+
 /* Carries out a command; reply is what `coach ctl` prints. */
 static void do_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
 {
-    uint64_t f = 0;
     if (c == CTL_TOGGLE) c = p->paused ? CTL_RESUME : CTL_PAUSE;
     switch (c) {
     case CTL_PAUSE:
@@ -559,22 +566,16 @@ static void do_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
             snprintf(reply, cap, "ok already paused at frame %llu", (unsigned long long)played(p));
             break;
         }
-        send_cmd(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = ACK_PAUSE});
-        if (wait_note(p, NOTE_PAUSED, 500, &f))
-            snprintf(reply, cap, "ok paused at frame %llu", (unsigned long long)f);
-        else
-            snprintf(reply, cap, "error the audio device did not answer");
+        ask(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = ACK_PAUSE}, NOTE_PAUSED, "paused",
+            reply, cap);
         break;
     case CTL_RESUME:
         if (!p->paused) {
             snprintf(reply, cap, "ok already playing at frame %llu", (unsigned long long)played(p));
             break;
         }
-        send_cmd(p, (struct live_cmd){.kind = LIVE_RESUME, .ack = ACK_RESUME});
-        if (wait_note(p, NOTE_RESUMED, 500, &f))
-            snprintf(reply, cap, "ok resumed at frame %llu", (unsigned long long)f);
-        else
-            snprintf(reply, cap, "error the audio device did not answer");
+        ask(p, (struct live_cmd){.kind = LIVE_RESUME, .ack = ACK_RESUME}, NOTE_RESUMED, "resumed",
+            reply, cap);
         break;
     case CTL_NEXT: {
         uint64_t t = position_next_chapter(p->cur, played(p));
