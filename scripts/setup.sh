@@ -10,8 +10,11 @@ packages=(
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the
-  # espeak-ng command line and sox, and measures memory with GNU time
-  packages+=(espeak-ng sox time python3)
+  # espeak-ng command line and sox, and measures memory with GNU time;
+  # the live-playback test (tests/play_pulse.sh) plays through a private
+  # PulseAudio with a null sink (ALSA default -> pulse via the plugin) and
+  # records its monitor with parecord (pulseaudio-utils)
+  packages+=(espeak-ng sox time python3 pulseaudio pulseaudio-utils libasound2-plugins)
 fi
 
 missing=()

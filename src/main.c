@@ -84,7 +84,7 @@ static const char usage_text[] =
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
     "  -j, --json               plan: print JSON\n"
     "  -d, --device DEV         play: output device, by index or part of its name\n"
-    "      --latency MS         play: output latency (default: the device's)\n"
+    "      --latency MS         play: output latency (default: the device's, at least 100)\n"
     "  -s, --socket PATH        play, ctl: control socket (default\n"
     "                           $XDG_RUNTIME_DIR/coach/control.sock)\n"
     "  -q, --quiet              no progress or summary messages\n"

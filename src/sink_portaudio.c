@@ -17,6 +17,8 @@
 
 #include "coach/common.h"
 
+#define PA_SINK_DEFAULT_LATENCY_S 0.1
+
 struct pa_sink {
     PaStream *stream;                /* immutable after open */
     struct live *live;               /* immutable after open */
@@ -188,10 +190,14 @@ int pa_sink_open(struct pa_sink **out, int index, uint32_t rate_hz, uint32_t cha
     s->live = l;
     s->channels = channels;
     const PaDeviceInfo *d = Pa_GetDeviceInfo(index);
-    PaStreamParameters p = {
-        .device = index, .channelCount = (int)channels, .sampleFormat = paFloat32,
-        .suggestedLatency = latency_ms > 0 ? latency_ms / 1000.0
-                                           : (d ? d->defaultHighOutputLatency : 0.1)};
+    /* A coach needs no low latency, and must not drop out on a busy Pi:
+     * by default at least PA_SINK_DEFAULT_LATENCY_S of buffer. */
+    double def = d && d->defaultHighOutputLatency > PA_SINK_DEFAULT_LATENCY_S
+                     ? d->defaultHighOutputLatency
+                     : PA_SINK_DEFAULT_LATENCY_S;
+    PaStreamParameters p = {.device = index, .channelCount = (int)channels,
+                            .sampleFormat = paFloat32,
+                            .suggestedLatency = latency_ms > 0 ? latency_ms / 1000.0 : def};
     int saved = mute_stderr();
     PaError e = Pa_OpenStream(&s->stream, NULL, &p, rate_hz, paFramesPerBufferUnspecified,
                               paClipOff | paDitherOff, callback, s);

@@ -28,7 +28,8 @@ int pa_sink_list(FILE *out);
 int pa_sink_pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *index, char *err,
                  size_t cap);
 /* Opens and starts the stream on device index at rate_hz; the callback runs
- * live_process(l, ...). latency_ms 0: the device's default high latency. */
+ * live_process(l, ...). latency_ms 0: the device's default high latency,
+ * and at least 100 ms. */
 int pa_sink_open(struct pa_sink **out, int index, uint32_t rate_hz, uint32_t channels,
                  double latency_ms, struct live *l, char *err, size_t cap);
 /* Is the stream still running (false once the device is gone)? */
