@@ -128,7 +128,10 @@ def cmd_speech(plan, segs_path, cmp_path, ref_end, first_step):
         if a < head_end:
             parts.append((a, min(b, head_end), 0))
         if cut and b > tail_start:
-            parts.append((max(a, tail_start), b, 1))
+            # the resume/jump acknowledgement sounds as the tail fades in:
+            # its first `ack` frames are not the plan's speech
+            if b > tail_start + ack:
+                parts.append((max(a, tail_start + ack), b, 1))
         # in the gap between the pieces only the acknowledgement tone (90 ms,
         # from the command on) may sound; it may blur the edges of speech
         ga, gb = max(a, head_end + ack), min(b, tail_start - ack)
