@@ -9,7 +9,9 @@
 #include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "coach/common.h"
 
@@ -94,11 +96,24 @@ static int global_init(void)
 
 /* Voice and parameters are espeak globals: (re)apply them when another
  * handle used espeak last. */
+/* By name ("en-us", "de", "en-us+f3"), else by language tag: espeak-ng
+ * 1.51 names British English "en", so "en-gb" is found only as a language.
+ * A language match must be exact, or any tag would pick some voice. */
+static bool set_voice(const char *name)
+{
+    if (espeak_ng_SetVoiceByName(name) == ENS_OK) return true;
+    espeak_VOICE want = {.languages = name};
+    if (strchr(name, '+') || espeak_ng_SetVoiceByProperties(&want) != ENS_OK) return false;
+    const espeak_VOICE *got = espeak_GetCurrentVoice();
+    /* languages: a priority byte, then the tag */
+    return got && got->languages && strcasecmp(got->languages + 1, name) == 0;
+}
+
 static int select_voice(const struct speech *sp)
 {
     if (g_selected == sp) return 0;
     g_selected = NULL;
-    if (espeak_ng_SetVoiceByName(sp->voice) != ENS_OK) return COACH_ESPEECH;
+    if (!set_voice(sp->voice)) return COACH_ESPEECH;
     /* After the voice: selecting a voice resets some parameters. */
     if (espeak_ng_SetParameter(espeakRATE, sp->rate_wpm, 0) != ENS_OK ||
         espeak_ng_SetParameter(espeakPITCH, sp->pitch, 0) != ENS_OK ||
