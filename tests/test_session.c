@@ -1,7 +1,7 @@
 /* A whole session offline, with real espeak-ng speech: every shipped
  * routine is planned with synthesized clip lengths (speech never overlaps),
  * rendered through the same renderer as export and live playback, and the
- * audio is held to the plan: exact silence where no event sounds, speech
+ * audio is held to the plan, each routine in its own voice: exact silence where no event sounds, speech
  * energy inside every speech event, nothing above full scale. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -24,7 +24,7 @@ static int intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
     return clipstore_intern(ctx, text, id, len);
 }
 
-static void session(const char *path, const struct voice *v, struct speech *sp)
+static void session(const char *path)
 {
     struct routine r;
     struct coach_diags d;
@@ -33,6 +33,27 @@ static void session(const char *path, const struct voice *v, struct speech *sp)
     diags_free(&d);
     CHECKF(rc == 0, "%s", path);
     if (rc) return;
+    /* each routine in its own voice: a German routine is spoken in German */
+    char vpath[512];
+    snprintf(vpath, sizeof vpath, "%s", test_src_path("voices/"));
+    strncat(vpath, r.voice, sizeof vpath - strlen(vpath) - 5);
+    strcat(vpath, ".ini");
+    struct voice voice;
+    diags_init(&d);
+    rc = voice_load(vpath, &voice, &d);
+    diags_print(&d, stderr);
+    diags_free(&d);
+    CHECKF(rc == 0, "%s: voice %s", path, vpath);
+    struct speech *sp = NULL;
+    struct speech_settings ss = {.espeak_voice = voice.espeak_voice, .rate_wpm = voice.rate_wpm,
+                                 .pitch = voice.pitch, .volume = voice.volume};
+    if (!rc) rc = speech_open(&sp, &ss);
+    CHECKF(rc == 0, "%s: espeak voice %s", path, voice.espeak_voice);
+    if (rc) {
+        routine_free(&r);
+        return;
+    }
+    const struct voice *v = &voice;
     struct clipstore cs;
     CHECK(clipstore_init(&cs, sp, 48000) == 0);
     struct clip_source src = {.intern = intern, .ctx = &cs};
@@ -43,6 +64,8 @@ static void session(const char *path, const struct voice *v, struct speech *sp)
     CHECKF(rc == 0, "%s: %s", path, err);
     if (rc) {
         clipstore_free(&cs);
+        speech_close(sp);
+        voice_free(&voice);
         routine_free(&r);
         return;
     }
@@ -93,37 +116,27 @@ static void session(const char *path, const struct voice *v, struct speech *sp)
     free(pcm);
     timeline_free(&tl);
     clipstore_free(&cs);
+    speech_close(sp);
+    voice_free(&voice);
     routine_free(&r);
 }
 
 int main(void)
 {
-    struct voice v;
-    struct coach_diags d;
-    diags_init(&d);
-    int rc = voice_load(test_src_path("voices/en-us.ini"), &v, &d);
-    diags_free(&d);
-    CHECK(rc == 0);
-    struct speech *sp = NULL;
-    struct speech_settings ss = {.espeak_voice = v.espeak_voice, .rate_wpm = v.rate_wpm,
-                                 .pitch = v.pitch, .volume = v.volume};
-    CHECK(speech_open(&sp, &ss) == 0);
-    if (rc || !sp) return test_done();
-    const char *dir = test_src_path("routines");
+    char dir[4096]; /* test_src_path's buffers rotate: keep a copy */
+    snprintf(dir, sizeof dir, "%s", test_src_path("routines"));
     DIR *dd = opendir(dir);
     struct dirent *e;
     int n = 0;
     while (dd && (e = readdir(dd))) {
         size_t l = strlen(e->d_name);
         if (l < 5 || strcmp(e->d_name + l - 4, ".ini")) continue;
-        char path[4096];
+        char path[4096 + 256 + 2];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        session(path, &v, sp);
+        session(path);
         n++;
     }
     if (dd) closedir(dd);
     CHECK(n >= 8);
-    speech_close(sp);
-    voice_free(&v);
     return test_done();
 }
