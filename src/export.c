@@ -4,8 +4,11 @@
  * and released after their last, so memory stays flat however long the
  * routine is. The file is written under a hidden temporary name in the
  * target's directory, synced, and renamed into place: a failure or a cancel
- * removes the temporary file and never touches an existing target. */
-#define _POSIX_C_SOURCE 200809L /* fsync, clock_gettime, O_DIRECTORY */
+ * removes the temporary file and never touches an existing target. A WAV
+ * also gets a cue point per chapter, so players can jump between steps.
+ * Sidecar text files (captions, chapter lists) share the temporary-file and
+ * rename machinery. */
+#define _POSIX_C_SOURCE 200809L /* fsync, clock_gettime, O_DIRECTORY, fdopen */
 
 #include "coach/export.h"
 
@@ -13,6 +16,7 @@
 #include <fcntl.h>
 #include <sndfile.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +281,31 @@ static sf_count_t vio_tell(void *u)
     return (sf_count_t)lseek(v->fd, 0, SEEK_CUR);
 }
 
+/* One WAV cue point per chapter at its first frame. libsndfile takes them
+ * only before the first write, and only for WAV (its other writers ignore
+ * them). The struct is variable-length (SF_CUES_VAR): libsndfile 1.2.0
+ * copies cue_count points, measured to work beyond SF_CUES's 100. */
+static int set_wav_cues(SNDFILE *f, const struct timeline *tl)
+{
+    if (tl->n_ch == 0) return 0;
+    size_t size = offsetof(SF_CUES, cue_points) + tl->n_ch * sizeof(SF_CUE_POINT);
+    if (size > INT32_MAX) return COACH_EINVAL;
+    SF_CUES *cues = calloc(1, size);
+    if (!cues) return COACH_ENOMEM;
+    cues->cue_count = (uint32_t)tl->n_ch;
+    for (size_t i = 0; i < tl->n_ch; i++) {
+        /* WAV positions are 32-bit; a 16-bit WAV cannot pass 2^31 frames */
+        uint32_t pos = tl->ch[i].frame > UINT32_MAX ? UINT32_MAX : (uint32_t)tl->ch[i].frame;
+        cues->cue_points[i] = (SF_CUE_POINT){.indx = (int32_t)(i + 1),
+                                             .position = pos,
+                                             .fcc_chunk = 0x61746164, /* "data", little-endian */
+                                             .sample_offset = pos};
+    }
+    int ok = sf_command(f, SFC_SET_CUE, cues, (int)size) == SF_TRUE;
+    free(cues);
+    return ok ? 0 : COACH_EFORMAT;
+}
+
 static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
                              const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -288,6 +317,7 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
     if (!f && v->err) {
         set_err(err, err_cap, "write failed: %s", strerror(v->err));
         errno = v->err;
+        return NULL;
     } else if (!f) {
         set_err(err, err_cap, "cannot write %s at %u Hz, %u channel(s): %s",
                 formats[o->format].name, tl->rate_hz, o->channels, sf_strerror(NULL));
@@ -300,6 +330,11 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
     if (o->comment && *o->comment) sf_set_string(f, SF_STR_COMMENT, o->comment);
     double level = compression_level(o->format);
     if (level >= 0) sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
+    if (o->format == EXPORT_WAV && set_wav_cues(f, tl) != 0) {
+        set_err(err, err_cap, "cannot write cue points: %s", sf_strerror(f));
+        sf_close(f);
+        return NULL;
+    }
     return f;
 }
 
@@ -475,4 +510,89 @@ out:;
     free(j.live);
     errno = saved;
     return rc;
+}
+
+int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, size_t err_cap)
+{
+    memset(sc, 0, sizeof *sc);
+    if (err && err_cap) err[0] = 0;
+    if (!path) {
+        set_err(err, err_cap, "invalid sidecar arguments");
+        return COACH_EINVAL;
+    }
+    int fd = create_temp(path, &sc->tmp, &sc->dir);
+    if (fd < 0) {
+        int e = errno;
+        if (fd == COACH_ENOMEM)
+            set_err(err, err_cap, "out of memory");
+        else
+            set_err(err, err_cap, "cannot create temporary file in %s: %s",
+                    sc->dir ? sc->dir : ".", strerror(e));
+        free(sc->dir);
+        memset(sc, 0, sizeof *sc);
+        errno = e;
+        return fd;
+    }
+    sc->path = coach_strdup(path);
+    sc->f = sc->path ? fdopen(fd, "w") : NULL;
+    if (!sc->f) {
+        close(fd);
+        export_sidecar_discard(sc);
+        set_err(err, err_cap, "out of memory");
+        errno = ENOMEM;
+        return COACH_ENOMEM;
+    }
+    return 0;
+}
+
+int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap)
+{
+    if (!sc->f) return sc->tmp ? 0 : COACH_EINVAL;
+    errno = 0;
+    /* ferror first: fflush cannot report an error an earlier flush hit */
+    int bad = ferror(sc->f) || fflush(sc->f) != 0 || fsync(fileno(sc->f)) != 0;
+    int e = bad ? (errno ? errno : EIO) : 0;
+    if (fclose(sc->f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    sc->f = NULL;
+    if (bad) {
+        set_err(err, err_cap, "write failed: %s", strerror(e));
+        errno = e;
+        return COACH_EIO;
+    }
+    return 0;
+}
+
+int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap)
+{
+    int rc = export_sidecar_close(sc, err, err_cap);
+    if (rc == 0 && rename(sc->tmp, sc->path) != 0) {
+        int e = errno;
+        set_err(err, err_cap, "cannot rename %s to %s: %s", sc->tmp, sc->path, strerror(e));
+        errno = e;
+        rc = COACH_EIO;
+    }
+    if (rc == 0) {
+        free(sc->tmp);
+        sc->tmp = NULL; /* it is the target now */
+        sync_dir(sc->dir);
+    }
+    int saved = errno;
+    export_sidecar_discard(sc);
+    errno = saved;
+    return rc;
+}
+
+void export_sidecar_discard(struct export_sidecar *sc)
+{
+    int saved = errno;
+    if (sc->f) fclose(sc->f);
+    if (sc->tmp) unlink(sc->tmp);
+    free(sc->tmp);
+    free(sc->dir);
+    free(sc->path);
+    memset(sc, 0, sizeof *sc);
+    errno = saved;
 }

@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coach/captions.h"
 #include "coach/catalog.h"
+#include "coach/chapters.h"
 #include "coach/clips.h"
 #include "coach/common.h"
 #include "coach/control.h"
@@ -79,6 +81,11 @@ static const char usage_text[] =
     "Options:\n"
     "  -o, --output FILE        export: the file to write (default ROUTINE.flac)\n"
     "  -f, --format NAME        export: wav, flac, ogg, opus or mp3, whatever the extension\n"
+    "      --captions FILE      export: also write every spoken phrase as captions\n"
+    "                           (.vtt WebVTT or .srt SubRip, chosen by extension)\n"
+    "      --chapters FILE      export: also write a chapter list, one per step (.cue CUE\n"
+    "                           sheet, .json Podcasting 2.0, .txt ffmetadata); a .wav\n"
+    "                           always carries them as cue points\n"
     "  -l, --level LEVEL        easy, medium or hard: which end of a range (reps = 10-15)\n"
     "  -r, --rate HZ            output sample rate, 48000 (default) or 44100\n"
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
@@ -103,6 +110,8 @@ struct opts {
     double latency_ms;
     const char *output;
     const char *format;
+    const char *captions; /* export: captions sidecar (.vtt / .srt) */
+    const char *chapters; /* export: chapter list sidecar (.cue / .json / .txt) */
     const char *level;
     uint32_t rate_hz;
     uint32_t channels;
@@ -375,6 +384,25 @@ static char *default_output(const struct session *s)
     return coach_asprintf("%.*s.flac", (int)n, b);
 }
 
+/* Sidecar failures are printed here; each returns an exit status. */
+static int sidecar_open(struct export_sidecar *sc, const char *path)
+{
+    char err[512] = "";
+    if (export_sidecar_open(sc, path, err, sizeof err) == 0) return EXIT_OK;
+    fprintf(stderr, "%s: %s\n", path, err);
+    return EXIT_OUTPUT;
+}
+
+static int sidecar_close(struct export_sidecar *sc, int write_rc)
+{
+    char err[512] = "";
+    int rc = write_rc ? write_rc : export_sidecar_close(sc, err, sizeof err);
+    if (rc == 0) return EXIT_OK;
+    fprintf(stderr, "%s: %s\n", sc->path,
+            err[0] ? err : rc == COACH_EIO ? strerror(errno) : coach_strerror(rc));
+    return EXIT_OUTPUT;
+}
+
 static int cmd_export(int argc, char **argv, const struct opts *o)
 {
     if (argc != 1) return usage_error("%s", "export needs exactly one routine (and -o FILE)");
@@ -385,6 +413,16 @@ static int cmd_export(int argc, char **argv, const struct opts *o)
         return usage_error("cannot tell the format of '%s' from its extension (use .wav, .flac, "
                            ".ogg, .opus or .mp3, or --format)",
                            o->output);
+    enum captions_format cap_fmt = captions_format_from_path(o->captions);
+    if (o->captions && cap_fmt == CAPTIONS_UNKNOWN)
+        return usage_error("cannot tell the captions format of '%s' from its extension (use .vtt "
+                           "or .srt)",
+                           o->captions);
+    enum chapters_format chap_fmt = chapters_format_from_path(o->chapters);
+    if (o->chapters && chap_fmt == CHAPTERS_UNKNOWN)
+        return usage_error("cannot tell the chapter list format of '%s' from its extension (use "
+                           ".cue, .json or .txt)",
+                           o->chapters);
     struct session s = {0};
     int st = session_load(&s, argv[0]);
     if (!st) st = session_plan(&s, o);
@@ -392,8 +430,26 @@ static int cmd_export(int argc, char **argv, const struct opts *o)
     if (!st) {
         out = o->output ? coach_strdup(o->output) : default_output(&s);
         if (!o->output && !o->format) fmt = EXPORT_FLAC;
+        if (!out) {
+            fputs("coach: out of memory\n", stderr);
+            st = EXIT_OUTPUT;
+        }
     }
-    if (!st && out) {
+    /* Sidecars are written (and synced) into temporary files first and
+     * renamed only after the audio is in place: a failure changes no file. */
+    struct export_sidecar cap = {0}, chap = {0};
+    size_t n_speech = 0;
+    for (size_t i = 0; !st && i < s.tl.n_ev; i++) n_speech += s.tl.ev[i].kind == EV_SPEECH;
+    if (!st && o->captions && !(st = sidecar_open(&cap, o->captions)))
+        st = sidecar_close(&cap, captions_write(&s.tl, cap_fmt, s.routine.title, cap.f));
+    if (!st && o->chapters && !(st = sidecar_open(&chap, o->chapters))) {
+        char *ref = chapters_audio_ref(o->chapters, out);
+        st = sidecar_close(&chap, ref ? chapters_write(&s.tl, chap_fmt, s.routine.title, ref,
+                                                       chap.f)
+                                      : COACH_ENOMEM);
+        free(ref);
+    }
+    if (!st) {
         struct progress pr = {.name = out, .last_pct = -1};
         bool show = !o->quiet && isatty(STDERR_FILENO);
         struct export_opts eo = {.format = fmt, .channels = o->channels, .title = s.routine.title,
@@ -417,6 +473,24 @@ static int cmd_export(int argc, char **argv, const struct opts *o)
                    o->channels == 2 ? "stereo" : "mono");
         }
     }
+    for (int k = 0; !st && k < 2; k++) { /* the audio is in place: now the sidecars */
+        struct export_sidecar *sc = k ? &chap : &cap;
+        if (!sc->tmp) continue;
+        char err[512] = "";
+        char *path = coach_strdup(sc->path);
+        if (export_sidecar_commit(sc, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", path ? path : "sidecar", err);
+            st = EXIT_OUTPUT;
+        } else if (!o->quiet) {
+            if (k)
+                printf("Wrote %s: %zu chapters.\n", path, s.tl.n_ch);
+            else
+                printf("Wrote %s: %zu captions.\n", path, n_speech);
+        }
+        free(path);
+    }
+    export_sidecar_discard(&cap); /* after a failure: remove the temporary files */
+    export_sidecar_discard(&chap);
     free(out);
     session_free(&s);
     return st;
@@ -1018,6 +1092,7 @@ int main(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {"device", required_argument, 0, 'd'},
         {"latency", required_argument, 0, 'L'}, {"socket", required_argument, 0, 's'},
+        {"captions", required_argument, 0, 'C'}, {"chapters", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -1047,6 +1122,8 @@ int main(int argc, char **argv)
         case 'j': o.json = true; break;
         case 'd': o.device = optarg; break;
         case 's': o.socket = optarg; break;
+        case 'C': o.captions = optarg; break;
+        case 'P': o.chapters = optarg; break;
         case 'L': {
             char *end;
             o.latency_ms = strtod(optarg, &end);
@@ -1058,8 +1135,10 @@ int main(int argc, char **argv)
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:
-            if (optopt && strchr("oflrcdsL", optopt))
+            if (optopt && strchr("oflrcds", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
+            if (optopt && strchr("LCP", optopt)) /* long-only: name it as typed */
+                return usage_error("option '%s' needs a value", argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }

@@ -88,5 +88,54 @@ has "$(cat "$tmp/err")" "interrupted"
 [ "$(cat "$tmp/long.ogg")" = "earlier" ] && ok || bad "interrupted export touched the earlier file"
 [ -z "$(ls -A "$tmp" | grep '^\.')" ] && ok || bad "temporary files left after SIGINT: $(ls -A "$tmp")"
 
+# captions and chapter lists beside an export: one cue per speech event of
+# the plan, timed by its frames (start rounded down, end up, to the ms)
+expect 0 "$coach" export "$tmp/short.ini" -o "$tmp/cap.wav" --captions "$tmp/cap.vtt" \
+  --chapters "$tmp/cap.cue"
+has "$out" "Wrote $tmp/cap.vtt"; has "$out" "Wrote $tmp/cap.cue"
+for f in cap.wav cap.vtt cap.cue; do [ -s "$tmp/$f" ] && ok || bad "$f missing"; done
+"$coach" plan "$tmp/short.ini" --json >"$tmp/short.json"
+n_speech=$(grep -c '"kind": "speech"' "$tmp/short.json")
+n_cues=$(grep -c -- ' --> ' "$tmp/cap.vtt")
+[ "$n_cues" -gt 0 ] && [ "$n_cues" = "$n_speech" ] && ok || bad "$n_cues captions for $n_speech speech events"
+[ "$(head -n 1 "$tmp/cap.vtt")" = WEBVTT ] && ok || bad "cap.vtt has no WEBVTT header"
+n_ch=$(grep -c '"end_frame"' "$tmp/short.json")
+[ "$(grep -c '^  TRACK ' "$tmp/cap.cue")" = "$n_ch" ] && ok || bad "cap.cue does not have $n_ch tracks"
+grep -qx 'FILE "cap.wav" WAVE' "$tmp/cap.cue" && ok || bad "cap.cue does not name cap.wav"
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/short.json" "$tmp/cap.vtt" <<'PY' && ok || bad "captions do not match the plan"
+import json, re, sys
+plan = json.load(open(sys.argv[1]))
+rate = plan["rate_hz"]
+speech = [e for e in plan["events"] if e["kind"] == "speech"]
+cues = re.findall(r"(\d+):(\d\d):(\d\d)\.(\d{3}) --> (\d+):(\d\d):(\d\d)\.(\d{3})\n(.*)\n",
+                  open(sys.argv[2]).read())
+assert len(cues) == len(speech), (len(cues), len(speech))
+ms = lambda h, m, s, f: ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(f)
+for c, e in zip(cues, speech):
+    a, b, end = ms(*c[0:4]), ms(*c[4:8]), e["frame"] + e["len_frames"]
+    assert a == e["frame"] * 1000 // rate, (a, e)
+    assert b == -(-end * 1000 // rate), (b, e)
+    text = c[8].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert text == e["text"], (text, e["text"])
+PY
+fi
+expect 0 "$coach" export "$tmp/short.ini" -o "$tmp/cap.mp3" --captions "$tmp/cap.SRT" \
+  --chapters "$tmp/cap.json" -q
+head -n 2 "$tmp/cap.SRT" | grep -q -- '^1$' && ok || bad "cap.SRT does not start with cue 1"
+grep -q '"version": "1.2.0"' "$tmp/cap.json" && ok || bad "cap.json is not chapters JSON"
+expect 2 "$coach" export "$tmp/short.ini" -o "$tmp/x.wav" --captions "$tmp/x.txt"
+has "$err" "captions format of '$tmp/x.txt'"
+expect 2 "$coach" export "$tmp/short.ini" -o "$tmp/x.wav" --chapters "$tmp/x.mp4"
+has "$err" "chapter list format"
+[ ! -e "$tmp/x.wav" ] && [ ! -e "$tmp/x.txt" ] && ok || bad "a usage error wrote files"
+# the audio fails: no captions, no chapters, no temporary files
+expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/no/such/dir/x.wav" --captions "$tmp/x.vtt" \
+  --chapters "$tmp/x.cue"
+[ ! -e "$tmp/x.vtt" ] && [ ! -e "$tmp/x.cue" ] && ok || bad "sidecars written for a failed export"
+expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/x.wav" --captions "$tmp/no/such/dir/x.vtt"
+[ ! -e "$tmp/x.wav" ] && ok || bad "audio written although its captions failed"
+[ -z "$(ls -A "$tmp" | grep '^\.')" ] && ok || bad "temporary files left: $(ls -A "$tmp")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

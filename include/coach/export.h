@@ -1,11 +1,14 @@
 /* Export: render a whole timeline into an audio file with libsndfile (WAV,
- * FLAC, OGG Vorbis, Opus, MP3). Written to a temporary file next to the
- * target and renamed, so a failure never leaves a partial file. */
+ * FLAC, OGG Vorbis, Opus, MP3; WAV also carries one cue point per chapter).
+ * Written to a temporary file next to the target and renamed, so a failure
+ * never leaves a partial file. Sidecar text files (captions, chapter lists)
+ * are written the same way and renamed only once the audio is in place. */
 #ifndef COACH_EXPORT_H
 #define COACH_EXPORT_H
 
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "coach/clips.h"
 #include "coach/timeline.h"
@@ -32,11 +35,38 @@ enum export_format export_format_from_path(const char *path);
 enum export_format export_format_from_name(const char *name);
 const char *export_format_name(enum export_format f);
 
-/* Renders tl into path. Clips are prepared just before they are needed and
- * released after their last use. On failure returns negative, sets errno
+/* Renders tl into path. A WAV gets one cue point per chapter (tl->ch), at
+ * the chapter's first frame (libsndfile stores no cue names). Clips are
+ * prepared just before they are needed and released after their last use. On failure returns negative, sets errno
  * where it applies, writes a short reason to err, and leaves no file
  * (an existing file at path is untouched). */
 int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
                     const struct export_opts *o, char *err, size_t err_cap);
+
+/* A small text file beside an export (captions, chapters), written into a
+ * hidden temporary file in its target's directory: content goes to f,
+ * export_sidecar_close makes it durable, export_sidecar_commit renames it
+ * into place, export_sidecar_discard removes it. Until the commit the
+ * target is untouched, so a caller writes and closes every sidecar, exports
+ * the audio, and commits the sidecars only if the audio succeeded. */
+struct export_sidecar {
+    FILE *f;    /* write here between open and commit */
+    char *path; /* the target */
+    char *tmp;  /* the temporary file, NULL once renamed or removed */
+    char *dir;  /* the target's directory (synced after the rename) */
+};
+
+/* Returns 0, or negative with errno and a reason in err (nothing created). */
+int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, size_t err_cap);
+/* Flushes, syncs and closes f: a write error that stdio hid until now (a
+ * full disk) shows here. Returns 0, or negative with errno and err set (the
+ * temporary file stays until commit or discard). */
+int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap);
+/* Closes (if still open) and renames into place. On failure the temporary
+ * file is removed and the target untouched; returns negative with errno and
+ * err set. Frees sc either way. */
+int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap);
+/* Closes and removes the temporary file; frees sc. Safe on a zeroed sc. */
+void export_sidecar_discard(struct export_sidecar *sc);
 
 #endif

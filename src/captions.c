@@ -1,0 +1,102 @@
+/* Captions writer: the timeline's speech events as WebVTT or SubRip cues,
+ * one per phrase, timed to the millisecond from the plan's frames (start
+ * rounded down, end rounded up) and with the text made safe for each
+ * format. Writes to a FILE; the CLI gives it an export sidecar so the file
+ * appears atomically with the audio. */
+#include "coach/captions.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "coach/common.h"
+
+/* ASCII-only, so the locale cannot change what a file name means. */
+static int ext_is(const char *path, const char *ext)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash + 1 : path, '.');
+    if (!dot) return 0;
+    for (; *dot && *ext; dot++, ext++) {
+        int c = (*dot >= 'A' && *dot <= 'Z') ? *dot + 32 : *dot;
+        if (c != *ext) return 0;
+    }
+    return *dot == *ext;
+}
+
+enum captions_format captions_format_from_path(const char *path)
+{
+    if (!path) return CAPTIONS_UNKNOWN;
+    if (ext_is(path, ".vtt")) return CAPTIONS_VTT;
+    if (ext_is(path, ".srt")) return CAPTIONS_SRT;
+    return CAPTIONS_UNKNOWN;
+}
+
+/* "HH:MM:SS.mmm" (VTT) or "HH:MM:SS,mmm" (SRT); hours grow past 99. */
+static void put_time(FILE *out, uint64_t ms, char sep)
+{
+    fprintf(out, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64 "%c%03" PRIu64, ms / 3600000,
+            ms / 60000 % 60, ms / 1000 % 60, sep, ms % 1000);
+}
+
+/* One line of text. entities: & < > become &amp; &lt; &gt; (VTT cue text
+ * is parsed as markup). Otherwise a '>' right after "--" gets a space
+ * before it, so "-->" never appears, however many hyphens come first.
+ * Line breaks become spaces: a blank line would end the cue. */
+static void put_text(FILE *out, const char *s, int entities)
+{
+    int dashes = 0; /* hyphens just written */
+    for (; *s; s++) {
+        char c = *s;
+        if (c == '\n' || c == '\r') c = ' ';
+        if (entities && c == '&') {
+            fputs("&amp;", out);
+        } else if (entities && c == '<') {
+            fputs("&lt;", out);
+        } else if (entities && c == '>') {
+            fputs("&gt;", out);
+        } else {
+            if (c == '>' && dashes >= 2) fputc(' ', out);
+            fputc(c, out);
+        }
+        dashes = c == '-' ? dashes + 1 : 0;
+    }
+}
+
+int captions_write(const struct timeline *tl, enum captions_format fmt, const char *title,
+                   FILE *out)
+{
+    if (!tl || !out || tl->rate_hz == 0 || (fmt != CAPTIONS_VTT && fmt != CAPTIONS_SRT))
+        return COACH_EINVAL;
+    for (size_t i = 0; i < tl->n_ev; i++) { /* check first: never write half a file */
+        const struct event *e = &tl->ev[i];
+        if (e->kind == EV_SPEECH && (e->clip >= tl->n_clips || !tl->clip_text[e->clip]))
+            return COACH_EINVAL;
+    }
+    const int vtt = fmt == CAPTIONS_VTT;
+    if (vtt) {
+        fputs("WEBVTT\n\n", out);
+        if (title && *title) {
+            fputs("NOTE ", out);
+            put_text(out, title, 0); /* a NOTE is not markup; only "-->" matters */
+            fputs("\n\n", out);
+        }
+    }
+    unsigned long n = 0;
+    for (size_t i = 0; i < tl->n_ev; i++) {
+        const struct event *e = &tl->ev[i];
+        if (e->kind != EV_SPEECH) continue;
+        if (!vtt) fprintf(out, "%lu\n", ++n);
+        put_time(out, captions_ms_floor(e->frame, tl->rate_hz), vtt ? '.' : ',');
+        fputs(" --> ", out);
+        put_time(out, captions_ms_ceil(e->frame + e->len_frames, tl->rate_hz), vtt ? '.' : ',');
+        fputc('\n', out);
+        put_text(out, tl->clip_text[e->clip], vtt);
+        fputs("\n\n", out);
+    }
+    if (ferror(out)) {
+        if (!errno) errno = EIO;
+        return COACH_EIO;
+    }
+    return 0;
+}
