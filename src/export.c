@@ -348,6 +348,13 @@ static int write_all(SNDFILE *f, struct vio_file *v, struct export_job *j,
     struct renderer r;
     float *buf = malloc(block * o->channels * sizeof *buf);
     int rc = buf ? render_init(&r, tl, j->clip_pcm, o->channels, block) : COACH_ENOMEM;
+    if (rc == 0 && render_set_music(&r, o->music) != 0) {
+        render_free(&r);
+        free(buf);
+        set_err(err, err_cap, "music at %u Hz does not match the output rate %u Hz",
+                o->music->rate_hz, tl->rate_hz);
+        return COACH_EINVAL;
+    }
     if (rc) {
         free(buf);
         set_err(err, err_cap, "%s", coach_strerror(rc));

@@ -12,9 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <espeak-ng/speak_lib.h>
 
 #include "coach/captions.h"
 #include "coach/catalog.h"
@@ -28,8 +32,10 @@
 #include "coach/feeder.h"
 #include "coach/history.h"
 #include "coach/live.h"
+#include "coach/music.h"
 #include "coach/plan.h"
 #include "coach/position.h"
+#include "coach/progress.h"
 #include "coach/sink_portaudio.h"
 #include "coach/routine.h"
 #include "coach/speech.h"
@@ -59,6 +65,8 @@ static const char usage_text[] =
     "  play ROUTINE             coach a routine live through the sound device\n"
     "  export ROUTINE -o FILE   write the whole coached session to an audio file\n"
     "                           (.wav .flac .ogg .opus .mp3, chosen by extension)\n"
+    "  export --all DIR         export every routine found to DIR/NAME.flac (or --format),\n"
+    "                           with DIR/NAME.vtt captions and DIR/NAME.json chapters\n"
     "  check ROUTINE...         check routine files; every error as file:line: message\n"
     "  plan ROUTINE             show what will be said and when (--json for programs)\n"
     "  list                     list the routines found\n"
@@ -66,6 +74,7 @@ static const char usage_text[] =
     "  ctl WORD                 steer a playing coach: pause resume toggle next back\n"
     "                           repeat where louder softer stop\n"
     "  history                  the sessions played so far\n"
+    "  voices                   list the voice profiles and the espeak-ng voices installed\n"
     "  help, version\n"
     "\n"
     "Keys while playing (no Enter needed): space pause/resume, n next step, b back to\n"
@@ -87,6 +96,16 @@ static const char usage_text[] =
     "                           sheet, .json Podcasting 2.0, .txt ffmetadata); a .wav\n"
     "                           always carries them as cue points\n"
     "  -l, --level LEVEL        easy, medium or hard: which end of a range (reps = 10-15)\n"
+    "      --music FILE|DIR     play, export: music under the voice (any format\n"
+    "                           libsndfile reads; a folder plays in name order), looped\n"
+    "                           and ducked 12 dB under speech\n"
+    "      --progress           play, export: one level up (from the routine's level or\n"
+    "                           --level) for every 3 full completions in a row in the\n"
+    "                           history, up to hard; said at the start\n"
+    "      --voice NAME         the voice profile (name or path) instead of the routine's\n"
+    "      --speech-rate WPM    speaking rate, 80-450 words per minute\n"
+    "      --pitch N            voice pitch, 0-100 (50 normal)\n"
+    "      --speech-volume N    voice volume, 0-200 (100 normal)\n"
     "  -r, --rate HZ            output sample rate, 48000 (default) or 44100\n"
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
     "  -j, --json               plan: print JSON\n"
@@ -113,12 +132,32 @@ struct opts {
     const char *captions; /* export: captions sidecar (.vtt / .srt) */
     const char *chapters; /* export: chapter list sidecar (.cue / .json / .txt) */
     const char *level;
+    const char *voice;    /* --voice: profile instead of the routine's */
+    int speech_rate, pitch, speech_volume; /* profile overrides; -1 = the profile's */
+    const char *all_dir;  /* export --all DIR */
+    bool progress;        /* --progress: level from the history */
+    const char *music;    /* --music FILE|DIR: a bed under the voice */
     uint32_t rate_hz;
     uint32_t channels;
     bool json, quiet;
 };
 
 static volatile sig_atomic_t interrupted;
+
+/* --music: loads the bed at the output rate; the exit status on failure. */
+static int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *loaded)
+{
+    *loaded = false;
+    if (!o->music) return 0;
+    char err[512] = "";
+    int rc = music_load(m, o->music, rate_hz, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "coach: music: %s\n", err[0] ? err : coach_strerror(rc));
+        return rc == COACH_ENOTFOUND ? 3 : 1;
+    }
+    *loaded = true;
+    return 0;
+}
 static volatile sig_atomic_t terminated;
 static int signal_pipe[2] = {-1, -1}; /* play: signals reach the control loop here */
 
@@ -150,6 +189,7 @@ struct session {
     struct speech *speech;
     struct clipstore clips;
     struct timeline tl;
+    char *announce;       /* --progress sentence said after the title, or NULL */
     bool have_routine, have_voice, have_clips, have_tl;
 };
 
@@ -166,6 +206,7 @@ static void session_free(struct session *s)
     if (s->have_voice) voice_free(&s->voice);
     if (s->have_routine) routine_free(&s->routine);
     free(s->routine_path);
+    free(s->announce);
     memset(s, 0, sizeof *s);
 }
 
@@ -181,8 +222,20 @@ static void print_known(enum catalog_kind kind)
     catalog_strv_free(paths, n);
 }
 
-/* Loads the routine and its voice profile. Errors are printed. */
-static int session_load(struct session *s, const char *arg)
+static const char *routine_name(const char *path, char *buf, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 4 && strcmp(b + n - 4, ".ini") == 0) n -= 4;
+    snprintf(buf, cap, "%.*s", (int)n, b);
+    return buf;
+}
+
+/* Loads the routine and its voice profile (--voice instead of the
+ * routine's, with the --speech-rate, --pitch and --speech-volume
+ * overrides applied). Errors are printed. */
+static int session_load(struct session *s, const char *arg, const struct opts *o)
 {
     int rc = catalog_find(CATALOG_ROUTINES, arg, &s->routine_path);
     if (rc == COACH_ENOTFOUND) {
@@ -204,8 +257,12 @@ static int session_load(struct session *s, const char *arg)
         s->have_routine = true;
         char *vpath = NULL;
         const struct routine *r = &s->routine;
-        rc = catalog_find(CATALOG_VOICES, r->voice, &vpath);
-        if (rc == COACH_ENOTFOUND) {
+        rc = catalog_find(CATALOG_VOICES, o->voice ? o->voice : r->voice, &vpath);
+        if (rc == COACH_ENOTFOUND && o->voice) { /* the command line's, not the file's */
+            fprintf(stderr, "coach: voice profile '%s' not found (try 'coach voices')\n", o->voice);
+            print_known(CATALOG_VOICES);
+            status = EXIT_NOTFOUND;
+        } else if (rc == COACH_ENOTFOUND) {
             char **names, **paths;
             size_t n = 0;
             char *known = NULL;
@@ -228,10 +285,14 @@ static int session_load(struct session *s, const char *arg)
             status = EXIT_INVALID;
         } else {
             rc = voice_load(vpath, &s->voice, &d);
-            if (rc)
+            if (rc) {
                 status = rc == COACH_ENOTFOUND ? EXIT_NOTFOUND : EXIT_INVALID;
-            else
+            } else {
                 s->have_voice = true;
+                if (o->speech_rate >= 0) s->voice.rate_wpm = o->speech_rate;
+                if (o->pitch >= 0) s->voice.pitch = o->pitch;
+                if (o->speech_volume >= 0) s->voice.volume = o->speech_volume;
+            }
         }
         free(vpath);
     }
@@ -239,6 +300,36 @@ static int session_load(struct session *s, const char *arg)
     diags_print(&d, stderr);
     diags_free(&d);
     return status;
+}
+
+/* The session's level: --level or the routine's, moved up by --progress
+ * (progress.h has the rule). The decision goes to stderr and, when the
+ * streak moved (or would move) the level, into s->announce, said after the
+ * title. A history that cannot be read only costs the progression. */
+static enum level session_level(struct session *s, const struct opts *o)
+{
+    enum level base = s->routine.level;
+    if (o->level) level_parse(o->level, &base);
+    if (!o->progress) return base;
+    char name[256];
+    routine_name(s->routine_path, name, sizeof name);
+    unsigned streak = 0;
+    char *hpath = history_default_path();
+    if (!hpath || progress_streak(hpath, name, &streak))
+        fprintf(stderr, "coach: warning: cannot read the history%s%s (%s); level unchanged\n",
+                hpath ? " " : "", hpath ? hpath : "", strerror(errno));
+    free(hpath);
+    enum level lv = progress_level(base, streak);
+    fprintf(stderr, "progress: %u completion%s in a row -> %s\n", streak, streak == 1 ? "" : "s",
+            level_name(lv));
+    if (streak >= PROGRESS_PER_LEVEL) {
+        static const enum phrase_id words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
+        /* the bare word: voice_format would capitalize it ("Medium") */
+        const char *word = s->voice.phrases[words[lv]];
+        s->announce = voice_format(&s->voice, PH_PROGRESS,
+                                   &(struct phrase_args){.n = (long)streak, .text = word});
+    }
+    return lv;
 }
 
 /* Starts espeak-ng and plans the routine at the given rate and level. */
@@ -261,9 +352,8 @@ static int session_plan(struct session *s, const struct opts *o)
         return EXIT_SPEECH;
     }
     s->have_clips = true;
-    enum level lv = s->routine.level;
-    if (o->level) level_parse(o->level, &lv);
-    struct plan_opts po = {.rate_hz = o->rate_hz, .level = lv};
+    enum level lv = session_level(s, o);
+    struct plan_opts po = {.rate_hz = o->rate_hz, .level = lv, .announce = s->announce};
     struct clip_source src = {.intern = clip_intern, .ctx = &s->clips};
     char err[512];
     rc = plan_build(&s->routine, v, &src, &po, &s->tl, err, sizeof err);
@@ -291,7 +381,7 @@ static int cmd_check(int argc, char **argv, const struct opts *o)
     int worst = EXIT_OK;
     for (int i = 0; i < argc; i++) {
         struct session s = {0};
-        int st = session_load(&s, argv[i]);
+        int st = session_load(&s, argv[i], o);
         if (!st) st = session_plan(&s, o);
         if (!st && !o->quiet) {
             char d[64];
@@ -309,7 +399,7 @@ static int cmd_plan(int argc, char **argv, const struct opts *o)
 {
     if (argc != 1) return usage_error("%s", "plan needs exactly one routine");
     struct session s = {0};
-    int st = session_load(&s, argv[0]);
+    int st = session_load(&s, argv[0], o);
     if (!st) st = session_plan(&s, o);
     if (!st) {
         if (o->json)
@@ -403,8 +493,11 @@ static int sidecar_close(struct export_sidecar *sc, int write_rc)
     return EXIT_OUTPUT;
 }
 
+static int export_all(int argc, const struct opts *o);
+
 static int cmd_export(int argc, char **argv, const struct opts *o)
 {
+    if (o->all_dir) return export_all(argc, o);
     if (argc != 1) return usage_error("%s", "export needs exactly one routine (and -o FILE)");
     enum export_format fmt = EXPORT_UNKNOWN;
     if (o->format && (fmt = export_format_from_name(o->format)) == EXPORT_UNKNOWN)
@@ -424,7 +517,7 @@ static int cmd_export(int argc, char **argv, const struct opts *o)
                            ".cue, .json or .txt)",
                            o->chapters);
     struct session s = {0};
-    int st = session_load(&s, argv[0]);
+    int st = session_load(&s, argv[0], o);
     if (!st) st = session_plan(&s, o);
     char *out = NULL;
     if (!st) {
@@ -449,13 +542,16 @@ static int cmd_export(int argc, char **argv, const struct opts *o)
                                       : COACH_ENOMEM);
         free(ref);
     }
+    struct music music;
+    bool have_music = false;
+    if (!st) st = load_music(o, o->rate_hz, &music, &have_music);
     if (!st) {
         struct progress pr = {.name = out, .last_pct = -1};
         bool show = !o->quiet && isatty(STDERR_FILENO);
         struct export_opts eo = {.format = fmt, .channels = o->channels, .title = s.routine.title,
                                  .artist = "coach", .comment = s.routine.summary,
                                  .progress = show ? on_progress : NULL, .progress_ctx = &pr,
-                                 .cancel = &interrupted};
+                                 .cancel = &interrupted, .music = have_music ? &music : NULL};
         char err[512] = "";
         int rc = export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
         if (rc == COACH_EINTR) {
@@ -491,9 +587,175 @@ static int cmd_export(int argc, char **argv, const struct opts *o)
     }
     export_sidecar_discard(&cap); /* after a failure: remove the temporary files */
     export_sidecar_discard(&chap);
+    if (have_music) music_free(&music);
     free(out);
     session_free(&s);
     return st;
+}
+
+/* export --all DIR: every routine found, each in its own process (espeak-ng
+ * is per-process global state), as many at once as there are processors.
+ * Each child runs the single export above with the file names filled in,
+ * so a batch behaves exactly like one export per routine. */
+static int export_all(int argc, const struct opts *o)
+{
+    if (argc) return usage_error("%s", "export --all DIR exports every routine: name none");
+    if (o->output || o->captions || o->chapters)
+        return usage_error("%s", "export --all names its files itself (DIR/NAME.flac, .vtt, "
+                                 ".json): drop -o, --captions and --chapters");
+    enum export_format fmt = EXPORT_FLAC;
+    if (o->format && (fmt = export_format_from_name(o->format)) == EXPORT_UNKNOWN)
+        return usage_error("unknown format '%s' (use wav, flac, ogg, opus or mp3)", o->format);
+    const char *dir = o->all_dir;
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "coach: cannot create %s: %s\n", dir, strerror(errno));
+        return EXIT_OUTPUT;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "coach: %s is not a directory\n", dir);
+        return EXIT_OUTPUT;
+    }
+    char **names, **paths;
+    size_t n;
+    if (catalog_list(CATALOG_ROUTINES, &names, &paths, &n)) {
+        fputs("coach: out of memory\n", stderr);
+        return EXIT_INVALID;
+    }
+    if (!n) {
+        fputs("coach: no routines found (see 'coach list')\n", stderr);
+        catalog_strv_free(names, n);
+        catalog_strv_free(paths, n);
+        return EXIT_NOTFOUND;
+    }
+    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
+    pid_t *pids = calloc(n, sizeof *pids);
+    if (!pids) {
+        fputs("coach: out of memory\n", stderr);
+        catalog_strv_free(names, n);
+        catalog_strv_free(paths, n);
+        return EXIT_OUTPUT;
+    }
+    int worst = EXIT_OK;
+    size_t next = 0, running = 0;
+    bool forwarded = false;
+    for (;;) {
+        while (!interrupted && running < (size_t)jobs && next < n) {
+            fflush(NULL); /* nothing buffered may be written twice */
+            pid_t pid = fork();
+            if (pid == 0) {
+                const char *ext = export_format_name(fmt);
+                char *out = coach_asprintf("%s/%s.%s", dir, names[next], ext);
+                char *vtt = coach_asprintf("%s/%s.vtt", dir, names[next]);
+                char *json = coach_asprintf("%s/%s.json", dir, names[next]);
+                if (!out || !vtt || !json) _exit(EXIT_OUTPUT);
+                struct opts c = *o;
+                c.all_dir = NULL;
+                c.output = out;
+                c.captions = vtt;
+                c.chapters = json;
+                c.format = ext;
+                c.quiet = true; /* the parent reports; no interleaved progress bars */
+                char *arg = paths[next];
+                int rc = cmd_export(1, &arg, &c);
+                fflush(NULL);
+                _exit(rc);
+            }
+            if (pid < 0) {
+                fprintf(stderr, "%s: failed (cannot start a process: %s)\n", names[next],
+                        strerror(errno));
+                worst = EXIT_OUTPUT;
+                next++; /* pids[] stays 0: never waited for */
+                continue;
+            }
+            pids[next++] = pid;
+            running++;
+        }
+        if (!running) break;
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno != EINTR) break;
+            if (interrupted && !forwarded) {
+                /* a terminal's Ctrl-C reached them already; a kill did not */
+                for (size_t i = 0; i < next; i++)
+                    if (pids[i] > 0) kill(pids[i], SIGINT);
+                forwarded = true;
+            }
+            continue;
+        }
+        size_t i = 0;
+        while (i < next && pids[i] != pid) i++;
+        if (i == next) continue; /* not ours */
+        pids[i] = 0;
+        running--;
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (code == EXIT_OK)
+            printf("%s: ok\n", names[i]);
+        else if (WIFEXITED(status))
+            printf("%s: failed (status %d)\n", names[i], code);
+        else
+            printf("%s: failed (signal %d)\n", names[i], WTERMSIG(status));
+        fflush(stdout);
+        if (code > worst) worst = code;
+    }
+    free(pids);
+    catalog_strv_free(names, n);
+    catalog_strv_free(paths, n);
+    return interrupted ? EXIT_INTERRUPTED : worst;
+}
+
+/* ---- listing voices ---- */
+
+/* Voice profiles first (what --voice and 'voice =' take), then the
+ * espeak-ng voices installed (what a profile's 'espeak =' takes): one
+ * plain line each, for screen readers. */
+static int cmd_voices(int argc)
+{
+    if (argc) return usage_error("%s", "voices takes no arguments");
+    char **names, **paths;
+    size_t n;
+    if (catalog_list(CATALOG_VOICES, &names, &paths, &n)) return EXIT_INVALID;
+    printf(n ? "Voice profiles (for --voice, or 'voice =' in a routine):\n"
+             : "No voice profiles found.\n");
+    for (size_t i = 0; i < n; i++) {
+        struct voice v;
+        struct coach_diags d;
+        diags_init(&d);
+        if (voice_load(paths[i], &v, &d) == 0) {
+            printf("  %s: espeak-ng voice %s, rate %d, pitch %d, volume %d (%s)\n", names[i],
+                   v.espeak_voice, v.rate_wpm, v.pitch, v.volume, paths[i]);
+            voice_free(&v);
+        } else {
+            printf("  %s: has errors (%s)\n", names[i], paths[i]);
+        }
+        diags_free(&d);
+    }
+    catalog_strv_free(names, n);
+    catalog_strv_free(paths, n);
+
+    /* espeak_ListVoices needs an initialized espeak-ng: speech_open does it. */
+    struct speech *sp = NULL;
+    struct speech_settings ss = {.espeak_voice = "en-us", .rate_wpm = 165, .pitch = 50,
+                                 .volume = 100};
+    if (speech_open(&sp, &ss)) {
+        fprintf(stderr, "coach: espeak-ng cannot start (is espeak-ng-data installed?)\n");
+        return EXIT_SPEECH;
+    }
+    const espeak_VOICE **ev = espeak_ListVoices(NULL);
+    printf("\nespeak-ng voices installed (for 'espeak =' in a voice profile):\n");
+    for (size_t i = 0; ev && ev[i]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s", ev[i]->name ? ev[i]->name : "");
+        for (char *c = name; *c; c++)
+            if (*c == '_') *c = ' '; /* "English_(America)" reads better spoken */
+        /* languages: a priority byte, then the language name */
+        const char *lang = ev[i]->languages && ev[i]->languages[0] ? ev[i]->languages + 1 : "";
+        printf("  %s: %s\n", *lang ? lang : (ev[i]->identifier ? ev[i]->identifier : "?"), name);
+    }
+    speech_close(sp);
+    return fflush(stdout) || ferror(stdout) ? EXIT_OUTPUT : EXIT_OK;
 }
 
 /* ---- live playback ---- */
@@ -729,16 +991,6 @@ static void swap_in(struct player *p)
     }
 }
 
-static const char *routine_name(const char *path, char *buf, size_t cap)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    size_t n = strlen(b);
-    if (n > 4 && strcmp(b + n - 4, ".ini") == 0) n -= 4;
-    snprintf(buf, cap, "%.*s", (int)n, b);
-    return buf;
-}
-
 static int control_loop(struct player *p, int ctl_fd)
 {
     uint64_t last_epoch = 0, still_since = mono_ns();
@@ -898,7 +1150,7 @@ static int play_session(int argc, char **argv, const struct opts *o)
 {
     (void)argc;
     struct session s = {0};
-    int st = session_load(&s, argv[0]);
+    int st = session_load(&s, argv[0], o);
     if (st) {
         session_free(&s);
         return st;
@@ -922,20 +1174,30 @@ static int play_session(int argc, char **argv, const struct opts *o)
         session_free(&s);
         return EXIT_NODEVICE;
     }
-    struct player p = {.s = &s, .o = o, .chapter_shown = -1, .level = s.routine.level};
-    if (o->level) level_parse(o->level, &p.level);
-    struct plan_opts po = {.rate_hz = rate, .level = p.level};
+    struct music music;
+    bool have_music = false;
+    st = load_music(o, rate, &music, &have_music);
+    if (st) {
+        pa_sink_terminate();
+        session_free(&s);
+        return st;
+    }
+    struct player p = {.s = &s, .o = o, .chapter_shown = -1};
+    p.level = session_level(&s, o);
+    struct plan_opts po = {.rate_hz = rate, .level = p.level, .announce = s.announce};
     const struct timeline *first;
     int rc = feeder_start(&p.feeder, &s.routine, &s.voice, &po, &first);
     if (rc) {
         fprintf(stderr, "%s\n", p.feeder.err[0] ? p.feeder.err : coach_strerror(rc));
         feeder_stop(&p.feeder);
+        if (have_music) music_free(&music);
         pa_sink_terminate();
         session_free(&s);
         return rc == COACH_ESPEECH ? EXIT_SPEECH : EXIT_INVALID;
     }
     p.cur = first;
     rc = live_init(&p.live, first, false, p.feeder.slots, o->channels, 4096);
+    if (!rc && have_music) render_set_music(&p.live.r, &music); /* before the audio starts */
     if (!rc) feeder_attach(&p.feeder, &p.live);
     if (!rc) rc = pa_sink_open(&p.sink, dev, rate, o->channels, o->latency_ms, &p.live, err, sizeof err);
     if (rc) {
@@ -945,6 +1207,7 @@ static int play_session(int argc, char **argv, const struct opts *o)
                 err[0] ? err : coach_strerror(rc), name, name);
         feeder_stop(&p.feeder);
         live_free(&p.live);
+        if (have_music) music_free(&music);
         pa_sink_terminate();
         session_free(&s);
         return EXIT_NODEVICE;
@@ -1017,6 +1280,7 @@ static int play_session(int argc, char **argv, const struct opts *o)
     }
     feeder_stop(&p.feeder);
     live_free(&p.live);
+    if (have_music) music_free(&music);
     for (size_t i = 0; i < p.n_overlays; i++) free(p.overlays[i]);
     pa_sink_terminate();
     session_free(&s);
@@ -1081,10 +1345,21 @@ static int cmd_history(int argc)
     return rc && rc != COACH_ENOTFOUND ? EXIT_OUTPUT : EXIT_OK;
 }
 
+/* A whole decimal number in [lo, hi], or -1. */
+static int parse_int(const char *s, int lo, int hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    return (int)v;
+}
+
 int main(int argc, char **argv)
 {
     launch_ns = mono_ns();
-    struct opts o = {.rate_hz = 48000, .channels = 1};
+    struct opts o = {.rate_hz = 48000, .channels = 1, .speech_rate = -1, .pitch = -1,
+                     .speech_volume = -1};
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
         {"level", required_argument, 0, 'l'},  {"rate", required_argument, 0, 'r'},
@@ -1093,7 +1368,10 @@ int main(int argc, char **argv)
         {"version", no_argument, 0, 'V'},      {"device", required_argument, 0, 'd'},
         {"latency", required_argument, 0, 'L'}, {"socket", required_argument, 0, 's'},
         {"captions", required_argument, 0, 'C'}, {"chapters", required_argument, 0, 'P'},
-        {0, 0, 0, 0}};
+        {"voice", required_argument, 0, 'v'},  {"speech-rate", required_argument, 0, 'R'},
+        {"pitch", required_argument, 0, 'p'},  {"speech-volume", required_argument, 0, 'S'},
+        {"progress", no_argument, 0, 'g'},     {"all", required_argument, 0, 'A'},
+        {"music", required_argument, 0, 'm'},  {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:f:l:r:c:jqhVd:s:", longopts, NULL)) != -1) {
@@ -1124,6 +1402,22 @@ int main(int argc, char **argv)
         case 's': o.socket = optarg; break;
         case 'C': o.captions = optarg; break;
         case 'P': o.chapters = optarg; break;
+        case 'v': o.voice = optarg; break;
+        case 'R':
+            if ((o.speech_rate = parse_int(optarg, 80, 450)) < 0)
+                return usage_error("speech rate must be 80-450 words per minute, not '%s'", optarg);
+            break;
+        case 'p':
+            if ((o.pitch = parse_int(optarg, 0, 100)) < 0)
+                return usage_error("pitch must be 0-100, not '%s'", optarg);
+            break;
+        case 'S':
+            if ((o.speech_volume = parse_int(optarg, 0, 200)) < 0)
+                return usage_error("speech volume must be 0-200, not '%s'", optarg);
+            break;
+        case 'g': o.progress = true; break;
+        case 'm': o.music = optarg; break;
+        case 'A': o.all_dir = optarg; break;
         case 'L': {
             char *end;
             o.latency_ms = strtod(optarg, &end);
@@ -1137,7 +1431,7 @@ int main(int argc, char **argv)
         default:
             if (optopt && strchr("oflrcds", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
-            if (optopt && strchr("LCP", optopt)) /* long-only: name it as typed */
+            if (optopt && strchr("LCPvRpSA", optopt)) /* long-only: name it as typed */
                 return usage_error("option '%s' needs a value", argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -1159,6 +1453,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "devices") == 0) return cmd_devices(n);
     if (strcmp(cmd, "ctl") == 0) return cmd_ctl(n, args, &o);
     if (strcmp(cmd, "history") == 0) return cmd_history(n);
+    if (strcmp(cmd, "voices") == 0) return cmd_voices(n);
     if (strcmp(cmd, "export") == 0) return cmd_export(n, args, &o);
     if (strcmp(cmd, "check") == 0) return cmd_check(n, args, &o);
     if (strcmp(cmd, "plan") == 0) return cmd_plan(n, args, &o);

@@ -509,6 +509,7 @@ static void intro(struct pb *p)
     add_chapter(p, 0, r->title);
     say_flow(p, phrase(p, PH_INTRO, &(struct phrase_args){.title = r->title}));
     if (p->o->part == PLAN_TITLE) return;
+    if (p->o->announce) say_flow(p, coach_strdup(p->o->announce));
     if (r->summary) say_flow(p, coach_strdup(r->summary));
     if (r->cautions.len) {
         say_flow(p, phrase(p, PH_CAUTION_INTRO, NULL));

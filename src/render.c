@@ -6,8 +6,9 @@
  * Per block: speech is added straight into the mix; tones are summed apart,
  * multiplied by the speech-ducking gain (computed from the speech events'
  * positions, not from history) and added; then master volume and a soft
- * limiter that never leaves [-1, 1]. Blocks with no event are a plain
- * zero fill.
+ * limiter that never leaves [-1, 1]. An optional music bed goes in before
+ * the volume, ducked the same stateless way (deeper ramps, render.h).
+ * Blocks with no event and no music are a plain zero fill.
  *
  * Missing clips (clip_pcm[id] == NULL when due) play as silence and are
  * counted once per event: in the block that contains the event's first
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/music.h"
 #include "coach/tone.h"
 
 #define RENDER_DEFAULT_BLOCK 1024
@@ -47,6 +49,15 @@ int render_init(struct renderer *r, const struct timeline *tl, clip_slot *clip_p
     return 0;
 }
 
+int render_set_music(struct renderer *r, const struct music *m)
+{
+    if (m && (!m->pcm || m->len_frames == 0 || !r->tl || m->rate_hz != r->tl->rate_hz))
+        return COACH_EINVAL;
+    r->music = m;
+    r->music_gain = 1.0f;
+    return 0;
+}
+
 void render_free(struct renderer *r)
 {
     if (!r) return;
@@ -70,24 +81,81 @@ static inline float soft_limit(float x)
 }
 
 /* Lowers gain[] (frames [a, a+m)) to speech event s's ducking curve:
- * RENDER_DUCK_GAIN inside [start, end); outside, at distance d frames
- * (d = 1 next to the speech), duck + (1 - duck) * d / ramp, so the gain is
- * exactly 1 from d = ramp on. Taking the min over events makes the curve
- * independent of the order and of the block cut. */
-static void duck_under(const struct event *s, uint64_t a, size_t m, uint64_t ramp, float *gain)
+ * depth inside [start, end); outside, at distance d frames (d = 1 next to
+ * the speech), depth + (1 - depth) * d / ramp, so the gain is exactly 1
+ * from d = ramp on. Taking the min over events makes the curve independent
+ * of the order and of the block cut. */
+static void duck_under(const struct event *s, uint64_t a, size_t m, uint64_t ramp, float depth,
+                       float *gain)
 {
     uint64_t start = s->frame, end = s->frame + s->len_frames;
     uint64_t lo = start > ramp - 1 ? start - (ramp - 1) : 0;
     uint64_t hi = end + ramp - 1;
     if (lo < a) lo = a;
     if (hi > a + m) hi = a + m;
-    const float duck = RENDER_DUCK_GAIN;
     const float inv_ramp = 1.0f / (float)ramp;
     for (uint64_t f = lo; f < hi; f++) {
         uint64_t d = f < start ? start - f : (f >= end ? f - end + 1 : 0);
-        float g = duck + (1.0f - duck) * ((float)d * inv_ramp);
+        float g = depth + (1.0f - depth) * ((float)d * inv_ramp);
         float *p = &gain[f - a];
         if (g < *p) *p = g;
+    }
+}
+
+/* Fills gain[0, n) with the ducking gain of frames [a, a+n) under every
+ * speech event (ready or not) of tl: 1 away from speech, depth under it. */
+static void duck_gain(const struct timeline *tl, uint64_t a, size_t n, uint64_t ramp, float depth,
+                      float *gain)
+{
+    for (size_t k = 0; k < n; k++)
+        gain[k] = 1.0f;
+    /* Speech that ended up to ramp frames before a still ducks here, and
+     * speech starting up to ramp frames after the block ducks its end. */
+    uint64_t back = tl->max_event_frames + ramp;
+    for (size_t i = timeline_lower_bound(tl, a - (a < back ? a : back));
+         i < tl->n_ev && tl->ev[i].frame < a + n + ramp; i++) {
+        const struct event *s = &tl->ev[i];
+        if (s->kind == EV_SPEECH && s->frame + s->len_frames + ramp - 1 > a)
+            duck_under(s, a, n, ramp, depth, gain);
+    }
+}
+
+static uint64_t ramp_frames(uint32_t ms, uint32_t rate_hz)
+{
+    uint64_t ramp = frames_from_ms(ms, rate_hz);
+    return ramp ? ramp : 1; /* absurdly low rates: keep the ramp defined */
+}
+
+/* Adds the music bed over frames [a, a+m) (m <= max_block, a < the
+ * timeline's length) into mono, using scratch_gain. */
+static void add_music(struct renderer *r, uint64_t a, size_t m, float *mono)
+{
+    const struct timeline *tl = r->tl;
+    const struct music *mu = r->music;
+    if (a + m > tl->len_frames) m = (size_t)(tl->len_frames - a);
+    float *gain = r->scratch_gain;
+    duck_gain(tl, a, m, ramp_frames(RENDER_MUSIC_DUCK_RAMP_MS, tl->rate_hz),
+              RENDER_MUSIC_DUCK_GAIN, gain);
+    /* Fade out to 0 at the end: under the closing bell, else briefly. */
+    uint64_t len = tl->len_frames, fade_from;
+    const struct event *last = &tl->ev[tl->n_ev - 1];
+    if (last->kind == EV_BELL && last->frame < len)
+        fade_from = last->frame;
+    else {
+        uint64_t fade = ramp_frames(RENDER_MUSIC_END_FADE_MS, tl->rate_hz);
+        fade_from = len - (fade < len ? fade : len);
+    }
+    if (a + m > fade_from) {
+        const float inv = 1.0f / (float)(len - fade_from);
+        for (uint64_t f = a > fade_from ? a : fade_from; f < a + m; f++)
+            gain[f - a] *= (float)(len - f) * inv;
+    }
+    const float k = mu->scale * r->music_gain;
+    const int16_t *bed = mu->pcm;
+    uint64_t idx = a % mu->len_frames;
+    for (size_t i = 0; i < m; i++) {
+        mono[i] += (float)bed[idx] * k * gain[i];
+        if (++idx == mu->len_frames) idx = 0;
     }
 }
 
@@ -97,8 +165,7 @@ static int render_mono(struct renderer *r, uint64_t a, size_t m)
 {
     const struct timeline *tl = r->tl;
     const uint64_t end = a + m;
-    uint64_t ramp = frames_from_ms(RENDER_DUCK_RAMP_MS, tl->rate_hz);
-    if (ramp == 0) ramp = 1; /* absurdly low rates: keep the ramp defined */
+    const uint64_t ramp = ramp_frames(RENDER_DUCK_RAMP_MS, tl->rate_hz);
     float *mono = r->scratch_mono, *tone = r->scratch_tone;
     /* Events starting before a can still sound (or duck) here. */
     uint64_t back = tl->max_event_frames + ramp;
@@ -147,14 +214,7 @@ static int render_mono(struct renderer *r, uint64_t a, size_t m)
     if (have_tone) {
         float *gain = r->scratch_gain + (tone_lo - a);
         size_t tn = (size_t)(tone_hi - tone_lo);
-        for (size_t k = 0; k < tn; k++)
-            gain[k] = 1.0f;
-        /* Speech up to ramp frames after the block still ducks its end. */
-        for (size_t i = first; i < tl->n_ev && tl->ev[i].frame < tone_hi + ramp; i++) {
-            const struct event *s = &tl->ev[i];
-            if (s->kind == EV_SPEECH && s->frame + s->len_frames + ramp - 1 > tone_lo)
-                duck_under(s, tone_lo, tn, ramp, gain);
-        }
+        duck_gain(tl, tone_lo, tn, ramp, RENDER_DUCK_GAIN, gain);
         if (!have_mono) {
             memset(mono, 0, m * sizeof(float));
             have_mono = 1;
@@ -162,6 +222,13 @@ static int render_mono(struct renderer *r, uint64_t a, size_t m)
         float *dst = mono + (tone_lo - a), *src = tone + (tone_lo - a);
         for (size_t k = 0; k < tn; k++)
             dst[k] += src[k] * gain[k];
+    }
+    if (r->music && a < tl->len_frames) {
+        if (!have_mono) {
+            memset(mono, 0, m * sizeof(float));
+            have_mono = 1;
+        }
+        add_music(r, a, m, mono);
     }
     return have_mono;
 }

@@ -137,5 +137,70 @@ expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/x.wav" --captions "$tmp/no/su
 [ ! -e "$tmp/x.wav" ] && ok || bad "audio written although its captions failed"
 [ -z "$(ls -A "$tmp" | grep '^\.')" ] && ok || bad "temporary files left: $(ls -A "$tmp")"
 
+# voice overrides: another profile, espeak settings; bad values are usage errors
+expect 0 "$coach" plan "$tmp/short.ini" --voice de; has "$out" "Einheit abgeschlossen"
+expect 3 "$coach" plan "$tmp/short.ini" --voice no-such-voice
+has "$err" "voice profile 'no-such-voice' not found"
+expect 2 "$coach" plan "$tmp/short.ini" --speech-rate 79; has "$err" "speech rate must be 80-450"
+expect 2 "$coach" plan "$tmp/short.ini" --speech-rate 451
+expect 2 "$coach" plan "$tmp/short.ini" --pitch 101; has "$err" "pitch must be 0-100"
+expect 2 "$coach" plan "$tmp/short.ini" --pitch 5x
+expect 2 "$coach" plan "$tmp/short.ini" --speech-volume -1; has "$err" "speech volume must be 0-200"
+expect 2 "$coach" plan "$tmp/short.ini" --speech-volume; has "$err" "'--speech-volume' needs a value"
+expect 0 "$coach" plan "$tmp/short.ini" --json; slow=$out
+expect 0 "$coach" plan "$tmp/short.ini" --json --speech-rate 400 --pitch 80 --speech-volume 150
+[ "$out" != "$slow" ] && ok || bad "--speech-rate did not change the plan"
+expect 0 "$coach" check "$tmp/short.ini" --voice en-gb --speech-rate 200
+expect 0 "$coach" voices
+has "$out" "en-us: espeak-ng voice en-us"; has "$out" "espeak-ng voices installed"
+
+# --progress: 3 full completions in a row of this routine -> one level up, said
+# after the title; a stopped session starts the count over
+export COACH_HISTORY_FILE="$tmp/history.tsv"
+expect 0 "$coach" plan "$tmp/short.ini" --progress
+has "$err" "progress: 0 completions in a row -> easy"
+case "$out" in *"in a row"*) bad "announced without history" ;; *) ok ;; esac
+rec() { printf '2026-01-0%sT10:00:00\t%s\tShort\t%s\t1\t60\t%s\n' "$@" >>"$COACH_HISTORY_FILE"; }
+rec 1 short 1 completed; rec 2 short 1 completed; rec 3 other 0 stopped; rec 4 short 1 completed
+expect 0 "$coach" plan "$tmp/short.ini" --progress
+has "$err" "progress: 3 completions in a row -> medium"
+has "$out" "You have finished this routine 3 times in a row, so today it is medium."
+expect 0 "$coach" export "$tmp/short.ini" --progress -o "$tmp/prog.wav" --captions "$tmp/prog.vtt" -q
+grep -q "3 times in a row" "$tmp/prog.vtt" && ok || bad "export --progress did not say it"
+expect 0 "$coach" plan "$tmp/short.ini" --progress --level hard; has "$err" "-> hard"
+rec 5 short 0 stopped
+expect 0 "$coach" plan "$tmp/short.ini" --progress; has "$err" "0 completions in a row -> easy"
+unset COACH_HISTORY_FILE
+
+# export --all: every routine found, one process each; a copy of the binary
+# in a scratch tree so only these routines are found
+mkdir -p "$tmp/pkg/bin" "$tmp/pkg/routines" "$tmp/pkg/voices"
+cp "$coach" "$tmp/pkg/bin/coach"; cp voices/en-us.ini "$tmp/pkg/voices/"
+cp "$tmp/short.ini" "$tmp/pkg/routines/one.ini"
+printf '[routine]\ntitle = Two\n[say bye]\ntext = Goodbye.\n' >"$tmp/pkg/routines/two.ini"
+printf '[routine]\ntitle = Three\n[say hi]\ntext = Hi.\n' >"$tmp/pkg/routines/three.ini"
+(cd "$tmp/pkg" && COACH_DATA_DIR="$tmp/pkg" expect 0 ./bin/coach export --all "$tmp/all" \
+  && has "$out" "one: ok" && has "$out" "two: ok" && has "$out" "three: ok" \
+  && echo "$pass $fail" >"$tmp/sub")
+read -r pass fail <"$tmp/sub" || bad "export --all checks did not run"
+for r in one two three; do
+  for e in flac vtt json; do [ -s "$tmp/all/$r.$e" ] && ok || bad "export --all: $r.$e missing"; done
+done
+printf '[routine]\ntitle = Bad\nvoice = xx-yy\n[say a]\ntext = A.\n' >"$tmp/pkg/routines/bad.ini"
+(cd "$tmp/pkg" && COACH_DATA_DIR="$tmp/pkg" expect 1 ./bin/coach export --all "$tmp/all2" -f wav \
+  && has "$out" "bad: failed (status 1)" && has "$out" "one: ok" && echo "$pass $fail" >"$tmp/sub")
+read -r pass fail <"$tmp/sub"
+[ -s "$tmp/all2/two.wav" ] && ok || bad "export --all -f wav: two.wav missing"
+expect 2 "$coach" export --all "$tmp/all3" lower-back-relief; has "$err" "name none"
+expect 2 "$coach" export --all "$tmp/all3" -o x.flac; has "$err" "drop -o"
+[ ! -e "$tmp/all3" ] && ok || bad "a usage error created the directory"
+
+# music under the voice: any file libsndfile reads (here an earlier export)
+expect 0 "$coach" export "$tmp/short.ini" -o "$tmp/with-music.wav" --music "$tmp/short.wav"
+[ -s "$tmp/with-music.wav" ] && ok || bad "export with --music wrote nothing"
+expect 3 "$coach" export "$tmp/short.ini" -o "$tmp/no-music.wav" --music "$tmp/missing.flac"
+has "$err" "music: $tmp/missing.flac"
+[ ! -e "$tmp/no-music.wav" ] && ok || bad "a failed --music export left a file"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

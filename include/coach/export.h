@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "coach/clips.h"
+#include "coach/music.h"
 #include "coach/timeline.h"
 
 enum export_format { EXPORT_WAV, EXPORT_FLAC, EXPORT_OGG, EXPORT_OPUS, EXPORT_MP3, EXPORT_UNKNOWN };
@@ -27,6 +28,9 @@ struct export_opts {
     /* when it becomes nonzero (e.g. from SIGINT) the export stops, removes
      * its temporary file and returns COACH_EINTR; may be NULL */
     volatile sig_atomic_t *cancel;
+    /* background music under the voice (render_set_music); NULL = none.
+     * Its rate must be the timeline's. */
+    const struct music *music;
 };
 
 /* ".wav" -> EXPORT_WAV ... (case-insensitive); EXPORT_UNKNOWN otherwise. */

@@ -33,6 +33,9 @@ struct plan_opts {
     uint32_t rate_hz;   /* output rate */
     enum level level;   /* which end of ranges */
     enum plan_part part;
+    /* Optional sentence said right after the title (e.g. the --progress
+     * decision); NULL for none. Not owned: must outlive the planning. */
+    const char *announce;
 };
 
 /* Returns 0, or negative with a message in err (e.g. COACH_EPLAN). */

@@ -12,6 +12,8 @@
 
 #include "coach/timeline.h"
 
+struct music;
+
 /* A prepared clip's PCM, published by whichever thread prepares it (release)
  * and read by the renderer (acquire); NULL means not ready. */
 typedef _Atomic(float *) clip_slot;
@@ -25,6 +27,9 @@ struct renderer {
     float *scratch_mono;         /* max_block */
     float *scratch_tone;         /* max_block */
     float *scratch_gain;         /* max_block */
+    /* optional music bed, set with render_set_music after render_init */
+    const struct music *music;   /* borrowed; NULL = none */
+    float music_gain;            /* linear, on top of the bed's own level; 1 */
     /* set by the owner between blocks; read by render */
     _Atomic float volume;        /* linear master gain, default 1 */
     /* render writes, others read */
@@ -43,6 +48,15 @@ static inline void render_set_timeline(struct renderer *r, const struct timeline
 {
     r->tl = tl;
 }
+/* Mixes a music bed under everything from now on (NULL: none), looped from
+ * frame 0 (frame f plays bed[f % len]) over [0, tl->len_frames), ducked by
+ * RENDER_MUSIC_DUCK_GAIN under speech with RENDER_MUSIC_DUCK_RAMP_MS linear
+ * ramps, and faded out under a closing bell (the timeline's last event)
+ * or over its last RENDER_MUSIC_END_FADE_MS. Call after render_init, from
+ * the rendering thread or before rendering starts; m must outlive the
+ * renderer's use of it. Returns 0, or COACH_EINVAL if m's rate is not the
+ * timeline's (nothing changes then). */
+int render_set_music(struct renderer *r, const struct music *m);
 void render_free(struct renderer *r);
 /* Fills out with n frames (n * channels floats) starting at frame a. Any n:
  * larger blocks are rendered in max_block pieces. Never exceeds [-1, 1]. */
@@ -51,5 +65,10 @@ void render(struct renderer *r, uint64_t a, float *out, size_t n);
 /* Speech ducking (tones only): gain for tones under speech and ramp. */
 #define RENDER_DUCK_GAIN 0.25f
 #define RENDER_DUCK_RAMP_MS 30
+/* Music ducking: -12 dB under speech, 100 ms ramps (done before speech
+ * starts, begun after it ends). */
+#define RENDER_MUSIC_DUCK_GAIN 0.25f
+#define RENDER_MUSIC_DUCK_RAMP_MS 100
+#define RENDER_MUSIC_END_FADE_MS 20
 
 #endif

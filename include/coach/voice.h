@@ -47,7 +47,11 @@
     X(PH_WHERE_REP, "where_rep")         /* {n} {total} */                                \
     X(PH_WHERE_BREATH, "where_breath")   /* {n} {total} */                                \
     X(PH_WHERE_STEP_LEFT, "where_step_left")   /* {duration} */                           \
-    X(PH_WHERE_TOTAL_LEFT, "where_total_left") /* {duration} */
+    X(PH_WHERE_TOTAL_LEFT, "where_total_left") /* {duration} */                           \
+    X(PH_PROGRESS, "progress")           /* {n} completions in a row, {text} the level */ \
+    X(PH_LEVEL_EASY, "level_easy")       /* level words for {text} of "progress" */       \
+    X(PH_LEVEL_MEDIUM, "level_medium")                                                    \
+    X(PH_LEVEL_HARD, "level_hard")
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \

@@ -1,0 +1,121 @@
+/* Tests for --progress: the streak of full completions read back from a
+ * history written with history_append (other routines ignored, a stopped,
+ * interrupted or partial session ends the streak, damaged lines skipped),
+ * an empty or missing history, and the level rule base + streak / 3
+ * capped at hard. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coach/common.h"
+#include "coach/history.h"
+#include "coach/progress.h"
+#include "testutil.h"
+
+static char path[1024];
+static time_t when = 1795290005;
+
+static void add(const char *routine, const char *ending, unsigned done, unsigned total)
+{
+    struct history_record r = {.when = when, .routine = routine, .title = "T",
+                               .steps_done = done, .steps_total = total, .seconds = 60,
+                               .ending = ending};
+    when += 3600;
+    CHECK(history_append(path, &r) == 0);
+}
+
+static unsigned streak(const char *routine)
+{
+    unsigned n = 99;
+    int rc = progress_streak(path, routine, &n);
+    CHECKF(rc == 0, "rc %d", rc);
+    return n;
+}
+
+static void fresh(const char *name)
+{
+    snprintf(path, sizeof path, "%s/history.tsv", test_tmpdir(name));
+    remove(path);
+}
+
+static void test_empty(void)
+{
+    fresh("progress-empty");
+    CHECK(streak("back") == 0); /* no file at all */
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    CHECK(streak("back") == 0); /* an empty file */
+    unsigned n;
+    CHECK(progress_streak(NULL, "back", &n) == COACH_EINVAL);
+}
+
+static void test_streak(void)
+{
+    fresh("progress-streak");
+    add("back", "completed", 5, 5);
+    add("back", "stopped", 2, 5); /* ends the older run */
+    add("back", "completed", 5, 5);
+    add("core", "stopped", 1, 4);  /* other routines are ignored */
+    add("back", "completed", 5, 5);
+    add("core", "completed", 4, 4);
+    add("back", "completed", 5, 5);
+    add("back", "completed", 5, 5);
+    CHECKF(streak("back") == 4, "%u", streak("back"));
+    CHECK(streak("core") == 1);
+    CHECK(streak("nothing-like-it") == 0);
+
+    /* a damaged line is skipped, not a break in the streak */
+    FILE *f = fopen(path, "a");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("2026-11-22T10:00:00\tback\tT\t5\tfive\t60\tcompleted\n\n", f);
+        fclose(f);
+    }
+    CHECK(streak("back") == 4);
+
+    /* "completed" with steps skipped is not a full completion */
+    add("back", "completed", 4, 5);
+    CHECK(streak("back") == 0);
+    add("back", "completed", 5, 5);
+    CHECK(streak("back") == 1);
+    add("back", "interrupted", 5, 5);
+    CHECK(streak("back") == 0);
+    add("back", "completed", 5, 5);
+    add("back", "error", 0, 5);
+    CHECK(streak("back") == 0);
+}
+
+static void test_level_rule(void)
+{
+    CHECK(progress_level(LEVEL_EASY, 0) == LEVEL_EASY);
+    CHECK(progress_level(LEVEL_EASY, 2) == LEVEL_EASY);
+    CHECK(progress_level(LEVEL_EASY, 3) == LEVEL_MEDIUM);
+    CHECK(progress_level(LEVEL_EASY, 5) == LEVEL_MEDIUM);
+    CHECK(progress_level(LEVEL_EASY, 6) == LEVEL_HARD);
+    CHECK(progress_level(LEVEL_EASY, 40) == LEVEL_HARD); /* capped */
+    CHECK(progress_level(LEVEL_EASY, 4000000000u) == LEVEL_HARD);
+    CHECK(progress_level(LEVEL_MEDIUM, 3) == LEVEL_HARD);
+    CHECK(progress_level(LEVEL_HARD, 0) == LEVEL_HARD);
+    CHECK(progress_level(LEVEL_HARD, 9) == LEVEL_HARD);
+
+    /* from a history: 7 in a row from easy is hard, capped */
+    fresh("progress-cap");
+    for (int i = 0; i < 7; i++) add("yoga", "completed", 3, 3);
+    unsigned n = streak("yoga");
+    CHECK(n == 7);
+    CHECK(progress_level(LEVEL_EASY, n) == LEVEL_HARD);
+}
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    test_empty();
+    test_streak();
+    test_level_rule();
+    return test_done();
+}
