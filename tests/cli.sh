@@ -202,5 +202,22 @@ expect 3 "$coach" export "$tmp/short.ini" -o "$tmp/no-music.wav" --music "$tmp/m
 has "$err" "music: $tmp/missing.flac"
 [ ! -e "$tmp/no-music.wav" ] && ok || bad "a failed --music export left a file"
 
+# coach menu: usage, and no sound device (a sound server that is not there,
+# and no ALSA card: PortAudio then finds no output) is exit 6 with advice
+expect 2 "$coach" menu extra; has "$err" "menu takes no arguments"
+mkdir -p "$tmp/nopulse"
+if [ -z "$(ls /dev/snd 2>/dev/null)" ]; then
+  PULSE_SERVER=unix:/nonexistent PULSE_RUNTIME_PATH="$tmp/nopulse" \
+    expect 6 timeout 30 "$coach" menu --socket "$tmp/menu.sock" </dev/null
+  has "$err" "coach export "; has "$err" "coach list"
+else # a real sound card would still play: point ALSA at nothing as well
+  PULSE_SERVER=unix:/nonexistent PULSE_RUNTIME_PATH="$tmp/nopulse" ALSA_CONFIG_PATH=/dev/null \
+    expect 6 timeout 30 "$coach" menu --socket "$tmp/menu.sock" </dev/null
+  has "$err" "coach export "
+fi
+(cd "$tmp/pkg" && rm -f routines/*.ini && COACH_DATA_DIR="$tmp/pkg" expect 3 ./bin/coach menu \
+  && has "$err" "No routines were found" && echo "$pass $fail" >"$tmp/sub")
+read -r pass fail <"$tmp/sub"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

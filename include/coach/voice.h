@@ -51,7 +51,14 @@
     X(PH_PROGRESS, "progress")           /* {n} completions in a row, {text} the level */ \
     X(PH_LEVEL_EASY, "level_easy")       /* level words for {text} of "progress" */       \
     X(PH_LEVEL_MEDIUM, "level_medium")                                                    \
-    X(PH_LEVEL_HARD, "level_hard")
+    X(PH_LEVEL_HARD, "level_hard")                                                        \
+    X(PH_MENU_INTRO, "menu_intro")       /* coach menu: how to choose */                  \
+    X(PH_MENU_ITEM, "menu_item")         /* {n} {total} {title} */                        \
+    X(PH_MENU_LENGTH, "menu_length")     /* {minutes}, {n} exercises */                   \
+    X(PH_MENU_LENGTH_ONE, "menu_length_one") /* {minutes}, a single exercise */           \
+    X(PH_MENU_STEPS, "menu_steps")       /* {n} steps in all (details) */                 \
+    X(PH_MENU_START, "menu_start")       /* {title} */                                    \
+    X(PH_MENU_EMPTY, "menu_empty")       /* no routine found */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
