@@ -7,28 +7,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <string.h>
 
 #include "coach/common.h"
-
-/* ASCII-only, so the locale cannot change what a file name means. */
-static int ext_is(const char *path, const char *ext)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    if (!dot) return 0;
-    for (; *dot && *ext; dot++, ext++) {
-        int c = (*dot >= 'A' && *dot <= 'Z') ? *dot + 32 : *dot;
-        if (c != *ext) return 0;
-    }
-    return *dot == *ext;
-}
 
 enum captions_format captions_format_from_path(const char *path)
 {
     if (!path) return CAPTIONS_UNKNOWN;
-    if (ext_is(path, ".vtt")) return CAPTIONS_VTT;
-    if (ext_is(path, ".srt")) return CAPTIONS_SRT;
+    if (coach_path_has_ext(path, ".vtt")) return CAPTIONS_VTT;
+    if (coach_path_has_ext(path, ".srt")) return CAPTIONS_SRT;
     return CAPTIONS_UNKNOWN;
 }
 

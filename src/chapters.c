@@ -10,25 +10,12 @@
 
 #include "coach/common.h"
 
-/* ASCII-only, so the locale cannot change what a file name means. */
-static int ext_is(const char *path, const char *ext)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    if (!dot) return 0;
-    for (; *dot && *ext; dot++, ext++) {
-        int c = (*dot >= 'A' && *dot <= 'Z') ? *dot + 32 : *dot;
-        if (c != *ext) return 0;
-    }
-    return *dot == *ext;
-}
-
 enum chapters_format chapters_format_from_path(const char *path)
 {
     if (!path) return CHAPTERS_UNKNOWN;
-    if (ext_is(path, ".cue")) return CHAPTERS_CUE;
-    if (ext_is(path, ".json")) return CHAPTERS_JSON;
-    if (ext_is(path, ".txt")) return CHAPTERS_FFMETADATA;
+    if (coach_path_has_ext(path, ".cue")) return CHAPTERS_CUE;
+    if (coach_path_has_ext(path, ".json")) return CHAPTERS_JSON;
+    if (coach_path_has_ext(path, ".txt")) return CHAPTERS_FFMETADATA;
     return CHAPTERS_UNKNOWN;
 }
 
@@ -89,7 +76,7 @@ static void write_cue(const struct timeline *tl, const char *title, const char *
     }
     fputs("PERFORMER \"coach\"\nFILE ", out);
     put_cue_string(out, audio);
-    fprintf(out, " %s\n", ext_is(audio, ".mp3") ? "MP3" : "WAVE");
+    fprintf(out, " %s\n", coach_path_has_ext(audio, ".mp3") ? "MP3" : "WAVE");
     for (size_t i = 0; i < tl->n_ch; i++) {
         const struct chapter *c = &tl->ch[i];
         uint64_t f75 = c->frame * 75 / tl->rate_hz; /* CD frames, rounded down */

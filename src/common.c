@@ -45,3 +45,16 @@ char *coach_asprintf(const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+/* ASCII-only, so the locale cannot change what a file name means. */
+int coach_path_has_ext(const char *path, const char *ext)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash + 1 : path, '.');
+    if (!dot) return 0;
+    for (; *dot && *ext; dot++, ext++) {
+        int c = (*dot >= 'A' && *dot <= 'Z') ? *dot + 32 : *dot;
+        if (c != *ext) return 0;
+    }
+    return *dot == *ext;
+}

@@ -1,5 +1,6 @@
-/* Session history: appending one tab-separated record per session and
- * printing the file back as plain sentences. Each record is a single
+/* Session history: appending one tab-separated record per session, reading
+ * the file back (history_read, shared by the printer and --progress) and
+ * printing it as plain sentences. Each record is a single
  * write() of a whole line to an O_APPEND file followed by fsync, so a
  * crash can at worst leave the last line torn; the next append starts on a
  * fresh line, and the reader validates every field and skips whatever
@@ -216,9 +217,22 @@ static void format_duration(char *buf, size_t cap, unsigned long long secs)
     if ((s || !n) && n < cap) snprintf(buf + n, cap - n, "%s%llu s", n ? " " : "", s);
 }
 
-/* Prints one record line, or returns false if it is damaged. line has no
- * newline and is modified (split in place). */
-static bool print_record(char *line, FILE *out)
+/* The local time "YYYY-MM-DDTHH:MM:SS" names (already valid_when), or -1. */
+static time_t parse_when(const char *s)
+{
+    struct tm tm = {.tm_isdst = -1};
+    tm.tm_year = atoi(s) - 1900;
+    tm.tm_mon = atoi(s + 5) - 1;
+    tm.tm_mday = atoi(s + 8);
+    tm.tm_hour = atoi(s + 11);
+    tm.tm_min = atoi(s + 14);
+    tm.tm_sec = atoi(s + 17);
+    return mktime(&tm);
+}
+
+/* Splits one record line (no newline) in place into e, or returns false
+ * if it is damaged. e's strings point into line. */
+static bool parse_record(char *line, struct history_entry *e)
 {
     char *f[HISTORY_FIELDS];
     size_t n = 0;
@@ -234,39 +248,63 @@ static bool print_record(char *line, FILE *out)
     if (!valid_when(f[0]) || !f[1][0] || !all_digits(f[3], 9) || !all_digits(f[4], 9) ||
         !all_digits(f[5], 19) || !known_ending(f[6]))
         return false;
-    unsigned long done = strtoul(f[3], NULL, 10), total = strtoul(f[4], NULL, 10);
-    char dur[64];
-    format_duration(dur, sizeof dur, strtoull(f[5], NULL, 10));
-    /* "2026-11-21 19:40: Title (name), completed, 10 of 10 steps, 18 min 9 s." */
-    fprintf(out, "%.10s %.5s: ", f[0], f[0] + 11);
-    if (f[2][0])
-        fprintf(out, "%s (%s)", f[2], f[1]);
-    else
-        fputs(f[1], out);
-    fprintf(out, ", %s, %lu of %lu %s, %s.\n", f[6], done, total, total == 1 ? "step" : "steps",
-            dur);
+    e->rec = (struct history_record){
+        .when = parse_when(f[0]), .routine = f[1], .title = f[2],
+        .steps_done = (unsigned)strtoul(f[3], NULL, 10), /* 9 digits fit */
+        .steps_total = (unsigned)strtoul(f[4], NULL, 10),
+        .seconds = strtoull(f[5], NULL, 10), .ending = f[6]};
+    e->when_text = f[0];
     return true;
 }
 
-int history_print(const char *path, FILE *out)
+int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
+                 void *ctx)
 {
     FILE *f = fopen(path, "r");
     if (!f) return (errno == ENOENT || errno == ENOTDIR) ? COACH_ENOTFOUND : COACH_EIO;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
+    int stop = 0;
+    while (!stop && (len = getline(&line, &cap, f)) > 0) {
         size_t n = (size_t)len;
         /* a crash can leave NUL-filled blocks: never a record */
         if (memchr(line, 0, n)) continue;
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = 0;
-        if (n) print_record(line, out);
+        struct history_entry e;
+        if (n && parse_record(line, &e)) stop = each(ctx, &e);
     }
-    int rc = ferror(f) ? COACH_EIO : COACH_OK;
+    int rc = stop ? stop : ferror(f) ? COACH_EIO : COACH_OK;
     int e = errno;
     free(line);
     fclose(f);
+    errno = e;
+    return rc;
+}
+
+/* history_read callback: one sentence per record. */
+static int print_record(void *ctx, const struct history_entry *e)
+{
+    FILE *out = ctx;
+    const struct history_record *rec = &e->rec;
+    char dur[64];
+    format_duration(dur, sizeof dur, rec->seconds);
+    /* "2026-11-21 19:40: Title (name), completed, 10 of 10 steps, 18 min 9 s." */
+    fprintf(out, "%.10s %.5s: ", e->when_text, e->when_text + 11);
+    if (rec->title[0])
+        fprintf(out, "%s (%s)", rec->title, rec->routine);
+    else
+        fputs(rec->routine, out);
+    fprintf(out, ", %s, %u of %u %s, %s.\n", rec->ending, rec->steps_done, rec->steps_total,
+            rec->steps_total == 1 ? "step" : "steps", dur);
+    return 0;
+}
+
+int history_print(const char *path, FILE *out)
+{
+    int rc = history_read(path, print_record, out);
+    int e = errno;
     if (rc == COACH_OK && (fflush(out) != 0 || ferror(out))) {
         e = errno;
         rc = COACH_EIO;

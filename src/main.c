@@ -1150,6 +1150,32 @@ static int cmd_play(int argc, char **argv, const struct opts *o)
     return st;
 }
 
+/* The control inputs play and menu share: signals through signal_pipe
+ * (SIGUSR1/SIGUSR2 too), keys on a terminal if keys, and the control
+ * socket. Prints what is missing and, unless --quiet, the keys (help).
+ * Returns the socket's fd or -1; *sock is its path (heap, may be NULL) for
+ * ctlsock_close. */
+static int control_open(const struct opts *o, bool keys, const char *help, char **sock)
+{
+    if (pipe(signal_pipe) == 0) {
+        fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
+        fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    if (keys) tty_keys();
+    *sock = o->socket ? coach_strdup(o->socket) : ctlsock_default_path();
+    int ctl_fd = *sock ? ctlsock_listen(*sock) : -1;
+    if (ctl_fd < 0 && !o->quiet)
+        fprintf(stderr, "coach: no control socket%s%s (%s); keys and signals still work\n",
+                *sock ? " at " : "", *sock ? *sock : "",
+                errno == EADDRINUSE ? "another coach is playing" : strerror(errno));
+    if (!o->quiet && tty_raw) fprintf(stderr, "Keys: %s.\n", help);
+    return ctl_fd;
+}
+
 static int play_session(int argc, char **argv, const struct opts *o)
 {
     (void)argc;
@@ -1218,23 +1244,9 @@ static int play_session(int argc, char **argv, const struct opts *o)
     }
     time_t started = time(NULL);
     /* control: keys on a terminal, the socket, signals */
-    if (pipe(signal_pipe) == 0) {
-        fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
-        fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
-    }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
-    if (!o->quiet) tty_keys();
-    char *sock = o->socket ? coach_strdup(o->socket) : ctlsock_default_path();
-    int ctl_fd = sock ? ctlsock_listen(sock) : -1;
-    if (ctl_fd < 0 && !o->quiet)
-        fprintf(stderr, "coach: no control socket%s%s (%s); keys and signals still work\n",
-                sock ? " at " : "", sock ? sock : "",
-                errno == EADDRINUSE ? "another coach is playing" : strerror(errno));
-    if (!o->quiet && tty_raw)
-        fprintf(stderr, "Keys: space pause, n next, b back, r repeat, w where, + - volume, q quit.\n");
+    char *sock;
+    int ctl_fd = control_open(o, !o->quiet, "space pause, n next, b back, r repeat, w where, "
+                              "+ - volume, q quit", &sock);
 
     st = control_loop(&p, ctl_fd);
     tty_restore();
@@ -1643,23 +1655,10 @@ static int menu_run(const struct opts *o)
         menu_free(&m);
         return EXIT_NODEVICE;
     }
-    if (pipe(signal_pipe) == 0) {
-        fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
-        fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
-    }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
-    tty_keys(); /* even with --quiet: without keys a terminal could not choose */
-    char *sock = o->socket ? coach_strdup(o->socket) : ctlsock_default_path();
-    int ctl_fd = sock ? ctlsock_listen(sock) : -1;
-    if (ctl_fd < 0 && !o->quiet)
-        fprintf(stderr, "coach: no control socket%s%s (%s); keys and signals still work\n",
-                sock ? " at " : "", sock ? sock : "",
-                errno == EADDRINUSE ? "another coach is playing" : strerror(errno));
-    if (!o->quiet && tty_raw)
-        fprintf(stderr, "Keys: n next, b previous, d details, r repeat, Enter start, q quit.\n");
+    /* keys even with --quiet: without them a terminal could not choose */
+    char *sock;
+    int ctl_fd = control_open(o, true, "n next, b previous, d details, r repeat, Enter start, "
+                              "q quit", &sock);
     bool start;
     st = menu_loop(&a, &m, &v, ctl_fd, o->quiet, &start);
     char *chosen = NULL;

@@ -6,9 +6,8 @@
  * and compared with the plan: count, order, times to the millisecond under
  * the rounding rule, text. Then WAV cue points read back with libsndfile at
  * the exact chapter frames, and sidecar failures leaving nothing behind. */
-#define _POSIX_C_SOURCE 200809L /* dirent, access, setrlimit, signal */
+#define _POSIX_C_SOURCE 200809L /* access, setrlimit, signal */
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -399,18 +398,6 @@ static int write_chapters(const struct timeline *tl, const char *path, const cha
     export_sidecar_discard(&sc);
     free(ref);
     return rc;
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
 }
 
 static void write_and_check_all(const char *name, const struct timeline *tl, const char *title)

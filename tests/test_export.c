@@ -6,9 +6,8 @@
  * progress callback, Opus at 44.1 kHz, a write error (RLIMIT_FSIZE stands in
  * for a full disk), a read-only directory (skipped as root) - each must
  * leave no file, no temporary file, and an existing target untouched. */
-#define _POSIX_C_SOURCE 200809L /* dirent, umask, setrlimit, signal */
+#define _POSIX_C_SOURCE 200809L /* umask, setrlimit, signal */
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -102,19 +101,6 @@ static double rms(const float *x, uint32_t ch, struct span s)
     for (uint64_t i = s.a * ch; i < s.b * ch; i++)
         sum += (double)x[i] * x[i];
     return s.b > s.a ? sqrt(sum / ((s.b - s.a) * ch)) : 0;
-}
-
-/* Number of entries in dir other than . and .. (temp files are hidden). */
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
 }
 
 struct progress_log {

@@ -3,6 +3,7 @@
 
 #include "coach/timeline.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,3 +114,14 @@ void test_plan_invariants(const char *name, const struct timeline *tl)
     CHECK(tl->n_ev && tl->ev[tl->n_ev - 1].kind == EV_BELL);
 }
 
+int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}

@@ -36,6 +36,9 @@ const char *test_src_path(const char *rel);
 const char *test_tmpdir(const char *name);
 /* Reads a whole file into a heap string (NULL on failure). */
 char *test_read_file(const char *path, size_t *len);
+/* Number of entries in dir other than . and .. (so hidden temporary files
+ * count too), or -1 if it cannot be read. */
+int count_entries(const char *dir);
 
 struct timeline;
 /* Checks what every plan must hold: events sorted and inside the timeline,

@@ -32,5 +32,8 @@ static inline uint64_t frames_from_ms(uint64_t ms, uint32_t rate_hz)
 char *coach_strdup(const char *s);
 /* printf into a new heap string; NULL on no memory. */
 char *coach_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 1 if the extension of path's base name (from its last dot) is ext
+ * (".vtt": lower case, dot included), ignoring ASCII case; else 0. */
+int coach_path_has_ext(const char *path, const char *ext);
 
 #endif

@@ -20,11 +20,27 @@ struct history_record {
     const char *ending;     /* "completed", "stopped", "interrupted", "error" */
 };
 
+/* A record as history_read finds it. rec.when is the local time when_text
+ * names (-1 if none); when_text is kept because printing the recorded
+ * text needs no time zone round trip. */
+struct history_entry {
+    struct history_record rec;
+    const char *when_text;  /* "YYYY-MM-DDTHH:MM:SS" as recorded */
+};
+
 /* $COACH_HISTORY_FILE if set, else the XDG path above (heap string). */
 char *history_default_path(void);
 /* Appends one record (creating directories); tabs/newlines in text are
  * replaced by spaces. Returns 0 or COACH_EIO (errno kept). */
 int history_append(const char *path, const struct history_record *rec);
+/* Reads the history at path oldest first and calls each(ctx, e) for every
+ * record that parses and validates, skipping damaged lines (torn,
+ * NUL-filled, wrong field count or values). e and its strings are valid
+ * only during the call: copy what must outlive it. A non-zero return from
+ * each stops the reading and is returned. Otherwise returns 0,
+ * COACH_ENOTFOUND if there is no history yet, or COACH_EIO (errno kept). */
+int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
+                 void *ctx);
 /* Prints the history readably (one sentence per line, screen-reader
  * friendly), skipping damaged lines. Returns 0, COACH_ENOTFOUND if there
  * is no history yet, or COACH_EIO. */
