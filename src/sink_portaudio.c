@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pa_linux_alsa.h>
 #include <portaudio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,12 @@ int pa_sink_open(struct pa_sink **out, int index, uint32_t rate_hz, uint32_t cha
     int saved = mute_stderr();
     PaError e = Pa_OpenStream(&s->stream, NULL, &p, rate_hz, paFramesPerBufferUnspecified,
                               paClipOff | paDitherOff, callback, s);
+    /* A real-time callback thread where the system allows it (root, or an
+     * rtprio limit): a busy machine then cannot starve the audio. Without
+     * the right, PortAudio quietly keeps normal scheduling. */
+    const PaHostApiInfo *api = d ? Pa_GetHostApiInfo(d->hostApi) : NULL;
+    if (e == paNoError && api && api->type == paALSA)
+        PaAlsa_EnableRealtimeScheduling(s->stream, 1);
     if (e == paNoError) e = Pa_StartStream(s->stream);
     unmute_stderr(saved);
     if (e != paNoError) {
