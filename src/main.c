@@ -109,7 +109,7 @@ static const char usage_text[] =
     "      --voice NAME         the voice profile (name or path) instead of the routine's\n"
     "      --speech-rate WPM    speaking rate, 80-450 words per minute\n"
     "      --pitch N            voice pitch, 0-100 (50 normal)\n"
-    "      --speech-volume N    voice volume, 0-200 (100 normal)\n"
+    "      --speech-volume N    voice volume, 0-200 (100 normal); also --volume\n"
     "  -r, --rate HZ            output sample rate, 48000 (default) or 44100\n"
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
     "  -j, --json               plan: print JSON\n"
@@ -1787,6 +1787,7 @@ int main(int argc, char **argv)
         {"captions", required_argument, 0, 'C'}, {"chapters", required_argument, 0, 'P'},
         {"voice", required_argument, 0, 'v'},  {"speech-rate", required_argument, 0, 'R'},
         {"pitch", required_argument, 0, 'p'},  {"speech-volume", required_argument, 0, 'S'},
+        {"volume", required_argument, 0, 'S'},
         {"progress", no_argument, 0, 'g'},     {"all", required_argument, 0, 'A'},
         {"music", required_argument, 0, 'm'},  {0, 0, 0, 0}};
     int c;
