@@ -2,7 +2,7 @@
  * the catalog finds, each with what a listener needs to choose (title,
  * estimated length, number of exercises, summary), a cursor that wraps
  * around at both ends, and the sentences spoken for an item. The audio and
- * the keys live in main.c; everything here is testable without a device. */
+ * the keys live in cli_menu.c; everything here is testable without a device. */
 #ifndef COACH_MENU_H
 #define COACH_MENU_H
 

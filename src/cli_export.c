@@ -1,0 +1,276 @@
+/* coach export: one routine to an audio file, with its captions and
+ * chapter sidecars written beside it only once the audio is in place, and
+ * export --all: every routine found, one process each. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coach/captions.h"
+#include "coach/chapters.h"
+#include "coach/common.h"
+#include "coach/export.h"
+
+struct progress {
+    const char *name;
+    int last_pct;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct progress *p = ctx;
+    int pct = total ? (int)(done * 100 / total) : 100;
+    if (pct == p->last_pct) return;
+    p->last_pct = pct;
+    int width = 30, fill = pct * width / 100;
+    fprintf(stderr, "\r%s [%.*s%*s] %3d%%", p->name, fill, "##############################",
+            width - fill, "", pct);
+    if (done >= total) fputc('\n', stderr);
+}
+
+static char *default_output(const struct session *s)
+{
+    const char *b = strrchr(s->routine_path, '/');
+    b = b ? b + 1 : s->routine_path;
+    size_t n = strlen(b);
+    if (n > 4 && strcmp(b + n - 4, ".ini") == 0) n -= 4;
+    return coach_asprintf("%.*s.flac", (int)n, b);
+}
+
+/* Sidecar failures are printed here; each returns an exit status. */
+static int sidecar_open(struct export_sidecar *sc, const char *path)
+{
+    char err[512] = "";
+    if (export_sidecar_open(sc, path, err, sizeof err) == 0) return EXIT_OK;
+    fprintf(stderr, "%s: %s\n", path, err);
+    return EXIT_OUTPUT;
+}
+
+static int sidecar_close(struct export_sidecar *sc, int write_rc)
+{
+    char err[512] = "";
+    int rc = write_rc ? write_rc : export_sidecar_close(sc, err, sizeof err);
+    if (rc == 0) return EXIT_OK;
+    fprintf(stderr, "%s: %s\n", sc->path,
+            err[0] ? err : rc == COACH_EIO ? strerror(errno) : coach_strerror(rc));
+    return EXIT_OUTPUT;
+}
+
+static int export_all(int argc, const struct opts *o);
+
+int cmd_export(int argc, char **argv, const struct opts *o)
+{
+    if (o->all_dir) return export_all(argc, o);
+    if (argc != 1) return usage_error("%s", "export needs exactly one routine (and -o FILE)");
+    enum export_format fmt = EXPORT_UNKNOWN;
+    if (o->format && (fmt = export_format_from_name(o->format)) == EXPORT_UNKNOWN)
+        return usage_error("unknown format '%s' (use wav, flac, ogg, opus or mp3)", o->format);
+    if (o->output && !o->format && (fmt = export_format_from_path(o->output)) == EXPORT_UNKNOWN)
+        return usage_error("cannot tell the format of '%s' from its extension (use .wav, .flac, "
+                           ".ogg, .opus or .mp3, or --format)",
+                           o->output);
+    enum captions_format cap_fmt = captions_format_from_path(o->captions);
+    if (o->captions && cap_fmt == CAPTIONS_UNKNOWN)
+        return usage_error("cannot tell the captions format of '%s' from its extension (use .vtt "
+                           "or .srt)",
+                           o->captions);
+    enum chapters_format chap_fmt = chapters_format_from_path(o->chapters);
+    if (o->chapters && chap_fmt == CHAPTERS_UNKNOWN)
+        return usage_error("cannot tell the chapter list format of '%s' from its extension (use "
+                           ".cue, .json or .txt)",
+                           o->chapters);
+    struct session s = {0};
+    int st = session_load(&s, argv[0], o);
+    if (!st) st = session_plan(&s, o);
+    char *out = NULL;
+    if (!st) {
+        out = o->output ? coach_strdup(o->output) : default_output(&s);
+        if (!o->output && !o->format) fmt = EXPORT_FLAC;
+        if (!out) {
+            fputs("coach: out of memory\n", stderr);
+            st = EXIT_OUTPUT;
+        }
+    }
+    /* Sidecars are written (and synced) into temporary files first and
+     * renamed only after the audio is in place: a failure changes no file. */
+    struct export_sidecar cap = {0}, chap = {0};
+    size_t n_speech = 0;
+    for (size_t i = 0; !st && i < s.tl.n_ev; i++) n_speech += s.tl.ev[i].kind == EV_SPEECH;
+    if (!st && o->captions && !(st = sidecar_open(&cap, o->captions)))
+        st = sidecar_close(&cap, captions_write(&s.tl, cap_fmt, s.routine.title, cap.f));
+    if (!st && o->chapters && !(st = sidecar_open(&chap, o->chapters))) {
+        char *ref = chapters_audio_ref(o->chapters, out);
+        st = sidecar_close(&chap, ref ? chapters_write(&s.tl, chap_fmt, s.routine.title, ref,
+                                                       chap.f)
+                                      : COACH_ENOMEM);
+        free(ref);
+    }
+    struct music music;
+    bool have_music = false;
+    if (!st) st = load_music(o, o->rate_hz, &music, &have_music);
+    if (!st) {
+        struct progress pr = {.name = out, .last_pct = -1};
+        bool show = !o->quiet && isatty(STDERR_FILENO);
+        struct export_opts eo = {.format = fmt, .channels = o->channels, .title = s.routine.title,
+                                 .artist = "coach", .comment = s.routine.summary,
+                                 .progress = show ? on_progress : NULL, .progress_ctx = &pr,
+                                 .cancel = &interrupted, .music = have_music ? &music : NULL};
+        char err[512] = "";
+        int rc = export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
+        if (rc == COACH_EINTR) {
+            if (show) fputc('\n', stderr);
+            fprintf(stderr, "coach: interrupted; %s was not written\n", out);
+            st = EXIT_INTERRUPTED;
+        } else if (rc) {
+            if (show) fputc('\n', stderr);
+            fprintf(stderr, "%s: %s\n", out, err[0] ? err : coach_strerror(rc));
+            st = rc == COACH_ESPEECH ? EXIT_SPEECH : EXIT_OUTPUT;
+        } else if (!o->quiet) {
+            char d[64];
+            fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
+            printf("Wrote %s: %s, %s, %u Hz, %s.\n", out, d, export_format_name(fmt), o->rate_hz,
+                   o->channels == 2 ? "stereo" : "mono");
+        }
+    }
+    for (int k = 0; !st && k < 2; k++) { /* the audio is in place: now the sidecars */
+        struct export_sidecar *sc = k ? &chap : &cap;
+        if (!sc->tmp) continue;
+        char err[512] = "";
+        char *path = coach_strdup(sc->path);
+        if (export_sidecar_commit(sc, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", path ? path : "sidecar", err);
+            st = EXIT_OUTPUT;
+        } else if (!o->quiet) {
+            if (k)
+                printf("Wrote %s: %zu chapters.\n", path, s.tl.n_ch);
+            else
+                printf("Wrote %s: %zu captions.\n", path, n_speech);
+        }
+        free(path);
+    }
+    export_sidecar_discard(&cap); /* after a failure: remove the temporary files */
+    export_sidecar_discard(&chap);
+    if (have_music) music_free(&music);
+    free(out);
+    session_free(&s);
+    return st;
+}
+
+/* export --all DIR: every routine found, each in its own process (espeak-ng
+ * is per-process global state), as many at once as there are processors.
+ * Each child runs the single export above with the file names filled in,
+ * so a batch behaves exactly like one export per routine. */
+static int export_all(int argc, const struct opts *o)
+{
+    if (argc) return usage_error("%s", "export --all DIR exports every routine: name none");
+    if (o->output || o->captions || o->chapters)
+        return usage_error("%s", "export --all names its files itself (DIR/NAME.flac, .vtt, "
+                                 ".json): drop -o, --captions and --chapters");
+    enum export_format fmt = EXPORT_FLAC;
+    if (o->format && (fmt = export_format_from_name(o->format)) == EXPORT_UNKNOWN)
+        return usage_error("unknown format '%s' (use wav, flac, ogg, opus or mp3)", o->format);
+    const char *dir = o->all_dir;
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "coach: cannot create %s: %s\n", dir, strerror(errno));
+        return EXIT_OUTPUT;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "coach: %s is not a directory\n", dir);
+        return EXIT_OUTPUT;
+    }
+    char **names, **paths;
+    size_t n;
+    if (catalog_list(CATALOG_ROUTINES, &names, &paths, &n)) {
+        fputs("coach: out of memory\n", stderr);
+        return EXIT_INVALID;
+    }
+    if (!n) {
+        fputs("coach: no routines found (see 'coach list')\n", stderr);
+        catalog_strv_free(names, n);
+        catalog_strv_free(paths, n);
+        return EXIT_NOTFOUND;
+    }
+    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
+    pid_t *pids = calloc(n, sizeof *pids);
+    if (!pids) {
+        fputs("coach: out of memory\n", stderr);
+        catalog_strv_free(names, n);
+        catalog_strv_free(paths, n);
+        return EXIT_OUTPUT;
+    }
+    int worst = EXIT_OK;
+    size_t next = 0, running = 0;
+    bool forwarded = false;
+    for (;;) {
+        while (!interrupted && running < (size_t)jobs && next < n) {
+            fflush(NULL); /* nothing buffered may be written twice */
+            pid_t pid = fork();
+            if (pid == 0) {
+                const char *ext = export_format_name(fmt);
+                char *out = coach_asprintf("%s/%s.%s", dir, names[next], ext);
+                char *vtt = coach_asprintf("%s/%s.vtt", dir, names[next]);
+                char *json = coach_asprintf("%s/%s.json", dir, names[next]);
+                if (!out || !vtt || !json) _exit(EXIT_OUTPUT);
+                struct opts c = *o;
+                c.all_dir = NULL;
+                c.output = out;
+                c.captions = vtt;
+                c.chapters = json;
+                c.format = ext;
+                c.quiet = true; /* the parent reports; no interleaved progress bars */
+                char *arg = paths[next];
+                int rc = cmd_export(1, &arg, &c);
+                fflush(NULL);
+                _exit(rc);
+            }
+            if (pid < 0) {
+                fprintf(stderr, "%s: failed (cannot start a process: %s)\n", names[next],
+                        strerror(errno));
+                worst = EXIT_OUTPUT;
+                next++; /* pids[] stays 0: never waited for */
+                continue;
+            }
+            pids[next++] = pid;
+            running++;
+        }
+        if (!running) break;
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno != EINTR) break;
+            if (interrupted && !forwarded) {
+                /* a terminal's Ctrl-C reached them already; a kill did not */
+                for (size_t i = 0; i < next; i++)
+                    if (pids[i] > 0) kill(pids[i], SIGINT);
+                forwarded = true;
+            }
+            continue;
+        }
+        size_t i = 0;
+        while (i < next && pids[i] != pid) i++;
+        if (i == next) continue; /* not ours */
+        pids[i] = 0;
+        running--;
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (code == EXIT_OK)
+            printf("%s: ok\n", names[i]);
+        else if (WIFEXITED(status))
+            printf("%s: failed (status %d)\n", names[i], code);
+        else
+            printf("%s: failed (signal %d)\n", names[i], WTERMSIG(status));
+        fflush(stdout);
+        if (code > worst) worst = code;
+    }
+    free(pids);
+    catalog_strv_free(names, n);
+    catalog_strv_free(paths, n);
+    return interrupted ? EXIT_INTERRUPTED : worst;
+}

@@ -1,0 +1,136 @@
+/* The commands that look without playing: check (every error of every
+ * routine given), plan (what will be said and when), list (the routines
+ * found) and voices (the profiles and the espeak-ng voices installed).
+ * Plain lines, one thing a line, for screen readers. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <espeak-ng/speak_lib.h>
+
+#include "cli.h"
+#include "coach/diag.h"
+
+int cmd_check(int argc, char **argv, const struct opts *o)
+{
+    if (argc < 1) return usage_error("%s", "check needs at least one routine");
+    int worst = EXIT_OK;
+    for (int i = 0; i < argc; i++) {
+        struct session s = {0};
+        int st = session_load(&s, argv[i], o);
+        if (!st) st = session_plan(&s, o);
+        if (!st && !o->quiet) {
+            char d[64];
+            fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
+            printf("%s: ok, %zu steps, %s\n", s.routine_path, s.routine.n_steps, d);
+        }
+        if (st > worst || (worst == EXIT_OK && st)) worst = st;
+        session_free(&s);
+        if (interrupted) return EXIT_INTERRUPTED;
+    }
+    return worst;
+}
+
+int cmd_plan(int argc, char **argv, const struct opts *o)
+{
+    if (argc != 1) return usage_error("%s", "plan needs exactly one routine");
+    struct session s = {0};
+    int st = session_load(&s, argv[0], o);
+    if (!st) st = session_plan(&s, o);
+    if (!st) {
+        if (o->json)
+            plan_dump_json(&s.tl, &s.routine, stdout);
+        else
+            plan_dump_text(&s.tl, &s.routine, stdout);
+        if (fflush(stdout) || ferror(stdout)) {
+            fprintf(stderr, "coach: cannot write the plan: %s\n", strerror(errno));
+            st = EXIT_OUTPUT;
+        }
+    }
+    session_free(&s);
+    return st;
+}
+
+int cmd_list(int argc, const struct opts *o)
+{
+    (void)o;
+    if (argc) return usage_error("%s", "list takes no arguments");
+    char **names, **paths;
+    size_t n;
+    if (catalog_list(CATALOG_ROUTINES, &names, &paths, &n)) return EXIT_INVALID;
+    if (!n) {
+        printf("No routines found. Searched:\n");
+        char **dirs;
+        size_t nd;
+        if (!catalog_dirs(CATALOG_ROUTINES, &dirs, &nd)) {
+            for (size_t i = 0; i < nd; i++) printf("  %s\n", dirs[i]);
+            catalog_strv_free(dirs, nd);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct routine r;
+        struct coach_diags d;
+        diags_init(&d);
+        if (routine_load(paths[i], &r, &d) == 0) {
+            printf("%s: %s, %zu exercises (%s)\n", names[i], r.title, routine_count_moves(&r), paths[i]);
+            routine_free(&r);
+        } else {
+            printf("%s: has errors, see 'coach check %s' (%s)\n", names[i], paths[i], paths[i]);
+        }
+        diags_free(&d);
+    }
+    catalog_strv_free(names, n);
+    catalog_strv_free(paths, n);
+    return EXIT_OK;
+}
+
+/* Voice profiles first (what --voice and 'voice =' take), then the
+ * espeak-ng voices installed (what a profile's 'espeak =' takes): one
+ * plain line each, for screen readers. */
+int cmd_voices(int argc)
+{
+    if (argc) return usage_error("%s", "voices takes no arguments");
+    char **names, **paths;
+    size_t n;
+    if (catalog_list(CATALOG_VOICES, &names, &paths, &n)) return EXIT_INVALID;
+    printf(n ? "Voice profiles (for --voice, or 'voice =' in a routine):\n"
+             : "No voice profiles found.\n");
+    for (size_t i = 0; i < n; i++) {
+        struct voice v;
+        struct coach_diags d;
+        diags_init(&d);
+        if (voice_load(paths[i], &v, &d) == 0) {
+            printf("  %s: espeak-ng voice %s, rate %d, pitch %d, volume %d (%s)\n", names[i],
+                   v.espeak_voice, v.rate_wpm, v.pitch, v.volume, paths[i]);
+            voice_free(&v);
+        } else {
+            printf("  %s: has errors (%s)\n", names[i], paths[i]);
+        }
+        diags_free(&d);
+    }
+    catalog_strv_free(names, n);
+    catalog_strv_free(paths, n);
+
+    /* espeak_ListVoices needs an initialized espeak-ng: speech_open does it. */
+    struct speech *sp = NULL;
+    struct speech_settings ss = {.espeak_voice = "en-us", .rate_wpm = 165, .pitch = 50,
+                                 .volume = 100};
+    if (speech_open(&sp, &ss)) {
+        fprintf(stderr, "coach: espeak-ng cannot start (is espeak-ng-data installed?)\n");
+        return EXIT_SPEECH;
+    }
+    const espeak_VOICE **ev = espeak_ListVoices(NULL);
+    printf("\nespeak-ng voices installed (for 'espeak =' in a voice profile):\n");
+    for (size_t i = 0; ev && ev[i]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s", ev[i]->name ? ev[i]->name : "");
+        for (char *c = name; *c; c++)
+            if (*c == '_') *c = ' '; /* "English_(America)" reads better spoken */
+        /* languages: a priority byte, then the language name */
+        const char *lang = ev[i]->languages && ev[i]->languages[0] ? ev[i]->languages + 1 : "";
+        printf("  %s: %s\n", *lang ? lang : (ev[i]->identifier ? ev[i]->identifier : "?"), name);
+    }
+    speech_close(sp);
+    return fflush(stdout) || ferror(stdout) ? EXIT_OUTPUT : EXIT_OK;
+}
