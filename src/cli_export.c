@@ -36,11 +36,8 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 
 static char *default_output(const struct session *s)
 {
-    const char *b = strrchr(s->routine_path, '/');
-    b = b ? b + 1 : s->routine_path;
-    size_t n = strlen(b);
-    if (n > 4 && strcmp(b + n - 4, ".ini") == 0) n -= 4;
-    return coach_asprintf("%.*s.flac", (int)n, b);
+    char name[256];
+    return coach_asprintf("%s.flac", routine_name(s->routine_path, name, sizeof name));
 }
 
 /* Sidecar failures are printed here; each returns an exit status. */

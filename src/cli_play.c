@@ -235,8 +235,8 @@ static void do_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
 static void show_chapter(struct player *p)
 {
     uint64_t pos = played(p);
-    int32_t k = -1;
-    for (size_t i = 0; i < p->cur->n_ch && p->cur->ch[i].frame <= pos; i++) k = (int32_t)i;
+    const struct chapter *c = timeline_chapter_at(p->cur, pos);
+    int32_t k = c ? (int32_t)(c - p->cur->ch) : -1;
     if (k < 0 || k == p->chapter_shown) return;
     p->chapter_shown = k;
     if (p->o->quiet) return;

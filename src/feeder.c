@@ -155,6 +155,17 @@ static void publish(struct feeder *f, struct timeline *tl)
     (void)!write(f->wake_fd[1], "t", 1);
 }
 
+static void deadline(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 static void *run(void *arg)
 {
     struct feeder *f = arg;
@@ -210,12 +221,7 @@ static void *run(void *arg)
         }
         if (f->stop || f->say_text || f->say_clip >= 0) continue;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += FEEDER_TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        deadline(&ts, FEEDER_TICK_MS);
         pthread_cond_timedwait(&f->cv, &f->mu, &ts);
     }
     pthread_mutex_unlock(&f->mu);
@@ -281,17 +287,6 @@ void feeder_set_current(struct feeder *f, const struct timeline *tl)
     f->current = tl;
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
-}
-
-static void deadline(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 bool feeder_ready_at(struct feeder *f, uint64_t frame, int timeout_ms)

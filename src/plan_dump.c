@@ -18,14 +18,6 @@ static void put_time(FILE *out, uint64_t frame, uint32_t rate_hz)
         fprintf(out, "%" PRIu64 ":%02" PRIu64 ".%03" PRIu64, m, s % 60, ms % 1000);
 }
 
-/* The chapter holding a frame (chapters are contiguous and in order). */
-static const struct chapter *chapter_at(const struct timeline *tl, uint64_t frame)
-{
-    const struct chapter *c = NULL;
-    for (size_t i = 0; i < tl->n_ch && tl->ch[i].frame <= frame; i++) c = &tl->ch[i];
-    return c;
-}
-
 void plan_dump_text(const struct timeline *tl, const struct routine *r, FILE *out)
 {
     size_t n_speech = 0;
@@ -37,7 +29,7 @@ void plan_dump_text(const struct timeline *tl, const struct routine *r, FILE *ou
     const struct chapter *cur = NULL;
     for (size_t i = 0; i < tl->n_ev; i++) {
         const struct event *e = &tl->ev[i];
-        const struct chapter *c = chapter_at(tl, e->frame);
+        const struct chapter *c = timeline_chapter_at(tl, e->frame);
         if (c && c != cur) {
             fprintf(out, "\n%s, at ", c->title);
             put_time(out, c->frame, tl->rate_hz);

@@ -7,16 +7,9 @@
 
 #include "coach/common.h"
 
-static const struct chapter *chapter_at(const struct timeline *tl, uint64_t pos)
-{
-    const struct chapter *c = NULL;
-    for (size_t i = 0; i < tl->n_ch && tl->ch[i].frame <= pos; i++) c = &tl->ch[i];
-    return c;
-}
-
 uint64_t position_chapter_start(const struct timeline *tl, uint64_t pos)
 {
-    const struct chapter *c = chapter_at(tl, pos);
+    const struct chapter *c = timeline_chapter_at(tl, pos);
     return c ? c->frame : 0;
 }
 
@@ -84,7 +77,7 @@ static char *duration(const struct voice *v, uint64_t frames, uint32_t rate_hz)
 char *position_where(const struct timeline *tl, const struct routine *r, const struct voice *v,
                      enum level lv, uint64_t pos)
 {
-    const struct chapter *c = chapter_at(tl, pos);
+    const struct chapter *c = timeline_chapter_at(tl, pos);
     const struct event *e = event_at(tl, pos);
     char *text = NULL;
     if (!c || c->step < 0 || (size_t)c->step >= r->n_steps) {

@@ -66,3 +66,10 @@ size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame)
     }
     return lo;
 }
+
+const struct chapter *timeline_chapter_at(const struct timeline *tl, uint64_t frame)
+{
+    const struct chapter *c = NULL;
+    for (size_t i = 0; i < tl->n_ch && tl->ch[i].frame <= frame; i++) c = &tl->ch[i];
+    return c;
+}

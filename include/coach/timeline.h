@@ -59,6 +59,9 @@ struct timeline {
 
 const char *event_kind_name(enum event_kind k); /* "speech", "click", ... */
 void timeline_free(struct timeline *tl);
+/* The chapter holding frame (chapters are contiguous and in order); NULL
+ * before the first. */
+const struct chapter *timeline_chapter_at(const struct timeline *tl, uint64_t frame);
 /* Index of the first event whose frame >= frame (binary search). */
 size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame);
 
