@@ -321,7 +321,7 @@ static int menu_run(const struct opts *o)
     char err[512] = "";
     const char *name = m.items[0].name;
     int dev;
-    if (pa_sink_init(err, sizeof err)) {
+    if (pa_sink_init(o->device, err, sizeof err)) {
         fprintf(stderr, "coach: %s\n", err);
         voice_free(&v);
         menu_free(&m);

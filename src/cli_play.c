@@ -448,7 +448,7 @@ int play_session(int argc, char **argv, const struct opts *o)
         return st;
     }
     char err[512] = "";
-    if (pa_sink_init(err, sizeof err)) {
+    if (pa_sink_init(o->device, err, sizeof err)) {
         fprintf(stderr, "coach: %s\n", err);
         session_free(&s);
         return EXIT_NODEVICE;
@@ -570,7 +570,7 @@ int cmd_devices(int argc)
     if (argc) return usage_error("%s", "devices takes no arguments");
     char err[512];
     noise_filter_start();
-    int rc = pa_sink_init(err, sizeof err);
+    int rc = pa_sink_init(NULL, err, sizeof err);
     int n = rc ? 0 : pa_sink_list(stdout);
     if (!rc) pa_sink_terminate();
     noise_filter_stop();

@@ -66,10 +66,38 @@ static void unmute_stderr(int saved)
     close(saved);
 }
 
-int pa_sink_init(char *err, size_t cap)
+/* PortAudio's ALSA back-end opens every PCM the ALSA configuration defines,
+ * to learn what each can do. One of them is never a speaker for coach and
+ * costs dearly: opening "a52" (an AC-3 encoder for S/PDIF receivers, from
+ * libasound2-plugins) maps libavcodec and some twenty libraries it needs,
+ * 12 MB that stay resident for the whole session. Its definition is dropped
+ * from the in-memory configuration before PortAudio looks (the files are
+ * untouched, and a device the user names is kept). */
+static void skip_costly_plugins(const char *keep)
+{
+    static const char *const costly[] = {"a52", NULL};
+    typedef int (*update_fn)(void);
+    typedef int (*search_fn)(void *, const char *, void **);
+    typedef int (*delete_fn)(void *);
+    update_fn update = (update_fn)dlsym(RTLD_DEFAULT, "snd_config_update");
+    search_fn search = (search_fn)dlsym(RTLD_DEFAULT, "snd_config_search");
+    delete_fn del = (delete_fn)dlsym(RTLD_DEFAULT, "snd_config_delete");
+    void **top = (void **)dlsym(RTLD_DEFAULT, "snd_config"); /* the global tree */
+    if (!update || !search || !del || !top || update() < 0 || !*top) return;
+    for (int i = 0; costly[i]; i++) {
+        if (keep && strstr(keep, costly[i])) continue;
+        char key[64];
+        void *node;
+        snprintf(key, sizeof key, "pcm.%s", costly[i]);
+        if (search(*top, key, &node) >= 0) del(node);
+    }
+}
+
+int pa_sink_init(const char *device, char *err, size_t cap)
 {
     /* libasound is loaded with PortAudio: hush it before it probes */
     hush_backends();
+    skip_costly_plugins(device);
     int saved = mute_stderr();
     PaError e = Pa_Initialize();
     hush_backends(); /* JACK is loaded by Pa_Initialize */

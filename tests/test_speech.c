@@ -245,9 +245,9 @@ static void test_clipstore(void)
     uint32_t id1 = 99, id2 = 99, id3 = 99, id4 = 99;
     uint64_t len1 = 0, len2 = 0, len3 = 0, len4 = 1;
     CHECK(clipstore_intern(&cs, "Get ready", &id1, &len1) == 0);
-    const int16_t *src1 = cs.clips[id1].src;
+    const uint8_t *src1 = cs.clips[id1].packed;
     CHECK(clipstore_intern(&cs, "Get ready", &id2, &len2) == 0);
-    CHECK(id1 == id2 && len1 == len2 && cs.len == 1 && cs.clips[id1].src == src1);
+    CHECK(id1 == id2 && len1 == len2 && cs.len == 1 && cs.clips[id1].packed == src1);
     CHECK(len1 == resample_out_len(cs.clips[id1].src_len, 22050, 48000));
     CHECK(len1 > 48000 / 4 && len1 < 48000 * 3);
     CHECK(clipstore_intern(&cs, "Rest", &id3, &len3) == 0);
@@ -283,7 +283,7 @@ static void test_clipstore(void)
     for (uint64_t i = 1; i < 48; i++) step = fmaxf(step, fabsf(p[i] - p[i - 1]));
     CHECKF(step < 0.05f, "first millisecond jumps by %g", step);
     clipstore_release(&cs, id1);
-    CHECK(cs.clips[id1].pcm == NULL && cs.clips[id1].src == src1);
+    CHECK(cs.clips[id1].pcm == NULL && cs.clips[id1].packed == src1);
     CHECK(clipstore_prepare(&cs, id1) == 0 && cs.clips[id1].pcm); /* again after release */
     CHECK(clipstore_prepare(&cs, id4) == 0 && cs.clips[id4].pcm); /* empty: non-NULL */
     CHECK(clipstore_prepare(&cs, 9999) == COACH_EINVAL);

@@ -1,5 +1,5 @@
 /* The speech clip store: each distinct text is synthesized once (espeak-ng at
- * its own rate, kept as int16), its length at the output rate known at once
+ * its own rate, int16, kept losslessly packed: see pcmpack.h), its length at the output rate known at once
  * (the planner needs it), and its float PCM at the output rate made
  * ("prepared") only when it is about to be heard and dropped after its last
  * use, so memory stays small for long routines. Not thread-safe. */
@@ -13,7 +13,9 @@
 
 struct clip {
     char *text;           /* the UTF-8 text spoken */
-    int16_t *src;         /* synthesized PCM at src_rate_hz, silence trimmed */
+    uint8_t *packed;      /* synthesized PCM at src_rate_hz, silence trimmed,
+                             packed (pcmpack): half the memory, same samples */
+    size_t packed_bytes;
     size_t src_len;       /* frames at src_rate_hz */
     uint64_t len_frames;  /* frames at the output rate (exact, known at intern) */
     float *pcm;           /* output-rate PCM, normalized; NULL unless prepared */
@@ -28,6 +30,8 @@ struct clipstore {
     uint32_t *hash;       /* open-addressing text -> id+1 table */
     size_t hash_cap;
     float peak;           /* normalization target for prepared clips */
+    uint64_t src_bytes;   /* int16 bytes of every source (what packing saves on) */
+    uint64_t packed_bytes;/* bytes of every packed source */
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);
@@ -37,7 +41,7 @@ void clipstore_free(struct clipstore *cs);
 int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint64_t *len_frames);
 /* Makes clips[id].pcm (resample + normalize). Idempotent. */
 int clipstore_prepare(struct clipstore *cs, uint32_t id);
-/* Frees clips[id].pcm (the source stays, so it can be prepared again). */
+/* Frees clips[id].pcm (the packed source stays, so it can be prepared again). */
 void clipstore_release(struct clipstore *cs, uint32_t id);
 
 #endif

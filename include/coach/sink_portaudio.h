@@ -14,8 +14,10 @@
 
 struct pa_sink;
 
-/* Starts PortAudio (quietly). Returns 0 or COACH_EIO with a reason in err. */
-int pa_sink_init(char *err, size_t cap);
+/* Starts PortAudio (quietly), without probing ALSA plugins that are never
+ * a speaker and cost memory (unless device, the --device text, names one).
+ * Returns 0 or COACH_EIO with a reason in err. */
+int pa_sink_init(const char *device, char *err, size_t cap);
 void pa_sink_terminate(void);
 /* Lists output devices ("INDEX: NAME (HOST API), N channels, default rate")
  * to out; returns how many there are. */
