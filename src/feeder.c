@@ -13,13 +13,6 @@
 #define FEEDER_TICK_MS 40    /* how often the thread looks at the playhead */
 #define FEEDER_BEHIND_MS 1000 /* clips kept this long after they were heard */
 
-static int intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
-{
-    struct feeder *f = ctx;
-    int rc = clipstore_intern(&f->cs, text, id, len);
-    if (!rc && *id >= FEEDER_MAX_CLIPS) return COACH_ENOMEM;
-    return rc;
-}
 
 /* Makes clip id ready for the callback. */
 static int prepare(struct feeder *f, uint32_t id)
@@ -166,6 +159,49 @@ static void deadline(struct timespec *ts, int ms)
     }
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One turn of the thread's work: answer a speech request, then prepare what
+ * the playhead will soon need (and serve a seek's wish). */
+static int turn(struct feeder *f)
+{
+    pthread_mutex_lock(&f->mu);
+    if (f->say_text || f->say_clip >= 0) serve_say(f);
+    const struct timeline *cur = f->current;
+    uint64_t played = f->live ? atomic_load_explicit(&f->live->played, memory_order_acquire) : 0;
+    bool wv = f->want_valid;
+    uint64_t want = f->want_frame;
+    pthread_mutex_unlock(&f->mu);
+    int rc = cur ? follow(f, cur, played, wv, want, f->needed) : 0;
+    pthread_mutex_lock(&f->mu);
+    if (!rc && wv && f->want_valid && f->want_frame == want) {
+        f->want_valid = false; /* served: the seek may go */
+        pthread_cond_broadcast(&f->cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+    f->last_turn_ns = now_ns();
+    return rc;
+}
+
+/* The planner's clip source. Planning the whole routine synthesizes every
+ * phrase (seconds of work on a loaded Pi) while the title and intro already
+ * play: between phrases the thread keeps taking its turns, so what is about
+ * to be heard is ready in time. */
+static int intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
+{
+    struct feeder *f = ctx;
+    int rc = clipstore_intern(&f->cs, text, id, len);
+    if (!rc && *id >= FEEDER_MAX_CLIPS) return COACH_ENOMEM;
+    if (!rc && f->n_tl && now_ns() - f->last_turn_ns >= (uint64_t)FEEDER_TICK_MS * 1000000u)
+        rc = turn(f);
+    return rc;
+}
+
 static void *run(void *arg)
 {
     struct feeder *f = arg;
@@ -180,9 +216,8 @@ static void *run(void *arg)
         return NULL;
     }
     rc = clipstore_init(&f->cs, f->sp, f->po.rate_hz);
-    uint8_t *needed = calloc(FEEDER_MAX_CLIPS, 1);
-    if (rc || !needed) {
-        free(needed);
+    f->needed = calloc(FEEDER_MAX_CLIPS, 1);
+    if (rc || !f->needed) {
         fail(f, COACH_ENOMEM, "out of memory");
         return NULL;
     }
@@ -204,29 +239,19 @@ static void *run(void *arg)
         }
         publish(f, tl);
     }
-    pthread_mutex_lock(&f->mu);
-    while (!f->stop && !rc) {
-        if (f->say_text || f->say_clip >= 0) serve_say(f);
-        const struct timeline *cur = f->current;
-        uint64_t played = f->live ? atomic_load_explicit(&f->live->played, memory_order_acquire) : 0;
-        bool wv = f->want_valid;
-        uint64_t want = f->want_frame;
-        pthread_mutex_unlock(&f->mu);
-        rc = follow(f, cur, played, wv, want, needed);
+    while (!rc) {
+        rc = turn(f);
         pthread_mutex_lock(&f->mu);
-        if (rc) break;
-        if (wv && f->want_valid && f->want_frame == want) {
-            f->want_valid = false; /* served: the seek may go */
-            pthread_cond_broadcast(&f->cv);
+        bool stop = f->stop || rc;
+        if (!stop && !f->say_text && f->say_clip < 0 && !f->want_valid) {
+            struct timespec ts;
+            deadline(&ts, FEEDER_TICK_MS);
+            pthread_cond_timedwait(&f->cv, &f->mu, &ts);
         }
-        if (f->stop || f->say_text || f->say_clip >= 0) continue;
-        struct timespec ts;
-        deadline(&ts, FEEDER_TICK_MS);
-        pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+        pthread_mutex_unlock(&f->mu);
+        if (stop) break;
     }
-    pthread_mutex_unlock(&f->mu);
     if (rc) fail(f, rc, "cannot prepare speech in time");
-    free(needed);
     return NULL;
 }
 
@@ -339,6 +364,7 @@ void feeder_stop(struct feeder *f)
     }
     free(f->said_pcm);
     free(f->say_text);
+    free(f->needed);
     if (f->sp) {
         clipstore_free(&f->cs);
         speech_close(f->sp);

@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <pa_linux_alsa.h>
 #include <portaudio.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -228,8 +230,18 @@ int pa_sink_open(struct pa_sink **out, int index, uint32_t rate_hz, uint32_t cha
                             .sampleFormat = paFloat32,
                             .suggestedLatency = latency_ms > 0 ? latency_ms / 1000.0 : def};
     int saved = mute_stderr();
+    /* A sound server's ALSA plugin (pulse, pipewire) moves our audio to the
+     * server on a thread of its own, made when the device opens, and the
+     * callback thread waits on it: opened from a real-time thread, it
+     * inherits real-time scheduling and a busy machine cannot starve it
+     * either. Without the right, the open just runs as it is. */
+    int policy;
+    struct sched_param was, rt = {.sched_priority = sched_get_priority_min(SCHED_FIFO)};
+    bool raised = pthread_getschedparam(pthread_self(), &policy, &was) == 0 &&
+                  pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
     PaError e = Pa_OpenStream(&s->stream, NULL, &p, rate_hz, paFramesPerBufferUnspecified,
                               paClipOff | paDitherOff, callback, s);
+    if (raised) pthread_setschedparam(pthread_self(), policy, &was);
     /* A real-time callback thread where the system allows it (root, or an
      * rtprio limit): a busy machine then cannot starve the audio. Without
      * the right, PortAudio quietly keeps normal scheduling. */

@@ -281,6 +281,16 @@ if pulse_record "$tmp/pause.wav"; then
   ctl pause
   r1=$reply
   tp=$(now)
+  # PortAudio must not have probed ALSA's a52 plugin: it maps libavcodec
+  # and some twenty libraries (11 MB resident for the whole session)
+  cpid=$(pgrep -P "$coach_pid" -x coach | head -n 1)
+  if [ -z "$cpid" ] || [ ! -r "/proc/$cpid/maps" ]; then
+    bad "pause: cannot find the playing coach under $coach_pid"
+  elif grep -q 'libasound_module_pcm_a52\|libavcodec' "/proc/$cpid/maps"; then
+    bad "pause: the a52 plugin was loaded ($(grep -c '\.so' "/proc/$cpid/maps") mappings)"
+  else
+    ok "pause: no a52 plugin, no libavcodec in the playing process"
+  fi
   sleep 3
   ctl resume
   tr=$(now)

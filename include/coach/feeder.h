@@ -36,6 +36,8 @@ struct feeder {
     struct clipstore cs;
     uint64_t *retire_epoch;    /* per clip: epoch at which its slot was cleared, 0 = none */
     float *retired_pcm[FEEDER_MAX_CLIPS];
+    uint8_t *needed;           /* per clip: in the window this turn */
+    uint64_t last_turn_ns;     /* CLOCK_MONOTONIC of the last turn */
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;
