@@ -5,6 +5,10 @@
 #                                             # both cores busy (stress-ng --cpu 2):
 #                                             # peak RSS, underruns, missed clips
 #   bash bench/live_bench.sh renderer         # renderer instructions per second of audio
+#   bash bench/live_bench.sh drift [ROUTINE]  # an hour (bench/routines/hour.ini) played
+#                                             # into the sound server and recorded: every
+#                                             # tone of the export found, and how far the
+#                                             # last ones drifted from the first
 # Uses a private PulseAudio with a null sink (no sound card needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +19,12 @@ work=$(mktemp -d /tmp/coach-live-bench.XXXXXX)
 export PULSE_RUNTIME_PATH=$work/rt PULSE_STATE_PATH=$work/state HOME=$work/home
 export XDG_RUNTIME_DIR=$work/xdg COACH_HISTORY_FILE=$work/history.tsv
 mkdir -p "$PULSE_RUNTIME_PATH" "$PULSE_STATE_PATH" "$HOME" && mkdir -m 700 "$XDG_RUNTIME_DIR"
-cleanup() { pulseaudio --kill 2>/dev/null || true; pkill -f "stress-ng --cpu" 2>/dev/null || true; rm -rf "$work"; }
+stress=
+cleanup() {
+  pulseaudio --kill 2>/dev/null || true
+  [ -n "$stress" ] && kill "$stress" 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 start_pulse() {
   pulseaudio --daemonize=yes --system=no --exit-idle-time=-1 -n --use-pid-file=yes \
@@ -49,10 +58,12 @@ long)
   level=${3:-hard}
   start_pulse
   stress-ng --cpu 2 --timeout 0 >/dev/null 2>&1 &
+  stress=$!
   echo "playing $routine at level $level in real time with stress-ng --cpu 2 ..."
   /usr/bin/time -f 'peak RSS %M KB, wall %e s' "$coach" play "$routine" --level "$level" \
     --socket "$work/ctl.sock" </dev/null >/dev/null 2>"$work/err" || true
-  pkill -f "stress-ng --cpu" || true
+  kill "$stress" 2>/dev/null || true
+  stress=
   grep -E "coach: played|peak RSS" "$work/err"
   ;;
 renderer)
@@ -67,8 +78,43 @@ renderer)
   secs=$(awk '/audio seconds/ {print $3}' "$work/out")
   python3 -c "ir=$ir; s=$secs; print(f'render(): {ir} instructions for {s} s of 48 kHz stereo = {ir/s/1e6:.2f} M instructions per second of audio'); print(f'at 1e9 instructions/s (a slow Pi-class core) that is {ir/s/1e9*100:.3f}% of one core')"
   ;;
+drift)
+  routine=${2:-bench/routines/hour.ini}
+  onsets=${ONSETS:-$PWD/$build/tests/tools/coach-onsets}
+  [ -x "$onsets" ] || { echo "no $onsets: build the tests first" >&2; exit 1; }
+  "$coach" export "$routine" -o "$work/ref.wav" -q
+  start_pulse
+  parecord -d ci_sink.monitor --latency-msec=10 --file-format=wav --rate=48000 --channels=2 \
+    --format=s16le "$work/cap.wav" 2>/dev/null &
+  rec=$!
+  sleep 3 # the idle null sink runs with ~2 s latency until a low-latency reader attaches
+  echo "playing $routine in real time into the sound server and recording it ..."
+  "$coach" play "$routine" --socket "$work/ctl.sock" </dev/null >/dev/null 2>"$work/err" || true
+  sleep 1
+  kill -INT "$rec"; wait "$rec" || true
+  grep -E "coach: played" "$work/err"
+  "$onsets" --compare "$work/ref.wav" "$work/cap.wav" -v >"$work/cmp" 2>&1 || true
+  grep -vE '^  ' "$work/cmp"
+  # drift: the capture-minus-export error of each tone over the hour, fitted
+  # to a line (ms per hour), and the first and last minute's mean error
+  python3 - "$work/cmp" <<'PY'
+import re, sys
+pts = [(float(m.group(1)), float(m.group(2))) for m in
+       (re.match(r"\s+\S+\s+ref\s+(\S+)\s+cap\s+\S+\s+err\s+(\S+) ms", l) for l in open(sys.argv[1])) if m]
+if len(pts) < 2:
+    sys.exit("no matched onsets")
+rate = 48000.0
+t = [p[0] / rate for p in pts]; e = [p[1] for p in pts]
+n = len(t); mt = sum(t) / n; me = sum(e) / n
+slope = sum((a - mt) * (b - me) for a, b in zip(t, e)) / sum((a - mt) ** 2 for a in t)
+first = [b for a, b in zip(t, e) if a < t[0] + 60]; last = [b for a, b in zip(t, e) if a > t[-1] - 60]
+print(f"{n} tones over {t[-1] - t[0]:.1f} s: error first minute {sum(first)/len(first):+.3f} ms, "
+      f"last minute {sum(last)/len(last):+.3f} ms, fitted drift {slope * 3600:+.3f} ms per hour, "
+      f"spread {max(e) - min(e):.3f} ms")
+PY
+  ;;
 *)
-  echo "usage: $0 first-sound | long [ROUTINE] [LEVEL] | renderer [ROUTINE]" >&2
+  echo "usage: $0 first-sound | long [ROUTINE] [LEVEL] | renderer [ROUTINE] | drift [ROUTINE]" >&2
   exit 2
   ;;
 esac
