@@ -40,12 +40,52 @@ static char *default_output(const struct session *s)
     return coach_asprintf("%s.flac", routine_name(s->routine_path, name, sizeof name));
 }
 
+/* What to do about a failed write, by its errno; NULL when the reason
+ * says it all. */
+static const char *write_advice(int e)
+{
+    switch (e) {
+    case ENOSPC:
+#ifdef EDQUOT
+    case EDQUOT:
+#endif
+        return "the disk is full: free some space or write somewhere else";
+    case EFBIG:
+        return "the file is too big for this file system or for the file size limit (ulimit -f): "
+               "write somewhere else";
+    case EROFS:
+        return "the file system is read-only: write somewhere else";
+    case EACCES:
+    case EPERM:
+        return "no permission: write somewhere else, or change the permissions";
+    case ENOENT:
+        return "create the directory first, or write somewhere else";
+    case ENOTDIR:
+        return "a part of the path is not a directory";
+    case EISDIR:
+        return "name a file, not a directory";
+    case EIO:
+        return "the disk reported an error";
+    default:
+        return NULL;
+    }
+}
+
+/* "coach: FILE: reason (what to do; no file was changed)": every failure
+ * before the renames leaves every target as it was. e is the errno. */
+static void report_failure(const char *path, const char *reason, int e)
+{
+    const char *advice = write_advice(e);
+    fprintf(stderr, "coach: %s: %s (%s%sno file was changed)\n", path, reason,
+            advice ? advice : "", advice ? "; " : "");
+}
+
 /* Sidecar failures are printed here; each returns an exit status. */
 static int sidecar_open(struct export_sidecar *sc, const char *path)
 {
     char err[512] = "";
     if (export_sidecar_open(sc, path, err, sizeof err) == 0) return EXIT_OK;
-    fprintf(stderr, "%s: %s\n", path, err);
+    report_failure(path, err, errno);
     return EXIT_OUTPUT;
 }
 
@@ -54,15 +94,52 @@ static int sidecar_close(struct export_sidecar *sc, int write_rc)
     char err[512] = "";
     int rc = write_rc ? write_rc : export_sidecar_close(sc, err, sizeof err);
     if (rc == 0) return EXIT_OK;
-    fprintf(stderr, "%s: %s\n", sc->path,
-            err[0] ? err : rc == COACH_EIO ? strerror(errno) : coach_strerror(rc));
+    int e = errno;
+    if (!err[0]) snprintf(err, sizeof err, "write failed: %s",
+                          rc == COACH_EIO ? strerror(e) : coach_strerror(rc));
+    report_failure(sc->path, err, rc == COACH_EIO ? e : 0);
     return EXIT_OUTPUT;
+}
+
+/* Every file the export will write, checked before the speech is made:
+ * a wrong path fails in milliseconds, with its reason. The writers check
+ * again, so this only makes failures early and clear. */
+static int preflight(const char *path)
+{
+    char err[512] = "";
+    if (!path || export_check_target(path, err, sizeof err) == 0) return EXIT_OK;
+    report_failure(path, err, errno);
+    return EXIT_OUTPUT;
+}
+
+/* SIGINT and SIGTERM both set `interrupted` (main.c); which one it was
+ * decides the exit status (130 or 143) and the word in the message. */
+static volatile sig_atomic_t export_signal;
+
+static void on_export_signal(int sig)
+{
+    export_signal = sig;
+    on_signal(sig);
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_export_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int signal_status(void)
+{
+    return export_signal == SIGTERM ? EXIT_TERMINATED : EXIT_INTERRUPTED;
 }
 
 static int export_all(int argc, const struct opts *o);
 
 int cmd_export(int argc, char **argv, const struct opts *o)
 {
+    catch_signals();
     if (o->all_dir) return export_all(argc, o);
     if (argc != 1) return usage_error("%s", "export needs exactly one routine (and -o FILE)");
     enum export_format fmt = EXPORT_UNKNOWN;
@@ -84,7 +161,6 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                            o->chapters);
     struct session s = {0};
     int st = session_load(&s, argv[0], o);
-    if (!st) st = session_plan(&s, o);
     char *out = NULL;
     if (!st) {
         out = o->output ? coach_strdup(o->output) : default_output(&s);
@@ -94,6 +170,10 @@ int cmd_export(int argc, char **argv, const struct opts *o)
             st = EXIT_OUTPUT;
         }
     }
+    if (!st) st = preflight(out);
+    if (!st) st = preflight(o->captions);
+    if (!st) st = preflight(o->chapters);
+    if (!st) st = session_plan(&s, o);
     /* Sidecars are written (and synced) into temporary files first and
      * renamed only after the audio is in place: a failure changes no file. */
     struct export_sidecar cap = {0}, chap = {0};
@@ -120,13 +200,15 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                                  .cancel = &interrupted, .music = have_music ? &music : NULL};
         char err[512] = "";
         int rc = export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
+        int e = errno;
         if (rc == COACH_EINTR) {
             if (show) fputc('\n', stderr);
-            fprintf(stderr, "coach: interrupted; %s was not written\n", out);
-            st = EXIT_INTERRUPTED;
+            st = signal_status();
+            fprintf(stderr, "coach: %s; %s was not written (no file was changed)\n",
+                    st == EXIT_TERMINATED ? "terminated" : "interrupted", out);
         } else if (rc) {
             if (show) fputc('\n', stderr);
-            fprintf(stderr, "%s: %s\n", out, err[0] ? err : coach_strerror(rc));
+            report_failure(out, err[0] ? err : coach_strerror(rc), rc == COACH_EIO ? e : 0);
             st = rc == COACH_ESPEECH ? EXIT_SPEECH : EXIT_OUTPUT;
         } else if (!o->quiet) {
             char d[64];
@@ -141,7 +223,9 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         char err[512] = "";
         char *path = coach_strdup(sc->path);
         if (export_sidecar_commit(sc, err, sizeof err)) {
-            fprintf(stderr, "%s: %s\n", path ? path : "sidecar", err);
+            /* the audio is in place already: say so */
+            fprintf(stderr, "coach: %s: %s (%s was written, this file was not changed)\n",
+                    path ? path : "sidecar", err, out);
             st = EXIT_OUTPUT;
         } else if (!o->quiet) {
             if (k)
@@ -175,11 +259,15 @@ static int export_all(int argc, const struct opts *o)
     const char *dir = o->all_dir;
     struct stat st;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "coach: cannot create %s: %s\n", dir, strerror(errno));
+        int e = errno;
+        char why[300];
+        snprintf(why, sizeof why, "cannot create the directory: %s", strerror(e));
+        report_failure(dir, why, e);
         return EXIT_OUTPUT;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "coach: %s is not a directory\n", dir);
+        fprintf(stderr, "coach: %s: not a directory (export --all writes into a directory: name a "
+                        "new or existing one)\n", dir);
         return EXIT_OUTPUT;
     }
     char **names, **paths;
@@ -245,8 +333,9 @@ static int export_all(int argc, const struct opts *o)
             if (errno != EINTR) break;
             if (interrupted && !forwarded) {
                 /* a terminal's Ctrl-C reached them already; a kill did not */
+                int sig = export_signal ? export_signal : SIGINT;
                 for (size_t i = 0; i < next; i++)
-                    if (pids[i] > 0) kill(pids[i], SIGINT);
+                    if (pids[i] > 0) kill(pids[i], sig);
                 forwarded = true;
             }
             continue;
@@ -269,5 +358,5 @@ static int export_all(int argc, const struct opts *o)
     free(pids);
     catalog_strv_free(names, n);
     catalog_strv_free(paths, n);
-    return interrupted ? EXIT_INTERRUPTED : worst;
+    return interrupted ? signal_status() : worst;
 }

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <espeak-ng/speak_lib.h>
@@ -117,7 +118,14 @@ int cmd_voices(int argc)
     struct speech_settings ss = {.espeak_voice = "en-us", .rate_wpm = 165, .pitch = 50,
                                  .volume = 100};
     if (speech_open(&sp, &ss)) {
-        fprintf(stderr, "coach: espeak-ng cannot start (is espeak-ng-data installed?)\n");
+        /* en-us ships with every espeak-ng-data: its data is what is missing */
+        const char *data = NULL, *env = getenv("ESPEAK_DATA_PATH");
+        espeak_Info(&data);
+        fprintf(stderr,
+                "coach: espeak-ng cannot start: its data is missing%s%s (install the package "
+                "espeak-ng-data: sudo apt-get install espeak-ng-data%s%s)\n",
+                data ? " from " : "", data ? data : "",
+                env && *env ? "; or fix or unset ESPEAK_DATA_PATH=" : "", env && *env ? env : "");
         return EXIT_SPEECH;
     }
     const espeak_VOICE **ev = espeak_ListVoices(NULL);

@@ -339,9 +339,11 @@ static int menu_run(const struct opts *o)
     }
     struct speech_settings ss = {.espeak_voice = v.espeak_voice, .rate_wpm = v.rate_wpm,
                                  .pitch = v.pitch, .volume = v.volume};
-    if (speech_open(&a.sp, &ss) || clipstore_init(&a.cs, a.sp, a.rate)) {
-        fprintf(stderr, "%s: espeak-ng cannot speak with voice '%s' (is espeak-ng-data installed?)\n",
-                v.path, v.espeak_voice);
+    int sp_rc = speech_open(&a.sp, &ss);
+    if (sp_rc || clipstore_init(&a.cs, a.sp, a.rate)) {
+        char why[1024];
+        speech_explain(sp_rc ? sp_rc : COACH_ENOMEM, v.espeak_voice, v.path, why, sizeof why);
+        fprintf(stderr, "%s\n", why);
         menu_audio_close(&a);
         pa_sink_terminate();
         voice_free(&v);

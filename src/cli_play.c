@@ -541,7 +541,10 @@ int play_session(int argc, char **argv, const struct opts *o)
                                                                    : "error"};
     char *hpath = history_default_path();
     if (!hpath || history_append(hpath, &rec))
-        fprintf(stderr, "coach: warning: cannot record this session in the history%s%s: %s\n",
+        fprintf(stderr,
+                "coach: warning: cannot record this session in the history%s%s: %s (the session "
+                "itself was not affected; to keep a history, make it writable or set "
+                "COACH_HISTORY_FILE to a file you can write)\n",
                 hpath ? " " : "", hpath ? hpath : "", strerror(errno));
     free(hpath);
     uint64_t missed = atomic_load(&p.live.r.missing_clips);
@@ -617,8 +620,16 @@ int cmd_history(int argc)
     if (argc) return usage_error("%s", "history takes no arguments");
     char *path = history_default_path();
     int rc = path ? history_print(path, stdout) : COACH_ENOMEM;
-    if (rc == COACH_ENOTFOUND) printf("No sessions yet.\n");
-    else if (rc) fprintf(stderr, "coach: cannot read %s: %s\n", path ? path : "history", strerror(errno));
+    int e = errno;
+    if (rc == COACH_ENOTFOUND)
+        printf("No sessions yet.\n");
+    else if (rc && ferror(stdout))
+        fprintf(stderr, "coach: cannot write the history listing: %s\n", strerror(e));
+    else if (rc)
+        fprintf(stderr,
+                "coach: cannot read the history %s: %s (check its permissions, or set "
+                "COACH_HISTORY_FILE to another file)\n",
+                path ? path : "", strerror(e));
     free(path);
     return rc && rc != COACH_ENOTFOUND ? EXIT_OUTPUT : EXIT_OK;
 }

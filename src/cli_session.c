@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <espeak-ng/speak_lib.h>
 
 #include "cli.h"
 #include "coach/common.h"
@@ -75,6 +79,16 @@ const char *routine_name(const char *path, char *buf, size_t cap)
 int session_load(struct session *s, const char *arg, const struct opts *o)
 {
     int rc = catalog_find(CATALOG_ROUTINES, arg, &s->routine_path);
+    struct stat st;
+    if (rc == COACH_ENOTFOUND && stat(arg, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* something is there, just not a routine: say what (a FIFO or a
+         * device is never opened: reading one could block forever) */
+        fprintf(stderr, "coach: %s: %s, not a routine file (name an .ini file%s, or see 'coach "
+                        "list')\n",
+                arg, S_ISDIR(st.st_mode) ? "is a directory" : "is a device, pipe or socket",
+                S_ISDIR(st.st_mode) ? " in it" : "");
+        return EXIT_NOTFOUND;
+    }
     if (rc == COACH_ENOTFOUND) {
         fprintf(stderr, "coach: routine '%s' not found (try 'coach list')\n", arg);
         print_known(CATALOG_ROUTINES);
@@ -88,8 +102,12 @@ int session_load(struct session *s, const char *arg, const struct opts *o)
     diags_init(&d);
     rc = routine_load(s->routine_path, &s->routine, &d);
     int status = EXIT_OK;
+    char *unreadable = NULL; /* "the routine FILE" that could not be read, if any */
     if (rc) {
-        status = rc == COACH_ENOTFOUND ? EXIT_NOTFOUND : EXIT_INVALID;
+        /* unreadable (permissions, an I/O error) or gone since it was
+         * found: the routine is not there to check, like a missing one */
+        status = rc == COACH_ENOTFOUND || rc == COACH_EIO ? EXIT_NOTFOUND : EXIT_INVALID;
+        if (rc == COACH_EIO) unreadable = coach_asprintf("the routine %s", s->routine_path);
     } else {
         s->have_routine = true;
         char *vpath = NULL;
@@ -123,7 +141,8 @@ int session_load(struct session *s, const char *arg, const struct opts *o)
         } else {
             rc = voice_load(vpath, &s->voice, &d);
             if (rc) {
-                status = rc == COACH_ENOTFOUND ? EXIT_NOTFOUND : EXIT_INVALID;
+                status = rc == COACH_ENOTFOUND || rc == COACH_EIO ? EXIT_NOTFOUND : EXIT_INVALID;
+                if (rc == COACH_EIO) unreadable = coach_asprintf("the voice profile %s", vpath);
             } else {
                 s->have_voice = true;
                 if (o->speech_rate >= 0) s->voice.rate_wpm = o->speech_rate;
@@ -136,6 +155,10 @@ int session_load(struct session *s, const char *arg, const struct opts *o)
     diags_sort(&d);
     diags_print(&d, stderr);
     diags_free(&d);
+    if (unreadable)
+        fprintf(stderr, "coach: %s cannot be read (see above): check the file and its "
+                        "permissions\n", unreadable);
+    free(unreadable);
     return status;
 }
 
@@ -177,10 +200,9 @@ int session_plan(struct session *s, const struct opts *o)
                                  .pitch = v->pitch, .volume = v->volume};
     int rc = speech_open(&s->speech, &ss);
     if (rc) {
-        fprintf(stderr,
-                "%s: espeak-ng cannot speak with voice '%s' (is espeak-ng-data installed, and does "
-                "it have this voice? 'espeak-ng --voices' lists them)\n",
-                v->path, v->espeak_voice);
+        char why[1024];
+        speech_explain(rc, v->espeak_voice, v->path, why, sizeof why);
+        fprintf(stderr, "%s\n", why);
         return EXIT_SPEECH;
     }
     rc = clipstore_init(&s->clips, s->speech, o->rate_hz);

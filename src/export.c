@@ -156,6 +156,111 @@ static int create_temp(const char *path, char **tmp_out, char **dir_out)
     return COACH_EIO; /* errno is EEXIST */
 }
 
+/* The directory part of path ("." for a bare name, "/" for "/name"); heap. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return coach_strdup(".");
+    if (slash == path) return coach_strdup("/");
+    return coach_asprintf("%.*s", (int)(slash - path), path);
+}
+
+/* What already sits at path must be a regular file: never a directory,
+ * and never a device, pipe or socket (renaming over /dev/full would
+ * replace the device node, and a temporary file would land in /dev). 0,
+ * or COACH_EIO with errno and err set. */
+static int check_kind(const char *path, char *err, size_t err_cap)
+{
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    if (!*(slash ? slash + 1 : path)) { /* "dir/" */
+        set_err(err, err_cap, "is a directory");
+        errno = EISDIR;
+        return COACH_EIO;
+    }
+    if (stat(path, &st) != 0) {
+        /* a new file (or a dangling link); a missing or bad directory is
+         * reported by whoever creates the temporary file */
+        if (errno == ENOENT || errno == ENOTDIR) return 0;
+        int e = errno;
+        set_err(err, err_cap, "cannot check it: %s", strerror(e));
+        errno = e;
+        return COACH_EIO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        set_err(err, err_cap, "is a directory");
+        errno = EISDIR;
+        return COACH_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, err_cap, "is not a regular file (a device, pipe or socket): coach writes "
+                              "regular files only");
+        errno = EINVAL;
+        return COACH_EIO;
+    }
+    return 0;
+}
+
+/* An existing file without write permission is a wish to keep it: it is
+ * not replaced (a rename could, as the directory allows it). */
+static int check_replaceable(const char *path, char *err, size_t err_cap)
+{
+    if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0 || errno == ENOENT) return 0;
+    int e = errno;
+    if (e == EROFS)
+        set_err(err, err_cap, "is on a read-only file system");
+    else
+        set_err(err, err_cap, "the file exists and is read-only (%s): it is not replaced",
+                strerror(e));
+    errno = e;
+    return COACH_EIO;
+}
+
+static int check_existing(const char *path, char *err, size_t err_cap)
+{
+    int rc = check_kind(path, err, err_cap);
+    return rc ? rc : check_replaceable(path, err, err_cap);
+}
+
+int export_check_target(const char *path, char *err, size_t err_cap)
+{
+    if (err && err_cap) err[0] = 0;
+    if (!path || !*path) {
+        set_err(err, err_cap, "no file name");
+        errno = EINVAL;
+        return COACH_EINVAL;
+    }
+    /* what is there first (a device says more than its directory), then
+     * the directory (on a read-only file system, that is the news), then
+     * the file's own permission */
+    int rc = check_kind(path, err, err_cap);
+    if (rc) return rc;
+    char *dir = dir_of(path);
+    if (!dir) {
+        set_err(err, err_cap, "out of memory");
+        errno = ENOMEM;
+        return COACH_ENOMEM;
+    }
+    struct stat st;
+    int e = 0;
+    if (stat(dir, &st) != 0) {
+        e = errno;
+        if (e == ENOENT)
+            set_err(err, err_cap, "the directory %s does not exist", dir);
+        else
+            set_err(err, err_cap, "cannot reach the directory %s: %s", dir, strerror(e));
+    } else if (!S_ISDIR(st.st_mode)) {
+        e = ENOTDIR;
+        set_err(err, err_cap, "%s is not a directory", dir);
+    } else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+        e = errno;
+        set_err(err, err_cap, "cannot write in the directory %s: %s", dir, strerror(e));
+    }
+    free(dir);
+    errno = e;
+    return e ? COACH_EIO : check_replaceable(path, err, err_cap);
+}
+
 struct export_job {
     /* immutable after setup */
     const struct timeline *tl;
@@ -438,6 +543,9 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
         }
     }
 
+    int rc = check_existing(path, err, err_cap);
+    if (rc) return rc;
+
     struct export_job j = {.tl = tl, .cs = cs};
     size_t nc = tl->n_clips ? tl->n_clips : 1;
     j.last_end = calloc(nc, sizeof *j.last_end);
@@ -446,7 +554,7 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     char *tmp = NULL, *dir = NULL;
     SNDFILE *f = NULL;
     struct vio_file v = {.fd = -1};
-    int fd = -1, rc = 0;
+    int fd = -1;
     if (!j.last_end || !j.clip_pcm || !j.live) {
         set_err(err, err_cap, "out of memory");
         rc = COACH_ENOMEM;
@@ -494,6 +602,10 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
         rc = COACH_EIO;
         goto out;
     }
+    /* Minutes may have passed: whatever appeared at path meanwhile gets
+     * the same checks before it is replaced. */
+    rc = check_existing(path, err, err_cap);
+    if (rc) goto out;
     if (rename(tmp, path) != 0) {
         set_err(err, err_cap, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         rc = COACH_EIO;
@@ -527,7 +639,9 @@ int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, 
         set_err(err, err_cap, "invalid sidecar arguments");
         return COACH_EINVAL;
     }
-    int fd = create_temp(path, &sc->tmp, &sc->dir);
+    int fd = check_existing(path, err, err_cap);
+    if (fd) return fd;
+    fd = create_temp(path, &sc->tmp, &sc->dir);
     if (fd < 0) {
         int e = errno;
         if (fd == COACH_ENOMEM)
@@ -575,6 +689,7 @@ int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap)
 int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap)
 {
     int rc = export_sidecar_close(sc, err, err_cap);
+    if (rc == 0) rc = check_existing(sc->path, err, err_cap);
     if (rc == 0 && rename(sc->tmp, sc->path) != 0) {
         int e = errno;
         set_err(err, err_cap, "cannot rename %s to %s: %s", sc->tmp, sc->path, strerror(e));

@@ -210,8 +210,7 @@ static void *run(void *arg)
     char msg[512];
     int rc = speech_open(&f->sp, &ss);
     if (rc) {
-        snprintf(msg, sizeof msg, "%s: espeak-ng cannot speak with voice '%s'", f->v->path,
-                 f->v->espeak_voice);
+        speech_explain(rc, f->v->espeak_voice, f->v->path, msg, sizeof msg);
         fail(f, rc, msg);
         return NULL;
     }

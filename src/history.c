@@ -171,7 +171,9 @@ int history_append(const char *path, const struct history_record *rec)
         if (w >= 0) errno = EIO; /* short write: disk full */
         goto out;
     }
-    if (fsync(fd) != 0) goto out;
+    /* EINVAL: a special file (COACH_HISTORY_FILE=/dev/null turns the
+     * history off) cannot be synced, and needs not be */
+    if (fsync(fd) != 0 && errno != EINVAL) goto out;
     if (is_new) sync_parent(path);
     rc = COACH_OK;
 
@@ -260,8 +262,33 @@ static bool parse_record(char *line, struct history_entry *e)
 int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
                  void *ctx)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return (errno == ENOENT || errno == ENOTDIR) ? COACH_ENOTFOUND : COACH_EIO;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return (errno == ENOENT || errno == ENOTDIR) ? COACH_ENOTFOUND : COACH_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return COACH_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return COACH_EIO;
+        }
+        /* a device or a pipe (/dev/null) keeps no records: read none, and
+         * never wait on a FIFO or read /dev/zero for ever */
+        return COACH_ENOTFOUND;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return COACH_EIO;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;

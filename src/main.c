@@ -82,10 +82,12 @@ static const char usage_text[] =
     "  -V, --version            the version\n"
     "\n"
     "Exit status: 0 success, 1 a routine or voice profile has errors, 2 bad\n"
-    "command line, 3 routine or voice not found (ctl: no coach playing), 4 the\n"
-    "output cannot be written, 5 the speech engine (espeak-ng) failed, 6 no audio\n"
-    "device (or it cannot be opened), 7 the audio device was lost while playing,\n"
-    "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
+    "command line, 3 routine or voice not found or unreadable (ctl: no coach\n"
+    "playing), 4 the output cannot be written (no such directory, no permission,\n"
+    "disk full, a directory or device named; no file is changed) or the history\n"
+    "cannot be read, 5 espeak-ng cannot start (install espeak-ng-data) or lacks\n"
+    "the voice, 6 no audio device (or it cannot be opened), 7 the audio device\n"
+    "was lost while playing, 130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
 
 volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t terminated;
@@ -216,17 +218,21 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    if (strcmp(cmd, "play") == 0) return cmd_play(n, args, &o);
-    if (strcmp(cmd, "menu") == 0) return cmd_menu(n, &o);
-    if (strcmp(cmd, "devices") == 0) return cmd_devices(n);
-    if (strcmp(cmd, "ctl") == 0) return cmd_ctl(n, args, &o);
-    if (strcmp(cmd, "history") == 0) return cmd_history(n);
-    if (strcmp(cmd, "voices") == 0) return cmd_voices(n);
-    if (strcmp(cmd, "export") == 0) return cmd_export(n, args, &o);
-    if (strcmp(cmd, "check") == 0) return cmd_check(n, args, &o);
-    if (strcmp(cmd, "plan") == 0) return cmd_plan(n, args, &o);
-    if (strcmp(cmd, "list") == 0) return cmd_list(n, &o);
-    if (strcmp(cmd, "help") == 0) return fputs(usage_text, stdout), EXIT_OK;
-    if (strcmp(cmd, "version") == 0) return printf("coach %s\n", COACH_VERSION), EXIT_OK;
-    return usage_error("unknown command '%s'", cmd);
+    int st;
+    if (strcmp(cmd, "play") == 0) st = cmd_play(n, args, &o);
+    else if (strcmp(cmd, "menu") == 0) st = cmd_menu(n, &o);
+    else if (strcmp(cmd, "devices") == 0) st = cmd_devices(n);
+    else if (strcmp(cmd, "ctl") == 0) st = cmd_ctl(n, args, &o);
+    else if (strcmp(cmd, "history") == 0) st = cmd_history(n);
+    else if (strcmp(cmd, "voices") == 0) st = cmd_voices(n);
+    else if (strcmp(cmd, "export") == 0) st = cmd_export(n, args, &o);
+    else if (strcmp(cmd, "check") == 0) st = cmd_check(n, args, &o);
+    else if (strcmp(cmd, "plan") == 0) st = cmd_plan(n, args, &o);
+    else if (strcmp(cmd, "list") == 0) st = cmd_list(n, &o);
+    else if (strcmp(cmd, "help") == 0) st = (fputs(usage_text, stdout), EXIT_OK);
+    else if (strcmp(cmd, "version") == 0) st = (printf("coach %s\n", COACH_VERSION), EXIT_OK);
+    else st = usage_error("unknown command '%s'", cmd);
+    /* a command stopped by a signal says which one: SIGTERM is 143 */
+    if (st == EXIT_INTERRUPTED && terminated) st = EXIT_TERMINATED;
+    return st;
 }

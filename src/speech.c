@@ -8,10 +8,12 @@
 
 #include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
-#include <stdlib.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "coach/common.h"
 
@@ -70,6 +72,23 @@ static int synth_cb(short *wav, int n, espeak_EVENT *ev)
 static int clampi(int v, int lo, int hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* espeak-ng 1.51 opens an audio device through libpcaudio when its output
+ * is initialized, even in synchronous mode where it never plays anything:
+ * a connection to the sound server that costs time at every start, and
+ * 30 s when the server hangs (measured: export with a stopped PulseAudio
+ * 30114 ms, 52 ms without). This definition takes the place of
+ * libpcaudio's (the executable's symbol comes first); espeak-ng copes with
+ * no device, and coach plays its audio itself. */
+struct audio_object;
+struct audio_object *create_audio_device_object(const char *device, const char *application_name,
+                                                const char *description);
+struct audio_object *create_audio_device_object(const char *device, const char *application_name,
+                                                const char *description)
+{
+    (void)device, (void)application_name, (void)description;
+    return NULL;
 }
 
 static int global_init(void)
@@ -208,4 +227,31 @@ int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len
     *pcm = p ? p : b.pcm;
     *len_frames = n;
     return 0;
+}
+
+void speech_explain(int rc, const char *voice, const char *profile, char *buf, size_t cap)
+{
+    if (rc == COACH_ENOMEM) {
+        snprintf(buf, cap, "coach: out of memory");
+        return;
+    }
+    /* espeak_Info names the data directory espeak-ng looked in, even after
+     * a failed start */
+    const char *data = NULL;
+    espeak_Info(&data);
+    char *phontab = data ? coach_asprintf("%s/phontab", data) : NULL;
+    bool have_data = phontab && access(phontab, R_OK) == 0;
+    free(phontab);
+    const char *env = getenv("ESPEAK_DATA_PATH");
+    if (!have_data)
+        snprintf(buf, cap,
+                 "coach: espeak-ng cannot start: its data is missing%s%s (install the package "
+                 "espeak-ng-data: sudo apt-get install espeak-ng-data%s%s)",
+                 data ? " from " : "", data ? data : "",
+                 env && *env ? "; or fix or unset ESPEAK_DATA_PATH=" : "", env && *env ? env : "");
+    else
+        snprintf(buf, cap,
+                 "%s: espeak-ng has no voice '%s' (its data is in %s; 'coach voices' lists the "
+                 "voices installed)",
+                 profile, voice, data);
 }

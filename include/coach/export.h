@@ -39,11 +39,24 @@ enum export_format export_format_from_path(const char *path);
 enum export_format export_format_from_name(const char *name);
 const char *export_format_name(enum export_format f);
 
+/* Whether path can be exported to, before any work is done: what exists
+ * there is a regular file that may be replaced (never a directory, a
+ * device such as /dev/full, a pipe or a socket; not a file without write
+ * permission), and its directory exists and can be written in. Returns 0,
+ * or negative with errno and a reason in err (e.g. "the directory D does
+ * not exist"; errno ENOENT, ENOTDIR, EISDIR, EACCES, EROFS, or EINVAL for
+ * a device). export_timeline and export_sidecar_open check the target the
+ * same way (the directory through creating the temporary file), so this
+ * only makes a failure come early. */
+int export_check_target(const char *path, char *err, size_t err_cap);
+
 /* Renders tl into path. A WAV gets one cue point per chapter (tl->ch), at
  * the chapter's first frame (libsndfile stores no cue names). Clips are
  * prepared just before they are needed and released after their last use. On failure returns negative, sets errno
  * where it applies, writes a short reason to err, and leaves no file
- * (an existing file at path is untouched). */
+ * (an existing file at path is untouched). A path that is not a regular
+ * file, or a file without write permission, is refused
+ * (export_check_target). */
 int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
                     const struct export_opts *o, char *err, size_t err_cap);
 
@@ -60,13 +73,15 @@ struct export_sidecar {
     char *dir;  /* the target's directory (synced after the rename) */
 };
 
-/* Returns 0, or negative with errno and a reason in err (nothing created). */
+/* Returns 0, or negative with errno and a reason in err (nothing created;
+ * a target that is not a replaceable regular file is refused, as above). */
 int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, size_t err_cap);
 /* Flushes, syncs and closes f: a write error that stdio hid until now (a
  * full disk) shows here. Returns 0, or negative with errno and err set (the
  * temporary file stays until commit or discard). */
 int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap);
-/* Closes (if still open) and renames into place. On failure the temporary
+/* Closes (if still open) and renames into place (checking the target
+ * again, as it may have changed meanwhile). On failure the temporary
  * file is removed and the target untouched; returns negative with errno and
  * err set. Frees sc either way. */
 int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap);

@@ -31,14 +31,17 @@ struct history_entry {
 /* $COACH_HISTORY_FILE if set, else the XDG path above (heap string). */
 char *history_default_path(void);
 /* Appends one record (creating directories); tabs/newlines in text are
- * replaced by spaces. Returns 0 or COACH_EIO (errno kept). */
+ * replaced by spaces. A special file takes it unsynced (/dev/null: no
+ * history kept). Returns 0 or COACH_EIO (errno kept). */
 int history_append(const char *path, const struct history_record *rec);
 /* Reads the history at path oldest first and calls each(ctx, e) for every
  * record that parses and validates, skipping damaged lines (torn,
  * NUL-filled, wrong field count or values). e and its strings are valid
  * only during the call: copy what must outlive it. A non-zero return from
  * each stops the reading and is returned. Otherwise returns 0,
- * COACH_ENOTFOUND if there is no history yet, or COACH_EIO (errno kept). */
+ * COACH_ENOTFOUND if there is no history yet (no file, or a device or
+ * pipe such as /dev/null: never read, so never waited on), or COACH_EIO
+ * (errno kept; EISDIR for a directory). */
 int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
                  void *ctx);
 /* Prints the history readably (one sentence per line, screen-reader

@@ -26,5 +26,10 @@ uint32_t speech_rate_hz(const struct speech *sp);
  * trailing silence trimmed so that the first sample is the onset of speech.
  * An empty result is valid (len 0, pcm NULL). Returns 0 or negative. */
 int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len_frames);
+/* Why speech_open failed with rc, said so that it can be fixed: espeak-ng's
+ * data missing (the package espeak-ng-data, or ESPEAK_DATA_PATH pointing at
+ * the wrong place) is told apart from a voice it does not have (voice, of
+ * the profile file profile). One line, no newline, into buf. */
+void speech_explain(int rc, const char *voice, const char *profile, char *buf, size_t cap);
 
 #endif
