@@ -8,11 +8,13 @@
 #include "coach/sink_portaudio.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pa_linux_alsa.h>
 #include <portaudio.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +23,8 @@
 #include "coach/common.h"
 
 #define PA_SINK_DEFAULT_LATENCY_S 0.1
+#define PA_SINK_INIT_TIMEOUT_S 10 /* a healthy start takes well under 1 s */
+#define PA_SINK_EXIT_NODEVICE 6   /* coach's "no audio device" status (src/cli.h) */
 
 struct pa_sink {
     PaStream *stream;                /* immutable after open */
@@ -95,13 +99,61 @@ static void skip_costly_plugins(const char *keep)
     }
 }
 
+/* A sound server that hangs (stopped, deadlocked) makes PortAudio's probe
+ * wait 30 s in each ALSA device that talks to it, minutes in all, and
+ * nothing can interrupt it. A watchdog gives up for it: it says so on the
+ * real stderr (fd 2 is muted while PortAudio probes) and ends the process
+ * with the "no device" status. Nothing is playing yet, nothing is lost. */
+struct init_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int err_fd;
+};
+
+static void *init_watchdog(void *arg)
+{
+    struct init_watch *w = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += PA_SINK_INIT_TIMEOUT_S;
+    pthread_mutex_lock(&w->mu);
+    int e = 0;
+    while (!w->done && e != ETIMEDOUT) e = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    bool hung = !w->done;
+    pthread_mutex_unlock(&w->mu);
+    if (hung) {
+        static const char msg[] =
+            "coach: the sound system does not answer (PortAudio waited 10 s for the audio "
+            "devices: is the sound server, e.g. PulseAudio or PipeWire, stuck? restart it, or "
+            "use 'coach export' to make an audio file)\n";
+        (void)!write(w->err_fd >= 0 ? w->err_fd : STDERR_FILENO, msg, sizeof msg - 1);
+        /* stderr may be a pipe to the thread that filters the back-ends'
+         * noise (cli_play.c): a moment for it to pass the line on */
+        nanosleep(&(struct timespec){.tv_nsec = 200000000L}, NULL);
+        _exit(PA_SINK_EXIT_NODEVICE);
+    }
+    return NULL;
+}
+
 int pa_sink_init(const char *device, char *err, size_t cap)
 {
     /* libasound is loaded with PortAudio: hush it before it probes */
     hush_backends();
     skip_costly_plugins(device);
     int saved = mute_stderr();
+    struct init_watch w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+                           .err_fd = saved};
+    pthread_t dog;
+    bool watched = pthread_create(&dog, NULL, init_watchdog, &w) == 0;
     PaError e = Pa_Initialize();
+    if (watched) {
+        pthread_mutex_lock(&w.mu);
+        w.done = true;
+        pthread_cond_signal(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+        pthread_join(dog, NULL);
+    }
     hush_backends(); /* JACK is loaded by Pa_Initialize */
     unmute_stderr(saved);
     if (e != paNoError) {

@@ -592,6 +592,21 @@ PY
   echo "  export with a hung sound server: ${took} ms"
   [ "$took" -lt 5000 ] && ok || bad "export took $took ms with a hung sound server"
 
+  # play with the server hung: PortAudio's probe would wait 30 s per device
+  # (minutes); sink_portaudio.c gives up after 10 s with status 6 and advice
+  kill -STOP "$PULSE_PID"
+  t0=$(date +%s%N)
+  timeout 60 "$coach" play "$play_routine" --socket "$sock" </dev/null >"$tmp/play-hung.out" \
+    2>"$tmp/play-hung.err"
+  st=$?
+  took=$((($(date +%s%N) - t0) / 1000000))
+  kill -CONT "$PULSE_PID"
+  err=$(cat "$tmp/play-hung.err")
+  echo "  play with a hung sound server: status $st after ${took} ms: $err"
+  [ "$st" = 6 ] && ok || bad "play with a hung sound server exited $st, wanted 6 (124: it hung)"
+  [ "$took" -lt 20000 ] && ok || bad "play with a hung sound server took $took ms"
+  has "$err" "does not answer"; has "$err" "coach export"
+
   # the server dies mid-play: status 7 within 5 s, a message, and the
   # partial session in the history
   hist=$tmp/home/lost.tsv
