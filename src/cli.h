@@ -60,6 +60,7 @@ struct session {
     struct clipstore clips;
     struct timeline tl;
     char *announce;       /* --progress sentence said after the title, or NULL */
+    bool lengths_only;    /* check, plan: no audio will be made (clipstore) */
     bool have_routine, have_voice, have_clips, have_tl;
 };
 

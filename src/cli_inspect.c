@@ -18,7 +18,7 @@ int cmd_check(int argc, char **argv, const struct opts *o)
     if (argc < 1) return usage_error("%s", "check needs at least one routine");
     int worst = EXIT_OK;
     for (int i = 0; i < argc; i++) {
-        struct session s = {0};
+        struct session s = {.lengths_only = true};
         int st = session_load(&s, argv[i], o);
         if (!st) st = session_plan(&s, o);
         if (!st && !o->quiet) {
@@ -36,7 +36,7 @@ int cmd_check(int argc, char **argv, const struct opts *o)
 int cmd_plan(int argc, char **argv, const struct opts *o)
 {
     if (argc != 1) return usage_error("%s", "plan needs exactly one routine");
-    struct session s = {0};
+    struct session s = {.lengths_only = true};
     int st = session_load(&s, argv[0], o);
     if (!st) st = session_plan(&s, o);
     if (!st) {

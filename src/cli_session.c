@@ -206,6 +206,7 @@ int session_plan(struct session *s, const struct opts *o)
         return EXIT_SPEECH;
     }
     rc = clipstore_init(&s->clips, s->speech, o->rate_hz);
+    if (!rc && s->lengths_only) clipstore_set_lengths_only(&s->clips);
     if (rc) {
         fprintf(stderr, "coach: %s\n", coach_strerror(rc));
         return EXIT_SPEECH;

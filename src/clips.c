@@ -38,6 +38,8 @@ int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz)
     return 0;
 }
 
+void clipstore_set_lengths_only(struct clipstore *cs) { cs->lengths_only = 1; }
+
 void clipstore_free(struct clipstore *cs)
 {
     for (size_t i = 0; i < cs->len; i++) {
@@ -110,7 +112,7 @@ int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint6
             rc = COACH_ESPEECH;
         else
             rc = speech_synth(cs->sp, text, &src, &c.src_len);
-        if (!rc) rc = pcmpack_pack(src, c.src_len, &c.packed, &c.packed_bytes);
+        if (!rc && !cs->lengths_only) rc = pcmpack_pack(src, c.src_len, &c.packed, &c.packed_bytes);
         free(src);
         if (rc) {
             free(c.text);
@@ -133,6 +135,7 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     if (id >= cs->len) return COACH_EINVAL;
     struct clip *c = &cs->clips[id];
     if (c->pcm) return 0;
+    if (cs->lengths_only && c->len_frames) return COACH_EINVAL;
     /* At least one float so a prepared clip is never NULL, even when empty
      * (the renderer reads NULL as "not ready"). */
     size_t n = (size_t)c->len_frames;

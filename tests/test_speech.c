@@ -289,6 +289,19 @@ static void test_clipstore(void)
     CHECK(clipstore_prepare(&cs, 9999) == COACH_EINVAL);
     clipstore_free(&cs);
 
+    /* Lengths only (check, plan): the same lengths, no audio kept. */
+    struct clipstore lo;
+    CHECK(clipstore_init(&lo, sp, 48000) == 0);
+    clipstore_set_lengths_only(&lo);
+    uint32_t lid;
+    uint64_t llen;
+    CHECK(clipstore_intern(&lo, "Rest", &lid, &llen) == 0);
+    CHECKF(llen > len3 * 9 / 10 && llen < len3 * 11 / 10, "lengths only: %llu vs %llu",
+           (unsigned long long)llen, (unsigned long long)len3);
+    CHECK(lo.clips[lid].packed == NULL && lo.packed_bytes == 0 && lo.src_bytes > 0);
+    CHECK(clipstore_prepare(&lo, lid) == COACH_EINVAL && lo.clips[lid].pcm == NULL);
+    clipstore_free(&lo);
+
     /* No synthesizer: empty texts still work, others report the error. */
     CHECK(clipstore_init(&cs, NULL, 44100) == 0);
     CHECK(clipstore_intern(&cs, "", &id1, &len1) == 0 && len1 == 0);

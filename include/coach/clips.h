@@ -30,11 +30,15 @@ struct clipstore {
     uint32_t *hash;       /* open-addressing text -> id+1 table */
     size_t hash_cap;
     float peak;           /* normalization target for prepared clips */
+    int lengths_only;     /* keep no sources: the clips are never prepared */
     uint64_t src_bytes;   /* int16 bytes of every source (what packing saves on) */
     uint64_t packed_bytes;/* bytes of every packed source */
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);
+/* For a plan that is only looked at (check, plan): interning measures each
+ * clip and keeps nothing of its audio, preparing fails with COACH_EINVAL. */
+void clipstore_set_lengths_only(struct clipstore *cs);
 void clipstore_free(struct clipstore *cs);
 /* Returns the id of text, synthesizing it if new; *len_frames is the clip's
  * length at the output rate. Returns 0 or negative. */
