@@ -5,7 +5,9 @@
 # RSS (GNU time). Then the same schedule made the naive way for one routine
 # (NAIVE_ROUTINE, default lower-back-relief): one espeak-ng process per
 # phrase and sox for every tone, padding and mixing, as a shell script would;
-# both measured in this run so the ratio is side by side.
+# both measured in this run so the ratio is side by side. The naive way
+# writes one full-length WAV per event: tens of GB for lower-back-relief
+# (warm-up, the shortest, needs about 7 GB); they are removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fmt=${1:-wav}
@@ -82,3 +84,5 @@ naive=$(python3 -c "import time; print(time.time() - $start)")
 read -r ours _ <"$out/time"
 printf 'naive espeak-ng + sox: %.2f s; coach export: %.2f s; coach is %.0fx faster (%s)\n' \
   "$naive" "$ours" "$(python3 -c "print($naive/max($ours,0.001))")" "$naive_routine"
+# the naive way leaves one full-length WAV per event (tens of GB): gone now
+rm -rf "$work"
