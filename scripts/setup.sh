@@ -13,8 +13,13 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # espeak-ng command line and sox, and measures memory with GNU time;
   # the live-playback test (tests/play_pulse.sh) plays through a private
   # PulseAudio with a null sink (ALSA default -> pulse via the plugin) and
-  # records its monitor with parecord (pulseaudio-utils)
-  packages+=(espeak-ng sox time python3 pulseaudio pulseaudio-utils libasound2-plugins)
+  # records its monitor with parecord (pulseaudio-utils); scripts/fuzz.sh
+  # builds with clang, whose libFuzzer and sanitizer runtimes are in
+  # libclang-rt-14-dev (only recommended by clang, and we skip recommends)
+  # tests/faults.sh makes a file vanish and a read fail with strace;
+  # tests/install_deb.sh lints the man pages with groff and man
+  packages+=(espeak-ng sox time python3 pulseaudio pulseaudio-utils libasound2-plugins
+             clang libclang-rt-14-dev strace groff-base man-db)
 fi
 
 missing=()

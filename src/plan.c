@@ -59,11 +59,24 @@ static void fail(struct pb *p, int rc, const char *fmt, ...)
     }
 }
 
+/* A session past PLAN_MAX_SESSION_MS fails at the step that reaches it. */
+static void too_long(struct pb *p)
+{
+    const struct routine *r = p->r;
+    const struct step *s = p->step >= 0 ? &r->steps[p->step]
+                           : r->n_steps ? &r->steps[r->n_steps - 1] : NULL;
+    fail(p, COACH_EPLAN,
+         "%s:%d: step '%s': the session would last more than %u hours; use fewer sets or reps, "
+         "or shorter times",
+         r->path, s ? s->line : 0, s ? s->id : "intro", (unsigned)(PLAN_MAX_SESSION_MS / 3600000));
+}
+
 static void add_event(struct pb *p, enum event_kind kind, uint64_t frame, uint64_t len,
                       uint32_t clip, uint8_t variant)
 {
     struct timeline *tl = p->tl;
     if (p->rc) return;
+    if (frame + len > F(p, PLAN_MAX_SESSION_MS)) return too_long(p);
     if (tl->n_ev == tl->cap_ev) {
         size_t cap = tl->cap_ev ? tl->cap_ev * 2 : 256;
         struct event *e = realloc(tl->ev, cap * sizeof *e);
@@ -582,6 +595,7 @@ static void ending(struct pb *p)
     uint64_t bell = p->speech_end + F(p, BELL_GAP_MS);
     add_tone(p, EV_BELL, bell, 0);
     uint64_t end = bell + tone_default_len(EV_BELL, p->o->rate_hz) + F(p, TAIL_MS);
+    if (end > F(p, PLAN_MAX_SESSION_MS)) return too_long(p);
     if (p->tl->n_ch) p->tl->ch[p->tl->n_ch - 1].end_frame = end;
     p->tl->len_frames = end;
 }
@@ -639,8 +653,11 @@ int plan_build(const struct routine *r, const struct voice *v, const struct clip
     if (err && err_cap) err[0] = 0;
     /* The intro says the total length, which depends on the intro: plan,
      * then plan again saying what the previous pass measured, until the
-     * spoken words agree with the length (rounded to minutes: 2-3 passes). */
-    for (int pass = 0; pass < 4; pass++) {
+     * spoken words agree with the length (rounded to minutes: 2-3 passes).
+     * At a rounding edge the words can flip at every pass ("90 seconds" makes
+     * it 2 minutes, "2 minutes" makes it 89 s): the last pass is kept. */
+    const int passes = 4;
+    for (int pass = 0; pass < passes; pass++) {
         memset(tl, 0, sizeof *tl);
         tl->rate_hz = o->rate_hz;
         struct pb p = {.r = r, .v = v, .src = src, .o = o, .tl = tl, .duration_text = said,
@@ -655,7 +672,7 @@ int plan_build(const struct routine *r, const struct voice *v, const struct clip
         bool same = (said && strcmp(now, said) == 0) || o->part != PLAN_FULL;
         free(said);
         said = now;
-        if (same) break;
+        if (same || pass + 1 == passes) break;
         timeline_free(tl);
     }
     free(said);

@@ -46,8 +46,10 @@ static int parse_int(const char *s, long lo, long hi, int *out)
     return 0;
 }
 
-/* Checks that every {...} names a known placeholder and braces balance. */
-static void check_template(struct vload *L, const char *t, int line, const char *key)
+/* Checks that every {...} names a known placeholder and braces balance. A
+ * noun takes {n} only: its other placeholders would expand to nouns again
+ * ("seconds_other = {seconds}" recursed until the stack overflowed). */
+static void check_template(struct vload *L, const char *t, int line, const char *key, bool noun)
 {
     for (const char *p = t; *p; p++) {
         if (*p == '}') {
@@ -61,6 +63,14 @@ static void check_template(struct vload *L, const char *t, int line, const char 
             return;
         }
         size_t n = (size_t)(e - p - 1);
+        if (noun) {
+            if (n != 1 || p[1] != 'n')
+                ini_lines_error(L->lines, line,
+                                "placeholder '{%.*s}' in noun '%s': a noun takes only {n}", (int)n,
+                                p + 1, key);
+            p = e;
+            continue;
+        }
         bool known = false;
         for (size_t i = 0; i < sizeof placeholders / sizeof *placeholders; i++)
             if (strlen(placeholders[i]) == n && strncmp(placeholders[i], p + 1, n) == 0)
@@ -73,7 +83,7 @@ static void check_template(struct vload *L, const char *t, int line, const char 
 }
 
 static int set_text(struct vload *L, char **slot, int *slot_line, const char *value, int line,
-                    const char *key)
+                    const char *key, bool noun)
 {
     if (*slot) {
         ini_lines_error(L->lines, line, "duplicate key '%s' (first on line %d)", key, *slot_line);
@@ -86,7 +96,7 @@ static int set_text(struct vload *L, char **slot, int *slot_line, const char *va
     *slot = coach_strdup(value);
     if (!*slot) L->rc = COACH_ENOMEM;
     *slot_line = line;
-    check_template(L, value, line, key);
+    check_template(L, value, line, key, noun);
     return 1;
 }
 
@@ -97,8 +107,12 @@ static int handler(void *user, const char *section, const char *name, const char
     int line = ini_lines_current(L->lines);
     if (strcmp(section, "voice") == 0) {
         if (strcmp(name, "espeak") == 0) {
-            free(v->espeak_voice);
-            v->espeak_voice = coach_strdup(value);
+            if (!*value) {
+                ini_lines_error(L->lines, line, "empty value for 'espeak'");
+            } else {
+                free(v->espeak_voice);
+                if (!(v->espeak_voice = coach_strdup(value))) L->rc = COACH_ENOMEM;
+            }
         } else if (strcmp(name, "rate") == 0) {
             if (parse_int(value, 80, 450, &v->rate_wpm))
                 ini_lines_error(L->lines, line, "rate must be 80-450 words per minute, not '%s'",
@@ -123,16 +137,17 @@ static int handler(void *user, const char *section, const char *name, const char
     } else if (strcmp(section, "phrases") == 0) {
         for (int i = 0; i < PHRASE_COUNT; i++)
             if (strcmp(name, phrase_keys[i]) == 0)
-                return set_text(L, &v->phrases[i], &L->phrase_line[i], value, line, name);
+                return set_text(L, &v->phrases[i], &L->phrase_line[i], value, line, name, false);
         ini_lines_error(L->lines, line, "unknown phrase '%s'", name);
     } else if (strcmp(section, "nouns") == 0) {
         for (int i = 0; i < NOUN_COUNT; i++) {
             size_t k = strlen(noun_keys[i]);
             if (strncmp(name, noun_keys[i], k) != 0) continue;
             if (strcmp(name + k, "_one") == 0)
-                return set_text(L, &v->noun_one[i], &L->noun_line[i][0], value, line, name);
+                return set_text(L, &v->noun_one[i], &L->noun_line[i][0], value, line, name, true);
             if (strcmp(name + k, "_other") == 0)
-                return set_text(L, &v->noun_other[i], &L->noun_line[i][1], value, line, name);
+                return set_text(L, &v->noun_other[i], &L->noun_line[i][1], value, line, name,
+                                true);
         }
         ini_lines_error(L->lines, line, "unknown noun '%s'", name);
     } else {
@@ -155,7 +170,8 @@ static char *name_from_path(const char *path)
     return s;
 }
 
-int voice_load(const char *path, struct voice *v, struct coach_diags *d)
+/* Sets v's defaults and its names from path; 0 or COACH_ENOMEM (v freed). */
+static int voice_init(struct voice *v, const char *path)
 {
     memset(v, 0, sizeof *v);
     v->path = coach_strdup(path);
@@ -167,30 +183,54 @@ int voice_load(const char *path, struct voice *v, struct coach_diags *d)
         voice_free(v);
         return COACH_ENOMEM;
     }
-    struct ini_lines lines;
-    int rc = ini_lines_open_file(&lines, path, d);
-    if (rc) {
-        ini_lines_close(&lines);
-        voice_free(v);
-        return rc;
-    }
-    struct vload L = {.v = v, .lines = &lines};
-    if (ini_lines_parse(&lines, handler, NULL, &L)) L.rc = COACH_ENOMEM;
-    if (!v->espeak_voice) ini_lines_error(&lines, 0, "missing 'espeak' in [voice]");
+    return 0;
+}
+
+/* Parses the opened text into v and checks that nothing is missing; on
+ * failure v is freed. */
+static int voice_read(struct ini_lines *lines, struct voice *v)
+{
+    struct vload L = {.v = v, .lines = lines};
+    if (ini_lines_parse(lines, handler, NULL, &L)) L.rc = COACH_ENOMEM;
+    if (!v->espeak_voice) ini_lines_error(lines, 0, "missing 'espeak' in [voice]");
     for (int i = 0; i < PHRASE_COUNT; i++)
-        if (!v->phrases[i]) ini_lines_error(&lines, 0, "missing phrase '%s'", phrase_keys[i]);
+        if (!v->phrases[i]) ini_lines_error(lines, 0, "missing phrase '%s'", phrase_keys[i]);
     for (int i = 0; i < NOUN_COUNT; i++) {
-        if (!v->noun_one[i]) ini_lines_error(&lines, 0, "missing noun '%s_one'", noun_keys[i]);
-        if (!v->noun_other[i]) ini_lines_error(&lines, 0, "missing noun '%s_other'", noun_keys[i]);
+        if (!v->noun_one[i]) ini_lines_error(lines, 0, "missing noun '%s_one'", noun_keys[i]);
+        if (!v->noun_other[i]) ini_lines_error(lines, 0, "missing noun '%s_other'", noun_keys[i]);
     }
-    if (lines.nomem) L.rc = COACH_ENOMEM;
-    int n_err = lines.n_err;
-    ini_lines_close(&lines);
-    if (L.rc || n_err) {
+    if (lines->nomem) L.rc = COACH_ENOMEM;
+    if (L.rc || lines->n_err) {
         voice_free(v);
         return L.rc ? L.rc : COACH_EINVAL;
     }
     return 0;
+}
+
+int voice_load(const char *path, struct voice *v, struct coach_diags *d)
+{
+    int rc = voice_init(v, path);
+    if (rc) return rc;
+    struct ini_lines lines;
+    rc = ini_lines_open_file(&lines, path, d);
+    if (rc)
+        voice_free(v);
+    else
+        rc = voice_read(&lines, v);
+    ini_lines_close(&lines);
+    return rc;
+}
+
+int voice_parse(const char *name, const char *text, size_t len, struct voice *v,
+                struct coach_diags *d)
+{
+    int rc = voice_init(v, name ? name : "");
+    if (rc) return rc;
+    struct ini_lines lines;
+    ini_lines_open_mem(&lines, name ? name : "", text ? text : "", text ? len : 0, d);
+    rc = voice_read(&lines, v);
+    ini_lines_close(&lines);
+    return rc;
 }
 
 void voice_free(struct voice *v)

@@ -38,6 +38,11 @@ struct plan_opts {
     const char *announce;
 };
 
+/* The longest session planned. A routine's limits allow weeks (20 sets of
+ * 100 ten-minute holds), whose millions of events would take gigabytes and
+ * minutes to plan: longer plans fail with COACH_EPLAN instead. */
+#define PLAN_MAX_SESSION_MS (24u * 3600u * 1000u)
+
 /* Returns 0, or negative with a message in err (e.g. COACH_EPLAN). */
 int plan_build(const struct routine *r, const struct voice *v, const struct clip_source *src,
                const struct plan_opts *o, struct timeline *tl, char *err, size_t err_cap);

@@ -101,6 +101,10 @@ struct phrase_args {
 };
 
 int voice_load(const char *path, struct voice *v, struct coach_diags *d);
+/* Same, from memory; name stands for the path (messages, profile name).
+ * Never reads past len; text need not be NUL-terminated. */
+int voice_parse(const char *name, const char *text, size_t len, struct voice *v,
+                struct coach_diags *d);
 void voice_free(struct voice *v);
 /* Expands a phrase into a new heap string (NULL on no memory). */
 char *voice_format(const struct voice *v, enum phrase_id id, const struct phrase_args *a);
