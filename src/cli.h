@@ -85,7 +85,6 @@ int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *lo
 /* cli_play.c: live playback and what play and menu share. */
 extern uint64_t launch_ns;
 extern bool tty_raw;
-uint64_t mono_ns(void);
 void tty_restore(void);
 void noise_filter_start(void);
 void noise_filter_stop(void);

@@ -93,12 +93,12 @@ static uint64_t menu_say(struct menu_audio *a, const char *text, uint8_t ack)
 static void menu_wait_said(struct menu_audio *a, uint64_t len)
 {
     uint64_t ms = len * 1000 / a->rate;
-    uint64_t start = mono_ns(), earliest = start + ms * 800000u, end = start + (ms + 2000) * 1000000u;
+    uint64_t start = coach_mono_ns(), earliest = start + ms * 800000u, end = start + (ms + 2000) * 1000000u;
     struct live_note n;
-    for (uint64_t now = start; now < end; now = mono_ns()) {
+    for (uint64_t now = start; now < end; now = coach_mono_ns()) {
         /* an earlier overlay's note may still be on its way: too early to count */
         while (live_poll(&a->live, &n))
-            if (n.kind == NOTE_OVERLAY_DONE && mono_ns() >= earliest) end = 0;
+            if (n.kind == NOTE_OVERLAY_DONE && coach_mono_ns() >= earliest) end = 0;
         if (!end) break;
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
@@ -190,7 +190,7 @@ static int menu_loop(struct menu_audio *a, struct menu *m, const struct voice *v
         free(intro);
         free(item);
     }
-    uint64_t last_epoch = 0, still_since = mono_ns();
+    uint64_t last_epoch = 0, still_since = coach_mono_ns();
     int st = EXIT_OK;
     bool over = false;
     while (!over) {
@@ -241,7 +241,7 @@ static int menu_loop(struct menu_audio *a, struct menu *m, const struct voice *v
         struct live_note note;
         while (!over && live_poll(&a->live, &note)) {
         }
-        uint64_t e = atomic_load(&a->live.epoch), now = mono_ns();
+        uint64_t e = atomic_load(&a->live.epoch), now = coach_mono_ns();
         if (e != last_epoch) {
             last_epoch = e;
             still_since = now;
@@ -404,7 +404,7 @@ static int menu_run(const struct opts *o)
         return EXIT_INVALID;
     }
     if (start) {
-        launch_ns = mono_ns(); /* "first sound" counts from the choice, not the menu */
+        launch_ns = coach_mono_ns(); /* "first sound" counts from the choice, not the menu */
         st = play_session(1, &chosen, o);
         free(chosen);
     }

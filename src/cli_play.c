@@ -28,13 +28,6 @@
 #include "coach/render.h"
 #include "coach/sink_portaudio.h"
 
-uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t launch_ns; /* when main started: "time to first sound" */
 
 static struct termios saved_tty;
@@ -92,9 +85,9 @@ static int take_note(struct player *p, struct live_note *n)
 /* Waits (handling other notes) for a note of this kind; 0 if none came. */
 static bool wait_note(struct player *p, int kind, int timeout_ms, uint64_t *frame)
 {
-    uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t end = coach_mono_ns() + (uint64_t)timeout_ms * 1000000u;
     struct live_note n;
-    while (mono_ns() < end) {
+    while (coach_mono_ns() < end) {
         int k;
         while ((k = take_note(p, &n)) >= 0)
             if (k == kind) {
@@ -261,7 +254,7 @@ static void swap_in(struct player *p)
 
 static int control_loop(struct player *p, int ctl_fd)
 {
-    uint64_t last_epoch = 0, still_since = mono_ns();
+    uint64_t last_epoch = 0, still_since = coach_mono_ns();
     while (!p->done) {
         struct pollfd fds[4];
         int n = 0, i_key = -1, i_ctl = -1;
@@ -318,7 +311,7 @@ static int control_loop(struct player *p, int ctl_fd)
         }
         show_chapter(p);
         /* a device that stops calling back is gone (unplugged, server died) */
-        uint64_t e = atomic_load(&p->live.epoch), now = mono_ns();
+        uint64_t e = atomic_load(&p->live.epoch), now = coach_mono_ns();
         if (e != last_epoch) {
             last_epoch = e;
             still_since = now;

@@ -1,10 +1,12 @@
 /* Error strings and the few string helpers every module uses. */
+#define _POSIX_C_SOURCE 200809L
 #include "coach/common.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *coach_strerror(int err)
 {
@@ -57,4 +59,11 @@ int coach_path_has_ext(const char *path, const char *ext)
         if (c != *ext) return 0;
     }
     return *dot == *ext;
+}
+
+uint64_t coach_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

@@ -31,12 +31,7 @@
 #define CTLSOCK_BACKLOG 16
 #define CTLSOCK_NAME "control.sock"
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t now_ms(void) { return (int64_t)(coach_mono_ns() / 1000000u); }
 
 /* 0, or -1 with errno (the path must fit sun_path with its NUL). */
 static int fill_addr(struct sockaddr_un *a, const char *path)

@@ -159,13 +159,6 @@ static void deadline(struct timespec *ts, int ms)
     }
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* One turn of the thread's work: answer a speech request, then prepare what
  * the playhead will soon need (and serve a seek's wish). */
 static int turn(struct feeder *f)
@@ -184,7 +177,7 @@ static int turn(struct feeder *f)
         pthread_cond_broadcast(&f->cv);
     }
     pthread_mutex_unlock(&f->mu);
-    f->last_turn_ns = now_ns();
+    f->last_turn_ns = coach_mono_ns();
     return rc;
 }
 
@@ -197,7 +190,7 @@ static int intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
     struct feeder *f = ctx;
     int rc = clipstore_intern(&f->cs, text, id, len);
     if (!rc && *id >= FEEDER_MAX_CLIPS) return COACH_ENOMEM;
-    if (!rc && f->n_tl && now_ns() - f->last_turn_ns >= (uint64_t)FEEDER_TICK_MS * 1000000u)
+    if (!rc && f->n_tl && coach_mono_ns() - f->last_turn_ns >= (uint64_t)FEEDER_TICK_MS * 1000000u)
         rc = turn(f);
     return rc;
 }

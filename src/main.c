@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coach/common.h"
 #include "coach/routine.h"
 
 static const char usage_text[] =
@@ -125,7 +126,7 @@ static int parse_int(const char *s, int lo, int hi)
 
 int main(int argc, char **argv)
 {
-    launch_ns = mono_ns();
+    launch_ns = coach_mono_ns();
     struct opts o = {.rate_hz = 48000, .channels = 1, .speech_rate = -1, .pitch = -1,
                      .speech_volume = -1};
     static const struct option longopts[] = {

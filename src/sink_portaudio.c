@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "coach/common.h"
 
 #define PA_SINK_DEFAULT_LATENCY_S 0.1
 #define PA_SINK_INIT_TIMEOUT_S 10 /* a healthy start takes well under 1 s */
-#define PA_SINK_EXIT_NODEVICE 6   /* coach's "no audio device" status (src/cli.h) */
 
 struct pa_sink {
     PaStream *stream;                /* immutable after open */
@@ -131,7 +131,7 @@ static void *init_watchdog(void *arg)
         /* stderr may be a pipe to the thread that filters the back-ends'
          * noise (cli_play.c): a moment for it to pass the line on */
         nanosleep(&(struct timespec){.tv_nsec = 200000000L}, NULL);
-        _exit(PA_SINK_EXIT_NODEVICE);
+        _exit(EXIT_NODEVICE);
     }
     return NULL;
 }
@@ -237,13 +237,6 @@ int pa_sink_pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *
     return COACH_EIO;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The audio callback: the live engine, the underrun count, the moment of
  * the first sound. Nothing else. */
 static int callback(const void *in, void *out, unsigned long frames,
@@ -258,7 +251,7 @@ static int callback(const void *in, void *out, unsigned long frames,
     if (!atomic_load_explicit(&s->first_sound_ns, memory_order_relaxed)) {
         for (unsigned long i = 0; i < frames * s->channels; i++)
             if (buf[i] != 0.0f) {
-                atomic_store_explicit(&s->first_sound_ns, now_ns(), memory_order_relaxed);
+                atomic_store_explicit(&s->first_sound_ns, coach_mono_ns(), memory_order_relaxed);
                 break;
             }
     }

@@ -28,6 +28,10 @@ static inline uint64_t frames_from_ms(uint64_t ms, uint32_t rate_hz)
     return (ms * rate_hz + 500) / 1000;
 }
 
+/* CLOCK_MONOTONIC in nanoseconds: for timeouts and "time to first sound".
+ * No lock, no allocation: safe on the audio thread. */
+uint64_t coach_mono_ns(void);
+
 /* strdup that is C11 (strdup is POSIX); returns NULL on NULL or no memory. */
 char *coach_strdup(const char *s);
 /* printf into a new heap string; NULL on no memory. */
