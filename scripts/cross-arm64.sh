@@ -81,7 +81,7 @@ host=${host_build:-${COACH_ARM64_HOST_BUILD:-$src/build-arm64-host}}
 sysroot=$build/sysroot
 aptdir=$build/apt
 triplet=aarch64-linux-gnu
-arm64_packages=(libc6-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libinih-dev libsoxr-dev)
+arm64_packages=(libc6-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev)
 # unpacked without their dependencies, only these files: ALSA's pulse
 # plugin (libpulse0 is there already) for play tests through PulseAudio
 arm64_extras=(libasound2-plugins)
@@ -173,7 +173,7 @@ else
   mv "$sysroot.new" "$sysroot"
   echo "cross-arm64: sysroot made from ${#debs[@]} packages ($(du -sh "$sysroot" | cut -f1))"
 fi
-grep -E '^(libespeak-ng1|libsndfile1|libsoxr0|libinih1|libportaudio2|libc6) ' "$sysroot/.coach-sysroot" |
+grep -E '^(libespeak-ng1|libsndfile1|libsoxr0|libportaudio2|libc6) ' "$sysroot/.coach-sysroot" |
   sed 's/^/cross-arm64:   arm64 /' || true
 done_step
 

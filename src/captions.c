@@ -49,14 +49,14 @@ static void put_text(FILE *out, const char *s, int entities)
     }
 }
 
-int captions_write(const struct timeline *tl, enum captions_format fmt, const char *title,
-                   FILE *out)
+int captions_write(const struct timeline *tl, const struct clipstore *cs, enum captions_format fmt,
+                   const char *title, FILE *out)
 {
-    if (!tl || !out || tl->rate_hz == 0 || (fmt != CAPTIONS_VTT && fmt != CAPTIONS_SRT))
+    if (!tl || !cs || !out || tl->rate_hz == 0 || (fmt != CAPTIONS_VTT && fmt != CAPTIONS_SRT))
         return COACH_EINVAL;
     for (size_t i = 0; i < tl->n_ev; i++) { /* check first: never write half a file */
         const struct event *e = &tl->ev[i];
-        if (e->kind == EV_SPEECH && (e->clip >= tl->n_clips || !tl->clip_text[e->clip]))
+        if (e->kind == EV_SPEECH && !clipstore_text(cs, e->clip))
             return COACH_EINVAL;
     }
     const int vtt = fmt == CAPTIONS_VTT;
@@ -77,7 +77,7 @@ int captions_write(const struct timeline *tl, enum captions_format fmt, const ch
         fputs(" --> ", out);
         put_time(out, captions_ms_ceil(e->frame + e->len_frames, tl->rate_hz), vtt ? '.' : ',');
         fputc('\n', out);
-        put_text(out, tl->clip_text[e->clip], vtt);
+        put_text(out, clipstore_text(cs, e->clip), vtt);
         fputs("\n\n", out);
     }
     if (ferror(out)) {

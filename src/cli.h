@@ -1,6 +1,6 @@
 /* What the command-line files share (src/cli_*.c and main.c): the exit
- * statuses, the parsed options, a loaded session, the signal flags, and the
- * helpers more than one command uses. Private to the coach program: the
+ * statuses, the parsed options, the signal flags, and the helpers more
+ * than one command uses. Private to the coach program: the
  * core library and its tests never see it. */
 #ifndef COACH_CLI_H
 #define COACH_CLI_H
@@ -12,11 +12,10 @@
 
 #include "coach/catalog.h"
 #include "coach/clips.h"
+#include "coach/control.h"
 #include "coach/music.h"
-#include "coach/plan.h"
-#include "coach/routine.h"
-#include "coach/speech.h"
-#include "coach/voice.h"
+#include "coach/player.h"
+#include "coach/session.h"
 
 /* Exit statuses (documented in --help, README.md and coach(1)). */
 enum {
@@ -28,6 +27,7 @@ enum {
     EXIT_SPEECH = 5,    /* espeak-ng cannot start or speak */
     EXIT_NODEVICE = 6,  /* no audio device, or it cannot be opened */
     EXIT_LOST = 7,      /* the audio device was lost mid-routine */
+    EXIT_BUSY = 8,      /* another coach is playing (its control socket answers) */
     EXIT_INTERRUPTED = 130, /* SIGINT */
     EXIT_TERMINATED = 143,  /* SIGTERM */
 };
@@ -49,19 +49,8 @@ struct opts {
     uint32_t rate_hz;
     uint32_t channels;
     bool json, quiet;
-};
-
-/* Everything one routine needs from file to timeline. */
-struct session {
-    char *routine_path;
-    struct routine routine;
-    struct voice voice;
-    struct speech *speech;
-    struct clipstore clips;
-    struct timeline tl;
-    char *announce;       /* --progress sentence said after the title, or NULL */
-    bool lengths_only;    /* check, plan: no audio will be made (clipstore) */
-    bool have_routine, have_voice, have_clips, have_tl;
+    bool verbose;         /* play, menu: the engine's figures at the end */
+    bool replace;         /* play, menu: stop the coach that is playing, then play */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set
@@ -72,24 +61,66 @@ extern int signal_pipe[2];
 void on_signal(int sig);
 int usage_error(const char *fmt, const char *arg);
 
-/* cli_session.c: from a routine's name to its timeline. */
-int session_load(struct session *s, const char *arg, const struct opts *o);
-enum level session_level(struct session *s, const struct opts *o);
-int session_plan(struct session *s, const struct opts *o);
-void session_free(struct session *s);
+/* cli_session.c: a session (session.h) for a command, its failures
+ * printed and turned into exit statuses. cli_session_open opens without
+ * planning (for checks that should fail first); cli_session_plan plans
+ * the whole routine into s->tl (Ctrl-C stops it: EXIT_INTERRUPTED). */
+struct session_opts cli_session_opts(const struct opts *o, const char *routine,
+                                     enum clip_mode clips);
+int cli_session_open_with(struct session *s, const struct session_opts *so, const struct opts *o);
+int cli_session_open(struct session *s, const char *routine, const struct opts *o,
+                     enum clip_mode clips);
+int cli_session_plan(struct session *s);
 void print_known(enum catalog_kind kind);
-const char *routine_name(const char *path, char *buf, size_t cap);
 void fmt_duration(char *buf, size_t cap, uint64_t frames, uint32_t rate_hz);
 int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *loaded);
 
-/* cli_play.c: live playback and what play and menu share. */
-extern uint64_t launch_ns;
-extern bool tty_raw;
-void tty_restore(void);
+/* cli_control.c: what play and menu share: the control inputs (keys on
+ * a terminal in the foreground, the control socket, signals), the one poll
+ * loop that feeds their commands to a player or the menu, the device
+ * options, and the filter that keeps the sound system's noise off fd 2. */
+struct control {
+    int ctl_fd;        /* the control socket, or -1 */
+    char *sock;        /* its path (heap), or NULL */
+    bool keys;         /* keys are read from the terminal now */
+    bool want_keys;    /* read keys whenever coach is in the foreground */
+    struct keydec kd;
+};
+/* What a loop drives. command: carries out c (reply: for `coach ctl`, or
+ * NULL for a key or a signal) and returns LOOP_GO_ON, or the exit status
+ * the loop ends with; tick: called every turn (at least every 50 ms), same
+ * return; interrupt: SIGINT or SIGTERM came (the loop then ends with 130
+ * or 143); key: a key's command in this mode. */
+#define LOOP_GO_ON (-1)
+struct loop_ops {
+    int (*command)(void *ctx, enum ctl_cmd c, char *reply, size_t cap);
+    int (*tick)(void *ctx);
+    void (*interrupt)(void *ctx);
+    enum ctl_cmd (*key)(int key);
+    int fd; /* polled as well (the player's), or -1 */
+};
+/* Sets up the inputs: signals (SIGUSR1 toggle, SIGUSR2 next, SIGTSTP and
+ * SIGCONT for the terminal), the keys (want_keys, on a terminal, in the
+ * foreground; in the background coach says how to steer it instead) and
+ * the control socket: another coach answering there is refused with
+ * EXIT_BUSY, or stopped first with --replace. help: the keys, printed once
+ * they work. Returns EXIT_OK or EXIT_BUSY. */
+int control_open(struct control *c, const struct opts *o, bool want_keys, const char *help);
+void control_close(struct control *c);
+/* Until a command or tick ends it: its status (LOOP_GO_ON never). */
+int control_loop(struct control *c, const struct loop_ops *ops, void *ctx);
+/* The player options the command line gives (device, rate, volume...). */
+struct player_opts cli_player_opts(const struct opts *o);
+/* Prints why a player could not start (routine: its name, for the advice
+ * to export it; NULL: any routine); the exit status. Ends the process at
+ * once when the sound system hangs. */
+int cli_player_failed(enum player_fail f, const char *err, const char *routine);
 void noise_filter_start(void);
 void noise_filter_stop(void);
-int control_open(const struct opts *o, bool keys, const char *help, char **sock);
-int play_session(int argc, char **argv, const struct opts *o);
+extern uint64_t launch_ns;
+
+/* cli_play.c: a routine played (also after the menu's choice). */
+int play_routine(const char *routine, const struct opts *o, struct control *c, float volume);
 
 /* The commands: argc and argv are the words after the command's name. */
 int cmd_check(int argc, char **argv, const struct opts *o);   /* cli_inspect.c */

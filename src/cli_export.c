@@ -36,8 +36,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 
 static char *default_output(const struct session *s)
 {
-    char name[256];
-    return coach_asprintf("%s.flac", routine_name(s->routine_path, name, sizeof name));
+    return coach_asprintf("%s.flac", s->name);
 }
 
 /* What to do about a failed write, by its errno; NULL when the reason
@@ -159,8 +158,8 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         return usage_error("cannot tell the chapter list format of '%s' from its extension (use "
                            ".cue, .json or .txt)",
                            o->chapters);
-    struct session s = {0};
-    int st = session_load(&s, argv[0], o);
+    struct session s;
+    int st = cli_session_open(&s, argv[0], o, CLIPS_AUDIO);
     char *out = NULL;
     if (!st) {
         out = o->output ? coach_strdup(o->output) : default_output(&s);
@@ -173,14 +172,14 @@ int cmd_export(int argc, char **argv, const struct opts *o)
     if (!st) st = preflight(out);
     if (!st) st = preflight(o->captions);
     if (!st) st = preflight(o->chapters);
-    if (!st) st = session_plan(&s, o);
+    if (!st) st = cli_session_plan(&s);
     /* Sidecars are written (and synced) into temporary files first and
      * renamed only after the audio is in place: a failure changes no file. */
     struct export_sidecar cap = {0}, chap = {0};
     size_t n_speech = 0;
     for (size_t i = 0; !st && i < s.tl.n_ev; i++) n_speech += s.tl.ev[i].kind == EV_SPEECH;
     if (!st && o->captions && !(st = sidecar_open(&cap, o->captions)))
-        st = sidecar_close(&cap, captions_write(&s.tl, cap_fmt, s.routine.title, cap.f));
+        st = sidecar_close(&cap, captions_write(&s.tl, &s.clips, cap_fmt, s.routine.title, cap.f));
     if (!st && o->chapters && !(st = sidecar_open(&chap, o->chapters))) {
         char *ref = chapters_audio_ref(o->chapters, out);
         st = sidecar_close(&chap, ref ? chapters_write(&s.tl, chap_fmt, s.routine.title, ref,

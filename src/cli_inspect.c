@@ -18,9 +18,9 @@ int cmd_check(int argc, char **argv, const struct opts *o)
     if (argc < 1) return usage_error("%s", "check needs at least one routine");
     int worst = EXIT_OK;
     for (int i = 0; i < argc; i++) {
-        struct session s = {.lengths_only = true};
-        int st = session_load(&s, argv[i], o);
-        if (!st) st = session_plan(&s, o);
+        struct session s;
+        int st = cli_session_open(&s, argv[i], o, CLIPS_LENGTHS);
+        if (!st) st = cli_session_plan(&s);
         if (!st && !o->quiet) {
             char d[64];
             fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
@@ -36,14 +36,14 @@ int cmd_check(int argc, char **argv, const struct opts *o)
 int cmd_plan(int argc, char **argv, const struct opts *o)
 {
     if (argc != 1) return usage_error("%s", "plan needs exactly one routine");
-    struct session s = {.lengths_only = true};
-    int st = session_load(&s, argv[0], o);
-    if (!st) st = session_plan(&s, o);
+    struct session s;
+    int st = cli_session_open(&s, argv[0], o, CLIPS_LENGTHS);
+    if (!st) st = cli_session_plan(&s);
     if (!st) {
         if (o->json)
-            plan_dump_json(&s.tl, &s.routine, stdout);
+            plan_dump_json(&s.tl, &s.clips, &s.routine, stdout);
         else
-            plan_dump_text(&s.tl, &s.routine, stdout);
+            plan_dump_text(&s.tl, &s.clips, &s.routine, stdout);
         if (fflush(stdout) || ferror(stdout)) {
             fprintf(stderr, "coach: cannot write the plan: %s\n", strerror(errno));
             st = EXIT_OUTPUT;

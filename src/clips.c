@@ -1,9 +1,11 @@
 /* The speech clip store: a dense array of clips indexed by id plus an
  * open-addressing hash table from text to id. Interning synthesizes a text
- * once and keeps the trimmed int16 source at espeak's rate, packed losslessly
- * (~44 KB per second of speech raw: 17 MB for the 143 phrases of a 32-minute
- * routine, about half that packed); preparing makes the normalized float PCM at the output
- * rate just before a clip is heard, and releasing drops it again. */
+ * once and keeps the trimmed int16 source at the synthesizer's rate, packed
+ * losslessly (~44 KB per second of speech raw: 17 MB for the 143 phrases of
+ * a 32-minute routine, about half that packed); preparing makes the
+ * normalized float PCM at the output rate just before a clip is heard, and
+ * releasing drops it again. In the measuring and estimating modes no audio
+ * is kept and nothing can be prepared. */
 #include "coach/clips.h"
 
 #include <math.h>
@@ -17,7 +19,6 @@
 #define CLIPS_DEFAULT_PEAK 0.7f /* leaves headroom for tones mixed under speech */
 #define CLIPS_EDGE_FADE_MS 3    /* fade at both ends of a prepared clip */
 #define CLIPS_PI 3.14159265358979f
-#define ESPEAK_RATE_HZ 22050    /* src rate when there is no synthesizer */
 
 static uint32_t hash_text(const char *s)
 {
@@ -33,12 +34,19 @@ int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz)
     if (rate_hz == 0) return COACH_EINVAL;
     cs->rate_hz = rate_hz;
     cs->sp = sp;
-    cs->src_rate_hz = sp ? speech_rate_hz(sp) : ESPEAK_RATE_HZ;
+    cs->mode = CLIPS_AUDIO;
     cs->peak = CLIPS_DEFAULT_PEAK;
     return 0;
 }
 
-void clipstore_set_lengths_only(struct clipstore *cs) { cs->lengths_only = 1; }
+void clipstore_set_mode(struct clipstore *cs, enum clip_mode mode) { cs->mode = mode; }
+
+uint64_t clip_estimate_frames(const char *text, uint32_t rate_hz)
+{
+    uint64_t units = 0;
+    for (const char *c = text; *c; c++) units += (*c >= '0' && *c <= '9') ? 4 : 1;
+    return units ? frames_from_ms(150 + 65 * units, rate_hz) : 0;
+}
 
 void clipstore_free(struct clipstore *cs)
 {
@@ -81,53 +89,105 @@ static int hash_reserve(struct clipstore *cs)
     return 0;
 }
 
+/* The id of text if the store has it, else -1. */
+static int64_t find(const struct clipstore *cs, const char *text)
+{
+    if (!cs->hash_cap) return -1;
+    size_t slot = hash_slot(cs, text);
+    return cs->hash[slot] ? (int64_t)cs->hash[slot] - 1 : -1;
+}
+
+/* Appends c (its text owned by the store from now on); its id in *id. */
+static int append(struct clipstore *cs, struct clip *c, uint32_t *id)
+{
+    int rc = cs->len >= UINT32_MAX - 1 ? COACH_ENOMEM : hash_reserve(cs);
+    if (!rc && cs->len == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 32;
+        struct clip *p = realloc(cs->clips, cap * sizeof *p);
+        if (!p)
+            rc = COACH_ENOMEM;
+        else {
+            cs->clips = p;
+            cs->cap = cap;
+        }
+    }
+    if (rc) return rc;
+    uint32_t k = (uint32_t)cs->len;
+    cs->clips[cs->len++] = *c;
+    cs->hash[hash_slot(cs, c->text)] = k + 1;
+    if (id) *id = k;
+    return 0;
+}
+
+/* Synthesizes c->text into c (source kept in CLIPS_AUDIO). */
+static int synthesize(struct clipstore *cs, struct clip *c)
+{
+    if (!cs->sp) return COACH_ESPEECH;
+    int16_t *src = NULL;
+    int rc = speech_synth(cs->sp, c->text, &src, &c->src_len);
+    c->src_rate_hz = speech_rate_hz(cs->sp);
+    if (!rc && cs->mode == CLIPS_AUDIO)
+        rc = pcmpack_pack(src, c->src_len, &c->packed, &c->packed_bytes);
+    free(src);
+    if (rc) return rc;
+    cs->src_bytes += c->src_len * sizeof *src;
+    cs->packed_bytes += c->packed_bytes;
+    c->len_frames = resample_out_len(c->src_len, c->src_rate_hz, cs->rate_hz);
+    return 0;
+}
+
 int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint64_t *len_frames)
 {
     if (!text) return COACH_EINVAL;
-    if (cs->hash_cap) {
-        size_t slot = hash_slot(cs, text);
-        if (cs->hash[slot]) {
-            uint32_t k = cs->hash[slot] - 1;
-            if (id) *id = k;
-            if (len_frames) *len_frames = cs->clips[k].len_frames;
-            return 0;
-        }
+    int64_t k = find(cs, text);
+    if (k >= 0) {
+        if (id) *id = (uint32_t)k;
+        if (len_frames) *len_frames = cs->clips[k].len_frames;
+        return 0;
     }
-    if (cs->len >= UINT32_MAX - 1) return COACH_ENOMEM;
-    int rc = hash_reserve(cs);
-    if (rc) return rc;
-    if (cs->len == cs->cap) {
-        size_t cap = cs->cap ? cs->cap * 2 : 32;
-        struct clip *p = realloc(cs->clips, cap * sizeof *p);
-        if (!p) return COACH_ENOMEM;
-        cs->clips = p;
-        cs->cap = cap;
-    }
-    struct clip c = {0};
-    c.text = coach_strdup(text);
+    struct clip c = {.text = coach_strdup(text)};
     if (!c.text) return COACH_ENOMEM;
-    if (*text) { /* an empty text is a valid 0-length clip, no espeak needed */
-        int16_t *src = NULL;
-        if (!cs->sp)
-            rc = COACH_ESPEECH;
-        else
-            rc = speech_synth(cs->sp, text, &src, &c.src_len);
-        if (!rc && !cs->lengths_only) rc = pcmpack_pack(src, c.src_len, &c.packed, &c.packed_bytes);
-        free(src);
-        if (rc) {
-            free(c.text);
-            return rc;
-        }
-        cs->src_bytes += c.src_len * sizeof *src;
-        cs->packed_bytes += c.packed_bytes;
+    int rc = 0;
+    /* an empty text is a valid 0-length clip, no synthesis needed */
+    if (cs->mode == CLIPS_ESTIMATE)
+        c.len_frames = clip_estimate_frames(text, cs->rate_hz);
+    else if (*text)
+        rc = synthesize(cs, &c);
+    uint32_t got = 0;
+    if (!rc) rc = append(cs, &c, &got);
+    if (rc) {
+        free(c.text);
+        free(c.packed);
+        return rc;
     }
-    c.len_frames = resample_out_len(c.src_len, cs->src_rate_hz, cs->rate_hz);
-    uint32_t k = (uint32_t)cs->len;
-    cs->clips[cs->len++] = c;
-    cs->hash[hash_slot(cs, text)] = k + 1;
-    if (id) *id = k;
+    if (id) *id = got;
     if (len_frames) *len_frames = c.len_frames;
     return 0;
+}
+
+int clipstore_add(struct clipstore *cs, const char *text, uint64_t len_frames, uint32_t *id)
+{
+    if (!text) return COACH_EINVAL;
+    int64_t k = find(cs, text);
+    if (k >= 0) {
+        if (id) *id = (uint32_t)k;
+        return 0;
+    }
+    struct clip c = {.text = coach_strdup(text), .len_frames = len_frames};
+    if (!c.text) return COACH_ENOMEM;
+    int rc = append(cs, &c, id);
+    if (rc) free(c.text);
+    return rc;
+}
+
+const char *clipstore_text(const struct clipstore *cs, uint32_t id)
+{
+    return id < cs->len ? cs->clips[id].text : NULL;
+}
+
+uint64_t clipstore_len(const struct clipstore *cs, uint32_t id)
+{
+    return id < cs->len ? cs->clips[id].len_frames : 0;
 }
 
 int clipstore_prepare(struct clipstore *cs, uint32_t id)
@@ -135,7 +195,8 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     if (id >= cs->len) return COACH_EINVAL;
     struct clip *c = &cs->clips[id];
     if (c->pcm) return 0;
-    if (cs->lengths_only && c->len_frames) return COACH_EINVAL;
+    /* audio kept only in CLIPS_AUDIO, and only for synthesized clips */
+    if (c->len_frames && !c->packed) return COACH_EINVAL;
     /* At least one float so a prepared clip is never NULL, even when empty
      * (the renderer reads NULL as "not ready"). */
     size_t n = (size_t)c->len_frames;
@@ -145,7 +206,7 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     if (n) {
         int16_t *src = malloc(c->src_len * sizeof *src);
         int rc = src ? pcmpack_unpack(c->packed, c->packed_bytes, src, c->src_len) : COACH_ENOMEM;
-        if (!rc) rc = resample_i16_to_f32(src, c->src_len, cs->src_rate_hz, pcm, n, cs->rate_hz);
+        if (!rc) rc = resample_i16_to_f32(src, c->src_len, c->src_rate_hz, pcm, n, cs->rate_hz);
         free(src);
         if (rc) {
             free(pcm);

@@ -20,6 +20,7 @@ const char *coach_strerror(int err)
     case COACH_ENOTFOUND: return "not found";
     case COACH_EPLAN: return "the routine cannot be planned";
     case COACH_EINTR: return "interrupted";
+    case COACH_ETIMEDOUT: return "no answer in time";
     default: return "unknown error";
     }
 }
@@ -66,4 +67,13 @@ uint64_t coach_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void coach_set_err(char *err, size_t cap, const char *fmt, ...)
+{
+    if (!err || !cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
 }

@@ -1,7 +1,8 @@
 /* The one table of session commands: which terminal key and which control
  * word mean what, and the canonical word for each command. Keys, the
  * control socket and signals all end up here, so the session loop deals
- * only in enum ctl_cmd. */
+ * only in enum ctl_cmd. Also the decoder of the terminal's escape
+ * sequences. */
 #include "coach/control.h"
 
 #include <ctype.h>
@@ -20,6 +21,7 @@ static const struct word_map words[] = {
     {"toggle", CTL_TOGGLE},
     {"next", CTL_NEXT},
     {"back", CTL_BACK},
+    {"previous", CTL_PREVIOUS},
     {"repeat", CTL_REPEAT},
     {"where", CTL_WHERE},
     {"louder", CTL_VOLUME_UP},
@@ -29,7 +31,37 @@ static const struct word_map words[] = {
     {"volume-up", CTL_VOLUME_UP},
     {"volume-down", CTL_VOLUME_DOWN},
     {"quit", CTL_STOP},
+    {"prev", CTL_PREVIOUS},
 };
+
+int keydec_feed(struct keydec *k, unsigned char c, uint64_t now_ms)
+{
+    if (k->state && now_ms - k->last_ms > KEYDEC_GAP_MS) k->state = 0;
+    k->last_ms = now_ms;
+    switch (k->state) {
+    case 1: /* after ESC */
+        k->state = c == '[' ? 2 : c == 'O' ? 3 : c == 0x1b ? 1 : 0;
+        k->params = 0;
+        return KEY_NONE; /* ESC x (Alt+x) is swallowed */
+    case 2: /* ESC [ params final */
+        if (c >= 0x20 && c <= 0x3f) {
+            k->params++;
+            return KEY_NONE;
+        }
+        k->state = 0;
+        if (k->params || c < 'A' || c > 'D') return KEY_NONE; /* Ctrl+arrow, F-keys, ... */
+        return KEY_UP + (c - 'A');
+    case 3: /* ESC O x */
+        k->state = 0;
+        return c >= 'A' && c <= 'D' ? KEY_UP + (c - 'A') : KEY_NONE;
+    default:
+        if (c == 0x1b) {
+            k->state = 1;
+            return KEY_NONE;
+        }
+        return c;
+    }
+}
 
 enum ctl_cmd ctl_from_key(int key)
 {
@@ -41,7 +73,17 @@ enum ctl_cmd ctl_from_key(int key)
         return CTL_NEXT;
     case 'b':
     case 'B':
+    case KEY_LEFT:
         return CTL_BACK;
+    case KEY_RIGHT:
+        return CTL_NEXT;
+    case 'p':
+    case 'P':
+        return CTL_PREVIOUS;
+    case KEY_UP:
+        return CTL_VOLUME_UP;
+    case KEY_DOWN:
+        return CTL_VOLUME_DOWN;
     case 'r':
     case 'R':
         return CTL_REPEAT;
@@ -93,5 +135,5 @@ const char *ctl_word(enum ctl_cmd c)
 
 const char *ctl_words_help(void)
 {
-    return "pause, resume, toggle, next, back, repeat, where, louder, softer, stop";
+    return "pause, resume, toggle, next, back, previous, repeat, where, louder, softer, stop";
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coach/clipwin.h"
 #include "coach/common.h"
 #include "coach/render.h"
 
@@ -99,17 +100,6 @@ const char *export_format_name(enum export_format f)
     return (unsigned)f < EXPORT_UNKNOWN ? formats[f].name : "unknown";
 }
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    if (!err || cap == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 /* Creates "<dir>/.<name>.XXXXXX" with O_EXCL (what mkstemp does) but with
  * mode 0666, so the umask applies and the renamed file gets the
@@ -174,7 +164,7 @@ static int check_kind(const char *path, char *err, size_t err_cap)
     const char *slash = strrchr(path, '/');
     struct stat st;
     if (!*(slash ? slash + 1 : path)) { /* "dir/" */
-        set_err(err, err_cap, "is a directory");
+        coach_set_err(err, err_cap, "is a directory");
         errno = EISDIR;
         return COACH_EIO;
     }
@@ -183,17 +173,17 @@ static int check_kind(const char *path, char *err, size_t err_cap)
          * reported by whoever creates the temporary file */
         if (errno == ENOENT || errno == ENOTDIR) return 0;
         int e = errno;
-        set_err(err, err_cap, "cannot check it: %s", strerror(e));
+        coach_set_err(err, err_cap, "cannot check it: %s", strerror(e));
         errno = e;
         return COACH_EIO;
     }
     if (S_ISDIR(st.st_mode)) {
-        set_err(err, err_cap, "is a directory");
+        coach_set_err(err, err_cap, "is a directory");
         errno = EISDIR;
         return COACH_EIO;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, err_cap, "is not a regular file (a device, pipe or socket): coach writes "
+        coach_set_err(err, err_cap, "is not a regular file (a device, pipe or socket): coach writes "
                               "regular files only");
         errno = EINVAL;
         return COACH_EIO;
@@ -208,9 +198,9 @@ static int check_replaceable(const char *path, char *err, size_t err_cap)
     if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0 || errno == ENOENT) return 0;
     int e = errno;
     if (e == EROFS)
-        set_err(err, err_cap, "is on a read-only file system");
+        coach_set_err(err, err_cap, "is on a read-only file system");
     else
-        set_err(err, err_cap, "the file exists and is read-only (%s): it is not replaced",
+        coach_set_err(err, err_cap, "the file exists and is read-only (%s): it is not replaced",
                 strerror(e));
     errno = e;
     return COACH_EIO;
@@ -226,7 +216,7 @@ int export_check_target(const char *path, char *err, size_t err_cap)
 {
     if (err && err_cap) err[0] = 0;
     if (!path || !*path) {
-        set_err(err, err_cap, "no file name");
+        coach_set_err(err, err_cap, "no file name");
         errno = EINVAL;
         return COACH_EINVAL;
     }
@@ -237,7 +227,7 @@ int export_check_target(const char *path, char *err, size_t err_cap)
     if (rc) return rc;
     char *dir = dir_of(path);
     if (!dir) {
-        set_err(err, err_cap, "out of memory");
+        coach_set_err(err, err_cap, "out of memory");
         errno = ENOMEM;
         return COACH_ENOMEM;
     }
@@ -246,85 +236,19 @@ int export_check_target(const char *path, char *err, size_t err_cap)
     if (stat(dir, &st) != 0) {
         e = errno;
         if (e == ENOENT)
-            set_err(err, err_cap, "the directory %s does not exist", dir);
+            coach_set_err(err, err_cap, "the directory %s does not exist", dir);
         else
-            set_err(err, err_cap, "cannot reach the directory %s: %s", dir, strerror(e));
+            coach_set_err(err, err_cap, "cannot reach the directory %s: %s", dir, strerror(e));
     } else if (!S_ISDIR(st.st_mode)) {
         e = ENOTDIR;
-        set_err(err, err_cap, "%s is not a directory", dir);
+        coach_set_err(err, err_cap, "%s is not a directory", dir);
     } else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
         e = errno;
-        set_err(err, err_cap, "cannot write in the directory %s: %s", dir, strerror(e));
+        coach_set_err(err, err_cap, "cannot write in the directory %s: %s", dir, strerror(e));
     }
     free(dir);
     errno = e;
     return e ? COACH_EIO : check_replaceable(path, err, err_cap);
-}
-
-struct export_job {
-    /* immutable after setup */
-    const struct timeline *tl;
-    struct clipstore *cs;
-    uint64_t *last_end; /* clip id -> frame after its last use */
-    /* changes while rendering */
-    clip_slot *clip_pcm; /* clip id -> prepared PCM or NULL; read by the renderer */
-    uint32_t *live;   /* ids prepared by us and not yet released */
-    size_t n_live;
-    size_t next_ev; /* first event not yet looked at for preparing */
-};
-
-/* Prepares every clip whose speech starts before frame horizon. */
-static int prepare_until(struct export_job *j, uint64_t horizon)
-{
-    const struct timeline *tl = j->tl;
-    for (; j->next_ev < tl->n_ev && tl->ev[j->next_ev].frame < horizon; j->next_ev++) {
-        const struct event *e = &tl->ev[j->next_ev];
-        if (e->kind != EV_SPEECH || j->clip_pcm[e->clip]) continue;
-        int rc = clipstore_prepare(j->cs, e->clip);
-        if (rc) return rc;
-        j->clip_pcm[e->clip] = j->cs->clips[e->clip].pcm;
-        j->live[j->n_live++] = e->clip;
-    }
-    return 0;
-}
-
-/* Releases the clips nobody needs from frame done on. */
-static void release_before(struct export_job *j, uint64_t done)
-{
-    for (size_t i = 0; i < j->n_live;) {
-        uint32_t id = j->live[i];
-        if (j->last_end[id] <= done) {
-            clipstore_release(j->cs, id);
-            j->clip_pcm[id] = NULL;
-            j->live[i] = j->live[--j->n_live];
-        } else {
-            i++;
-        }
-    }
-}
-
-/* Checks that the timeline's speech fits the store's clips (the renderer
- * reads clip_len frames from each clip) and records each clip's last use. */
-static int check_clips(struct export_job *j, char *err, size_t err_cap)
-{
-    const struct timeline *tl = j->tl;
-    for (size_t i = 0; i < tl->n_ev; i++) {
-        const struct event *e = &tl->ev[i];
-        if (e->kind != EV_SPEECH) continue;
-        if (e->clip >= tl->n_clips || e->clip >= j->cs->len) {
-            set_err(err, err_cap, "speech event %zu refers to unknown clip %u", i, e->clip);
-            return COACH_EINVAL;
-        }
-        uint64_t have = j->cs->clips[e->clip].len_frames;
-        if (e->len_frames > have || (tl->clip_len && tl->clip_len[e->clip] > have)) {
-            set_err(err, err_cap, "clip %u is longer in the timeline than in the clip store",
-                    e->clip);
-            return COACH_EINVAL;
-        }
-        uint64_t end = e->frame + e->len_frames;
-        if (end > j->last_end[e->clip]) j->last_end[e->clip] = end;
-    }
-    return 0;
 }
 
 /* libsndfile writes through these callbacks instead of its own file layer:
@@ -420,11 +344,11 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
                     .format = formats[o->format].sf_format};
     SNDFILE *f = sf_open_virtual(&vio, SFM_WRITE, &info, v);
     if (!f && v->err) {
-        set_err(err, err_cap, "write failed: %s", strerror(v->err));
+        coach_set_err(err, err_cap, "write failed: %s", strerror(v->err));
         errno = v->err;
         return NULL;
     } else if (!f) {
-        set_err(err, err_cap, "cannot write %s at %u Hz, %u channel(s): %s",
+        coach_set_err(err, err_cap, "cannot write %s at %u Hz, %u channel(s): %s",
                 formats[o->format].name, tl->rate_hz, o->channels, sf_strerror(NULL));
         return NULL;
     }
@@ -436,33 +360,33 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
     double level = compression_level(o->format);
     if (level >= 0) sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
     if (o->format == EXPORT_WAV && set_wav_cues(f, tl) != 0) {
-        set_err(err, err_cap, "cannot write cue points: %s", sf_strerror(f));
+        coach_set_err(err, err_cap, "cannot write cue points: %s", sf_strerror(f));
         sf_close(f);
         return NULL;
     }
     return f;
 }
 
-/* Renders and writes every block. Returns 0 or negative with err set. */
-static int write_all(SNDFILE *f, struct vio_file *v, struct export_job *j,
+/* Renders and writes every block, the clip window one block ahead.
+ * Returns 0 or negative with err set. */
+static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, struct clipwin *w,
                      const struct export_opts *o, char *err, size_t err_cap)
 {
-    const struct timeline *tl = j->tl;
     const uint64_t total = tl->len_frames;
     const size_t block = EXPORT_BLOCK_FRAMES;
     struct renderer r;
     float *buf = malloc(block * o->channels * sizeof *buf);
-    int rc = buf ? render_init(&r, tl, j->clip_pcm, o->channels, block) : COACH_ENOMEM;
+    int rc = buf ? render_init(&r, tl, w->slots, o->channels, block) : COACH_ENOMEM;
     if (rc == 0 && render_set_music(&r, o->music) != 0) {
         render_free(&r);
         free(buf);
-        set_err(err, err_cap, "music at %u Hz does not match the output rate %u Hz",
+        coach_set_err(err, err_cap, "music at %u Hz does not match the output rate %u Hz",
                 o->music->rate_hz, tl->rate_hz);
         return COACH_EINVAL;
     }
     if (rc) {
         free(buf);
-        set_err(err, err_cap, "%s", coach_strerror(rc));
+        coach_set_err(err, err_cap, "%s", coach_strerror(rc));
         return rc;
     }
     for (uint64_t a = 0; a < total;) {
@@ -471,31 +395,29 @@ static int write_all(SNDFILE *f, struct vio_file *v, struct export_job *j,
             break;
         }
         size_t n = total - a < block ? (size_t)(total - a) : block;
-        /* One block of lookahead: a clip is ready well before it starts. */
-        rc = prepare_until(j, a + n + block);
+        rc = clipwin_update(w, a, CLIPWIN_NO_WANT, 0);
         if (rc) {
-            set_err(err, err_cap, "cannot prepare speech: %s", coach_strerror(rc));
+            coach_set_err(err, err_cap, "cannot prepare speech: %s", coach_strerror(rc));
             break;
         }
         render(&r, a, buf, n);
         if (sf_writef_float(f, buf, (sf_count_t)n) != (sf_count_t)n || v->err) {
             errno = v->err ? v->err : EIO;
-            set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_strerror(f));
+            coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_strerror(f));
             rc = COACH_EIO;
             break;
         }
         a += n;
-        release_before(j, a);
         if (o->progress) o->progress(o->progress_ctx, a, total);
     }
     if (rc == 0 && o->cancel && *o->cancel) rc = COACH_EINTR; /* set in the last progress */
     if (rc == COACH_EINTR) {
         errno = EINTR;
-        set_err(err, err_cap, "interrupted");
+        coach_set_err(err, err_cap, "interrupted");
     }
     uint64_t missing = atomic_load(&r.missing_clips);
     if (rc == 0 && missing) { /* a bug here, but never ship silent speech */
-        set_err(err, err_cap, "internal error: %llu speech clip(s) not ready in time",
+        coach_set_err(err, err_cap, "internal error: %llu speech clip(s) not ready in time",
                 (unsigned long long)missing);
         rc = COACH_EIO;
     }
@@ -519,15 +441,15 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
 {
     if (err && err_cap) err[0] = 0;
     if (!tl || !cs || !path || !o || (o->channels != 1 && o->channels != 2)) {
-        set_err(err, err_cap, "invalid export arguments");
+        coach_set_err(err, err_cap, "invalid export arguments");
         return COACH_EINVAL;
     }
     if ((unsigned)o->format >= EXPORT_UNKNOWN) {
-        set_err(err, err_cap, "unknown output format");
+        coach_set_err(err, err_cap, "unknown output format");
         return COACH_EFORMAT;
     }
     if (tl->rate_hz == 0 || tl->rate_hz > INT32_MAX) {
-        set_err(err, err_cap, "invalid sample rate %u Hz", tl->rate_hz);
+        coach_set_err(err, err_cap, "invalid sample rate %u Hz", tl->rate_hz);
         return COACH_EINVAL;
     }
     if (o->format == EXPORT_OPUS) {
@@ -536,7 +458,7 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
         for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
             found |= tl->rate_hz == ok[i];
         if (!found) {
-            set_err(err, err_cap,
+            coach_set_err(err, err_cap,
                     "Opus supports only 8000, 12000, 16000, 24000 and 48000 Hz, not %u Hz",
                     tl->rate_hz);
             return COACH_EFORMAT;
@@ -546,30 +468,32 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     int rc = check_existing(path, err, err_cap);
     if (rc) return rc;
 
-    struct export_job j = {.tl = tl, .cs = cs};
+    /* One block ahead, each clip kept until its last use: the renderer runs
+     * here, so a released clip is freed at once. */
+    const struct clipwin_policy pol = {.ahead_frames = 2 * EXPORT_BLOCK_FRAMES,
+                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE};
+    struct clipwin w = {0};
     size_t nc = tl->n_clips ? tl->n_clips : 1;
-    j.last_end = calloc(nc, sizeof *j.last_end);
-    j.clip_pcm = calloc(nc, sizeof *j.clip_pcm);
-    j.live = malloc(nc * sizeof *j.live);
+    clip_slot *slots = calloc(nc, sizeof *slots);
     char *tmp = NULL, *dir = NULL;
     SNDFILE *f = NULL;
     struct vio_file v = {.fd = -1};
     int fd = -1;
-    if (!j.last_end || !j.clip_pcm || !j.live) {
-        set_err(err, err_cap, "out of memory");
-        rc = COACH_ENOMEM;
+    rc = slots ? clipwin_init(&w, cs, slots, tl->n_clips, &pol) : COACH_ENOMEM;
+    if (rc) {
+        coach_set_err(err, err_cap, "out of memory");
         goto out;
     }
-    rc = check_clips(&j, err, err_cap);
+    rc = clipwin_set_timeline(&w, tl, err, err_cap);
     if (rc) goto out;
 
     fd = create_temp(path, &tmp, &dir);
     if (fd < 0) {
         rc = fd;
         if (rc == COACH_ENOMEM)
-            set_err(err, err_cap, "out of memory");
+            coach_set_err(err, err_cap, "out of memory");
         else
-            set_err(err, err_cap, "cannot create temporary file in %s: %s", dir, strerror(errno));
+            coach_set_err(err, err_cap, "cannot create temporary file in %s: %s", dir, strerror(errno));
         goto out;
     }
     v.fd = fd;
@@ -578,14 +502,14 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
         rc = v.err ? COACH_EIO : COACH_EFORMAT;
         goto out;
     }
-    rc = write_all(f, &v, &j, o, err, err_cap);
+    rc = write_all(f, &v, tl, &w, o, err, err_cap);
     if (rc) goto out;
     /* Finish the file: encoders flush their last frames in sf_close. */
     int sf_rc = sf_close(f);
     f = NULL;
     if (sf_rc || v.err) {
         errno = v.err ? v.err : EIO;
-        set_err(err, err_cap, "write failed: %s", v.err ? strerror(v.err) : sf_error_number(sf_rc));
+        coach_set_err(err, err_cap, "write failed: %s", v.err ? strerror(v.err) : sf_error_number(sf_rc));
         rc = COACH_EIO;
         goto out;
     }
@@ -598,7 +522,7 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     fd = -1;
     if (sync_rc != 0) {
         errno = e;
-        set_err(err, err_cap, "write failed: %s", strerror(e));
+        coach_set_err(err, err_cap, "write failed: %s", strerror(e));
         rc = COACH_EIO;
         goto out;
     }
@@ -607,7 +531,7 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     rc = check_existing(path, err, err_cap);
     if (rc) goto out;
     if (rename(tmp, path) != 0) {
-        set_err(err, err_cap, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        coach_set_err(err, err_cap, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         rc = COACH_EIO;
         goto out;
     }
@@ -620,13 +544,10 @@ out:;
     if (f) sf_close(f);
     if (fd >= 0) close(fd);
     if (tmp) unlink(tmp);
-    for (size_t i = 0; i < j.n_live; i++)
-        clipstore_release(cs, j.live[i]);
+    if (w.cs) clipwin_free(&w);
     free(tmp);
     free(dir);
-    free(j.last_end);
-    free(j.clip_pcm);
-    free(j.live);
+    free(slots);
     errno = saved;
     return rc;
 }
@@ -636,7 +557,7 @@ int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, 
     memset(sc, 0, sizeof *sc);
     if (err && err_cap) err[0] = 0;
     if (!path) {
-        set_err(err, err_cap, "invalid sidecar arguments");
+        coach_set_err(err, err_cap, "invalid sidecar arguments");
         return COACH_EINVAL;
     }
     int fd = check_existing(path, err, err_cap);
@@ -645,9 +566,9 @@ int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, 
     if (fd < 0) {
         int e = errno;
         if (fd == COACH_ENOMEM)
-            set_err(err, err_cap, "out of memory");
+            coach_set_err(err, err_cap, "out of memory");
         else
-            set_err(err, err_cap, "cannot create temporary file in %s: %s",
+            coach_set_err(err, err_cap, "cannot create temporary file in %s: %s",
                     sc->dir ? sc->dir : ".", strerror(e));
         free(sc->dir);
         memset(sc, 0, sizeof *sc);
@@ -659,7 +580,7 @@ int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, 
     if (!sc->f) {
         close(fd);
         export_sidecar_discard(sc);
-        set_err(err, err_cap, "out of memory");
+        coach_set_err(err, err_cap, "out of memory");
         errno = ENOMEM;
         return COACH_ENOMEM;
     }
@@ -679,7 +600,7 @@ int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap)
     }
     sc->f = NULL;
     if (bad) {
-        set_err(err, err_cap, "write failed: %s", strerror(e));
+        coach_set_err(err, err_cap, "write failed: %s", strerror(e));
         errno = e;
         return COACH_EIO;
     }
@@ -692,7 +613,7 @@ int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap)
     if (rc == 0) rc = check_existing(sc->path, err, err_cap);
     if (rc == 0 && rename(sc->tmp, sc->path) != 0) {
         int e = errno;
-        set_err(err, err_cap, "cannot rename %s to %s: %s", sc->tmp, sc->path, strerror(e));
+        coach_set_err(err, err_cap, "cannot rename %s to %s: %s", sc->tmp, sc->path, strerror(e));
         errno = e;
         rc = COACH_EIO;
     }

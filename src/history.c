@@ -20,7 +20,8 @@
 
 #include "coach/common.h"
 
-#define HISTORY_FIELDS 7
+#define HISTORY_FIELDS 8     /* with skipped; 7 in records of earlier versions */
+#define HISTORY_FIELDS_OLD 7
 
 static const char *const endings[] = {"completed", "stopped", "interrupted", "error"};
 
@@ -135,9 +136,9 @@ int history_append(const char *path, const struct history_record *rec)
     char *routine = sanitize(rec->routine), *title = sanitize(rec->title);
     char *line = NULL;
     if (routine && title)
-        line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\n", when, routine, title,
+        line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\t%u\n", when, routine, title,
                               rec->steps_done, rec->steps_total, (unsigned long long)rec->seconds,
-                              rec->ending);
+                              rec->ending, rec->skipped);
     free(routine);
     free(title);
     if (!line) {
@@ -246,15 +247,16 @@ static bool parse_record(char *line, struct history_entry *e)
         *tab = 0;
         p = tab + 1;
     }
-    if (n != HISTORY_FIELDS) return false;
+    if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD) return false;
     if (!valid_when(f[0]) || !f[1][0] || !all_digits(f[3], 9) || !all_digits(f[4], 9) ||
-        !all_digits(f[5], 19) || !known_ending(f[6]))
+        !all_digits(f[5], 19) || !known_ending(f[6]) || (n == HISTORY_FIELDS && !all_digits(f[7], 9)))
         return false;
     e->rec = (struct history_record){
         .when = parse_when(f[0]), .routine = f[1], .title = f[2],
         .steps_done = (unsigned)strtoul(f[3], NULL, 10), /* 9 digits fit */
         .steps_total = (unsigned)strtoul(f[4], NULL, 10),
-        .seconds = strtoull(f[5], NULL, 10), .ending = f[6]};
+        .seconds = strtoull(f[5], NULL, 10), .ending = f[6],
+        .skipped = n == HISTORY_FIELDS ? (unsigned)strtoul(f[7], NULL, 10) : 0};
     e->when_text = f[0];
     return true;
 }
@@ -323,8 +325,10 @@ static int print_record(void *ctx, const struct history_entry *e)
         fprintf(out, "%s (%s)", rec->title, rec->routine);
     else
         fputs(rec->routine, out);
-    fprintf(out, ", %s, %u of %u %s, %s.\n", rec->ending, rec->steps_done, rec->steps_total,
-            rec->steps_total == 1 ? "step" : "steps", dur);
+    fprintf(out, ", %s, %u of %u %s", rec->ending, rec->steps_done, rec->steps_total,
+            rec->steps_total == 1 ? "step" : "steps");
+    if (rec->skipped) fprintf(out, ", %u skipped", rec->skipped);
+    fprintf(out, ", %s.\n", dur);
     return 0;
 }
 

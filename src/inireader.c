@@ -1,12 +1,13 @@
-/* The shared line reader for inih (see include/coach/inireader.h): reads a
- * file or a buffer, hands inih one checked line per call, checks section
- * headers itself and passes each key on with the section it belongs to.
- * The messages are worded as routine files have always reported them
- * (tests/bad pins them); voice profiles share them. */
+/* The INI reader (see include/coach/inireader.h for why it is ours, not
+ * inih): reads a file or a buffer line by line, checks each line, checks
+ * section headers and splits "key = value" lines itself, and passes each key
+ * on with the section it belongs to. Headers, keys, values and comments
+ * follow inih's rules, so files written for it read the same. The messages
+ * are worded as routine files have always reported them (tests/bad pins
+ * them); voice profiles share them. */
 #include "coach/inireader.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,6 +165,29 @@ static size_t bad_byte(const unsigned char *s, size_t n)
     return n;
 }
 
+/* s[0..n) without its trailing blanks: the new length. */
+static size_t rtrim(const char *s, size_t n)
+{
+    while (n > 0 && is_blank(s[n - 1]))
+        n--;
+    return n;
+}
+
+/* Index in s[0..n) of the first byte that is in stops, or of an inline
+ * comment (a ';' right after a blank, so "a;b" stays one value), or n. This
+ * is inih's rule for headers, keys and values alike, kept so that files
+ * written for the old reader still mean the same. */
+static size_t find_or_comment(const char *s, size_t n, const char *stops)
+{
+    bool was_space = false;
+    size_t i = 0;
+    while (i < n && !(s[i] && strchr(stops, s[i])) && !(was_space && s[i] == ';')) {
+        was_space = is_blank(s[i]);
+        i++;
+    }
+    return i;
+}
+
 /* A "[...]" line: s[0] == '[', n bytes, leading blanks already gone. */
 static void section_header(struct ini_lines *L, const char *s, size_t n)
 {
@@ -173,18 +197,11 @@ static void section_header(struct ini_lines *L, const char *s, size_t n)
     L->skip_keys = true;
     L->section[0] = 0;
 
-    /* Find ']' the way inih does: an inline comment (" ;") ends the search. */
-    size_t e = 1;
-    bool was_space = false;
-    while (e < n && s[e] != ']' && !(was_space && s[e] == ';')) {
-        was_space = is_blank(s[e]);
-        e++;
-    }
+    /* An inline comment (" ;") ends the search for ']'. */
+    size_t e = 1 + find_or_comment(s + 1, n - 1, "]");
     if (e >= n || s[e] != ']') {
-        size_t m = n;
-        while (m > 0 && is_blank(s[m - 1]))
-            m--;
-        ini_lines_error(L, L->line, "section header is not closed: '%s'", ini_lines_quote(L, s, m));
+        ini_lines_error(L, L->line, "section header is not closed: '%s'",
+                        ini_lines_quote(L, s, rtrim(s, n)));
         L->section_dropped = L->unreadable = true;
         return;
     }
@@ -192,19 +209,14 @@ static void section_header(struct ini_lines *L, const char *s, size_t n)
     size_t t = e + 1;
     while (t < n && is_blank(s[t]))
         t++;
-    if (t < n && s[t] != ';' && s[t] != '#') {
-        size_t m = n;
-        while (m > t && is_blank(s[m - 1]))
-            m--;
+    if (t < n && s[t] != ';' && s[t] != '#')
         ini_lines_error(L, L->line, "unexpected text after section header: '%s'",
-                        ini_lines_quote(L, s + t, m - t));
-    }
+                        ini_lines_quote(L, s + t, rtrim(s + t, n - t)));
     const char *in = s + 1;
     size_t in_len = e - 1;
     while (in_len && is_blank(*in))
         in++, in_len--;
-    while (in_len && is_blank(in[in_len - 1]))
-        in_len--;
+    in_len = rtrim(in, in_len);
     if (in_len == 0) {
         ini_lines_error(L, L->line, "empty section header '[]'");
         return;
@@ -215,14 +227,30 @@ static void section_header(struct ini_lines *L, const char *s, size_t n)
     if (L->on_section) L->on_section(L->user, L->section);
 }
 
-/* inih's fgets-like reader over our text. Returns each line with its
- * leading blanks and line break removed (plus "\n"), or an empty line in
- * place of a header or of a line we report and drop, so inih's count never
- * drifts from ours. */
-static char *reader(char *buf, int num, void *stream)
+/* A checked "key = value" line, s[0..n) with no leading blank and s[eq]
+ * the first '=' or ':' (eq > 0): hands the handler the key and the value,
+ * both trimmed of blanks, the value cut at an inline comment. */
+static void key_line(struct ini_lines *L, const char *s, size_t n, size_t eq)
 {
-    struct ini_lines *L = stream;
-    if (L->pos >= L->len || num < 3) return NULL;
+    char buf[INI_LINES_MAX_BYTES + 2]; /* key, NUL, value, NUL: n + 1 bytes */
+    size_t k = rtrim(s, eq);
+    memcpy(buf, s, k);
+    buf[k] = 0;
+    const char *v = s + eq + 1;
+    size_t m = find_or_comment(v, n - eq - 1, "");
+    while (m && is_blank(*v))
+        v++, m--;
+    m = rtrim(v, m);
+    memcpy(buf + k + 1, v, m);
+    buf[k + 1 + m] = 0;
+    L->handler(L->user, L->section, buf, buf + k + 1);
+}
+
+/* Reads the next line and acts on it: a message for a line that cannot be
+ * taken, the section hook for a header, the handler for a key. Comments,
+ * blank lines and dropped lines only count. */
+static void next_line(struct ini_lines *L)
+{
     const char *s = L->text + L->pos;
     size_t n = L->len - L->pos;
     const char *nl = memchr(s, '\n', n);
@@ -231,15 +259,12 @@ static char *reader(char *buf, int num, void *stream)
     if (L->line < INT_MAX) L->line++;
     if (n > 0 && s[n - 1] == '\r') n--;
     if (L->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
-    buf[0] = '\n';
-    buf[1] = 0;
 
-    size_t max = INI_LINES_MAX_BYTES;
-    if ((size_t)num - 3 < max) max = (size_t)num - 3; /* never let inih split a line */
-    if (n > max) {
-        ini_lines_error(L, L->line, "line too long (%zu bytes; at most %zu)", n, max);
+    if (n > INI_LINES_MAX_BYTES) {
+        ini_lines_error(L, L->line, "line too long (%zu bytes; at most %d)", n,
+                        INI_LINES_MAX_BYTES);
         L->section_dropped = L->unreadable = true;
-        return buf;
+        return;
     }
     size_t b = bad_byte((const unsigned char *)s, n);
     if (b < n) {
@@ -251,71 +276,34 @@ static char *reader(char *buf, int num, void *stream)
         else
             ini_lines_error(L, L->line, "invalid UTF-8 at column %zu (byte 0x%02x)", b + 1, c);
         L->section_dropped = L->unreadable = true;
-        return buf;
+        return;
     }
+    /* Leading blanks go: an indented line is never a continuation. */
     while (n && is_blank(*s))
         s++, n--;
-    if (n == 0 || *s == ';' || *s == '#') return buf;
+    if (n == 0 || *s == ';' || *s == '#') return;
     if (*s == '[') {
         section_header(L, s, n);
-        return buf;
+        return;
     }
     /* A "key = value" line needs '=' or ':' before any inline comment. */
-    size_t i = 0;
-    bool was_space = false;
-    while (i < n && s[i] != '=' && s[i] != ':' && !(was_space && s[i] == ';')) {
-        was_space = is_blank(s[i]);
-        i++;
-    }
+    size_t i = find_or_comment(s, n, "=:");
     if (i == n || s[i] == ';') {
-        while (n && is_blank(s[n - 1]))
-            n--;
-        ini_lines_error(L, L->line, "expected 'key = value', got '%s'", ini_lines_quote(L, s, n));
+        ini_lines_error(L, L->line, "expected 'key = value', got '%s'",
+                        ini_lines_quote(L, s, rtrim(s, n)));
         L->section_dropped = true;
-        return buf;
+        return;
     }
     /* Still a key line, only without its key: the section's own checks
      * (say, for missing keys) stay meaningful, so it is not marked. */
     if (i == 0) {
         ini_lines_error(L, L->line, "missing key name before '%c'", s[0]);
-        return buf;
+        return;
     }
-    memcpy(buf, s, n);
-    buf[n] = '\n';
-    buf[n + 1] = 0;
-    return buf;
+    if (!L->skip_keys) key_line(L, s, n, i);
 }
 
 /* ---- parsing ---- */
-
-/* inih's handler: passes a key on with our section, never inih's (which
- * stays "" since no header reaches it). */
-static int forward(void *user, const char *section, const char *name, const char *value)
-{
-    struct ini_lines *L = user;
-    (void)section;
-    if (!L->skip_keys) L->handler(L->user, L->section, name, value);
-    return 1;
-}
-
-static void setup_inih(void)
-{
-#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
-    /* Debian's runtime knobs are process-wide: set all we rely on each time.
-     * A heap line buffer fits our limit; an indented line is an ordinary
-     * line, never a continuation. */
-    static char start_prefixes[] = ";#", inline_prefixes[] = ";";
-    ini_use_stack = false;
-    ini_allow_realloc = false;
-    ini_initial_alloc = ini_max_line = INI_LINES_MAX_BYTES + 3;
-    ini_allow_multiline = false;
-    ini_allow_inline_comments = true;
-    ini_allow_no_value = false;
-    ini_stop_on_first_error = false;
-    ini_start_comment_prefixes = start_prefixes;
-    ini_inline_comment_prefixes = inline_prefixes;
-#endif
-}
 
 int ini_lines_parse(struct ini_lines *L, ini_lines_handler handler,
                     ini_lines_section_hook on_section, void *user)
@@ -328,12 +316,8 @@ int ini_lines_parse(struct ini_lines *L, ini_lines_handler handler,
     L->skip_keys = false;
     L->section[0] = 0;
     L->section_dropped = false;
-    setup_inih();
-    int rc = ini_parse_stream(reader, L, forward, L);
-    if (rc == -2) L->nomem = true;
-    /* The reader hands inih only lines it can take, so this is a safety net
-     * for an inih built differently from the ones we know. */
-    if (rc > 0 && L->n_err == 0) ini_lines_error(L, rc, "cannot parse this line");
+    while (L->pos < L->len)
+        next_line(L);
     if (on_section) on_section(user, NULL);
     return L->nomem ? COACH_ENOMEM : 0;
 }

@@ -1,9 +1,12 @@
 /* The live engine (see include/coach/live.h): the audio callback's body.
- * It renders the timeline at its position and applies fades; commands that
- * must not click (pause, seek, speech overlays, stop) first fade the
- * timeline out over LIVE_FADE_MS and act when the fade ends. Everything
- * here runs on the audio thread and must stay real-time safe: no malloc,
- * no locks, no stdio, no espeak, no libsndfile. */
+ * Each block is cut into pieces at the moments the state changes (a fade
+ * ends, a phrase ends, the timeline ends); each piece mixes the timeline
+ * (through its fade), the speech said over it and the acknowledgement tone
+ * into one mono buffer, and the renderer's render_finish applies the
+ * volume and the one limiter. With nothing but the timeline playing, the
+ * piece is the renderer's own mix, so live playback equals export bit for
+ * bit. Everything here runs on the audio thread and must stay real-time
+ * safe: no malloc, no locks, no stdio, no espeak, no libsndfile. */
 #include "coach/live.h"
 
 #include <stdlib.h>
@@ -12,7 +15,13 @@
 #include "coach/common.h"
 #include "coach/tone.h"
 
-#define LIVE_RING_MSGS 64
+/* The first chapter whose content ends after pos. */
+static size_t first_mark(const struct timeline *tl, uint64_t pos)
+{
+    size_t i = 0;
+    while (i < tl->n_ch && timeline_chapter_content_end(tl, i) <= pos) i++;
+    return i;
+}
 
 int live_init(struct live *l, const struct timeline *tl, bool final, clip_slot *clip_pcm,
               uint32_t channels, size_t max_block)
@@ -21,16 +30,18 @@ int live_init(struct live *l, const struct timeline *tl, bool final, clip_slot *
     l->rate_hz = tl->rate_hz;
     l->channels = channels;
     l->fade_frames = frames_from_ms(LIVE_FADE_MS, tl->rate_hz);
+    if (!l->fade_frames) l->fade_frames = 1;
     l->final = final;
-    l->mode = LIVE_RUN;
     l->gain = 1.0f;
-    l->pending = LIVE_PENDING_NONE;
+    l->said_gain = 1.0f;
+    l->next_mark = first_mark(tl, 0);
     int rc = render_init(&l->r, tl, clip_pcm, channels, max_block);
     if (!rc) rc = ring_init(&l->cmd, LIVE_RING_MSGS, sizeof(struct live_cmd));
     if (!rc) rc = ring_init(&l->note, LIVE_RING_MSGS, sizeof(struct live_note));
     if (!rc) {
+        l->mix = calloc(l->r.max_block, sizeof *l->mix);
         l->ack_mono = calloc(l->r.max_block, sizeof *l->ack_mono);
-        if (!l->ack_mono) rc = COACH_ENOMEM;
+        if (!l->mix || !l->ack_mono) rc = COACH_ENOMEM;
     }
     if (rc) live_free(l);
     return rc;
@@ -41,17 +52,18 @@ void live_free(struct live *l)
     render_free(&l->r);
     ring_free(&l->cmd);
     ring_free(&l->note);
+    free(l->mix);
     free(l->ack_mono);
-    l->ack_mono = NULL;
+    l->mix = l->ack_mono = NULL;
 }
 
 bool live_send(struct live *l, const struct live_cmd *c) { return ring_push(&l->cmd, c); }
 
 bool live_poll(struct live *l, struct live_note *n) { return ring_pop(&l->note, n); }
 
-static void note(struct live *l, enum live_note_kind kind)
+static void note(struct live *l, enum live_note_kind kind, int32_t id, uint64_t from)
 {
-    struct live_note n = {.kind = (uint8_t)kind, .frame = l->pos};
+    struct live_note n = {.kind = (uint8_t)kind, .id = id, .frame = l->pos, .from = from};
     if (!ring_push(&l->note, &n)) atomic_fetch_add_explicit(&l->lost_notes, 1, memory_order_relaxed);
 }
 
@@ -63,171 +75,251 @@ static void start_ack(struct live *l, uint8_t kind)
     l->ack_pos = 0;
 }
 
-/* Fade the timeline out, then do what. A stop outranks anything pending. */
-static void fade_out_then(struct live *l, uint8_t what, uint64_t frame)
+/* Speech that will never be said (replaced, or no longer wanted). */
+static void drop(struct live *l, struct live_speech *s)
 {
-    if (l->pending == LIVE_STOP) return;
-    l->pending = what;
-    l->pending_frame = frame;
-    l->fade = -1;
+    if (s->pcm) note(l, NOTE_SAID, (int32_t)s->id, 0);
+    *s = (struct live_speech){0};
+}
+
+/* The speech being said fades out, and ends. */
+static void cut(struct live *l) { l->cutting = l->said.pcm != NULL; }
+
+/* New speech: said once the timeline is silent; it replaces speech that
+ * waits and cuts speech being said. */
+static void queue(struct live *l, const struct live_cmd *c, bool for_pause)
+{
+    if (!c->pcm) return;
+    drop(l, &l->next);
+    l->next = (struct live_speech){.pcm = c->pcm, .len = c->len_frames, .id = c->say_id,
+                                   .for_pause = for_pause};
+    cut(l);
 }
 
 static void apply(struct live *l, const struct live_cmd *c)
 {
+    if (l->done) return;
     start_ack(l, c->ack);
     switch ((enum live_cmd_kind)c->kind) {
     case LIVE_SWAP:
         render_set_timeline(&l->r, c->tl);
         l->final = c->final;
+        l->next_mark = first_mark(c->tl, l->pos);
         break;
-    case LIVE_PAUSE:
-        if (l->mode == LIVE_RUN) {
-            fade_out_then(l, LIVE_PAUSE, 0);
-        } else if (l->mode == LIVE_SPEAKING && !l->paused_before_overlay) {
-            l->paused_before_overlay = true; /* stay paused once the speech ends */
-            note(l, NOTE_PAUSED);
-        }
+    case LIVE_PAUSE: /* each pause is answered with its NOTE_PAUSED */
+        l->paused_noted = false;
+        l->paused = true;
+        queue(l, c, true);
         break;
     case LIVE_RESUME:
-        if (l->mode == LIVE_RUN && l->pending == LIVE_PAUSE) { /* pause not done yet: undo */
-            l->pending = LIVE_PENDING_NONE;
-            l->fade = 1;
-            note(l, NOTE_RESUMED);
-        } else if (l->mode == LIVE_PAUSED) {
-            l->mode = LIVE_RUN;
-            l->fade = 1;
-            note(l, NOTE_RESUMED);
-        } else if (l->mode == LIVE_SPEAKING && l->paused_before_overlay) {
-            l->paused_before_overlay = false;
-            note(l, NOTE_RESUMED);
-        }
+        if (!l->paused) break;
+        l->paused = false;
+        if (l->next.for_pause) drop(l, &l->next);
+        if (l->said.for_pause) cut(l);
+        note(l, NOTE_RESUMED, 0, 0);
         break;
     case LIVE_SEEK:
-        if (l->mode == LIVE_RUN) {
-            fade_out_then(l, LIVE_SEEK, c->frame);
-        } else if (l->mode == LIVE_PAUSED || l->mode == LIVE_SPEAKING) {
-            l->pos = c->frame; /* the timeline is silent now: jump at once */
-            note(l, NOTE_SEEKED);
-        }
+        l->seeking = true;
+        l->seek_to = c->frame;
         break;
-    case LIVE_OVERLAY:
-        l->ov = c->pcm;
-        l->ov_len = c->len_frames;
-        l->ov_pos = 0;
-        if (l->mode == LIVE_RUN) {
-            l->paused_before_overlay = false;
-            fade_out_then(l, LIVE_OVERLAY, 0);
-        } else if (l->mode == LIVE_PAUSED || l->mode == LIVE_SPEAKING) {
-            if (l->mode == LIVE_PAUSED) l->paused_before_overlay = true;
-            l->mode = LIVE_SPEAKING;
-        }
+    case LIVE_SAY:
+        queue(l, c, false);
         break;
     case LIVE_STOP:
-        if (l->mode == LIVE_RUN && l->gain > 0.0f) {
-            fade_out_then(l, LIVE_STOP, 0);
-        } else if (l->mode != LIVE_DONE) {
-            l->mode = LIVE_DONE;
-            note(l, NOTE_STOPPED);
-        }
+        l->stopping = true;
+        drop(l, &l->next);
+        cut(l);
         break;
     case LIVE_ACK:
         break;
     }
 }
 
-/* The fade out has ended: carry out what waited for it. */
-static void fade_out_done(struct live *l)
+static bool holding(const struct live *l)
 {
-    l->fade = 0;
-    l->gain = 0.0f;
-    uint8_t what = l->pending;
-    l->pending = LIVE_PENDING_NONE;
-    switch (what) {
-    case LIVE_PAUSE:
-        l->mode = LIVE_PAUSED;
-        note(l, NOTE_PAUSED);
-        break;
-    case LIVE_SEEK:
-        l->pos = l->pending_frame;
-        l->fade = 1;
-        note(l, NOTE_SEEKED);
-        break;
-    case LIVE_OVERLAY:
-        l->mode = LIVE_SPEAKING;
-        break;
-    case LIVE_STOP:
-        l->mode = LIVE_DONE;
-        note(l, NOTE_STOPPED);
-        break;
-    default: /* nothing waited: never stay faded out */
-        l->fade = 1;
-        break;
+    return l->paused || l->stopping || l->seeking || l->said.pcm || l->next.pcm;
+}
+
+/* What happens once the timeline is silent and held: the jump, the next
+ * speech, the end of a stop, the pause's note. */
+static void while_held(struct live *l)
+{
+    if (l->seeking) {
+        uint64_t from = l->pos;
+        l->pos = l->seek_to;
+        l->seeking = false;
+        l->next_mark = first_mark(l->r.tl, l->pos);
+        note(l, NOTE_SEEKED, 0, from);
+    }
+    if (!l->said.pcm && l->next.pcm) {
+        l->said = l->next;
+        l->next = (struct live_speech){0};
+        l->said_gain = 1.0f;
+        l->cutting = false;
+    }
+    if (l->stopping && !l->said.pcm) {
+        l->done = true;
+        note(l, NOTE_STOPPED, 0, 0);
+        return;
+    }
+    if (l->paused && !l->paused_noted) {
+        l->paused_noted = true;
+        note(l, NOTE_PAUSED, 0, 0);
     }
 }
 
-/* Timeline frames [pos, pos+n) into out, with the fade; returns frames done
- * (fewer than n when a fade out ends inside the block). */
-static size_t run_timeline(struct live *l, float *out, size_t n)
+/* Frames left in a fade from gain down to 0. */
+static uint64_t fade_left(const struct live *l, float gain)
+{
+    return (uint64_t)(gain * (float)l->fade_frames + 0.999f);
+}
+
+/* Chapters whose content ends inside [a, b), played through. */
+static void marks(struct live *l, uint64_t a, uint64_t b)
 {
     const struct timeline *tl = l->r.tl;
-    if (l->pos >= tl->len_frames) {
-        memset(out, 0, n * l->channels * sizeof *out);
-        if (l->final) {
-            l->mode = LIVE_DONE;
-            note(l, NOTE_ENDED);
-        } else { /* the rest of the plan is not ready: hold, and count it */
-            atomic_fetch_add_explicit(&l->stall_frames, n, memory_order_relaxed);
-        }
-        return n;
+    while (l->next_mark < tl->n_ch) {
+        uint64_t e = timeline_chapter_content_end(tl, l->next_mark);
+        if (e > b) break;
+        if (e > a) note(l, NOTE_CHAPTER_END, tl->ch[l->next_mark].step, 0);
+        l->next_mark++;
     }
-    if (n > tl->len_frames - l->pos) n = (size_t)(tl->len_frames - l->pos);
-    uint64_t fade_left = 0;
-    if (l->fade < 0) {
-        fade_left = (uint64_t)(l->gain * (float)l->fade_frames + 0.5f);
-        if (fade_left == 0) {
-            fade_out_done(l);
-            return 0;
-        }
-        if (n > fade_left) n = (size_t)fade_left;
-    }
-    render(&l->r, l->pos, out, n);
-    l->pos += n;
-    atomic_fetch_add_explicit(&l->heard_frames, n, memory_order_relaxed);
-    if (l->fade) {
-        float step = 1.0f / (float)l->fade_frames;
-        for (size_t i = 0; i < n; i++) {
-            l->gain += (float)l->fade * step;
-            if (l->gain > 1.0f) l->gain = 1.0f;
-            if (l->gain < 0.0f) l->gain = 0.0f;
-            for (uint32_t c = 0; c < l->channels; c++) out[i * l->channels + c] *= l->gain;
-        }
-        if (l->fade > 0 && l->gain >= 1.0f) l->fade = 0;
-        if (l->fade < 0 && n == fade_left) fade_out_done(l);
-    }
-    return n;
 }
 
-/* Speech said while the timeline waits (repeat, where am I). */
-static size_t run_overlay(struct live *l, float *out, size_t n)
+/* The timeline's part of a piece of k frames: mixed into mix (have says
+ * whether mix holds anything yet) through the fade. */
+static bool mix_timeline(struct live *l, size_t k, bool have)
 {
-    uint64_t left = l->ov_len > l->ov_pos ? l->ov_len - l->ov_pos : 0;
-    if (n > left) n = (size_t)left;
-    float vol = atomic_load_explicit(&l->r.volume, memory_order_relaxed);
-    for (size_t i = 0; i < n; i++)
-        for (uint32_t c = 0; c < l->channels; c++)
-            out[i * l->channels + c] = vol * l->ov[l->ov_pos + i];
-    l->ov_pos += n;
-    if (l->ov_pos >= l->ov_len) {
-        l->ov = NULL;
-        note(l, NOTE_OVERLAY_DONE);
-        if (l->paused_before_overlay) {
-            l->mode = LIVE_PAUSED;
-        } else {
-            l->mode = LIVE_RUN;
-            l->fade = 1;
+    const float *tm = render_mix(&l->r, l->pos, k);
+    bool hold = holding(l);
+    float step = 1.0f / (float)l->fade_frames;
+    if (!hold && l->gain >= 1.0f) { /* steady: the renderer's samples as they are */
+        if (tm) {
+            if (have)
+                for (size_t i = 0; i < k; i++) l->mix[i] += tm[i];
+            else
+                memcpy(l->mix, tm, k * sizeof *tm);
+            have = true;
+        }
+    } else {
+        float g = l->gain, d = hold ? -step : step;
+        for (size_t i = 0; i < k; i++) {
+            g += d;
+            g = g > 1.0f ? 1.0f : g < 0.0f ? 0.0f : g;
+            if (tm) l->mix[i] = (have ? l->mix[i] : 0.0f) + tm[i] * g;
+        }
+        have |= tm != NULL;
+        l->gain = g;
+    }
+    uint64_t a = l->pos;
+    l->pos += k;
+    atomic_fetch_add_explicit(&l->heard_frames, k, memory_order_relaxed);
+    marks(l, a, l->pos);
+    return have;
+}
+
+static bool mix_speech(struct live *l, size_t k, bool have)
+{
+    const float *p = l->said.pcm + l->said.pos;
+    float g = l->said_gain, d = l->cutting ? -1.0f / (float)l->fade_frames : 0.0f;
+    for (size_t i = 0; i < k; i++) {
+        if (d != 0.0f) {
+            g += d;
+            if (g < 0.0f) g = 0.0f;
+        }
+        l->mix[i] = (have ? l->mix[i] : 0.0f) + p[i] * g;
+    }
+    l->said_gain = g;
+    l->said.pos += k;
+    if (l->said.pos >= l->said.len || (l->cutting && g <= 0.0f)) {
+        note(l, NOTE_SAID, (int32_t)l->said.id, 0);
+        l->said = (struct live_speech){0};
+        l->cutting = false;
+        l->said_gain = 1.0f;
+    }
+    return true;
+}
+
+static bool mix_ack(struct live *l, size_t k, bool have)
+{
+    memset(l->ack_mono, 0, k * sizeof *l->ack_mono);
+    tone_add(&l->ack, l->ack_pos, l->ack_mono, k, l->rate_hz);
+    l->ack_pos += k;
+    for (size_t i = 0; i < k; i++) l->mix[i] = (have ? l->mix[i] : 0.0f) + l->ack_mono[i];
+    return true;
+}
+
+/* One piece of at most m frames into out; returns the frames done (0 when
+ * a state changed exactly here: the caller comes straight back). */
+static size_t piece(struct live *l, float *out, size_t m)
+{
+    const struct timeline *tl = l->r.tl;
+    bool hold = holding(l);
+    if (hold && l->gain <= 0.0f) {
+        l->gain = 0.0f;
+        while_held(l);
+        hold = holding(l);
+    }
+    if (l->done) {
+        memset(out, 0, m * l->channels * sizeof *out);
+        return m;
+    }
+    bool timeline = !(hold && l->gain <= 0.0f); /* playing or fading */
+    size_t k = m;
+    if (timeline && l->pos >= tl->len_frames) {
+        if (hold) { /* nothing left to fade */
+            l->gain = 0.0f;
+            return 0;
+        }
+        if (l->final) {
+            l->done = true;
+            note(l, NOTE_ENDED, 0, 0);
+            memset(out, 0, m * l->channels * sizeof *out);
+            return m;
+        }
+        /* the rest of the plan is not ready: hold, and count it */
+        atomic_fetch_add_explicit(&l->stall_frames, m, memory_order_relaxed);
+        timeline = false;
+    }
+    if (timeline) {
+        if (k > tl->len_frames - l->pos) k = (size_t)(tl->len_frames - l->pos);
+        if (hold) {
+            uint64_t left = fade_left(l, l->gain);
+            if (left == 0) {
+                l->gain = 0.0f;
+                return 0;
+            }
+            if (k > left) k = (size_t)left;
         }
     }
-    return n;
+    if (l->said.pcm) {
+        uint64_t left = l->said.len - l->said.pos;
+        if (l->cutting) {
+            uint64_t c = fade_left(l, l->said_gain);
+            if (c < left) left = c;
+        }
+        if (left == 0) { /* an empty phrase, or a cut done */
+            note(l, NOTE_SAID, (int32_t)l->said.id, 0);
+            l->said = (struct live_speech){0};
+            l->cutting = false;
+            l->said_gain = 1.0f;
+            return 0;
+        }
+        if (k > left) k = (size_t)left;
+    }
+    bool have = false;
+    if (timeline) have = mix_timeline(l, k, have);
+    if (l->said.pcm) have = mix_speech(l, k, have);
+    if (l->ack.len_frames && l->ack_pos < l->ack.len_frames) have = mix_ack(l, k, have);
+    render_finish(&l->r, have ? l->mix : NULL, out, k);
+    return k;
+}
+
+static enum live_mode mode_of(const struct live *l)
+{
+    if (l->done) return LIVE_DONE;
+    if (l->said.pcm || l->next.pcm) return LIVE_SPEAKING;
+    return l->paused ? LIVE_PAUSED : LIVE_RUN;
 }
 
 void live_process(struct live *l, float *out, size_t n)
@@ -235,39 +327,16 @@ void live_process(struct live *l, float *out, size_t n)
     struct live_cmd c;
     while (ring_pop(&l->cmd, &c)) apply(l, &c);
     size_t done = 0;
-    while (done < n) {
+    for (int idle = 0; done < n;) {
         size_t m = n - done;
         if (m > l->r.max_block) m = l->r.max_block;
-        float *o = out + done * l->channels;
-        size_t k;
-        switch (l->mode) {
-        case LIVE_RUN:
-            k = run_timeline(l, o, m);
-            break;
-        case LIVE_SPEAKING:
-            k = run_overlay(l, o, m);
-            break;
-        default:
-            memset(o, 0, m * l->channels * sizeof *o);
-            k = m;
-            break;
-        }
-        if (k == 0) continue; /* a state changed at a block edge */
-        if (l->ack.len_frames && l->ack_pos < l->ack.len_frames) {
-            memset(l->ack_mono, 0, k * sizeof *l->ack_mono);
-            tone_add(&l->ack, l->ack_pos, l->ack_mono, k, l->rate_hz);
-            l->ack_pos += k;
-            float vol = atomic_load_explicit(&l->r.volume, memory_order_relaxed);
-            for (size_t i = 0; i < k; i++)
-                for (uint32_t ch = 0; ch < l->channels; ch++) {
-                    float *s = &o[i * l->channels + ch];
-                    float x = *s + vol * l->ack_mono[i];
-                    *s = x > 1.0f ? 1.0f : x < -1.0f ? -1.0f : x; /* never past full scale */
-                }
-        }
+        size_t k = piece(l, out + done * l->channels, m);
+        /* a state changes at most a few times at one frame; never spin */
+        if (k == 0 && ++idle > 8) k = m, memset(out + done * l->channels, 0, m * l->channels * sizeof *out);
+        if (k) idle = 0;
         done += k;
     }
     atomic_store_explicit(&l->played, l->pos, memory_order_release);
-    atomic_store_explicit(&l->mode_now, (int)l->mode, memory_order_relaxed);
+    atomic_store_explicit(&l->mode_now, (int)mode_of(l), memory_order_relaxed);
     atomic_fetch_add_explicit(&l->epoch, 1, memory_order_release);
 }

@@ -37,15 +37,17 @@ static const char usage_text[] =
     "  list                     list the routines found\n"
     "  devices                  list the audio output devices\n"
     "  ctl WORD                 steer a playing coach: pause resume toggle next back\n"
-    "                           repeat where louder softer stop\n"
+    "                           previous repeat where louder softer stop\n"
     "  history                  the sessions played so far\n"
     "  voices                   list the voice profiles and the espeak-ng voices installed\n"
     "  help, version\n"
     "\n"
-    "Keys while playing (no Enter needed): space pause/resume, n next step, b back to\n"
-    "the start of the step, r repeat the last instruction, + / - volume, ? or w\n"
-    "where am I, q quit. Without a terminal: SIGUSR1 pause/resume, SIGUSR2 next,\n"
-    "and 'coach ctl WORD' through the control socket.\n"
+    "Keys while playing (no Enter needed): space pause/resume, n or Right next step\n"
+    "(in a rest: the step it announces), b or Left back to the start of the step\n"
+    "(twice within 2 s: the previous step), p previous step, r repeat the last\n"
+    "instruction, + / - or Up / Down volume, ? or w where am I, q quit. Without a\n"
+    "terminal: SIGUSR1 pause/resume, SIGUSR2 next, and 'coach ctl WORD' through the\n"
+    "control socket.\n"
     "\n"
     "A ROUTINE is a file path or a name looked up in ./routines,\n"
     "$XDG_DATA_HOME/coach/routines (~/.local/share/coach/routines),\n"
@@ -78,6 +80,9 @@ static const char usage_text[] =
     "      --latency MS         play: output latency (default: the device's, at least 100)\n"
     "  -s, --socket PATH        play, menu, ctl: control socket (default\n"
     "                           $XDG_RUNTIME_DIR/coach/control.sock)\n"
+    "      --replace            play, menu: stop the coach playing on that socket first\n"
+    "      --verbose            play, menu: also the engine's figures at the end (first\n"
+    "                           sound, missed clips, underruns)\n"
     "  -q, --quiet              no progress or summary messages\n"
     "  -h, --help               this help\n"
     "  -V, --version            the version\n"
@@ -88,7 +93,8 @@ static const char usage_text[] =
     "disk full, a directory or device named; no file is changed) or the history\n"
     "cannot be read, 5 espeak-ng cannot start (install espeak-ng-data) or lacks\n"
     "the voice, 6 no audio device (or it cannot be opened), 7 the audio device\n"
-    "was lost while playing, 130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
+    "was lost while playing, 8 another coach is playing (on the same control\n"
+    "socket), 130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
 
 volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t terminated;
@@ -141,7 +147,8 @@ int main(int argc, char **argv)
         {"pitch", required_argument, 0, 'p'},  {"speech-volume", required_argument, 0, 'S'},
         {"volume", required_argument, 0, 'S'},
         {"progress", no_argument, 0, 'g'},     {"all", required_argument, 0, 'A'},
-        {"music", required_argument, 0, 'm'},  {0, 0, 0, 0}};
+        {"music", required_argument, 0, 'm'},  {"verbose", no_argument, 0, 'B'},
+        {"replace", no_argument, 0, 'X'},      {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:f:l:r:c:jqhVd:s:", longopts, NULL)) != -1) {
@@ -196,6 +203,8 @@ int main(int argc, char **argv)
             break;
         }
         case 'q': o.quiet = true; break;
+        case 'B': o.verbose = true; break;
+        case 'X': o.replace = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:

@@ -11,8 +11,9 @@
 #include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/diag.h"
-#include "coach/plan.h"
+#include "coach/live.h"
 #include "coach/routine.h"
+#include "coach/session.h"
 
 #define MENU_RATE_HZ 48000 /* any rate: only the length in minutes is kept */
 
@@ -29,78 +30,46 @@ void menu_free(struct menu *m)
 {
     for (size_t i = 0; i < m->n; i++) item_free(&m->items[i]);
     free(m->items);
+    free(m->last);
     memset(m, 0, sizeof *m);
 }
 
-/* The routine's length in frames with estimated speech; 0 or negative. */
-static int estimate(const struct routine *r, const struct voice *v, int level, uint64_t *frames)
-{
-    struct clip_estimator est = {.rate_hz = MENU_RATE_HZ};
-    struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
-    struct plan_opts po = {.rate_hz = MENU_RATE_HZ, .part = PLAN_FULL,
-                           .level = level < 0 ? r->level : (enum level)level};
-    struct timeline tl;
-    char err[256];
-    int rc = plan_build(r, v, &src, &po, &tl, err, sizeof err);
-    if (!rc) {
-        *frames = tl.len_frames;
-        timeline_free(&tl);
-    }
-    clip_estimator_free(&est);
-    return rc;
-}
-
-/* Fills it from one routine file; COACH_EINVAL if it cannot be played. */
+/* Fills it from one routine file: a session of estimated clip lengths
+ * (the real planner, no synthesis). COACH_EINVAL if it cannot be played. */
 static int item_load(struct menu_item *it, const char *name, const char *path, int level,
-                     const struct voice *v)
+                     const char *voice)
 {
+    struct session_opts so = {.routine = path, .voice = voice, .speech_rate = -1, .pitch = -1,
+                              .speech_volume = -1, .level = level < 0 ? NULL : level_name(level),
+                              .rate_hz = MENU_RATE_HZ, .clips = CLIPS_ESTIMATE};
+    struct session s;
     struct coach_diags d;
     diags_init(&d);
-    struct routine r;
-    int rc = routine_load(path, &r, &d);
+    enum session_fail f = session_open(&s, &so, &d, NULL, 0);
     diags_free(&d);
-    if (rc) return rc == COACH_ENOMEM ? rc : COACH_EINVAL;
-    struct voice own;
-    bool have_own = false;
-    if (!v) { /* the routine's own voice: its phrases set the estimate */
-        char *vpath = NULL;
-        diags_init(&d);
-        rc = catalog_find(CATALOG_VOICES, r.voice, &vpath);
-        if (!rc) rc = voice_load(vpath, &own, &d);
-        diags_free(&d);
-        free(vpath);
-        if (rc) {
-            routine_free(&r);
-            return rc == COACH_ENOMEM ? rc : COACH_EINVAL;
-        }
-        have_own = true;
-        v = &own;
-    }
-    uint64_t frames = 0;
-    rc = estimate(&r, v, level, &frames);
+    int rc = f == SESSION_NOMEM ? COACH_ENOMEM : f ? COACH_EINVAL : 0;
     if (!rc) {
+        const struct routine *r = &s.routine;
+        uint64_t frames = s.tl.len_frames;
         uint64_t min = (frames + (uint64_t)MENU_RATE_HZ * 30) / ((uint64_t)MENU_RATE_HZ * 60);
         it->minutes = min ? (unsigned)min : 1;
-        it->moves = routine_count_moves(&r);
-        it->steps = r.n_steps;
+        it->moves = routine_count_moves(r);
+        it->steps = r->n_steps;
         it->name = coach_strdup(name);
         it->path = coach_strdup(path);
-        it->title = coach_strdup(r.title);
-        it->summary = r.summary ? coach_strdup(r.summary) : NULL;
-        it->voice = coach_strdup(r.voice);
-        if (!it->name || !it->path || !it->title || !it->voice || (r.summary && !it->summary)) {
+        it->title = coach_strdup(r->title);
+        it->summary = r->summary ? coach_strdup(r->summary) : NULL;
+        it->voice = coach_strdup(r->voice);
+        if (!it->name || !it->path || !it->title || !it->voice || (r->summary && !it->summary)) {
             item_free(it);
             rc = COACH_ENOMEM;
         }
-    } else if (rc != COACH_ENOMEM) {
-        rc = COACH_EINVAL;
     }
-    if (have_own) voice_free(&own);
-    routine_free(&r);
+    session_free(&s);
     return rc;
 }
 
-int menu_load(struct menu *m, int level, const struct voice *v)
+int menu_load(struct menu *m, int level, const char *voice)
 {
     memset(m, 0, sizeof *m);
     char **names, **paths;
@@ -109,7 +78,7 @@ int menu_load(struct menu *m, int level, const struct voice *v)
     if (rc) return rc;
     if (n && !(m->items = calloc(n, sizeof *m->items))) rc = COACH_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
-        int irc = item_load(&m->items[m->n], names[i], paths[i], level, v);
+        int irc = item_load(&m->items[m->n], names[i], paths[i], level, voice);
         if (irc == COACH_ENOMEM) rc = irc;
         else if (irc) m->skipped++; /* `coach check` says why; the menu offers the rest */
         else m->n++;
@@ -171,4 +140,90 @@ char *menu_details_text(const struct menu *m, const struct voice *v)
         return NULL;
     }
     return join(item, len, steps, sum);
+}
+
+char *menu_intro_text(const struct menu *m, const struct voice *v, bool keys)
+{
+    char *intro = voice_format(v, keys ? PH_MENU_INTRO : PH_MENU_INTRO_BUTTONS, NULL);
+    char *item = menu_item_text(m, v);
+    return join(intro, item, NULL, NULL);
+}
+
+enum ctl_cmd menu_key(int key)
+{
+    switch (key) {
+    case 'n': case 'N': case ' ': case KEY_RIGHT: return CTL_NEXT;
+    case 'b': case 'B': case 'p': case 'P': case KEY_LEFT: return CTL_BACK;
+    case 'd': case 'D': case '?': case 'w': case 'W': return CTL_WHERE;
+    case 'r': case 'R': return CTL_REPEAT;
+    case '\n': case '\r': case 's': case 'S': return CTL_TOGGLE;
+    case 'q': case 'Q': return CTL_STOP;
+    case '+': case '=': case KEY_UP: return CTL_VOLUME_UP;
+    case '-': case KEY_DOWN: return CTL_VOLUME_DOWN;
+    default: return CTL_NONE;
+    }
+}
+
+int menu_say(struct menu *m, struct player *p, char *text, uint8_t ack)
+{
+    if (!text) return COACH_ENOMEM;
+    int rc = player_say(p, text, ack);
+    free(m->last);
+    m->last = text;
+    return rc;
+}
+
+enum menu_verdict menu_command(struct menu *m, struct player *p, const struct voice *v,
+                               enum ctl_cmd c, bool *said_new, char *reply, size_t cap)
+{
+    char buf[256];
+    if (!reply) reply = buf, cap = sizeof buf;
+    *said_new = false;
+    struct player_status st;
+    player_status(p, &st);
+    if ((c == CTL_TOGGLE || c == CTL_RESUME) && st.paused) { /* a paused menu goes on */
+        player_command(p, CTL_RESUME, reply, cap);
+        if (m->last) menu_say(m, p, coach_strdup(m->last), LIVE_NO_ACK);
+        *said_new = m->last != NULL;
+        return MENU_STAY;
+    }
+    char *text = NULL;
+    uint8_t ack = LIVE_NO_ACK;
+    switch (c) {
+    case CTL_NEXT:
+    case CTL_BACK:
+    case CTL_PREVIOUS:
+        menu_move(m, c == CTL_NEXT ? 1 : -1);
+        text = menu_item_text(m, v);
+        ack = ACK_SEEK;
+        break;
+    case CTL_WHERE:
+        text = menu_details_text(m, v);
+        break;
+    case CTL_REPEAT:
+        if (!m->last) {
+            player_say_phrase(p, PH_NOTHING_TO_REPEAT, ACK_REFUSED); /* refused, in words */
+            snprintf(reply, cap, "error nothing to repeat yet");
+            return MENU_STAY;
+        }
+        text = coach_strdup(m->last);
+        break;
+    case CTL_TOGGLE:
+    case CTL_RESUME:
+        snprintf(reply, cap, "ok starting %s", m->items[m->cur].name);
+        return MENU_START;
+    case CTL_STOP:
+        snprintf(reply, cap, "ok stopped");
+        return MENU_QUIT;
+    default: /* pause, louder, softer: as in a routine; unknown: refused in words */
+        player_command(p, c, reply, cap);
+        return MENU_STAY;
+    }
+    if (!text || menu_say(m, p, text, ack)) {
+        snprintf(reply, cap, "error cannot speak now");
+        return MENU_STAY;
+    }
+    *said_new = true;
+    snprintf(reply, cap, "ok %s: %s", m->items[m->cur].name, m->last);
+    return MENU_STAY;
 }

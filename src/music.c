@@ -27,17 +27,6 @@
  * inter-sample peaks resampling adds above MUSIC_PEAK_MAX. */
 #define STORE_FULL_SCALE 0.5f
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    if (!err || !cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
-
 void music_free(struct music *m)
 {
     if (!m) return;
@@ -66,12 +55,12 @@ static SNDFILE *open_audio(const char *path, SF_INFO *info, char *err, size_t ca
     memset(info, 0, sizeof *info);
     SNDFILE *f = sf_open(path, SFM_READ, info);
     if (!f) {
-        set_err(err, cap, "%s: not an audio file libsndfile can read (%s)", path,
+        coach_set_err(err, cap, "%s: not an audio file libsndfile can read (%s)", path,
                 sf_strerror(NULL));
         return NULL;
     }
     if (info->channels <= 0 || info->samplerate <= 0) {
-        set_err(err, cap, "%s: invalid format (%d channels, %d Hz)", path, info->channels,
+        coach_set_err(err, cap, "%s: invalid format (%d channels, %d Hz)", path, info->channels,
                 info->samplerate);
         sf_close(f);
         return NULL;
@@ -151,12 +140,12 @@ static int measure(const char *path, uint64_t max_src, float *gain, uint64_t *fr
     }
     sf_close(f);
     if (n == 0) {
-        set_err(err, cap, "%s: no audio in the file", path);
+        coach_set_err(err, cap, "%s: no audio in the file", path);
         return COACH_EINVAL;
     }
     double rms = sqrt(sum2 / (double)n);
     if (peak < 1e-5f || rms < 1e-6) {
-        set_err(err, cap, "%s: the file is silent", path);
+        coach_set_err(err, cap, "%s: the file is silent", path);
         return COACH_EINVAL;
     }
     float g = (float)(MUSIC_TARGET_RMS / rms);
@@ -205,7 +194,7 @@ static int load_file(struct bed *b, const char *path, char *err, size_t cap)
         soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
         sx = soxr_create(in_hz, out_hz, 1, &e, &io, &q, NULL);
         if (!sx || e) {
-            set_err(err, cap, "%s: cannot resample %u Hz to %u Hz: %s", path, in_hz, out_hz,
+            coach_set_err(err, cap, "%s: cannot resample %u Hz to %u Hz: %s", path, in_hz, out_hz,
                     e ? e : "soxr_create failed");
             rc = COACH_EIO;
             goto done;
@@ -247,7 +236,7 @@ static int load_file(struct bed *b, const char *path, char *err, size_t cap)
                 soxr_error_t e = soxr_process(sx, flushing ? NULL : mono + used, got - used,
                                               &idone, out, out_cap, &odone);
                 if (e) {
-                    set_err(err, cap, "%s: resampling failed: %s", path, e);
+                    coach_set_err(err, cap, "%s: resampling failed: %s", path, e);
                     rc = COACH_EIO;
                     goto done;
                 }
@@ -291,7 +280,7 @@ static int load_dir(struct bed *b, const char *dir, char *err, size_t cap)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        set_err(err, cap, "%s: %s", dir, strerror(errno));
+        coach_set_err(err, cap, "%s: %s", dir, strerror(errno));
         return errno == ENOENT ? COACH_ENOTFOUND : COACH_EIO;
     }
     char **names = NULL;
@@ -325,7 +314,7 @@ static int load_dir(struct bed *b, const char *dir, char *err, size_t cap)
     }
     closedir(d);
     if (rc == 0 && n == 0) {
-        set_err(err, cap, "%s: the directory holds no files", dir);
+        coach_set_err(err, cap, "%s: the directory holds no files", dir);
         rc = COACH_EINVAL;
     }
     if (rc == 0) {
@@ -346,7 +335,7 @@ static int load_dir(struct bed *b, const char *dir, char *err, size_t cap)
         }
         if (rc == 0 && i < n) b->m->truncated = 1; /* the cap came first */
         if (rc == 0 && b->m->n_files == 0) {
-            set_err(err, cap, "%s: no audio files libsndfile can read (%u skipped; first: %s)",
+            coach_set_err(err, cap, "%s: no audio files libsndfile can read (%u skipped; first: %s)",
                     dir, b->m->n_skipped, first_skip);
             rc = COACH_EINVAL;
         }
@@ -362,7 +351,7 @@ int music_load(struct music *m, const char *path_or_dir, uint32_t rate_hz, char 
     if (err && cap) err[0] = 0;
     memset(m, 0, sizeof *m);
     if (!path_or_dir || !*path_or_dir || rate_hz == 0) {
-        set_err(err, cap, "music: invalid arguments");
+        coach_set_err(err, cap, "music: invalid arguments");
         return COACH_EINVAL;
     }
     m->rate_hz = rate_hz;
@@ -371,7 +360,7 @@ int music_load(struct music *m, const char *path_or_dir, uint32_t rate_hz, char 
     struct stat st;
     int rc;
     if (stat(path_or_dir, &st) != 0) {
-        set_err(err, cap, "%s: %s", path_or_dir, strerror(errno));
+        coach_set_err(err, cap, "%s: %s", path_or_dir, strerror(errno));
         rc = errno == ENOENT || errno == ENOTDIR ? COACH_ENOTFOUND : COACH_EIO;
     } else if (S_ISDIR(st.st_mode)) {
         rc = load_dir(&b, path_or_dir, err, cap);
@@ -379,7 +368,7 @@ int music_load(struct music *m, const char *path_or_dir, uint32_t rate_hz, char 
         rc = load_file(&b, path_or_dir, err, cap);
     }
     if (rc == 0 && m->len_frames == 0) {
-        set_err(err, cap, "%s: no audio", path_or_dir);
+        coach_set_err(err, cap, "%s: no audio", path_or_dir);
         rc = COACH_EINVAL;
     }
     if (rc) {

@@ -29,7 +29,7 @@
 struct pb {
     const struct routine *r;
     const struct voice *v;
-    const struct clip_source *src;
+    struct clipstore *cs;
     const struct plan_opts *o;
     struct timeline *tl;
     const char *duration_text; /* "about 14 minutes" part of the intro */
@@ -111,39 +111,23 @@ static void add_chapter(struct pb *p, uint64_t frame, const char *title)
     /* a title, not a sentence: no closing full stop */
     size_t n = strlen(t);
     while (n && (t[n - 1] == '.' || t[n - 1] == ' ')) t[--n] = 0;
-    tl->ch[tl->n_ch++] = (struct chapter){.frame = frame, .end_frame = frame, .step = p->step, .title = t};
+    tl->ch[tl->n_ch++] = (struct chapter){
+        .frame = frame, .body_frame = frame, .end_frame = frame, .step = p->step, .title = t};
 }
 
-/* Interns a text: its clip id and length, remembered in the timeline. */
+/* Interns a text: its clip id and length (the store keeps both). */
 static int intern(struct pb *p, const char *text, uint32_t *id, uint64_t *len)
 {
     if (p->rc) return p->rc;
-    int rc = p->src->intern(p->src->ctx, text, id, len);
+    int rc = clipstore_intern(p->cs, text, id, len);
     if (rc) {
         fail(p, rc, "cannot synthesize '%s': %s", text, coach_strerror(rc));
         return rc;
     }
-    struct timeline *tl = p->tl;
-    if (*id >= tl->n_clips) {
-        size_t n = (size_t)*id + 1;
-        char **t = realloc(tl->clip_text, n * sizeof *t);
-        if (t) tl->clip_text = t;
-        uint64_t *l = realloc(tl->clip_len, n * sizeof *l);
-        if (l) tl->clip_len = l;
-        if (!t || !l) {
-            fail(p, COACH_ENOMEM, "out of memory");
-            return p->rc;
-        }
-        for (size_t i = tl->n_clips; i < n; i++) {
-            tl->clip_text[i] = NULL;
-            tl->clip_len[i] = 0;
-        }
-        tl->n_clips = n;
-    }
-    if (!tl->clip_text[*id]) {
-        tl->clip_text[*id] = coach_strdup(text);
-        if (!tl->clip_text[*id]) return fail(p, COACH_ENOMEM, "out of memory"), p->rc;
-        tl->clip_len[*id] = *len;
+    if (*id >= p->tl->n_clips) p->tl->n_clips = (size_t)*id + 1;
+    if (p->o->tick && (rc = p->o->tick(p->o->tick_ctx)) != 0) {
+        fail(p, rc, "%s", coach_strerror(rc));
+        return rc;
     }
     return 0;
 }
@@ -427,7 +411,11 @@ static char *step_title(struct pb *p, const struct step *s)
 static uint64_t prepare(struct pb *p, const struct step *s, bool previewed)
 {
     uint64_t start = p->t;
+    size_t before = p->tl->n_ev;
     say_flow(p, step_title(p, s));
+    /* the step itself starts with its title (after a rest that announced it) */
+    if (p->tl->n_ch)
+        p->tl->ch[p->tl->n_ch - 1].body_frame = p->tl->n_ev > before ? p->tl->ev[before].frame : start;
     if (!previewed) say_list(p, &s->setup);
     if (s->tip) say_flow(p, phrase(p, PH_TIP, &(struct phrase_args){.text = s->tip}));
     return start + F(p, p->r->prepare_ms);
@@ -591,6 +579,7 @@ static void ending(struct pb *p)
 {
     p->step = -1;
     if (p->any_speech && p->t < p->speech_end + F(p, GAP_MS)) p->t = p->speech_end + F(p, GAP_MS);
+    p->tl->ending_frame = p->t;
     say_flow(p, phrase(p, PH_COMPLETE, NULL));
     uint64_t bell = p->speech_end + F(p, BELL_GAP_MS);
     add_tone(p, EV_BELL, bell, 0);
@@ -622,7 +611,7 @@ static int build_once(struct pb *p)
         body(p);
         ending(p);
     } else { /* a prefix ends with its last phrase */
-        p->tl->len_frames = p->speech_end;
+        p->tl->len_frames = p->tl->ending_frame = p->speech_end;
         if (p->tl->n_ch) p->tl->ch[p->tl->n_ch - 1].end_frame = p->speech_end;
     }
     if (p->rc) return p->rc;
@@ -645,7 +634,7 @@ static char *duration_words(const struct voice *v, uint64_t frames, uint32_t rat
     return voice_noun(v, NOUN_MINUTES, (long)((s + 30) / 60));
 }
 
-int plan_build(const struct routine *r, const struct voice *v, const struct clip_source *src,
+int plan_build(const struct routine *r, const struct voice *v, struct clipstore *cs,
                const struct plan_opts *o, struct timeline *tl, char *err, size_t err_cap)
 {
     char *said = NULL;
@@ -660,7 +649,7 @@ int plan_build(const struct routine *r, const struct voice *v, const struct clip
     for (int pass = 0; pass < passes; pass++) {
         memset(tl, 0, sizeof *tl);
         tl->rate_hz = o->rate_hz;
-        struct pb p = {.r = r, .v = v, .src = src, .o = o, .tl = tl, .duration_text = said,
+        struct pb p = {.r = r, .v = v, .cs = cs, .o = o, .tl = tl, .duration_text = said,
                        .n_moves = routine_count_moves(r), .err = err, .err_cap = err_cap};
         rc = build_once(&p);
         if (rc) break;
@@ -678,38 +667,4 @@ int plan_build(const struct routine *r, const struct voice *v, const struct clip
     free(said);
     if (rc) timeline_free(tl);
     return rc;
-}
-
-/* ---- estimates (tests, and lengths without synthesis) ---- */
-
-int clip_estimate_intern(void *ctx, const char *text, uint32_t *id, uint64_t *len_frames)
-{
-    struct clip_estimator *e = ctx;
-    size_t i;
-    for (i = 0; i < e->n; i++)
-        if (strcmp(e->texts[i], text) == 0) break;
-    if (i == e->n) {
-        if (e->n == e->cap) {
-            size_t cap = e->cap ? e->cap * 2 : 64;
-            char **t = realloc(e->texts, cap * sizeof *t);
-            if (!t) return COACH_ENOMEM;
-            e->texts = t;
-            e->cap = cap;
-        }
-        if (!(e->texts[e->n] = coach_strdup(text))) return COACH_ENOMEM;
-        e->n++;
-    }
-    /* about 160 words a minute: 65 ms a character, digits read as words */
-    uint64_t units = 0;
-    for (const char *c = text; *c; c++) units += (*c >= '0' && *c <= '9') ? 4 : 1;
-    *id = (uint32_t)i;
-    *len_frames = units ? frames_from_ms(150 + 65 * units, e->rate_hz) : 0;
-    return 0;
-}
-
-void clip_estimator_free(struct clip_estimator *e)
-{
-    for (size_t i = 0; i < e->n; i++) free(e->texts[i]);
-    free(e->texts);
-    memset(e, 0, sizeof *e);
 }

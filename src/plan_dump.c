@@ -18,7 +18,8 @@ static void put_time(FILE *out, uint64_t frame, uint32_t rate_hz)
         fprintf(out, "%" PRIu64 ":%02" PRIu64 ".%03" PRIu64, m, s % 60, ms % 1000);
 }
 
-void plan_dump_text(const struct timeline *tl, const struct routine *r, FILE *out)
+void plan_dump_text(const struct timeline *tl, const struct clipstore *cs, const struct routine *r,
+                    FILE *out)
 {
     size_t n_speech = 0;
     for (size_t i = 0; i < tl->n_ev; i++) n_speech += tl->ev[i].kind == EV_SPEECH;
@@ -40,8 +41,8 @@ void plan_dump_text(const struct timeline *tl, const struct routine *r, FILE *ou
         put_time(out, e->frame, tl->rate_hz);
         fprintf(out, "  %s", event_kind_name(e->kind));
         if (e->kind == EV_PHASE) fprintf(out, " %u", e->variant + 1);
-        if (e->kind == EV_SPEECH && e->clip < tl->n_clips)
-            fprintf(out, "  \"%s\"", tl->clip_text[e->clip]);
+        if (e->kind == EV_SPEECH && clipstore_text(cs, e->clip))
+            fprintf(out, "  \"%s\"", clipstore_text(cs, e->clip));
         fputs(", ", out);
         uint64_t ms = (e->len_frames * 1000 + tl->rate_hz / 2) / tl->rate_hz;
         fprintf(out, "%" PRIu64 ".%03" PRIu64 " s\n", ms / 1000, ms % 1000);
@@ -79,7 +80,8 @@ static const char *step_id(const struct routine *r, int32_t step)
     return step >= 0 && (size_t)step < r->n_steps ? r->steps[step].id : NULL;
 }
 
-void plan_dump_json(const struct timeline *tl, const struct routine *r, FILE *out)
+void plan_dump_json(const struct timeline *tl, const struct clipstore *cs, const struct routine *r,
+                    FILE *out)
 {
     fputs("{\n  \"title\": ", out);
     put_json_string(out, r->title);
@@ -98,8 +100,8 @@ void plan_dump_json(const struct timeline *tl, const struct routine *r, FILE *ou
             fputs("null", out);
         fputs(", \"title\": ", out);
         put_json_string(out, c->title);
-        fprintf(out, ", \"frame\": %" PRIu64 ", \"end_frame\": %" PRIu64 ", \"time\": ", c->frame,
-                c->end_frame);
+        fprintf(out, ", \"frame\": %" PRIu64 ", \"body_frame\": %" PRIu64 ", \"end_frame\": %" PRIu64
+                ", \"time\": ", c->frame, c->body_frame, c->end_frame);
         put_seconds(out, c->frame, tl->rate_hz);
         fputs("}", out);
     }
@@ -119,9 +121,9 @@ void plan_dump_json(const struct timeline *tl, const struct routine *r, FILE *ou
             put_json_string(out, id);
         }
         if (e->kind == EV_PHASE) fprintf(out, ", \"phase\": %u", e->variant + 1);
-        if (e->kind == EV_SPEECH && e->clip < tl->n_clips) {
+        if (e->kind == EV_SPEECH && clipstore_text(cs, e->clip)) {
             fprintf(out, ", \"clip\": %" PRIu32 ", \"text\": ", e->clip);
-            put_json_string(out, tl->clip_text[e->clip]);
+            put_json_string(out, clipstore_text(cs, e->clip));
         }
         fputs("}", out);
     }

@@ -24,7 +24,8 @@ static int count_record(void *ctx, const struct history_entry *e)
     struct streak_ctx *c = ctx;
     const struct history_record *rec = &e->rec;
     if (strcmp(rec->routine, c->routine) != 0) return 0;
-    if (strcmp(rec->ending, "completed") == 0 && rec->steps_done == rec->steps_total)
+    if (strcmp(rec->ending, "completed") == 0 && rec->steps_done == rec->steps_total &&
+        rec->skipped == 0)
         (*c->streak)++;
     else
         *c->streak = 0;

@@ -159,6 +159,35 @@ static void add_music(struct renderer *r, uint64_t a, size_t m, float *mono)
     }
 }
 
+static int render_mono(struct renderer *r, uint64_t a, size_t m);
+
+const float *render_mix(struct renderer *r, uint64_t a, size_t m)
+{
+    if (!r->tl || r->tl->n_ev == 0 || m > r->max_block) return NULL;
+    return render_mono(r, a, m) ? r->scratch_mono : NULL;
+}
+
+void render_finish(struct renderer *r, const float *mono, float *out, size_t m)
+{
+    const uint32_t ch = r->channels;
+    if (!mono) {
+        memset(out, 0, m * ch * sizeof(float));
+        return;
+    }
+    float vol = atomic_load_explicit(&r->volume, memory_order_relaxed);
+    if (!(vol >= 0.0f)) vol = 0.0f; /* negative or NaN: mute, keep zeros +0 */
+    if (ch == 1) {
+        for (size_t k = 0; k < m; k++)
+            out[k] = soft_limit(mono[k] * vol);
+    } else {
+        for (size_t k = 0; k < m; k++) {
+            float y = soft_limit(mono[k] * vol);
+            out[2 * k] = y;
+            out[2 * k + 1] = y;
+        }
+    }
+}
+
 /* Renders frames [a, a+m) mono into r->scratch_mono (m <= max_block).
  * Returns 0 if the block is silent (scratch untouched), else 1. */
 static int render_mono(struct renderer *r, uint64_t a, size_t m)
@@ -188,10 +217,6 @@ static int render_mono(struct renderer *r, uint64_t a, size_t m)
                 if (e->frame >= a) atomic_fetch_add(&r->missing_clips, 1);
                 continue;
             }
-            uint64_t clip_len = tl->clip_len ? tl->clip_len[e->clip] : e->len_frames;
-            uint64_t clip_end = e->frame + clip_len;
-            if (hi > clip_end) hi = clip_end; /* never read past the clip */
-            if (lo >= hi) continue;
             if (!have_mono) {
                 memset(mono, 0, m * sizeof(float));
                 have_mono = 1;
@@ -235,28 +260,11 @@ static int render_mono(struct renderer *r, uint64_t a, size_t m)
 
 void render(struct renderer *r, uint64_t a, float *out, size_t n)
 {
-    const uint32_t ch = r->channels;
     while (n > 0) {
         size_t m = n < r->max_block ? n : r->max_block;
-        if (!r->tl || r->tl->n_ev == 0 || !render_mono(r, a, m)) {
-            memset(out, 0, m * ch * sizeof(float));
-        } else {
-            float vol = atomic_load_explicit(&r->volume, memory_order_relaxed);
-            if (!(vol >= 0.0f)) vol = 0.0f; /* negative or NaN: mute, keep zeros +0 */
-            const float *mono = r->scratch_mono;
-            if (ch == 1) {
-                for (size_t k = 0; k < m; k++)
-                    out[k] = soft_limit(mono[k] * vol);
-            } else {
-                for (size_t k = 0; k < m; k++) {
-                    float y = soft_limit(mono[k] * vol);
-                    out[2 * k] = y;
-                    out[2 * k + 1] = y;
-                }
-            }
-        }
+        render_finish(r, render_mix(r, a, m), out, m);
         a += m;
-        out += m * ch;
+        out += m * r->channels;
         n -= m;
     }
 }

@@ -1,11 +1,10 @@
-/* Routine files: reading an INI text with inih into a struct routine and
- * validating it once. The shared line reader (coach/inireader.h) feeds inih
- * one checked line at a time, reports every malformed, over-long, binary or
- * non-UTF-8 line and tells us of every section header (even an empty or
- * repeated one); here each header's kind and id are checked, the handler
- * checks each key against a table for its section kind, and the end of each
- * section checks the rules between keys. Every problem becomes one
- * "file:line: message" diagnostic. */
+/* Routine files: reading an INI text into a struct routine and validating
+ * it once. The shared INI reader (coach/inireader.h) hands us each key,
+ * reports every malformed, over-long, binary or non-UTF-8 line and tells us
+ * of every section header (even an empty or repeated one); here each
+ * header's kind and id are checked, the handler checks each key against a
+ * table for its section kind, and the end of each section checks the rules
+ * between keys. Every problem becomes one "file:line: message" diagnostic. */
 #include "coach/routine.h"
 
 #include <stdio.h>

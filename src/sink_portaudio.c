@@ -1,6 +1,6 @@
 /* Live output through PortAudio (see include/coach/sink_portaudio.h). The
- * callback calls live_process and counts underruns; it allocates nothing,
- * takes no lock and prints nothing. ALSA's and JACK's diagnostics are
+ * callback calls the render callback and counts underruns; it allocates
+ * nothing, takes no lock and prints nothing. ALSA's and JACK's diagnostics are
  * silenced through their own handler hooks (found with dlsym, since
  * PortAudio loads them), and fd 2 is muted while PortAudio probes, because
  * its ALSA back-end also writes there directly. */
@@ -14,25 +14,30 @@
 #include <portaudio.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "coach/common.h"
 
 #define PA_SINK_DEFAULT_LATENCY_S 0.1
-#define PA_SINK_INIT_TIMEOUT_S 10 /* a healthy start takes well under 1 s */
 
-struct pa_sink {
+struct sink {
     PaStream *stream;                /* immutable after open */
-    struct live *live;               /* immutable after open */
-    uint32_t channels;               /* immutable after open */
+    struct sink_config cfg;          /* immutable after open */
+    uint32_t rate_hz;                /* immutable after open */
+    bool alsa;                       /* immutable after open: the ALSA host API */
+    atomic_uint_fast64_t frames;     /* audio writes, main reads */
     atomic_uint_fast64_t underruns;  /* audio writes, main reads */
     atomic_uint_fast64_t first_sound_ns; /* audio writes once, main reads */
 };
+
+/* PortAudio is started once per sink and ended with it; after a start that
+ * hung, never again (its thread may still be inside). */
+static bool pa_hung;
 
 static void alsa_quiet(const char *file, int line, const char *fn, int err, const char *fmt, ...)
 {
@@ -101,61 +106,78 @@ static void skip_costly_plugins(const char *keep)
 
 /* A sound server that hangs (stopped, deadlocked) makes PortAudio's probe
  * wait 30 s in each ALSA device that talks to it, minutes in all, and
- * nothing can interrupt it. A watchdog gives up for it: it says so on the
- * real stderr (fd 2 is muted while PortAudio probes) and ends the process
- * with the "no device" status. Nothing is playing yet, nothing is lost. */
-struct init_watch {
+ * nothing can interrupt it. So Pa_Initialize runs on a thread of its own,
+ * and after PA_SINK_INIT_TIMEOUT_S the caller is told COACH_ETIMEDOUT and
+ * may go on (or end the process): nothing is playing yet, nothing is lost.
+ * The thread is left waiting; PortAudio is never touched again. */
+struct init_job {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool done;
-    int err_fd;
+    bool done, abandoned;
+    PaError result;
 };
 
-static void *init_watchdog(void *arg)
+static void *init_thread(void *arg)
 {
-    struct init_watch *w = arg;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += PA_SINK_INIT_TIMEOUT_S;
-    pthread_mutex_lock(&w->mu);
-    int e = 0;
-    while (!w->done && e != ETIMEDOUT) e = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-    bool hung = !w->done;
-    pthread_mutex_unlock(&w->mu);
-    if (hung) {
-        static const char msg[] =
-            "coach: the sound system does not answer (PortAudio waited 10 s for the audio "
-            "devices: is the sound server, e.g. PulseAudio or PipeWire, stuck? restart it, or "
-            "use 'coach export' to make an audio file)\n";
-        (void)!write(w->err_fd >= 0 ? w->err_fd : STDERR_FILENO, msg, sizeof msg - 1);
-        /* stderr may be a pipe to the thread that filters the back-ends'
-         * noise (cli_play.c): a moment for it to pass the line on */
-        nanosleep(&(struct timespec){.tv_nsec = 200000000L}, NULL);
-        _exit(EXIT_NODEVICE);
-    }
+    struct init_job *j = arg;
+    PaError e = Pa_Initialize();
+    pthread_mutex_lock(&j->mu);
+    j->result = e;
+    j->done = true;
+    bool abandoned = j->abandoned;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (abandoned) free(j); /* the caller gave up on us: the job is ours to free */
     return NULL;
 }
 
-int pa_sink_init(const char *device, char *err, size_t cap)
+/* Pa_Initialize, bounded in time. */
+static int pa_start(const char *device, char *err, size_t cap)
 {
+    if (pa_hung) {
+        snprintf(err, cap, "the sound system did not answer earlier");
+        return COACH_ETIMEDOUT;
+    }
     /* libasound is loaded with PortAudio: hush it before it probes */
     hush_backends();
     skip_costly_plugins(device);
     int saved = mute_stderr();
-    struct init_watch w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-                           .err_fd = saved};
-    pthread_t dog;
-    bool watched = pthread_create(&dog, NULL, init_watchdog, &w) == 0;
-    PaError e = Pa_Initialize();
-    if (watched) {
-        pthread_mutex_lock(&w.mu);
-        w.done = true;
-        pthread_cond_signal(&w.cv);
-        pthread_mutex_unlock(&w.mu);
-        pthread_join(dog, NULL);
+    struct init_job *j = calloc(1, sizeof *j);
+    PaError e = paInsufficientMemory;
+    bool timed_out = false;
+    if (j) {
+        pthread_mutex_init(&j->mu, NULL);
+        pthread_cond_init(&j->cv, NULL);
+        pthread_t t;
+        if (pthread_create(&t, NULL, init_thread, j) != 0) {
+            e = Pa_Initialize(); /* no thread to spare: unbounded, as PortAudio is */
+            free(j);
+            j = NULL;
+        } else {
+            pthread_detach(t);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += PA_SINK_INIT_TIMEOUT_S;
+            pthread_mutex_lock(&j->mu);
+            int w = 0;
+            while (!j->done && w != ETIMEDOUT) w = pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+            timed_out = !j->done;
+            j->abandoned = timed_out;
+            e = j->result;
+            pthread_mutex_unlock(&j->mu);
+            if (!timed_out) free(j);
+        }
     }
     hush_backends(); /* JACK is loaded by Pa_Initialize */
     unmute_stderr(saved);
+    if (timed_out) {
+        pa_hung = true;
+        snprintf(err, cap, "the sound system does not answer (PortAudio waited %d s for the audio "
+                           "devices: is the sound server, e.g. PulseAudio or PipeWire, stuck? "
+                           "restart it)",
+                 PA_SINK_INIT_TIMEOUT_S);
+        return COACH_ETIMEDOUT;
+    }
     if (e != paNoError) {
         snprintf(err, cap, "cannot start PortAudio: %s", Pa_GetErrorText(e));
         return COACH_EIO;
@@ -163,15 +185,17 @@ int pa_sink_init(const char *device, char *err, size_t cap)
     return 0;
 }
 
-void pa_sink_terminate(void)
+static void pa_end(void)
 {
     int saved = mute_stderr();
     Pa_Terminate();
     unmute_stderr(saved);
 }
 
-int pa_sink_list(FILE *out)
+int sink_portaudio_list(FILE *out, char *err, size_t cap)
 {
+    int rc = pa_start(NULL, err, cap);
+    if (rc) return rc;
     int n = Pa_GetDeviceCount(), found = 0;
     PaDeviceIndex def = Pa_GetDefaultOutputDevice();
     for (int i = 0; i < n; i++) {
@@ -182,6 +206,7 @@ int pa_sink_list(FILE *out)
                 d->maxOutputChannels, d->defaultSampleRate, i == def ? ", default" : "");
         found++;
     }
+    pa_end();
     return found;
 }
 
@@ -197,8 +222,11 @@ static bool rate_ok(int index, uint32_t channels, uint32_t rate_hz)
     return e == paFormatIsSupported;
 }
 
-int pa_sink_pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *index, char *err,
-                 size_t cap)
+/* The device (NULL: the default; a number: that index; else the first
+ * output device whose name contains the text) and a rate it can play:
+ * *rate_hz as asked, else 48000 or 44100. */
+static int pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *index, char *err,
+                size_t cap)
 {
     int n = Pa_GetDeviceCount(), pick = paNoDevice;
     if (!device) {
@@ -237,19 +265,20 @@ int pa_sink_pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *
     return COACH_EIO;
 }
 
-/* The audio callback: the live engine, the underrun count, the moment of
- * the first sound. Nothing else. */
+/* The audio callback: the render callback, the underrun count, the moment
+ * of the first sound. Nothing else. */
 static int callback(const void *in, void *out, unsigned long frames,
                     const PaStreamCallbackTimeInfo *time, PaStreamCallbackFlags flags, void *user)
 {
     (void)in, (void)time;
-    struct pa_sink *s = user;
+    struct sink *s = user;
     float *buf = out;
     if (flags & paOutputUnderflow)
         atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
-    live_process(s->live, buf, frames);
+    s->cfg.render(s->cfg.render_ctx, buf, frames);
+    atomic_fetch_add_explicit(&s->frames, frames, memory_order_relaxed);
     if (!atomic_load_explicit(&s->first_sound_ns, memory_order_relaxed)) {
-        for (unsigned long i = 0; i < frames * s->channels; i++)
+        for (unsigned long i = 0; i < frames * s->cfg.channels; i++)
             if (buf[i] != 0.0f) {
                 atomic_store_explicit(&s->first_sound_ns, coach_mono_ns(), memory_order_relaxed);
                 break;
@@ -258,22 +287,30 @@ static int callback(const void *in, void *out, unsigned long frames,
     return paContinue;
 }
 
-int pa_sink_open(struct pa_sink **out, int index, uint32_t rate_hz, uint32_t channels,
-                 double latency_ms, struct live *l, char *err, size_t cap)
+static int pa_open(struct sink **out, const struct sink_config *cfg, char *err, size_t cap)
 {
-    struct pa_sink *s = calloc(1, sizeof *s);
-    if (!s) return COACH_ENOMEM;
-    s->live = l;
-    s->channels = channels;
+    int rc = pa_start(cfg->device, err, cap);
+    if (rc) return rc;
+    uint32_t rate = cfg->rate_hz;
+    int index;
+    rc = pick(cfg->device, cfg->channels, &rate, &index, err, cap);
+    struct sink *s = rc ? NULL : calloc(1, sizeof *s);
+    if (!rc && !s) rc = COACH_ENOMEM;
+    if (rc) {
+        pa_end();
+        return rc;
+    }
+    s->cfg = *cfg;
+    s->rate_hz = rate;
     const PaDeviceInfo *d = Pa_GetDeviceInfo(index);
     /* A coach needs no low latency, and must not drop out on a busy Pi:
      * by default at least PA_SINK_DEFAULT_LATENCY_S of buffer. */
     double def = d && d->defaultHighOutputLatency > PA_SINK_DEFAULT_LATENCY_S
                      ? d->defaultHighOutputLatency
                      : PA_SINK_DEFAULT_LATENCY_S;
-    PaStreamParameters p = {.device = index, .channelCount = (int)channels,
+    PaStreamParameters p = {.device = index, .channelCount = (int)cfg->channels,
                             .sampleFormat = paFloat32,
-                            .suggestedLatency = latency_ms > 0 ? latency_ms / 1000.0 : def};
+                            .suggestedLatency = cfg->latency_ms > 0 ? cfg->latency_ms / 1000.0 : def};
     int saved = mute_stderr();
     /* A sound server's ALSA plugin (pulse, pipewire) moves our audio to the
      * server on a thread of its own, made when the device opens, and the
@@ -284,41 +321,59 @@ int pa_sink_open(struct pa_sink **out, int index, uint32_t rate_hz, uint32_t cha
     struct sched_param was, rt = {.sched_priority = sched_get_priority_min(SCHED_FIFO)};
     bool raised = pthread_getschedparam(pthread_self(), &policy, &was) == 0 &&
                   pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
-    PaError e = Pa_OpenStream(&s->stream, NULL, &p, rate_hz, paFramesPerBufferUnspecified,
+    PaError e = Pa_OpenStream(&s->stream, NULL, &p, rate, paFramesPerBufferUnspecified,
                               paClipOff | paDitherOff, callback, s);
     if (raised) pthread_setschedparam(pthread_self(), policy, &was);
-    /* A real-time callback thread where the system allows it (root, or an
-     * rtprio limit): a busy machine then cannot starve the audio. Without
-     * the right, PortAudio quietly keeps normal scheduling. */
-    const PaHostApiInfo *api = d ? Pa_GetHostApiInfo(d->hostApi) : NULL;
-    if (e == paNoError && api && api->type == paALSA)
-        PaAlsa_EnableRealtimeScheduling(s->stream, 1);
-    if (e == paNoError) e = Pa_StartStream(s->stream);
     unmute_stderr(saved);
+    const PaHostApiInfo *api = d ? Pa_GetHostApiInfo(d->hostApi) : NULL;
+    s->alsa = api && api->type == paALSA;
     if (e != paNoError) {
         snprintf(err, cap, "cannot open the audio device '%s': %s", d ? d->name : "?",
                  Pa_GetErrorText(e));
-        if (s->stream) Pa_CloseStream(s->stream);
         free(s);
+        pa_end();
         return e == paDeviceUnavailable || e == paInvalidDevice ? COACH_ENOTFOUND : COACH_EIO;
     }
     *out = s;
     return 0;
 }
 
-bool pa_sink_active(struct pa_sink *s) { return Pa_IsStreamActive(s->stream) == 1; }
+static uint32_t pa_rate(struct sink *s) { return s->rate_hz; }
 
-uint64_t pa_sink_underruns(struct pa_sink *s) { return atomic_load(&s->underruns); }
-
-uint64_t pa_sink_first_sound_ns(struct pa_sink *s) { return atomic_load(&s->first_sound_ns); }
-
-double pa_sink_latency(struct pa_sink *s)
+static int pa_start_stream(struct sink *s, char *err, size_t cap)
 {
-    const PaStreamInfo *i = Pa_GetStreamInfo(s->stream);
-    return i ? i->outputLatency : 0.0;
+    /* A real-time callback thread where the system allows it (root, or an
+     * rtprio limit): a busy machine then cannot starve the audio. Without
+     * the right, PortAudio quietly keeps normal scheduling. */
+    if (s->alsa) PaAlsa_EnableRealtimeScheduling(s->stream, 1);
+    int saved = mute_stderr();
+    PaError e = Pa_StartStream(s->stream);
+    unmute_stderr(saved);
+    if (e != paNoError) {
+        snprintf(err, cap, "cannot start the audio device: %s", Pa_GetErrorText(e));
+        return COACH_EIO;
+    }
+    return 0;
 }
 
-void pa_sink_close(struct pa_sink *s)
+static bool pa_active(struct sink *s) { return Pa_IsStreamActive(s->stream) == 1; }
+
+static void pa_wait(struct sink *s, int ms)
+{
+    (void)s;
+    if (ms > 0) nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
+}
+
+static void pa_stats(struct sink *s, struct sink_stats *st)
+{
+    const PaStreamInfo *i = Pa_GetStreamInfo(s->stream);
+    *st = (struct sink_stats){.frames = atomic_load(&s->frames),
+                              .underruns = atomic_load(&s->underruns),
+                              .first_sound_ns = atomic_load(&s->first_sound_ns),
+                              .latency_s = i ? i->outputLatency : 0.0};
+}
+
+static void pa_close(struct sink *s)
 {
     if (!s) return;
     int saved = mute_stderr();
@@ -326,4 +381,17 @@ void pa_sink_close(struct pa_sink *s)
     Pa_CloseStream(s->stream);
     unmute_stderr(saved);
     free(s);
+    pa_end();
 }
+
+const struct sink_ops sink_portaudio_ops = {
+    .name = "portaudio",
+    .realtime = true,
+    .open = pa_open,
+    .rate = pa_rate,
+    .start = pa_start_stream,
+    .active = pa_active,
+    .wait = pa_wait,
+    .stats = pa_stats,
+    .close = pa_close,
+};

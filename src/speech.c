@@ -29,7 +29,7 @@ struct speech {
     int rate_wpm;     /* espeakRATE */
     int pitch;        /* espeakPITCH 0-100 */
     int volume;       /* espeakVOLUME 0-200 */
-    uint32_t rate_hz; /* what espeak produces */
+    uint32_t rate_hz; /* what espeak produces with this voice (read after selecting it) */
 };
 
 /* Global espeak state, shared by every struct speech. espeak-ng is set up
@@ -38,7 +38,6 @@ struct speech {
  * deadlocked on its internal fifo thread (measured), and the data it holds
  * (~1 MB) is needed again by the next handle anyway. */
 static int g_inited;                    /* espeak initialized */
-static uint32_t g_rate_hz;              /* espeak's output rate once initialized */
 static const struct speech *g_selected; /* whose voice/params espeak has now */
 
 /* Collects one synthesis' audio; passed as espeak's user_data. */
@@ -106,9 +105,6 @@ static int global_init(void)
     st = espeak_ng_InitializeOutput(ENOUTPUT_MODE_SYNCHRONOUS, 0, NULL);
     if (st != ENS_OK) return COACH_ESPEECH;
     espeak_SetSynthCallback(synth_cb);
-    int rate = espeak_ng_GetSampleRate();
-    if (rate <= 0) return COACH_ESPEECH;
-    g_rate_hz = (uint32_t)rate;
     g_inited = 1;
     return 0;
 }
@@ -128,11 +124,16 @@ static bool set_voice(const char *name)
     return got && got->languages && strcasecmp(got->languages + 1, name) == 0;
 }
 
-static int select_voice(const struct speech *sp)
+static int select_voice(struct speech *sp)
 {
     if (g_selected == sp) return 0;
     g_selected = NULL;
     if (!set_voice(sp->voice)) return COACH_ESPEECH;
+    /* The rate belongs to the voice: espeak-ng's MBROLA voices (mb-us1)
+     * speak at 16000 Hz, the others at 22050. */
+    int rate = espeak_ng_GetSampleRate();
+    if (rate <= 0) return COACH_ESPEECH;
+    sp->rate_hz = (uint32_t)rate;
     /* After the voice: selecting a voice resets some parameters. */
     if (espeak_ng_SetParameter(espeakRATE, sp->rate_wpm, 0) != ENS_OK ||
         espeak_ng_SetParameter(espeakPITCH, sp->pitch, 0) != ENS_OK ||
@@ -159,10 +160,7 @@ int speech_open(struct speech **out, const struct speech_settings *s)
     sp->volume = s ? clampi(s->volume, 0, 200) : 100;
 
     int rc = global_init();
-    if (rc == 0) {
-        sp->rate_hz = g_rate_hz;
-        rc = select_voice(sp);
-    }
+    if (rc == 0) rc = select_voice(sp);
     if (rc) {
         free(sp->voice);
         free(sp);

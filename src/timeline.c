@@ -45,12 +45,6 @@ void timeline_free(struct timeline *tl)
     for (size_t i = 0; i < tl->n_ch; i++)
         free(tl->ch[i].title);
     free(tl->ch);
-    if (tl->clip_text) {
-        for (size_t i = 0; i < tl->n_clips; i++)
-            free(tl->clip_text[i]);
-    }
-    free(tl->clip_text);
-    free(tl->clip_len);
     memset(tl, 0, sizeof *tl);
 }
 
@@ -72,4 +66,10 @@ const struct chapter *timeline_chapter_at(const struct timeline *tl, uint64_t fr
     const struct chapter *c = NULL;
     for (size_t i = 0; i < tl->n_ch && tl->ch[i].frame <= frame; i++) c = &tl->ch[i];
     return c;
+}
+
+uint64_t timeline_chapter_content_end(const struct timeline *tl, size_t i)
+{
+    uint64_t end = tl->ch[i].end_frame;
+    return tl->ending_frame && tl->ending_frame < end ? tl->ending_frame : end;
 }

@@ -1,6 +1,6 @@
 /* Voice profiles: the espeak-ng voice and settings, and every phrase the
- * coach says as a template with {placeholders}. Parsed with inih through the
- * shared line reader (coach/inireader.h), so every error carries its own line
+ * coach says as a template with {placeholders}. Parsed with the shared
+ * INI reader (coach/inireader.h), so every error carries its own line
  * and line-level problems read as they do in routine files; validated so a
  * profile can never make the coach say "{secnds}". */
 #include "coach/voice.h"

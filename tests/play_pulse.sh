@@ -3,10 +3,12 @@
 # with a null sink stands in for the sound card; its monitor is recorded and
 # compared with `coach export` of the same short routine by coach-onsets
 # (every tone onset in order, spacing within 1 ms, no dropouts, speech where
-# the plan has speech and nowhere else). Four runs: (a) plain, (b) paused for
+# the plan has speech and nowhere else). Six runs: (a) plain, (b) paused for
 # 3 s then resumed (the rest must be shifted by the pause), (c) `ctl next`
-# during step 1 (the next speech is step 2's), (d) the server killed
-# mid-routine (exit 7 within 5 s, a message, no hang). Exits 77 when
+# during step 1 (the next speech is the rest announcing step 2), (d) `ctl
+# next` in that rest (step 2 itself begins: its title is the next speech),
+# (e) `ctl previous` during step 2 (back to step 1's start), (f) the server
+# killed mid-routine (exit 7 within 5 s, a message, no hang). Exits 77 when
 # PulseAudio cannot run here. Set COACH_PLAY_LATENCY=MS to pass --latency.
 set -u
 coach=${COACH:?path to coach}
@@ -41,8 +43,14 @@ sleep_until() {
   sleep "$d"
 }
 fsub() { python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$1" "$2"; }
-# the frame in a ctl reply ("ok paused at frame 12345"), if any
-reply_frame() { sed -n 's/.*frame \([0-9][0-9]*\).*/\1/p' <<<"$1" | head -n 1; }
+# the time in a ctl reply ("ok paused at 0:10.3", "ok next: ..., at 0:27.4")
+# in seconds, if any
+reply_time() {
+  sed -nE 's/.* at (([0-9]+):)?([0-9]+):([0-9]+\.[0-9])$/\2 \3 \4/p' <<<"$1" |
+    awk 'NF { h = NF == 3 ? $1 : 0; print h * 3600 + $(NF - 1) * 60 + $NF }'
+}
+# near A B TOL: |A - B| <= TOL
+near() { python3 -c "import sys; sys.exit(abs($1 - $2) > $3)"; }
 
 # A short routine: a held exercise with countdown beeps and a 60 bpm
 # metronome, a dynamic one with tempo tones, a short breathing step.
@@ -87,6 +95,7 @@ def cmd_info(plan):
     for c in plan["chapters"]:
         if c["step"] >= 0:
             print("chapter%d=%.6f" % (c["step"], c["frame"] / plan["rate_hz"]))
+            print("body%d=%.6f" % (c["step"], c["body_frame"] / plan["rate_hz"]))
 
 def read_compare(path):
     kv = {}
@@ -99,7 +108,7 @@ def read_compare(path):
                 pass
     return kv
 
-def cmd_speech(plan, segs_path, cmp_path, ref_end, first_step):
+def cmd_speech(plan, segs_path, cmp_path, ref_end, first_step, gap_speech):
     """Speech segments of the capture against the plan's speech events:
     every segment maps (through the compare's alignment, and its cut if
     any) inside speech the plan has (+-30 ms); every planned phrase in the
@@ -133,8 +142,9 @@ def cmd_speech(plan, segs_path, cmp_path, ref_end, first_step):
             if b > tail_start + ack:
                 parts.append((max(a, tail_start + ack), b, 1))
         # in the gap between the pieces only the acknowledgement tone (90 ms,
-        # from the command on) may sound; it may blur the edges of speech
-        ga, gb = max(a, head_end + ack), min(b, tail_start - ack)
+        # from the command on) may sound, and, in a pause, "Paused." said
+        # once it holds; the tone may blur the edges of speech
+        ga, gb = max(a, head_end + ack + gap_speech * rate), min(b, tail_start - ack)
         if gb - ga > tol:
             print("speech in the capture at %.3f-%.3f s where the coach should be silent"
                   % (ga / rate, gb / rate))
@@ -184,10 +194,11 @@ plan = load_plan(sys.argv[2])
 if sys.argv[1] == "info":
     cmd_info(plan)
 else:
-    sys.exit(cmd_speech(plan, sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6])))
+    sys.exit(cmd_speech(plan, sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6]),
+                        float(sys.argv[7]) if len(sys.argv) > 7 else 0.0))
 PY
 eval "$(python3 "$tmp/check.py" info "$tmp/plan.json")"
-echo "routine: ${plan_len} s; steps at ${chapter0} ${chapter1} ${chapter2} s"
+echo "routine: ${plan_len} s; steps at ${chapter0} ${chapter1} ${chapter2} s (step 2 itself at ${body1} s)"
 
 pulse_start "$tmp/pa" || skip "PulseAudio cannot start here (reason above)"
 sock=$tmp/control.sock
@@ -199,7 +210,7 @@ pulse_on_exit '[ -n "$coach_pid" ] && kill -KILL "$coach_pid" 2>/dev/null'
 # play_bg NAME [TIMEOUT]: `coach play` in the background (no terminal: no
 # keys); killed after TIMEOUT s (default 120) if it hangs
 play_bg() {
-  timeout "${2:-120}" "$coach" play "$routine" --rate $rate --socket "$sock" "${latency[@]}" \
+  timeout "${2:-120}" "$coach" play "$routine" --rate $rate --socket "$sock" --verbose "${latency[@]}" \
     </dev/null >"$tmp/$1.out" 2>"$tmp/$1.err" &
   coach_pid=$!
 }
@@ -244,10 +255,10 @@ compare() {
   fi
   return $st
 }
-# speech NAME REF_END FIRST_STEP
+# speech NAME REF_END FIRST_STEP [GAP_SPEECH_S]
 speech() {
   "$onsets" --speech "$tmp/$1.wav" >"$tmp/$1.speech"
-  if python3 "$tmp/check.py" speech "$tmp/plan.json" "$tmp/$1.speech" "$tmp/$1.cmp" "$2" "$3" \
+  if python3 "$tmp/check.py" speech "$tmp/plan.json" "$tmp/$1.speech" "$tmp/$1.cmp" "$2" "$3" "${4:-0}" \
     >"$tmp/$1.speechcheck" 2>&1; then
     ok "$1: speech where the plan has it and nowhere else"
   else
@@ -303,11 +314,11 @@ if pulse_record "$tmp/pause.wav"; then
   pulse_record_stop
   [ $st -eq 0 ] && ok "pause: exit 0 after stop" || bad "pause: exit $st after stop"
   summary pause
-  # the reply names the frame where it paused; else the wall clock guesses
-  f=$(reply_frame "$r1")
+  # the reply names the time where it paused (to 0.1 s); else the wall clock guesses
+  f=$(reply_time "$r1")
   if [ -n "$f" ]; then
-    pause_at=$(python3 -c "print($f / $rate)")
-    cut_tol=0.1
+    pause_at=$f
+    cut_tol=0.15
   else
     pause_at=$(fsub "$tp" "$t0")
     cut_tol=0.5
@@ -325,48 +336,66 @@ if pulse_record "$tmp/pause.wav"; then
     else
       bad "pause: shifted by $(python3 -c "print($shift_fr / $rate)") s, paused for $pause_len s"
     fi
-    speech pause "$ref_end" -1
+    speech pause "$ref_end" -1 1.5 # "Paused." after the fade
   fi
 else
   bad "pause: cannot record"
 fi
 
-# (c) next during step 1 (its hold), stop some 14 s later
-echo "(c) next step"
-if pulse_record "$tmp/next.wav"; then
+# jump NAME WHEN WORD TARGET STEP [AFTER]: plays, says `ctl WORD` at WHEN s
+# of the routine (after launch), which must land at TARGET s; the capture
+# must then follow the export from TARGET on, with STEP's speech first,
+# for AFTER s (12; a jump back plays on past WHEN, as one check span holds
+# both pieces)
+jump() {
+  local name=$1 when=$2 word=$3 target=$4 step=$5 after=${6:-12}
+  if ! pulse_record "$tmp/$name.wav"; then
+    bad "$name: cannot record"
+    return
+  fi
   t0=$(now)
-  play_bg next
-  sleep_until "$(python3 -c "print($t0 + $chapter0 + 7)")"
-  ctl next
-  r=$reply
+  play_bg "$name"
+  sleep_until "$(python3 -c "print($t0 + $when)")"
+  ctl "$word"
+  local r=$reply tn
   tn=$(now)
-  sleep 14
+  sleep "$after"
   ctl stop
   ts=$(now)
   wait_coach
   st=$?
   sleep 0.3
   pulse_record_stop
-  [ $st -eq 0 ] && ok "next: exit 0 after stop" || bad "next: exit $st after stop"
-  summary next
-  # the reply names the frame it went to: step 2's first
-  f=$(reply_frame "$r")
-  if [ -n "$f" ]; then
-    python3 -c "import sys; sys.exit(abs($f / $rate - $chapter1) > 1.5 / $rate)" &&
-      ok "next: went to step 2's first frame ($f)" || bad "next: went to frame $f, step 2 is at $chapter1 s"
-  fi
-  # where it was asked: by the wall clock (first sound comes ~0.1 s after launch)
+  [ $st -eq 0 ] && ok "$name: exit 0 after stop" || bad "$name: exit $st after stop"
+  summary "$name"
+  local f
+  f=$(reply_time "$r")
+  near "${f:-9999}" "$target" 0.051 && ok "$name: went to $target s ($f s)" ||
+    bad "$name: went to '$f' s ($r), wanted $target s"
   jump_at=$(fsub "$tn" "$t0")
-  ref_end=$(python3 -c "print($chapter1 + $ts - $tn - 1.5)")
-  echo "  next at ~${jump_at} s; step 2 starts at ${chapter1} s; checked to ${ref_end} s"
-  compare next --jump-at "$jump_at" --jump-to "$chapter1" --cut-tol 1.0 --ref-end "$ref_end"
-  grep -q '^resume_ref ' "$tmp/next.cmp" && speech next "$ref_end" 1
-else
-  bad "next: cannot record"
-fi
+  ref_end=$(python3 -c "print($target + $ts - $tn - 1.5)")
+  echo "  $word at ~${jump_at} s to ${target} s; checked to ${ref_end} s"
+  compare "$name" --jump-at "$jump_at" --jump-to "$target" --cut-tol 1.0 --ref-end "$ref_end"
+  grep -q '^resume_ref ' "$tmp/$name.cmp" && speech "$name" "$ref_end" "$step"
+}
 
-# (d) the server dies mid-routine: exit 7 within 5 s, with a message
-echo "(d) device lost"
+# (c) next during step 1 (its hold): the rest that announces step 2
+echo "(c) next step"
+jump next "$(python3 -c "print($chapter0 + 7)")" next "$chapter1" 1
+
+# (d) next in the rest that announces step 2: step 2 itself begins
+echo "(d) next in a rest"
+jump rest "$(python3 -c "print($chapter1 + 0.8)")" next "$body1" 1
+python3 -c "import sys; sys.exit(not $body1 - $chapter1 > 1.5)" ||
+  bad "the rest before step 2 is too short to test next in it"
+
+# (e) previous during step 2: back to step 1's start
+echo "(e) previous"
+at=$(python3 -c "print($body1 + 4)")
+jump previous "$at" previous "$chapter0" 0 "$(python3 -c "print($at - $chapter0 + 3)")"
+
+# (f) the server dies mid-routine: exit 7 within 5 s, with a message
+echo "(f) device lost"
 t0=$(now)
 play_bg lost 20
 sleep 4

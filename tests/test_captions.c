@@ -61,18 +61,21 @@ static void add_ch(struct timeline *tl, uint64_t frame, const char *title)
 /* Speech at odd frames (44101 is 1000.0227 ms: start 1000, and a length
  * of 441 frames ends on a whole 10 ms, which must not round up), beeps in
  * between (no cues), three chapters. */
+/* The clips (texts and lengths) of the timeline being checked. */
+static struct clipstore hand_cs;
+static const struct clipstore *texts_of = &hand_cs;
+
 static void build_timeline(struct timeline *tl)
 {
     memset(tl, 0, sizeof *tl);
     tl->rate_hz = RATE;
     tl->len_frames = 12 * (uint64_t)RATE;
     tl->n_clips = N_TEXTS;
-    tl->clip_text = calloc(N_TEXTS, sizeof *tl->clip_text);
-    tl->clip_len = calloc(N_TEXTS, sizeof *tl->clip_len);
     static const uint64_t lens[N_TEXTS] = {441, 30001, 22050, 12345};
+    CHECK(clipstore_init(&hand_cs, NULL, RATE) == 0);
     for (uint32_t i = 0; i < N_TEXTS; i++) {
-        tl->clip_text[i] = coach_strdup(texts[i]);
-        tl->clip_len[i] = lens[i];
+        uint32_t id;
+        CHECK(clipstore_add(&hand_cs, texts[i], lens[i], &id) == 0 && id == i);
     }
     tl->cap_ev = 16;
     tl->ev = calloc(tl->cap_ev, sizeof *tl->ev);
@@ -212,7 +215,7 @@ static void check_captions(const char *name, const struct timeline *tl, const ch
             if (vtt) CHECKF(strpbrk(line, "<>") == NULL, "%s: raw < or > in '%s'", name, line);
             (vtt ? vtt_unescape : srt_unescape)(line, got, sizeof got);
         }
-        expected_text(tl->clip_text[e->clip], want, sizeof want);
+        expected_text(clipstore_text(texts_of, e->clip), want, sizeof want);
         CHECKF(strcmp(got, want) == 0, "%s: cue %zu text '%s', wanted '%s'", name, cue + 1, got,
                want);
         line = next_line(&p);
@@ -380,7 +383,7 @@ static int write_captions(const struct timeline *tl, const char *path, const cha
     struct export_sidecar sc;
     char err[256];
     int rc = export_sidecar_open(&sc, path, err, sizeof err);
-    if (rc == 0) rc = captions_write(tl, captions_format_from_path(path), title, sc.f);
+    if (rc == 0) rc = captions_write(tl, texts_of, captions_format_from_path(path), title, sc.f);
     if (rc == 0) rc = export_sidecar_commit(&sc, err, sizeof err);
     export_sidecar_discard(&sc);
     return rc;
@@ -567,7 +570,7 @@ static void test_failures_leave_nothing(const struct timeline *tl)
     FILE *f = fopen(path, "w");
     CHECK(f && fputs("keep me\n", f) >= 0 && fclose(f) == 0);
     CHECK(export_sidecar_open(&sc, path, err, sizeof err) == 0);
-    CHECK(captions_write(tl, CAPTIONS_VTT, "T", sc.f) == 0);
+    CHECK(captions_write(tl, texts_of, CAPTIONS_VTT, "T", sc.f) == 0);
     CHECK(export_sidecar_close(&sc, err, sizeof err) == 0);
     CHECK(count_entries(dir) == 2); /* the target and its hidden temporary file */
     export_sidecar_discard(&sc);
@@ -583,12 +586,13 @@ static void test_failures_leave_nothing(const struct timeline *tl)
     CHECK(count_entries(dir) == 1);
     /* a writer that meets an error writes nothing: bad format, bad clip */
     CHECK(export_sidecar_open(&sc, path, err, sizeof err) == 0);
-    CHECK(captions_write(tl, CAPTIONS_UNKNOWN, "T", sc.f) == COACH_EINVAL);
+    CHECK(captions_write(tl, texts_of, CAPTIONS_UNKNOWN, "T", sc.f) == COACH_EINVAL);
     CHECK(chapters_write(tl, CHAPTERS_UNKNOWN, "T", "x", sc.f) == COACH_EINVAL);
     CHECK(chapters_write(tl, CHAPTERS_CUE, "T", NULL, sc.f) == COACH_EINVAL);
-    struct timeline bad = *tl;
-    bad.n_clips = 1; /* speech events now point past the clip table */
-    CHECK(captions_write(&bad, CAPTIONS_VTT, "T", sc.f) == COACH_EINVAL);
+    struct clipstore few; /* the speech events point past its clips */
+    CHECK(clipstore_init(&few, NULL, RATE) == 0 && clipstore_add(&few, texts[0], 441, NULL) == 0);
+    CHECK(captions_write(tl, &few, CAPTIONS_VTT, "T", sc.f) == COACH_EINVAL);
+    clipstore_free(&few);
     CHECK(ftell(sc.f) == 0);
     export_sidecar_discard(&sc);
     CHECK(count_entries(dir) == 1);
@@ -600,7 +604,7 @@ static void test_failures_leave_nothing(const struct timeline *tl)
     struct rlimit small = {.rlim_cur = 64, .rlim_max = saved.rlim_max};
     CHECK(export_sidecar_open(&sc, path, err, sizeof err) == 0);
     CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
-    CHECK(captions_write(tl, CAPTIONS_VTT, "T", sc.f) == 0); /* still in the buffer */
+    CHECK(captions_write(tl, texts_of, CAPTIONS_VTT, "T", sc.f) == 0); /* still in the buffer */
     rc_errno = 0;
     int rc = export_sidecar_commit(&sc, err, sizeof err);
     rc_errno = errno;
@@ -630,21 +634,23 @@ static void test_planned(void)
         voice_free(&voice);
         goto out;
     }
-    struct clip_estimator est = {.rate_hz = RATE};
-    struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+    struct clipstore est;
+    test_estimator(&est, RATE);
     struct plan_opts po = {.rate_hz = RATE, .level = r.level};
     struct timeline tl;
     char err[512] = "";
-    rc = plan_build(&r, &voice, &src, &po, &tl, err, sizeof err);
+    rc = plan_build(&r, &voice, &est, &po, &tl, err, sizeof err);
     CHECKF(rc == 0, "plan: %s", err);
     if (rc == 0) {
         size_t n_speech = 0;
         for (size_t i = 0; i < tl.n_ev; i++) n_speech += tl.ev[i].kind == EV_SPEECH;
         CHECK(n_speech > 20 && tl.n_ch == r.n_steps + 1);
+        texts_of = &est;
         write_and_check_all("captions-planned", &tl, r.title);
+        texts_of = &hand_cs;
         timeline_free(&tl);
     }
-    clip_estimator_free(&est);
+    clipstore_free(&est);
     routine_free(&r);
     voice_free(&voice);
 out:
@@ -663,5 +669,6 @@ int main(void)
     test_failures_leave_nothing(&tl);
     test_planned();
     timeline_free(&tl);
+    clipstore_free(&hand_cs);
     return test_done();
 }

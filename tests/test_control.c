@@ -40,17 +40,19 @@ static void test_keys(void)
         {' ', CTL_TOGGLE},      {'n', CTL_NEXT},   {'N', CTL_NEXT},      {'b', CTL_BACK},
         {'B', CTL_BACK},        {'r', CTL_REPEAT}, {'R', CTL_REPEAT},    {'?', CTL_WHERE},
         {'w', CTL_WHERE},       {'W', CTL_WHERE},  {'+', CTL_VOLUME_UP}, {'=', CTL_VOLUME_UP},
-        {'-', CTL_VOLUME_DOWN}, {'q', CTL_STOP},   {'Q', CTL_STOP},
+        {'-', CTL_VOLUME_DOWN}, {'q', CTL_STOP},   {'Q', CTL_STOP},      {'p', CTL_PREVIOUS},
+        {'P', CTL_PREVIOUS},    {KEY_RIGHT, CTL_NEXT}, {KEY_LEFT, CTL_BACK},
+        {KEY_UP, CTL_VOLUME_UP}, {KEY_DOWN, CTL_VOLUME_DOWN},
     };
     int bound = 0;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         CHECKF(ctl_from_key(map[i].key) == map[i].cmd, "key '%c'", map[i].key);
     /* nothing else in the whole byte range (and a few out of it) is bound */
-    for (int k = -1; k < 256; k++)
+    for (int k = -1; k < 0x110; k++)
         if (ctl_from_key(k) != CTL_NONE) bound++;
     CHECKF(bound == (int)(sizeof map / sizeof map[0]), "%d keys bound", bound);
-    CHECK(ctl_from_key('p') == CTL_NONE);
     CHECK(ctl_from_key('\n') == CTL_NONE);
+    CHECK(ctl_from_key('D') == CTL_NONE); /* the arrows' letters are not commands */
     CHECK(ctl_from_key(0) == CTL_NONE);
     CHECK(ctl_from_key(1000) == CTL_NONE);
 }
@@ -66,6 +68,8 @@ static void test_words(void)
         {"toggle", CTL_TOGGLE},
         {"next", CTL_NEXT},
         {"back", CTL_BACK},
+        {"previous", CTL_PREVIOUS},
+        {"prev", CTL_PREVIOUS},
         {"repeat", CTL_REPEAT},
         {"where", CTL_WHERE},
         {"louder", CTL_VOLUME_UP},
@@ -102,6 +106,40 @@ static void test_words(void)
     CHECK(strcmp(ctl_word(CTL_VOLUME_UP), "louder") == 0);
     CHECK(strcmp(ctl_word(CTL_STOP), "stop") == 0);
     CHECK(ctl_word(CTL_NONE) != NULL);
+}
+
+/* Feeds bytes (all at once) to a decoder; the keys that come out. */
+static int decode(const char *bytes, int *keys, int cap)
+{
+    struct keydec k = {0};
+    int n = 0;
+    for (const char *b = bytes; *b; b++) {
+        int key = keydec_feed(&k, (unsigned char)*b, 1000);
+        if (key != KEY_NONE && n < cap) keys[n++] = key;
+    }
+    return n;
+}
+
+/* The terminal's escape sequences: arrows become keys, everything else is
+ * swallowed whole and never read as letters ("ESC [ B" is not 'B'). */
+static void test_escapes(void)
+{
+    int k[16];
+    CHECK(decode("\x1b[A\x1b[B\x1b[C\x1b[D", k, 16) == 4 && k[0] == KEY_UP && k[1] == KEY_DOWN &&
+          k[2] == KEY_RIGHT && k[3] == KEY_LEFT);
+    CHECK(decode("\x1bOC\x1bOD", k, 16) == 2 && k[0] == KEY_RIGHT && k[1] == KEY_LEFT);
+    CHECK(decode("n\x1b[Bb", k, 16) == 3 && k[0] == 'n' && k[1] == KEY_DOWN && k[2] == 'b');
+    /* Ctrl+Right, F5, Page Up, Delete, Alt+n, a bare ESC ESC: nothing */
+    CHECK(decode("\x1b[1;5C\x1b[15~\x1b[5~\x1b[3~\x1bn\x1b\x1b", k, 16) == 0);
+    CHECK(decode("\x1b[1;5Cq", k, 16) == 1 && k[0] == 'q');
+    /* a sequence split across reads is still one key; one cut off long
+     * ago is over */
+    struct keydec d = {0};
+    CHECK(keydec_feed(&d, 0x1b, 1000) == KEY_NONE && keydec_feed(&d, '[', 1010) == KEY_NONE &&
+          keydec_feed(&d, 'C', 1020) == KEY_RIGHT);
+    CHECK(keydec_feed(&d, 0x1b, 2000) == KEY_NONE && keydec_feed(&d, 'n', 5000) == 'n');
+    /* no decoded key maps 'B' or 'D' of an arrow to back or anything */
+    CHECK(ctl_from_key(KEY_DOWN) == CTL_VOLUME_DOWN && ctl_from_key(KEY_LEFT) == CTL_BACK);
 }
 
 /* ---- socket ---- */
@@ -356,6 +394,7 @@ int main(void)
 {
     test_keys();
     test_words();
+    test_escapes();
     const char *dir = test_tmpdir("test_control");
     test_roundtrip(dir);
     test_no_session(dir);

@@ -56,24 +56,20 @@ static void build_timeline(struct timeline *tl, struct clipstore *cs, uint32_t r
     memset(tl, 0, sizeof *tl);
     tl->rate_hz = rate;
     tl->n_clips = N_TEXTS;
-    tl->clip_text = calloc(N_TEXTS, sizeof *tl->clip_text);
-    tl->clip_len = calloc(N_TEXTS, sizeof *tl->clip_len);
+    uint64_t lens[N_TEXTS];
     for (uint32_t i = 0; i < N_TEXTS; i++) {
         uint32_t id;
-        uint64_t len;
-        CHECK(clipstore_intern(cs, texts[i], &id, &len) == 0 && id == i);
-        tl->clip_text[i] = coach_strdup(texts[i]);
-        tl->clip_len[i] = len;
+        CHECK(clipstore_intern(cs, texts[i], &id, &lens[i]) == 0 && id == i);
     }
     tl->cap_ev = 8;
     tl->ev = calloc(tl->cap_ev, sizeof *tl->ev);
-    add_ev(tl, EV_SPEECH, rate / 2, tl->clip_len[0], 0);
+    add_ev(tl, EV_SPEECH, rate / 2, lens[0], 0);
     add_ev(tl, EV_BEEP, 3 * (uint64_t)rate, tone_default_len(EV_BEEP, rate), 0);
-    add_ev(tl, EV_SPEECH, 4 * (uint64_t)rate, tl->clip_len[1], 1);
-    add_ev(tl, EV_SPEECH, 6 * (uint64_t)rate, tl->clip_len[0], 0);
+    add_ev(tl, EV_SPEECH, 4 * (uint64_t)rate, lens[1], 1);
+    add_ev(tl, EV_SPEECH, 6 * (uint64_t)rate, lens[0], 0);
     add_ev(tl, EV_BEEP_FINAL, 8 * (uint64_t)rate, tone_default_len(EV_BEEP_FINAL, rate), 0);
     tl->len_frames = (uint64_t)(seconds * rate);
-    if (ten) *ten = (struct span){4 * (uint64_t)rate, 4 * (uint64_t)rate + tl->clip_len[1]};
+    if (ten) *ten = (struct span){4 * (uint64_t)rate, 4 * (uint64_t)rate + lens[1]};
     if (quiet) *quiet = (struct span){rate * 22 / 10, rate * 29 / 10};
 }
 

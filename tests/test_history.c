@@ -77,11 +77,12 @@ static void test_roundtrip(const char *dir)
     free(out);
 
     struct history_record recs[] = {
-        {T0, "lower-back-relief", "Lower back relief", 10, 10, 18 * 60 + 9, "completed"},
-        {T0 + 86400, "desk\tbreak", "Desk\tbreak\nwith\r\nnewlines", 3, 7, 45, "stopped"},
-        {T0 + 2 * 86400, "one", "", 0, 1, 0, "interrupted"},
-        {T0 + 3 * 86400 + 3600, "long", "Long one", 12, 40, 3600 + 5 * 60 + 3, "error"},
-        {T0 + 4 * 86400, "hour", "Hour", 2, 2, 7200, "completed"},
+        {T0, "lower-back-relief", "Lower back relief", 10, 10, 18 * 60 + 9, "completed", 0},
+        {T0 + 86400, "desk\tbreak", "Desk\tbreak\nwith\r\nnewlines", 3, 7, 45, "stopped", 0},
+        {T0 + 2 * 86400, "one", "", 0, 1, 0, "interrupted", 0},
+        {T0 + 3 * 86400 + 3600, "long", "Long one", 12, 40, 3600 + 5 * 60 + 3, "error", 0},
+        {T0 + 4 * 86400, "hour", "Hour", 2, 2, 7200, "completed", 0},
+        {T0 + 5 * 86400, "skip", "Skipped some", 1, 3, 61, "completed", 2},
     };
     size_t n = sizeof recs / sizeof recs[0];
     for (size_t i = 0; i < n; i++)
@@ -94,11 +95,12 @@ static void test_roundtrip(const char *dir)
     CHECK(stat(cdir, &st) == 0 && (st.st_mode & 0777) == 0700);
 
     const char *want_file =
-        "2026-11-21T19:40:05\tlower-back-relief\tLower back relief\t10\t10\t1089\tcompleted\n"
-        "2026-11-22T19:40:05\tdesk break\tDesk break with  newlines\t3\t7\t45\tstopped\n"
-        "2026-11-23T19:40:05\tone\t\t0\t1\t0\tinterrupted\n"
-        "2026-11-24T20:40:05\tlong\tLong one\t12\t40\t3903\terror\n"
-        "2026-11-25T19:40:05\thour\tHour\t2\t2\t7200\tcompleted\n";
+        "2026-11-21T19:40:05\tlower-back-relief\tLower back relief\t10\t10\t1089\tcompleted\t0\n"
+        "2026-11-22T19:40:05\tdesk break\tDesk break with  newlines\t3\t7\t45\tstopped\t0\n"
+        "2026-11-23T19:40:05\tone\t\t0\t1\t0\tinterrupted\t0\n"
+        "2026-11-24T20:40:05\tlong\tLong one\t12\t40\t3903\terror\t0\n"
+        "2026-11-25T19:40:05\thour\tHour\t2\t2\t7200\tcompleted\t0\n"
+        "2026-11-26T19:40:05\tskip\tSkipped some\t1\t3\t61\tcompleted\t2\n";
     char *file = test_read_file(path, NULL);
     CHECKF(file && strcmp(file, want_file) == 0, "file:\n%s", file ? file : "(null)");
     free(file);
@@ -109,7 +111,8 @@ static void test_roundtrip(const char *dir)
         "2026-11-22 19:40: Desk break with  newlines (desk break), stopped, 3 of 7 steps, 45 s.\n"
         "2026-11-23 19:40: one, interrupted, 0 of 1 step, 0 s.\n"
         "2026-11-24 20:40: Long one (long), error, 12 of 40 steps, 1 h 5 min 3 s.\n"
-        "2026-11-25 19:40: Hour (hour), completed, 2 of 2 steps, 2 h.\n";
+        "2026-11-25 19:40: Hour (hour), completed, 2 of 2 steps, 2 h.\n"
+        "2026-11-26 19:40: Skipped some (skip), completed, 1 of 3 steps, 2 skipped, 1 min 1 s.\n";
     out = print_to_string(path, &rc);
     CHECK(rc == 0);
     CHECKF(out && strcmp(out, want_print) == 0, "printed:\n%s", out ? out : "(null)");
@@ -118,13 +121,14 @@ static void test_roundtrip(const char *dir)
     /* damage: a record torn by a crash (no newline), then more records */
     append_raw(path, "2026-11-26T08:00:00\tcrash\tCrashed ses");
     struct history_record after = {T0 + 6 * 86400, "after", "After the crash", 5, 5, 300,
-                                   "completed"};
+                                   "completed", 0};
     CHECK(history_append(path, &after) == 0);
     /* assorted junk lines between good records */
     append_raw(path, "\n"
                      "not a record\n"
                      "2026-11-27T08:00:00\tx\tX\t1\t2\t3\n"                    /* 6 fields */
-                     "2026-11-27T08:00:00\tx\tX\t1\t2\t3\tcompleted\textra\n"  /* 8 fields */
+                     "2026-11-27T08:00:00\tx\tX\t1\t2\t3\tcompleted\textra\n"  /* skipped not a number */
+                     "2026-11-27T08:00:00\tx\tX\t1\t2\t3\tcompleted\t0\t0\n"  /* 9 fields */
                      "2026-11-27T08:00:00\tx\tX\t1\tz\t3\tcompleted\n"         /* not a number */
                      "2026-11-27T08:00:00\tx\tX\t1\t2\t\tcompleted\n"          /* empty number */
                      "2026-11-27 08:00:00\tx\tX\t1\t2\t3\tcompleted\n"         /* bad date */
@@ -140,7 +144,7 @@ static void test_roundtrip(const char *dir)
         fputs("2026-11-28T08:00:00\tz\tZ\t1\t2\t3\tcompleted\n", f);
         fclose(f);
     }
-    struct history_record last = {T0 + 8 * 86400, "last", "Last", 1, 1, 61, "stopped"};
+    struct history_record last = {T0 + 8 * 86400, "last", "Last", 1, 1, 61, "stopped", 0};
     CHECK(history_append(path, &last) == 0);
 
     out = print_to_string(path, &rc);
@@ -156,7 +160,7 @@ static void test_roundtrip(const char *dir)
     free(out);
 
     /* bad endings are refused rather than written and lost */
-    struct history_record bad = {T0, "x", "X", 1, 1, 1, "finished"};
+    struct history_record bad = {T0, "x", "X", 1, 1, 1, "finished", 0};
     CHECK(history_append(path, &bad) == COACH_EINVAL);
     bad.ending = NULL;
     CHECK(history_append(path, &bad) == COACH_EINVAL);
@@ -165,7 +169,7 @@ static void test_roundtrip(const char *dir)
 static void test_errors(const char *dir)
 {
     char path[700], file[600];
-    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed"};
+    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed", 0};
 
     /* the parent is a regular file */
     snprintf(file, sizeof file, "%s/plainfile", dir);

@@ -166,12 +166,14 @@ static void overlay(void)
     for (int i = 0; i < RATE / 2; i++) speech[i] = 0.5f;
     size_t at = 0;
     blocks(&l, out, &at, 10);
-    struct live_cmd c = {.kind = LIVE_OVERLAY, .pcm = speech, .len_frames = RATE / 2, .ack = LIVE_NO_ACK};
+    struct live_cmd c = {.kind = LIVE_SAY, .pcm = speech, .len_frames = RATE / 2, .ack = LIVE_NO_ACK,
+                         .say_id = 7};
     CHECK(live_send(&l, &c));
     blocks(&l, out, &at, 100);
     size_t start = 10 * BLOCK + (size_t)RATE * LIVE_FADE_MS / 1000;
     CHECK(out[start] == 0.5f && out[start + RATE / 2 - 1] == 0.5f);
-    CHECK(next_note(&l, NULL) == NOTE_OVERLAY_DONE);
+    struct live_note n;
+    CHECK(live_poll(&l, &n) && n.kind == NOTE_SAID && n.id == 7);
     CHECK(atomic_load(&l.mode_now) == LIVE_RUN);
     /* commands while speaking: a seek jumps at once, a pause holds after */
     CHECK(live_send(&l, &c));
@@ -182,7 +184,7 @@ static void overlay(void)
     uint64_t f = 0;
     CHECK(next_note(&l, &f) == NOTE_SEEKED && f == 3 * RATE);
     CHECK(next_note(&l, NULL) == NOTE_PAUSED);
-    CHECK(next_note(&l, NULL) == NOTE_OVERLAY_DONE);
+    CHECK(next_note(&l, NULL) == NOTE_SAID);
     CHECK(atomic_load(&l.mode_now) == LIVE_PAUSED && atomic_load(&l.played) == 3 * RATE);
     live_free(&l);
     free(out);

@@ -115,7 +115,7 @@ int main(void)
 
     /* a harder level and a given voice: never shorter */
     struct menu easy, hard;
-    CHECK(menu_load(&easy, 0, &v) == 0 && menu_load(&hard, 2, &v) == 0);
+    CHECK(menu_load(&easy, 0, "en-us") == 0 && menu_load(&hard, 2, "en-us") == 0);
     const struct menu_item *e = find(&easy, "aa-one", NULL), *h = find(&hard, "aa-one", NULL);
     CHECK(e && h && h->minutes >= e->minutes);
     menu_free(&easy);

@@ -247,19 +247,16 @@ static void fx_init(struct fixture *fx, float amp)
     tl->ev = calloc(8, sizeof *tl->ev);
     tl->cap_ev = 8;
     tl->n_clips = 2;
-    tl->clip_len = calloc(2, sizeof *tl->clip_len);
-    tl->clip_text = calloc(2, sizeof *tl->clip_text);
-    tl->clip_len[0] = 2 * RATE;
-    tl->clip_len[1] = 3 * RATE / 2;
+    const uint64_t clip_len[2] = {2 * RATE, 3 * RATE / 2};
     for (int c = 0; c < 2; c++) {
-        float *p = malloc(tl->clip_len[c] * sizeof *p);
-        for (uint64_t i = 0; i < tl->clip_len[c]; i++)
+        float *p = malloc(clip_len[c] * sizeof *p);
+        for (uint64_t i = 0; i < clip_len[c]; i++)
             p[i] = amp * (float)sin(TWO_PI * 200.0 * (double)i / RATE);
         fx->pcm[c] = p;
     }
-    add_ev(tl, EV_SPEECH, 2 * RATE, tl->clip_len[0], 0);
+    add_ev(tl, EV_SPEECH, 2 * RATE, clip_len[0], 0);
     add_ev(tl, EV_BEEP, 5 * RATE, tone_default_len(EV_BEEP, RATE), 0);
-    add_ev(tl, EV_SPEECH, 6 * RATE, tl->clip_len[1], 1);
+    add_ev(tl, EV_SPEECH, 6 * RATE, clip_len[1], 1);
     add_ev(tl, EV_BELL, 9 * RATE, tone_default_len(EV_BELL, RATE), 0);
     if (tl->len_frames < 12 * RATE) tl->len_frames = 12 * RATE;
 }

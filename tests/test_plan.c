@@ -18,7 +18,7 @@
 static struct voice voice;
 
 static int plan_file(const char *path, enum level lv, bool use_level, uint32_t rate,
-                     struct routine *r, struct timeline *tl, struct clip_estimator *est)
+                     struct routine *r, struct timeline *tl, struct clipstore *est)
 {
     struct coach_diags d;
     diags_init(&d);
@@ -27,15 +27,14 @@ static int plan_file(const char *path, enum level lv, bool use_level, uint32_t r
     diags_free(&d);
     CHECKF(rc == 0, "%s does not load", path);
     if (rc) return rc;
-    *est = (struct clip_estimator){.rate_hz = rate};
-    struct clip_source src = {.intern = clip_estimate_intern, .ctx = est};
+    test_estimator(est, rate);
     struct plan_opts o = {.rate_hz = rate, .level = use_level ? lv : r->level};
     char err[512];
-    rc = plan_build(r, &voice, &src, &o, tl, err, sizeof err);
+    rc = plan_build(r, &voice, est, &o, tl, err, sizeof err);
     CHECKF(rc == 0, "%s: %s", path, err);
     if (rc) {
         routine_free(r);
-        clip_estimator_free(est);
+        clipstore_free(est);
     }
     return rc;
 }
@@ -49,13 +48,13 @@ static void golden(const char *name)
     snprintf(want_path, sizeof want_path, "%.*s.plan", (int)(strlen(path) - 4), path);
     struct routine r;
     struct timeline tl;
-    struct clip_estimator est;
+    struct clipstore est;
     if (plan_file(path, LEVEL_EASY, false, 48000, &r, &tl, &est)) return;
-    test_plan_invariants(name, &tl);
+    test_plan_invariants(name, &tl, &est);
     char *got = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&got, &len);
-    plan_dump_text(&tl, &r, m);
+    plan_dump_text(&tl, &est, &r, m);
     fclose(m);
     if (getenv("UPDATE_GOLDEN")) {
         FILE *f = fopen(want_path, "w");
@@ -72,7 +71,7 @@ static void golden(const char *name)
     free(got);
     timeline_free(&tl);
     routine_free(&r);
-    clip_estimator_free(&est);
+    clipstore_free(&est);
 }
 
 static void shipped(void)
@@ -90,13 +89,13 @@ static void shipped(void)
         for (int lv = LEVEL_EASY; lv <= LEVEL_HARD; lv++) {
             struct routine r;
             struct timeline tl;
-            struct clip_estimator est;
+            struct clipstore est;
             if (plan_file(path, (enum level)lv, true, lv == LEVEL_MEDIUM ? 44100 : 48000, &r, &tl, &est))
                 continue;
-            test_plan_invariants(e->d_name, &tl);
+            test_plan_invariants(e->d_name, &tl, &est);
             timeline_free(&tl);
             routine_free(&r);
-            clip_estimator_free(&est);
+            clipstore_free(&est);
         }
         n++;
     }
@@ -122,12 +121,12 @@ static void no_drift(void)
     const char *text = "[routine]\ntitle = Long\n[exercise walk]\nname = Walk\nduration = 3600\n"
                        "metronome = 60\n";
     CHECK(parse(text, &r) == 0);
-    struct clip_estimator est = {.rate_hz = 44100};
-    struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+    struct clipstore est;
+    test_estimator(&est, 44100);
     struct timeline tl;
     struct plan_opts o = {.rate_hz = 44100, .level = LEVEL_EASY};
     char err[256];
-    CHECK(plan_build(&r, &voice, &src, &o, &tl, err, sizeof err) == 0);
+    CHECK(plan_build(&r, &voice, &est, &o, &tl, err, sizeof err) == 0);
     uint64_t start = 0, first = 0, last = 0;
     size_t clicks = 0;
     for (size_t i = 0; i < tl.n_ev; i++) {
@@ -141,32 +140,27 @@ static void no_drift(void)
     CHECK(first == start + 44100);
     CHECK(last == start + 3599ull * 44100);
     /* the last counted second "1" lands exactly 1 s before the end */
-    test_plan_invariants("one hour", &tl);
+    test_plan_invariants("one hour", &tl, &est);
     timeline_free(&tl);
-    clip_estimator_free(&est);
+    clipstore_free(&est);
     routine_free(&r);
 }
 
-/* Every clip 2 s long: the countdown "3" cannot fit in its second. */
-static int slow_intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
-{
-    int rc = clip_estimate_intern(ctx, text, id, len);
-    *len = 2 * 48000;
-    return rc;
-}
 
 static void cannot_fit(void)
 {
     struct routine r;
     CHECK(parse("[routine]\ntitle = T\n[exercise a]\nname = A\nhold = 10\n", &r) == 0);
-    struct clip_estimator est = {.rate_hz = 48000};
-    struct clip_source src = {.intern = slow_intern, .ctx = &est};
+    /* the countdown's "3" is 2 s long: it cannot fit in its second */
+    struct clipstore est;
+    test_estimator(&est, 48000);
+    CHECK(clipstore_add(&est, "3", 2 * 48000, NULL) == 0);
     struct timeline tl;
     struct plan_opts o = {.rate_hz = 48000, .level = LEVEL_EASY};
     char err[512] = "";
-    CHECK(plan_build(&r, &voice, &src, &o, &tl, err, sizeof err) == COACH_EPLAN);
+    CHECK(plan_build(&r, &voice, &est, &o, &tl, err, sizeof err) == COACH_EPLAN);
     CHECKF(strstr(err, "inline.ini:3: step 'a'") && strstr(err, "does not fit"), "%s", err);
-    clip_estimator_free(&est);
+    clipstore_free(&est);
     routine_free(&r);
 }
 
@@ -177,20 +171,20 @@ static void levels(void)
     CHECK(parse("[routine]\ntitle = T\n[exercise a]\nname = A\nhold = 15-30\nreps = 2-4\n", &r) == 0);
     uint64_t len[3];
     for (int lv = 0; lv < 3; lv++) {
-        struct clip_estimator est = {.rate_hz = 48000};
-        struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+        struct clipstore est;
+        test_estimator(&est, 48000);
         struct timeline tl;
         struct plan_opts o = {.rate_hz = 48000, .level = (enum level)lv};
         char err[256];
-        CHECK(plan_build(&r, &voice, &src, &o, &tl, err, sizeof err) == 0);
+        CHECK(plan_build(&r, &voice, &est, &o, &tl, err, sizeof err) == 0);
         len[lv] = tl.len_frames;
         size_t releases = 0;
         for (size_t i = 0; i < tl.n_ev; i++)
-            if (tl.ev[i].kind == EV_SPEECH && strcmp(tl.clip_text[tl.ev[i].clip], "Release.") == 0)
+            if (tl.ev[i].kind == EV_SPEECH && strcmp(clipstore_text(&est, tl.ev[i].clip), "Release.") == 0)
                 releases++;
         CHECKF(releases == (size_t)(lv == 0 ? 2 : lv == 1 ? 3 : 4), "level %d: %zu releases", lv, releases);
         timeline_free(&tl);
-        clip_estimator_free(&est);
+        clipstore_free(&est);
     }
     CHECK(len[0] < len[1] && len[1] < len[2]);
     routine_free(&r);
@@ -206,15 +200,15 @@ static void prefixes(void)
     diags_init(&d);
     CHECK(routine_load(path, &r, &d) == 0);
     diags_free(&d);
-    struct clip_estimator est = {.rate_hz = 48000};
-    struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+    struct clipstore est;
+    test_estimator(&est, 48000);
     struct timeline full, part;
     char err[256];
     struct plan_opts o = {.rate_hz = 48000, .level = LEVEL_EASY, .part = PLAN_FULL};
-    CHECK(plan_build(&r, &voice, &src, &o, &full, err, sizeof err) == 0);
+    CHECK(plan_build(&r, &voice, &est, &o, &full, err, sizeof err) == 0);
     for (int k = PLAN_TITLE; k <= PLAN_INTRO; k++) {
         o.part = (enum plan_part)k;
-        CHECK(plan_build(&r, &voice, &src, &o, &part, err, sizeof err) == 0);
+        CHECK(plan_build(&r, &voice, &est, &o, &part, err, sizeof err) == 0);
         CHECK(part.n_ev >= 1 && part.n_ev < full.n_ev);
         CHECK(memcmp(part.ev, full.ev, part.n_ev * sizeof *part.ev) == 0);
         CHECK(part.len_frames == part.ev[part.n_ev - 1].frame + part.ev[part.n_ev - 1].len_frames);
@@ -223,7 +217,7 @@ static void prefixes(void)
         timeline_free(&part);
     }
     timeline_free(&full);
-    clip_estimator_free(&est);
+    clipstore_free(&est);
     routine_free(&r);
 }
 

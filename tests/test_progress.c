@@ -18,13 +18,19 @@
 static char path[1024];
 static time_t when = 1795290005;
 
-static void add(const char *routine, const char *ending, unsigned done, unsigned total)
+static void add_skipped(const char *routine, const char *ending, unsigned done, unsigned total,
+                        unsigned skipped)
 {
     struct history_record r = {.when = when, .routine = routine, .title = "T",
                                .steps_done = done, .steps_total = total, .seconds = 60,
-                               .ending = ending};
+                               .ending = ending, .skipped = skipped};
     when += 3600;
     CHECK(history_append(path, &r) == 0);
+}
+
+static void add(const char *routine, const char *ending, unsigned done, unsigned total)
+{
+    add_skipped(routine, ending, done, total, 0);
 }
 
 static unsigned streak(const char *routine)
@@ -87,6 +93,21 @@ static void test_streak(void)
     add("back", "completed", 5, 5);
     add("back", "error", 0, 5);
     CHECK(streak("back") == 0);
+    /* steps skipped with next: never a full completion, whatever the counts say */
+    add("back", "completed", 5, 5);
+    add_skipped("back", "completed", 5, 5, 1);
+    CHECK(streak("back") == 0);
+    /* three sessions whose steps were all skipped do not raise the level */
+    for (int i = 0; i < 3; i++) add_skipped("back", "completed", 0, 5, 5);
+    CHECK(streak("back") == 0);
+    /* records of earlier versions (no skipped field) still count */
+    f = fopen(path, "a");
+    CHECK(f != NULL);
+    if (f) {
+        for (int i = 0; i < 3; i++) fputs("2026-11-23T10:00:00\tback\tT\t5\t5\t60\tcompleted\n", f);
+        fclose(f);
+    }
+    CHECK(streak("back") == 3);
 }
 
 static void test_level_rule(void)

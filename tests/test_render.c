@@ -20,6 +20,7 @@
 struct fixture {
     struct timeline tl;
     clip_slot pcm[16];
+    uint64_t clip_len[16]; /* what a clip store would hold */
 };
 
 static void fx_init(struct fixture *fx, size_t cap)
@@ -55,10 +56,7 @@ static uint32_t fx_clip(struct fixture *fx, uint64_t len, float amp, int ready)
 {
     struct timeline *tl = &fx->tl;
     uint32_t id = (uint32_t)tl->n_clips++;
-    tl->clip_len = realloc(tl->clip_len, tl->n_clips * sizeof(uint64_t));
-    tl->clip_text = realloc(tl->clip_text, tl->n_clips * sizeof(char *));
-    tl->clip_len[id] = len;
-    tl->clip_text[id] = NULL;
+    fx->clip_len[id] = len;
     float *p = malloc(len * sizeof(float));
     for (uint64_t i = 0; i < len; i++)
         p[i] = amp * (float)sin(6.283185307179586 * 200.0 * (double)i / RATE);
@@ -73,7 +71,7 @@ static uint32_t fx_clip(struct fixture *fx, uint64_t len, float amp, int ready)
 
 static struct event *fx_speech(struct fixture *fx, uint64_t frame, uint32_t clip)
 {
-    struct event *e = fx_add(fx, EV_SPEECH, frame, fx->tl.clip_len[clip]);
+    struct event *e = fx_add(fx, EV_SPEECH, frame, fx->clip_len[clip]);
     e->clip = clip;
     return e;
 }

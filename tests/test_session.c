@@ -9,72 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coach/clips.h"
-#include "coach/plan.h"
 #include "coach/render.h"
-#include "coach/routine.h"
-#include "coach/speech.h"
-#include "coach/voice.h"
+#include "coach/session.h"
 #include "testutil.h"
 
 #define BLOCK 4096
 
-static int intern(void *ctx, const char *text, uint32_t *id, uint64_t *len)
-{
-    return clipstore_intern(ctx, text, id, len);
-}
-
 static void session(const char *path)
 {
-    struct routine r;
+    /* each routine in its own voice: a German routine is spoken in German */
+    struct session_opts so = {.routine = path, .speech_rate = -1, .pitch = -1, .speech_volume = -1,
+                              .rate_hz = 48000, .clips = CLIPS_AUDIO};
+    struct session s;
     struct coach_diags d;
     diags_init(&d);
-    int rc = routine_load(path, &r, &d);
-    diags_free(&d);
-    CHECKF(rc == 0, "%s", path);
-    if (rc) return;
-    /* each routine in its own voice: a German routine is spoken in German */
-    char vpath[512];
-    snprintf(vpath, sizeof vpath, "%s", test_src_path("voices/"));
-    strncat(vpath, r.voice, sizeof vpath - strlen(vpath) - 5);
-    strcat(vpath, ".ini");
-    struct voice voice;
-    diags_init(&d);
-    rc = voice_load(vpath, &voice, &d);
+    char err[1024] = "";
+    enum session_fail f = session_open(&s, &so, &d, err, sizeof err);
     diags_print(&d, stderr);
     diags_free(&d);
-    CHECKF(rc == 0, "%s: voice %s", path, vpath);
-    struct speech *sp = NULL;
-    struct speech_settings ss = {.espeak_voice = voice.espeak_voice, .rate_wpm = voice.rate_wpm,
-                                 .pitch = voice.pitch, .volume = voice.volume};
-    if (!rc) rc = speech_open(&sp, &ss);
-    CHECKF(rc == 0, "%s: espeak voice %s", path, voice.espeak_voice);
-    if (rc) {
-        routine_free(&r);
+    CHECKF(f == SESSION_OK, "%s: %d %s", path, f, err);
+    if (f) {
+        session_free(&s);
         return;
     }
-    const struct voice *v = &voice;
-    struct clipstore cs;
-    CHECK(clipstore_init(&cs, sp, 48000) == 0);
-    struct clip_source src = {.intern = intern, .ctx = &cs};
-    struct plan_opts o = {.rate_hz = 48000, .level = r.level};
-    struct timeline tl;
-    char err[512];
-    rc = plan_build(&r, v, &src, &o, &tl, err, sizeof err);
-    CHECKF(rc == 0, "%s: %s", path, err);
-    if (rc) {
-        clipstore_free(&cs);
-        speech_close(sp);
-        voice_free(&voice);
-        routine_free(&r);
-        return;
-    }
-    test_plan_invariants(path, &tl);
+    const struct timeline tl = s.tl;
+    test_plan_invariants(path, &tl, &s.clips);
 
     clip_slot *pcm = calloc(tl.n_clips, sizeof *pcm);
     for (uint32_t i = 0; i < tl.n_clips; i++) {
-        CHECK(clipstore_prepare(&cs, i) == 0);
-        pcm[i] = cs.clips[i].pcm;
+        CHECK(clipstore_prepare(&s.clips, i) == 0);
+        pcm[i] = s.clips.clips[i].pcm;
     }
     /* which frames have an event sounding (speech or tone) */
     uint8_t *busy = calloc(tl.len_frames, 1);
@@ -114,15 +78,12 @@ static void session(const char *path)
     free(out);
     free(busy);
     free(pcm);
-    timeline_free(&tl);
-    clipstore_free(&cs);
-    speech_close(sp);
-    voice_free(&voice);
-    routine_free(&r);
+    session_free(&s);
 }
 
 int main(void)
 {
+    setenv("COACH_DATA_DIR", test_src_path(""), 1); /* the voices beside the routines */
     char dir[4096]; /* test_src_path's buffers rotate: keep a copy */
     snprintf(dir, sizeof dir, "%s", test_src_path("routines"));
     DIR *dd = opendir(dir);

@@ -240,7 +240,7 @@ static void test_clipstore(void)
     }
     struct clipstore cs;
     CHECK(clipstore_init(&cs, sp, 48000) == 0);
-    CHECK(cs.peak == 0.7f && cs.src_rate_hz == 22050);
+    CHECK(cs.peak == 0.7f && speech_rate_hz(sp) == 22050);
 
     uint32_t id1 = 99, id2 = 99, id3 = 99, id4 = 99;
     uint64_t len1 = 0, len2 = 0, len3 = 0, len4 = 1;
@@ -292,7 +292,7 @@ static void test_clipstore(void)
     /* Lengths only (check, plan): the same lengths, no audio kept. */
     struct clipstore lo;
     CHECK(clipstore_init(&lo, sp, 48000) == 0);
-    clipstore_set_lengths_only(&lo);
+    clipstore_set_mode(&lo, CLIPS_LENGTHS);
     uint32_t lid;
     uint64_t llen;
     CHECK(clipstore_intern(&lo, "Rest", &lid, &llen) == 0);

@@ -1,6 +1,7 @@
 /* Shared helpers for the unit tests. */
 #include "testutil.h"
 
+#include "coach/clips.h"
 #include "coach/timeline.h"
 
 #include <dirent.h>
@@ -78,7 +79,7 @@ char *test_read_file(const char *path, size_t *len)
 }
 
 /* Invariants every plan must hold. */
-void test_plan_invariants(const char *name, const struct timeline *tl)
+void test_plan_invariants(const char *name, const struct timeline *tl, const struct clipstore *cs)
 {
     uint64_t speech_end = 0, rate = tl->rate_hz;
     int overlaps = 0, unsorted = 0, past_end = 0, bad_countdown = 0;
@@ -90,7 +91,7 @@ void test_plan_invariants(const char *name, const struct timeline *tl)
         if (e->kind == EV_SPEECH) {
             if (i && e->frame < speech_end) overlaps++;
             speech_end = e->frame + e->len_frames;
-            CHECK(e->clip < tl->n_clips && tl->clip_len[e->clip] == e->len_frames);
+            CHECK(e->clip < tl->n_clips && clipstore_len(cs, e->clip) == e->len_frames);
         }
         if (e->kind == EV_BEEP) {
             /* every countdown beep is a whole number of seconds before the
@@ -109,6 +110,13 @@ void test_plan_invariants(const char *name, const struct timeline *tl)
     /* chapters in order, covering the whole timeline */
     CHECK(tl->n_ch >= 1 && tl->ch[0].frame == 0);
     for (size_t i = 1; i < tl->n_ch; i++) CHECK(tl->ch[i].frame == tl->ch[i - 1].end_frame);
+    for (size_t i = 0; i < tl->n_ch; i++)
+        CHECKF(tl->ch[i].frame <= tl->ch[i].body_frame && tl->ch[i].body_frame < tl->ch[i].end_frame,
+               "%s: chapter %zu's own start %llu outside [%llu, %llu)", name, i,
+               (unsigned long long)tl->ch[i].body_frame, (unsigned long long)tl->ch[i].frame,
+               (unsigned long long)tl->ch[i].end_frame);
+    CHECK(tl->n_ch && tl->ending_frame >= tl->ch[tl->n_ch - 1].body_frame &&
+          tl->ending_frame < tl->len_frames);
     CHECK(tl->n_ch && tl->ch[tl->n_ch - 1].end_frame == tl->len_frames);
     /* the last event is the bell */
     CHECK(tl->n_ev && tl->ev[tl->n_ev - 1].kind == EV_BELL);
@@ -124,4 +132,10 @@ int count_entries(const char *dir)
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
     closedir(d);
     return n;
+}
+
+void test_estimator(struct clipstore *cs, uint32_t rate_hz)
+{
+    CHECK(clipstore_init(cs, NULL, rate_hz) == 0);
+    clipstore_set_mode(cs, CLIPS_ESTIMATE);
 }

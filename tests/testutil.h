@@ -3,6 +3,7 @@
 #ifndef COACH_TESTUTIL_H
 #define COACH_TESTUTIL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 extern int test_failures;
@@ -41,9 +42,16 @@ char *test_read_file(const char *path, size_t *len);
 int count_entries(const char *dir);
 
 struct timeline;
+struct clipstore;
 /* Checks what every plan must hold: events sorted and inside the timeline,
- * speech never overlapping, countdown beeps a whole number of seconds
- * before their final beep, chapters contiguous, the bell last. */
-void test_plan_invariants(const char *name, const struct timeline *tl);
+ * speech never overlapping and as long as its clip in cs, countdown beeps
+ * a whole number of seconds before their final beep, chapters contiguous
+ * with each step's own start inside its chapter, the closing words after
+ * the last chapter's content, the bell last. */
+void test_plan_invariants(const char *name, const struct timeline *tl, const struct clipstore *cs);
+
+/* A clip store that estimates lengths from the texts (no synthesis: the
+ * same on every run), for plans in tests. */
+void test_estimator(struct clipstore *cs, uint32_t rate_hz);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "coach/clips.h"
 #include "coach/timeline.h"
 
 enum captions_format { CAPTIONS_VTT, CAPTIONS_SRT, CAPTIONS_UNKNOWN };
@@ -27,14 +28,14 @@ static inline uint64_t captions_ms_ceil(uint64_t frame, uint32_t rate_hz)
     return (frame * 1000 + rate_hz - 1) / rate_hz;
 }
 
-/* Writes one cue per speech event, in timeline order. VTT starts with
+/* Writes one cue per speech event, in timeline order, its text from cs. VTT starts with
  * "WEBVTT" and a NOTE naming title (may be NULL); SRT cues are numbered
  * from 1. Text: VTT escapes & < > as entities; SRT keeps it as is but
  * breaks any "-->" (it would end the timing line for a parser); line
  * breaks become spaces (a blank line ends a cue). Returns 0, COACH_EINVAL
  * (bad format or rate, a clip id without text) or COACH_EIO if out
  * reports an error (errno set). */
-int captions_write(const struct timeline *tl, enum captions_format fmt, const char *title,
-                   FILE *out);
+int captions_write(const struct timeline *tl, const struct clipstore *cs, enum captions_format fmt,
+                   const char *title, FILE *out);
 
 #endif

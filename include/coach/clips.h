@@ -1,8 +1,12 @@
-/* The speech clip store: each distinct text is synthesized once (espeak-ng at
- * its own rate, int16, kept losslessly packed: see pcmpack.h), its length at the output rate known at once
- * (the planner needs it), and its float PCM at the output rate made
- * ("prepared") only when it is about to be heard and dropped after its last
- * use, so memory stays small for long routines. Not thread-safe. */
+/* The speech clip store: the one owner of every clip's text and length (a
+ * timeline refers to clips by id only). Each distinct text is synthesized
+ * once; its length at the output rate is known at once (the planner needs
+ * it); the synthesized source is kept, packed losslessly (see pcmpack.h),
+ * and its float PCM at the output rate is made ("prepared") only when it is
+ * about to be heard and dropped after its last use, so memory stays small
+ * for long routines. A store can also only measure (check, plan: no audio
+ * is kept) or only estimate (no synthesis: lengths from the text, for the
+ * menu's estimates and the tests). Not thread-safe. */
 #ifndef COACH_CLIPS_H
 #define COACH_CLIPS_H
 
@@ -11,12 +15,19 @@
 
 #include "coach/speech.h"
 
+enum clip_mode {
+    CLIPS_AUDIO,    /* synthesize and keep the source: clips can be prepared */
+    CLIPS_LENGTHS,  /* synthesize to measure, keep nothing: never prepared */
+    CLIPS_ESTIMATE, /* no synthesis: length estimated from the text */
+};
+
 struct clip {
     char *text;           /* the UTF-8 text spoken */
     uint8_t *packed;      /* synthesized PCM at src_rate_hz, silence trimmed,
                              packed (pcmpack): half the memory, same samples */
     size_t packed_bytes;
     size_t src_len;       /* frames at src_rate_hz */
+    uint32_t src_rate_hz; /* the synthesizer's rate for this clip's voice */
     uint64_t len_frames;  /* frames at the output rate (exact, known at intern) */
     float *pcm;           /* output-rate PCM, normalized; NULL unless prepared */
 };
@@ -25,27 +36,38 @@ struct clipstore {
     struct clip *clips;   /* index = clip id, dense from 0 */
     size_t len, cap;
     uint32_t rate_hz;     /* output rate */
-    uint32_t src_rate_hz; /* speech rate */
-    struct speech *sp;    /* borrowed */
+    struct speech *sp;    /* borrowed; NULL: only clipstore_add and estimates */
+    enum clip_mode mode;
     uint32_t *hash;       /* open-addressing text -> id+1 table */
     size_t hash_cap;
     float peak;           /* normalization target for prepared clips */
-    int lengths_only;     /* keep no sources: the clips are never prepared */
     uint64_t src_bytes;   /* int16 bytes of every source (what packing saves on) */
     uint64_t packed_bytes;/* bytes of every packed source */
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);
-/* For a plan that is only looked at (check, plan): interning measures each
- * clip and keeps nothing of its audio, preparing fails with COACH_EINVAL. */
-void clipstore_set_lengths_only(struct clipstore *cs);
+/* CLIPS_AUDIO by default; set before the first clip. */
+void clipstore_set_mode(struct clipstore *cs, enum clip_mode mode);
 void clipstore_free(struct clipstore *cs);
-/* Returns the id of text, synthesizing it if new; *len_frames is the clip's
- * length at the output rate. Returns 0 or negative. */
+/* Returns the id of text, synthesizing (or estimating) it if new;
+ * *len_frames is the clip's length at the output rate. Returns 0 or
+ * negative. */
 int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint64_t *len_frames);
-/* Makes clips[id].pcm (resample + normalize). Idempotent. */
+/* A clip of a given length with no audio (hand-made timelines, tests):
+ * the id of text, added with len_frames if new (an existing clip keeps its
+ * length). Returns 0 or negative. */
+int clipstore_add(struct clipstore *cs, const char *text, uint64_t len_frames, uint32_t *id);
+/* The clip's text and length; NULL / 0 for an unknown id. */
+const char *clipstore_text(const struct clipstore *cs, uint32_t id);
+uint64_t clipstore_len(const struct clipstore *cs, uint32_t id);
+/* Makes clips[id].pcm (resample + normalize). Idempotent. COACH_EINVAL for
+ * a clip whose audio was not kept (another mode, or clipstore_add). */
 int clipstore_prepare(struct clipstore *cs, uint32_t id);
-/* Frees clips[id].pcm (the packed source stays, so it can be prepared again). */
+/* Frees clips[id].pcm (the source stays, so it can be prepared again). */
 void clipstore_release(struct clipstore *cs, uint32_t id);
+
+/* The estimate CLIPS_ESTIMATE uses: about 160 words a minute, 65 ms a
+ * character (digits read as words), 0 for an empty text. */
+uint64_t clip_estimate_frames(const char *text, uint32_t rate_hz);
 
 #endif

@@ -17,6 +17,7 @@ enum coach_err {
     COACH_ENOTFOUND = -6,/* routine, voice or file not found */
     COACH_EPLAN = -7,    /* the plan cannot fit mandatory speech */
     COACH_EINTR = -8,    /* interrupted by a signal */
+    COACH_ETIMEDOUT = -9,/* a component (the sound system) did not answer in time */
 };
 
 const char *coach_strerror(int err);
@@ -36,6 +37,8 @@ uint64_t coach_mono_ns(void);
 char *coach_strdup(const char *s);
 /* printf into a new heap string; NULL on no memory. */
 char *coach_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A reason for people into err[0..cap) (printf); nothing if err is NULL. */
+void coach_set_err(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* 1 if the extension of path's base name (from its last dot) is ext
  * (".vtt": lower case, dot included), ignoring ASCII case; else 0. */
 int coach_path_has_ext(const char *path, const char *ext);

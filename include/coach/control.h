@@ -1,27 +1,50 @@
 /* Commands that steer a live session, whatever they come from: a key on
- * the terminal, a word on the control socket (`coach ctl WORD`), a signal. */
+ * the terminal, a word on the control socket (`coach ctl WORD`), a signal.
+ * Keys arrive as bytes: a terminal sends the arrow keys as escape
+ * sequences (ESC [ A), so a small decoder turns bytes into keys first and
+ * swallows every other sequence whole, never as letters. */
 #ifndef COACH_CONTROL_H
 #define COACH_CONTROL_H
+
+#include <stdint.h>
 
 enum ctl_cmd {
     CTL_NONE = 0,
     CTL_TOGGLE,      /* space, SIGUSR1: pause or resume */
     CTL_PAUSE,
     CTL_RESUME,
-    CTL_NEXT,        /* n, SIGUSR2: next step */
-    CTL_BACK,        /* b: back to the start of this step */
+    CTL_NEXT,        /* n, Right, SIGUSR2: next step */
+    CTL_BACK,        /* b, Left: back to the start of this step (twice within 2 s: previous) */
+    CTL_PREVIOUS,    /* p: the previous step */
     CTL_REPEAT,      /* r: repeat the last instruction */
     CTL_WHERE,       /* ? or w: speak step, side, set, rep and time left */
-    CTL_VOLUME_UP,   /* + (also =) */
-    CTL_VOLUME_DOWN, /* - */
+    CTL_VOLUME_UP,   /* + (also =), Up */
+    CTL_VOLUME_DOWN, /* -, Down */
     CTL_STOP,        /* q: stop and exit */
 };
 
-/* A key pressed on the terminal -> command (CTL_NONE if not bound). */
+/* Keys beyond bytes: the arrows. */
+enum { KEY_NONE = -1, KEY_UP = 0x100, KEY_DOWN, KEY_RIGHT, KEY_LEFT };
+
+/* Turns terminal bytes into keys: a plain byte is itself; ESC [ A..D and
+ * ESC O A..D are the arrows; any other escape sequence (with parameters,
+ * function keys, Alt+key) is swallowed whole. A sequence broken off for
+ * longer than KEYDEC_GAP_MS counts as ended. */
+struct keydec {
+    int state;        /* 0 plain, 1 after ESC, 2 in ESC [ ..., 3 after ESC O */
+    int params;       /* parameter bytes seen in ESC [ ... */
+    uint64_t last_ms; /* when the last byte came */
+};
+#define KEYDEC_GAP_MS 100
+/* The key byte c makes (a byte, or KEY_UP..KEY_LEFT), or KEY_NONE while a
+ * sequence is incomplete or swallowed. now_ms: a monotonic clock. */
+int keydec_feed(struct keydec *k, unsigned char c, uint64_t now_ms);
+
+/* A key of a playing coach -> command (CTL_NONE if not bound). */
 enum ctl_cmd ctl_from_key(int key);
-/* A word ("pause", "resume", "toggle", "next", "back", "repeat", "where",
- * "louder", "softer", "stop"; case-insensitive, surrounding blanks ignored)
- * -> command, CTL_NONE if unknown. */
+/* A word ("pause", "resume", "toggle", "next", "back", "previous",
+ * "repeat", "where", "louder", "softer", "stop"; case-insensitive,
+ * surrounding blanks ignored) -> command, CTL_NONE if unknown. */
 enum ctl_cmd ctl_from_word(const char *word);
 /* The canonical word of a command ("pause", ...). */
 const char *ctl_word(enum ctl_cmd c);

@@ -2,8 +2,11 @@
  * durably (O_APPEND + fsync) to $XDG_STATE_HOME/coach/history.tsv
  * (~/.local/state/coach/history.tsv), so a crash never corrupts earlier
  * records. Tab-separated: ISO-8601 local date-time, routine name, routine
- * title, steps completed, steps in total, seconds exercised (paused time not
- * counted), how it ended ("completed" | "stopped" | "interrupted" | "error"). */
+ * title, steps done (played through), steps in total, seconds exercised
+ * (paused and skipped time not counted), how it ended ("completed" |
+ * "stopped" | "interrupted" | "error"), steps skipped (gone past with
+ * "next" before they were done). Records of earlier versions have no
+ * skipped field: read as 0. */
 #ifndef COACH_HISTORY_H
 #define COACH_HISTORY_H
 
@@ -18,6 +21,7 @@ struct history_record {
     unsigned steps_done, steps_total;
     uint64_t seconds;       /* time exercised */
     const char *ending;     /* "completed", "stopped", "interrupted", "error" */
+    unsigned skipped;       /* steps gone past unfinished */
 };
 
 /* A record as history_read finds it. rec.when is the local time when_text

@@ -1,15 +1,18 @@
-/* The line reader shared by every INI file we read (routines, voice
- * profiles). It feeds inih one checked line at a time and counts the lines
- * itself, so every message carries its true line number whatever inih was
- * built with. It does all the line-level work: reading the file (with a size
- * cap), skipping a BOM, stripping leading blanks (no line is ever taken as a
- * multi-line continuation), and reporting then dropping over-long, binary,
- * non-UTF-8 and malformed lines and broken section headers. A dropped line
- * reaches inih as an empty one, so numbering never drifts. Section headers
- * never reach inih: the reader checks them, keeps the current section name
- * and can tell a caller that tracks sections itself. Every message goes
- * through one error cap. Not thread-safe: Debian's inih options are
- * process-wide and are set before each parse. */
+/* The one INI reader, shared by every INI file we read (routines, voice
+ * profiles). It is hand-written rather than inih because with inih the
+ * longest line a routine could have depended on the build linked: upstream's
+ * line buffer is a compile-time constant (200 bytes), Debian's a patched
+ * run-time knob, and per-key line numbers need a non-default build option.
+ * This reader already did every line-level check itself, and the one thing
+ * left to inih, splitting "key = value", is a few lines. It reads the file
+ * (with a size cap), skips a BOM, counts lines, strips leading blanks (no
+ * line is ever a multi-line continuation), and reports then drops over-long,
+ * binary, non-UTF-8 and malformed lines and broken section headers. It keeps
+ * the current section name, can tell a caller that tracks sections itself,
+ * and hands each key on trimmed, as inih split it: blanks around the key and
+ * the value go, and so does an inline comment (a ';' after a blank). Every
+ * message goes through one error cap. One struct ini_lines per parse; no
+ * global state. */
 #ifndef COACH_INIREADER_H
 #define COACH_INIREADER_H
 
@@ -18,14 +21,10 @@
 
 #include "coach/diag.h"
 
-/* Longest line accepted, in bytes without the line break. Debian's inih lets
- * us size its line buffer at run time; upstream's is INI_MAX_LINE (200) with
- * room kept for "\r\n" and the terminating NUL. */
-#if defined(COACH_INIH_RUNTIME_GLOBALS) && COACH_INIH_RUNTIME_GLOBALS
+/* Longest line accepted, in bytes without the line break, whatever is
+ * installed: long enough for any cue or tip (500 bytes) with its key and a
+ * comment. */
 #define INI_LINES_MAX_BYTES 1000
-#else
-#define INI_LINES_MAX_BYTES 196
-#endif
 #define INI_LINES_MAX_FILE_BYTES (1u << 20) /* ini_lines_open_file refuses larger files */
 #define INI_LINES_MAX_ERRORS 100            /* messages per file; then "too many errors" */
 #define INI_LINES_QUOTE_BYTES 60            /* longest quoted text, before "..." */
@@ -71,8 +70,9 @@ int ini_lines_open_file(struct ini_lines *L, const char *path, struct coach_diag
 /* Reads text[0..len) in place; name is used in messages. */
 void ini_lines_open_mem(struct ini_lines *L, const char *name, const char *text, size_t len,
                         struct coach_diags *d);
-/* Runs inih over the text; on_section may be NULL. Returns 0, or
- * COACH_ENOMEM if inih or a message ran out of memory. */
+/* Reads every line of the text, calling handler for each key and
+ * on_section (which may be NULL) for each section. Returns 0, or
+ * COACH_ENOMEM if a message could not be stored. */
 int ini_lines_parse(struct ini_lines *L, ini_lines_handler handler,
                     ini_lines_section_hook on_section, void *user);
 /* Adds "name:line: message" unless the cap was reached (the message past it

@@ -2,9 +2,18 @@
  * with the renderer and carries out commands that arrive through a
  * lock-free ring (pause and resume with fades, seeks, speech said while the
  * timeline waits, acknowledgement tones, a timeline swap), and reports back
- * through another ring. Real-time safe: after live_init, live_process never
- * allocates, locks, logs or does I/O. It knows nothing about devices: the
- * PortAudio sink calls it, and so do the tests, block by block. */
+ * through another ring. Everything it mixes (the timeline, the spoken
+ * answers, the acknowledgement tones) goes through the renderer's one
+ * limiter. Real-time safe: after live_init, live_process never allocates,
+ * locks, logs or does I/O. It knows nothing about devices: a sink calls it
+ * (PortAudio's callback, or the memory sink of the tests), block by block.
+ *
+ * What sounds follows from a few states: the timeline plays when nothing
+ * holds it (not paused, no speech waiting or being said, no jump or stop
+ * under way); whatever holds it first fades it out over LIVE_FADE_MS, and
+ * only then is the jump made, the speech said or the stop done. Speech
+ * that is cut short (a newer one, a stop, a resume cutting "Paused") fades
+ * out too. Paused time and speech time do not advance the timeline. */
 #ifndef COACH_LIVE_H
 #define COACH_LIVE_H
 
@@ -16,45 +25,57 @@
 #include "coach/ring.h"
 #include "coach/timeline.h"
 
-#define LIVE_FADE_MS 30 /* fade out before pausing or jumping, fade in after */
+#define LIVE_FADE_MS 30    /* fade out before pausing or jumping, fade in after */
 #define LIVE_NO_ACK 0xff
-#define LIVE_PENDING_NONE 0xff /* no command waits for a fade out */
+#define LIVE_RING_MSGS 256 /* commands and notes in flight */
 
 enum live_cmd_kind {
-    LIVE_SWAP,    /* render tl from now on; final: it is the whole routine */
-    LIVE_PAUSE,   /* fade out, then hold the timeline */
-    LIVE_RESUME,  /* fade back in */
-    LIVE_SEEK,    /* fade out, jump to frame, fade in (stays paused if paused) */
-    LIVE_OVERLAY, /* say pcm while the timeline waits, then go on */
-    LIVE_ACK,     /* only sound an acknowledgement */
-    LIVE_STOP,    /* fade out and end */
+    LIVE_SWAP,   /* render tl from now on; final: it is the whole routine */
+    LIVE_PAUSE,  /* hold the timeline; pcm (optional): said once it holds ("Paused") */
+    LIVE_RESUME, /* play on; cuts the pause's speech */
+    LIVE_SEEK,   /* jump to frame (plays on from there unless paused) */
+    LIVE_SAY,    /* say pcm while the timeline waits, then go on; cuts earlier speech */
+    LIVE_ACK,    /* only sound an acknowledgement */
+    LIVE_STOP,   /* fade out and end */
 };
 
 struct live_cmd {
-    uint8_t kind;               /* enum live_cmd_kind */
-    uint8_t ack;                /* enum ack_kind to sound, or LIVE_NO_ACK */
-    bool final;                 /* LIVE_SWAP */
-    uint64_t frame;             /* LIVE_SEEK: target timeline frame */
-    const struct timeline *tl;  /* LIVE_SWAP */
-    const float *pcm;           /* LIVE_OVERLAY: mono at the output rate */
-    uint64_t len_frames;        /* LIVE_OVERLAY */
+    uint8_t kind;              /* enum live_cmd_kind */
+    uint8_t ack;               /* enum ack_kind to sound, or LIVE_NO_ACK */
+    bool final;                /* LIVE_SWAP */
+    uint32_t say_id;           /* LIVE_SAY, LIVE_PAUSE with pcm: reported back in NOTE_SAID */
+    uint64_t frame;            /* LIVE_SEEK: target timeline frame */
+    const struct timeline *tl; /* LIVE_SWAP */
+    const float *pcm;          /* LIVE_SAY, LIVE_PAUSE: mono at the output rate, or NULL */
+    uint64_t len_frames;       /* of pcm */
 };
 
 enum live_note_kind {
-    NOTE_PAUSED,       /* frame: where the timeline holds */
-    NOTE_RESUMED,
-    NOTE_SEEKED,       /* frame: the new position */
-    NOTE_OVERLAY_DONE,
-    NOTE_ENDED,        /* the whole routine was played */
-    NOTE_STOPPED,      /* after LIVE_STOP's fade */
+    NOTE_PAUSED,      /* frame: where the timeline holds */
+    NOTE_RESUMED,     /* frame: where it plays on */
+    NOTE_SEEKED,      /* from -> frame */
+    NOTE_SAID,        /* id: that speech is over (said, cut or dropped): its pcm is free */
+    NOTE_CHAPTER_END, /* id: the step of a chapter played through to its end (frame) */
+    NOTE_ENDED,       /* the whole routine was played */
+    NOTE_STOPPED,     /* after LIVE_STOP's fade */
 };
 
 struct live_note {
     uint8_t kind;   /* enum live_note_kind */
+    int32_t id;     /* NOTE_SAID: say_id; NOTE_CHAPTER_END: the chapter's step */
     uint64_t frame; /* timeline position */
+    uint64_t from;  /* NOTE_SEEKED: the position it left */
 };
 
 enum live_mode { LIVE_RUN, LIVE_PAUSED, LIVE_SPEAKING, LIVE_DONE };
+
+/* Speech the engine says over a waiting timeline. */
+struct live_speech {
+    const float *pcm; /* NULL: none */
+    uint64_t len, pos;
+    uint32_t id;
+    bool for_pause;   /* the pause's own words: a resume cuts them */
+};
 
 struct live {
     /* immutable after live_init */
@@ -63,19 +84,24 @@ struct live {
     uint64_t fade_frames;
     struct ring cmd;           /* control thread -> audio */
     struct ring note;          /* audio -> control thread */
+    float *mix;                /* scratch: the mono mix of a block */
     float *ack_mono;           /* scratch for the acknowledgement tone */
     /* audio thread only (after start) */
     struct renderer r;
     bool final;                /* the timeline is the whole routine */
-    enum live_mode mode;
+    bool done;
+    bool paused;               /* asked to pause (stays until resumed) */
+    bool paused_noted;         /* NOTE_PAUSED sent for this pause */
+    bool stopping;
+    bool seeking;              /* a jump waits for the fade out */
+    uint64_t seek_to;
     uint64_t pos;              /* next timeline frame to render */
     float gain;                /* timeline fade gain, 0..1 */
-    int fade;                  /* -1 fading out, +1 fading in, 0 steady */
-    uint8_t pending;           /* what a fade out leads to: enum live_cmd_kind or LIVE_PENDING_NONE */
-    uint64_t pending_frame;    /* LIVE_SEEK target */
-    bool paused_before_overlay;
-    const float *ov;           /* speech said while the timeline waits */
-    uint64_t ov_len, ov_pos;
+    struct live_speech said;   /* being said */
+    struct live_speech next;   /* waiting for the timeline to fade out */
+    float said_gain;           /* 1, falling while said is cut */
+    bool cutting;              /* said is fading out */
+    size_t next_mark;          /* first chapter whose end is not yet played */
     struct event ack;          /* current acknowledgement tone (len 0: none) */
     uint64_t ack_pos;
     /* audio writes, others read */

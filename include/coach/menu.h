@@ -1,13 +1,18 @@
 /* `coach menu`: choosing a routine by ear. The menu is the list of routines
  * the catalog finds, each with what a listener needs to choose (title,
  * estimated length, number of exercises, summary), a cursor that wraps
- * around at both ends, and the sentences spoken for an item. The audio and
- * the keys live in cli_menu.c; everything here is testable without a device. */
+ * around at both ends, the sentences spoken for an item, and the commands
+ * (the same words and keys as a playing coach) carried out with a player
+ * that speaks (player.h, a voice without a routine). The command line only
+ * prints; everything here is tested offline through the memory sink. */
 #ifndef COACH_MENU_H
 #define COACH_MENU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "coach/control.h"
+#include "coach/player.h"
 #include "coach/voice.h"
 
 struct menu_item {
@@ -26,14 +31,18 @@ struct menu {
     size_t n;
     size_t cur;      /* the item being offered */
     size_t skipped;  /* routines left out: they have errors */
+    char *last;      /* the last sentence said (repeat) */
 };
 
-/* Loads every routine catalog_list finds and estimates its length (plan
- * with the clip estimator: no synthesis). level < 0: each routine's own
- * level, else an enum level. v: the voice to plan with, or NULL for each
- * routine's own (a routine whose voice cannot be loaded is skipped).
- * Routines with errors are skipped and counted. Returns 0 or negative. */
-int menu_load(struct menu *m, int level, const struct voice *v);
+enum menu_verdict { MENU_STAY, MENU_START, MENU_QUIT };
+
+/* Loads every routine catalog_list finds and estimates its length (a
+ * session with estimated clip lengths: no synthesis). level < 0: each
+ * routine's own level, else an enum level. voice: the voice profile to plan
+ * with, or NULL for each routine's own (a routine whose voice cannot be
+ * loaded is skipped). Routines with errors are skipped and counted.
+ * Returns 0 or negative. */
+int menu_load(struct menu *m, int level, const char *voice);
 void menu_free(struct menu *m);
 /* Moves the cursor by delta (+1 next, -1 previous), wrapping around at
  * the ends; returns the new cursor. No-op on an empty menu. */
@@ -43,5 +52,22 @@ size_t menu_move(struct menu *m, int delta);
 char *menu_item_text(const struct menu *m, const struct voice *v);
 /* The item, its length, its number of steps and its summary. */
 char *menu_details_text(const struct menu *m, const struct voice *v);
+/* How to choose (keys: the keyboard's keys; else the buttons and coach
+ * ctl) and the first item. Heap string. */
+char *menu_intro_text(const struct menu *m, const struct voice *v, bool keys);
+/* A key in the menu -> command: n, space, Right next; b, p, Left back; d,
+ * ?, w details (where); r repeat; Enter, s start (toggle); q quit; + = Up
+ * louder; - Down softer. */
+enum ctl_cmd menu_key(int key);
+/* Says text through p (taking it: it becomes m->last, for repeat).
+ * Returns 0 or negative. */
+int menu_say(struct menu *m, struct player *p, char *text, uint8_t ack);
+/* Carries out a command: next/back (previous) move through the routines,
+ * where says the details, repeat the last sentence, toggle/resume start
+ * the one offered (or resume a paused menu), pause/louder/softer as in a
+ * routine, stop leaves. Whatever is said is in m->last; *said_new tells
+ * whether something new was said. reply: for `coach ctl`. */
+enum menu_verdict menu_command(struct menu *m, struct player *p, const struct voice *v,
+                               enum ctl_cmd c, bool *said_new, char *reply, size_t cap);
 
 #endif

@@ -8,17 +8,10 @@
 
 #include <stdio.h>
 
+#include "coach/clips.h"
 #include "coach/routine.h"
 #include "coach/timeline.h"
 #include "coach/voice.h"
-
-/* Where clip lengths come from: the clip store in the program, an estimate
- * in golden tests (synthesized lengths vary by a few samples per run). */
-struct clip_source {
-    /* Returns 0 and the clip's id and length at rate_hz, or negative. */
-    int (*intern)(void *ctx, const char *text, uint32_t *id, uint64_t *len_frames);
-    void *ctx;
-};
 
 /* How much of the routine to plan. A prefix is exactly the beginning of
  * the full plan (same events at the same frames), so live playback can
@@ -36,6 +29,11 @@ struct plan_opts {
     /* Optional sentence said right after the title (e.g. the --progress
      * decision); NULL for none. Not owned: must outlive the planning. */
     const char *announce;
+    /* Called after each phrase is interned (synthesized, or found in the
+     * store): a live session's speech thread takes its turns here while it
+     * plans; non-zero stops the planning with that code. NULL: none. */
+    int (*tick)(void *ctx);
+    void *tick_ctx;
 };
 
 /* The longest session planned. A routine's limits allow weeks (20 sets of
@@ -43,23 +41,19 @@ struct plan_opts {
  * minutes to plan: longer plans fail with COACH_EPLAN instead. */
 #define PLAN_MAX_SESSION_MS (24u * 3600u * 1000u)
 
-/* Returns 0, or negative with a message in err (e.g. COACH_EPLAN). */
-int plan_build(const struct routine *r, const struct voice *v, const struct clip_source *src,
+/* Plans with the clips of cs (which owns their texts and lengths: keep it
+ * for as long as the timeline is used). Returns 0, or negative with a
+ * message in err (e.g. COACH_EPLAN). */
+int plan_build(const struct routine *r, const struct voice *v, struct clipstore *cs,
                const struct plan_opts *o, struct timeline *tl, char *err, size_t err_cap);
 
-/* A readable timeline, one event per line ("  0:12.500  speech  ..."). */
-void plan_dump_text(const struct timeline *tl, const struct routine *r, FILE *out);
-/* JSON: rate, total frames/seconds, chapters, events (frame, time, duration,
- * kind, step, text). */
-void plan_dump_json(const struct timeline *tl, const struct routine *r, FILE *out);
-
-/* A clip source for tests and estimates: length from text length. */
-int clip_estimate_intern(void *ctx, const char *text, uint32_t *id, uint64_t *len_frames);
-struct clip_estimator {
-    uint32_t rate_hz;
-    char **texts;
-    size_t n, cap;
-};
-void clip_estimator_free(struct clip_estimator *e);
+/* A readable timeline, one event per line ("  0:12.500  speech  ..."),
+ * the texts from cs. */
+void plan_dump_text(const struct timeline *tl, const struct clipstore *cs, const struct routine *r,
+                    FILE *out);
+/* JSON: rate, total frames/seconds, chapters (with the step's own start),
+ * events (frame, time, duration, kind, step, text). */
+void plan_dump_json(const struct timeline *tl, const struct clipstore *cs, const struct routine *r,
+                    FILE *out);
 
 #endif

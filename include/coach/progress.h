@@ -1,6 +1,7 @@
 /* --progress: the session's level from the history. The streak is the
  * number of the routine's most recent records, newest first, that ended
- * "completed" with every step done, stopping at the first that did not
+ * "completed" with every step done and none skipped, stopping at the first
+ * that did not
  * (other routines' records are ignored). Every 3 of them move the session
  * one level up from its base level, capped at hard:
  * level = base + streak / 3. Records count in file order, which is the

@@ -37,7 +37,9 @@ struct renderer {
 };
 
 /* clip_pcm is borrowed: an array of at least n_clips slots the owner fills
- * as clips are prepared. Allocates scratch buffers. Returns 0 or
+ * as clips are prepared; a speech event reads len_frames samples of its
+ * clip, so the owner makes sure the clips are that long (export_timeline
+ * and the player check the timeline against the clip store). Allocates scratch buffers. Returns 0 or
  * COACH_ENOMEM. */
 int render_init(struct renderer *r, const struct timeline *tl, clip_slot *clip_pcm,
                 uint32_t channels, size_t max_block);
@@ -59,8 +61,19 @@ static inline void render_set_timeline(struct renderer *r, const struct timeline
 int render_set_music(struct renderer *r, const struct music *m);
 void render_free(struct renderer *r);
 /* Fills out with n frames (n * channels floats) starting at frame a. Any n:
- * larger blocks are rendered in max_block pieces. Never exceeds [-1, 1]. */
+ * larger blocks are rendered in max_block pieces. Never exceeds [-1, 1].
+ * It is render_mix then render_finish, block by block. */
 void render(struct renderer *r, uint64_t a, float *out, size_t n);
+/* The two halves of render, for a caller that mixes more in between (the
+ * live engine: its fades, spoken answers and acknowledgement tones), so
+ * that everything heard passes the one limiter:
+ * render_mix: the timeline's mono mix of frames [a, a+m) before the volume
+ * (m <= max_block), in the renderer's scratch (valid until the next call),
+ * or NULL when the block is silent;
+ * render_finish: master volume, the soft limiter (never past [-1, 1]) and
+ * the channels, from m mono frames into out (mono NULL: silence). */
+const float *render_mix(struct renderer *r, uint64_t a, size_t m);
+void render_finish(struct renderer *r, const float *mono, float *out, size_t m);
 
 /* Speech ducking (tones only): gain for tones under speech and ramp. */
 #define RENDER_DUCK_GAIN 0.25f

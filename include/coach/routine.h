@@ -1,5 +1,5 @@
 /* A routine as plain data in human units (milliseconds, counts, text),
- * parsed from an INI file with inih and validated once. Every error is
+ * parsed from an INI file and validated once. Every error is
  * collected as "file:line: message"; see docs/coach-routine.5 for the format. */
 #ifndef COACH_ROUTINE_H
 #define COACH_ROUTINE_H
@@ -90,8 +90,7 @@ struct routine {
  * unreadable file) with every problem added to d; r is then empty. */
 int routine_load(const char *path, struct routine *r, struct coach_diags *d);
 /* Same, from memory; name is used in messages. Never reads past len; text
- * need not be NUL-terminated. Not thread-safe: it sets inih's process-wide
- * options (Debian's build) before each parse. */
+ * need not be NUL-terminated. */
 int routine_parse(const char *name, const char *text, size_t len, struct routine *r,
                   struct coach_diags *d);
 void routine_free(struct routine *r);

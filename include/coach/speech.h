@@ -20,7 +20,8 @@ struct speech_settings {
  * data / unknown voice) or COACH_ENOMEM. */
 int speech_open(struct speech **out, const struct speech_settings *s);
 void speech_close(struct speech *sp);
-/* The sample rate speech_synth produces (22050 for espeak-ng). */
+/* The sample rate speech_synth produces with this handle's voice (22050
+ * for espeak-ng's own voices, 16000 for its MBROLA voices). */
 uint32_t speech_rate_hz(const struct speech *sp);
 /* Synthesizes UTF-8 text. *pcm is malloc'd (caller frees), leading and
  * trailing silence trimmed so that the first sample is the onset of speech.

@@ -1,5 +1,7 @@
 /* The timeline: sorted, immutable events at exact frame positions, made by
- * the planner and read by the renderer, the dumps and the sinks. */
+ * the planner and read by the renderer, the dumps and the sinks. Speech
+ * events name their clip by id: its text and length live in the clip store
+ * the plan was made with (clips.h), never here. */
 #ifndef COACH_TIMELINE_H
 #define COACH_TIMELINE_H
 
@@ -36,12 +38,16 @@ struct event {
     uint8_t rep;         /* 1-based repetition or breath cycle, 0 outside */
 };
 
-/* One per step (and one for the intro): chapters for exports and dumps. */
+/* One per step (and one for the intro): chapters for exports and dumps,
+ * and the places live commands jump to. A step's chapter may begin with a
+ * rest that announces it ("Rest for 15 seconds. Next: Bridge." and its
+ * setup); the step itself begins at body_frame, with its own announcement. */
 struct chapter {
-    uint64_t frame;     /* start */
-    uint64_t end_frame; /* exclusive */
-    int32_t step;       /* -1 = intro */
-    char *title;        /* e.g. "Exercise 3 of 10: Bridge" */
+    uint64_t frame;      /* start */
+    uint64_t body_frame; /* the step's own start (its title); == frame without a rest */
+    uint64_t end_frame;  /* exclusive */
+    int32_t step;        /* -1 = intro */
+    char *title;         /* e.g. "Exercise 3 of 10: Bridge" */
 };
 
 struct timeline {
@@ -52,9 +58,8 @@ struct timeline {
     struct chapter *ch;
     size_t n_ch, cap_ch;
     uint64_t max_event_frames; /* longest event: bounds the renderer's search */
-    char **clip_text;         /* clip id -> text (copies) */
-    uint64_t *clip_len;       /* clip id -> length in frames */
-    size_t n_clips;
+    uint64_t ending_frame;    /* where the closing words start (len_frames in a prefix) */
+    size_t n_clips;           /* clip ids used are below this */
 };
 
 const char *event_kind_name(enum event_kind k); /* "speech", "click", ... */
@@ -62,6 +67,9 @@ void timeline_free(struct timeline *tl);
 /* The chapter holding frame (chapters are contiguous and in order); NULL
  * before the first. */
 const struct chapter *timeline_chapter_at(const struct timeline *tl, uint64_t frame);
+/* Where chapter i's own content ends: its end, or where the closing words
+ * begin (the last chapter runs on to the end of the session). */
+uint64_t timeline_chapter_content_end(const struct timeline *tl, size_t i);
 /* Index of the first event whose frame >= frame (binary search). */
 size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame);
 

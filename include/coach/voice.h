@@ -58,7 +58,20 @@
     X(PH_MENU_LENGTH_ONE, "menu_length_one") /* {minutes}, a single exercise */           \
     X(PH_MENU_STEPS, "menu_steps")       /* {n} steps in all (details) */                 \
     X(PH_MENU_START, "menu_start")       /* {title} */                                    \
-    X(PH_MENU_EMPTY, "menu_empty")       /* no routine found */
+    X(PH_MENU_EMPTY, "menu_empty")       /* no routine found */                           \
+    X(PH_MENU_INTRO_BUTTONS, "menu_intro_buttons") /* menu_intro with no keyboard */      \
+    X(PH_PAUSED, "paused")               /* said once a pause holds; "where am I" */      \
+    X(PH_MAX_VOLUME, "max_volume")       /* louder at the top */                          \
+    X(PH_MIN_VOLUME, "min_volume")       /* softer at the bottom */                       \
+    X(PH_NO_NEXT, "no_next")             /* next refused: nothing follows */              \
+    X(PH_NO_PREVIOUS, "no_previous")     /* previous refused: nothing before */           \
+    X(PH_NOTHING_TO_REPEAT, "nothing_to_repeat") /* repeat refused */                    \
+    X(PH_UNKNOWN_COMMAND, "unknown_command") /* a control word coach does not know */     \
+    X(PH_NOT_READY, "not_ready")         /* a jump before the whole plan is made */       \
+    X(PH_WHERE_RESTING, "where_resting") /* "where am I" in a rest, before "next" */      \
+    X(PH_WHERE_HOLD, "where_hold")       /* {n} {total}: held repetitions */              \
+    X(PH_WHERE_REST_LEFT, "where_rest_left") /* {duration} */                             \
+    X(PH_WHERE_ENDING, "where_ending")   /* "where am I" after the last step */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \

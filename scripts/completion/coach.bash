@@ -174,7 +174,7 @@ _coach()
     fi
 
     local session='--level --progress --voice --speech-rate --pitch --speech-volume --volume --rate --quiet'
-    local live='--music --channels --device --latency --socket'
+    local live='--music --channels --device --latency --socket --replace --verbose'
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
@@ -208,7 +208,7 @@ _coach()
     done
     case $cmd in
     ctl)
-        ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back repeat where louder softer stop' -- "$cur")
+        ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back previous repeat where louder softer stop' -- "$cur")
         ;;
     play | export | plan | check)
         # one routine, except check (any number); export --all takes none

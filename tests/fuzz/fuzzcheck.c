@@ -83,7 +83,8 @@ void fuzz_check_diags(const struct coach_diags *d, const char *name, const uint8
 }
 
 /* A dump must be clean UTF-8 text; the JSON one has no raw control byte. */
-static void check_dumps(const struct timeline *tl, const struct routine *r)
+static void check_dumps(const struct timeline *tl, const struct clipstore *cs,
+                        const struct routine *r)
 {
     for (int json = 0; json < 2; json++) {
         char *buf = NULL;
@@ -91,9 +92,9 @@ static void check_dumps(const struct timeline *tl, const struct routine *r)
         FILE *f = open_memstream(&buf, &len);
         FUZZ_REQUIRE(f != NULL, "open_memstream failed");
         if (json)
-            plan_dump_json(tl, r, f);
+            plan_dump_json(tl, cs, r, f);
         else
-            plan_dump_text(tl, r, f);
+            plan_dump_text(tl, cs, r, f);
         FUZZ_REQUIRE(fclose(f) == 0, "cannot write the dump");
         FUZZ_REQUIRE(fuzz_utf8_ok((const unsigned char *)buf, len), "bad UTF-8 in the %s dump",
                      json ? "JSON" : "text");
@@ -104,21 +105,22 @@ static void check_dumps(const struct timeline *tl, const struct routine *r)
     }
 }
 
-static const char *clip_text(const struct timeline *tl, const struct event *e)
+static const char *clip_text(const struct clipstore *cs, const struct event *e)
 {
-    return e->kind == EV_SPEECH && e->clip < tl->n_clips ? tl->clip_text[e->clip] : "";
+    const char *t = e->kind == EV_SPEECH ? clipstore_text(cs, e->clip) : NULL;
+    return t ? t : "";
 }
 
 /* The prefix plan's events are exactly the first events of the full plan. */
 static void check_prefix(const struct timeline *pre, const struct timeline *full,
-                         enum plan_part part)
+                         const struct clipstore *cs, enum plan_part part)
 {
     FUZZ_REQUIRE(pre->n_ev <= full->n_ev, "part %d has %zu events, the full plan %zu", part,
                  pre->n_ev, full->n_ev);
     for (size_t i = 0; i < pre->n_ev; i++) {
         const struct event *a = &pre->ev[i], *b = &full->ev[i];
         FUZZ_REQUIRE(a->frame == b->frame && a->len_frames == b->len_frames &&
-                         a->kind == b->kind && strcmp(clip_text(pre, a), clip_text(full, b)) == 0,
+                         a->kind == b->kind && strcmp(clip_text(cs, a), clip_text(cs, b)) == 0,
                      "part %d event %zu differs from the full plan", part, i);
     }
     FUZZ_REQUIRE(pre->len_frames <= full->len_frames, "part %d is longer than the full plan",
@@ -127,14 +129,14 @@ static void check_prefix(const struct timeline *pre, const struct timeline *full
 
 void fuzz_check_plans(const struct routine *r, const struct voice *v, uint32_t rate_hz)
 {
-    struct clip_estimator est = {.rate_hz = rate_hz};
-    const struct clip_source src = {.intern = clip_estimate_intern, .ctx = &est};
+    struct clipstore est;
+    test_estimator(&est, rate_hz);
     static const enum level levels[] = {LEVEL_EASY, LEVEL_MEDIUM, LEVEL_HARD};
     for (size_t i = 0; i < 3; i++) {
         struct plan_opts o = {.rate_hz = rate_hz, .level = levels[i], .part = PLAN_FULL};
         struct timeline full;
         char err[1024];
-        int rc = plan_build(r, v, &src, &o, &full, err, sizeof err);
+        int rc = plan_build(r, v, &est, &o, &full, err, sizeof err);
         FUZZ_REQUIRE(rc == 0 || rc == COACH_EPLAN, "plan_build: %d (%s)", rc, err);
         if (rc) {
             FUZZ_REQUIRE(err[0] && full.n_ev == 0 && full.ev == NULL,
@@ -144,21 +146,21 @@ void fuzz_check_plans(const struct routine *r, const struct voice *v, uint32_t r
         FUZZ_REQUIRE(full.len_frames <= frames_from_ms(PLAN_MAX_SESSION_MS, rate_hz),
                      "a plan of %llu frames", (unsigned long long)full.len_frames);
         int before = test_failures;
-        test_plan_invariants(level_name(levels[i]), &full);
+        test_plan_invariants(level_name(levels[i]), &full, &est);
         FUZZ_REQUIRE(test_failures == before, "plan invariants broken at level %s",
                      level_name(levels[i]));
         if (i == 0) {
             for (enum plan_part part = PLAN_TITLE; part <= PLAN_INTRO; part++) {
                 struct timeline pre;
                 o.part = part;
-                rc = plan_build(r, v, &src, &o, &pre, err, sizeof err);
+                rc = plan_build(r, v, &est, &o, &pre, err, sizeof err);
                 FUZZ_REQUIRE(rc == 0, "part %d: %d (%s)", part, rc, err);
-                check_prefix(&pre, &full, part);
+                check_prefix(&pre, &full, &est, part);
                 timeline_free(&pre);
             }
-            check_dumps(&full, r);
+            check_dumps(&full, &est, r);
         }
         timeline_free(&full);
     }
-    clip_estimator_free(&est);
+    clipstore_free(&est);
 }

@@ -1,0 +1,139 @@
+/* The player: one live session, from the first sound to the history
+ * record. It owns the sink (sink.h), the live engine (live.h) and the
+ * speech thread (feeder.h); it takes commands (enum ctl_cmd, whatever they
+ * came from: keys, the control socket, signals) and carries them out the
+ * way a person lying on the floor expects (position.h says where next,
+ * previous and back go), speaks every state and every refusal (the voice
+ * profile's words), keeps track of what was heard (a step skipped is not
+ * done) and writes the history record at the end. It knows nothing about
+ * terminals or argv: the caller polls player_fd, calls player_tick, and
+ * prints what player_status says.
+ *
+ * A player made from a session without a routine is a voice with nothing
+ * to play: it says sentences on request (player_say; the routine menu),
+ * and pause, resume and the volume commands work as in a routine.
+ *
+ * Threads: every function here is for one control thread; the speech
+ * thread and the audio callback are the player's own. */
+#ifndef COACH_PLAYER_H
+#define COACH_PLAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coach/control.h"
+#include "coach/music.h"
+#include "coach/session.h"
+#include "coach/sink.h"
+
+#define PLAYER_VOLUME_MAX 2.0f  /* louder stops here (the limiter keeps it below full scale) */
+#define PLAYER_VOLUME_MIN 0.05f
+#define PLAYER_VOLUME_STEP 1.25f
+#define PLAYER_BACK_TWICE_MS 2000 /* back pressed twice this fast: previous */
+#define PLAYER_LOST_MS 3000       /* a device that stops calling back this long is gone */
+
+struct player;
+
+struct player_opts {
+    const struct sink_ops *sink; /* where the audio goes */
+    struct sink_config sink_cfg; /* device, rate, channels, latency (render is the player's) */
+    const char *music;           /* --music FILE|DIR, or NULL */
+    float volume;                /* master volume to start with (0: 1.0) */
+    const char *history_path;    /* where the record goes (NULL: nowhere) */
+    /* "now" for "back twice within 2 s"; NULL: CLOCK_MONOTONIC. The tests
+     * give the memory sink's time. */
+    uint64_t (*clock_ns)(void *ctx);
+    void *clock_ctx;
+};
+
+/* What failed when a player could not start; each has its exit status. */
+enum player_fail {
+    PLAYER_OK,
+    PLAYER_NO_DEVICE,   /* no audio device, or it cannot be opened (err) */
+    PLAYER_HUNG,        /* the sound system does not answer (err); a thread is left in it */
+    PLAYER_SPEECH,      /* espeak-ng failed (err) */
+    PLAYER_PLAN,        /* the routine cannot be planned (err, file:line) */
+    PLAYER_NO_MUSIC,    /* --music not found (err) */
+    PLAYER_BAD_MUSIC,   /* --music cannot be used (err) */
+    PLAYER_NOMEM,
+};
+
+enum player_state {
+    PLAYER_PLAYING,     /* also paused, or speaking */
+    PLAYER_ENDED,       /* the routine was played to its end */
+    PLAYER_STOPPED,     /* stopped by a command */
+    PLAYER_INTERRUPTED, /* stopped by a signal (player_interrupt) */
+    PLAYER_LOST,        /* the device went away */
+    PLAYER_FAILED,      /* speech could not be made (player_error says why) */
+};
+
+struct player_status {
+    enum player_state state;
+    uint64_t pos;           /* timeline frame playing */
+    uint32_t rate_hz;
+    bool paused;
+    long chapter;           /* index in the timeline, -1 before the first */
+    const char *chapter_title; /* valid until the next player call */
+    uint64_t chapter_frame;
+};
+
+/* What the session came to; the record of the history is made of it. */
+struct player_summary {
+    enum player_state state;
+    uint64_t heard_frames;  /* timeline frames played: skipped and paused time do not count */
+    uint64_t pos;           /* where it ended */
+    uint32_t rate_hz;
+    unsigned moves_total, moves_done, moves_skipped;
+    /* engine figures (--verbose) */
+    uint64_t first_sound_ns; /* CLOCK_MONOTONIC; 0: no sound */
+    double latency_s;
+    uint64_t missed_clips, underruns, stall_frames, lost_notes;
+    bool history_failed;    /* the record could not be written (history_errno) */
+    int history_errno;
+};
+
+/* Opens the sink (its rate may differ from the session's: the session then
+ * follows it), loads the music, starts the speech thread, waits for the
+ * first sound to be ready and starts the sound. s must stay open until
+ * player_close, and is the player's meanwhile. */
+enum player_fail player_open(struct player **out, struct session *s, const struct player_opts *o,
+                             char *err, size_t err_cap);
+/* An fd to poll for input (POLLIN): then call player_tick. */
+int player_fd(const struct player *p);
+/* Swaps in the plan as it is made, handles what the engine reports, and
+ * notices a lost device or failed speech. Call it after player_fd is
+ * readable and at least every 50 ms. */
+enum player_state player_tick(struct player *p);
+/* Carries out a command; reply is a line for `coach ctl` ("ok paused at
+ * 4:31.0", "error this is the end of the routine"). Returns 0 if carried
+ * out, else COACH_EINVAL (refused: said why in speech too). */
+int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap);
+/* A signal asks to stop: as a stop command, but recorded as interrupted. */
+void player_interrupt(struct player *p);
+/* Says text (an answer, the menu's sentences), cutting what is being said;
+ * ack: an enum ack_kind tone with it, or LIVE_NO_ACK. Returns 0 or
+ * negative. */
+int player_say(struct player *p, const char *text, uint8_t ack);
+/* Says a phrase of the session's voice profile (a refusal: ack
+ * ACK_REFUSED). Returns 0 or negative. */
+int player_say_phrase(struct player *p, enum phrase_id id, uint8_t ack);
+/* Waits until what player_say said last has been heard (also the device's
+ * buffer), at most timeout_ms. */
+void player_wait_said(struct player *p, int timeout_ms);
+/* Lets ms of output time pass while handling what happens (the memory
+ * sink renders it at once). */
+void player_run(struct player *p, int ms);
+void player_status(struct player *p, struct player_status *st);
+float player_volume(const struct player *p);
+/* The timeline the audio renders now (a prefix until the whole plan is
+ * made); owned by the player. */
+const struct timeline *player_timeline(const struct player *p);
+/* The sink, for its stats or (memory sink) its output. */
+struct sink *player_sink(struct player *p);
+/* Why the speech failed (PLAYER_FAILED). */
+const char *player_error(struct player *p);
+/* Stops the sound (fading out) if it still plays, writes the history
+ * record (a routine), fills sum, frees everything. */
+void player_close(struct player *p, struct player_summary *sum);
+
+#endif

@@ -1,0 +1,82 @@
+/* A session: everything one routine needs from its name to its timeline,
+ * made in one place for every command (check, plan, export, play, menu).
+ * session_open finds and reads the routine (a name or a path) and its voice
+ * profile (or an override) with the speech overrides, picks the level
+ * (--level, moved up by --progress from the history), opens the speech and
+ * the clip store and, unless told to wait, plans the whole routine. A
+ * session without a routine is a voice that can speak (the menu's). Errors
+ * come back as a kind (what failed, for the exit status) with the file:line
+ * messages in a diagnostics list and a one-line reason; nothing is printed
+ * here. */
+#ifndef COACH_SESSION_H
+#define COACH_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coach/clips.h"
+#include "coach/diag.h"
+#include "coach/plan.h"
+#include "coach/routine.h"
+#include "coach/speech.h"
+#include "coach/timeline.h"
+#include "coach/voice.h"
+
+struct session_opts {
+    const char *routine;      /* name or path; NULL: a voice only */
+    const char *voice;        /* profile name or path instead of the routine's; NULL: its own */
+    int speech_rate, pitch, speech_volume; /* profile overrides; -1 = the profile's */
+    const char *level;        /* "easy", "medium", "hard"; NULL: the routine's */
+    bool progress;            /* move the level up from the history's streak */
+    const char *history_path; /* for progress; NULL: the default (history.h) */
+    uint32_t rate_hz;         /* output rate */
+    enum clip_mode clips;     /* audio (export, play), lengths (check, plan), estimate (menu) */
+    bool defer_plan;          /* play: the speech thread plans in stages (session_plan) */
+};
+
+/* What failed; each has its exit status in the CLI. */
+enum session_fail {
+    SESSION_OK,
+    SESSION_NO_ROUTINE,   /* no routine of that name (err: the name) */
+    SESSION_NOT_A_FILE,   /* a directory, device or pipe was named */
+    SESSION_NO_VOICE,     /* the --voice profile is not found (err: its name) */
+    SESSION_UNREADABLE,   /* the routine or profile cannot be read (err: which) */
+    SESSION_INVALID,      /* errors in the files (the diagnostics say which) */
+    SESSION_SPEECH,       /* espeak-ng cannot start or lacks the voice (err: why) */
+    SESSION_PLAN,         /* the plan cannot be made (err: why, as file:line) */
+    SESSION_NOMEM,
+};
+
+struct session {
+    char *routine_path;   /* the file found */
+    char *name;           /* the routine's name: its file name without .ini */
+    struct routine routine;
+    struct voice voice;
+    struct speech *speech;
+    struct clipstore clips;
+    struct timeline tl;   /* the whole plan (unless defer_plan) */
+    enum level level;     /* the level played */
+    unsigned streak;      /* --progress: full completions in a row found */
+    int progress_errno;   /* --progress: the history could not be read (0: it could) */
+    char *announce;       /* --progress sentence said after the title, or NULL */
+    bool have_routine, have_voice, have_clips, have_tl;
+};
+
+/* Opens a session (see above). On failure returns the kind, with messages
+ * in d (file:line, sorted) and a reason in err; s is then only to be
+ * freed. */
+enum session_fail session_open(struct session *s, const struct session_opts *o,
+                               struct coach_diags *d, char *err, size_t err_cap);
+/* Plans part of the routine into tl (the whole routine into s->tl is
+ * session_open's). The clip store must be used by one thread at a time:
+ * the caller's. Returns 0 or negative with err set. */
+int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx), void *tick_ctx,
+                 struct timeline *tl, char *err, size_t err_cap);
+/* Makes the clips at another output rate (a device that cannot play the
+ * one asked): only before any clip is made. Returns 0 or COACH_EINVAL. */
+int session_set_rate(struct session *s, uint32_t rate_hz);
+void session_free(struct session *s);
+/* "lower-back-relief" from ".../lower-back-relief.ini". */
+const char *session_routine_name(const char *path, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,695 @@
+/* The player (see include/coach/player.h). Commands go to the audio thread
+ * through the live engine's command ring; where a reply needs the audio
+ * thread's answer (where it paused, where it jumped to) the player waits
+ * for the engine's note, letting output time pass through the sink (the
+ * memory sink renders meanwhile, so the tests run this same code). Speech
+ * for answers is made by the speech thread and owned here until the engine
+ * says it is done with it. What was heard is counted from the engine's
+ * notes: a step whose chapter played through to its end is done; one the
+ * session went past without that is skipped. */
+#define _POSIX_C_SOURCE 200809L
+#include "coach/player.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coach/common.h"
+#include "coach/feeder.h"
+#include "coach/history.h"
+#include "coach/live.h"
+#include "coach/position.h"
+
+#define PLAYER_MAX_BLOCK 4096     /* frames the engine renders at once */
+#define PLAYER_ANSWER_MS 500      /* how long a command waits for the audio thread */
+#define PLAYER_PLAN_WAIT_MS 5000  /* a jump waits this long for the whole plan */
+#define PLAYER_WAIT_STEP_MS 2
+
+/* Speech handed to the engine, until it says it is done with it. */
+struct said {
+    float *pcm;
+    uint32_t id;
+    bool keep; /* a phrase kept for reuse ("Paused"): freed at the end */
+};
+
+struct player {
+    struct session *s;
+    struct player_opts o;
+    const struct sink_ops *ops;
+    struct sink *sink;
+    struct feeder f;
+    struct live live;
+    bool have_live, have_feeder, started;
+    struct music music;
+    bool have_music;
+    struct timeline silence;    /* a voice without a routine plays this: nothing */
+    const struct timeline *cur; /* what the audio renders */
+    bool final;                 /* cur is the whole routine */
+    enum player_state state;
+    bool paused;
+    struct said *said;          /* speech the engine may still read */
+    size_t n_said, cap_said;
+    uint32_t next_id, last_id;  /* speech ids; the last one player_say sent */
+    bool last_done;
+    float *paused_pcm;          /* "Paused", made once */
+    uint64_t paused_len;
+    uint8_t *done;              /* per step of the routine: played through */
+    uint64_t last_back_ns;      /* when back was last asked (0: never) */
+    uint64_t jumped_to;         /* where the last jump landed (UINT64_MAX: none) */
+    uint64_t last_epoch, still_since_ns; /* a device that stops calling back */
+    time_t started_at;
+    char title[512];            /* the chapter title player_status gives */
+    char err[512];
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t now_ns(struct player *p)
+{
+    return p->o.clock_ns ? p->o.clock_ns(p->o.clock_ctx) : coach_mono_ns();
+}
+
+static uint64_t played(struct player *p)
+{
+    return atomic_load_explicit(&p->live.played, memory_order_acquire);
+}
+
+/* "4:31.0" (or "1:02:03.4") from frames: times for people, never frames. */
+static const char *fmt_time(char *buf, size_t cap, uint64_t frames, uint32_t rate_hz)
+{
+    uint64_t ds = (frames * 10 + rate_hz / 2) / rate_hz; /* tenths of a second */
+    uint64_t s = ds / 10, m = s / 60, h = m / 60;
+    if (h)
+        snprintf(buf, cap, "%llu:%02llu:%02llu.%llu", (unsigned long long)h,
+                 (unsigned long long)(m % 60), (unsigned long long)(s % 60),
+                 (unsigned long long)(ds % 10));
+    else
+        snprintf(buf, cap, "%llu:%02llu.%llu", (unsigned long long)m, (unsigned long long)(s % 60),
+                 (unsigned long long)(ds % 10));
+    return buf;
+}
+
+static void send(struct player *p, struct live_cmd c)
+{
+    /* the ring holds 256 commands; the callback empties it every few ms */
+    for (int i = 0; i < 100 && !live_send(&p->live, &c); i++) p->ops->wait(p->sink, 1);
+}
+
+static bool remember(struct player *p, float *pcm, uint32_t id, bool keep)
+{
+    if (p->n_said == p->cap_said) {
+        size_t cap = p->cap_said ? p->cap_said * 2 : 16;
+        struct said *n = realloc(p->said, cap * sizeof *n);
+        if (!n) return false;
+        p->said = n;
+        p->cap_said = cap;
+    }
+    p->said[p->n_said++] = (struct said){pcm, id, keep};
+    return true;
+}
+
+static void forget(struct player *p, uint32_t id)
+{
+    for (size_t i = 0; i < p->n_said; i++)
+        if (p->said[i].id == id) {
+            if (!p->said[i].keep) free(p->said[i].pcm);
+            p->said[i] = p->said[--p->n_said];
+            return;
+        }
+}
+
+/* ---- what the engine reports ---- */
+
+static void on_note(struct player *p, const struct live_note *n)
+{
+    switch ((enum live_note_kind)n->kind) {
+    case NOTE_PAUSED: /* paused follows the commands: the menu's voice holds unasked */
+    case NOTE_RESUMED:
+    case NOTE_SEEKED:
+        break;
+    case NOTE_SAID:
+        forget(p, (uint32_t)n->id);
+        if ((uint32_t)n->id == p->last_id) p->last_done = true;
+        break;
+    case NOTE_CHAPTER_END:
+        if (p->done && position_is_move(&p->s->routine, n->id)) p->done[n->id] = 1;
+        break;
+    case NOTE_ENDED:
+        if (p->state == PLAYER_PLAYING) p->state = PLAYER_ENDED;
+        break;
+    case NOTE_STOPPED:
+        if (p->state == PLAYER_PLAYING) p->state = PLAYER_STOPPED;
+        break;
+    }
+}
+
+/* Handles every note waiting; the last of kind `want` (if any) in *got. */
+static bool drain(struct player *p, int want, struct live_note *got)
+{
+    struct live_note n;
+    bool found = false;
+    while (live_poll(&p->live, &n)) {
+        on_note(p, &n);
+        if (n.kind == want) {
+            found = true;
+            if (got) *got = n;
+        }
+    }
+    return found;
+}
+
+/* Waits (letting output time pass) for a note of kind want; false if none
+ * came within ms. */
+static bool await(struct player *p, int want, int ms, struct live_note *got)
+{
+    for (int t = 0; t <= ms; t += PLAYER_WAIT_STEP_MS) {
+        if (drain(p, want, got)) return true;
+        if (p->state != PLAYER_PLAYING && want != NOTE_STOPPED) return false;
+        p->ops->wait(p->sink, PLAYER_WAIT_STEP_MS);
+    }
+    return false;
+}
+
+/* Takes every timeline the speech thread has made. */
+static void swap_in(struct player *p)
+{
+    const struct timeline *tl;
+    bool final;
+    while ((tl = feeder_take(&p->f, &final))) {
+        send(p, (struct live_cmd){.kind = LIVE_SWAP, .tl = tl, .final = final, .ack = LIVE_NO_ACK});
+        feeder_set_current(&p->f, tl);
+        p->cur = tl;
+        p->final = final;
+    }
+}
+
+/* The memory sink's pace: before each block, what the block needs is
+ * there (as a fast enough speech thread would have made it). */
+static void pace(void *ctx, uint64_t frames_done)
+{
+    (void)frames_done;
+    struct player *p = ctx;
+    if (!p->have_feeder) return;
+    swap_in(p);
+    uint64_t pos = played(p);
+    if (!p->final && p->s->have_routine && pos >= p->cur->len_frames &&
+        feeder_wait_timeline(&p->f, PLAYER_PLAN_WAIT_MS))
+        swap_in(p);
+    if (!feeder_is_ready(&p->f, p->cur, pos, PLAYER_MAX_BLOCK)) feeder_sync(&p->f, PLAYER_PLAN_WAIT_MS);
+}
+
+static void render_cb(void *ctx, float *out, size_t n)
+{
+    struct player *p = ctx;
+    live_process(&p->live, out, n);
+}
+
+/* ---- speech ---- */
+
+static uint32_t new_id(struct player *p) { return ++p->next_id; }
+
+/* Says pcm (owned by the player from now on, unless keep). */
+static void say_pcm(struct player *p, float *pcm, uint64_t len, uint8_t ack, bool keep)
+{
+    uint32_t id = new_id(p);
+    if (!remember(p, pcm, id, keep)) {
+        if (!keep) free(pcm);
+        send(p, (struct live_cmd){.kind = LIVE_ACK, .ack = ack});
+        return;
+    }
+    p->last_id = id;
+    p->last_done = false;
+    send(p, (struct live_cmd){.kind = LIVE_SAY, .say_id = id, .pcm = pcm, .len_frames = len,
+                              .ack = ack});
+}
+
+int player_say(struct player *p, const char *text, uint8_t ack)
+{
+    float *pcm;
+    uint64_t len;
+    int rc = feeder_say(&p->f, text, &pcm, &len);
+    if (rc) {
+        if (ack != LIVE_NO_ACK) send(p, (struct live_cmd){.kind = LIVE_ACK, .ack = ACK_REFUSED});
+        return rc;
+    }
+    say_pcm(p, pcm, len, ack, false);
+    return 0;
+}
+
+int player_say_phrase(struct player *p, enum phrase_id id, uint8_t ack)
+{
+    char *text = voice_format(&p->s->voice, id, NULL);
+    int rc = text ? player_say(p, text, ack) : COACH_ENOMEM;
+    free(text);
+    return rc;
+}
+
+/* A command refused: the tone, and why in words. */
+static int refuse(struct player *p, enum phrase_id why, char *reply, size_t cap, const char *text)
+{
+    player_say_phrase(p, why, ACK_REFUSED);
+    coach_set_err(reply, cap, "error %s", text);
+    return COACH_EINVAL;
+}
+
+void player_wait_said(struct player *p, int timeout_ms)
+{
+    for (int t = 0; t <= timeout_ms && !p->last_done; t += PLAYER_WAIT_STEP_MS) {
+        drain(p, -1, NULL);
+        if (p->last_done) break;
+        p->ops->wait(p->sink, PLAYER_WAIT_STEP_MS);
+    }
+    /* what the callback has made is still in the device's buffer */
+    struct sink_stats st;
+    p->ops->stats(p->sink, &st);
+    if (p->ops->realtime) p->ops->wait(p->sink, (int)(st.latency_s * 1000.0 + 0.5));
+}
+
+/* "Paused": made once, kept for every pause. */
+static void make_paused(struct player *p)
+{
+    if (p->paused_pcm) return;
+    char *text = voice_format(&p->s->voice, PH_PAUSED, NULL);
+    if (text && feeder_say(&p->f, text, &p->paused_pcm, &p->paused_len)) p->paused_pcm = NULL;
+    free(text);
+}
+
+/* ---- commands ---- */
+
+static int pause_cmd(struct player *p, char *reply, size_t cap)
+{
+    char t[32];
+    make_paused(p);
+    uint32_t id = 0;
+    if (p->paused_pcm) {
+        id = new_id(p);
+        if (!remember(p, p->paused_pcm, id, true)) id = 0;
+    }
+    bool already = p->paused;
+    p->paused = true;
+    send(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = ACK_PAUSE, .say_id = id,
+                              .pcm = id ? p->paused_pcm : NULL, .len_frames = p->paused_len});
+    if (already) {
+        coach_set_err(reply, cap, "ok already paused at %s", fmt_time(t, sizeof t, played(p), p->live.rate_hz));
+        return 0;
+    }
+    struct live_note n;
+    if (!await(p, NOTE_PAUSED, PLAYER_ANSWER_MS, &n)) {
+        coach_set_err(reply, cap, "error the audio device did not answer");
+        return COACH_EIO;
+    }
+    coach_set_err(reply, cap, "ok paused at %s", fmt_time(t, sizeof t, n.frame, p->live.rate_hz));
+    return 0;
+}
+
+static int resume_cmd(struct player *p, char *reply, size_t cap)
+{
+    char t[32];
+    if (!p->paused) {
+        coach_set_err(reply, cap, "ok already playing at %s", fmt_time(t, sizeof t, played(p), p->live.rate_hz));
+        return 0;
+    }
+    send(p, (struct live_cmd){.kind = LIVE_RESUME, .ack = ACK_RESUME});
+    struct live_note n;
+    if (!await(p, NOTE_RESUMED, PLAYER_ANSWER_MS, &n)) {
+        coach_set_err(reply, cap, "error the audio device did not answer");
+        return COACH_EIO;
+    }
+    p->paused = false;
+    coach_set_err(reply, cap, "ok resumed at %s", fmt_time(t, sizeof t, n.frame, p->live.rate_hz));
+    return 0;
+}
+
+/* Jumps need the whole plan: a prefix knows no steps. */
+static bool whole_plan(struct player *p)
+{
+    if (!p->final && feeder_wait_timeline(&p->f, PLAYER_PLAN_WAIT_MS)) swap_in(p);
+    while (!p->final && feeder_wait_timeline(&p->f, PLAYER_PLAN_WAIT_MS / 2)) swap_in(p);
+    return p->final;
+}
+
+static int seek_cmd(struct player *p, uint64_t to, const char *what, char *reply, size_t cap)
+{
+    feeder_ready_at(&p->f, to, PLAYER_ANSWER_MS);
+    send(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = to, .ack = ACK_SEEK});
+    struct live_note n;
+    if (!await(p, NOTE_SEEKED, PLAYER_ANSWER_MS, &n)) {
+        coach_set_err(reply, cap, "error the audio device did not answer");
+        return COACH_EIO;
+    }
+    p->jumped_to = n.frame;
+    char t[32];
+    const struct chapter *c = timeline_chapter_at(p->cur, n.frame);
+    coach_set_err(reply, cap, "ok %s: %s, at %s", what, c ? c->title : "start",
+            fmt_time(t, sizeof t, n.frame, p->live.rate_hz));
+    return 0;
+}
+
+static int nav_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
+{
+    if (!p->s->have_routine) return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "nothing to move through");
+    if (c == CTL_BACK) { /* twice within a moment: the previous step */
+        uint64_t now = now_ns(p);
+        bool twice = p->last_back_ns && now - p->last_back_ns <= PLAYER_BACK_TWICE_MS * 1000000ull;
+        p->last_back_ns = twice ? 0 : now;
+        if (twice) c = CTL_PREVIOUS;
+    } else {
+        p->last_back_ns = 0;
+    }
+    if (!whole_plan(p)) return refuse(p, PH_NOT_READY, reply, cap, "the routine is still being prepared");
+    uint64_t pos = played(p), to = 0;
+    const struct routine *r = &p->s->routine;
+    switch (c) {
+    case CTL_NEXT:
+        if (position_next(p->cur, r, pos, p->jumped_to, &to) != NAV_OK)
+            return refuse(p, PH_NO_NEXT, reply, cap, "this is the end of the routine");
+        return seek_cmd(p, to, "next", reply, cap);
+    case CTL_PREVIOUS:
+        if (position_previous(p->cur, r, pos, &to) != NAV_OK)
+            return refuse(p, PH_NO_PREVIOUS, reply, cap, "there is no exercise before this one");
+        return seek_cmd(p, to, "previous", reply, cap);
+    default:
+        return seek_cmd(p, position_back(p->cur, r, pos), "back", reply, cap);
+    }
+}
+
+static int repeat_cmd(struct player *p, char *reply, size_t cap)
+{
+    if (!p->s->have_routine) return refuse(p, PH_NOTHING_TO_REPEAT, reply, cap, "nothing to repeat yet");
+    float *pcm;
+    uint64_t len;
+    int rc = feeder_say_last(&p->f, p->cur, played(p), &pcm, &len);
+    if (rc == COACH_ENOTFOUND) return refuse(p, PH_NOTHING_TO_REPEAT, reply, cap, "nothing to repeat yet");
+    if (rc) {
+        send(p, (struct live_cmd){.kind = LIVE_ACK, .ack = ACK_REFUSED});
+        coach_set_err(reply, cap, "error cannot speak now");
+        return rc;
+    }
+    say_pcm(p, pcm, len, LIVE_NO_ACK, false);
+    coach_set_err(reply, cap, "ok repeating");
+    return 0;
+}
+
+static int where_cmd(struct player *p, char *reply, size_t cap)
+{
+    if (!p->s->have_routine) return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "nothing is playing");
+    char *text = position_where(p->cur, &p->s->routine, &p->s->voice, p->s->level, played(p),
+                                p->paused);
+    int rc = text ? player_say(p, text, LIVE_NO_ACK) : COACH_ENOMEM;
+    coach_set_err(reply, cap, rc ? "error cannot speak now" : "ok %s", text ? text : "");
+    free(text);
+    return rc;
+}
+
+static int volume_cmd(struct player *p, bool up, char *reply, size_t cap)
+{
+    float v = atomic_load(&p->live.r.volume);
+    float limit = up ? PLAYER_VOLUME_MAX : PLAYER_VOLUME_MIN;
+    bool at_limit = up ? v >= limit - 1e-4f : v <= limit + 1e-4f;
+    if (!at_limit) {
+        v *= up ? PLAYER_VOLUME_STEP : 1.0f / PLAYER_VOLUME_STEP;
+        if (up ? v >= limit : v <= limit) v = limit;
+        atomic_store(&p->live.r.volume, v);
+    }
+    bool now_at = up ? v >= limit - 1e-4f : v <= limit + 1e-4f;
+    int pct = (int)(v * 100.0f + 0.5f);
+    if (now_at) /* at the limit: say so (refused if it already was) */
+        player_say_phrase(p, up ? PH_MAX_VOLUME : PH_MIN_VOLUME, at_limit ? ACK_REFUSED : ACK_VOLUME);
+    else
+        send(p, (struct live_cmd){.kind = LIVE_ACK, .ack = ACK_VOLUME});
+    if (at_limit) {
+        coach_set_err(reply, cap, "error the volume is already at its %s (%d%%)", up ? "maximum" : "minimum", pct);
+        return COACH_EINVAL;
+    }
+    coach_set_err(reply, cap, "ok volume %d%%%s", pct, now_at ? (up ? " (maximum)" : " (minimum)") : "");
+    return 0;
+}
+
+static int stop_cmd(struct player *p, enum player_state as, char *reply, size_t cap)
+{
+    char t[32];
+    send(p, (struct live_cmd){.kind = LIVE_STOP, .ack = ACK_PAUSE});
+    struct live_note n = {.frame = played(p)};
+    await(p, NOTE_STOPPED, PLAYER_ANSWER_MS, &n);
+    p->state = as;
+    coach_set_err(reply, cap, "ok stopped at %s", fmt_time(t, sizeof t, n.frame, p->live.rate_hz));
+    return 0;
+}
+
+int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
+{
+    if (reply && cap) reply[0] = 0;
+    drain(p, -1, NULL);
+    if (p->state != PLAYER_PLAYING) {
+        coach_set_err(reply, cap, "error the session is over");
+        return COACH_EINVAL;
+    }
+    if (c == CTL_TOGGLE) c = p->paused ? CTL_RESUME : CTL_PAUSE;
+    switch (c) {
+    case CTL_PAUSE: return pause_cmd(p, reply, cap);
+    case CTL_RESUME: return resume_cmd(p, reply, cap);
+    case CTL_NEXT:
+    case CTL_PREVIOUS:
+    case CTL_BACK: return nav_cmd(p, c, reply, cap);
+    case CTL_REPEAT: return repeat_cmd(p, reply, cap);
+    case CTL_WHERE: return where_cmd(p, reply, cap);
+    case CTL_VOLUME_UP:
+    case CTL_VOLUME_DOWN: return volume_cmd(p, c == CTL_VOLUME_UP, reply, cap);
+    case CTL_STOP: return stop_cmd(p, PLAYER_STOPPED, reply, cap);
+    default:
+        return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "unknown command");
+    }
+}
+
+void player_interrupt(struct player *p)
+{
+    if (p->state == PLAYER_PLAYING) stop_cmd(p, PLAYER_INTERRUPTED, NULL, 0);
+}
+
+/* ---- the session's course ---- */
+
+int player_fd(const struct player *p) { return p->f.wake_fd[0]; }
+
+enum player_state player_tick(struct player *p)
+{
+    char junk[64];
+    while (read(p->f.wake_fd[0], junk, sizeof junk) > 0) {
+    }
+    swap_in(p);
+    drain(p, -1, NULL);
+    if (p->state != PLAYER_PLAYING) return p->state;
+    if (feeder_failed(&p->f, p->err, sizeof p->err)) {
+        stop_cmd(p, PLAYER_FAILED, NULL, 0);
+        return p->state;
+    }
+    if (p->final) make_paused(p); /* the speech thread is free now: the first pause is instant */
+    /* a device that stops calling back is gone (unplugged, the server died) */
+    uint64_t e = atomic_load(&p->live.epoch), now = coach_mono_ns();
+    if (e != p->last_epoch) {
+        p->last_epoch = e;
+        p->still_since_ns = now;
+    }
+    bool stuck = p->ops->realtime && now - p->still_since_ns > PLAYER_LOST_MS * 1000000ull;
+    if (!p->ops->active(p->sink) || stuck) p->state = PLAYER_LOST;
+    return p->state;
+}
+
+void player_run(struct player *p, int ms)
+{
+    for (int t = 0; t < ms && p->state == PLAYER_PLAYING; t += 20) {
+        p->ops->wait(p->sink, ms - t < 20 ? ms - t : 20);
+        player_tick(p);
+    }
+}
+
+void player_status(struct player *p, struct player_status *st)
+{
+    uint64_t pos = played(p);
+    const struct chapter *c = p->cur ? timeline_chapter_at(p->cur, pos) : NULL;
+    snprintf(p->title, sizeof p->title, "%s", c ? c->title : "");
+    *st = (struct player_status){.state = p->state, .pos = pos, .rate_hz = p->live.rate_hz,
+                                 .paused = p->paused, .chapter = c ? (long)(c - p->cur->ch) : -1,
+                                 .chapter_title = p->title, .chapter_frame = c ? c->frame : 0};
+}
+
+float player_volume(const struct player *p) { return atomic_load(&p->live.r.volume); }
+
+const struct timeline *player_timeline(const struct player *p) { return p->cur; }
+
+struct sink *player_sink(struct player *p) { return p->sink; }
+
+const char *player_error(struct player *p) { return p->err; }
+
+/* ---- opening and closing ---- */
+
+static enum player_fail open_sink(struct player *p, char *err, size_t cap)
+{
+    struct sink_config cfg = p->o.sink_cfg;
+    cfg.render = render_cb;
+    cfg.render_ctx = p;
+    cfg.pace = pace;
+    cfg.pace_ctx = p;
+    if (!cfg.rate_hz) cfg.rate_hz = p->s->clips.rate_hz;
+    int rc = p->ops->open(&p->sink, &cfg, err, cap);
+    if (rc == COACH_ETIMEDOUT) return PLAYER_HUNG;
+    if (rc == COACH_ENOMEM) return PLAYER_NOMEM;
+    if (rc) return PLAYER_NO_DEVICE;
+    uint32_t rate = p->ops->rate(p->sink);
+    if (rate != p->s->clips.rate_hz && session_set_rate(p->s, rate)) {
+        coach_set_err(err, cap, "cannot plan at the device's rate %u Hz", rate);
+        return PLAYER_NO_DEVICE;
+    }
+    return PLAYER_OK;
+}
+
+static enum player_fail open_music(struct player *p, char *err, size_t cap)
+{
+    if (!p->o.music) return PLAYER_OK;
+    int rc = music_load(&p->music, p->o.music, p->s->clips.rate_hz, err, cap);
+    if (rc) return rc == COACH_ENOTFOUND ? PLAYER_NO_MUSIC : rc == COACH_ENOMEM ? PLAYER_NOMEM : PLAYER_BAD_MUSIC;
+    p->have_music = true;
+    return PLAYER_OK;
+}
+
+static enum player_fail open_engine(struct player *p, char *err, size_t cap)
+{
+    const struct timeline *first;
+    int rc = feeder_start(&p->f, p->s, &first);
+    p->have_feeder = true;
+    if (rc) {
+        feeder_failed(&p->f, err, cap);
+        if (!err[0]) coach_set_err(err, cap, "%s", p->f.err[0] ? p->f.err : coach_strerror(rc));
+        return rc == COACH_ESPEECH ? PLAYER_SPEECH : rc == COACH_ENOMEM ? PLAYER_NOMEM : PLAYER_PLAN;
+    }
+    uint32_t rate = p->s->clips.rate_hz;
+    if (!first) { /* a voice only: a day of silence, held */
+        p->silence = (struct timeline){.rate_hz = rate, .len_frames = (uint64_t)rate * 86400,
+                                       .ending_frame = (uint64_t)rate * 86400};
+        first = &p->silence;
+    }
+    p->cur = first;
+    rc = live_init(&p->live, first, false, p->f.slots, p->o.sink_cfg.channels ? p->o.sink_cfg.channels : 1,
+                   PLAYER_MAX_BLOCK);
+    if (rc) return PLAYER_NOMEM;
+    p->have_live = true;
+    if (p->have_music) render_set_music(&p->live.r, &p->music);
+    atomic_store(&p->live.r.volume, p->o.volume > 0.0f ? p->o.volume : 1.0f);
+    if (!p->s->have_routine) /* nothing plays but what is said (not the listener's pause) */
+        send(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = LIVE_NO_ACK});
+    feeder_attach(&p->f, &p->live);
+    return PLAYER_OK;
+}
+
+static void release(struct player *p)
+{
+    if (p->sink) p->ops->close(p->sink); /* no callback after this */
+    p->sink = NULL;
+    if (p->have_feeder) feeder_stop(&p->f);
+    if (p->have_live) live_free(&p->live);
+    if (p->have_music) music_free(&p->music);
+    for (size_t i = 0; i < p->n_said; i++)
+        if (!p->said[i].keep) free(p->said[i].pcm);
+    free(p->said);
+    free(p->paused_pcm);
+    free(p->done);
+    free(p);
+}
+
+enum player_fail player_open(struct player **out, struct session *s, const struct player_opts *o,
+                             char *err, size_t err_cap)
+{
+    *out = NULL;
+    if (err && err_cap) err[0] = 0;
+    struct player *p = calloc(1, sizeof *p);
+    if (!p) return PLAYER_NOMEM;
+    p->s = s;
+    p->o = *o;
+    p->ops = o->sink;
+    p->state = PLAYER_PLAYING;
+    p->jumped_to = UINT64_MAX;
+    if (s->have_routine && !(p->done = calloc(s->routine.n_steps + 1, 1))) {
+        free(p);
+        return PLAYER_NOMEM;
+    }
+    enum player_fail f = open_sink(p, err, err_cap);
+    if (!f) f = open_music(p, err, err_cap);
+    if (!f) f = open_engine(p, err, err_cap);
+    if (!f && p->ops->start(p->sink, err, err_cap)) f = PLAYER_NO_DEVICE;
+    if (f) {
+        if (f == PLAYER_HUNG) p->sink = NULL; /* nothing to close: it never opened */
+        release(p);
+        return f;
+    }
+    p->started = true;
+    p->started_at = time(NULL);
+    p->still_since_ns = coach_mono_ns();
+    *out = p;
+    return PLAYER_OK;
+}
+
+/* Steps done and skipped, from the chapters of the whole plan: a move not
+ * played through is skipped if the session went past its end. */
+static void count_moves(struct player *p, uint64_t pos, struct player_summary *sum)
+{
+    const struct routine *r = &p->s->routine;
+    sum->moves_total = (unsigned)routine_count_moves(r);
+    for (size_t i = 0; i < r->n_steps; i++) sum->moves_done += p->done[i] && position_is_move(r, (int32_t)i);
+    if (!p->final) return;
+    bool ended = p->state == PLAYER_ENDED;
+    for (size_t i = 0; i < p->cur->n_ch; i++) {
+        int32_t step = p->cur->ch[i].step;
+        if (position_is_move(r, step) && !p->done[step] &&
+            (ended || timeline_chapter_content_end(p->cur, i) <= pos))
+            sum->moves_skipped++;
+    }
+}
+
+static const char *ending_of(enum player_state st)
+{
+    switch (st) {
+    case PLAYER_ENDED: return "completed";
+    case PLAYER_STOPPED: return "stopped";
+    case PLAYER_INTERRUPTED: return "interrupted";
+    default: return "error";
+    }
+}
+
+void player_close(struct player *p, struct player_summary *sum)
+{
+    struct player_summary z;
+    if (!sum) sum = &z;
+    memset(sum, 0, sizeof *sum);
+    if (p->state == PLAYER_PLAYING) stop_cmd(p, PLAYER_STOPPED, NULL, 0);
+    drain(p, -1, NULL);
+    struct sink_stats st;
+    p->ops->stats(p->sink, &st);
+    uint64_t pos = played(p);
+    sum->state = p->state;
+    sum->pos = pos;
+    sum->rate_hz = p->live.rate_hz;
+    sum->heard_frames = atomic_load(&p->live.heard_frames);
+    sum->first_sound_ns = st.first_sound_ns;
+    sum->latency_s = st.latency_s;
+    sum->underruns = st.underruns;
+    sum->missed_clips = atomic_load(&p->live.r.missing_clips);
+    sum->stall_frames = atomic_load(&p->live.stall_frames);
+    sum->lost_notes = atomic_load(&p->live.lost_notes);
+    if (p->s->have_routine) count_moves(p, pos, sum);
+    if (p->s->have_routine && p->o.history_path) {
+        struct history_record rec = {
+            .when = p->started_at, .routine = p->s->name, .title = p->s->routine.title,
+            .steps_done = sum->moves_done, .steps_total = sum->moves_total,
+            .skipped = sum->moves_skipped, .seconds = sum->heard_frames / sum->rate_hz,
+            .ending = ending_of(p->state)};
+        if (history_append(p->o.history_path, &rec)) {
+            sum->history_failed = true;
+            sum->history_errno = errno;
+        }
+    }
+    release(p);
+}

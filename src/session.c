@@ -1,0 +1,221 @@
+/* Opening a session (see include/coach/session.h): the routine found by
+ * name or path, its voice profile (or the override) with the speech
+ * overrides, the level from --level and --progress, the speech and the
+ * clip store, and the plan. Every command starts here, so a routine is
+ * found, checked and planned the same way whatever is done with it. */
+#define _POSIX_C_SOURCE 200809L
+#include "coach/session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "coach/catalog.h"
+#include "coach/common.h"
+#include "coach/history.h"
+#include "coach/progress.h"
+
+const char *session_routine_name(const char *path, char *buf, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 4 && strcmp(b + n - 4, ".ini") == 0) n -= 4;
+    snprintf(buf, cap, "%.*s", (int)n, b);
+    return buf;
+}
+
+void session_free(struct session *s)
+{
+    if (s->have_tl) timeline_free(&s->tl);
+    if (s->have_clips) clipstore_free(&s->clips);
+    if (s->speech) speech_close(s->speech);
+    if (s->have_voice) voice_free(&s->voice);
+    if (s->have_routine) routine_free(&s->routine);
+    free(s->routine_path);
+    free(s->name);
+    free(s->announce);
+    memset(s, 0, sizeof *s);
+}
+
+/* "a, b, c": the names catalog_list finds (heap; "none" when empty). */
+static char *known_names(enum catalog_kind kind)
+{
+    char **names, **paths;
+    size_t n = 0;
+    if (catalog_list(kind, &names, &paths, &n)) return NULL;
+    size_t len = 5;
+    for (size_t i = 0; i < n; i++) len += strlen(names[i]) + 2;
+    char *known = calloc(1, len);
+    for (size_t i = 0; known && i < n; i++) {
+        if (i) strcat(known, ", ");
+        strcat(known, names[i]);
+    }
+    if (known && !n) strcpy(known, "none");
+    catalog_strv_free(names, n);
+    catalog_strv_free(paths, n);
+    return known;
+}
+
+/* The routine file: found, read and checked. */
+static enum session_fail load_routine(struct session *s, const char *arg, struct coach_diags *d,
+                                      char *err, size_t cap)
+{
+    int rc = catalog_find(CATALOG_ROUTINES, arg, &s->routine_path);
+    struct stat st;
+    if (rc == COACH_ENOTFOUND && stat(arg, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* something is there, just not a routine (a FIFO or a device is
+         * never opened: reading one could block forever) */
+        coach_set_err(err, cap, "%s", S_ISDIR(st.st_mode) ? "is a directory" : "is a device, pipe or socket");
+        return SESSION_NOT_A_FILE;
+    }
+    if (rc == COACH_ENOTFOUND) {
+        coach_set_err(err, cap, "%s", arg);
+        return SESSION_NO_ROUTINE;
+    }
+    if (rc) return SESSION_NOMEM;
+    char name[256];
+    s->name = coach_strdup(session_routine_name(s->routine_path, name, sizeof name));
+    if (!s->name) return SESSION_NOMEM;
+    rc = routine_load(s->routine_path, &s->routine, d);
+    if (rc == COACH_ENOMEM) return SESSION_NOMEM;
+    if (rc == COACH_ENOTFOUND || rc == COACH_EIO) {
+        /* unreadable (permissions, an I/O error) or gone since it was found */
+        coach_set_err(err, cap, "the routine %s", s->routine_path);
+        return SESSION_UNREADABLE;
+    }
+    if (rc) return SESSION_INVALID;
+    s->have_routine = true;
+    return SESSION_OK;
+}
+
+/* The voice profile: the override, else the routine's; with the overrides
+ * of its settings. */
+static enum session_fail load_voice(struct session *s, const struct session_opts *o,
+                                    struct coach_diags *d, char *err, size_t cap)
+{
+    const char *want = o->voice ? o->voice : s->have_routine ? s->routine.voice : "en-us";
+    char *vpath = NULL;
+    int rc = catalog_find(CATALOG_VOICES, want, &vpath);
+    if (rc == COACH_ENOTFOUND && (o->voice || !s->have_routine)) { /* the command line's */
+        coach_set_err(err, cap, "%s", want);
+        return SESSION_NO_VOICE;
+    }
+    if (rc == COACH_ENOTFOUND) { /* the routine file names it: an error at its line */
+        char *known = known_names(CATALOG_VOICES);
+        diags_add(d, s->routine_path, s->routine.voice_line,
+                  "unknown voice '%s' (voice profiles found: %s)", want, known ? known : "none");
+        free(known);
+        return SESSION_INVALID;
+    }
+    if (rc) return SESSION_NOMEM;
+    rc = voice_load(vpath, &s->voice, d);
+    enum session_fail f = SESSION_OK;
+    if (rc == COACH_ENOMEM)
+        f = SESSION_NOMEM;
+    else if (rc == COACH_ENOTFOUND || rc == COACH_EIO) {
+        coach_set_err(err, cap, "the voice profile %s", vpath);
+        f = SESSION_UNREADABLE;
+    } else if (rc)
+        f = SESSION_INVALID;
+    free(vpath);
+    if (f) return f;
+    s->have_voice = true;
+    if (o->speech_rate >= 0) s->voice.rate_wpm = o->speech_rate;
+    if (o->pitch >= 0) s->voice.pitch = o->pitch;
+    if (o->speech_volume >= 0) s->voice.volume = o->speech_volume;
+    return SESSION_OK;
+}
+
+/* --level, else the routine's; moved up by --progress (progress.h has the
+ * rule), which also makes the sentence said after the title. A history
+ * that cannot be read only costs the progression (progress_errno). */
+static enum session_fail pick_level(struct session *s, const struct session_opts *o)
+{
+    enum level base = s->routine.level;
+    if (o->level) level_parse(o->level, &base);
+    s->level = base;
+    if (!o->progress) return SESSION_OK;
+    char *hpath = o->history_path ? coach_strdup(o->history_path) : history_default_path();
+    if (!hpath || progress_streak(hpath, s->name, &s->streak)) {
+        s->progress_errno = errno ? errno : EIO;
+        s->streak = 0;
+    }
+    free(hpath);
+    s->level = progress_level(base, s->streak);
+    if (s->streak >= PROGRESS_PER_LEVEL) {
+        static const enum phrase_id words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
+        /* the bare word: voice_format would capitalize it ("Medium") */
+        const char *word = s->voice.phrases[words[s->level]];
+        s->announce = voice_format(&s->voice, PH_PROGRESS,
+                                   &(struct phrase_args){.n = (long)s->streak, .text = word});
+        if (!s->announce) return SESSION_NOMEM;
+    }
+    return SESSION_OK;
+}
+
+/* espeak-ng with the profile's voice, and the clip store on it. */
+static enum session_fail open_speech(struct session *s, const struct session_opts *o, char *err,
+                                     size_t cap)
+{
+    if (o->clips != CLIPS_ESTIMATE) {
+        const struct voice *v = &s->voice;
+        struct speech_settings ss = {.espeak_voice = v->espeak_voice, .rate_wpm = v->rate_wpm,
+                                     .pitch = v->pitch, .volume = v->volume};
+        int rc = speech_open(&s->speech, &ss);
+        if (rc) {
+            speech_explain(rc, v->espeak_voice, v->path, err, cap);
+            return rc == COACH_ENOMEM ? SESSION_NOMEM : SESSION_SPEECH;
+        }
+    }
+    if (clipstore_init(&s->clips, s->speech, o->rate_hz)) {
+        coach_set_err(err, cap, "invalid output rate %u Hz", o->rate_hz);
+        return SESSION_SPEECH;
+    }
+    clipstore_set_mode(&s->clips, o->clips);
+    s->have_clips = true;
+    return SESSION_OK;
+}
+
+enum session_fail session_open(struct session *s, const struct session_opts *o,
+                               struct coach_diags *d, char *err, size_t err_cap)
+{
+    memset(s, 0, sizeof *s);
+    if (err && err_cap) err[0] = 0;
+    enum session_fail f = o->routine ? load_routine(s, o->routine, d, err, err_cap) : SESSION_OK;
+    if (!f) f = load_voice(s, o, d, err, err_cap);
+    diags_sort(d);
+    if (!f && s->have_routine) f = pick_level(s, o);
+    if (!f) f = open_speech(s, o, err, err_cap);
+    if (!f && s->have_routine && !o->defer_plan) {
+        int rc = session_plan(s, PLAN_FULL, NULL, NULL, &s->tl, err, err_cap);
+        if (rc == COACH_ENOMEM) return SESSION_NOMEM;
+        if (rc == COACH_ESPEECH) return SESSION_SPEECH;
+        if (rc) return SESSION_PLAN;
+        s->have_tl = true;
+    }
+    return f;
+}
+
+int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx), void *tick_ctx,
+                 struct timeline *tl, char *err, size_t err_cap)
+{
+    struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
+                           .announce = s->announce, .tick = tick, .tick_ctx = tick_ctx};
+    int rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);
+    if (rc && err && err_cap && !err[0]) coach_set_err(err, err_cap, "%s", coach_strerror(rc));
+    return rc;
+}
+
+int session_set_rate(struct session *s, uint32_t rate_hz)
+{
+    if (!s->have_clips || s->clips.len || rate_hz == 0) return COACH_EINVAL;
+    enum clip_mode mode = s->clips.mode;
+    clipstore_free(&s->clips);
+    int rc = clipstore_init(&s->clips, s->speech, rate_hz);
+    clipstore_set_mode(&s->clips, mode);
+    return rc;
+}
