@@ -41,7 +41,7 @@ first-sound)
   for f in routines/*.ini; do
     name=$(basename "$f" .ini)
     for run in 1 2 3; do
-      "$coach" play "$f" --socket "$work/ctl.sock" </dev/null >/dev/null 2>"$work/err" &
+      "$coach" play "$f" --socket "$work/ctl.sock" --verbose </dev/null >/dev/null 2>"$work/err" &
       pid=$!
       sleep 1.5
       "$coach" ctl stop --socket "$work/ctl.sock" >/dev/null 2>&1 || kill "$pid"
@@ -60,11 +60,11 @@ long)
   stress-ng --cpu 2 --timeout 0 >/dev/null 2>&1 &
   stress=$!
   echo "playing $routine at level $level in real time with stress-ng --cpu 2 ..."
-  /usr/bin/time -f 'peak RSS %M KB, wall %e s' "$coach" play "$routine" --level "$level" \
+  /usr/bin/time -f 'peak RSS %M KB, wall %e s' "$coach" play "$routine" --level "$level" --verbose \
     --socket "$work/ctl.sock" </dev/null >/dev/null 2>"$work/err" || true
   kill "$stress" 2>/dev/null || true
   stress=
-  grep -E "coach: played|peak RSS" "$work/err"
+  grep -E "missed clips|peak RSS" "$work/err"
   ;;
 renderer)
   # instructions spent in render() per second of audio (callgrind counts
@@ -89,10 +89,10 @@ drift)
   rec=$!
   sleep 3 # the idle null sink runs with ~2 s latency until a low-latency reader attaches
   echo "playing $routine in real time into the sound server and recording it ..."
-  "$coach" play "$routine" --socket "$work/ctl.sock" </dev/null >/dev/null 2>"$work/err" || true
+  "$coach" play "$routine" --socket "$work/ctl.sock" --verbose </dev/null >/dev/null 2>"$work/err" || true
   sleep 1
   kill -INT "$rec"; wait "$rec" || true
-  grep -E "coach: played" "$work/err"
+  grep -E "missed clips" "$work/err"
   "$onsets" --compare "$work/ref.wav" "$work/cap.wav" -v >"$work/cmp" 2>&1 || true
   grep -vE '^  ' "$work/cmp"
   # drift: the capture-minus-export error of each tone over the hour, fitted

@@ -17,9 +17,15 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # builds with clang, whose libFuzzer and sanitizer runtimes are in
   # libclang-rt-14-dev (only recommended by clang, and we skip recommends)
   # tests/faults.sh makes a file vanish and a read fail with strace;
-  # tests/install_deb.sh lints the man pages with groff and man
+  # tests/install_deb.sh lints the man pages with groff and man;
+  # tests/play_terminal.sh plays from an interactive shell in tmux
   packages+=(espeak-ng sox time python3 pulseaudio pulseaudio-utils libasound2-plugins
-             clang libclang-rt-14-dev strace groff-base man-db)
+             clang libclang-rt-14-dev strace groff-base man-db tmux)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  # bench/live_bench.sh loads both cores with stress-ng and counts the
+  # renderer's instructions with valgrind (callgrind)
+  packages+=(stress-ng valgrind)
 fi
 
 missing=()

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: install, build, run ctest; then
 # the same suite again under ASan, LeakSanitizer and UBSan
-# (scripts/sanitize.sh) and a minute of fuzzing per target (scripts/fuzz.sh;
+# (scripts/sanitize.sh), the threaded tests under ThreadSanitizer
+# (scripts/tsan.sh) and a minute of fuzzing per target (scripts/fuzz.sh;
 # FUZZ_SECONDS changes it). Every stage runs even when an earlier one failed,
 # so one run shows everything. The last line sums up: "N passed, M failed",
-# counting the tests of both ctest runs and the fuzz targets (a stage that
+# counting the tests of the ctest runs and the fuzz targets (a stage that
 # fails without a count, e.g. a broken build, counts as one failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,7 @@ stage() {
 
 stage ctest ctest --test-dir build --output-on-failure -j"$(nproc)"
 stage sanitize bash scripts/sanitize.sh
+stage tsan bash scripts/tsan.sh
 stage fuzz bash scripts/fuzz.sh
 
 echo

@@ -94,9 +94,10 @@ static int take_socket(struct control *c, const struct opts *o)
         if (!o->quiet)
             fprintf(stderr, "coach: stopping the coach that is playing (%s)\n",
                     rc ? "it did not answer" : reply);
-        for (int i = 0; i < 100 && c->ctl_fd < 0 && errno == EADDRINUSE; i++) { /* 10 s */
+        for (int i = 0; i < 100; i++) { /* it has 10 s to let the socket go */
             nanosleep(&(struct timespec){0, 100000000L}, NULL);
             c->ctl_fd = ctlsock_listen(c->sock);
+            if (c->ctl_fd >= 0 || errno != EADDRINUSE) break;
         }
     }
     if (c->ctl_fd < 0 && errno == EADDRINUSE) {

@@ -1,11 +1,12 @@
 /* The speech clip store: a dense array of clips indexed by id plus an
  * open-addressing hash table from text to id. Interning synthesizes a text
- * once and keeps the trimmed int16 source at the synthesizer's rate, packed
- * losslessly (~44 KB per second of speech raw: 17 MB for the 143 phrases of
- * a 32-minute routine, about half that packed); preparing makes the
- * normalized float PCM at the output rate just before a clip is heard, and
- * releasing drops it again. In the measuring and estimating modes no audio
- * is kept and nothing can be prepared. */
+ * once and keeps the trimmed int16 source at the synthesizer's rate as a
+ * FLAC stream in memory (pcmstore; ~44 KB per second of speech raw at
+ * 22050 Hz: 17 MB for the 143 phrases of a 32-minute routine, 56 % of that
+ * as FLAC); preparing decodes it and makes the normalized float PCM at the
+ * output rate just before a clip is heard, and releasing drops that PCM
+ * again. In the measuring and estimating modes no audio is kept and nothing
+ * can be prepared. */
 #include "coach/clips.h"
 
 #include <math.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 
 #include "coach/common.h"
-#include "coach/pcmpack.h"
+#include "coach/pcmstore.h"
 #include "coach/resample.h"
 
 #define CLIPS_DEFAULT_PEAK 0.7f /* leaves headroom for tones mixed under speech */
@@ -52,7 +53,7 @@ void clipstore_free(struct clipstore *cs)
 {
     for (size_t i = 0; i < cs->len; i++) {
         free(cs->clips[i].text);
-        free(cs->clips[i].packed);
+        free(cs->clips[i].flac);
         free(cs->clips[i].pcm);
     }
     free(cs->clips);
@@ -127,11 +128,11 @@ static int synthesize(struct clipstore *cs, struct clip *c)
     int rc = speech_synth(cs->sp, c->text, &src, &c->src_len);
     c->src_rate_hz = speech_rate_hz(cs->sp);
     if (!rc && cs->mode == CLIPS_AUDIO)
-        rc = pcmpack_pack(src, c->src_len, &c->packed, &c->packed_bytes);
+        rc = pcmstore_encode(src, c->src_len, c->src_rate_hz, &c->flac, &c->flac_bytes);
     free(src);
     if (rc) return rc;
     cs->src_bytes += c->src_len * sizeof *src;
-    cs->packed_bytes += c->packed_bytes;
+    cs->flac_bytes += c->flac_bytes;
     c->len_frames = resample_out_len(c->src_len, c->src_rate_hz, cs->rate_hz);
     return 0;
 }
@@ -157,7 +158,7 @@ int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint6
     if (!rc) rc = append(cs, &c, &got);
     if (rc) {
         free(c.text);
-        free(c.packed);
+        free(c.flac);
         return rc;
     }
     if (id) *id = got;
@@ -196,7 +197,7 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     struct clip *c = &cs->clips[id];
     if (c->pcm) return 0;
     /* audio kept only in CLIPS_AUDIO, and only for synthesized clips */
-    if (c->len_frames && !c->packed) return COACH_EINVAL;
+    if (c->len_frames && !c->flac) return COACH_EINVAL;
     /* At least one float so a prepared clip is never NULL, even when empty
      * (the renderer reads NULL as "not ready"). */
     size_t n = (size_t)c->len_frames;
@@ -205,7 +206,7 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     pcm[0] = 0.0f;
     if (n) {
         int16_t *src = malloc(c->src_len * sizeof *src);
-        int rc = src ? pcmpack_unpack(c->packed, c->packed_bytes, src, c->src_len) : COACH_ENOMEM;
+        int rc = src ? pcmstore_decode(c->flac, c->flac_bytes, src, c->src_len) : COACH_ENOMEM;
         if (!rc) rc = resample_i16_to_f32(src, c->src_len, c->src_rate_hz, pcm, n, cs->rate_hz);
         free(src);
         if (rc) {

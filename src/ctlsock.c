@@ -274,8 +274,11 @@ void ctlsock_reply(int conn, const char *reply)
 
 void ctlsock_close(int listen_fd, const char *path)
 {
+    /* The name goes first, while we still listen: a coach waiting to take
+     * the socket over (--replace) sees a live one until the name is free,
+     * so the name it then binds is never the one we remove. */
+    if (path && listen_fd >= 0) unlink(path);
     if (listen_fd >= 0) close(listen_fd);
-    if (path) unlink(path);
 }
 
 int ctlsock_send(const char *path, const char *word, char *reply, size_t cap)

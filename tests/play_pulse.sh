@@ -10,6 +10,9 @@
 # (e) `ctl previous` during step 2 (back to step 1's start), (f) the server
 # killed mid-routine (exit 7 within 5 s, a message, no hang). Exits 77 when
 # PulseAudio cannot run here. Set COACH_PLAY_LATENCY=MS to pass --latency.
+# COACH_PLAY_PULSE_LOOSE=1 (scripts/tsan.sh: a coach many times slower than
+# real time under ThreadSanitizer) runs every scenario and checks the exit
+# statuses and the replies, but not the timing: no capture comparisons.
 set -u
 coach=${COACH:?path to coach}
 src=${COACH_SOURCE_DIR:?}
@@ -231,7 +234,9 @@ ctl() {
 }
 # summary NAME: the end-of-play line must report no missed clips and no
 # underruns
+loose=${COACH_PLAY_PULSE_LOOSE:-}
 summary() {
+  [ -n "$loose" ] && return 0
   local line
   line=$(grep -E 'missed clips: [0-9]+, underruns: [0-9]+' "$tmp/$1.err" | tail -n 1)
   echo "  $1: ${line:-no summary line}"
@@ -243,6 +248,7 @@ summary() {
 }
 # compare NAME ARGS...: coach-onsets --compare of the capture with the export
 compare() {
+  [ -n "$loose" ] && return 1
   local name=$1
   shift
   "$onsets" --compare "$tmp/ref.wav" "$tmp/$name.wav" "$@" >"$tmp/$name.cmp" 2>&1
@@ -257,6 +263,7 @@ compare() {
 }
 # speech NAME REF_END FIRST_STEP [GAP_SPEECH_S]
 speech() {
+  [ -n "$loose" ] && return 0
   "$onsets" --speech "$tmp/$1.wav" >"$tmp/$1.speech"
   if python3 "$tmp/check.py" speech "$tmp/plan.json" "$tmp/$1.speech" "$tmp/$1.cmp" "$2" "$3" "${4:-0}" \
     >"$tmp/$1.speechcheck" 2>&1; then
@@ -370,7 +377,7 @@ jump() {
   summary "$name"
   local f
   f=$(reply_time "$r")
-  near "${f:-9999}" "$target" 0.051 && ok "$name: went to $target s ($f s)" ||
+  [ -n "$loose" ] || near "${f:-9999}" "$target" 0.051 && ok "$name: went to $target s ($f s)" ||
     bad "$name: went to '$f' s ($r), wanted $target s"
   jump_at=$(fsub "$tn" "$t0")
   ref_end=$(python3 -c "print($target + $ts - $tn - 1.5)")

@@ -1,12 +1,14 @@
 /* The speech clip store: the one owner of every clip's text and length (a
  * timeline refers to clips by id only). Each distinct text is synthesized
  * once; its length at the output rate is known at once (the planner needs
- * it); the synthesized source is kept, packed losslessly (see pcmpack.h),
- * and its float PCM at the output rate is made ("prepared") only when it is
- * about to be heard and dropped after its last use, so memory stays small
- * for long routines. A store can also only measure (check, plan: no audio
- * is kept) or only estimate (no synthesis: lengths from the text, for the
- * menu's estimates and the tests). Not thread-safe. */
+ * it); the synthesized source is kept for the whole session (synthesizing
+ * the text again could give another length), losslessly as FLAC in memory
+ * (see pcmstore.h: the same samples in about half the bytes), and its float
+ * PCM at the output rate is made ("prepared") only when it is about to be
+ * heard and dropped after its last use, so memory stays small for long
+ * routines. A store can also only measure (check, plan: no audio is kept)
+ * or only estimate (no synthesis: lengths from the text, for the menu's
+ * estimates and the tests). Not thread-safe. */
 #ifndef COACH_CLIPS_H
 #define COACH_CLIPS_H
 
@@ -23,9 +25,9 @@ enum clip_mode {
 
 struct clip {
     char *text;           /* the UTF-8 text spoken */
-    uint8_t *packed;      /* synthesized PCM at src_rate_hz, silence trimmed,
-                             packed (pcmpack): half the memory, same samples */
-    size_t packed_bytes;
+    uint8_t *flac;        /* synthesized PCM at src_rate_hz, silence trimmed, as a
+                             FLAC stream (pcmstore); NULL unless CLIPS_AUDIO */
+    size_t flac_bytes;    /* bytes at flac */
     size_t src_len;       /* frames at src_rate_hz */
     uint32_t src_rate_hz; /* the synthesizer's rate for this clip's voice */
     uint64_t len_frames;  /* frames at the output rate (exact, known at intern) */
@@ -41,8 +43,8 @@ struct clipstore {
     uint32_t *hash;       /* open-addressing text -> id+1 table */
     size_t hash_cap;
     float peak;           /* normalization target for prepared clips */
-    uint64_t src_bytes;   /* int16 bytes of every source (what packing saves on) */
-    uint64_t packed_bytes;/* bytes of every packed source */
+    uint64_t src_bytes;   /* int16 bytes of every source synthesized (raw) */
+    uint64_t flac_bytes;  /* bytes of every source kept as FLAC */
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);
