@@ -2,6 +2,7 @@
  * blocks at 48 kHz stereo, as the audio callback would: run under
  * callgrind with --toggle-collect=render by bench/live_bench.sh renderer to
  * count the renderer's instructions per second of audio. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -16,10 +16,8 @@ build=$root/build-asan
 logs=$build/sanitizer
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER="${CC:-gcc}" \
-  -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" \
-  >/dev/null
-cmake --build "$build" -j"$(nproc)"
+. scripts/sanitizer-lib.sh
+san_build "$build" "$san"
 
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -45,16 +43,4 @@ fi
 status=0
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@" || status=$?
 
-shopt -s nullglob
-reports=("$logs"/*)
-if [ ${#reports[@]} -gt 0 ]; then
-  for f in "${reports[@]}"; do
-    echo "==== $f"
-    cat "$f"
-  done
-  echo "sanitize: ${#reports[@]} sanitizer report(s) above (from $logs)" >&2
-  [ "$status" -ne 0 ] || status=1
-else
-  echo "sanitize: no sanitizer reports"
-fi
-exit "$status"
+san_reports "$logs" "$status" sanitize

@@ -21,10 +21,8 @@ build=$root/build-tsan
 logs=$build/sanitizer
 san="-fsanitize=thread -fno-omit-frame-pointer"
 
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER="${CC:-gcc}" \
-  -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" \
-  >/dev/null
-cmake --build "$build" -j"$(nproc)"
+. scripts/sanitizer-lib.sh
+san_build "$build" "$san"
 
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -40,16 +38,4 @@ status=0
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" \
   -R '^(test_ring|test_live|test_player|test_control|play_pulse)$' "$@" || status=$?
 
-shopt -s nullglob
-reports=("$logs"/*)
-if [ ${#reports[@]} -gt 0 ]; then
-  for f in "${reports[@]}"; do
-    echo "==== $f"
-    cat "$f"
-  done
-  echo "tsan: ${#reports[@]} ThreadSanitizer report(s) above (from $logs)" >&2
-  [ "$status" -ne 0 ] || status=1
-else
-  echo "tsan: no ThreadSanitizer reports"
-fi
-exit "$status"
+san_reports "$logs" "$status" tsan

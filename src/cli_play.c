@@ -77,11 +77,13 @@ static void summary(const struct player_summary *s, const struct session *ss, co
     if (o->verbose || s->missed_clips || s->underruns)
         fprintf(stderr,
                 "coach: first sound %.0f ms after launch (+%.0f ms device latency); missed clips: "
-                "%llu, underruns: %llu, waited for the plan: %llu ms\n",
+                "%llu, underruns: %llu, waited for the plan: %llu ms; speech kept: %.2f MB as FLAC "
+                "(%.2f MB raw)\n",
                 s->first_sound_ns ? (double)(s->first_sound_ns - launch_ns) / 1e6 : -1.0,
                 s->latency_s * 1000.0, (unsigned long long)s->missed_clips,
                 (unsigned long long)s->underruns,
-                (unsigned long long)(s->stall_frames * 1000 / s->rate_hz));
+                (unsigned long long)(s->stall_frames * 1000 / s->rate_hz),
+                (double)ss->clips.flac_bytes / 1e6, (double)ss->clips.src_bytes / 1e6);
 }
 
 int play_routine(const char *routine, const struct opts *o, struct control *c, float volume)

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sndfile.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>

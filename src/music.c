@@ -13,7 +13,6 @@
 #include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -11,8 +11,6 @@
 #include "coach/player.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +42,7 @@ struct player {
     struct sink *sink;
     struct feeder f;
     struct live live;
-    bool have_live, have_feeder, started;
+    bool have_live, have_feeder;
     struct music music;
     bool have_music;
     struct timeline silence;    /* a voice without a routine plays this: nothing */
@@ -625,7 +623,6 @@ enum player_fail player_open(struct player **out, struct session *s, const struc
         release(p);
         return f;
     }
-    p->started = true;
     p->started_at = time(NULL);
     p->still_since_ns = coach_mono_ns();
     *out = p;

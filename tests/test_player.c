@@ -283,6 +283,11 @@ static void navigation(void)
     player_run(r.p, 2000);
     uint64_t skip = ack_len > FADE ? ack_len : FADE;
     CHECKF(differ(&r, o + skip, at + FADE + skip, RATE) == 0, "after resume");
+    /* toggle: pause, then resume */
+    CHECK(command(&r, CTL_TOGGLE, reply, sizeof reply) == 0 && strstr(reply, "ok paused at "));
+    player_run(r.p, 2000);
+    CHECK(command(&r, CTL_TOGGLE, reply, sizeof reply) == 0 && strstr(reply, "ok resumed at "));
+    player_run(r.p, 1000);
 
     /* next in Plank: the rest that announces Squat ("Rest for 6 seconds.") */
     o = out_len(&r);

@@ -315,9 +315,45 @@ static void test_clipstore(void)
     speech_close(sp);
 }
 
+/* The rate belongs to the voice: read after the voice is chosen. An MBROLA
+ * voice of espeak-ng speaks at 16000 Hz (a clip planned at 22050 would
+ * play 1.38x too fast); where the MBROLA engine and its us1 voice are not
+ * installed (Debian contrib/non-free), espeak-ng refuses the voice and only
+ * the espeak-ng voices are checked. Two handles of different voices used in
+ * turn each keep their own rate, and a clip store reads it per clip. */
+static void test_voice_rate(void)
+{
+    struct speech *en = NULL, *mb = NULL;
+    struct speech_settings se = {.espeak_voice = "en-us", .rate_wpm = 160, .pitch = 50, .volume = 100};
+    struct speech_settings sm = {.espeak_voice = "mb-us1", .rate_wpm = 160, .pitch = 50, .volume = 100};
+    CHECK(speech_open(&en, &se) == 0 && speech_rate_hz(en) == 22050);
+    if (speech_open(&mb, &sm) != 0) {
+        printf("mb-us1 is not installed (packages mbrola, mbrola-us1): 16 kHz voice not checked\n");
+        speech_close(en);
+        return;
+    }
+    CHECKF(speech_rate_hz(mb) == 16000, "mb-us1 at %u Hz", speech_rate_hz(mb));
+    int16_t *pcm;
+    size_t n;
+    CHECK(speech_synth(en, "Rest", &pcm, &n) == 0 && speech_rate_hz(en) == 22050);
+    free(pcm);
+    CHECK(speech_synth(mb, "Rest", &pcm, &n) == 0 && speech_rate_hz(mb) == 16000);
+    free(pcm);
+    struct clipstore cs;
+    CHECK(clipstore_init(&cs, mb, 48000) == 0);
+    uint32_t id;
+    uint64_t len;
+    CHECK(clipstore_intern(&cs, "Rest", &id, &len) == 0 && cs.clips[id].src_rate_hz == 16000 &&
+          len == resample_out_len(cs.clips[id].src_len, 16000, 48000));
+    clipstore_free(&cs);
+    speech_close(mb);
+    speech_close(en);
+}
+
 int main(void)
 {
     test_missing_data();
+    test_voice_rate();
     test_speech();
     test_resample_lengths();
     test_resample_sine();
