@@ -4,13 +4,16 @@
 #include "coach/catalog.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/openfile.h"
 
 static const char *sub(enum catalog_kind k) { return k == CATALOG_ROUTINES ? "routines" : "voices"; }
 
@@ -145,42 +148,125 @@ int catalog_find(enum catalog_kind kind, const char *arg, char **path)
     return rc;
 }
 
-static int by_name(const void *a, const void *b)
+/* The usable entries of a listing so far: names and their files. */
+struct entries {
+    char **names, **paths;
+    size_t n, cap;
+};
+
+/* Takes name and path (both heap) unless the name is known already (an
+ * earlier directory wins). Returns 0 or COACH_ENOMEM; frees what it does
+ * not keep. */
+static int entries_add(struct entries *es, char *name, char *path)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    for (size_t k = 0; k < es->n; k++)
+        if (strcmp(es->names[k], name) == 0) {
+            free(name);
+            free(path);
+            return 0;
+        }
+    if (es->n == es->cap) {
+        size_t cap = es->cap ? es->cap * 2 : 16;
+        char **nm = realloc(es->names, cap * sizeof *nm);
+        if (nm) es->names = nm;
+        char **ps = nm ? realloc(es->paths, cap * sizeof *ps) : NULL;
+        if (ps) es->paths = ps;
+        if (!nm || !ps) {
+            free(name);
+            free(path);
+            return COACH_ENOMEM;
+        }
+        es->cap = cap;
+    }
+    es->names[es->n] = name;
+    es->paths[es->n++] = path;
+    return 0;
 }
 
-int catalog_list(enum catalog_kind kind, char ***names, char ***paths, size_t *n)
+/* Why path (a *.ini entry) cannot be listed, or NULL if it is a regular
+ * file or a link to one. */
+static const char *unusable(const char *path, char *buf, size_t cap)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) return S_ISREG(st.st_mode) ? NULL : coach_file_kind(st.st_mode);
+    int e = errno;
+    if (e == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        return "a dangling symbolic link";
+    snprintf(buf, cap, "cannot be read: %s", strerror(e));
+    return buf;
+}
+
+/* Sorts names by name, carrying paths along (insertion sort: a catalog
+ * holds tens of files). */
+static void entries_sort(struct entries *es)
+{
+    for (size_t i = 1; i < es->n; i++) {
+        char *nm = es->names[i], *ps = es->paths[i];
+        size_t j = i;
+        for (; j > 0 && strcmp(es->names[j - 1], nm) > 0; j--) {
+            es->names[j] = es->names[j - 1];
+            es->paths[j] = es->paths[j - 1];
+        }
+        es->names[j] = nm;
+        es->paths[j] = ps;
+    }
+}
+
+int catalog_list_checked(enum catalog_kind kind, char ***names, char ***paths, size_t *n,
+                         catalog_skip_fn skip, void *ctx)
 {
     char **dirs;
     size_t nd;
     int rc = catalog_dirs(kind, &dirs, &nd);
     if (rc) return rc;
-    struct strv nm = {0};
-    for (size_t i = 0; i < nd; i++) {
+    struct entries es = {0};
+    for (size_t i = 0; i < nd && !rc; i++) {
         DIR *d = opendir(dirs[i]);
         if (!d) continue;
         struct dirent *e;
-        while ((e = readdir(d))) {
+        while (!rc && (e = readdir(d))) {
             size_t l = strlen(e->d_name);
             if (l <= 4 || e->d_name[0] == '.' || strcmp(e->d_name + l - 4, ".ini") != 0) continue;
-            strv_push_owned(&nm, coach_asprintf("%.*s", (int)(l - 4), e->d_name));
+            char *path = coach_asprintf("%s/%s", dirs[i], e->d_name);
+            char why_buf[160];
+            const char *why = path ? unusable(path, why_buf, sizeof why_buf) : NULL;
+            if (why) {
+                /* a stray entry (a dangling link, a directory, a FIFO) is
+                 * passed over: it never hides the files around it */
+                if (skip) skip(ctx, path, why);
+                free(path);
+                continue;
+            }
+            char *name = coach_asprintf("%.*s", (int)(l - 4), e->d_name);
+            if (!path || !name) {
+                free(path);
+                free(name);
+                rc = COACH_ENOMEM;
+            } else {
+                rc = entries_add(&es, name, path);
+            }
         }
         closedir(d);
     }
     catalog_strv_free(dirs, nd);
-    if (nm.n) qsort(nm.v, nm.n, sizeof *nm.v, by_name);
-    char **ps = calloc(nm.n ? nm.n : 1, sizeof *ps);
-    bool oom = nm.oom || !ps;
-    for (size_t i = 0; i < nm.n && !oom; i++)
-        if (catalog_find(kind, nm.v[i], &ps[i])) oom = true;
-    if (oom) {
-        catalog_strv_free(nm.v, nm.n);
-        catalog_strv_free(ps, nm.n);
-        return COACH_ENOMEM;
+    if (!rc && !es.n) { /* callers free what they get, even when empty */
+        es.names = calloc(1, sizeof *es.names);
+        es.paths = calloc(1, sizeof *es.paths);
+        if (!es.names || !es.paths) rc = COACH_ENOMEM;
     }
-    *names = nm.v;
-    *paths = ps;
-    *n = nm.n;
+    if (rc) {
+        catalog_strv_free(es.names, es.n);
+        catalog_strv_free(es.paths, es.n);
+        return rc;
+    }
+    entries_sort(&es);
+    *names = es.names;
+    *paths = es.paths;
+    *n = es.n;
     return 0;
+}
+
+int catalog_list(enum catalog_kind kind, char ***names, char ***paths, size_t *n)
+{
+    return catalog_list_checked(kind, names, paths, n, NULL, NULL);
 }

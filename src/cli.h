@@ -72,6 +72,8 @@ int cli_session_open(struct session *s, const char *routine, const struct opts *
                      enum clip_mode clips);
 int cli_session_plan(struct session *s);
 void print_known(enum catalog_kind kind);
+/* A catalog_skip_fn: "coach: warning: skipping PATH: WHY" on stderr. */
+void warn_skipped(void *ctx, const char *path, const char *why);
 void fmt_duration(char *buf, size_t cap, uint64_t frames, uint32_t rate_hz);
 int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *loaded);
 

@@ -16,6 +16,7 @@
 #include "coach/chapters.h"
 #include "coach/common.h"
 #include "coach/export.h"
+#include "coach/textsafe.h"
 
 struct progress {
     const char *name;
@@ -271,7 +272,7 @@ static int export_all(int argc, const struct opts *o)
     }
     char **names, **paths;
     size_t n;
-    if (catalog_list(CATALOG_ROUTINES, &names, &paths, &n)) {
+    if (catalog_list_checked(CATALOG_ROUTINES, &names, &paths, &n, warn_skipped, NULL)) {
         fputs("coach: out of memory\n", stderr);
         return EXIT_INVALID;
     }
@@ -316,8 +317,9 @@ static int export_all(int argc, const struct opts *o)
                 _exit(rc);
             }
             if (pid < 0) {
-                fprintf(stderr, "%s: failed (cannot start a process: %s)\n", names[next],
-                        strerror(errno));
+                char name[256];
+                fprintf(stderr, "%s: failed (cannot start a process: %s)\n",
+                        text_safe(name, sizeof name, names[next]), strerror(errno));
                 worst = EXIT_OUTPUT;
                 next++; /* pids[] stays 0: never waited for */
                 continue;
@@ -345,12 +347,14 @@ static int export_all(int argc, const struct opts *o)
         pids[i] = 0;
         running--;
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        char name[256]; /* from a directory listing: any bytes */
+        text_safe(name, sizeof name, names[i]);
         if (code == EXIT_OK)
-            printf("%s: ok\n", names[i]);
+            printf("%s: ok\n", name);
         else if (WIFEXITED(status))
-            printf("%s: failed (status %d)\n", names[i], code);
+            printf("%s: failed (status %d)\n", name, code);
         else
-            printf("%s: failed (signal %d)\n", names[i], WTERMSIG(status));
+            printf("%s: failed (signal %d)\n", name, WTERMSIG(status));
         fflush(stdout);
         if (code > worst) worst = code;
     }

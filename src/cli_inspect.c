@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "coach/diag.h"
+#include "coach/textsafe.h"
 
 int cmd_check(int argc, char **argv, const struct opts *o)
 {
@@ -24,7 +25,9 @@ int cmd_check(int argc, char **argv, const struct opts *o)
         if (!st && !o->quiet) {
             char d[64];
             fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
-            printf("%s: ok, %zu steps, %s\n", s.routine_path, s.routine.n_steps, d);
+            char path[512];
+            printf("%s: ok, %zu steps, %s\n", text_safe(path, sizeof path, s.routine_path),
+                   s.routine.n_steps, d);
         }
         if (st > worst || (worst == EXIT_OK && st)) worst = st;
         session_free(&s);
@@ -59,13 +62,19 @@ int cmd_list(int argc, const struct opts *o)
     if (argc) return usage_error("%s", "list takes no arguments");
     char **names, **paths;
     size_t n;
-    if (catalog_list(CATALOG_ROUTINES, &names, &paths, &n)) return EXIT_INVALID;
+    if (catalog_list_checked(CATALOG_ROUTINES, &names, &paths, &n, warn_skipped, NULL)) {
+        fputs("coach: out of memory\n", stderr);
+        return EXIT_INVALID;
+    }
     if (!n) {
         printf("No routines found. Searched:\n");
         char **dirs;
         size_t nd;
         if (!catalog_dirs(CATALOG_ROUTINES, &dirs, &nd)) {
-            for (size_t i = 0; i < nd; i++) printf("  %s\n", dirs[i]);
+            for (size_t i = 0; i < nd; i++) {
+                char dir[512];
+                printf("  %s\n", text_safe(dir, sizeof dir, dirs[i]));
+            }
             catalog_strv_free(dirs, nd);
         }
     }
@@ -73,11 +82,15 @@ int cmd_list(int argc, const struct opts *o)
         struct routine r;
         struct coach_diags d;
         diags_init(&d);
+        /* names and paths come from a directory listing: any bytes at all */
+        char name[256], path[512];
+        text_safe(name, sizeof name, names[i]);
+        text_safe(path, sizeof path, paths[i]);
         if (routine_load(paths[i], &r, &d) == 0) {
-            printf("%s: %s, %zu exercises (%s)\n", names[i], r.title, routine_count_moves(&r), paths[i]);
+            printf("%s: %s, %zu exercises (%s)\n", name, r.title, routine_count_moves(&r), path);
             routine_free(&r);
         } else {
-            printf("%s: has errors, see 'coach check %s' (%s)\n", names[i], paths[i], paths[i]);
+            printf("%s: has errors, see 'coach check %s' (%s)\n", name, path, path);
         }
         diags_free(&d);
     }
@@ -94,19 +107,25 @@ int cmd_voices(int argc)
     if (argc) return usage_error("%s", "voices takes no arguments");
     char **names, **paths;
     size_t n;
-    if (catalog_list(CATALOG_VOICES, &names, &paths, &n)) return EXIT_INVALID;
+    if (catalog_list_checked(CATALOG_VOICES, &names, &paths, &n, warn_skipped, NULL)) {
+        fputs("coach: out of memory\n", stderr);
+        return EXIT_INVALID;
+    }
     printf(n ? "Voice profiles (for --voice, or 'voice =' in a routine):\n"
              : "No voice profiles found.\n");
     for (size_t i = 0; i < n; i++) {
         struct voice v;
         struct coach_diags d;
         diags_init(&d);
+        char name[256], path[512];
+        text_safe(name, sizeof name, names[i]);
+        text_safe(path, sizeof path, paths[i]);
         if (voice_load(paths[i], &v, &d) == 0) {
-            printf("  %s: espeak-ng voice %s, rate %d, pitch %d, volume %d (%s)\n", names[i],
-                   v.espeak_voice, v.rate_wpm, v.pitch, v.volume, paths[i]);
+            printf("  %s: espeak-ng voice %s, rate %d, pitch %d, volume %d (%s)\n", name,
+                   v.espeak_voice, v.rate_wpm, v.pitch, v.volume, path);
             voice_free(&v);
         } else {
-            printf("  %s: has errors (%s)\n", names[i], paths[i]);
+            printf("  %s: has errors (%s)\n", name, path);
         }
         diags_free(&d);
     }

@@ -14,6 +14,7 @@
 #include "coach/common.h"
 #include "coach/ctlsock.h"
 #include "coach/history.h"
+#include "coach/textsafe.h"
 #include "coach/sink_portaudio.h"
 
 /* The loop's view of a playing routine. */
@@ -209,10 +210,24 @@ int cmd_history(int argc)
 {
     if (argc) return usage_error("%s", "history takes no arguments");
     char *path = history_default_path();
-    int rc = path ? history_print(path, stdout) : COACH_ENOMEM;
+    /* the history is a file anyone may have edited (or an older coach
+     * written): its text goes to the terminal with control and
+     * bidirectional characters replaced */
+    FILE *safe = path ? text_safe_stream(stdout) : NULL;
+    int rc = safe ? history_print(path, safe) : COACH_ENOMEM;
     int e = errno;
+    if (safe && fclose(safe) != 0 && !rc) {
+        e = errno;
+        rc = COACH_EIO;
+    }
+    if (fflush(stdout) != 0 && !rc) {
+        e = errno;
+        rc = COACH_EIO;
+    }
     if (rc == COACH_ENOTFOUND)
         printf("No sessions yet.\n");
+    else if (rc == COACH_ENOMEM)
+        fputs("coach: out of memory\n", stderr);
     else if (rc && ferror(stdout))
         fprintf(stderr, "coach: cannot write the history listing: %s\n", strerror(e));
     else if (rc)

@@ -13,6 +13,7 @@
 #include "coach/common.h"
 #include "coach/diag.h"
 #include "coach/history.h"
+#include "coach/textsafe.h"
 
 /* --music: loads the bed at the output rate; the exit status on failure. */
 int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *loaded)
@@ -29,13 +30,23 @@ int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *lo
     return 0;
 }
 
+void warn_skipped(void *ctx, const char *path, const char *why)
+{
+    (void)ctx;
+    char safe[512];
+    fprintf(stderr, "coach: warning: skipping %s: %s\n", text_safe(safe, sizeof safe, path), why);
+}
+
 void print_known(enum catalog_kind kind)
 {
     char **names, **paths;
     size_t n;
     if (catalog_list(kind, &names, &paths, &n)) return;
     fprintf(stderr, "  found: ");
-    for (size_t i = 0; i < n; i++) fprintf(stderr, "%s%s", i ? ", " : "", names[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (i) fputs(", ", stderr);
+        text_fput_safe(names[i], stderr);
+    }
     fprintf(stderr, "%s\n", n ? "" : "none");
     catalog_strv_free(names, n);
     catalog_strv_free(paths, n);
@@ -52,8 +63,12 @@ struct session_opts cli_session_opts(const struct opts *o, const char *routine,
 
 /* Prints why a session could not be opened (arg: the routine asked for);
  * returns the exit status. */
-static int session_failed(enum session_fail f, const char *arg, const char *err)
+static int session_failed(enum session_fail f, const char *arg, const char *err_raw)
 {
+    /* both can hold a path as typed or found: never raw control characters */
+    char err[1024], safe_arg[512];
+    text_safe(err, sizeof err, err_raw);
+    if (arg) arg = text_safe(safe_arg, sizeof safe_arg, arg);
     switch (f) {
     case SESSION_OK:
         return EXIT_OK;
@@ -94,7 +109,7 @@ int cli_session_open_with(struct session *s, const struct session_opts *so, cons
 {
     struct coach_diags d;
     diags_init(&d);
-    char err[1024];
+    char err[1024] = "";
     enum session_fail f = session_open(s, so, &d, err, sizeof err);
     diags_print(&d, stderr);
     diags_free(&d);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/textsafe.h"
 
 void diags_init(struct coach_diags *d) { memset(d, 0, sizeof *d); }
 
@@ -66,9 +67,11 @@ void diags_print(const struct coach_diags *d, FILE *out)
 {
     for (size_t i = 0; i < d->len; i++) {
         const struct coach_diag *x = &d->items[i];
-        if (x->line > 0)
-            fprintf(out, "%s:%d: %s\n", x->file, x->line, x->msg);
-        else
-            fprintf(out, "%s: %s\n", x->file, x->msg);
+        /* a file name can hold anything, even an escape sequence */
+        text_fput_safe(x->file, out);
+        if (x->line > 0) fprintf(out, ":%d", x->line);
+        fputs(": ", out);
+        text_fput_safe(x->msg, out);
+        fputc('\n', out);
     }
 }

@@ -5,16 +5,22 @@
  * follow inih's rules, so files written for it read the same. The messages
  * are worded as routine files have always reported them (tests/bad pins
  * them); voice profiles share them. */
+#define _POSIX_C_SOURCE 200809L
 #include "coach/inireader.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/openfile.h"
+#include "coach/textsafe.h"
 
 /* ---- opening ---- */
 
@@ -23,10 +29,18 @@ int ini_lines_open_file(struct ini_lines *L, const char *path, struct coach_diag
     memset(L, 0, sizeof *L);
     L->name = path;
     L->d = d;
-    FILE *f = fopen(path, "rb");
+    /* never fopen: a FIFO swapped in since the file was found would
+     * block it for ever */
+    const char *kind;
+    int fd = coach_open_regular(path, &kind);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         int e = errno;
-        ini_lines_error(L, 0, "cannot open: %s", strerror(e));
+        if (fd >= 0) close(fd);
+        if (kind)
+            ini_lines_error(L, 0, "cannot open: it is %s, not a regular file", kind);
+        else
+            ini_lines_error(L, 0, "cannot open: %s", strerror(e));
         return e == ENOENT ? COACH_ENOTFOUND : COACH_EIO;
     }
     size_t cap = 16384, n = 0;
@@ -126,41 +140,22 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* Index of the first invalid byte (forbidden control character or bad UTF-8)
- * in s[0..n), or n when the line is clean. */
-static size_t bad_byte(const unsigned char *s, size_t n)
+/* Index of the first invalid byte in s[0..n) (bad UTF-8, or the first byte
+ * of a character never shown raw: a control character other than tab, a
+ * bidirectional control; textsafe.h lists them), or n when the line is
+ * clean. *cp is the character there (when it is valid UTF-8). A carriage
+ * return is one too: the one before a line break is gone already, and one
+ * inside a line would send the cursor back over what is printed. */
+static size_t bad_byte(const unsigned char *s, size_t n, uint32_t *cp, bool *valid)
 {
     size_t i = 0;
     while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) return i;
-            i++;
-            continue;
-        }
-        size_t k;
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            k = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2;
-            if (c == 0xE0) lo = 0xA0; /* no overlong forms */
-            if (c == 0xED) hi = 0x9F; /* no surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
-        } else {
-            return i;
-        }
+        int len = utf8_next(s + i, n - i, cp);
         /* A cut or broken sequence is reported at its first byte: that is
          * the one a person sees as wrong (e.g. Latin-1 "\xe9"). */
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n) return i;
-            unsigned b = s[i + j];
-            if (j == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
-        }
-        i += k + 1;
+        *valid = len > 0;
+        if (len <= 0 || text_unsafe_kind(*cp)) return i;
+        i += (size_t)len;
     }
     return n;
 }
@@ -266,15 +261,20 @@ static void next_line(struct ini_lines *L)
         L->section_dropped = L->unreadable = true;
         return;
     }
-    size_t b = bad_byte((const unsigned char *)s, n);
+    uint32_t cp = 0;
+    bool valid = false;
+    size_t b = bad_byte((const unsigned char *)s, n, &cp, &valid);
     if (b < n) {
         unsigned c = (unsigned char)s[b];
-        if (c == 0)
+        if (!valid)
+            ini_lines_error(L, L->line, "invalid UTF-8 at column %zu (byte 0x%02x)", b + 1, c);
+        else if (c == 0)
             ini_lines_error(L, L->line, "binary data (NUL byte) at column %zu", b + 1);
         else if (c < 0x80)
             ini_lines_error(L, L->line, "control character 0x%02x at column %zu", c, b + 1);
-        else
-            ini_lines_error(L, L->line, "invalid UTF-8 at column %zu (byte 0x%02x)", b + 1, c);
+        else /* never shown raw: it could drive or reorder the terminal */
+            ini_lines_error(L, L->line, "%s U+%04X at column %zu", text_unsafe_kind(cp),
+                            (unsigned)cp, b + 1);
         L->section_dropped = L->unreadable = true;
         return;
     }

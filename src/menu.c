@@ -71,10 +71,16 @@ static int item_load(struct menu_item *it, const char *name, const char *path, i
 
 int menu_load(struct menu *m, int level, const char *voice)
 {
+    return menu_load_checked(m, level, voice, NULL, NULL);
+}
+
+int menu_load_checked(struct menu *m, int level, const char *voice, catalog_skip_fn skip,
+                      void *ctx)
+{
     memset(m, 0, sizeof *m);
     char **names, **paths;
     size_t n;
-    int rc = catalog_list(CATALOG_ROUTINES, &names, &paths, &n);
+    int rc = catalog_list_checked(CATALOG_ROUTINES, &names, &paths, &n, skip, ctx);
     if (rc) return rc;
     if (n && !(m->items = calloc(n, sizeof *m->items))) rc = COACH_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "coach/common.h"
+#include "coach/openfile.h"
 #include "coach/resample.h"
 
 #define CHUNK_FRAMES 4096
@@ -52,7 +53,17 @@ static size_t read_mono(SNDFILE *f, int channels, float *inter, float *mono)
 static SNDFILE *open_audio(const char *path, SF_INFO *info, char *err, size_t cap)
 {
     memset(info, 0, sizeof *info);
-    SNDFILE *f = sf_open(path, SFM_READ, info);
+    /* not sf_open(path): it would wait for ever on a FIFO */
+    const char *kind;
+    int fd = coach_open_regular(path, &kind);
+    if (fd < 0) {
+        if (kind)
+            coach_set_err(err, cap, "%s: it is %s, not an audio file", path, kind);
+        else
+            coach_set_err(err, cap, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    SNDFILE *f = sf_open_fd(fd, SFM_READ, info, SF_TRUE);
     if (!f) {
         coach_set_err(err, cap, "%s: not an audio file libsndfile can read (%s)", path,
                 sf_strerror(NULL));

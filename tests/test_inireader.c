@@ -249,8 +249,9 @@ static void test_line_ends(void)
            "2 [s] <\xEF\xBB\xBFk>=<v>\n"
            "--\n"
            "t.ini:3: expected 'key = value', got '\xEF\xBB\xBF[t]'\n");
-    /* a final line break adds no line; a lone CR inside a line is a blank */
-    expect("[s]\nk =\rv\r\n\n", "1 section s\n2 [s] <k>=<v>\n--\n");
+    /* a final line break adds no line; a lone CR inside a line is a
+     * control character (it would send a terminal's cursor back) */
+    expect("[s]\nk =\rv\r\n\n", "1 section s\n--\nt.ini:2: control character 0x0d at column 4\n");
     expect("", "--\n");
     expect_len("[s]\nk = v\0w\n", 12,
                "1 section s\n--\nt.ini:2: binary data (NUL byte) at column 6\n");

@@ -437,10 +437,11 @@ static void test_files(void)
     CHECK(r.steps == NULL && r.title == NULL);
     diags_free(&d);
 
-    /* a directory opens but cannot be read */
+    /* a directory is refused when opened, not read */
     rc = routine_load(test_src_path("tests"), &r, &d);
     CHECK(rc == COACH_EIO);
-    CHECK(d.len == 1 && strncmp(d.items[0].msg, "cannot read: ", 13) == 0);
+    CHECK(d.len == 1 &&
+          strcmp(d.items[0].msg, "cannot open: it is a directory, not a regular file") == 0);
     diags_free(&d);
 
     /* a file over ROUTINE_MAX_FILE_BYTES is refused before parsing */

@@ -17,8 +17,16 @@ int catalog_find(enum catalog_kind kind, const char *arg, char **path);
 /* The directories searched, in order (heap array of heap strings). */
 int catalog_dirs(enum catalog_kind kind, char ***dirs, size_t *n);
 /* Every *.ini found (first occurrence of a name wins), sorted by name.
- * names[i] is the name, paths[i] the file. */
+ * names[i] is the name, paths[i] the file. An entry that is not a regular
+ * file (a dangling symbolic link, a directory, a FIFO, a device) is passed
+ * over silently. Returns 0 or COACH_ENOMEM. */
 int catalog_list(enum catalog_kind kind, char ***names, char ***paths, size_t *n);
+/* Told about each *.ini entry passed over: its path and why ("a dangling
+ * symbolic link", "a FIFO (named pipe)", "cannot be read: ..."). */
+typedef void (*catalog_skip_fn)(void *ctx, const char *path, const char *why);
+/* catalog_list, calling skip (if not NULL) for each entry passed over. */
+int catalog_list_checked(enum catalog_kind kind, char ***names, char ***paths, size_t *n,
+                         catalog_skip_fn skip, void *ctx);
 void catalog_strv_free(char **v, size_t n);
 
 #endif

@@ -25,7 +25,8 @@ int diags_add(struct coach_diags *d, const char *file, int line, const char *fmt
     __attribute__((format(printf, 4, 5)));
 /* Stable sort by (file order of first appearance, line). */
 void diags_sort(struct coach_diags *d);
-/* Prints "file:line: msg\n" (or "file: msg\n" when line is 0). */
+/* Prints "file:line: msg\n" (or "file: msg\n" when line is 0), control
+ * and bidirectional characters replaced (text_fput_safe). */
 void diags_print(const struct coach_diags *d, FILE *out);
 
 #endif

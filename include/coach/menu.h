@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "coach/catalog.h"
 #include "coach/control.h"
 #include "coach/player.h"
 #include "coach/voice.h"
@@ -41,8 +42,13 @@ enum menu_verdict { MENU_STAY, MENU_START, MENU_QUIT };
  * routine's own level, else an enum level. voice: the voice profile to plan
  * with, or NULL for each routine's own (a routine whose voice cannot be
  * loaded is skipped). Routines with errors are skipped and counted.
- * Returns 0 or negative. */
+ * Entries that are not files (a dangling link, a directory, a FIFO) are
+ * passed over. Returns 0 or negative. */
 int menu_load(struct menu *m, int level, const char *voice);
+/* menu_load, telling skip (if not NULL) about each entry passed over (see
+ * catalog_list_checked). */
+int menu_load_checked(struct menu *m, int level, const char *voice, catalog_skip_fn skip,
+                      void *ctx);
 void menu_free(struct menu *m);
 /* Moves the cursor by delta (+1 next, -1 previous), wrapping around at
  * the ends; returns the new cursor. No-op on an empty menu. */
