@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,9 +51,16 @@ static const char *write_advice(int e)
     case EDQUOT:
 #endif
         return "the disk is full: free some space or write somewhere else";
-    case EFBIG:
-        return "the file is too big for this file system or for the file size limit (ulimit -f): "
-               "write somewhere else";
+    case EFBIG: {
+        /* SIGXFSZ is ignored (main.c), so passing the limit fails here */
+        struct rlimit lim;
+        if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+            return "the file is larger than the file size limit (ulimit -f) allows: raise the "
+                   "limit, or write a shorter file";
+        return "the file is too big for this file system: write somewhere else";
+    }
+    case ENAMETOOLONG:
+        return "use a shorter name";
     case EROFS:
         return "the file system is read-only: write somewhere else";
     case EACCES:
@@ -109,6 +117,25 @@ static int preflight(const char *path)
     char err[512] = "";
     if (!path || export_check_target(path, err, sizeof err) == 0) return EXIT_OK;
     report_failure(path, err, errno);
+    return EXIT_OUTPUT;
+}
+
+/* One export at a time to any of these files (export.h): a second is
+ * refused at once, before any work, with EXIT_BUSY. */
+static int lock_targets(struct export_lock *lk, const char *out, const struct opts *o)
+{
+    const char *paths[] = {out, o->captions, o->chapters};
+    char err[512] = "";
+    size_t bad = 0;
+    if (export_lock(lk, paths, 3, &bad, err, sizeof err) == 0) return EXIT_OK;
+    int e = errno;
+    const char *path = paths[bad] ? paths[bad] : out;
+    if (e == EBUSY) {
+        fprintf(stderr, "coach: %s: %s (wait until it has finished, or write somewhere else; no "
+                        "file was changed)\n", path, err);
+        return EXIT_BUSY;
+    }
+    report_failure(path, err, e);
     return EXIT_OUTPUT;
 }
 
@@ -173,6 +200,8 @@ int cmd_export(int argc, char **argv, const struct opts *o)
     if (!st) st = preflight(out);
     if (!st) st = preflight(o->captions);
     if (!st) st = preflight(o->chapters);
+    struct export_lock lk = {0}; /* held from before the first temporary file to the last rename */
+    if (!st) st = lock_targets(&lk, out, o);
     if (!st) st = cli_session_plan(&s);
     /* Sidecars are written (and synced) into temporary files first and
      * renamed only after the audio is in place: a failure changes no file. */
@@ -237,6 +266,7 @@ int cmd_export(int argc, char **argv, const struct opts *o)
     }
     export_sidecar_discard(&cap); /* after a failure: remove the temporary files */
     export_sidecar_discard(&chap);
+    export_unlock(&lk);
     if (have_music) music_free(&music);
     free(out);
     session_free(&s);

@@ -7,18 +7,24 @@
  * removes the temporary file and never touches an existing target. A WAV
  * also gets a cue point per chapter, so players can jump between steps.
  * Sidecar text files (captions, chapter lists) share the temporary-file and
- * rename machinery. */
-#define _POSIX_C_SOURCE 200809L /* fsync, clock_gettime, O_DIRECTORY, fdopen */
+ * rename machinery. A set of targets is locked for one coach at a time
+ * (export_lock), which also removes the temporary files that a killed
+ * coach left behind. */
+#define _POSIX_C_SOURCE 200809L /* fsync, clock_gettime, O_DIRECTORY, fdopen, openat */
 
 #include "coach/export.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sndfile.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h> /* flock */
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,49 +106,44 @@ const char *export_format_name(enum export_format f)
 }
 
 
-/* Creates "<dir>/.<name>.XXXXXX" with O_EXCL (what mkstemp does) but with
- * mode 0666, so the umask applies and the renamed file gets the
- * permissions of a normally created one (mkstemp's are 0600). */
-static int create_temp(const char *path, char **tmp_out, char **dir_out)
+/* Hidden files beside a target NAME: ".STEM.coach-XXXXXX" while it is
+ * written (XXXXXX random), ".STEM.coach-lock" while a coach holds it
+ * (export_lock). STEM is NAME, or when that would pass the directory's
+ * NAME_MAX (names of 242-255 bytes on most file systems), NAME's first
+ * bytes and a hash of all of it. The tag tells our files from a user's
+ * ".NAME.backup"; only files of this exact shape are ever removed. */
+#define TEMP_TAG ".coach-"
+#define TEMP_RANDOM_LEN 6
+#define TEMP_LOCK "lock"
+#define STEM_HASH_LEN 17 /* "~" and 16 hex digits */
+
+static const char temp_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/* FNV-1a: stable across processes and builds, as every coach must derive
+ * the same stem from the same name. */
+static uint64_t name_hash(const char *s)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    char *dir = slash ? coach_asprintf("%.*s", (int)(slash - path), path) : coach_strdup(".");
-    if (dir && !*dir) { /* "/name": the root directory */
-        free(dir);
-        dir = coach_strdup("/");
-    }
-    if (!dir) return COACH_ENOMEM;
-    *dir_out = dir;
-    if (!*base) {
-        errno = EISDIR;
-        return COACH_EIO;
-    }
-    static unsigned counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
-    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    for (int attempt = 0; attempt < 100; attempt++) {
-        char suffix[7];
-        uint64_t h = (x + ++counter) * 0x9E3779B97F4A7C15ull; /* spread the bits */
-        for (int i = 0; i < 6; i++, h >>= 6)
-            suffix[i] = set[(h >> 4) % 62];
-        suffix[6] = 0;
-        char *tmp = slash ? coach_asprintf("%.*s/.%s.%s", (int)(slash - path), path, base, suffix)
-                          : coach_asprintf(".%s.%s", base, suffix);
-        if (!tmp) return COACH_ENOMEM;
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        int e = errno;
-        free(tmp);
-        errno = e;
-        if (e != EEXIST) return COACH_EIO;
-    }
-    return COACH_EIO; /* errno is EEXIST */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static long dir_name_max(const char *dir)
+{
+    errno = 0;
+    long m = pathconf(dir, _PC_NAME_MAX);
+    return m > 0 ? m : 255;
+}
+
+/* STEM (above) for base in dir; heap, NULL when out of memory. */
+static char *temp_stem(const char *dir, const char *base)
+{
+    size_t len = strlen(base);
+    long room = dir_name_max(dir) - 1 - (long)strlen(TEMP_TAG) - TEMP_RANDOM_LEN;
+    if ((long)len <= room) return coach_strdup(base);
+    size_t keep = room > STEM_HASH_LEN ? (size_t)(room - STEM_HASH_LEN) : 0;
+    while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80) keep--; /* whole UTF-8 chars */
+    return coach_asprintf("%.*s~%016llx", (int)keep, base, (unsigned long long)name_hash(base));
 }
 
 /* The directory part of path ("." for a bare name, "/" for "/name"); heap. */
@@ -152,6 +153,124 @@ static char *dir_of(const char *path)
     if (!slash) return coach_strdup(".");
     if (slash == path) return coach_strdup("/");
     return coach_asprintf("%.*s", (int)(slash - path), path);
+}
+
+/* "<dir>/.STEM.coach-<suffix>" for path (relative when path is); heap. */
+static char *hidden_name(const char *path, const char *stem, const char *suffix)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? coach_asprintf("%.*s/.%s" TEMP_TAG "%s", (int)(slash - path), path, stem, suffix)
+                 : coach_asprintf(".%s" TEMP_TAG "%s", stem, suffix);
+}
+
+/* Creates ".STEM.coach-XXXXXX" beside path with O_EXCL (what mkstemp
+ * does) but with mode 0666, so the umask applies and the renamed file gets
+ * the permissions of a normally created one (mkstemp's are 0600). The
+ * descriptor holds a flock() on the file as long as it (or a dup of it)
+ * is open: a file nobody holds locked is an orphan (remove_orphans). */
+static int create_temp(const char *path, char **tmp_out, char **dir_out)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = dir_of(path);
+    if (!dir) return COACH_ENOMEM;
+    *dir_out = dir;
+    if (!*base) {
+        errno = EISDIR;
+        return COACH_EIO;
+    }
+    char *stem = temp_stem(dir, base);
+    if (!stem) return COACH_ENOMEM;
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
+    int rc = COACH_EIO;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char suffix[TEMP_RANDOM_LEN + 1];
+        uint64_t h = (x + ++counter) * 0x9E3779B97F4A7C15ull; /* spread the bits */
+        for (int i = 0; i < TEMP_RANDOM_LEN; i++, h >>= 6)
+            suffix[i] = temp_chars[(h >> 4) % 62];
+        suffix[TEMP_RANDOM_LEN] = 0;
+        char *tmp = hidden_name(path, stem, suffix);
+        if (!tmp) {
+            rc = COACH_ENOMEM;
+            break;
+        }
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            (void)flock(fd, LOCK_EX | LOCK_NB); /* new: nobody else holds it */
+            *tmp_out = tmp;
+            free(stem);
+            return fd;
+        }
+        int e = errno;
+        free(tmp);
+        errno = e;
+        if (e != EEXIST) break;
+    }
+    int e = errno; /* EEXIST after 100 tries */
+    free(stem);
+    errno = e;
+    return rc;
+}
+
+/* A second descriptor of fd: it keeps the temporary file's lock while fd
+ * is closed (to see close's errors) until the rename; -1 if none. */
+static int hold_lock(int fd)
+{
+    return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+/* Removes the hidden temporary files of dir/STEM that no live writer
+ * holds: a writer keeps its file locked until the rename, so one whose
+ * lock can be taken lost its writer (SIGKILL, the OOM killer, a crash).
+ * Called under export_lock, so no coach of ours is between creating a
+ * temporary file and locking it. Returns how many were removed. */
+static int remove_orphans(const char *dir, const char *stem)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t stem_len = strlen(stem), tag_len = strlen(TEMP_TAG);
+    size_t prefix_len = 1 + stem_len + tag_len;
+    int removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        if (strlen(name) != prefix_len + TEMP_RANDOM_LEN || name[0] != '.' ||
+            strncmp(name + 1, stem, stem_len) != 0 ||
+            strncmp(name + 1 + stem_len, TEMP_TAG, tag_len) != 0 ||
+            strspn(name + prefix_len, temp_chars) != TEMP_RANDOM_LEN)
+            continue;
+        int fd = openat(dirfd(d), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) continue; /* not ours to judge (another user's, unreadable) */
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && S_ISREG(held.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dirfd(d), name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+            held.st_dev == now.st_dev && held.st_ino == now.st_ino &&
+            unlinkat(dirfd(d), name, 0) == 0)
+            removed++;
+        close(fd);
+    }
+    closedir(d);
+    return removed;
+}
+
+/* Why path cannot exist: its last part passes the directory's NAME_MAX,
+ * or the whole path passes PATH_MAX. */
+static void too_long(const char *path, char *err, size_t err_cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = strlen(slash ? slash + 1 : path);
+    char *dir = dir_of(path);
+    long max = dir ? dir_name_max(dir) : 255;
+    free(dir);
+    if ((long)len > max)
+        coach_set_err(err, err_cap, "the file name is too long: at most %ld bytes here, not %zu", max,
+                len);
+    else
+        coach_set_err(err, err_cap, "the path is too long: at most %d bytes, not %zu", PATH_MAX - 1,
+                strlen(path));
 }
 
 /* What already sits at path must be a regular file: never a directory,
@@ -172,7 +291,10 @@ static int check_kind(const char *path, char *err, size_t err_cap)
          * reported by whoever creates the temporary file */
         if (errno == ENOENT || errno == ENOTDIR) return 0;
         int e = errno;
-        coach_set_err(err, err_cap, "cannot check it: %s", strerror(e));
+        if (e == ENAMETOOLONG)
+            too_long(path, err, err_cap);
+        else
+            coach_set_err(err, err_cap, "cannot check it: %s", strerror(e));
         errno = e;
         return COACH_EIO;
     }
@@ -477,7 +599,7 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     char *tmp = NULL, *dir = NULL;
     SNDFILE *f = NULL;
     struct vio_file v = {.fd = -1};
-    int fd = -1;
+    int fd = -1, hold = -1;
     rc = slots ? clipwin_init(&w, cs, slots, tl->n_clips, &pol) : COACH_ENOMEM;
     if (rc) {
         coach_set_err(err, err_cap, "out of memory");
@@ -495,6 +617,7 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
             coach_set_err(err, err_cap, "cannot create temporary file in %s: %s", dir, strerror(errno));
         goto out;
     }
+    hold = hold_lock(fd);
     v.fd = fd;
     f = open_sndfile(&v, tl, o, err, err_cap);
     if (!f) {
@@ -543,6 +666,7 @@ out:;
     if (f) sf_close(f);
     if (fd >= 0) close(fd);
     if (tmp) unlink(tmp);
+    if (hold >= 0) close(hold); /* after the rename or unlink: never an orphan's look */
     if (w.cs) clipwin_free(&w);
     free(tmp);
     free(dir);
@@ -574,6 +698,7 @@ int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, 
         errno = e;
         return fd;
     }
+    sc->hold_fd = hold_lock(fd);
     sc->path = coach_strdup(path);
     sc->f = sc->path ? fdopen(fd, "w") : NULL;
     if (!sc->f) {
@@ -619,6 +744,7 @@ int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap)
     if (rc == 0) {
         free(sc->tmp);
         sc->tmp = NULL; /* it is the target now */
+        if (sc->hold_fd >= 0) close(sc->hold_fd);
         sync_dir(sc->dir);
     }
     int saved = errno;
@@ -631,10 +757,142 @@ void export_sidecar_discard(struct export_sidecar *sc)
 {
     int saved = errno;
     if (sc->f) fclose(sc->f);
-    if (sc->tmp) unlink(sc->tmp);
+    if (sc->tmp) {
+        unlink(sc->tmp);
+        if (sc->hold_fd >= 0) close(sc->hold_fd); /* valid while tmp is set */
+    }
     free(sc->tmp);
     free(sc->dir);
     free(sc->path);
     memset(sc, 0, sizeof *sc);
+    errno = saved;
+}
+
+/* Locks one target's lock file. The file is removed at unlock, so a
+ * coach that opened it just before that holds a lock on a name that is
+ * gone: after locking, the name must still lead to the locked file, or it
+ * tries again with the new one. 0 with *fd_out set (-1: this file system
+ * has no locks, so none is held), or negative with errno and err set
+ * (EBUSY: another coach holds it). held[0..n_held) are the lock files this
+ * coach holds already (a path named twice is held once: *fd_out -1). */
+static int lock_one(const char *lock_path, const int *held, size_t n_held, int *fd_out, char *err,
+                    size_t err_cap)
+{
+    *fd_out = -1;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        bool created = true;
+        /* O_NOFOLLOW: a link planted in a shared directory leads nowhere */
+        int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+        int fd = open(lock_path, flags | O_CREAT | O_EXCL, 0644);
+        if (fd < 0 && errno == EEXIST) { /* without O_CREAT, as another user's may be */
+            created = false;
+            fd = open(lock_path, flags);
+            if (fd < 0 && errno == ENOENT) continue; /* removed meanwhile */
+        }
+        struct stat a, b;
+        if (fd < 0 || fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
+            int e = fd < 0 ? errno : EINVAL;
+            if (fd >= 0) close(fd);
+            coach_set_err(err, err_cap, "cannot use the lock file %s: %s", lock_path,
+                    e == ELOOP ? "it is a symbolic link" : strerror(e));
+            errno = e;
+            return COACH_EIO;
+        }
+        for (size_t i = 0; i < n_held; i++) {
+            struct stat h;
+            if (held[i] >= 0 && fstat(held[i], &h) == 0 && h.st_dev == a.st_dev &&
+                h.st_ino == a.st_ino) {
+                close(fd); /* the same file named twice: held already */
+                return 0;
+            }
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK) {
+                coach_set_err(err, err_cap, "another coach is writing this file now");
+                errno = EBUSY;
+                return COACH_EIO;
+            }
+            /* no locks on this file system (ENOLCK, EOPNOTSUPP): go on as
+             * before there were locks, without leaving the file behind */
+            if (created) unlink(lock_path);
+            return 0;
+        }
+        if (lstat(lock_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            *fd_out = fd;
+            return 0;
+        }
+        close(fd); /* its holder removed it before we locked it: again */
+    }
+    coach_set_err(err, err_cap, "another coach is writing this file now");
+    errno = EBUSY;
+    return COACH_EIO;
+}
+
+int export_lock(struct export_lock *l, const char *const *paths, size_t n_paths, size_t *failed,
+                char *err, size_t err_cap)
+{
+    memset(l, 0, sizeof *l);
+    if (err && err_cap) err[0] = 0;
+    if (failed) *failed = 0;
+    if (n_paths > EXPORT_LOCK_MAX) {
+        coach_set_err(err, err_cap, "too many files to lock");
+        errno = EINVAL;
+        return COACH_EINVAL;
+    }
+    char *stems[EXPORT_LOCK_MAX] = {0}, *dirs[EXPORT_LOCK_MAX] = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n_paths && rc == 0; i++) {
+        l->fd[i] = -1;
+        if (failed) *failed = i;
+        const char *path = paths[i];
+        if (!path) continue;
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        if (!*base) continue; /* "dir/": refused by whoever writes it */
+        dirs[i] = dir_of(path);
+        stems[i] = dirs[i] ? temp_stem(dirs[i], base) : NULL;
+        l->path[i] = stems[i] ? hidden_name(path, stems[i], TEMP_LOCK) : NULL;
+        if (!l->path[i]) {
+            coach_set_err(err, err_cap, "out of memory");
+            errno = ENOMEM;
+            rc = COACH_ENOMEM;
+            break;
+        }
+        l->n = i + 1;
+        rc = lock_one(l->path[i], l->fd, i, &l->fd[i], err, err_cap);
+        if (rc == 0 && l->fd[i] < 0) { /* not held: nothing to remove at unlock */
+            free(l->path[i]);
+            l->path[i] = NULL;
+        }
+    }
+    /* every target is ours: whatever temporary file of theirs nobody
+     * holds was left by a coach that died */
+    for (size_t i = 0; rc == 0 && i < n_paths; i++)
+        if (l->fd[i] >= 0) remove_orphans(dirs[i], stems[i]);
+    for (size_t i = 0; i < n_paths; i++) {
+        free(stems[i]);
+        free(dirs[i]);
+    }
+    if (rc) {
+        int e = errno;
+        export_unlock(l);
+        errno = e;
+    }
+    return rc;
+}
+
+void export_unlock(struct export_lock *l)
+{
+    int saved = errno;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->path[i] && l->fd[i] >= 0) {
+            unlink(l->path[i]); /* while locked: see lock_one */
+            close(l->fd[i]);
+        }
+        free(l->path[i]);
+    }
+    memset(l, 0, sizeof *l);
     errno = saved;
 }

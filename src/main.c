@@ -90,11 +90,12 @@ static const char usage_text[] =
     "Exit status: 0 success, 1 a routine or voice profile has errors, 2 bad\n"
     "command line, 3 routine or voice not found or unreadable (ctl: no coach\n"
     "playing), 4 the output cannot be written (no such directory, no permission,\n"
-    "disk full, a directory or device named; no file is changed) or the history\n"
-    "cannot be read, 5 espeak-ng cannot start (install espeak-ng-data) or lacks\n"
-    "the voice, 6 no audio device (or it cannot be opened), 7 the audio device\n"
-    "was lost while playing, 8 another coach is playing (on the same control\n"
-    "socket), 130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
+    "disk full or the file size limit, a directory or device named; no file is\n"
+    "changed) or the history cannot be read, 5 espeak-ng cannot start (install\n"
+    "espeak-ng-data) or lacks the voice, 6 no audio device (or it cannot be\n"
+    "opened), 7 the audio device was lost while playing, 8 another coach is\n"
+    "playing (on the same control socket) or exporting to the same file,\n"
+    "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
 
 volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t terminated;
@@ -133,6 +134,10 @@ static int parse_int(const char *s, int lo, int hi)
 int main(int argc, char **argv)
 {
     launch_ns = coach_mono_ns();
+    /* Passing the file size limit (ulimit -f) must fail the write with
+     * EFBIG, which export and the history report and clean up after, not
+     * kill the process with its temporary files left behind. */
+    signal(SIGXFSZ, SIG_IGN);
     struct opts o = {.rate_hz = 48000, .channels = 1, .speech_rate = -1, .pitch = -1,
                      .speech_volume = -1};
     static const struct option longopts[] = {

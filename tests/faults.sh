@@ -270,13 +270,17 @@ fi
 section "full disk: the file size limit (ulimit -f, EFBIG)"
 d=$tmp/fsize
 mkdir -p "$d"
-earlier "$d" a.wav a.mp3 a.vtt
+earlier "$d" a.wav a.mp3 a.flac a.vtt a.json
 snap "$d" >"$tmp/fsize.snap"
-for fmt in wav mp3; do
-  # SIGXFSZ ignored (inherited through exec): write() fails with EFBIG
-  expect 4 bash -c 'trap "" XFSZ; ulimit -f 64; exec "$@"' _ "$coach" export "$short" \
-    -o "$d/a.$fmt" --captions "$d/a.vtt"
-  has "$err" "$d/a.$fmt: write failed: File too large"; has "$err" "ulimit -f"
+# SIGXFSZ at its default disposition (env resets it even if this shell was
+# started with it ignored), as a user's shell has it: coach itself must
+# ignore it, so that write() fails with EFBIG instead of the signal killing
+# coach (status 153) with its temporary files left behind
+for fmt in wav mp3 flac; do
+  expect 4 bash -c 'ulimit -f 64; exec env --default-signal=XFSZ "$@"' _ "$coach" export "$short" \
+    -o "$d/a.$fmt" --captions "$d/a.vtt" --chapters "$d/a.json"
+  has "$err" "$d/a.$fmt: write failed: File too large"; has "$err" "file size limit (ulimit -f)"
+  has "$err" "no file was changed"
 done
 same "$d" "$tmp/fsize.snap" "file size limit"
 
@@ -347,7 +351,7 @@ sig_export() {
   bg_pid=$!
   local i seen=
   for i in $(seq 600); do # 30 s
-    if ls -A "$dir" | grep -q "^\.$base\.......\$"; then seen=1; break; fi
+    if ls -A "$dir" | grep -q "^\.$base\.coach-......\$"; then seen=1; break; fi
     kill -0 "$bg_pid" 2>/dev/null || break
     sleep 0.05
   done
@@ -377,7 +381,7 @@ mkdir -p "$d"
 "$coach" export --all "$d" -f wav >"$tmp/all.out" 2>"$tmp/all.err" </dev/null &
 bg_pid=$!
 for i in $(seq 600); do
-  ls -A "$d" | grep -q '^\..*\.wav\.......$' && break
+  ls -A "$d" | grep -q '^\..*\.wav\.coach-......$' && break
   sleep 0.05
 done
 kill -TERM "$bg_pid"
@@ -569,6 +573,25 @@ PY
     [ ! -e "$tmp/hro/history.tsv" ] && ok || bad "a history appeared in a read-only directory"
     chmod 755 "$tmp/hro"
   fi
+
+  # the history passes the file size limit: SIGXFSZ (at its default, as in
+  # a user's shell) must not kill coach at the end of the session; the
+  # append fails with EFBIG and is reported like any other
+  hist=$tmp/home/fsize.tsv
+  for i in $(seq 1300); do
+    printf '2026-11-21T19:40:05\tplay\tPlay test\t2\t2\t40\tcompleted\t0\n'
+  done >"$hist" # 70 KB, over the 64 KiB limit
+  snap "$tmp/home" >"$tmp/hist-fsize.snap"
+  COACH_HISTORY_FILE=$hist timeout 60 bash -c 'ulimit -f 64; exec env --default-signal=XFSZ "$@"' \
+    _ "$coach" play "$play_routine" --socket "$sock" </dev/null >"$tmp/hist-fsize.out" \
+    2>"$tmp/hist-fsize.err" &
+  bg_pid=$!
+  sleep 2.5
+  stop_play
+  wait_bg hist-fsize
+  [ "$st" = 0 ] && ok || bad "history over the file size limit: exited $st, wanted 0 (153: SIGXFSZ)"
+  has "$err" "coach: warning: cannot record this session in the history $hist: File too large"
+  same "$tmp/home" "$tmp/hist-fsize.snap" "history over the file size limit"
 
   # espeak-ng's data missing: nothing plays, status 5, the same advice
   # (feeder.c words it, through speech_explain in speech.c)

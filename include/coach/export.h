@@ -67,10 +67,11 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
  * target is untouched, so a caller writes and closes every sidecar, exports
  * the audio, and commits the sidecars only if the audio succeeded. */
 struct export_sidecar {
-    FILE *f;    /* write here between open and commit */
-    char *path; /* the target */
-    char *tmp;  /* the temporary file, NULL once renamed or removed */
-    char *dir;  /* the target's directory (synced after the rename) */
+    FILE *f;     /* write here between open and commit */
+    char *path;  /* the target */
+    char *tmp;   /* the temporary file, NULL once renamed or removed */
+    char *dir;   /* the target's directory (synced after the rename) */
+    int hold_fd; /* while tmp is set: keeps tmp locked (a live writer's), or -1 */
 };
 
 /* Returns 0, or negative with errno and a reason in err (nothing created;
@@ -87,5 +88,33 @@ int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap);
 int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap);
 /* Closes and removes the temporary file; frees sc. Safe on a zeroed sc. */
 void export_sidecar_discard(struct export_sidecar *sc);
+
+/* One coach at a time per set of targets (the audio and its sidecars), so
+ * an audio file and its captions and chapters always come from the same
+ * export. Each target gets a hidden lock file beside it,
+ * ".NAME.coach-lock", flock()ed from export_lock to export_unlock and
+ * removed then (one left by a killed coach is taken over and removed by
+ * the next). While writing, a coach keeps each of its temporary files
+ * locked too; export_lock removes the temporary files of its targets that
+ * nobody holds: those of a coach that was killed (SIGKILL, the OOM killer)
+ * before it could remove them. */
+#define EXPORT_LOCK_MAX 3
+struct export_lock {
+    size_t n;                    /* entries used */
+    int fd[EXPORT_LOCK_MAX];     /* a locked lock file, or -1 (none held) */
+    char *path[EXPORT_LOCK_MAX]; /* its name, removed at unlock; NULL if none */
+};
+
+/* Locks the targets paths[0..n_paths) (NULL entries are skipped, a path
+ * named twice is locked once), then removes their orphaned temporary
+ * files. Returns 0, or negative with errno and a reason in err, *failed
+ * the index of the path at fault, and nothing held: errno EBUSY when
+ * another coach holds one ("another coach is writing this file now"),
+ * else why its lock file cannot be made. On a file system without locks
+ * it goes on without them. */
+int export_lock(struct export_lock *l, const char *const *paths, size_t n_paths, size_t *failed,
+                char *err, size_t err_cap);
+/* Removes the lock files and releases the locks; safe on a zeroed l. */
+void export_unlock(struct export_lock *l);
 
 #endif
