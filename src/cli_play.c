@@ -131,7 +131,14 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
         fprintf(stderr, "%s\n", why);
         st = EXIT_SPEECH;
     }
-    if (sum.history_failed)
+    const char *unsafe = sum.history_failed ? history_refused() : NULL;
+    if (unsafe)
+        fprintf(stderr,
+                "coach: warning: cannot record this session in the history%s%s: %s, so it is "
+                "not trusted (the session itself was not affected; to keep a history, set "
+                "COACH_HISTORY_FILE to a file in a directory only you can write to)\n",
+                hpath ? " " : "", hpath ? hpath : "", unsafe);
+    else if (sum.history_failed)
         fprintf(stderr,
                 "coach: warning: cannot record this session in the history%s%s: %s (the session "
                 "itself was not affected; to keep a history, make it writable or set "
@@ -209,12 +216,24 @@ int cmd_history(int argc)
 {
     if (argc) return usage_error("%s", "history takes no arguments");
     char *path = history_default_path();
-    int rc = path ? history_print(path, stdout) : COACH_ENOMEM;
+    struct history_damage dmg = {0};
+    int rc = path ? history_print(path, stdout, &dmg) : COACH_ENOMEM;
     int e = errno;
+    const char *unsafe = rc == COACH_EIO ? history_refused() : NULL;
+    if (dmg.lines) { /* once, at the first damaged line; the records were printed */
+        char text[256];
+        history_damage_text(&dmg, text, sizeof text);
+        fprintf(stderr, "%s:%lu: warning: %s\n", path, dmg.first_line, text);
+    }
     if (rc == COACH_ENOTFOUND)
         printf("No sessions yet.\n");
     else if (rc && ferror(stdout))
         fprintf(stderr, "coach: cannot write the history listing: %s\n", strerror(e));
+    else if (unsafe)
+        fprintf(stderr,
+                "coach: cannot read the history %s: %s, so it is not trusted (set "
+                "COACH_HISTORY_FILE to a file in a directory only you can write to)\n",
+                path, unsafe);
     else if (rc)
         fprintf(stderr,
                 "coach: cannot read the history %s: %s (check its permissions, or set "
