@@ -132,7 +132,14 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
         fprintf(stderr, "%s\n", why);
         st = EXIT_SPEECH;
     }
-    if (sum.history_failed)
+    const char *unsafe = sum.history_failed ? history_refused() : NULL;
+    if (unsafe)
+        fprintf(stderr,
+                "coach: warning: cannot record this session in the history%s%s: %s, so it is "
+                "not trusted (the session itself was not affected; to keep a history, set "
+                "COACH_HISTORY_FILE to a file in a directory only you can write to)\n",
+                hpath ? " " : "", hpath ? hpath : "", unsafe);
+    else if (sum.history_failed)
         fprintf(stderr,
                 "coach: warning: cannot record this session in the history%s%s: %s (the session "
                 "itself was not affected; to keep a history, make it writable or set "
@@ -213,9 +220,11 @@ int cmd_history(int argc)
     /* the history is a file anyone may have edited (or an older coach
      * written): its text goes to the terminal with control and
      * bidirectional characters replaced */
+    struct history_damage dmg = {0};
     FILE *safe = path ? text_safe_stream(stdout) : NULL;
-    int rc = safe ? history_print(path, safe) : COACH_ENOMEM;
+    int rc = safe ? history_print(path, safe, &dmg) : COACH_ENOMEM;
     int e = errno;
+    const char *unsafe = rc == COACH_EIO ? history_refused() : NULL;
     if (safe && fclose(safe) != 0 && !rc) {
         e = errno;
         rc = COACH_EIO;
@@ -224,12 +233,22 @@ int cmd_history(int argc)
         e = errno;
         rc = COACH_EIO;
     }
+    if (dmg.lines) { /* once, at the first damaged line; the records were printed */
+        char text[256];
+        history_damage_text(&dmg, text, sizeof text);
+        fprintf(stderr, "%s:%lu: warning: %s\n", path, dmg.first_line, text);
+    }
     if (rc == COACH_ENOTFOUND)
         printf("No sessions yet.\n");
     else if (rc == COACH_ENOMEM)
         fputs("coach: out of memory\n", stderr);
     else if (rc && ferror(stdout))
         fprintf(stderr, "coach: cannot write the history listing: %s\n", strerror(e));
+    else if (unsafe)
+        fprintf(stderr,
+                "coach: cannot read the history %s: %s, so it is not trusted (set "
+                "COACH_HISTORY_FILE to a file in a directory only you can write to)\n",
+                path, unsafe);
     else if (rc)
         fprintf(stderr,
                 "coach: cannot read the history %s: %s (check its permissions, or set "

@@ -117,8 +117,17 @@ int cli_session_open_with(struct session *s, const struct session_opts *so, cons
     if (o->progress && so->routine) {
         if (s->progress_errno) {
             char *h = history_default_path(); /* the one session_open read */
-            fprintf(stderr, "coach: warning: cannot read the history%s%s (%s); level unchanged\n",
-                    h ? " " : "", h ? h : "", strerror(s->progress_errno));
+            const char *unsafe = history_refused();
+            if (unsafe)
+                fprintf(stderr,
+                        "coach: warning: cannot read the history%s%s: %s, so it is not trusted "
+                        "(set COACH_HISTORY_FILE to a file in a directory only you can write "
+                        "to); level unchanged\n",
+                        h ? " " : "", h ? h : "", unsafe);
+            else
+                fprintf(stderr,
+                        "coach: warning: cannot read the history%s%s (%s); level unchanged\n",
+                        h ? " " : "", h ? h : "", strerror(s->progress_errno));
             free(h);
         }
         fprintf(stderr, "progress: %u completion%s in a row -> %s\n", s->streak,

@@ -1,20 +1,31 @@
 /* Session history: appending one tab-separated record per session, reading
- * the file back (history_read, shared by the printer and --progress) and
+ * the file back (history_scan, shared by the printer and --progress) and
  * printing it as plain sentences. Each record is a single
  * write() of a whole line to an O_APPEND file followed by fsync, so a
  * crash can at worst leave the last line torn; the next append starts on a
  * fresh line, and the reader validates every field and skips whatever
- * does not parse, so one damaged line never hides the others. */
-#define _POSIX_C_SOURCE 200809L /* localtime_r, getline, fsync, pread, getpwuid */
+ * does not parse, so one damaged line never hides the others. A write that
+ * fails (disk full, file size limit) is cut back off, under an flock so no
+ * other coach's record is cut with it.
+ *
+ * The path is walked one directory at a time (open_history), never
+ * following a symbolic link that sits in a directory other users can write
+ * to, and the file itself never through a link (O_NOFOLLOW): coach may run
+ * as root, and a link planted in /tmp must not make it append to, or read,
+ * another file. */
+#define _GNU_SOURCE /* O_PATH; flock, localtime_r, fsync, pread, getpwuid, openat */
 
 #include "coach/history.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +33,7 @@
 
 #define HISTORY_FIELDS 8     /* with skipped; 7 in records of earlier versions */
 #define HISTORY_FIELDS_OLD 7
+#define HISTORY_READ_BYTES 65536 /* read() size of the reader */
 
 static const char *const endings[] = {"completed", "stopped", "interrupted", "error"};
 
@@ -62,59 +74,218 @@ static char *sanitize(const char *s)
     return c;
 }
 
-/* mkdir -p of path's parent directory. New directories are 0700, as the
- * XDG spec asks: the history is personal. 0 or -1 with errno. */
-static int make_parent(const char *path)
+/* Why the last call on this thread refused its path (history_refused). */
+static _Thread_local char refusal[512];
+
+const char *history_refused(void)
 {
-    char *dir = coach_strdup(path);
+    return refusal[0] ? refusal : NULL;
+}
+
+/* Records a refusal: the reason for people, EPERM for errno. */
+__attribute__((format(printf, 1, 2))) static int refuse(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(refusal, sizeof refusal, fmt, ap);
+    va_end(ap);
+    errno = EPERM;
+    return -1;
+}
+
+/* A directory whose entries only we (or root) can change: the links in it
+ * were put there by us or by root, so following them is our own choice. */
+static bool ours(const struct stat *st)
+{
+    return (st->st_uid == geteuid() || st->st_uid == 0) && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The directory part of path for messages: "/a/b" of "/a/b/h.tsv", "/"
+ * of "/h.tsv", "." of "h.tsv". */
+static void dir_name(const char *path, const char *base, char *buf, size_t cap)
+{
+    size_t n = (size_t)(base - path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    if (n == 0) snprintf(buf, cap, ".");
+    else snprintf(buf, cap, "%.*s", (int)n, path);
+}
+
+/* Opens path's parent directory, one component at a time from / (or the
+ * working directory), creating missing ones 0700 if create. A component
+ * that is a symbolic link is followed only in a directory that is ours();
+ * the ones we create are opened with O_NOFOLLOW, so a link swapped in for
+ * them is refused too. Then the parent itself must be ours(): nobody else
+ * can put a link or a file of theirs in its place. Returns the directory's
+ * fd, or -1 with errno (EPERM and refusal[] set for a refusal). */
+static int open_parent(const char *path, const char *base, bool create)
+{
+    size_t dlen = (size_t)(base - path);
+    char *dir = malloc(dlen + 1);
     if (!dir) {
         errno = ENOMEM;
         return -1;
     }
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) { /* relative file in cwd, or in / */
-        free(dir);
-        return 0;
-    }
-    *slash = 0;
-    int rc = 0;
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(dir, 0700) != 0 && errno != EEXIST) rc = -1;
-            *p = c;
-            if (rc || c == 0) break;
+    memcpy(dir, path, dlen);
+    dir[dlen] = 0;
+    /* O_PATH: a directory we may search but not list is passed all the same */
+    const int dflags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    int fd = open(path[0] == '/' ? "/" : ".", dflags);
+    char *p = dir;
+    while (fd >= 0 && *p) {
+        char *end = strchr(p, '/');
+        if (end) *end = 0;
+        if (*p && strcmp(p, ".") != 0) {
+            bool made = false;
+            int next = openat(fd, p, dflags | O_NOFOLLOW);
+            if (next < 0 && errno == ENOENT && create) {
+                if (mkdirat(fd, p, 0700) == 0) made = true;
+                if (made || errno == EEXIST) next = openat(fd, p, dflags | O_NOFOLLOW);
+            }
+            /* O_PATH | O_NOFOLLOW opens a link itself: not a directory */
+            struct stat lst, dst;
+            if (next < 0 && (errno == ELOOP || errno == ENOTDIR) &&
+                fstatat(fd, p, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
+                if (fstat(fd, &dst) == 0 && ours(&dst))
+                    next = openat(fd, p, dflags);
+                else
+                    refuse("%.*s is a symbolic link in a directory other users can write to",
+                           (int)(p - dir + strlen(p)), path);
+            }
+            if (made && next >= 0) { /* the umask may have taken more than 077 */
+                int rw = openat(next, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (rw >= 0) {
+                    fchmod(rw, 0700);
+                    close(rw);
+                }
+            }
+            int e = errno;
+            close(fd);
+            errno = e;
+            fd = next;
         }
-    }
-    struct stat st;
-    if (rc == 0 && stat(dir, &st) != 0) rc = -1;
-    if (rc == 0 && !S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        rc = -1;
+        if (!end) break;
+        p = end + 1;
     }
     free(dir);
-    return rc;
+    if (fd < 0) return -1;
+    struct stat st;
+    char name[300];
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!ours(&st)) {
+        dir_name(path, base, name, sizeof name);
+        if (st.st_uid != geteuid() && st.st_uid != 0)
+            refuse("its directory %s belongs to another user (uid %lu)", name,
+                   (unsigned long)st.st_uid);
+        else
+            refuse("other users can write to its directory %s", name);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-/* Makes a new file's directory entry durable (best effort). */
-static void sync_parent(const char *path)
+/* Opens the history at path for appending (creating it and its directories)
+ * or for reading, by the rules above. The file is never a link (O_NOFOLLOW)
+ * and never waited on (O_NONBLOCK: a FIFO); a regular file must be our own.
+ * Returns the fd (and the parent's in *dirfd, and in *created whether the
+ * file is new) or -1 with errno. */
+static int open_history(const char *path, bool append, int *dirfd, bool *created)
 {
-    char *dir = coach_strdup(path);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash) {
-        slash[slash == dir] = 0; /* keep "/" itself */
-        int dfd = open(dir, O_RDONLY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
+    refusal[0] = 0;
+    *dirfd = -1;
+    *created = false;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!*path) {
+        errno = ENOENT;
+        return -1;
     }
-    free(dir);
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        errno = EISDIR;
+        return -1;
+    }
+    int dfd = open_parent(path, base, append);
+    if (dfd < 0) return -1;
+    int flags = O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    int fd;
+    if (append) {
+        /* Read access only to look at the last byte (history_append); fall
+         * back to write-only if the file does not allow reading. */
+        flags |= O_APPEND;
+        fd = openat(dfd, base, flags | O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) *created = true;
+        if (fd < 0 && errno == EEXIST) fd = openat(dfd, base, flags | O_RDWR);
+        if (fd < 0 && errno == EACCES) fd = openat(dfd, base, flags | O_WRONLY);
+    } else {
+        fd = openat(dfd, base, flags | O_RDONLY);
+    }
+    struct stat st;
+    if (fd < 0 && errno == ELOOP && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode))
+        refuse("it is a symbolic link");
+    if (fd >= 0 && fstat(fd, &st) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0 && S_ISREG(st.st_mode) && st.st_uid != geteuid()) {
+        refuse("it belongs to another user (uid %lu)", (unsigned long)st.st_uid);
+        close(fd);
+        fd = -1;
+    }
+    /* a directory, a block device or a socket takes no records */
+    if (fd >= 0 && append && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+        !S_ISFIFO(st.st_mode)) {
+        close(fd);
+        fd = -1;
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    }
+    if (fd < 0) {
+        int e = errno;
+        close(dfd);
+        errno = e;
+        return -1;
+    }
+    *dirfd = dfd;
+    return fd;
+}
+
+/* Cuts a failed append back off (keeping errno): shrinking needs no
+ * space and is allowed past the file size limit. */
+static void cut_back(int fd, off_t size)
+{
+    int e = errno;
+    while (ftruncate(fd, size) != 0 && errno == EINTR) {
+    }
+    errno = e;
+}
+
+/* Writes all of data at the end of fd, or cuts the file back to old_size
+ * and returns -1 with the errno of the failure (ENOSPC, EFBIG, EDQUOT):
+ * a short write is retried, so its cause is what is reported. */
+static int append_whole(int fd, const char *data, size_t len, off_t old_size, bool regular)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            if (regular && done > 0) cut_back(fd, old_size);
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return 0;
 }
 
 int history_append(const char *path, const struct history_record *rec)
 {
+    refusal[0] = 0;
     if (!path || !rec) {
         errno = EINVAL;
         return COACH_EINVAL;
@@ -145,45 +316,63 @@ int history_append(const char *path, const struct history_record *rec)
         errno = ENOMEM;
         return COACH_ENOMEM;
     }
+    /* the reader skips longer lines as damage: never write one */
+    if (strlen(line + 1) > HISTORY_LINE_MAX) {
+        free(line);
+        errno = EMSGSIZE;
+        return COACH_EINVAL;
+    }
 
-    int rc = COACH_EIO, fd = -1;
-    if (make_parent(path) != 0) goto out;
-    struct stat st;
-    bool is_new = stat(path, &st) != 0;
-    /* Read access only to look at the last byte (below); fall back to
-     * write-only if the file does not allow reading. */
-    fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == EACCES) fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int rc = COACH_EIO, dfd = -1;
+    bool created = false, locked = false;
+    int fd = open_history(path, true, &dfd, &created);
     if (fd < 0) goto out;
-
+    struct stat st;
+    if (fstat(fd, &st) != 0) goto out;
+    bool regular = S_ISREG(st.st_mode);
+    /* Other coaches append under the same lock: the size taken here is where
+     * our record starts, so cutting back to it never cuts theirs. Only the
+     * owner can open the file, so only a coach of ours holds it, and only
+     * for one write and fsync. */
+    if (regular) {
+        while (flock(fd, LOCK_EX) != 0)
+            if (errno != EINTR) goto out;
+        locked = true;
+        if (fstat(fd, &st) != 0) goto out;
+    }
     /* If a crash tore the last record, its line has no newline: start ours
      * on a fresh line (the leading "\n" in line) so it is not glued to the
      * damaged one. */
     const char *data = line + 1;
     char last;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
-        last != '\n')
+    if (regular && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
         data = line;
-    size_t len = strlen(data);
     /* One write of the whole line: O_APPEND makes it land at the end in
-     * one piece even if two sessions finish at once. */
-    ssize_t w = write(fd, data, len);
-    if (w != (ssize_t)len) {
-        if (w >= 0) errno = EIO; /* short write: disk full */
-        goto out;
-    }
+     * one piece; if it cannot, nothing of it stays. */
+    if (append_whole(fd, data, strlen(data), st.st_size, regular) != 0) goto out;
     /* EINVAL: a special file (COACH_HISTORY_FILE=/dev/null turns the
      * history off) cannot be synced, and needs not be */
-    if (fsync(fd) != 0 && errno != EINVAL) goto out;
-    if (is_new) sync_parent(path);
+    if (fsync(fd) != 0 && errno != EINVAL) {
+        if (regular) cut_back(fd, st.st_size); /* not on the disk for sure: not at all */
+        goto out;
+    }
+    if (created) { /* the new file's directory entry (best effort) */
+        int rd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rd >= 0) {
+            fsync(rd);
+            close(rd);
+        }
+    }
     rc = COACH_OK;
 
 out:;
     int e = errno;
+    if (locked) flock(fd, LOCK_UN);
     if (fd >= 0 && close(fd) != 0 && rc == COACH_OK) {
         e = errno;
         rc = COACH_EIO;
     }
+    if (dfd >= 0) close(dfd);
     free(line);
     errno = e;
     return rc;
@@ -261,58 +450,129 @@ static bool parse_record(char *line, struct history_entry *e)
     return true;
 }
 
-int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
-                 void *ctx)
+/* One line as the reader found it (no newline; len bytes, NUL-terminated
+ * if it fits, else overlong): a record is handed to each, an empty line is
+ * passed over, anything else counts as damage. */
+static int take_line(char *line, size_t len, bool overlong, unsigned long lineno,
+                     struct history_damage *dmg,
+                     int (*each)(void *ctx, const struct history_entry *e), void *ctx)
 {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return (errno == ENOENT || errno == ENOTDIR) ? COACH_ENOTFOUND : COACH_EIO;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
+    if (!overlong) {
+        while (len && line[len - 1] == '\r') len--;
+        line[len] = 0;
+        if (len == 0) return 0;
+        struct history_entry e;
+        /* a crash can leave NUL-filled blocks: never a record */
+        if (!memchr(line, 0, len) && parse_record(line, &e)) return each(ctx, &e);
+    }
+    if (dmg->lines++ == 0) dmg->first_line = lineno;
+    return 0;
+}
+
+int history_scan(const char *path, int (*each)(void *ctx, const struct history_entry *e),
+                 void *ctx, struct history_damage *damage)
+{
+    refusal[0] = 0;
+    struct history_damage unused;
+    struct history_damage *dmg = damage ? damage : &unused;
+    *dmg = (struct history_damage){0};
+    int dfd;
+    bool created;
+    int fd = open_history(path, false, &dfd, &created);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return COACH_ENOTFOUND;
         return COACH_EIO;
     }
-    if (!S_ISREG(st.st_mode)) {
+    close(dfd);
+    struct stat st = {0};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        bool dir = S_ISDIR(st.st_mode);
         close(fd);
-        if (S_ISDIR(st.st_mode)) {
+        if (dir) {
             errno = EISDIR;
             return COACH_EIO;
         }
+        errno = e;
         /* a device or a pipe (/dev/null) keeps no records: read none, and
          * never wait on a FIFO or read /dev/zero for ever */
         return COACH_ENOTFOUND;
     }
-    FILE *f = fdopen(fd, "r");
-    if (!f) {
-        int e = errno;
+    /* Lines are assembled in a buffer of HISTORY_LINE_MAX bytes; the rest of
+     * a longer one is read past, never held, so a damaged file of any size
+     * costs the same memory and the records after it are still read. */
+    char *line = malloc(HISTORY_LINE_MAX + 1);
+    char *buf = malloc(HISTORY_READ_BYTES);
+    if (!line || !buf) {
+        free(line);
+        free(buf);
         close(fd);
-        errno = e;
-        return COACH_EIO;
+        errno = ENOMEM;
+        return COACH_ENOMEM;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int stop = 0;
-    while (!stop && (len = getline(&line, &cap, f)) > 0) {
-        size_t n = (size_t)len;
-        /* a crash can leave NUL-filled blocks: never a record */
-        if (memchr(line, 0, n)) continue;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = 0;
-        struct history_entry e;
-        if (n && parse_record(line, &e)) stop = each(ctx, &e);
+    size_t len = 0;            /* bytes of the current line in line[] */
+    bool overlong = false;     /* the current line passed HISTORY_LINE_MAX */
+    unsigned long lineno = 1;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, HISTORY_READ_BYTES);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            rc = COACH_EIO;
+            break;
+        }
+        if (n == 0) {
+            if (len || overlong) rc = take_line(line, len, overlong, lineno, dmg, each, ctx);
+            break;
+        }
+        for (const char *p = buf, *end = buf + n; p < end && !rc;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t k = (size_t)((nl ? nl : end) - p);
+            if (!overlong && len + k > HISTORY_LINE_MAX) overlong = true;
+            if (!overlong) {
+                memcpy(line + len, p, k);
+                len += k;
+            }
+            if (!nl) break;
+            rc = take_line(line, len, overlong, lineno++, dmg, each, ctx);
+            len = 0;
+            overlong = false;
+            p = nl + 1;
+        }
+        if (rc) break;
     }
-    int rc = stop ? stop : ferror(f) ? COACH_EIO : COACH_OK;
     int e = errno;
     free(line);
-    fclose(f);
+    free(buf);
+    close(fd);
     errno = e;
     return rc;
 }
 
-/* history_read callback: one sentence per record. */
+int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
+                 void *ctx)
+{
+    return history_scan(path, each, ctx, NULL);
+}
+
+void history_damage_text(const struct history_damage *d, char *buf, size_t cap)
+{
+    if (!cap) return;
+    if (!d || !d->lines) {
+        buf[0] = 0;
+        return;
+    }
+    if (d->lines == 1)
+        snprintf(buf, cap, "1 damaged line skipped (torn by a crash, too long, or not a "
+                           "record); the records around it were read");
+    else
+        snprintf(buf, cap,
+                 "%lu damaged lines skipped, the first here (torn by a crash, too long, or "
+                 "not records); the records around them were read",
+                 d->lines);
+}
+
+/* history_scan callback: one sentence per record. */
 static int print_record(void *ctx, const struct history_entry *e)
 {
     FILE *out = ctx;
@@ -332,9 +592,9 @@ static int print_record(void *ctx, const struct history_entry *e)
     return 0;
 }
 
-int history_print(const char *path, FILE *out)
+int history_print(const char *path, FILE *out, struct history_damage *damage)
 {
-    int rc = history_read(path, print_record, out);
+    int rc = history_scan(path, print_record, out, damage);
     int e = errno;
     if (rc == COACH_OK && (fflush(out) != 0 || ferror(out))) {
         e = errno;

@@ -32,7 +32,8 @@ static int count_record(void *ctx, const struct history_entry *e)
     return 0;
 }
 
-int progress_streak(const char *path, const char *routine, unsigned *streak)
+int progress_streak(const char *path, const char *routine, unsigned *streak,
+                    struct history_damage *damage)
 {
     if (!path || !routine || !streak) {
         errno = EINVAL;
@@ -40,7 +41,7 @@ int progress_streak(const char *path, const char *routine, unsigned *streak)
     }
     *streak = 0;
     struct streak_ctx c = {.routine = routine, .streak = streak};
-    int rc = history_read(path, count_record, &c);
+    int rc = history_scan(path, count_record, &c, damage);
     if (rc == COACH_ENOTFOUND) return COACH_OK; /* no history yet: a streak of 0 */
     if (rc) *streak = 0;
     return rc;

@@ -7,6 +7,7 @@
 #include "coach/session.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,17 +132,26 @@ static enum session_fail load_voice(struct session *s, const struct session_opts
 
 /* --level, else the routine's; moved up by --progress (progress.h has the
  * rule), which also makes the sentence said after the title. A history
- * that cannot be read only costs the progression (progress_errno). */
-static enum session_fail pick_level(struct session *s, const struct session_opts *o)
+ * that cannot be read only costs the progression (progress_errno; why
+ * in history_refused() if it was refused as unsafe); damaged lines in it
+ * are a warning in d at the first of them. */
+static enum session_fail pick_level(struct session *s, const struct session_opts *o,
+                                    struct coach_diags *d)
 {
     enum level base = s->routine.level;
     if (o->level) level_parse(o->level, &base);
     s->level = base;
     if (!o->progress) return SESSION_OK;
     char *hpath = o->history_path ? coach_strdup(o->history_path) : history_default_path();
-    if (!hpath || progress_streak(hpath, s->name, &s->streak)) {
+    struct history_damage dmg = {0};
+    if (!hpath || progress_streak(hpath, s->name, &s->streak, &dmg)) {
         s->progress_errno = errno ? errno : EIO;
         s->streak = 0;
+    } else if (dmg.lines && d) {
+        char text[256];
+        history_damage_text(&dmg, text, sizeof text);
+        diags_add(d, hpath, dmg.first_line > INT_MAX ? INT_MAX : (int)dmg.first_line,
+                  "warning: %s", text);
     }
     free(hpath);
     s->level = progress_level(base, s->streak);
@@ -187,7 +197,7 @@ enum session_fail session_open(struct session *s, const struct session_opts *o,
     enum session_fail f = o->routine ? load_routine(s, o->routine, d, err, err_cap) : SESSION_OK;
     if (!f) f = load_voice(s, o, d, err, err_cap);
     diags_sort(d);
-    if (!f && s->have_routine) f = pick_level(s, o);
+    if (!f && s->have_routine) f = pick_level(s, o, d);
     if (!f) f = open_speech(s, o, err, err_cap);
     if (!f && s->have_routine && !o->defer_plan) {
         int rc = session_plan(s, PLAN_FULL, NULL, NULL, &s->tl, err, err_cap);

@@ -36,7 +36,7 @@ static void add(const char *routine, const char *ending, unsigned done, unsigned
 static unsigned streak(const char *routine)
 {
     unsigned n = 99;
-    int rc = progress_streak(path, routine, &n);
+    int rc = progress_streak(path, routine, &n, NULL);
     CHECKF(rc == 0, "rc %d", rc);
     return n;
 }
@@ -56,7 +56,7 @@ static void test_empty(void)
     if (f) fclose(f);
     CHECK(streak("back") == 0); /* an empty file */
     unsigned n;
-    CHECK(progress_streak(NULL, "back", &n) == COACH_EINVAL);
+    CHECK(progress_streak(NULL, "back", &n, NULL) == COACH_EINVAL);
 }
 
 static void test_streak(void)

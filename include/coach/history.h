@@ -1,12 +1,12 @@
 /* Session history: one line per finished or stopped session, appended
  * durably (O_APPEND + fsync) to $XDG_STATE_HOME/coach/history.tsv
  * (~/.local/state/coach/history.tsv), so a crash never corrupts earlier
- * records. Tab-separated: ISO-8601 local date-time, routine name, routine
- * title, steps done (played through), steps in total, seconds exercised
- * (paused and skipped time not counted), how it ended ("completed" |
- * "stopped" | "interrupted" | "error"), steps skipped (gone past with
- * "next" before they were done). Records of earlier versions have no
- * skipped field: read as 0. */
+ * records (a failed append is cut back off). Tab-separated: ISO-8601
+ * local date-time, routine name, routine title, steps done (played
+ * through), steps in total, seconds exercised (paused and skipped time not
+ * counted), how it ended ("completed" | "stopped" | "interrupted" |
+ * "error"), steps skipped (gone past with "next" before they were done).
+ * Records of earlier versions have no skipped field: read as 0. */
 #ifndef COACH_HISTORY_H
 #define COACH_HISTORY_H
 
@@ -34,23 +34,59 @@ struct history_entry {
 
 /* $COACH_HISTORY_FILE if set, else the XDG path above (heap string). */
 char *history_default_path(void);
-/* Appends one record (creating directories); tabs/newlines in text are
- * replaced by spaces. A special file takes it unsynced (/dev/null: no
- * history kept). Returns 0 or COACH_EIO (errno kept). */
+/* Appends one record (creating directories; see the safety rules below);
+ * tabs/newlines in text are replaced by spaces. A character device or a
+ * pipe takes it unsynced (/dev/null: no history kept). If the write fails
+ * (disk full: ENOSPC, EDQUOT; the file size limit: EFBIG with SIGXFSZ
+ * ignored) the file is cut back to its size before, so no partial record
+ * stays. Returns 0, COACH_EINVAL (a record that could not be read back),
+ * COACH_ENOMEM or COACH_EIO (errno kept). */
 int history_append(const char *path, const struct history_record *rec);
 /* Reads the history at path oldest first and calls each(ctx, e) for every
  * record that parses and validates, skipping damaged lines (torn,
- * NUL-filled, wrong field count or values). e and its strings are valid
- * only during the call: copy what must outlive it. A non-zero return from
+ * NUL-filled, too long, wrong field count or values). e and its strings
+ * are valid only during the call: copy what must outlive it. A non-zero return from
  * each stops the reading and is returned. Otherwise returns 0,
  * COACH_ENOTFOUND if there is no history yet (no file, or a device or
  * pipe such as /dev/null: never read, so never waited on), or COACH_EIO
  * (errno kept; EISDIR for a directory). */
 int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
                  void *ctx);
+
+/* Longest record line read back, newline not counted; history_append
+ * refuses to write a longer one (COACH_EINVAL, EMSGSIZE). */
+#define HISTORY_LINE_MAX 4096
+
+/* The damaged lines a read skipped: torn by a crash, NUL-filled, longer
+ * than HISTORY_LINE_MAX (read past, never held in memory), wrong fields.
+ * Empty lines are not counted. */
+struct history_damage {
+    unsigned long lines;      /* how many */
+    unsigned long first_line; /* 1-based line number of the first; 0 if none */
+};
+
+/* history_read that also says what it skipped (damage may be NULL). */
+int history_scan(const char *path, int (*each)(void *ctx, const struct history_entry *e),
+                 void *ctx, struct history_damage *damage);
+/* "2 damaged lines skipped (…)" for a warning that names the file and
+ * d->first_line; "" if there is no damage. */
+void history_damage_text(const struct history_damage *d, char *buf, size_t cap);
 /* Prints the history readably (one sentence per line, screen-reader
- * friendly), skipping damaged lines. Returns 0, COACH_ENOTFOUND if there
- * is no history yet, or COACH_EIO. */
-int history_print(const char *path, FILE *out);
+ * friendly), skipping damaged lines (counted in damage, which may be
+ * NULL). Returns 0, COACH_ENOTFOUND if there is no history yet, or
+ * COACH_EIO. */
+int history_print(const char *path, FILE *out, struct history_damage *damage);
+
+/* Safety rules of history_append and history_read/scan/print. The file is
+ * opened without following a symbolic link (O_NOFOLLOW) and, if it is a
+ * regular file, must belong to the effective user; its directory must
+ * belong to that user or root and be writable by nobody else (a history
+ * right in /tmp is refused); on the way to it, a symbolic link is followed
+ * only in such a directory. Directories made for the history are 0700 and
+ * the file 0600. A path that breaks a rule gives COACH_EIO with errno
+ * EPERM, and history_refused() says why in words ("it is a symbolic
+ * link"); after any other outcome it is NULL. Per thread, valid until the
+ * next history call on it. */
+const char *history_refused(void);
 
 #endif

@@ -13,10 +13,13 @@
 
 #define PROGRESS_PER_LEVEL 3 /* full completions in a row per level up */
 
-/* Reads the history at path (history.h's format, damaged lines skipped)
- * and sets *streak for the routine named routine. A missing history is a
- * streak of 0. Returns 0, COACH_EINVAL or COACH_EIO (errno kept). */
-int progress_streak(const char *path, const char *routine, unsigned *streak);
+struct history_damage;
+/* Reads the history at path (history.h's format and safety rules, damaged
+ * lines skipped and counted in *damage, which may be NULL) and sets
+ * *streak for the routine named routine. A missing history is a streak of
+ * 0. Returns 0, COACH_EINVAL or COACH_EIO (errno kept). */
+int progress_streak(const char *path, const char *routine, unsigned *streak,
+                    struct history_damage *damage);
 /* base + streak / PROGRESS_PER_LEVEL, capped at LEVEL_HARD. */
 enum level progress_level(enum level base, unsigned streak);
 
