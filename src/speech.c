@@ -167,7 +167,7 @@ static int thread_possible(void)
 {
     pthread_t t;
     int e = pthread_create(&t, NULL, no_work, NULL);
-    if (e) return lacking(e == EAGAIN ? ENOMEM : e);
+    if (e) return lacking(ENOMEM); /* EAGAIN: no room for its stack */
     pthread_join(t, NULL);
     return 0;
 }
