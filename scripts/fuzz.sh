@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz: fuzz_routine, fuzz_voice) with
-# clang, ASan and UBSan in ./build-fuzz and runs each for a bounded time, both
-# at once (one per core). Fails on any crash, leak, undefined behaviour,
+# Builds the libFuzzer targets (tests/fuzz: fuzz_routine, fuzz_voice,
+# fuzz_speech: a profile through espeak-ng) with clang, ASan and UBSan in
+# ./build-fuzz and runs each for a bounded time, all at once. Fails on any crash, leak, undefined behaviour,
 # timeout or out-of-memory, and prints where the input that caused it was
 # saved and how to replay it. See docs/testing.md.
 #
@@ -27,7 +27,7 @@ seconds=${1:-${FUZZ_SECONDS:-60}}
 case $seconds in
   '' | *[!0-9]*) echo "usage: scripts/fuzz.sh [--merge] [SECONDS]" >&2; exit 2 ;;
 esac
-read -ra targets <<<"${FUZZ_TARGETS:-routine voice}"
+read -ra targets <<<"${FUZZ_TARGETS:-routine voice speech}"
 
 files() { find "$1" -maxdepth 1 -type f | wc -l; }
 
@@ -47,6 +47,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 declare -A seeds=(
   [routine]="routines tests/good tests/bad tests/golden"
   [voice]="voices tests/voices"
+  [speech]="voices tests/voices"
 )
 
 pids=()

@@ -11,6 +11,7 @@
 #include <espeak-ng/speak_lib.h>
 
 #include "cli.h"
+#include "coach/common.h"
 #include "coach/diag.h"
 #include "coach/textsafe.h"
 
@@ -136,7 +137,14 @@ int cmd_voices(int argc)
     struct speech *sp = NULL;
     struct speech_settings ss = {.espeak_voice = "en-us", .rate_wpm = 165, .pitch = 50,
                                  .volume = 100};
-    if (speech_open(&sp, &ss)) {
+    int rc = speech_open(&sp, &ss);
+    if (rc == COACH_ENOMEM || rc == COACH_EIO) { /* a limit (ulimit -v, -n), named */
+        char why[512];
+        speech_explain(rc, "en-us", "", why, sizeof why);
+        fprintf(stderr, "%s\n", why);
+        return EXIT_SPEECH;
+    }
+    if (rc) {
         /* en-us ships with every espeak-ng-data: its data is what is missing */
         const char *data = NULL, *env = getenv("ESPEAK_DATA_PATH");
         espeak_Info(&data);

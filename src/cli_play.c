@@ -103,7 +103,8 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
     char err[1024] = "";
     enum player_fail f = player_open(&p, &s, &po, err, sizeof err);
     if (f) {
-        st = cli_player_failed(f, err, s.name);
+        /* Ctrl-C or SIGTERM while the first words were made stopped them */
+        st = interrupted ? EXIT_INTERRUPTED : cli_player_failed(f, err, s.name);
         free(hpath);
         session_free(&s);
         return st;

@@ -21,6 +21,7 @@ const char *coach_strerror(int err)
     case COACH_EPLAN: return "the routine cannot be planned";
     case COACH_EINTR: return "interrupted";
     case COACH_ETIMEDOUT: return "no answer in time";
+    case COACH_ETOOLONG: return "too long to speak";
     default: return "unknown error";
     }
 }

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "coach/common.h"
+#include "coach/interrupt.h"
 #include "coach/routine.h"
 
 static const char usage_text[] =
@@ -103,6 +104,8 @@ int signal_pipe[2] = {-1, -1}; /* play: signals reach the control loop here */
 
 void on_signal(int sig)
 {
+    /* the core's flag stops a plan or a synthesis where it is */
+    if (sig == SIGINT || sig == SIGTERM) coach_interrupt_raise(sig);
     if (sig == SIGINT || sig == SIGTERM) interrupted = 1;
     if (sig == SIGTERM) terminated = 1;
     if (signal_pipe[1] >= 0) {

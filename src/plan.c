@@ -14,7 +14,12 @@
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/interrupt.h"
 #include "coach/tone.h"
+
+/* voice.c's bound on a phrase assumes a placeholder brings no more than a
+ * routine text */
+_Static_assert(VOICE_MAX_ARG_BYTES >= ROUTINE_MAX_TEXT_BYTES, "placeholder bound below routine text");
 
 #define GAP_MS 350              /* silence between flowing phrases */
 #define TIGHT_GAP_MS 60         /* least silence before a phrase at a fixed moment */
@@ -42,6 +47,9 @@ struct pb {
     char *err;
     size_t err_cap;
     int rc;
+    /* The phrases made from a template and not yet said, with their key:
+     * a text too long to speak is blamed on the profile's line. */
+    struct { const char *text; int id; } made[4];
 };
 
 static uint64_t F(const struct pb *p, uint64_t ms) { return frames_from_ms(ms, p->o->rate_hz); }
@@ -76,6 +84,8 @@ static void add_event(struct pb *p, enum event_kind kind, uint64_t frame, uint64
 {
     struct timeline *tl = p->tl;
     if (p->rc) return;
+    /* loops that only place tones (clicks, silent breaths) stop here too */
+    if (coach_interrupted()) return fail(p, COACH_EINTR, "interrupted");
     if (frame + len > F(p, PLAN_MAX_SESSION_MS)) return too_long(p);
     if (tl->n_ev == tl->cap_ev) {
         size_t cap = tl->cap_ev ? tl->cap_ev * 2 : 256;
@@ -115,11 +125,50 @@ static void add_chapter(struct pb *p, uint64_t frame, const char *title)
         .frame = frame, .body_frame = frame, .end_frame = frame, .step = p->step, .title = t};
 }
 
+/* The template that made text (a phrase key's index), or -1: a routine's
+ * own text. */
+static int made_by(const struct pb *p, const char *text)
+{
+    for (size_t i = 0; i < sizeof p->made / sizeof *p->made; i++)
+        if (p->made[i].text == text) return p->made[i].id;
+    return -1;
+}
+
+/* Frees a text, forgetting that a template made it. */
+static void drop(struct pb *p, char *text)
+{
+    for (size_t i = 0; text && i < sizeof p->made / sizeof *p->made; i++)
+        if (p->made[i].text == text) p->made[i].text = NULL;
+    free(text);
+}
+
+/* A text that would be spoken for longer than a clip may last: a
+ * template's fault (its profile line), else the step's. */
+static void too_long_to_say(struct pb *p, const char *text)
+{
+    int id = made_by(p, text);
+    int max_s = speech_max_clip_s(p->cs->sp);
+    const struct step *s = p->step >= 0 ? &p->r->steps[p->step] : NULL;
+    if (id >= 0)
+        fail(p, COACH_ETOOLONG,
+             "%s:%d: phrase '%s' would be spoken for more than %d s (\"%.40s...\"); "
+             "use fewer placeholders",
+             p->v->path, p->v->phrase_line[id], phrase_key((enum phrase_id)id), max_s, text);
+    else
+        fail(p, COACH_ETOOLONG, "%s:%d: step '%s': \"%.40s...\" would be spoken for more than "
+             "%d s", p->r->path, s ? s->line : 0, s ? s->id : "intro", text, max_s);
+}
+
 /* Interns a text: its clip id and length (the store keeps both). */
 static int intern(struct pb *p, const char *text, uint32_t *id, uint64_t *len)
 {
     if (p->rc) return p->rc;
+    if (coach_interrupted()) return fail(p, COACH_EINTR, "interrupted"), p->rc;
     int rc = clipstore_intern(p->cs, text, id, len);
+    if (rc == COACH_ETOOLONG) {
+        too_long_to_say(p, text);
+        return rc;
+    }
     if (rc) {
         fail(p, rc, "cannot synthesize '%s': %s", text, coach_strerror(rc));
         return rc;
@@ -135,7 +184,15 @@ static int intern(struct pb *p, const char *text, uint32_t *id, uint64_t *len)
 static char *phrase(struct pb *p, enum phrase_id id, const struct phrase_args *a)
 {
     char *s = voice_format(p->v, id, a);
-    if (!s) fail(p, COACH_ENOMEM, "out of memory");
+    if (!s) {
+        fail(p, COACH_ENOMEM, "out of memory");
+        return s;
+    }
+    size_t slot = 0; /* a free slot, else the oldest would do: 4 are never all in use */
+    for (size_t i = 0; i < sizeof p->made / sizeof *p->made; i++)
+        if (!p->made[i].text) slot = i;
+    p->made[slot].text = s;
+    p->made[slot].id = (int)id;
     return s;
 }
 
@@ -153,7 +210,7 @@ static void say_flow(struct pb *p, char *text)
         p->any_speech = true;
         p->t = p->speech_end;
     }
-    free(text);
+    drop(p, text);
 }
 
 /* Speech at an exact frame that must end before limit. Returns true if
@@ -182,7 +239,7 @@ static bool say_at(struct pb *p, uint64_t frame, char *text, uint64_t limit, boo
                  (double)len / p->o->rate_hz, (double)frame / p->o->rate_hz);
         }
     }
-    free(text);
+    drop(p, text);
     return placed;
 }
 
@@ -275,7 +332,7 @@ static void say_opening(struct pb *p, uint64_t at, uint32_t len_ms, bool last_ma
     bool placed = false;
     for (size_t i = 0; i < n; i++) {
         if (placed)
-            free(texts[i]);
+            drop(p, texts[i]);
         else
             placed = say_at(p, at, texts[i], limit, last_mandatory && i + 1 == n);
     }
@@ -343,7 +400,7 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
                     char *both = phrase(
                         p, PH_REP_PHASE, &(struct phrase_args){.n = r, .phase = s->phases.items[0]});
                     if (say_at(p, ps, both, pe, false)) {
-                        free(num);
+                        drop(p, num);
                         continue;
                     }
                 }
@@ -528,7 +585,7 @@ static void open_chapter(struct pb *p, size_t i, char *title)
     if (p->any_speech && p->t < p->speech_end + F(p, GAP_MS)) p->t = p->speech_end + F(p, GAP_MS);
     p->step = (int32_t)i;
     add_chapter(p, p->t, title);
-    free(title);
+    drop(p, title);
 }
 
 static void body(struct pb *p)

@@ -175,9 +175,9 @@ static enum session_fail open_speech(struct session *s, const struct session_opt
         struct speech_settings ss = {.espeak_voice = v->espeak_voice, .rate_wpm = v->rate_wpm,
                                      .pitch = v->pitch, .volume = v->volume};
         int rc = speech_open(&s->speech, &ss);
-        if (rc) {
+        if (rc) { /* what it lacks, named: data, the voice, memory or descriptors */
             speech_explain(rc, v->espeak_voice, v->path, err, cap);
-            return rc == COACH_ENOMEM ? SESSION_NOMEM : SESSION_SPEECH;
+            return SESSION_SPEECH;
         }
     }
     if (clipstore_init(&s->clips, s->speech, o->rate_hz)) {

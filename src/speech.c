@@ -4,10 +4,14 @@
  * buffer, and trimming of leading/trailing silence so a clip's first sample
  * is its onset. espeak-ng is global state: everything here must run on one
  * thread (or under one lock held by the caller); it is not thread-safe. */
+#define _POSIX_C_SOURCE 200809L
 #include "coach/speech.h"
 
+#include <errno.h>
 #include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/interrupt.h"
 
 /* |x| below this is silence when trimming: about -50 dBFS (32768 * 10^-2.5). */
 #define TRIM_THRESHOLD 104
@@ -29,6 +34,7 @@ struct speech {
     int rate_wpm;     /* espeakRATE */
     int pitch;        /* espeakPITCH 0-100 */
     int volume;       /* espeakVOLUME 0-200 */
+    int max_clip_s;   /* a synthesis stops with COACH_ETOOLONG past this */
     uint32_t rate_hz; /* what espeak produces with this voice (read after selecting it) */
 };
 
@@ -39,18 +45,32 @@ struct speech {
  * (~1 MB) is needed again by the next handle anyway. */
 static int g_inited;                    /* espeak initialized */
 static const struct speech *g_selected; /* whose voice/params espeak has now */
+static int g_open_errno;                /* why the last speech_open lacked a resource */
 
 /* Collects one synthesis' audio; passed as espeak's user_data. */
 struct synth_buf {
     int16_t *pcm;
-    size_t len, cap; /* frames */
-    int oom;
+    size_t len, cap;   /* frames */
+    size_t max_frames; /* SPEECH_MAX_CLIP_S at the voice's rate */
+    int oom, too_long, interrupted;
 };
 
+/* espeak-ng calls this every buffer of audio (60 ms of speech, a fraction
+ * of a millisecond of work): returning 1 stops the synthesis there, so an
+ * interrupt or a runaway text stops it at once. */
 static int synth_cb(short *wav, int n, espeak_EVENT *ev)
 {
     struct synth_buf *b = ev ? ev->user_data : NULL;
-    if (!b || !wav || n <= 0) return 0;
+    if (!b) return 0;
+    if (coach_interrupted()) {
+        b->interrupted = 1;
+        return 1;
+    }
+    if (!wav || n <= 0) return 0;
+    if (b->len + (size_t)n > b->max_frames) {
+        b->too_long = 1;
+        return 1;
+    }
     if (b->len + (size_t)n > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 22050;
         while (cap < b->len + (size_t)n)
@@ -90,20 +110,88 @@ struct audio_object *create_audio_device_object(const char *device, const char *
     return NULL;
 }
 
+int speech_voice_name_ok(const char *name)
+{
+    if (!name) return 0;
+    size_t part = 0, total = 0;
+    bool variant = false;
+    for (const char *c = name; *c; c++, total++) {
+        bool word = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+        if (*c == '+' && !variant && part) {
+            variant = true;
+            part = 0;
+        } else if (word) {
+            part++;
+            if (variant && part > SPEECH_VARIANT_MAX) return 0;
+        } else {
+            return 0;
+        }
+        if (total + 1 > SPEECH_VOICE_NAME_MAX) return 0;
+    }
+    return part > 0;
+}
+
+/* The process lacks what espeak-ng needed (errno e: ENOMEM, EMFILE or
+ * ENFILE): kept for speech_explain. */
+static int lacking(int e)
+{
+    g_open_errno = e;
+    return e == ENOMEM || e == EAGAIN ? COACH_ENOMEM : COACH_EIO;
+}
+
+/* After espeak-ng failed (st, and errno as it left it): a file it could
+ * not open reads as "voice not found", a failed allocation sometimes too.
+ * Whether the process is out of descriptors or memory is asked directly,
+ * so a limit (ulimit -n, -v) is named as such, not as a missing voice. */
+static int no_resource(espeak_ng_STATUS st, int e)
+{
+    if (st == ENOMEM || e == ENOMEM) return lacking(ENOMEM);
+    if (e == EMFILE || e == ENFILE) return lacking(e);
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) return lacking(errno);
+    if (fd >= 0) close(fd);
+    void *p = malloc((size_t)4 << 20); /* a voice's dictionary is at most a few MB */
+    if (!p) return lacking(ENOMEM);
+    free(p);
+    return 0;
+}
+
+static void *no_work(void *arg) { return arg; }
+
+/* espeak-ng 1.51 starts a thread while it initializes and abort()s (an
+ * assert) when it cannot: make sure one can be started first, and say
+ * "out of memory" when not (ulimit -v too low for a thread's stack). The
+ * joined thread's stack stays cached for espeak-ng's. */
+static int thread_possible(void)
+{
+    pthread_t t;
+    int e = pthread_create(&t, NULL, no_work, NULL);
+    if (e) return lacking(ENOMEM); /* EAGAIN: no room for its stack */
+    pthread_join(t, NULL);
+    return 0;
+}
+
 static int global_init(void)
 {
     if (g_inited) return 0;
+    int rc = thread_possible();
+    if (rc) return rc;
     /* NULL makes espeak use its compiled-in path; it also reads
      * ESPEAK_DATA_PATH itself, but passing it says what we mean. */
     espeak_ng_InitializePath(getenv("ESPEAK_DATA_PATH"));
     espeak_ng_ERROR_CONTEXT ctx = NULL;
+    errno = 0;
     espeak_ng_STATUS st = espeak_ng_Initialize(&ctx);
+    int e = errno;
     if (ctx) espeak_ng_ClearErrorContext(&ctx);
-    if (st != ENS_OK) return COACH_ESPEECH;
+    if (st != ENS_OK) return (rc = no_resource(st, e)) ? rc : COACH_ESPEECH;
     /* Synchronous: Synthesize returns when all audio went through synth_cb
      * on this thread. Buffer 0 = espeak's default chunk length. */
+    errno = 0;
     st = espeak_ng_InitializeOutput(ENOUTPUT_MODE_SYNCHRONOUS, 0, NULL);
-    if (st != ENS_OK) return COACH_ESPEECH;
+    e = errno;
+    if (st != ENS_OK) return (rc = no_resource(st, e)) ? rc : COACH_ESPEECH;
     espeak_SetSynthCallback(synth_cb);
     g_inited = 1;
     return 0;
@@ -128,7 +216,13 @@ static int select_voice(struct speech *sp)
 {
     if (g_selected == sp) return 0;
     g_selected = NULL;
-    if (!set_voice(sp->voice)) return COACH_ESPEECH;
+    /* never a path or an overlong variant into espeak-ng (see speech.h) */
+    if (!speech_voice_name_ok(sp->voice)) return COACH_EINVAL;
+    errno = 0;
+    if (!set_voice(sp->voice)) {
+        int rc = no_resource(ENS_VOICE_NOT_FOUND, errno);
+        return rc ? rc : COACH_ESPEECH;
+    }
     /* The rate belongs to the voice: espeak-ng's MBROLA voices (mb-us1)
      * speak at 16000 Hz, the others at 22050. */
     int rate = espeak_ng_GetSampleRate();
@@ -158,8 +252,11 @@ int speech_open(struct speech **out, const struct speech_settings *s)
     sp->rate_wpm = s && s->rate_wpm > 0 ? clampi(s->rate_wpm, 80, 450) : 175;
     sp->pitch = s ? clampi(s->pitch, 0, 100) : 50;
     sp->volume = s ? clampi(s->volume, 0, 200) : 100;
+    sp->max_clip_s = s && s->max_clip_s > 0 ? clampi(s->max_clip_s, 1, SPEECH_MAX_CLIP_S)
+                                            : SPEECH_MAX_CLIP_S;
 
-    int rc = global_init();
+    g_open_errno = 0;
+    int rc = speech_voice_name_ok(sp->voice) ? global_init() : COACH_EINVAL;
     if (rc == 0) rc = select_voice(sp);
     if (rc) {
         free(sp->voice);
@@ -183,6 +280,8 @@ uint32_t speech_rate_hz(const struct speech *sp)
     return sp ? sp->rate_hz : 0;
 }
 
+int speech_max_clip_s(const struct speech *sp) { return sp ? sp->max_clip_s : SPEECH_MAX_CLIP_S; }
+
 static int is_loud(int16_t x)
 {
     return x >= TRIM_THRESHOLD || x <= -TRIM_THRESHOLD;
@@ -197,12 +296,17 @@ int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len
     int rc = select_voice(sp);
     if (rc) return rc;
 
-    struct synth_buf b = {0};
+    if (coach_interrupted()) return COACH_EINTR;
+
+    struct synth_buf b = {.max_frames = (size_t)sp->max_clip_s * sp->rate_hz};
     espeak_ng_STATUS st = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0,
                                                espeakCHARS_UTF8, NULL, &b);
-    if (b.oom || st != ENS_OK) {
+    if (b.oom || b.too_long || b.interrupted || st != ENS_OK) {
         free(b.pcm);
-        return b.oom ? COACH_ENOMEM : COACH_ESPEECH;
+        return b.interrupted ? COACH_EINTR
+               : b.too_long  ? COACH_ETOOLONG
+               : b.oom       ? COACH_ENOMEM
+                             : COACH_ESPEECH;
     }
 
     size_t first = 0, last = b.len; /* loud range [first, last) */
@@ -229,8 +333,20 @@ int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len
 
 void speech_explain(int rc, const char *voice, const char *profile, char *buf, size_t cap)
 {
-    if (rc == COACH_ENOMEM) {
-        snprintf(buf, cap, "coach: out of memory");
+    if (rc == COACH_EINVAL) {
+        snprintf(buf, cap,
+                 "%s: '%s' is not an espeak-ng voice name (letters, digits, '-' and '_', at most "
+                 "one '+variant', at most %d characters; 'coach voices' lists the voices "
+                 "installed)",
+                 profile, voice, SPEECH_VOICE_NAME_MAX);
+        return;
+    }
+    if (rc == COACH_ENOMEM || rc == COACH_EIO) {
+        int e = g_open_errno ? g_open_errno : rc == COACH_ENOMEM ? ENOMEM : EMFILE;
+        snprintf(buf, cap, "coach: espeak-ng cannot start: %s (%s)", strerror(e),
+                 e == ENOMEM ? "a memory limit such as 'ulimit -v' is too low, or the system is "
+                               "out of memory"
+                             : "raise the limit of open files, 'ulimit -n'");
         return;
     }
     /* espeak_Info names the data directory espeak-ng looked in, even after

@@ -13,6 +13,7 @@
 
 #include "coach/common.h"
 #include "coach/inireader.h"
+#include "coach/speech.h"
 
 #define X_KEY(e, key) key,
 static const char *const phrase_keys[PHRASE_COUNT] = {COACH_PHRASES(X_KEY)};
@@ -32,7 +33,7 @@ const char *phrase_key(enum phrase_id id)
 struct vload {
     struct voice *v;
     struct ini_lines *lines; /* also where messages go */
-    int phrase_line[PHRASE_COUNT];
+    int espeak_line;         /* where 'espeak' was given (even if rejected) */
     int noun_line[NOUN_COUNT][2];
     int rc;
 };
@@ -107,8 +108,18 @@ static int handler(void *user, const char *section, const char *name, const char
     int line = ini_lines_current(L->lines);
     if (strcmp(section, "voice") == 0) {
         if (strcmp(name, "espeak") == 0) {
+            L->espeak_line = line;
             if (!*value) {
                 ini_lines_error(L->lines, line, "empty value for 'espeak'");
+            } else if (!speech_voice_name_ok(value)) {
+                /* espeak-ng reads a name as a path and copies a variant
+                 * into a fixed buffer: only a plain name reaches it */
+                ini_lines_error(L->lines, line,
+                                "espeak voice '%.60s%s' is not a voice name: letters, digits, "
+                                "'-' and '_', at most one '+variant' (en-us, en-us+f3), at most "
+                                "%d characters, %d after the '+' ('coach voices' lists them)",
+                                value, strlen(value) > 60 ? "..." : "", SPEECH_VOICE_NAME_MAX,
+                                SPEECH_VARIANT_MAX);
             } else {
                 free(v->espeak_voice);
                 if (!(v->espeak_voice = coach_strdup(value))) L->rc = COACH_ENOMEM;
@@ -137,7 +148,7 @@ static int handler(void *user, const char *section, const char *name, const char
     } else if (strcmp(section, "phrases") == 0) {
         for (int i = 0; i < PHRASE_COUNT; i++)
             if (strcmp(name, phrase_keys[i]) == 0)
-                return set_text(L, &v->phrases[i], &L->phrase_line[i], value, line, name, false);
+                return set_text(L, &v->phrases[i], &v->phrase_line[i], value, line, name, false);
         ini_lines_error(L->lines, line, "unknown phrase '%s'", name);
     } else if (strcmp(section, "nouns") == 0) {
         for (int i = 0; i < NOUN_COUNT; i++) {
@@ -186,19 +197,84 @@ static int voice_init(struct voice *v, const char *path)
     return 0;
 }
 
+/* Bytes a placeholder's number can take ("-9223372036854775808"). */
+#define NUMBER_MAX_BYTES 20
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+static size_t grown_bytes(const struct voice *v, const char *t, size_t text_max);
+
+/* The longer form of a counted noun, its {n} filled. */
+static size_t noun_max(const struct voice *v, enum noun_id id)
+{
+    return max_size(grown_bytes(v, v->noun_one[id], 0), grown_bytes(v, v->noun_other[id], 0));
+}
+
+/* The most template t can grow to once its placeholders are filled: its
+ * own bytes, a number's 20 for each {n}, and for the others the most they
+ * bring (text_max for {text}, the longest noun for a counted noun). A
+ * noun's template has only {n} (check_template), so this ends. */
+static size_t grown_bytes(const struct voice *v, const char *t, size_t text_max)
+{
+    size_t n = 0;
+    for (const char *p = t; p && *p;) {
+        const char *o = strchr(p, '{');
+        const char *e = o ? strchr(o, '}') : NULL;
+        if (!o || !e) {
+            n += strlen(p);
+            break;
+        }
+        n += (size_t)(o - p);
+        size_t k = (size_t)(e - o - 1);
+#define IS(name) (k == strlen(name) && strncmp(o + 1, name, k) == 0)
+        if (IS("n") || IS("total") || IS("set") || IS("sets")) n += NUMBER_MAX_BYTES;
+        else if (IS("seconds")) n += noun_max(v, NOUN_SECONDS);
+        else if (IS("minutes")) n += noun_max(v, NOUN_MINUTES);
+        else if (IS("duration")) n += max_size(noun_max(v, NOUN_SECONDS), noun_max(v, NOUN_MINUTES));
+        else if (IS("reps")) n += noun_max(v, NOUN_REPS);
+        else if (IS("cycles")) n += noun_max(v, NOUN_BREATHS);
+        else if (IS("text")) n += text_max;
+        else n += VOICE_MAX_ARG_BYTES;
+#undef IS
+        p = e + 1;
+    }
+    return n;
+}
+
+/* A phrase that could grow past VOICE_MAX_PHRASE_BYTES is an error at its
+ * line: found here, before any routine is planned or any speech made
+ * ("{title}" 140 times made a 74-minute intro). */
+static void check_growth(struct ini_lines *lines, const struct voice *v)
+{
+    /* {text} is a routine's text, or a level word said by --progress */
+    size_t text_max = VOICE_MAX_ARG_BYTES;
+    static const enum phrase_id level_words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
+    for (size_t i = 0; i < sizeof level_words / sizeof *level_words; i++)
+        text_max = max_size(text_max, strlen(v->phrases[level_words[i]]));
+    for (int i = 0; i < PHRASE_COUNT; i++) {
+        size_t n = grown_bytes(v, v->phrases[i], text_max);
+        if (n > VOICE_MAX_PHRASE_BYTES)
+            ini_lines_error(lines, v->phrase_line[i],
+                            "phrase '%s' can grow to %zu bytes once its placeholders are filled "
+                            "(at most %d): use fewer placeholders",
+                            phrase_keys[i], n, VOICE_MAX_PHRASE_BYTES);
+    }
+}
+
 /* Parses the opened text into v and checks that nothing is missing; on
  * failure v is freed. */
 static int voice_read(struct ini_lines *lines, struct voice *v)
 {
     struct vload L = {.v = v, .lines = lines};
     if (ini_lines_parse(lines, handler, NULL, &L)) L.rc = COACH_ENOMEM;
-    if (!v->espeak_voice) ini_lines_error(lines, 0, "missing 'espeak' in [voice]");
+    if (!v->espeak_voice && !L.espeak_line) ini_lines_error(lines, 0, "missing 'espeak' in [voice]");
     for (int i = 0; i < PHRASE_COUNT; i++)
         if (!v->phrases[i]) ini_lines_error(lines, 0, "missing phrase '%s'", phrase_keys[i]);
     for (int i = 0; i < NOUN_COUNT; i++) {
         if (!v->noun_one[i]) ini_lines_error(lines, 0, "missing noun '%s_one'", noun_keys[i]);
         if (!v->noun_other[i]) ini_lines_error(lines, 0, "missing noun '%s_other'", noun_keys[i]);
     }
+    if (!L.rc && !lines->n_err) check_growth(lines, v);
     if (lines->nomem) L.rc = COACH_ENOMEM;
     if (L.rc || lines->n_err) {
         voice_free(v);

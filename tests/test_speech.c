@@ -4,16 +4,25 @@
  * runs, so speech is checked by length and energy, never by bytes. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "coach/clips.h"
 #include "coach/common.h"
+#include "coach/interrupt.h"
+#include "coach/plan.h"
 #include "coach/resample.h"
+#include "coach/routine.h"
 #include "coach/speech.h"
+#include "coach/voice.h"
 #include "testutil.h"
 
 #define TRIM_THRESHOLD 104 /* -50 dBFS in int16, as in speech.c */
@@ -350,9 +359,196 @@ static void test_voice_rate(void)
     speech_close(en);
 }
 
+/* Issue 10, 1: names espeak-ng would read as a path, or whose variant
+ * overflows its 40-byte buffer (abort), never reach it: COACH_EINVAL, and
+ * speech_explain says why. */
+static void test_unsafe_names(void)
+{
+    static const char *const bad[] = {"en+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                      "../../../../../../etc/passwd",
+                                      "../../../../../../../dev/zero", "en-us+", "a+b+c", "é"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct speech *sp = NULL;
+        struct speech_settings set = {.espeak_voice = bad[i]};
+        CHECKF(!speech_voice_name_ok(bad[i]), "%s", bad[i]);
+        CHECKF(speech_open(&sp, &set) == COACH_EINVAL && !sp, "%s", bad[i]);
+        char msg[512];
+        speech_explain(COACH_EINVAL, bad[i], "p.ini", msg, sizeof msg);
+        CHECKF(strstr(msg, "p.ini: ") == msg && strstr(msg, "not an espeak-ng voice name"), "%s",
+               msg);
+    }
+    CHECK(speech_voice_name_ok("en-us+f3") && speech_voice_name_ok("mb-us1") &&
+          !speech_voice_name_ok("") && !speech_voice_name_ok(NULL));
+}
+
+static char *long_text(size_t bytes)
+{
+    static const char w[] = "Breathe in slowly and feel your back relax. ";
+    char *t = malloc(bytes + sizeof w);
+    t[0] = 0;
+    for (size_t n = 0; n < bytes; n += sizeof w - 1) strcat(t, w);
+    return t;
+}
+
+/* Issue 10, 5: a clip stops at its cap at once, with COACH_ETOOLONG, and
+ * espeak-ng speaks normally after. */
+static void test_clip_cap(void)
+{
+    struct speech *sp = NULL;
+    struct speech_settings set = {.espeak_voice = "en-us", .rate_wpm = 160, .pitch = 50,
+                                  .volume = 100, .max_clip_s = 2};
+    CHECK(speech_open(&sp, &set) == 0 && speech_max_clip_s(sp) == 2);
+    char *t = long_text(4000); /* about 4 minutes */
+    int16_t *pcm;
+    size_t n;
+    CHECK(speech_synth(sp, "Rest", &pcm, &n) == 0 && n > 0);
+    free(pcm);
+    size_t fresh = n;
+    double t0 = now_s();
+    CHECK(speech_synth(sp, t, &pcm, &n) == COACH_ETOOLONG && !pcm && n == 0);
+    CHECKF(now_s() - t0 < 1.0, "%.3f s to stop at the cap", now_s() - t0);
+    CHECK(speech_synth(sp, "Rest", &pcm, &n) == 0 && n > 0 && n < 2 * 22050);
+    free(pcm);
+    /* nothing of the long text is left over in espeak-ng */
+    CHECKF(n > fresh * 8 / 10 && n < fresh * 12 / 10, "%zu frames after, %zu before", n, fresh);
+    free(t);
+    speech_close(sp);
+    struct speech_settings dflt = {.espeak_voice = "en-us"};
+    CHECK(speech_open(&sp, &dflt) == 0 && speech_max_clip_s(sp) == SPEECH_MAX_CLIP_S);
+    speech_close(sp);
+}
+
+static void *raise_later(void *arg)
+{
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    *(double *)arg = now_s();
+    coach_interrupt_raise(2);
+    return NULL;
+}
+
+/* Issue 10, 6: an interrupt stops a synthesis where it is (espeak-ng's
+ * callback), within 100 ms, not at the end of the text; planning stops at
+ * once too; nothing speaks until the flag is cleared. */
+static void test_interrupt(void)
+{
+    struct speech *sp = NULL;
+    struct speech_settings set = {.espeak_voice = "en-us", .rate_wpm = 80, .pitch = 50, .volume = 100};
+    CHECK(speech_open(&sp, &set) == 0);
+    char *t = long_text(12000); /* about 20 minutes at 80 wpm: seconds of work */
+    pthread_t th;
+    double raised = 0;
+    pthread_create(&th, NULL, raise_later, &raised);
+    int16_t *pcm;
+    size_t n;
+    int rc = speech_synth(sp, t, &pcm, &n);
+    double done = now_s();
+    pthread_join(th, NULL);
+    CHECKF(rc == COACH_EINTR, "rc %d", rc);
+    CHECKF(done - raised < 0.1, "stopped %.3f s after the interrupt", done - raised);
+    CHECK(speech_synth(sp, "Rest", &pcm, &n) == COACH_EINTR);
+    /* the planner: a routine is not planned while interrupted */
+    struct coach_diags d;
+    diags_init(&d);
+    struct routine r;
+    struct voice v;
+    CHECK(routine_load(test_src_path("routines/breathing.ini"), &r, &d) == 0);
+    CHECK(voice_load(test_src_path("voices/en-us.ini"), &v, &d) == 0);
+    struct clipstore cs;
+    clipstore_init(&cs, sp, 48000);
+    clipstore_set_mode(&cs, CLIPS_LENGTHS);
+    struct plan_opts po = {.rate_hz = 48000};
+    struct timeline tl;
+    char err[256];
+    CHECK(plan_build(&r, &v, &cs, &po, &tl, err, sizeof err) == COACH_EINTR);
+    clipstore_free(&cs);
+    /* estimates involve no speech: the planner's own check stops them */
+    clipstore_init(&cs, NULL, 48000);
+    clipstore_set_mode(&cs, CLIPS_ESTIMATE);
+    CHECK(plan_build(&r, &v, &cs, &po, &tl, err, sizeof err) == COACH_EINTR);
+    clipstore_free(&cs);
+    coach_interrupt_reset();
+    rc = speech_synth(sp, "Rest", &pcm, &n);
+    CHECKF(rc == 0 && n > 0, "rc %d, %zu frames", rc, n);
+    free(pcm);
+    routine_free(&r);
+    voice_free(&v);
+    diags_free(&d);
+    free(t);
+    speech_close(sp);
+}
+
+/* Issue 10, 5: a phrase too long to speak is the profile's error, at the
+ * line of the template that grew (not the routine's). */
+static void test_too_long_blames_profile(void)
+{
+    struct coach_diags d;
+    diags_init(&d);
+    char rt[1200];
+    char *title = long_text(450);
+    title[450] = 0;
+    snprintf(rt, sizeof rt, "[routine]\ntitle = %s\n\n[say a]\ntext = Hello.\n", title);
+    struct routine r;
+    struct voice v;
+    CHECK(routine_parse("r.ini", rt, strlen(rt), &r, &d) == 0);
+    size_t len;
+    char *vt = test_read_file(test_src_path("voices/en-us.ini"), &len);
+    CHECK(vt && voice_parse("v.ini", vt, len, &v, &d) == 0);
+    diags_print(&d, stderr);
+    struct speech *sp = NULL;
+    struct speech_settings set = {.espeak_voice = "en-us", .pitch = 50, .volume = 100, .max_clip_s = 3};
+    CHECK(speech_open(&sp, &set) == 0);
+    struct clipstore cs;
+    clipstore_init(&cs, sp, 48000);
+    clipstore_set_mode(&cs, CLIPS_LENGTHS);
+    struct plan_opts po = {.rate_hz = 48000};
+    struct timeline tl;
+    char err[512] = "", want[64];
+    snprintf(want, sizeof want, "v.ini:%d: phrase 'intro' ", v.phrase_line[PH_INTRO]);
+    CHECK(plan_build(&r, &v, &cs, &po, &tl, err, sizeof err) == COACH_ETOOLONG);
+    CHECKF(strstr(err, want) == err && v.phrase_line[PH_INTRO] > 0, "%s", err);
+    clipstore_free(&cs);
+    speech_close(sp);
+    routine_free(&r);
+    voice_free(&v);
+    diags_free(&d);
+    free(vt);
+    free(title);
+}
+
+/* Issue 10, 15: out of file descriptors, espeak-ng cannot open its files
+ * and says "voice not found": speech_open names EMFILE instead. In a
+ * child, where the descriptors can be used up, before espeak-ng has
+ * started in this process. */
+static void test_no_descriptors(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        while (open("/dev/null", O_RDONLY) >= 0) {
+        }
+        struct speech *sp = NULL;
+        struct speech_settings set = {.espeak_voice = "en-us"};
+        int rc = speech_open(&sp, &set);
+        char msg[512];
+        speech_explain(rc, "en-us", "p.ini", msg, sizeof msg);
+        if (rc != COACH_EIO || !strstr(msg, strerror(EMFILE)))
+            fprintf(stderr, "out of descriptors: rc %d: %s\n", rc, msg);
+        _exit(rc == COACH_EIO && strstr(msg, strerror(EMFILE)) && !strstr(msg, "no voice") ? 0
+                                                                                            : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+}
+
 int main(void)
 {
     test_missing_data();
+    test_no_descriptors(); /* before espeak-ng is initialized in this process */
+    test_unsafe_names();
+    test_clip_cap();
+    test_interrupt();
+    test_too_long_blames_profile();
     test_voice_rate();
     test_speech();
     test_resample_lengths();

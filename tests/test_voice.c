@@ -102,10 +102,83 @@ static void check_bad(void)
     diags_free(&dg);
 }
 
+/* en-us.ini with one line replaced (the line starting with key + " = "),
+ * parsed as "x.ini"; the diagnostics joined in out. */
+static int parse_with(const char *key, const char *value, char *out, size_t cap)
+{
+    size_t len;
+    char *text = test_read_file(test_src_path("voices/en-us.ini"), &len);
+    CHECK(text != NULL);
+    if (!text) return -1;
+    char *buf = malloc(len + strlen(value) + 64);
+    char head[64];
+    snprintf(head, sizeof head, "\n%s = ", key);
+    char *at = strstr(text, head);
+    CHECK(at != NULL);
+    at++;
+    char *eol = strchr(at, '\n');
+    sprintf(buf, "%.*s%s = %s%s", (int)(at - text), text, key, value, eol ? eol : "");
+    struct coach_diags dg;
+    diags_init(&dg);
+    struct voice v;
+    int rc = voice_parse("x.ini", buf, strlen(buf), &v, &dg);
+    out[0] = 0;
+    for (size_t i = 0; i < dg.len; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%d: %s\n", dg.items[i].line,
+                 dg.items[i].msg);
+    if (!rc) voice_free(&v);
+    diags_free(&dg);
+    free(buf);
+    free(text);
+    return rc;
+}
+
+/* Issue 10, 1: espeak-ng takes a voice name as a path and copies a variant
+ * into a 40-byte buffer; only a plain name gets through, and a bad one is
+ * the profile's error at its line (not a crash, a file printed, a hang). */
+static void check_espeak_names(void)
+{
+    char out[2048];
+    static const char *const bad[] = {
+        "en+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "../../../../../../etc/passwd",
+        "../../../../../../../dev/zero", "/usr/share/espeak-ng-data/voices/!v/m1", "en us",
+        "en-us+", "+f3", "en-us+f3+f4", "en.us", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = parse_with("espeak", bad[i], out, sizeof out);
+        CHECKF(rc == COACH_EINVAL && strstr(out, "is not a voice name") && !strstr(out, "missing"),
+               "espeak = %s: rc %d, %s", bad[i], rc, out);
+    }
+    static const char *const good[] = {"en-us", "en-us+f3", "mb-us1", "pt-br", "zh_yue", "de+m7"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        CHECKF(parse_with("espeak", good[i], out, sizeof out) == 0, "espeak = %s: %s", good[i], out);
+}
+
+/* Issue 10, 5: "{title}" 140 times made a 74-minute intro from a 500-byte
+ * title: a phrase that can grow past VOICE_MAX_PHRASE_BYTES is an error at
+ * its own line, found when the profile is read. */
+static void check_growth_cap(void)
+{
+    char out[2048], t[1024] = "";
+    for (int i = 0; i < 140; i++) strcat(t, "{title}");
+    int rc = parse_with("intro", t, out, sizeof out);
+    CHECKF(rc == COACH_EINVAL && strstr(out, "phrase 'intro' can grow to 70000 bytes"), "%s", out);
+    /* the line is the intro's own */
+    CHECKF(atoi(out) > 0, "%s", out);
+    /* a counted noun brings its own longest form: 90 of them are too many */
+    char h[1024] = "";
+    for (int i = 0; i < 90; i++) strcat(h, "{seconds}");
+    rc = parse_with("hold", h, out, sizeof out);
+    CHECKF(rc == COACH_EINVAL && strstr(out, "phrase 'hold' can grow to"), "%s", out);
+    /* three titles still fit */
+    CHECKF(parse_with("intro", "{title}, {title}, {title}.", out, sizeof out) == 0, "%s", out);
+}
+
 int main(void)
 {
     check_shipped();
     check_format();
     check_bad();
+    check_espeak_names();
+    check_growth_cap();
     return test_done();
 }

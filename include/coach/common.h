@@ -18,6 +18,7 @@ enum coach_err {
     COACH_EPLAN = -7,    /* the plan cannot fit mandatory speech */
     COACH_EINTR = -8,    /* interrupted by a signal */
     COACH_ETIMEDOUT = -9,/* a component (the sound system) did not answer in time */
+    COACH_ETOOLONG = -10,/* a text would be spoken for longer than a clip may last */
 };
 
 const char *coach_strerror(int err);

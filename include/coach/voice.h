@@ -90,6 +90,16 @@ enum plural_rule {
     PLURAL_ONE_IS_01, /* French, pt-BR: one for n == 0 or 1 */
 };
 
+/* The longest phrase a profile may make: a template's text plus the most
+ * each of its placeholders can bring (a routine's text at most 500 bytes,
+ * a number 20, a noun its own template) must stay within it, checked when
+ * the profile is read; so no profile can turn one routine title into an
+ * hour of speech. The shipped profiles need less than half. */
+#define VOICE_MAX_PHRASE_BYTES 2000
+/* The most a {title}, {name}, {side}, {phase} or {text} brings: a routine
+ * text (ROUTINE_MAX_TEXT_BYTES); {text} also gets a level word. */
+#define VOICE_MAX_ARG_BYTES 500
+
 struct voice {
     char *path;            /* file it was read from */
     char *name;            /* profile name (file name without .ini) */
@@ -100,6 +110,7 @@ struct voice {
     enum plural_rule plural;
     char *phrases[PHRASE_COUNT];
     char *noun_one[NOUN_COUNT], *noun_other[NOUN_COUNT];
+    int phrase_line[PHRASE_COUNT]; /* line of each phrase in path (messages) */
 };
 
 /* Placeholder values for voice_format; unused ones may be left zero/NULL. */
