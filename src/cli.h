@@ -6,6 +6,7 @@
 #define COACH_CLI_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "coach/catalog.h"
 #include "coach/clips.h"
 #include "coach/control.h"
+#include "coach/ctlsock.h"
 #include "coach/music.h"
 #include "coach/player.h"
 #include "coach/session.h"
@@ -54,10 +56,13 @@ struct opts {
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set
- * interrupted; every handled signal is also written to signal_pipe once a
- * command has opened it (control_open). */
+ * interrupted; every handled signal is also written to signal_pipe (made
+ * first thing for play and menu), or, if it cannot be (no pipe, or full),
+ * set as bit (1 << sig) in signals_unsent, which the control loop looks at
+ * every turn: signals work even without the pipe. */
 extern volatile sig_atomic_t interrupted;
 extern int signal_pipe[2];
+extern atomic_uint signals_unsent;
 void on_signal(int sig);
 int usage_error(const char *fmt, const char *arg);
 
@@ -81,12 +86,17 @@ int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *lo
  * a terminal in the foreground, the control socket, signals), the one poll
  * loop that feeds their commands to a player or the menu, the device
  * options, and the filter that keeps the sound system's noise off fd 2. */
+#define CONTROL_SPARE_FDS 3
 struct control {
-    int ctl_fd;        /* the control socket, or -1 */
+    struct ctlsrv srv; /* the control socket and its clients (srv.listen_fd -1: none) */
     char *sock;        /* its path (heap), or NULL */
     bool keys;         /* keys are read from the terminal now */
     bool want_keys;    /* read keys whenever coach is in the foreground */
     struct keydec kd;
+    /* held while a loop runs, given back when it ends: the descriptors the
+     * player needs to record the session even at the limit of open files */
+    int spare_fds[CONTROL_SPARE_FDS];
+    int accept_errno_told; /* the control socket's accept failure already reported */
 };
 /* What a loop drives. command: carries out c (reply: for `coach ctl`, or
  * NULL for a key or a signal) and returns LOOP_GO_ON, or the exit status

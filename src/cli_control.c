@@ -2,9 +2,11 @@
  * loop that feeds their commands on. Keys come from a terminal only while
  * coach is its foreground job (a job in the background is stopped by the
  * terminal if it touches it: SIGTTOU), through the escape-sequence decoder;
- * the control socket takes one word per connection, and a second coach on
- * the same socket is refused; SIGUSR1/SIGUSR2 toggle and skip, SIGINT and
- * SIGTERM stop, Ctrl-Z pauses before the job stops. Also the device
+ * the control socket's clients (ctlsock.h's server) are served in the
+ * same poll, and a second coach on the same socket is refused; SIGUSR1/
+ * SIGUSR2 toggle and skip, SIGINT and SIGTERM stop (through the self-pipe,
+ * or without it from a flag looked at every turn), Ctrl-Z pauses before
+ * the job stops. Also the device
  * options, the messages for a player that cannot start, and the filter
  * that keeps PortAudio's and ALSA's noise off fd 2. */
 #define _POSIX_C_SOURCE 200809L
@@ -77,18 +79,39 @@ static void keys_follow(struct control *c)
 
 /* ---- opening ---- */
 
+/* What still steers a coach without its control socket. */
+static const char *still_works(const struct control *c)
+{
+    return c->want_keys ? "keys and signals still work"
+                        : "signals still work (SIGUSR1 pause/resume, SIGUSR2 next, SIGTERM stop)";
+}
+
 /* The socket, or why another coach keeps it: EXIT_OK or EXIT_BUSY. */
 static int take_socket(struct control *c, const struct opts *o)
 {
-    c->sock = o->socket ? coach_strdup(o->socket) : ctlsock_default_path();
+    if (o->socket) {
+        c->sock = coach_strdup(o->socket);
+    } else {
+        char why[512] = "";
+        if (ctlsock_default_path(&c->sock, why, sizeof why) != 0) {
+            if (errno == EPERM) /* someone else's doing: said even with --quiet */
+                fprintf(stderr,
+                        "coach: no control socket: %s. Remove it if nothing of yours uses it, "
+                        "set XDG_RUNTIME_DIR to a private directory, or give --socket PATH; %s.\n",
+                        why, still_works(c));
+            else if (!o->quiet)
+                fprintf(stderr, "coach: no control socket: %s; %s\n", why, still_works(c));
+            return EXIT_OK;
+        }
+    }
     if (!c->sock) {
         if (!o->quiet)
-            fprintf(stderr, "coach: no control socket (%s); keys and signals still work\n",
-                    strerror(errno));
+            fprintf(stderr, "coach: no control socket (%s); %s\n", strerror(ENOMEM),
+                    still_works(c));
         return EXIT_OK;
     }
-    c->ctl_fd = ctlsock_listen(c->sock);
-    if (c->ctl_fd < 0 && errno == EADDRINUSE && o->replace) {
+    int fd = ctlsock_listen(c->sock);
+    if (fd < 0 && errno == EADDRINUSE && o->replace) {
         char reply[256];
         int rc = ctlsock_send(c->sock, "stop", reply, sizeof reply);
         if (!o->quiet)
@@ -96,36 +119,50 @@ static int take_socket(struct control *c, const struct opts *o)
                     rc ? "it did not answer" : reply);
         for (int i = 0; i < 100; i++) { /* it has 10 s to let the socket go */
             nanosleep(&(struct timespec){0, 100000000L}, NULL);
-            c->ctl_fd = ctlsock_listen(c->sock);
-            if (c->ctl_fd >= 0 || errno != EADDRINUSE) break;
+            fd = ctlsock_listen(c->sock);
+            if (fd >= 0 || errno != EADDRINUSE) break;
         }
     }
-    if (c->ctl_fd < 0 && errno == EADDRINUSE) {
+    if (fd < 0 && errno == EADDRINUSE) {
         fprintf(stderr,
                 "coach: another coach is already playing (its control socket is %s). Stop it "
                 "with 'coach ctl stop'%s, or start this one with --replace.\n",
                 c->sock, o->socket ? " --socket PATH" : "");
         return EXIT_BUSY;
     }
-    if (c->ctl_fd < 0 && !o->quiet)
-        fprintf(stderr, "coach: no control socket at %s (%s); keys and signals still work\n",
-                c->sock, strerror(errno));
+    if (fd < 0 && !o->quiet)
+        fprintf(stderr, "coach: no control socket at %s (%s); %s\n", c->sock, strerror(errno),
+                still_works(c));
+    if (fd >= 0) ctlsrv_init(&c->srv, fd);
     return EXIT_OK;
+}
+
+/* The spare descriptors: taken while plenty are free, given back when a
+ * loop ends (the player then writes its history record). */
+static void spares_take(struct control *c)
+{
+    for (int i = 0; i < CONTROL_SPARE_FDS; i++)
+        if (c->spare_fds[i] < 0) c->spare_fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void spares_give_back(struct control *c)
+{
+    for (int i = 0; i < CONTROL_SPARE_FDS; i++) {
+        if (c->spare_fds[i] >= 0) close(c->spare_fds[i]);
+        c->spare_fds[i] = -1;
+    }
 }
 
 int control_open(struct control *c, const struct opts *o, bool want_keys, const char *help)
 {
     memset(c, 0, sizeof *c);
-    c->ctl_fd = -1;
+    ctlsrv_init(&c->srv, -1);
+    for (int i = 0; i < CONTROL_SPARE_FDS; i++)
+        c->spare_fds[i] = -1;
     c->want_keys = want_keys && isatty(STDIN_FILENO);
     int st = take_socket(c, o);
     if (st) return st;
-    if (signal_pipe[0] < 0 && pipe(signal_pipe) == 0) {
-        for (int i = 0; i < 2; i++) {
-            fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
-            fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
-        }
-    }
+    spares_take(c);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
@@ -151,10 +188,12 @@ void control_close(struct control *c)
 {
     tty_restore();
     c->keys = false;
-    if (c->ctl_fd >= 0) ctlsock_close(c->ctl_fd, c->sock);
+    ctlsrv_free(&c->srv);
+    if (c->srv.listen_fd >= 0) ctlsock_close(c->srv.listen_fd, c->sock);
+    c->srv.listen_fd = -1;
+    spares_give_back(c);
     free(c->sock);
     c->sock = NULL;
-    c->ctl_fd = -1;
 }
 
 /* ---- the loop ---- */
@@ -177,31 +216,42 @@ static int suspend(struct control *c, const struct loop_ops *ops, void *ctx)
     return st;
 }
 
+static int one_signal(struct control *c, const struct loop_ops *ops, void *ctx, int sig)
+{
+    switch (sig) {
+    case SIGINT:
+    case SIGTERM:
+        ops->interrupt(ctx);
+        return sig == SIGINT ? EXIT_INTERRUPTED : EXIT_TERMINATED;
+    case SIGUSR1:
+        return ops->command(ctx, CTL_TOGGLE, NULL, 0);
+    case SIGUSR2:
+        return ops->command(ctx, CTL_NEXT, NULL, 0);
+    case SIGTSTP:
+        return suspend(c, ops, ctx);
+    case SIGCONT:
+        keys_follow(c);
+        break;
+    }
+    return LOOP_GO_ON;
+}
+
+/* The signals that came, looked at every turn: through the pipe, in
+ * order, then those the pipe could not take (no pipe: out of descriptors;
+ * or full), stops first. */
 static int signals(struct control *c, const struct loop_ops *ops, void *ctx)
 {
-    unsigned char sig[16];
-    ssize_t got = read(signal_pipe[0], sig, sizeof sig);
     int st = LOOP_GO_ON;
-    for (ssize_t i = 0; i < got && st == LOOP_GO_ON; i++) {
-        switch (sig[i]) {
-        case SIGINT:
-        case SIGTERM:
-            ops->interrupt(ctx);
-            return sig[i] == SIGINT ? EXIT_INTERRUPTED : EXIT_TERMINATED;
-        case SIGUSR1:
-            st = ops->command(ctx, CTL_TOGGLE, NULL, 0);
-            break;
-        case SIGUSR2:
-            st = ops->command(ctx, CTL_NEXT, NULL, 0);
-            break;
-        case SIGTSTP:
-            st = suspend(c, ops, ctx);
-            break;
-        case SIGCONT:
-            keys_follow(c);
-            break;
-        }
+    if (signal_pipe[0] >= 0) { /* non-blocking: read even if poll failed */
+        unsigned char sig[16];
+        ssize_t got = read(signal_pipe[0], sig, sizeof sig);
+        for (ssize_t i = 0; i < got && st == LOOP_GO_ON; i++)
+            st = one_signal(c, ops, ctx, sig[i]);
     }
+    unsigned unsent = atomic_exchange(&signals_unsent, 0u);
+    static const int order[] = {SIGINT, SIGTERM, SIGTSTP, SIGCONT, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof order / sizeof *order && st == LOOP_GO_ON; i++)
+        if (unsent & (1u << order[i])) st = one_signal(c, ops, ctx, order[i]);
     return st;
 }
 
@@ -219,44 +269,78 @@ static int keys(struct control *c, const struct loop_ops *ops, void *ctx)
     return st;
 }
 
-static int socket_word(struct control *c, const struct loop_ops *ops, void *ctx)
+/* Says once why the control socket turned a client away (the errno). */
+static void tell_accept_failure(struct control *c)
 {
-    char line[256], reply[1024];
-    int conn = ctlsock_accept(c->ctl_fd, line, sizeof line);
-    if (conn < 0) return LOOP_GO_ON;
-    enum ctl_cmd cmd = ctl_from_word(line);
-    int st = LOOP_GO_ON;
-    if (cmd == CTL_NONE) { /* said in words too: nothing needs sight */
-        st = ops->command(ctx, CTL_NONE, reply, sizeof reply);
-        snprintf(reply, sizeof reply, "error unknown command '%.60s' (use %s)", line,
-                 ctl_words_help());
-    } else {
-        st = ops->command(ctx, cmd, reply, sizeof reply);
+    int e = c->srv.accept_errno;
+    if (!e || e == c->accept_errno_told) return;
+    c->accept_errno_told = e;
+    c->srv.accept_errno = 0;
+    fprintf(stderr, "coach: cannot take a control connection: %s%s%s\n", strerror(e),
+            e == EMFILE   ? " (coach is at its limit of open files: raise it with 'ulimit -n')"
+            : e == ENFILE ? " (the system is at its limit of open files)"
+                          : "",
+            c->srv.answered_busy ? "; the client was answered 'busy'" : "");
+}
+
+/* Every whole line the clients sent, each answered at once. */
+static int socket_words(struct control *c, const struct loop_ops *ops, void *ctx)
+{
+    char line[CTLSRV_LINE], reply[1024];
+    int slot, st = LOOP_GO_ON;
+    while (st == LOOP_GO_ON && (slot = ctlsrv_next(&c->srv, line, sizeof line)) >= 0) {
+        enum ctl_cmd cmd = ctl_from_word(line);
+        if (cmd == CTL_NONE) { /* said in words too: nothing needs sight */
+            st = ops->command(ctx, CTL_NONE, reply, sizeof reply);
+            ctlsock_clean(line); /* it is echoed back */
+            snprintf(reply, sizeof reply, "error unknown command '%.60s' (use %s)", line,
+                     ctl_words_help());
+        } else {
+            st = ops->command(ctx, cmd, reply, sizeof reply);
+        }
+        ctlsrv_reply(&c->srv, slot, reply); /* before anything else: the client is waiting */
     }
-    ctlsock_reply(conn, reply); /* before anything else: the client is waiting */
+    tell_accept_failure(c);
     return st;
 }
 
 int control_loop(struct control *c, const struct loop_ops *ops, void *ctx)
 {
+    spares_take(c);
+    int st;
     for (;;) {
         keys_follow(c);
-        struct pollfd fds[4];
-        int n = 0, i_key = -1, i_ctl = -1, i_fd = -1;
-        fds[n++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
-        if (ops->fd >= 0) i_fd = n, fds[n++] = (struct pollfd){.fd = ops->fd, .events = POLLIN};
+        struct pollfd fds[3 + CTLSRV_POLLFDS];
+        /* only live descriptors: poll refuses more entries than the limit
+         * of open files, and the loop must run at that limit */
+        int n = 0, i_key = -1, i_srv = -1, timeout_ms = 50;
+        if (signal_pipe[0] >= 0) fds[n++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+        if (ops->fd >= 0) fds[n++] = (struct pollfd){.fd = ops->fd, .events = POLLIN};
         if (c->keys) i_key = n, fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-        if (c->ctl_fd >= 0) i_ctl = n, fds[n++] = (struct pollfd){.fd = c->ctl_fd, .events = POLLIN};
-        poll(fds, (nfds_t)n, 50);
-        int st = LOOP_GO_ON;
-        if (fds[0].revents & POLLIN) st = signals(c, ops, ctx);
+        size_t n_srv = 0;
+        if (c->srv.listen_fd >= 0) {
+            i_srv = n;
+            n_srv = ctlsrv_pollfds(&c->srv, fds + n, &timeout_ms);
+            n += (int)n_srv;
+        }
+        if (poll(fds, (nfds_t)n, timeout_ms) < 0) {
+            for (int i = 0; i < n; i++)
+                fds[i].revents = 0;
+            if (errno != EINTR) /* never a busy loop, whatever poll says */
+                nanosleep(&(struct timespec){0, 50000000L}, NULL);
+        }
+        st = signals(c, ops, ctx);
         if (st == LOOP_GO_ON && i_key >= 0 && (fds[i_key].revents & POLLIN)) st = keys(c, ops, ctx);
-        if (st == LOOP_GO_ON && i_ctl >= 0 && (fds[i_ctl].revents & POLLIN))
-            st = socket_word(c, ops, ctx);
-        (void)i_fd; /* its readiness is the tick's business */
+        if (st == LOOP_GO_ON && i_srv >= 0) {
+            ctlsrv_serve(&c->srv, fds + i_srv, n_srv);
+            st = socket_words(c, ops, ctx);
+        }
+        /* ops->fd's readiness is the tick's business */
         if (st == LOOP_GO_ON) st = ops->tick(ctx);
-        if (st != LOOP_GO_ON) return st;
+        if (st != LOOP_GO_ON) break;
     }
+    spares_give_back(c);
+    return st;
 }
 
 /* ---- the device ---- */

@@ -192,9 +192,21 @@ int cmd_ctl(int argc, char **argv, const struct opts *o)
     if (argc != 1) return usage_error("ctl needs one word: %s", ctl_words_help());
     if (ctl_from_word(argv[0]) == CTL_NONE)
         return usage_error("unknown ctl word '%s'", argv[0]);
-    char *sock = o->socket ? coach_strdup(o->socket) : ctlsock_default_path();
+    char *sock = NULL;
+    if (o->socket) {
+        sock = coach_strdup(o->socket);
+    } else {
+        char why[512] = "";
+        if (ctlsock_default_path(&sock, why, sizeof why) != 0) {
+            fprintf(stderr, "coach: no usable control socket: %s%s\n", why,
+                    errno == EPERM ? ". Remove it if nothing of yours uses it, set "
+                                     "XDG_RUNTIME_DIR to a private directory, or give --socket PATH"
+                                   : "");
+            return EXIT_NOTFOUND;
+        }
+    }
     if (!sock) {
-        fprintf(stderr, "coach: no usable control socket directory: %s\n", strerror(errno));
+        fprintf(stderr, "coach: %s\n", strerror(ENOMEM));
         return EXIT_NOTFOUND;
     }
     char reply[1024];
@@ -205,6 +217,10 @@ int cmd_ctl(int argc, char **argv, const struct opts *o)
         return EXIT_NOTFOUND;
     }
     free(sock);
+    if (rc && errno == EPERM) { /* not our coach: told nothing, trusted for nothing */
+        fprintf(stderr, "coach: not talking to it: %s\n", reply);
+        return EXIT_NOTFOUND;
+    }
     if (rc) {
         fprintf(stderr, "coach: the playing coach did not answer: %s\n", strerror(errno));
         return EXIT_OUTPUT;

@@ -5,6 +5,7 @@
  * the dispatch; each command lives in a cli_*.c file (cli.h lists them). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -100,7 +101,10 @@ static const char usage_text[] =
 
 volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t terminated;
-int signal_pipe[2] = {-1, -1}; /* play: signals reach the control loop here */
+int signal_pipe[2] = {-1, -1}; /* play, menu: signals reach the control loop here */
+atomic_uint signals_unsent;
+/* a lock-free atomic is what a signal handler may touch */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_uint must be lock-free");
 
 void on_signal(int sig)
 {
@@ -108,11 +112,22 @@ void on_signal(int sig)
     if (sig == SIGINT || sig == SIGTERM) coach_interrupt_raise(sig);
     if (sig == SIGINT || sig == SIGTERM) interrupted = 1;
     if (sig == SIGTERM) terminated = 1;
-    if (signal_pipe[1] >= 0) {
-        unsigned char c = (unsigned char)sig;
-        int saved = errno;
-        (void)!write(signal_pipe[1], &c, 1);
-        errno = saved;
+    int saved = errno;
+    unsigned char c = (unsigned char)sig;
+    bool sent = signal_pipe[1] >= 0 && write(signal_pipe[1], &c, 1) == 1;
+    if (!sent && sig > 0 && sig < 32) atomic_fetch_or(&signals_unsent, 1u << sig);
+    errno = saved;
+}
+
+/* The control loop's self-pipe, made before anything else can take the
+ * descriptors it needs (at the limit of open files it would be the one
+ * thing missing). Without it signals still arrive, as signals_unsent. */
+static void signal_pipe_open(void)
+{
+    if (signal_pipe[0] >= 0 || pipe(signal_pipe) != 0) return;
+    for (int i = 0; i < 2; i++) {
+        fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
+        fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
     }
 }
 
@@ -231,6 +246,7 @@ int main(int argc, char **argv)
     int n = argc - optind - 1;
     char **args = argv + optind + 1;
 
+    if (strcmp(cmd, "play") == 0 || strcmp(cmd, "menu") == 0) signal_pipe_open();
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

@@ -3,16 +3,21 @@
  * end in a scratch directory: a client thread's "pause" gets the server's
  * "ok paused"; no session -> COACH_ENOTFOUND; a second listener on a live
  * path -> EADDRINUSE; a stale socket file is replaced, a regular file is
- * not; a silent client costs accept only its short timeout; the default
- * path's private directory. */
-#define _POSIX_C_SOURCE 200809L /* setenv, clock_gettime, poll, POSIX sockets */
+ * not; the socket is 0600 under any umask; silent clients, more than the
+ * server's slots, neither delay a client behind them nor stay past their
+ * deadline; out of descriptors a client is answered "busy", or the
+ * listener rests (no spin); replies are cleaned of terminal controls; the
+ * default path's private directory, and why a hostile one is refused. */
+#define _GNU_SOURCE /* setenv, clock_gettime, poll, POSIX sockets, rlimits */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -158,16 +163,30 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-/* Waits for a connection and accepts it (the listen fd is non-blocking). */
-static int accept_wait(int lfd, char *line, size_t cap)
+/* Serves the socket as the control loop does until a whole line is in:
+ * its slot (to answer with ctlsrv_reply), or -1 after 5 s. */
+static int serve_wait(struct ctlsrv *s, char *line, size_t cap)
 {
-    for (int i = 0; i < 50; i++) {
-        struct pollfd p = {.fd = lfd, .events = POLLIN};
-        poll(&p, 1, 100);
-        int conn = ctlsock_accept(lfd, line, cap);
-        if (conn >= 0) return conn;
+    for (int i = 0; i < 100; i++) {
+        struct pollfd fds[CTLSRV_POLLFDS];
+        int timeout_ms = 50;
+        size_t n = ctlsrv_pollfds(s, fds, &timeout_ms);
+        poll(fds, n, timeout_ms);
+        ctlsrv_serve(s, fds, n);
+        int slot = ctlsrv_next(s, line, cap);
+        if (slot >= 0) return slot;
     }
     return -1;
+}
+
+/* One turn of serving: no line may be waiting. */
+static void serve_turn(struct ctlsrv *s, int wait_ms)
+{
+    struct pollfd fds[CTLSRV_POLLFDS];
+    int timeout_ms = wait_ms;
+    size_t n = ctlsrv_pollfds(s, fds, &timeout_ms);
+    CHECKF(poll(fds, n, timeout_ms) >= 0, "poll: %s", strerror(errno));
+    ctlsrv_serve(s, fds, n);
 }
 
 static int raw_connect(const char *path)
@@ -188,17 +207,24 @@ static void test_roundtrip(const char *dir)
     char path[512];
     snprintf(path, sizeof path, "%s/control.sock", dir);
     unlink(path);
+    mode_t old_umask = umask(0); /* the socket is 0600 whatever the umask */
     int lfd = ctlsock_listen(path);
+    umask(old_umask);
     CHECKF(lfd >= 0, "listen: %d errno %s", lfd, strerror(errno));
     if (lfd < 0) return;
+    struct ctlsrv srv;
+    ctlsrv_init(&srv, lfd);
 
     struct stat st;
     CHECK(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode));
+    CHECKF((st.st_mode & 07777) == 0600, "socket mode %04o under umask 0",
+           (unsigned)(st.st_mode & 07777));
 
-    /* nothing pending: returns at once */
+    /* nothing pending: a turn returns at once, with nothing */
     char line[64] = "junk";
     double t0 = now_s();
-    CHECK(ctlsock_accept(lfd, line, sizeof line) == -1);
+    serve_turn(&srv, 0);
+    CHECK(ctlsrv_next(&srv, line, sizeof line) == -1);
     CHECK(now_s() - t0 < 0.1);
 
     const char *words[] = {"pause", "  Next ", "bogus"};
@@ -206,8 +232,8 @@ static void test_roundtrip(const char *dir)
         struct client c = {.path = path, .word = words[i]};
         pthread_t t;
         CHECK(pthread_create(&t, NULL, client_main, &c) == 0);
-        int conn = accept_wait(lfd, line, sizeof line);
-        CHECK(conn >= 0);
+        int slot = serve_wait(&srv, line, sizeof line);
+        CHECK(slot >= 0);
         CHECKF(strcmp(line, words[i]) == 0, "line '%s'", line);
         enum ctl_cmd cmd = ctl_from_word(line);
         char reply[96];
@@ -215,7 +241,7 @@ static void test_roundtrip(const char *dir)
             snprintf(reply, sizeof reply, "ok %s", cmd == CTL_PAUSE ? "paused" : ctl_word(cmd));
         else
             snprintf(reply, sizeof reply, "error unknown command '%s'", line);
-        ctlsock_reply(conn, reply);
+        ctlsrv_reply(&srv, slot, reply);
         pthread_join(t, NULL);
         CHECKF(c.rc == 0, "send rc %d", c.rc);
         CHECKF(strcmp(c.reply, reply) == 0, "reply '%s' want '%s'", c.reply, reply);
@@ -232,10 +258,10 @@ static void test_roundtrip(const char *dir)
         CHECK(write(fd, raw[i], strlen(raw[i])) == (ssize_t)strlen(raw[i]));
         shutdown(fd, SHUT_WR);
         char small[11];
-        int conn = accept_wait(lfd, small, sizeof small);
-        CHECK(conn >= 0);
+        int slot = serve_wait(&srv, small, sizeof small);
+        CHECK(slot >= 0);
         CHECKF(strcmp(small, want[i]) == 0, "raw line '%s' want '%s'", small, want[i]);
-        ctlsock_reply(conn, "ok");
+        ctlsrv_reply(&srv, slot, "ok");
         char buf[16] = {0};
         ssize_t n = read(fd, buf, sizeof buf - 1);
         CHECK(n == 3 && strcmp(buf, "ok\n") == 0);
@@ -252,28 +278,52 @@ static void test_roundtrip(const char *dir)
         struct client c = {.path = path, .word = "resume"};
         pthread_t t;
         CHECK(pthread_create(&t, NULL, client_main, &c) == 0);
-        int conn = accept_wait(lfd, line, sizeof line);
-        CHECK(conn >= 0 && strcmp(line, "resume") == 0);
-        ctlsock_reply(conn, "ok resumed");
+        int slot = serve_wait(&srv, line, sizeof line);
+        CHECK(slot >= 0 && strcmp(line, "resume") == 0);
+        ctlsrv_reply(&srv, slot, "ok resumed");
         pthread_join(t, NULL);
         CHECK(c.rc == 0 && strcmp(c.reply, "ok resumed") == 0);
     }
 
-    /* a silent client: accept gives up after its short timeout, and a
-     * client waiting behind it is still served */
-    int silent = raw_connect(path);
-    CHECK(silent >= 0);
-    t0 = now_s();
-    int conn = ctlsock_accept(lfd, line, sizeof line);
-    double dt = now_s() - t0;
-    CHECK(conn == -1);
-    CHECKF(dt >= 0.15 && dt < 0.6, "silent client held accept %.3f s", dt);
-    if (silent >= 0) {
-        char buf[8];
-        CHECK(read(silent, buf, sizeof buf) == 0); /* dropped without reply */
-        close(silent);
+    /* silent clients, more than there are slots: a client behind them is
+     * served at once, and each silent one is dropped without a reply by
+     * its deadline */
+    int silent[CTLSRV_MAX_CONNS + 4];
+    size_t n_silent = sizeof silent / sizeof *silent;
+    for (size_t i = 0; i < n_silent; i++) {
+        silent[i] = raw_connect(path);
+        if (i < CTLSRV_MAX_CONNS) serve_turn(&srv, 0); /* accepted, and waiting */
     }
+    CHECK(silent[0] >= 0 && silent[n_silent - 1] >= 0);
+    nanosleep(&(struct timespec){0, 150000000L}, NULL); /* the slots' time to make room */
+    {
+        struct client c = {.path = path, .word = "where"};
+        pthread_t t;
+        t0 = now_s();
+        CHECK(pthread_create(&t, NULL, client_main, &c) == 0);
+        int slot = serve_wait(&srv, line, sizeof line);
+        double dt = now_s() - t0;
+        CHECKF(slot >= 0 && strcmp(line, "where") == 0, "behind silent clients: '%s'", line);
+        CHECKF(dt < 0.5, "a client behind silent ones waited %.3f s", dt);
+        ctlsrv_reply(&srv, slot, "ok at 0:01.0");
+        pthread_join(t, NULL);
+        CHECK(c.rc == 0 && strcmp(c.reply, "ok at 0:01.0") == 0);
+    }
+    t0 = now_s();
+    while (now_s() - t0 < 2.0)
+        serve_turn(&srv, 50);
+    for (size_t i = 0; i < n_silent; i++) {
+        if (silent[i] < 0) continue;
+        char buf[8];
+        struct pollfd p = {.fd = silent[i], .events = POLLIN};
+        CHECKF(poll(&p, 1, 0) == 1 && read(silent[i], buf, sizeof buf) == 0,
+               "silent client %zu not dropped, or answered", i);
+        close(silent[i]);
+    }
+    for (int i = 0; i < CTLSRV_MAX_CONNS; i++)
+        CHECK(srv.conns[i].fd == -1);
 
+    ctlsrv_free(&srv);
     ctlsock_close(lfd, path);
     CHECK(lstat(path, &st) != 0 && errno == ENOENT);
 
@@ -281,6 +331,83 @@ static void test_roundtrip(const char *dir)
     char reply[64] = "x";
     CHECK(ctlsock_send(path, "pause", reply, sizeof reply) == COACH_ENOTFOUND);
     CHECK(reply[0] == 0);
+}
+
+/* Out of descriptors: a pending client is answered "busy" with the spare
+ * descriptor (and the failure is kept, with its errno); without a spare
+ * the listener rests instead of being polled again at once (a spin). */
+static void test_fd_limit(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/limit.sock", dir);
+    unlink(path);
+    int lfd = ctlsock_listen(path);
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    struct ctlsrv srv;
+    ctlsrv_init(&srv, lfd);
+    CHECK(srv.spare_fd >= 0);
+    int a = raw_connect(path), b = raw_connect(path);
+    CHECK(a >= 0 && b >= 0);
+
+    struct rlimit old;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int low = 0; /* the lowest free descriptor: the limit there leaves none */
+    while (fcntl(low, F_GETFD) != -1)
+        low++;
+    struct rlimit lim = {.rlim_cur = (rlim_t)low, .rlim_max = old.rlim_max};
+    CHECK(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+
+    serve_turn(&srv, 100);
+    CHECKF(srv.accept_errno == EMFILE && srv.answered_busy, "accept errno %d busy %d",
+           srv.accept_errno, srv.answered_busy);
+    char buf[128] = {0};
+    struct pollfd p = {.fd = a, .events = POLLIN};
+    CHECK(poll(&p, 1, 1000) == 1 && read(a, buf, sizeof buf - 1) > 0);
+    CHECKF(strncmp(buf, "error busy", 10) == 0 && strstr(buf, strerror(EMFILE)), "busy reply '%s'",
+           buf);
+
+    /* no spare left to give: the listener rests */
+    int hold = srv.spare_fd; /* kept: no descriptor comes free */
+    srv.spare_fd = -1;
+    srv.accept_errno = 0;
+    for (int i = 0; i < 10 && !srv.accept_errno; i++) /* after "busy" it rests a little */
+        serve_turn(&srv, 100);
+    CHECK(srv.accept_errno == EMFILE);
+    struct pollfd fds[CTLSRV_POLLFDS];
+    int timeout_ms = 50;
+    size_t n = ctlsrv_pollfds(&srv, fds, &timeout_ms);
+    CHECKF(n == 0 && timeout_ms == 50, "listener polled at the limit: %zu fds, timeout %d", n,
+           timeout_ms);
+
+    CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    if (hold >= 0) close(hold);
+    close(a);
+    close(b);
+    ctlsrv_free(&srv);
+    ctlsock_close(lfd, path);
+}
+
+static void test_clean(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"ok paused at 0:10.3", "ok paused at 0:10.3"},
+        {"ok \x1b]0;pwned\x07\x1b[2J done", "ok ]0;pwned[2J done"},
+        {"a\tb\rc\nd\x7f", "abc\nd"},
+        {"C1 \xc2\x9b" "31m raw \x9b" "31m", "C1 31m raw 31m"},
+        {"bidi \xe2\x80\xae" "evil\xe2\x81\xa6" "x", "bidi evilx"},
+        {"caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x92\xaa", "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x92\xaa"},
+        {"overlong \xc0\xaf surrogate \xed\xa0\x80 cut \xe2\x80", "overlong  surrogate  cut "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        size_t n = ctlsock_clean(buf);
+        CHECKF(strcmp(buf, cases[i].out) == 0 && n == strlen(cases[i].out), "case %zu: '%s'", i,
+               buf);
+    }
 }
 
 static void test_no_session(const char *dir)
@@ -326,11 +453,14 @@ static void test_stale(const char *dir)
         pthread_t t;
         CHECK(pthread_create(&t, NULL, client_main, &c) == 0);
         char line[32];
-        int conn = accept_wait(lfd, line, sizeof line);
-        CHECK(conn >= 0 && strcmp(line, "toggle") == 0);
-        ctlsock_reply(conn, "ok paused");
+        struct ctlsrv srv;
+        ctlsrv_init(&srv, lfd);
+        int slot = serve_wait(&srv, line, sizeof line);
+        CHECK(slot >= 0 && strcmp(line, "toggle") == 0);
+        ctlsrv_reply(&srv, slot, "ok paused");
         pthread_join(t, NULL);
         CHECK(c.rc == 0 && strcmp(c.reply, "ok paused") == 0);
+        ctlsrv_free(&srv);
         close(lfd); /* a crash: no unlink */
     }
     /* the file the crashed ctlsock_listen left is stale too */
@@ -350,13 +480,14 @@ static void test_stale(const char *dir)
 
 static void test_default_path(const char *dir)
 {
-    char xdg[512], want[600];
+    char xdg[512], want[600], why[512];
     snprintf(xdg, sizeof xdg, "%s/xdg", dir);
     mkdir(xdg, 0700);
     setenv("XDG_RUNTIME_DIR", xdg, 1);
-    char *p = ctlsock_default_path();
+    char *p = NULL;
+    int rc = ctlsock_default_path(&p, why, sizeof why);
     snprintf(want, sizeof want, "%s/coach/control.sock", xdg);
-    CHECKF(p && strcmp(p, want) == 0, "default path '%s'", p ? p : "(null)");
+    CHECKF(rc == 0 && p && strcmp(p, want) == 0, "default path '%s'", p ? p : why);
     free(p);
     char cdir[600];
     snprintf(cdir, sizeof cdir, "%s/coach", xdg);
@@ -364,17 +495,27 @@ static void test_default_path(const char *dir)
     CHECK(stat(cdir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
 
     /* again: the existing private directory is fine */
-    p = ctlsock_default_path();
-    CHECK(p != NULL);
+    CHECK(ctlsock_default_path(&p, why, sizeof why) == 0 && p != NULL);
     free(p);
 
-    /* a directory others can write to is refused */
+    /* a directory others can write to is refused, and said so */
     CHECK(chmod(cdir, 0777) == 0);
     errno = 0;
-    p = ctlsock_default_path();
-    CHECKF(p == NULL && errno == EPERM, "unsafe dir accepted: %s", p ? p : strerror(errno));
+    rc = ctlsock_default_path(&p, why, sizeof why);
+    CHECKF(rc != 0 && p == NULL && errno == EPERM, "unsafe dir accepted: %s", p ? p : why);
+    CHECKF(strstr(why, cdir) && strstr(why, "other users") && strstr(why, "0777"), "why '%s'", why);
     free(p);
     chmod(cdir, 0700);
+
+    /* another user's directory (root can make one) */
+    if (geteuid() == 0 && chown(cdir, 65534, 65534) == 0) {
+        errno = 0;
+        rc = ctlsock_default_path(&p, why, sizeof why);
+        CHECKF(rc != 0 && errno == EPERM && strstr(why, cdir) && strstr(why, "uid 65534"),
+               "foreign dir: '%s'", why);
+        free(p);
+        CHECK(chown(cdir, 0, 0) == 0);
+    }
 
     /* a symlink in place of the directory is refused */
     rmdir(cdir);
@@ -383,8 +524,17 @@ static void test_default_path(const char *dir)
     mkdir(target, 0700);
     CHECK(symlink(target, cdir) == 0);
     errno = 0;
-    p = ctlsock_default_path();
-    CHECK(p == NULL && errno == EPERM);
+    rc = ctlsock_default_path(&p, why, sizeof why);
+    CHECK(rc != 0 && p == NULL && errno == EPERM);
+    CHECKF(strstr(why, cdir) && strstr(why, "symbolic link"), "why '%s'", why);
+    free(p);
+    unlink(cdir);
+
+    /* a file in its place */
+    FILE *f = fopen(cdir, "w");
+    if (f) fclose(f);
+    rc = ctlsock_default_path(&p, why, sizeof why);
+    CHECKF(rc != 0 && errno == EPERM && strstr(why, "not a directory"), "why '%s'", why);
     free(p);
     unlink(cdir);
     unsetenv("XDG_RUNTIME_DIR");
@@ -396,7 +546,9 @@ int main(void)
     test_words();
     test_escapes();
     const char *dir = test_tmpdir("test_control");
+    test_clean();
     test_roundtrip(dir);
+    test_fd_limit(dir);
     test_no_session(dir);
     test_stale(dir);
     test_default_path(dir);
