@@ -193,6 +193,40 @@ else
   lacks "$err" "has no voice"
 fi
 
+# An address-space limit reached somewhere in the middle of a session (in
+# espeak-ng, in the resampler, in the encoder): every limit either gives
+# the same result as no limit at all or a non-zero status that names
+# memory, never a crash (an export once died of SIGSEGV inside libsoxr at
+# 40 MB) and never a wrong result reported as success (check once said
+# "ok" with a length too short at 31.7 MB).
+if ! (ulimit -v 2000000 && exec "$coach" version) >/dev/null 2>&1 </dev/null; then
+  skip "memory sweep: coach cannot start within 2 GB of address space (a sanitizer build)"
+else
+  "$coach" check routines/warm-up.ini >"$tmp/check.want" 2>&1
+  "$coach" export routines/warm-up.ini -o "$tmp/want.wav" -q
+  worked=0 refused=0
+  for v in $(seq 26000 1500 62000); do
+    (ulimit -v $v && exec "$coach" check routines/warm-up.ini) >"$tmp/stdout" 2>"$tmp/stderr" </dev/null
+    got=$?
+    if [ $got = 0 ]; then
+      if cmp -s "$tmp/stdout" "$tmp/check.want"; then ok; worked=$((worked + 1))
+      else bad "check under ulimit -v $v: ok but not what it says without a limit: $(cat "$tmp/stdout")"; fi
+    elif [ $got -lt 128 ] && grep -qiE "memory|Cannot allocate" "$tmp/stderr"; then ok; refused=$((refused + 1))
+    else bad "check under ulimit -v $v: exit $got: $(head -c 300 "$tmp/stderr")"; fi
+    rm -f "$tmp/out/m.wav"
+    (ulimit -v $v && exec "$coach" export routines/warm-up.ini -o "$tmp/out/m.wav" -q) \
+      >"$tmp/stdout" 2>"$tmp/stderr" </dev/null
+    got=$?
+    if [ $got = 0 ]; then
+      if cmp -s "$tmp/out/m.wav" "$tmp/want.wav"; then ok; worked=$((worked + 1))
+      else bad "export under ulimit -v $v: exit 0 but a different file"; fi
+    elif [ $got -lt 128 ] && grep -qiE "memory|Cannot allocate" "$tmp/stderr" \
+      && [ -z "$(ls -A "$tmp/out" | grep 'm\.wav')" ]; then ok; refused=$((refused + 1))
+    else bad "export under ulimit -v $v: exit $got (files: $(ls -A "$tmp/out" | tr '\n' ' ')): $(head -c 300 "$tmp/stderr")"; fi
+  done
+  echo "  memory sweep: $worked worked, $refused refused with a memory message"
+fi
+
 echo "$pass passed, $fail failed, $skipped skipped"
 [ "$fail" -eq 0 ] || echo "kept $tmp for a look" >&2
 [ "$fail" -eq 0 ]
