@@ -11,10 +11,10 @@
 #  (3) `ulimit -n 12` / `16`: the message names too many open files, not a
 #      missing audio device (status 6); `ulimit -v` too small for the sound
 #      system: it names memory. These run in a private /dev/shm (`unshare
-#      -m`): a process that runs out of descriptors inside JACK's metadata
-#      database (/dev/shm/jack_db-UID) can leave its lock held, and every
-#      later sound-system start of that user hangs; without unshare they are
-#      skipped.
+#      -m`, as a user `unshare -rm`): a process that runs out of descriptors
+#      inside JACK's metadata database (/dev/shm/jack_db-UID) can leave its
+#      lock held, and every later sound-system start of that user hangs;
+#      without unshare they are skipped.
 # Exits 77 when PulseAudio cannot run here.
 set -u
 coach=${COACH:?path to coach}
@@ -144,12 +144,13 @@ pulse_stop
 
 # (3) short of descriptors or memory when the sound system starts
 echo "(3) ulimit -n / -v"
-# limited RUN...: in a private /dev/shm (see above); 2 if it cannot be made
+# limited RUN...: in a private /dev/shm (see above); 200 if it cannot be made
+if [ "$(id -u)" = 0 ]; then ns=(unshare -m --propagation private); else ns=(unshare -rm --propagation private); fi
 limited() {
-  unshare --mount --propagation private sh -c 'mount -t tmpfs tmpfs /dev/shm || exit 200; exec "$@"' sh "$@"
+  "${ns[@]}" sh -c 'mount -t tmpfs tmpfs /dev/shm || exit 200; exec "$@"' sh "$@"
 }
-if ! unshare --mount --propagation private sh -c 'mount -t tmpfs tmpfs /dev/shm' 2>/dev/null; then
-  skip "no private /dev/shm (unshare -m needs root): the descriptor and memory limits are not tried"
+if ! command -v unshare >/dev/null || ! "${ns[@]}" sh -c 'mount -t tmpfs tmpfs /dev/shm' 2>/dev/null; then
+  skip "no private /dev/shm (unshare): the descriptor and memory limits are not tried"
 else
   pulse_start "$tmp/pa2" || bad "the server did not start again"
   for n in 12 16; do
