@@ -133,6 +133,9 @@ extern uint64_t launch_ns;
 
 /* cli_play.c: a routine played (also after the menu's choice). */
 int play_routine(const char *routine, const struct opts *o, struct control *c, float volume);
+/* Says on stderr when the sound server stops responding and when it is
+ * back (*shown: what was said last); for play and menu. */
+void cli_show_stall(const struct player_status *st, bool *shown);
 
 /* The commands: argc and argv are the words after the command's name. */
 int cmd_check(int argc, char **argv, const struct opts *o);   /* cli_inspect.c */

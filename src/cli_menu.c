@@ -19,6 +19,7 @@ struct choosing {
     const struct voice *v;
     const struct opts *o;
     enum menu_verdict verdict;
+    bool stall_shown; /* "not responding" said, "responding again" not yet */
 };
 
 static void show(const struct choosing *ch, const char *text)
@@ -40,9 +41,20 @@ static int menu_cmd(void *ctx, enum ctl_cmd c, char *reply, size_t cap)
 static int menu_tick(void *ctx)
 {
     struct choosing *ch = ctx;
-    if (player_tick(ch->p) != PLAYER_LOST) return LOOP_GO_ON;
-    fprintf(stderr, "coach: the audio device stopped (unplugged, or the sound server quit). Start "
-                    "again with 'coach menu'.\n");
+    enum player_state st = player_tick(ch->p);
+    struct player_status ps;
+    player_status(ch->p, &ps);
+    cli_show_stall(&ps, &ch->stall_shown);
+    if (st == PLAYER_STALLED)
+        fprintf(stderr, "coach: the sound server stopped responding and did not come back within "
+                        "%d s (is it stopped or stuck? restart it). Start again with 'coach "
+                        "menu'.\n",
+                PLAYER_GIVE_UP_MS / 1000);
+    else if (st == PLAYER_LOST)
+        fprintf(stderr, "coach: the audio device stopped (unplugged, or the sound server quit). "
+                        "Start again with 'coach menu'.\n");
+    else
+        return LOOP_GO_ON;
     return EXIT_LOST;
 }
 

@@ -22,6 +22,7 @@ struct playing {
     struct player *p;
     const struct opts *o;
     long chapter_shown; /* last chapter printed */
+    bool stall_shown;   /* "not responding" said, "responding again" not yet */
 };
 
 static int play_command(void *ctx, enum ctl_cmd c, char *reply, size_t cap)
@@ -47,11 +48,30 @@ static void show_chapter(struct playing *pl)
     fflush(stdout);
 }
 
+void cli_show_stall(const struct player_status *st, bool *shown)
+{
+    if (st->stalled == *shown) return;
+    *shown = st->stalled;
+    char at[64];
+    fmt_duration(at, sizeof at, st->pos, st->rate_hz);
+    if (st->stalled)
+        fprintf(stderr,
+                "coach: the sound server is not responding (no audio for %d s, at %s); waiting "
+                "up to %d s for it to come back (q, Ctrl-C or 'coach ctl stop' ends the "
+                "session)\n",
+                PLAYER_STALL_MS / 1000, at, PLAYER_GIVE_UP_MS / 1000);
+    else
+        fprintf(stderr, "coach: the sound server is responding again; playing on from %s\n", at);
+}
+
 static int play_tick(void *ctx)
 {
     struct playing *pl = ctx;
     enum player_state st = player_tick(pl->p);
     show_chapter(pl);
+    struct player_status ps;
+    player_status(pl->p, &ps);
+    cli_show_stall(&ps, &pl->stall_shown);
     return st == PLAYER_PLAYING ? LOOP_GO_ON : EXIT_OK;
 }
 
@@ -128,6 +148,16 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
                 "Start again with 'coach play %s', or export the routine: coach export %s -o "
                 "%s.flac\n",
                 at, s.name, s.name, s.name);
+        st = EXIT_LOST;
+    } else if (sum.state == PLAYER_STALLED) {
+        char at[64];
+        fmt_duration(at, sizeof at, sum.pos, sum.rate_hz);
+        fprintf(stderr,
+                "coach: the sound server stopped responding at %s and did not come back within "
+                "%d s (is it stopped or stuck? restart it: PulseAudio or PipeWire).\n"
+                "Start again with 'coach play %s', or export the routine: coach export %s -o "
+                "%s.flac\n",
+                at, PLAYER_GIVE_UP_MS / 1000, s.name, s.name, s.name);
         st = EXIT_LOST;
     } else if (sum.state == PLAYER_FAILED) {
         fprintf(stderr, "%s\n", why);

@@ -59,7 +59,11 @@ struct player {
     uint8_t *done;              /* per step of the routine: played through */
     uint64_t last_back_ns;      /* when back was last asked (0: never) */
     uint64_t jumped_to;         /* where the last jump landed (UINT64_MAX: none) */
-    uint64_t last_epoch, still_since_ns; /* a device that stops calling back */
+    uint64_t last_epoch;        /* the engine's epoch at the last tick */
+    uint64_t still_ns;          /* how long no callback came (ticks' time) */
+    uint64_t last_tick_ns;      /* 0: no tick yet */
+    uint64_t stall_ns, give_up_ns; /* 0: never */
+    bool stalled;               /* still_ns >= stall_ns: waiting for the device */
     time_t started_at;
     char title[512];            /* the chapter title player_status gives */
     char err[512];
@@ -433,7 +437,8 @@ static int stop_cmd(struct player *p, enum player_state as, char *reply, size_t 
     char t[32];
     send(p, (struct live_cmd){.kind = LIVE_STOP, .ack = ACK_PAUSE});
     struct live_note n = {.frame = played(p)};
-    await(p, NOTE_STOPPED, PLAYER_ANSWER_MS, &n);
+    /* a stalled device will not answer: stop at once, where it held */
+    await(p, NOTE_STOPPED, p->stalled ? 0 : PLAYER_ANSWER_MS, &n);
     p->state = as;
     coach_set_err(reply, cap, "ok stopped at %s", fmt_time(t, sizeof t, n.frame, p->live.rate_hz));
     return 0;
@@ -486,14 +491,25 @@ enum player_state player_tick(struct player *p)
         return p->state;
     }
     if (p->final) make_paused(p); /* the speech thread is free now: the first pause is instant */
-    /* a device that stops calling back is gone (unplugged, the server died) */
-    uint64_t e = atomic_load(&p->live.epoch), now = coach_mono_ns();
+    if (!p->ops->active(p->sink)) { /* the stream stopped: unplugged, the server quit */
+        p->state = PLAYER_LOST;
+        return p->state;
+    }
+    /* No callback, the stream still there: the device (a sound server) is
+     * stalled; wait for it, up to give_up. Only time this thread ran
+     * counts: a gap between ticks is a process stopped, not a device. */
+    uint64_t e = atomic_load(&p->live.epoch), now = now_ns(p);
+    uint64_t dt = p->last_tick_ns && now > p->last_tick_ns ? now - p->last_tick_ns : 0;
+    p->last_tick_ns = now;
+    if (dt > PLAYER_TICK_GAP_MS * 1000000ull) dt = 0;
     if (e != p->last_epoch) {
         p->last_epoch = e;
-        p->still_since_ns = now;
+        p->still_ns = 0;
+    } else {
+        p->still_ns += dt;
     }
-    bool stuck = p->ops->realtime && now - p->still_since_ns > PLAYER_LOST_MS * 1000000ull;
-    if (!p->ops->active(p->sink) || stuck) p->state = PLAYER_LOST;
+    p->stalled = p->stall_ns && p->still_ns >= p->stall_ns;
+    if (p->stalled && p->still_ns >= p->give_up_ns) p->state = PLAYER_STALLED;
     return p->state;
 }
 
@@ -511,7 +527,8 @@ void player_status(struct player *p, struct player_status *st)
     const struct chapter *c = p->cur ? timeline_chapter_at(p->cur, pos) : NULL;
     snprintf(p->title, sizeof p->title, "%s", c ? c->title : "");
     *st = (struct player_status){.state = p->state, .pos = pos, .rate_hz = p->live.rate_hz,
-                                 .paused = p->paused, .chapter = c ? (long)(c - p->cur->ch) : -1,
+                                 .paused = p->paused, .stalled = p->stalled,
+                                 .chapter = c ? (long)(c - p->cur->ch) : -1,
                                  .chapter_title = p->title, .chapter_frame = c ? c->frame : 0};
 }
 
@@ -624,7 +641,11 @@ enum player_fail player_open(struct player **out, struct session *s, const struc
         return f;
     }
     p->started_at = time(NULL);
-    p->still_since_ns = coach_mono_ns();
+    bool device = p->ops->realtime;
+    int stall_ms = o->stall_ms > 0 ? o->stall_ms : device ? PLAYER_STALL_MS : 0;
+    int give_up_ms = o->give_up_ms > 0 ? o->give_up_ms : PLAYER_GIVE_UP_MS;
+    p->stall_ns = (uint64_t)stall_ms * 1000000ull;
+    p->give_up_ns = (uint64_t)give_up_ms * 1000000ull;
     *out = p;
     return PLAYER_OK;
 }

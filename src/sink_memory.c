@@ -13,7 +13,7 @@
 
 struct sink {
     struct sink_config cfg;
-    bool started, lost;
+    bool started, lost, stalled;
     float *block;           /* one block of output */
     float *kept;            /* every frame rendered (cfg.keep) */
     uint64_t frames, cap;   /* frames rendered; room in kept */
@@ -67,7 +67,7 @@ static bool keep(struct sink *s, size_t n)
 
 static void mem_wait(struct sink *s, int ms)
 {
-    if (!mem_active(s) || ms <= 0) return;
+    if (!mem_active(s) || s->stalled || ms <= 0) return;
     uint64_t want = frames_from_ms((uint64_t)ms, s->cfg.rate_hz);
     for (uint64_t done = 0; done < want && !s->lost;) {
         size_t n = s->cfg.block_frames;
@@ -106,6 +106,8 @@ const float *sink_memory_output(struct sink *s, uint64_t *frames)
 }
 
 void sink_memory_lose(struct sink *s) { s->lost = true; }
+
+void sink_memory_stall(struct sink *s, bool stalled) { s->stalled = stalled; }
 
 const struct sink_ops sink_memory_ops = {
     .name = "memory",

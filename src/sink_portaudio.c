@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,11 +35,19 @@ struct sink {
     atomic_uint_fast64_t frames;     /* audio writes, main reads */
     atomic_uint_fast64_t underruns;  /* audio writes, main reads */
     atomic_uint_fast64_t first_sound_ns; /* audio writes once, main reads */
+    /* The close handshake: once closing is set and in_callback seen false,
+     * the callback never calls render again, whatever PortAudio does (seq_cst
+     * stores and loads on both sides: one of them sees the other's). */
+    atomic_bool closing;             /* main writes, audio reads */
+    atomic_bool in_callback;         /* audio writes, main reads */
 };
 
 /* PortAudio is started once per sink and ended with it; after a start that
  * hung, never again (its thread may still be inside). */
 static bool pa_hung;
+/* A close that did not finish in time is still inside PortAudio (on its own
+ * thread): no new start until it is out. */
+static atomic_bool pa_closing;
 
 static void alsa_quiet(const char *file, int line, const char *fn, int err, const char *fmt, ...)
 {
@@ -131,13 +141,84 @@ static void *init_thread(void *arg)
     return NULL;
 }
 
+/* How many more descriptors this process can open, counting up to want;
+ * *why the errno that stopped it (EMFILE: its own limit, ENFILE: the
+ * system's), 0 if want were free. Anything else (no /dev/null) counts as
+ * free: it says nothing about the limit. */
+static int fd_headroom(int want, int *why)
+{
+    int fds[PA_SINK_MIN_FDS], k = 0;
+    if (want > PA_SINK_MIN_FDS) want = PA_SINK_MIN_FDS;
+    *why = 0;
+    while (k < want && (fds[k] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0) k++;
+    if (k < want) *why = errno == EMFILE || errno == ENFILE ? errno : 0;
+    int free_fds = *why ? k : want;
+    while (k > 0) close(fds[--k]);
+    return free_fds;
+}
+
+/* Short of descriptors: the sound system's libraries then fail in ways that
+ * blame the device ("no audio output device found"), or worse: JACK's
+ * client, run out of descriptors inside its metadata database in /dev/shm,
+ * can leave that database's lock held, and every later start of the user's
+ * sound programs hangs on it. So coach does not start it without room.
+ * Returns 0, or COACH_EIO with the reason in err. */
+static int check_fds(char *err, size_t cap)
+{
+    int why, n = fd_headroom(PA_SINK_MIN_FDS, &why);
+    if (n >= PA_SINK_MIN_FDS) return 0;
+    struct rlimit rl;
+    char lim[64] = "";
+    if (why == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(lim, sizeof lim, " ('ulimit -n' is %llu)", (unsigned long long)rl.rlim_cur);
+    snprintf(err, cap,
+             "too many open files%s: only %d more file descriptors can be opened%s, and the sound "
+             "system needs about %d; raise the limit (ulimit -n 1024)",
+             why == ENFILE ? " in the system" : "", n, lim, PA_SINK_MIN_FDS);
+    errno = why;
+    return COACH_EIO;
+}
+
+/* After the sound system failed: was it short of descriptors or address
+ * space rather than without a device? (A PulseAudio client maps memory
+ * pools and thread stacks of several hundred MB of address space.) If so,
+ * err says that instead; returns true. */
+static bool blame_resources(char *err, size_t cap)
+{
+    if (check_fds(err, cap)) return true;
+    void *m = mmap(NULL, PA_SINK_AS_PROBE_MB << 20, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m != MAP_FAILED) {
+        munmap(m, PA_SINK_AS_PROBE_MB << 20);
+        return false;
+    }
+    if (errno != ENOMEM) return false;
+    struct rlimit rl;
+    char lim[96] = "";
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(lim, sizeof lim, " ('ulimit -v' allows %llu MB)",
+                 (unsigned long long)(rl.rlim_cur >> 20));
+    snprintf(err, cap,
+             "out of memory: the sound system could not start in the address space left%s; a "
+             "sound-server client needs several hundred MB of it",
+             lim);
+    errno = ENOMEM;
+    return true;
+}
+
 /* Pa_Initialize, bounded in time. */
 static int pa_start(const char *device, char *err, size_t cap)
 {
-    if (pa_hung) {
+    /* a close left behind (the menu's, before a routine plays) may still
+     * finish: wait for it as for a start */
+    for (int ms = 0; ms < PA_SINK_INIT_TIMEOUT_S * 1000 && atomic_load(&pa_closing); ms += 10)
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+    if (pa_hung || atomic_load(&pa_closing)) {
         snprintf(err, cap, "the sound system did not answer earlier");
         return COACH_ETIMEDOUT;
     }
+    int rc = check_fds(err, cap);
+    if (rc) return rc;
     /* libasound is loaded with PortAudio: hush it before it probes */
     hush_backends();
     skip_costly_plugins(device);
@@ -179,7 +260,8 @@ static int pa_start(const char *device, char *err, size_t cap)
         return COACH_ETIMEDOUT;
     }
     if (e != paNoError) {
-        snprintf(err, cap, "cannot start PortAudio: %s", Pa_GetErrorText(e));
+        if (!blame_resources(err, cap))
+            snprintf(err, cap, "cannot start PortAudio: %s", Pa_GetErrorText(e));
         return COACH_EIO;
     }
     return 0;
@@ -206,6 +288,7 @@ int sink_portaudio_list(FILE *out, char *err, size_t cap)
                 d->maxOutputChannels, d->defaultSampleRate, i == def ? ", default" : "");
         found++;
     }
+    if (!found && blame_resources(err, cap)) found = COACH_EIO;
     pa_end();
     return found;
 }
@@ -273,6 +356,12 @@ static int callback(const void *in, void *out, unsigned long frames,
     (void)in, (void)time;
     struct sink *s = user;
     float *buf = out;
+    atomic_store(&s->in_callback, true);
+    if (atomic_load(&s->closing)) { /* the player may be gone: silence */
+        memset(buf, 0, frames * s->cfg.channels * sizeof *buf);
+        atomic_store(&s->in_callback, false);
+        return paContinue;
+    }
     if (flags & paOutputUnderflow)
         atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
     s->cfg.render(s->cfg.render_ctx, buf, frames);
@@ -284,6 +373,7 @@ static int callback(const void *in, void *out, unsigned long frames,
                 break;
             }
     }
+    atomic_store(&s->in_callback, false);
     return paContinue;
 }
 
@@ -294,6 +384,7 @@ static int pa_open(struct sink **out, const struct sink_config *cfg, char *err, 
     uint32_t rate = cfg->rate_hz;
     int index;
     rc = pick(cfg->device, cfg->channels, &rate, &index, err, cap);
+    if (rc && blame_resources(err, cap)) rc = COACH_EIO;
     struct sink *s = rc ? NULL : calloc(1, sizeof *s);
     if (!rc && !s) rc = COACH_ENOMEM;
     if (rc) {
@@ -330,9 +421,12 @@ static int pa_open(struct sink **out, const struct sink_config *cfg, char *err, 
     if (e != paNoError) {
         snprintf(err, cap, "cannot open the audio device '%s': %s", d ? d->name : "?",
                  Pa_GetErrorText(e));
+        rc = blame_resources(err, cap) ? COACH_EIO
+             : e == paDeviceUnavailable || e == paInvalidDevice ? COACH_ENOTFOUND
+                                                                 : COACH_EIO;
         free(s);
         pa_end();
-        return e == paDeviceUnavailable || e == paInvalidDevice ? COACH_ENOTFOUND : COACH_EIO;
+        return rc;
     }
     *out = s;
     return 0;
@@ -373,15 +467,79 @@ static void pa_stats(struct sink *s, struct sink_stats *st)
                               .latency_s = i ? i->outputLatency : 0.0};
 }
 
+/* Closing waits on the sound server: a server that is stopped or stuck
+ * holds Pa_AbortStream (the callback thread waits for the server to drop
+ * what is queued) for as long as it is, and nothing can interrupt it. So
+ * the close runs on a thread of its own, and after PA_SINK_CLOSE_TIMEOUT_MS
+ * the caller goes on without it: the callback no longer touches the
+ * caller's state (the handshake in struct sink), the thread frees the sink
+ * when PortAudio lets it go, and PortAudio is not started again until then.
+ * The process is usually about to end. */
+struct close_job {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done, abandoned;
+    struct sink *s;
+};
+
+static void close_stream(struct sink *s)
+{
+    Pa_AbortStream(s->stream);
+    Pa_CloseStream(s->stream);
+    Pa_Terminate();
+    free(s);
+}
+
+static void *close_thread(void *arg)
+{
+    struct close_job *j = arg;
+    close_stream(j->s);
+    pthread_mutex_lock(&j->mu);
+    j->done = true;
+    bool abandoned = j->abandoned;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (abandoned) { /* the caller gave up on us: ours to free, PortAudio free again */
+        free(j);
+        atomic_store(&pa_closing, false);
+    }
+    return NULL;
+}
+
 static void pa_close(struct sink *s)
 {
     if (!s) return;
+    atomic_store(&s->closing, true);
+    /* a callback under way finishes (it never blocks); after it, none renders */
+    for (int i = 0; i < 1000 && atomic_load(&s->in_callback); i++)
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
     int saved = mute_stderr();
-    Pa_AbortStream(s->stream);
-    Pa_CloseStream(s->stream);
+    struct close_job *j = calloc(1, sizeof *j);
+    pthread_t t;
+    if (!j || (pthread_mutex_init(&j->mu, NULL), pthread_cond_init(&j->cv, NULL),
+               j->s = s, pthread_create(&t, NULL, close_thread, j) != 0)) {
+        free(j);
+        close_stream(s); /* no thread to spare: unbounded, as PortAudio is */
+        unmute_stderr(saved);
+        return;
+    }
+    pthread_detach(t);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += PA_SINK_CLOSE_TIMEOUT_MS / 1000;
+    ts.tv_nsec += (long)(PA_SINK_CLOSE_TIMEOUT_MS % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&j->mu);
+    int w = 0;
+    while (!j->done && w != ETIMEDOUT) w = pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+    bool done = j->done;
+    if (!done) {
+        j->abandoned = true;
+        atomic_store(&pa_closing, true);
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (done) free(j);
     unmute_stderr(saved);
-    free(s);
-    pa_end();
 }
 
 const struct sink_ops sink_portaudio_ops = {

@@ -55,14 +55,18 @@ struct run {
     float *ref;          /* the whole routine rendered as export renders it */
     struct player *p;
     const struct timeline *tl; /* s.tl: the plan the player must follow */
+    uint64_t extra_ns;   /* time passed without audio (a stalled device) */
 };
+
+/* stall_ms and give_up_ms for the next open_run (0: the memory sink's) */
+static int run_stall_ms, run_give_up_ms;
 
 static uint64_t sink_clock(void *ctx)
 {
     struct run *r = ctx;
     struct sink_stats st;
     sink_memory_ops.stats(player_sink(r->p), &st);
-    return st.frames * 1000000000ull / RATE;
+    return st.frames * 1000000000ull / RATE + r->extra_ns;
 }
 
 static void open_run(struct run *r)
@@ -97,7 +101,8 @@ static void open_run(struct run *r)
     struct player_opts po = {.sink = &sink_memory_ops,
                              .sink_cfg = {.rate_hz = RATE, .channels = 1, .block_frames = BLOCK,
                                           .keep = true},
-                             .history_path = history_path, .clock_ns = sink_clock, .clock_ctx = r};
+                             .history_path = history_path, .clock_ns = sink_clock, .clock_ctx = r,
+                             .stall_ms = run_stall_ms, .give_up_ms = run_give_up_ms};
     CHECKF(player_open(&r->p, &r->s, &po, err, sizeof err) == PLAYER_OK, "%s", err);
 }
 
@@ -439,6 +444,77 @@ static void endings(void)
     CHECK(sum.state == PLAYER_INTERRUPTED);
 }
 
+static bool stalled(struct run *r)
+{
+    struct player_status st;
+    player_status(r->p, &st);
+    return st.stalled;
+}
+
+/* Lets ms pass without audio, ticking every 100 ms as the control loop does. */
+static void pass_still(struct run *r, int ms)
+{
+    for (int t = 0; t < ms; t += 100) {
+        r->extra_ns += 100000000ull;
+        player_tick(r->p);
+    }
+}
+
+/* A device still there that stops calling back (a sound server stopped):
+ * after stall_ms the player says it is stalled, keeps the session and plays
+ * on from where it held when the callbacks come back; a gap between ticks
+ * (the process itself stopped) does not count; a stop or a signal during a
+ * stall ends the session at once; after give_up_ms it ends as stalled. */
+static void stalls(void)
+{
+    printf("stalls\n");
+    run_stall_ms = 2000;
+    run_give_up_ms = 10000;
+    struct run r;
+    open_run(&r);
+    play_to(&r, 3 * RATE);
+    uint64_t at = pos(&r);
+    sink_memory_stall(player_sink(r.p), true);
+    pass_still(&r, 1500);
+    CHECK(!stalled(&r) && player_tick(r.p) == PLAYER_PLAYING);
+    pass_still(&r, 800);
+    CHECK(stalled(&r) && player_tick(r.p) == PLAYER_PLAYING && pos(&r) == at);
+    sink_memory_stall(player_sink(r.p), false);
+    player_run(r.p, 100);
+    CHECKF(!stalled(&r) && pos(&r) > at, "stalled %d at %llu, was %llu", stalled(&r),
+           (unsigned long long)pos(&r), (unsigned long long)at);
+    /* the process stopped for a minute: not the device's fault */
+    r.extra_ns += 60000000000ull;
+    CHECK(player_tick(r.p) == PLAYER_PLAYING && !stalled(&r));
+    sink_memory_stall(player_sink(r.p), true);
+    pass_still(&r, 9000);
+    CHECK(stalled(&r) && player_tick(r.p) == PLAYER_PLAYING);
+    pass_still(&r, 1100);
+    CHECK(player_tick(r.p) == PLAYER_STALLED);
+    struct player_summary sum;
+    close_run(&r, &sum);
+    CHECK(sum.state == PLAYER_STALLED);
+
+    char reply[1024];
+    open_run(&r);
+    play_to(&r, 3 * RATE);
+    sink_memory_stall(player_sink(r.p), true);
+    pass_still(&r, 2500);
+    CHECK(stalled(&r));
+    CHECK(command(&r, CTL_STOP, reply, sizeof reply) == 0 && strstr(reply, "ok stopped at 0:03"));
+    close_run(&r, &sum);
+    CHECK(sum.state == PLAYER_STOPPED);
+
+    open_run(&r);
+    play_to(&r, 3 * RATE);
+    sink_memory_stall(player_sink(r.p), true);
+    pass_still(&r, 2500);
+    player_interrupt(r.p);
+    close_run(&r, &sum);
+    CHECK(sum.state == PLAYER_INTERRUPTED);
+    run_stall_ms = run_give_up_ms = 0;
+}
+
 /* The history: what each session above came to, in order. */
 struct seen {
     int n;
@@ -552,6 +628,7 @@ int main(void)
     skipping();
     endings();
     history();
+    stalls();
     menu_voice();
     return test_done();
 }

@@ -30,7 +30,16 @@
 #define PLAYER_VOLUME_MIN 0.05f
 #define PLAYER_VOLUME_STEP 1.25f
 #define PLAYER_BACK_TWICE_MS 2000 /* back pressed twice this fast: previous */
-#define PLAYER_LOST_MS 3000       /* a device that stops calling back this long is gone */
+/* A device whose stream still runs but that stops calling back (a sound
+ * server stopped or stuck) is stalled after PLAYER_STALL_MS: the player
+ * waits for it, and plays on from where it held when it calls back; after
+ * PLAYER_GIVE_UP_MS without a callback the session ends (PLAYER_STALLED).
+ * A stream that stops (the server quit, the device was unplugged) is lost
+ * at once. Time the control thread itself was not running (the process
+ * stopped with Ctrl-Z) does not count. */
+#define PLAYER_STALL_MS 2000
+#define PLAYER_GIVE_UP_MS 60000
+#define PLAYER_TICK_GAP_MS 1000   /* ticks further apart: the process was stopped */
 
 struct player;
 
@@ -44,6 +53,9 @@ struct player_opts {
      * give the memory sink's time. */
     uint64_t (*clock_ns)(void *ctx);
     void *clock_ctx;
+    /* 0: PLAYER_STALL_MS and PLAYER_GIVE_UP_MS on a device (a real-time
+     * sink); a sink paced by wait alone never stalls unless given these */
+    int stall_ms, give_up_ms;
 };
 
 /* What failed when a player could not start; each has its exit status. */
@@ -64,6 +76,7 @@ enum player_state {
     PLAYER_STOPPED,     /* stopped by a command */
     PLAYER_INTERRUPTED, /* stopped by a signal (player_interrupt) */
     PLAYER_LOST,        /* the device went away */
+    PLAYER_STALLED,     /* the device stopped calling back and did not come back */
     PLAYER_FAILED,      /* speech could not be made (player_error says why) */
 };
 
@@ -72,6 +85,7 @@ struct player_status {
     uint64_t pos;           /* timeline frame playing */
     uint32_t rate_hz;
     bool paused;
+    bool stalled;           /* the device stopped calling back (the player waits for it) */
     long chapter;           /* index in the timeline, -1 before the first */
     const char *chapter_title; /* valid until the next player call */
     uint64_t chapter_frame;
@@ -101,8 +115,8 @@ enum player_fail player_open(struct player **out, struct session *s, const struc
 /* An fd to poll for input (POLLIN): then call player_tick. */
 int player_fd(const struct player *p);
 /* Swaps in the plan as it is made, handles what the engine reports, and
- * notices a lost device or failed speech. Call it after player_fd is
- * readable and at least every 50 ms. */
+ * notices a lost or stalled device or failed speech. Call it after
+ * player_fd is readable and at least every 50 ms. */
 enum player_state player_tick(struct player *p);
 /* Carries out a command; reply is a line for `coach ctl` ("ok paused at
  * 4:31.0", "error this is the end of the routine"). Returns 0 if carried

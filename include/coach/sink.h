@@ -71,5 +71,9 @@ const float *sink_memory_output(struct sink *s, uint64_t *frames);
 /* Memory sink only: from now on the "device" is gone (active is false and
  * the callback is no longer called), as when a speaker is unplugged. */
 void sink_memory_lose(struct sink *s);
+/* Memory sink only: while stalled, wait renders nothing (the callback is
+ * not called) but the device stays active, as with a sound server that is
+ * stopped or stuck; unstalled, it plays on. */
+void sink_memory_stall(struct sink *s, bool stalled);
 
 #endif

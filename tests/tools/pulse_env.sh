@@ -180,3 +180,25 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "pulse_env: ok (server, null sink, capture of $size bytes, stopped)"
   exit 0
 fi
+
+# pulse_server_pid: the server's pid (from its pid file if pulse_start's
+# copy is empty), on stdout; returns 1 if it does not run.
+pulse_server_pid() {
+  local pid=${PULSE_PID:-$(cat "$PULSE_DIR/rt/pid" 2>/dev/null)}
+  _pulse_alive "$pid" || return 1
+  echo "$pid"
+}
+
+# pulse_freeze / pulse_thaw: the server stops answering (SIGSTOP: it still
+# exists, its clients stay connected, nothing moves) and comes back
+# (SIGCONT), as a sound server that hangs for a while.
+pulse_freeze() {
+  local pid
+  pid=$(pulse_server_pid) || return 1
+  kill -STOP "$pid"
+}
+pulse_thaw() {
+  local pid
+  pid=$(pulse_server_pid) || return 1
+  kill -CONT "$pid"
+}
