@@ -5,6 +5,7 @@
  * bed. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "coach/common.h"
 #include "coach/diag.h"
 #include "coach/history.h"
+#include "coach/interrupt.h"
 #include "coach/textsafe.h"
 
 /* --music: loads the bed at the output rate; the exit status on failure. */
@@ -155,7 +157,13 @@ int cli_session_plan(struct session *s)
 {
     char err[1024] = "";
     int rc = session_plan(s, PLAN_FULL, cli_tick, NULL, &s->tl, err, sizeof err);
-    if (rc == COACH_EINTR) return EXIT_INTERRUPTED;
+    if (rc == COACH_EINTR) {
+        /* said, so that a stop is never silent (main turns 130 into 143
+         * after SIGTERM) */
+        fprintf(stderr, "coach: %s while the plan was made; no file was changed\n",
+                coach_interrupted() == SIGTERM ? "terminated" : "interrupted");
+        return EXIT_INTERRUPTED;
+    }
     if (rc)
         return session_failed(rc == COACH_ESPEECH   ? SESSION_SPEECH
                               : rc == COACH_ENOMEM ? SESSION_NOMEM

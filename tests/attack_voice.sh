@@ -145,6 +145,10 @@ interrupt() {
   bg_pid=
   if [ "$got" = "$want" ]; then ok; else bad "$* after SIG$sig exited $got, wanted $want"; fi
   lacks "$(cat "$tmp/stdout")" "ok,"
+  # said, never a silent stop (a status alone looks like a kill)
+  local word=interrupted
+  [ "$sig" = TERM ] && word=terminated
+  has "$(cat "$tmp/stderr")" "$word"
   if [ -z "$(ls -A "$tmp/out")" ]; then ok; else bad "SIG$sig left: $(ls -A "$tmp/out")"; fi
   echo "  SIG$sig: $got after $((waited * 100)) ms or less"
 }
