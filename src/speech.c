@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "coach/speech.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
@@ -287,6 +288,27 @@ static int is_loud(int16_t x)
     return x >= TRIM_THRESHOLD || x <= -TRIM_THRESHOLD;
 }
 
+/* Whether text holds something a synthesizer says aloud: an ASCII letter
+ * or digit, or a character from U+00C0 up to U+FFFF (the letters of other
+ * scripts), except general punctuation (U+2000-U+206F: dashes, ellipses,
+ * quotes). Text is valid UTF-8 (checked when its file was read). */
+static bool has_word(const char *text)
+{
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c < 0x80) {
+            if (isalnum(*c)) return true;
+            continue;
+        }
+        if ((*c & 0xc0) == 0x80) continue; /* a continuation byte */
+        if (*c >= 0xf0) continue;          /* beyond U+FFFF: emoji and such, not said */
+        unsigned cp = *c >= 0xe0 ? (*c & 0x0fu) << 12 : (*c & 0x1fu) << 6;
+        if (*c < 0xe0 && c[1]) cp |= c[1] & 0x3fu;
+        else if (*c >= 0xe0 && c[1] && c[2]) cp |= (c[1] & 0x3fu) << 6 | (c[2] & 0x3fu);
+        if (cp >= 0xc0 && !(cp >= 0x2000 && cp <= 0x206f)) return true;
+    }
+    return false;
+}
+
 int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len_frames)
 {
     *pcm = NULL;
@@ -312,9 +334,18 @@ int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len
     size_t first = 0, last = b.len; /* loud range [first, last) */
     while (first < b.len && !is_loud(b.pcm[first]))
         first++;
-    if (first == b.len) { /* silence only (e.g. punctuation) */
+    if (first == b.len) { /* silence only */
         free(b.pcm);
-        return 0;
+        /* punctuation alone is silent; words never are. espeak-ng answers
+         * ENS_OK with no audio when its own allocations fail (measured:
+         * `ulimit -v 31750`, every phrase silent and "check: ok" with the
+         * wrong length), so silent words are a failure, and memory is
+         * named when it is what is missing. */
+        if (!has_word(text)) return 0;
+        void *volatile room = malloc((size_t)8 << 20);
+        if (!room) return COACH_ENOMEM;
+        free(room);
+        return COACH_ESPEECH;
     }
     while (last > first && !is_loud(b.pcm[last - 1]))
         last--;

@@ -107,6 +107,23 @@ static void test_speech(void)
     size_t n_first = n;
     free(pcm);
 
+    /* punctuation alone is silent and not an error; words are never
+     * silent (a silent word is a failed synthesis, see speech_synth) */
+    const char *quiet[] = {"...", "\xe2\x80\x94 \xe2\x80\xa6", "?!", " , "};
+    for (size_t i = 0; i < sizeof quiet / sizeof *quiet; i++) {
+        pcm = NULL;
+        rc = speech_synth(sp, quiet[i], &pcm, &n);
+        CHECKF(rc == 0 && n == 0 && !pcm, "'%s': rc %d, %zu frames", quiet[i], rc, n);
+        free(pcm);
+    }
+    const char *words[] = {"1", "Gut", "\xc3\xa9t\xc3\xa9"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        pcm = NULL;
+        rc = speech_synth(sp, words[i], &pcm, &n);
+        CHECKF(rc == 0 && n > 0, "'%s': rc %d, %zu frames", words[i], rc, n);
+        free(pcm);
+    }
+
     /* Lengths vary by a few samples between runs, not more. */
     rc = speech_synth(sp, "Hold for twenty seconds", &pcm, &n);
     CHECK(rc == 0);
