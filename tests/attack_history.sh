@@ -142,15 +142,21 @@ big=$safe/big.tsv
 rec 1 short >"$big"
 truncate -s +300M "$big" # a hole: NUL bytes, no disk
 { echo; rec 2 short; rec 3 short; rec 4 short; } >>"$big"
-COACH_HISTORY_FILE=$big expect 0 bash -c 'ulimit -v 200000 && exec "$0" plan "$1" --progress' \
-  "$coach" "$short"
-has "$err" "progress: 4 completions in a row -> medium"
-has "$err" "$big:2: warning: 1 damaged line skipped"
-COACH_HISTORY_FILE=$big expect 0 bash -c 'ulimit -v 200000 && exec "$0" history' "$coach"
-has "$out" "2026-01-04 10:00: Short (short)"
-[ "$(grep -c 'Short (short)' "$tmp/out")" = 4 ] && ok || bad "history printed: $out"
-has "$err" "$big:2: warning: 1 damaged line skipped"
-[ "$(grep -c warning "$tmp/err")" = 1 ] && ok || bad "the damage is reported more than once: $err"
+# a sanitizer build reserves terabytes of shadow memory: it cannot run
+# under any address-space limit, so this part needs a plain build
+if ! (ulimit -v 200000 && exec "$coach" version) >/dev/null 2>&1 </dev/null; then
+  skip "coach cannot start within 200 MB of address space (a sanitizer build)"
+else
+  COACH_HISTORY_FILE=$big expect 0 bash -c 'ulimit -v 200000 && exec "$0" plan "$1" --progress' \
+    "$coach" "$short"
+  has "$err" "progress: 4 completions in a row -> medium"
+  has "$err" "$big:2: warning: 1 damaged line skipped"
+  COACH_HISTORY_FILE=$big expect 0 bash -c 'ulimit -v 200000 && exec "$0" history' "$coach"
+  has "$out" "2026-01-04 10:00: Short (short)"
+  [ "$(grep -c 'Short (short)' "$tmp/out")" = 4 ] && ok || bad "history printed: $out"
+  has "$err" "$big:2: warning: 1 damaged line skipped"
+  [ "$(grep -c warning "$tmp/err")" = 1 ] && ok || bad "the damage is reported more than once: $err"
+fi
 
 # ---- play: appending ---------------------------------------------------------
 section "play: the record never goes through a link; a full disk leaves no partial record"
