@@ -15,6 +15,7 @@
 
 #include "coach/common.h"
 #include "coach/interrupt.h"
+#include "coach/textsafe.h"
 #include "coach/tone.h"
 
 /* voice.c's bound on a phrase assumes a placeholder brings no more than a
@@ -149,14 +150,16 @@ static void too_long_to_say(struct pb *p, const char *text)
     int id = made_by(p, text);
     int max_s = speech_max_clip_s(p->cs->sp);
     const struct step *s = p->step >= 0 ? &p->r->steps[p->step] : NULL;
+    char start[41]; /* its first 40 bytes, cut on a character boundary */
+    text_safe(start, sizeof start, text);
     if (id >= 0)
         fail(p, COACH_ETOOLONG,
-             "%s:%d: phrase '%s' would be spoken for more than %d s (\"%.40s...\"); "
+             "%s:%d: phrase '%s' would be spoken for more than %d s (\"%s...\"); "
              "use fewer placeholders",
-             p->v->path, p->v->phrase_line[id], phrase_key((enum phrase_id)id), max_s, text);
+             p->v->path, p->v->phrase_line[id], phrase_key((enum phrase_id)id), max_s, start);
     else
-        fail(p, COACH_ETOOLONG, "%s:%d: step '%s': \"%.40s...\" would be spoken for more than "
-             "%d s", p->r->path, s ? s->line : 0, s ? s->id : "intro", text, max_s);
+        fail(p, COACH_ETOOLONG, "%s:%d: step '%s': \"%s...\" would be spoken for more than "
+             "%d s", p->r->path, s ? s->line : 0, s ? s->id : "intro", start, max_s);
 }
 
 /* Interns a text: its clip id and length (the store keeps both). */

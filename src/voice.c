@@ -14,6 +14,7 @@
 #include "coach/common.h"
 #include "coach/inireader.h"
 #include "coach/speech.h"
+#include "coach/textsafe.h"
 
 #define X_KEY(e, key) key,
 static const char *const phrase_keys[PHRASE_COUNT] = {COACH_PHRASES(X_KEY)};
@@ -114,11 +115,13 @@ static int handler(void *user, const char *section, const char *name, const char
             } else if (!speech_voice_name_ok(value)) {
                 /* espeak-ng reads a name as a path and copies a variant
                  * into a fixed buffer: only a plain name reaches it */
+                char shown[61]; /* its first 60 bytes, on a character boundary */
+                text_safe(shown, sizeof shown, value);
                 ini_lines_error(L->lines, line,
-                                "espeak voice '%.60s%s' is not a voice name: letters, digits, "
+                                "espeak voice '%s%s' is not a voice name: letters, digits, "
                                 "'-' and '_', at most one '+variant' (en-us, en-us+f3), at most "
                                 "%d characters, %d after the '+' ('coach voices' lists them)",
-                                value, strlen(value) > 60 ? "..." : "", SPEECH_VOICE_NAME_MAX,
+                                shown, strlen(value) > 60 ? "..." : "", SPEECH_VOICE_NAME_MAX,
                                 SPEECH_VARIANT_MAX);
             } else {
                 free(v->espeak_voice);
