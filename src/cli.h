@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@ struct opts {
     bool json, quiet;
     bool verbose;         /* play, menu: the engine's figures at the end */
     bool replace;         /* play, menu: stop the coach that is playing, then play */
+    bool no_mpris;        /* play, menu: not on the session bus as a media player */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set
@@ -87,7 +89,9 @@ int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *lo
  * loop that feeds their commands to a player or the menu, the device
  * options, and the filter that keeps the sound system's noise off fd 2. */
 #define CONTROL_SPARE_FDS 3
+struct mpris;
 struct control {
+    struct mpris *mpris; /* on the session bus as a media player, or NULL */
     struct ctlsrv srv; /* the control socket and its clients (srv.listen_fd -1: none) */
     char *sock;        /* its path (heap), or NULL */
     bool keys;         /* keys are read from the terminal now */
@@ -104,8 +108,23 @@ struct control {
  * return; interrupt: SIGINT or SIGTERM came (the loop then ends with 130
  * or 143); key: a key's command in this mode. */
 #define LOOP_GO_ON (-1)
+/* What a media player shows (MPRIS, cli_mpris.c): the loop asks the mode
+ * for it every turn; strings are copied. */
+enum mpris_status { MPRIS_STOPPED, MPRIS_PLAYING, MPRIS_PAUSED };
+struct mpris_state {
+    enum mpris_status status;
+    long track;             /* the step (or the menu's offer): its index */
+    const char *title;      /* the step's name, or the routine offered */
+    const char *album;      /* the routine's title, or "coach menu" */
+    uint64_t length_us;     /* the step's length, 0 if none */
+    uint64_t position_us;   /* into the step */
+    double volume;          /* 1.0 = as made */
+    bool can_next, can_previous;
+};
 struct loop_ops {
     int (*command)(void *ctx, enum ctl_cmd c, char *reply, size_t cap);
+    /* fills in what a media player shows now (NULL: nothing) */
+    void (*media)(void *ctx, struct mpris_state *st);
     int (*tick)(void *ctx);
     void (*interrupt)(void *ctx);
     enum ctl_cmd (*key)(int key);
@@ -127,6 +146,19 @@ struct player_opts cli_player_opts(const struct opts *o);
  * to export it; NULL: any routine); the exit status. Ends the process at
  * once when the sound system hangs. */
 int cli_player_failed(enum player_fail f, const char *err, const char *routine);
+/* cli_mpris.c. Opens the connection and takes the name
+ * org.mpris.MediaPlayer2.coach (or .instancePID): 0, or a negative errno
+ * after one line on stderr (unless quiet) with *out NULL. */
+int mpris_open(struct mpris **out, bool quiet);
+void mpris_close(struct mpris *m);
+const char *mpris_name(const struct mpris *m);
+/* Its descriptor, the events it waits for, and a shorter timeout if it
+ * has one. */
+void mpris_pollfd(struct mpris *m, struct pollfd *pfd, int *timeout_ms);
+/* Reads what came and returns the next command asked for (CTL_NONE: none). */
+enum ctl_cmd mpris_take(struct mpris *m);
+/* Announces what changed (PropertiesChanged). */
+void mpris_update(struct mpris *m, const struct mpris_state *st);
 void noise_filter_start(void);
 void noise_filter_stop(void);
 extern uint64_t launch_ns;

@@ -174,6 +174,7 @@ int control_open(struct control *c, const struct opts *o, bool want_keys, const 
     signal(SIGTTOU, SIG_IGN);
     signal(SIGTTIN, SIG_IGN);
     keys_follow(c);
+    if (!o->no_mpris) mpris_open(&c->mpris, o->quiet);
     if (o->quiet) return EXIT_OK;
     if (c->keys)
         fprintf(stderr, "Keys: %s.\n", help);
@@ -186,6 +187,8 @@ int control_open(struct control *c, const struct opts *o, bool want_keys, const 
 
 void control_close(struct control *c)
 {
+    mpris_close(c->mpris);
+    c->mpris = NULL;
     tty_restore();
     c->keys = false;
     ctlsrv_free(&c->srv);
@@ -304,19 +307,36 @@ static int socket_words(struct control *c, const struct loop_ops *ops, void *ctx
     return st;
 }
 
+/* The media player's side: the commands its methods asked for, carried
+ * out like keys; then what it shows, brought up to date. */
+static int media(struct control *c, const struct loop_ops *ops, void *ctx)
+{
+    int st = LOOP_GO_ON;
+    enum ctl_cmd cmd;
+    while (st == LOOP_GO_ON && (cmd = mpris_take(c->mpris)) != CTL_NONE)
+        st = ops->command(ctx, cmd, NULL, 0);
+    if (ops->media) {
+        struct mpris_state ms = {.volume = 1.0, .track = -1};
+        ops->media(ctx, &ms);
+        mpris_update(c->mpris, &ms);
+    }
+    return st;
+}
+
 int control_loop(struct control *c, const struct loop_ops *ops, void *ctx)
 {
     spares_take(c);
     int st;
     for (;;) {
         keys_follow(c);
-        struct pollfd fds[3 + CTLSRV_POLLFDS];
+        struct pollfd fds[4 + CTLSRV_POLLFDS];
         /* only live descriptors: poll refuses more entries than the limit
          * of open files, and the loop must run at that limit */
-        int n = 0, i_key = -1, i_srv = -1, timeout_ms = 50;
+        int n = 0, i_key = -1, i_srv = -1, i_bus = -1, timeout_ms = 50;
         if (signal_pipe[0] >= 0) fds[n++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
         if (ops->fd >= 0) fds[n++] = (struct pollfd){.fd = ops->fd, .events = POLLIN};
         if (c->keys) i_key = n, fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+        if (c->mpris) i_bus = n, mpris_pollfd(c->mpris, &fds[n++], &timeout_ms);
         size_t n_srv = 0;
         if (c->srv.listen_fd >= 0) {
             i_srv = n;
@@ -335,6 +355,7 @@ int control_loop(struct control *c, const struct loop_ops *ops, void *ctx)
             ctlsrv_serve(&c->srv, fds + i_srv, n_srv);
             st = socket_words(c, ops, ctx);
         }
+        if (st == LOOP_GO_ON && i_bus >= 0) st = media(c, ops, ctx);
         /* ops->fd's readiness is the tick's business */
         if (st == LOOP_GO_ON) st = ops->tick(ctx);
         if (st != LOOP_GO_ON) break;

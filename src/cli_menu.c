@@ -38,6 +38,21 @@ static int menu_cmd(void *ctx, enum ctl_cmd c, char *reply, size_t cap)
     return ch->verdict == MENU_STAY ? LOOP_GO_ON : EXIT_OK;
 }
 
+/* What a media player shows in the menu: the routine offered as the
+ * track, stopped (Play starts it, Next and Previous move). */
+static void menu_media(void *ctx, struct mpris_state *ms)
+{
+    struct choosing *ch = ctx;
+    struct player_status st;
+    player_status(ch->p, &st);
+    ms->status = st.paused ? MPRIS_PAUSED : MPRIS_STOPPED;
+    ms->track = (long)ch->m->cur;
+    ms->title = ch->m->n ? ch->m->items[ch->m->cur].title : NULL;
+    ms->album = "coach menu";
+    ms->volume = player_volume(ch->p);
+    ms->can_next = ms->can_previous = ch->m->n > 1;
+}
+
 static int menu_tick(void *ctx)
 {
     struct choosing *ch = ctx;
@@ -100,7 +115,7 @@ static int choose(struct menu *m, struct control *c, const struct opts *o, char 
         if (menu_say(m, p, menu_intro_text(m, &s.voice, c->keys), LIVE_NO_ACK))
             fprintf(stderr, "coach: cannot speak the menu\n");
         show(&ch, m->last);
-        const struct loop_ops ops = {.command = menu_cmd, .tick = menu_tick,
+        const struct loop_ops ops = {.command = menu_cmd, .tick = menu_tick, .media = menu_media,
                                      .interrupt = menu_interrupt, .key = menu_key,
                                      .fd = player_fd(p)};
         st = control_loop(c, &ops, &ch);

@@ -20,6 +20,7 @@
 /* The loop's view of a playing routine. */
 struct playing {
     struct player *p;
+    const char *title;  /* the routine's */
     const struct opts *o;
     long chapter_shown; /* last chapter printed */
     bool stall_shown;   /* "not responding" said, "responding again" not yet */
@@ -31,6 +32,29 @@ static int play_command(void *ctx, enum ctl_cmd c, char *reply, size_t cap)
     char buf[1024];
     player_command(pl->p, c, reply ? reply : buf, reply ? cap : sizeof buf);
     return LOOP_GO_ON; /* the tick sees a stop */
+}
+
+/* What a media player shows: the step as the track, the routine as the
+ * album. */
+static void play_media(void *ctx, struct mpris_state *ms)
+{
+    struct playing *pl = ctx;
+    struct player_status st;
+    player_status(pl->p, &st);
+    ms->status = st.state != PLAYER_PLAYING ? MPRIS_STOPPED
+                 : st.paused                ? MPRIS_PAUSED
+                                            : MPRIS_PLAYING;
+    ms->track = st.chapter;
+    ms->title = st.chapter >= 0 ? st.chapter_title : pl->title;
+    ms->album = pl->title;
+    uint32_t hz = st.rate_hz ? st.rate_hz : 48000;
+    if (st.chapter >= 0) {
+        ms->length_us = (st.chapter_end_frame - st.chapter_frame) * 1000000u / hz;
+        ms->position_us = st.pos > st.chapter_frame ? (st.pos - st.chapter_frame) * 1000000u / hz : 0;
+    }
+    ms->volume = player_volume(pl->p);
+    ms->can_next = st.chapter + 1 < (long)st.n_chapters;
+    ms->can_previous = st.chapter > 0;
 }
 
 /* Prints the step being heard when it changes: plain lines, no cursor
@@ -129,8 +153,8 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
         session_free(&s);
         return st;
     }
-    struct playing pl = {.p = p, .o = o, .chapter_shown = -1};
-    const struct loop_ops ops = {.command = play_command, .tick = play_tick,
+    struct playing pl = {.p = p, .o = o, .chapter_shown = -1, .title = s.routine.title};
+    const struct loop_ops ops = {.command = play_command, .tick = play_tick, .media = play_media,
                                  .interrupt = play_interrupt, .key = ctl_from_key,
                                  .fd = player_fd(p)};
     st = control_loop(c, &ops, &pl);

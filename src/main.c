@@ -83,6 +83,8 @@ static const char usage_text[] =
     "  -s, --socket PATH        play, menu, ctl: control socket (default\n"
     "                           $XDG_RUNTIME_DIR/coach/control.sock)\n"
     "      --replace            play, menu: stop the coach playing on that socket first\n"
+    "      --no-mpris           play, menu: not a media player on the session bus (MPRIS:\n"
+    "                           media keys, Bluetooth buttons, playerctl)\n"
     "      --verbose            play, menu: also the engine's figures at the end (first\n"
     "                           sound, missed clips, underruns)\n"
     "  -q, --quiet              no progress or summary messages\n"
@@ -171,7 +173,8 @@ int main(int argc, char **argv)
         {"volume", required_argument, 0, 'S'},
         {"progress", no_argument, 0, 'g'},     {"all", required_argument, 0, 'A'},
         {"music", required_argument, 0, 'm'},  {"verbose", no_argument, 0, 'B'},
-        {"replace", no_argument, 0, 'X'},      {0, 0, 0, 0}};
+        {"replace", no_argument, 0, 'X'},      {"no-mpris", no_argument, 0, 'M'},
+        {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:f:l:r:c:jqhVd:s:", longopts, NULL)) != -1) {
@@ -228,6 +231,7 @@ int main(int argc, char **argv)
         case 'q': o.quiet = true; break;
         case 'B': o.verbose = true; break;
         case 'X': o.replace = true; break;
+        case 'M': o.no_mpris = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:

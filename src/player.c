@@ -529,7 +529,9 @@ void player_status(struct player *p, struct player_status *st)
     *st = (struct player_status){.state = p->state, .pos = pos, .rate_hz = p->live.rate_hz,
                                  .paused = p->paused, .stalled = p->stalled,
                                  .chapter = c ? (long)(c - p->cur->ch) : -1,
-                                 .chapter_title = p->title, .chapter_frame = c ? c->frame : 0};
+                                 .chapter_title = p->title, .chapter_frame = c ? c->frame : 0,
+                                 .chapter_end_frame = c ? c->end_frame : 0,
+                                 .n_chapters = p->cur ? p->cur->n_ch : 0};
 }
 
 float player_volume(const struct player *p) { return atomic_load(&p->live.r.volume); }

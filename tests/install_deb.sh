@@ -122,6 +122,8 @@ check_tree() {
         fail "$what: $f/coach.service does not run $binprefix/bin/coach menu: $(grep "^ExecStart=" "$f/coach.service" 2>&1)"
     grep -qx "ExecStart=$binprefix/libexec/coach/coach-buttons" "$f/coach-buttons.service" 2>/dev/null ||
         fail "$what: $f/coach-buttons.service does not run $binprefix/libexec/coach/coach-buttons: $(grep "^ExecStart=" "$f/coach-buttons.service" 2>&1)"
+    grep -qx "ExecStart=/usr/bin/mpris-proxy" "$f/coach-mpris-proxy.service" 2>/dev/null ||
+        fail "$what: $f/coach-mpris-proxy.service does not run bluez's mpris-proxy"
     [ -x "$root/libexec/coach/coach-buttons" ] || fail "$what: no executable $root/libexec/coach/coach-buttons"
     [ -f "$root/share/doc/coach/raspberry-pi.md" ] || fail "$what: no $root/share/doc/coach/raspberry-pi.md"
 }
@@ -178,13 +180,14 @@ if [ ${#emu[@]} -eq 0 ]; then
         fail "Architecture is '$(field Architecture)', not $(dpkg --print-architecture)"
 fi
 depends=$(field Depends)
-for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0; do
+for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0 libsystemd0; do
     [[ ", $depends," == *", $p"[\ ,]* ]] || fail "Depends lacks $p: $depends"
 done
 
 listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
 want="./usr/bin/coach ./usr/share/bash-completion/completions/coach
 ./usr/lib/systemd/user/coach.service ./usr/lib/systemd/user/coach-buttons.service
+./usr/lib/systemd/user/coach-mpris-proxy.service
 ./usr/libexec/coach/coach-buttons ./usr/share/doc/coach/raspberry-pi.md"
 for n in $routines; do want+=" ./usr/share/coach/routines/$n.ini"; done
 for n in $voices; do want+=" ./usr/share/coach/voices/$n.ini"; done

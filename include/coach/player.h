@@ -89,6 +89,8 @@ struct player_status {
     long chapter;           /* index in the timeline, -1 before the first */
     const char *chapter_title; /* valid until the next player call */
     uint64_t chapter_frame;
+    uint64_t chapter_end_frame; /* exclusive */
+    size_t n_chapters;          /* in the timeline playing */
 };
 
 /* What the session came to; the record of the history is made of it. */
