@@ -71,6 +71,14 @@ wait_for() {
   bad "$what: not within 10 s"
   return 1
 }
+# stop_by_bus: Stop over the bus, then the coach's exit status in $st
+stop_by_bus() {
+  pc stop
+  for i in $(seq 100); do kill -0 "$coach_pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$coach_pid"
+  st=$?
+  coach_pid=
+}
 title_is() { [ "$(pc metadata xesam:title)" = "$1" ]; }
 status_is() { [ "$(pc status)" = "$1" ]; }
 
@@ -136,11 +144,7 @@ pc volume 2.0
 wait_for "louder" bash -c '[ "$(playerctl -p coach volume 2>/dev/null)" != "'"$v0"'" ]' &&
   check "python3 -c 'import sys; sys.exit(not $(pc volume) > $v0)'" "volume: one step louder" "$(pc volume)"
 
-pc stop
-for i in $(seq 100); do kill -0 "$coach_pid" 2>/dev/null || break; sleep 0.1; done
-wait "$coach_pid"
-st=$?
-coach_pid=
+stop_by_bus
 check '[ $st = 0 ]' "stop: exit 0" "exit $st: $(cat "$tmp/play.err")"
 check 'grep -q "	stopped	" "$COACH_HISTORY_FILE"' "stop: recorded as stopped" "$(cat "$COACH_HISTORY_FILE" 2>&1)"
 
@@ -159,11 +163,7 @@ wait_for "menu next" title_is "Second routine" && ok "menu: next offers the seco
 pc play
 wait_for "menu play" title_is "Second routine" && wait_for "the routine plays" status_is Playing &&
   check '[ "$(pc metadata xesam:album)" = "Second routine" ]' "menu: play starts the one offered" "$(pc metadata)"
-pc stop
-for i in $(seq 100); do kill -0 "$coach_pid" 2>/dev/null || break; sleep 0.1; done
-wait "$coach_pid"
-st=$?
-coach_pid=
+stop_by_bus
 check '[ $st = 0 ]' "menu: stop, exit 0" "exit $st: $(cat "$tmp/menu.err")"
 
 echo "== no session bus, --no-mpris"

@@ -174,7 +174,7 @@ _coach()
     fi
 
     local session='--level --progress --voice --speech-rate --pitch --speech-volume --volume --rate --quiet'
-    local live='--music --channels --device --latency --socket --replace --verbose'
+    local live='--music --channels --device --latency --socket --replace --no-mpris --verbose'
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
