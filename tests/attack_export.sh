@@ -31,22 +31,7 @@ export COACH_HISTORY_FILE="$tmp/home/history.tsv"
 unset ESPEAK_DATA_PATH
 mkdir -p "$tmp/home"
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-section() { echo "== $*"; }
-# expect STATUS CMD...: runs CMD (at most 60 s), stdout and stderr in $out, $err
-expect() {
-  local want=$1
-  shift
-  timeout 60 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local got=$?
-  out=$(cat "$tmp/out")
-  err=$(cat "$tmp/err")
-  if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, wanted $want; stderr: $err"; fi
-  echo "  $got: $(head -n 3 "$tmp/err" | cut -c1-200 | tr '\n' ' ')"
-}
-has() { case "$1" in *"$2"*) ok ;; *) bad "expected '$2' in: $1" ;; esac; }
+. "$src/tests/tools/checks.sh"
 # listing DIR: its entries, hidden ones too, sorted, on one line
 listing() { ls -A "$1" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'; }
 # is DIR WANT WHAT: DIR holds exactly the entries WANT (sorted, one line)

@@ -31,25 +31,8 @@ export HOME="$tmp/home" XDG_DATA_HOME= XDG_DATA_DIRS=/nonexistent
 export COACH_HISTORY_FILE="$tmp/home/history.tsv"
 unset ESPEAK_DATA_PATH
 
-pass=0 fail=0 skipped=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-skip() { skipped=$((skipped + 1)); echo "SKIP: $*" >&2; }
-section() { echo "== $*"; }
-# expect STATUS CMD...: runs CMD (at most 60 s: a hang fails, as 124),
-# stdout and stderr in $out and $err
-expect() {
-  local want=$1
-  shift
-  timeout 60 "$@" >"$tmp/stdout" 2>"$tmp/stderr" </dev/null
-  got=$?
-  out=$(cat "$tmp/stdout")
-  err=$(cat "$tmp/stderr")
-  if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, wanted $want; stderr: $err"; fi
-  echo "  $got: $(head -n 3 "$tmp/stderr" | cut -c1-200 | tr '\n' ' ')"
-}
-has() { case "$1" in *"$2"*) ok ;; *) bad "expected '$2' in: $1" ;; esac; }
-lacks() { case "$1" in *"$2"*) bad "did not expect '$2' in: $1" ;; *) ok ;; esac; }
+expect_out=$tmp/stdout expect_err=$tmp/stderr
+. "$src/tests/tools/checks.sh"
 
 # profile NAME KEY VALUE: voices/en-us.ini with KEY's line replaced, as
 # $tmp/data/voices/NAME.ini; prints the line number of KEY

@@ -41,25 +41,7 @@ export COACH_HISTORY_FILE="$tmp/home/history.tsv"
 unset ESPEAK_DATA_PATH
 mkdir -p "$tmp/home"
 
-pass=0 fail=0 skipped=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-skip() { skipped=$((skipped + 1)); echo "SKIP: $*" >&2; }
-section() { echo "== $*"; }
-# expect STATUS CMD...: runs CMD (at most 60 s: a hang fails, as 124),
-# stdout and stderr in $out and $err
-expect() {
-  local want=$1
-  shift
-  timeout 60 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local got=$?
-  out=$(cat "$tmp/out")
-  err=$(cat "$tmp/err")
-  if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, wanted $want; stderr: $err"; fi
-  echo "  $got: $(head -n 3 "$tmp/err" | tr '\n' ' ')"
-}
-has() { case "$1" in *"$2"*) ok ;; *) bad "expected '$2' in: $1" ;; esac; }
-lacks() { case "$1" in *"$2"*) bad "did not expect '$2' in: $1" ;; *) ok ;; esac; }
+. "$src/tests/tools/checks.sh"
 # snap DIR: every entry (hidden ones too) with its type, size and checksum
 snap() {
   (cd "$1" && find . -mindepth 1 -printf '%P %y %s\n' | LC_ALL=C sort &&
