@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -131,22 +132,42 @@ static int open_parent(const char *path, const char *base, bool create)
     const int dflags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     int fd = open(path[0] == '/' ? "/" : ".", dflags);
     char *p = dir;
+    /* The first component of an absolute path is opened by its absolute
+     * name ("/home"), not relative to an fd of "/": the same directory on a
+     * real system, and under qemu-user's -L (the arm64 tests) the real one
+     * rather than the emulator's sysroot, which "/" alone is remapped to. */
+    bool first_abs = path[0] == '/';
     while (fd >= 0 && *p) {
         char *end = strchr(p, '/');
         if (end) *end = 0;
         if (*p && strcmp(p, ".") != 0) {
             bool made = false;
-            int next = openat(fd, p, dflags | O_NOFOLLOW);
+            int at = fd;
+            const char *name = p;
+            char rooted[NAME_MAX + 2];
+            if (first_abs) {
+                first_abs = false;
+                if (strlen(p) > NAME_MAX) {
+                    close(fd);
+                    fd = -1;
+                    errno = ENAMETOOLONG;
+                    break;
+                }
+                snprintf(rooted, sizeof rooted, "/%s", p);
+                at = AT_FDCWD;
+                name = rooted;
+            }
+            int next = openat(at, name, dflags | O_NOFOLLOW);
             if (next < 0 && errno == ENOENT && create) {
-                if (mkdirat(fd, p, 0700) == 0) made = true;
-                if (made || errno == EEXIST) next = openat(fd, p, dflags | O_NOFOLLOW);
+                if (mkdirat(at, name, 0700) == 0) made = true;
+                if (made || errno == EEXIST) next = openat(at, name, dflags | O_NOFOLLOW);
             }
             /* O_PATH | O_NOFOLLOW opens a link itself: not a directory */
             struct stat lst, dst;
             if (next < 0 && (errno == ELOOP || errno == ENOTDIR) &&
-                fstatat(fd, p, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
+                fstatat(at, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
                 if (fstat(fd, &dst) == 0 && ours(&dst))
-                    next = openat(fd, p, dflags);
+                    next = openat(at, name, dflags);
                 else
                     refuse("%.*s is a symbolic link in a directory other users can write to",
                            (int)(p - dir + strlen(p)), path);
