@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   portaudio19-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libsoxr-dev libsystemd-dev
+  libpulse-dev
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the

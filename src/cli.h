@@ -55,6 +55,7 @@ struct opts {
     bool verbose;         /* play, menu: the engine's figures at the end */
     bool replace;         /* play, menu: stop the coach that is playing, then play */
     bool no_mpris;        /* play, menu: not on the session bus as a media player */
+    int preroll_ms;       /* --preroll (plan.h); -1: not given (play, menu: on for Bluetooth) */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set
@@ -162,6 +163,12 @@ void mpris_update(struct mpris *m, const struct mpris_state *st);
 void noise_filter_start(void);
 void noise_filter_stop(void);
 extern uint64_t launch_ns;
+
+/* cli_preroll.c: --preroll for play and menu: as given, else
+ * PREROLL_BLUETOOTH_MS when the output is a Bluetooth sink (said with
+ * --verbose), else 0. Asks the sound server, bounded (about 1 s). */
+#define PREROLL_BLUETOOTH_MS 500
+int cli_preroll_ms(const struct opts *o);
 
 /* cli_play.c: a routine played (also after the menu's choice). */
 int play_routine(const char *routine, const struct opts *o, struct control *c, float volume);

@@ -165,6 +165,9 @@ int cmd_menu(int argc, const struct opts *o)
     char *chosen = NULL;
     float volume = 0.0f;
     noise_filter_start();
+    struct opts with_preroll = *o; /* on for a Bluetooth output unless given */
+    with_preroll.preroll_ms = cli_preroll_ms(o);
+    o = &with_preroll;
     st = choose(&m, &c, o, &chosen, &volume);
     menu_free(&m);
     if (!st && chosen) {

@@ -215,7 +215,9 @@ int cmd_play(int argc, char **argv, const struct opts *o)
                           "p previous, r repeat, w where, + - or Up Down volume, q quit");
     if (!st) {
         noise_filter_start();
-        st = play_routine(argv[0], o, &c, 0.0f);
+        struct opts with_preroll = *o; /* on for a Bluetooth output unless given */
+        with_preroll.preroll_ms = cli_preroll_ms(o);
+        st = play_routine(argv[0], &with_preroll, &c, 0.0f);
         noise_filter_stop();
     }
     control_close(&c);

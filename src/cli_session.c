@@ -60,7 +60,8 @@ struct session_opts cli_session_opts(const struct opts *o, const char *routine,
     return (struct session_opts){
         .routine = routine, .voice = o->voice, .speech_rate = o->speech_rate, .pitch = o->pitch,
         .speech_volume = o->speech_volume, .level = o->level, .progress = o->progress,
-        .rate_hz = o->rate_hz, .clips = clips, .defer_plan = true};
+        .rate_hz = o->rate_hz, .clips = clips, .defer_plan = true,
+        .preroll_ms = o->preroll_ms > 0 ? (uint32_t)o->preroll_ms : 0};
 }
 
 /* Prints why a session could not be opened (arg: the routine asked for);

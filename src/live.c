@@ -41,7 +41,8 @@ int live_init(struct live *l, const struct timeline *tl, bool final, clip_slot *
     if (!rc) {
         l->mix = calloc(l->r.max_block, sizeof *l->mix);
         l->ack_mono = calloc(l->r.max_block, sizeof *l->ack_mono);
-        if (!l->mix || !l->ack_mono) rc = COACH_ENOMEM;
+        l->ka_mono = calloc(l->r.max_block, sizeof *l->ka_mono);
+        if (!l->mix || !l->ack_mono || !l->ka_mono) rc = COACH_ENOMEM;
     }
     if (rc) live_free(l);
     return rc;
@@ -54,7 +55,18 @@ void live_free(struct live *l)
     ring_free(&l->note);
     free(l->mix);
     free(l->ack_mono);
-    l->mix = l->ack_mono = NULL;
+    free(l->ka_mono);
+    l->mix = l->ack_mono = l->ka_mono = NULL;
+}
+
+void live_keepalive(struct live *l, uint64_t preroll_frames, uint64_t wake_after_frames,
+                    bool awake)
+{
+    l->preroll_frames = preroll_frames;
+    l->wake_after_frames = wake_after_frames;
+    l->ka_fade_frames = frames_from_ms((uint64_t)TONE_KEEPALIVE_FADE_MS, l->rate_hz);
+    if (!l->ka_fade_frames) l->ka_fade_frames = 1;
+    l->quiet_frames = awake ? 0 : wake_after_frames;
 }
 
 bool live_send(struct live *l, const struct live_cmd *c) { return ring_push(&l->cmd, c); }
@@ -249,6 +261,43 @@ static bool mix_ack(struct live *l, size_t k, bool have)
     return true;
 }
 
+/* The engine's keep-alive over k frames, fading towards on (1) or off
+ * (0); mixed into mix. Its phase runs on with the output (ka_pos). */
+static bool mix_keepalive(struct live *l, size_t k, bool on, bool have)
+{
+    if (!on && l->ka_gain <= 0.0f) {
+        l->ka_pos += k;
+        return have;
+    }
+    static const struct event ka = {.kind = EV_KEEPALIVE, .len_frames = UINT64_MAX};
+    memset(l->ka_mono, 0, k * sizeof *l->ka_mono);
+    tone_add(&ka, l->ka_pos, l->ka_mono, k, l->rate_hz);
+    float g = l->ka_gain, d = (on ? 1.0f : -1.0f) / (float)l->ka_fade_frames;
+    for (size_t i = 0; i < k; i++) {
+        g += d;
+        g = g > 1.0f ? 1.0f : g < 0.0f ? 0.0f : g;
+        l->mix[i] = (have ? l->mix[i] : 0.0f) + l->ka_mono[i] * g;
+    }
+    l->ka_gain = g;
+    l->ka_pos += k;
+    return true;
+}
+
+/* --preroll: whether the piece is a lead-in (only the keep-alive, nothing
+ * else moves). A sound about to start after wake_after_frames of quiet
+ * starts one; one whose sound went away (a stop) ends. */
+static bool leading_in(struct live *l, bool sound)
+{
+    if (!l->preroll_frames) return false;
+    if (!sound) return l->lead_left = 0, false;
+    if (!l->lead_left && l->quiet_frames >= l->wake_after_frames) {
+        l->lead_left = l->preroll_frames;
+        l->quiet_frames = 0;
+        atomic_fetch_add_explicit(&l->lead_ins, 1, memory_order_relaxed);
+    }
+    return l->lead_left > 0;
+}
+
 /* One piece of at most m frames into out; returns the frames done (0 when
  * a state changed exactly here: the caller comes straight back). */
 static size_t piece(struct live *l, float *out, size_t m)
@@ -265,6 +314,15 @@ static size_t piece(struct live *l, float *out, size_t m)
         return m;
     }
     bool timeline = !(hold && l->gain <= 0.0f); /* playing or fading */
+    bool ack = l->ack.len_frames && l->ack_pos < l->ack.len_frames;
+    /* a sound about to start: the timeline playing on (not fading out), speech, a tone */
+    if (leading_in(l, (timeline && !hold && l->pos < tl->len_frames) || l->said.pcm || ack)) {
+        size_t k = m < l->lead_left ? m : (size_t)l->lead_left;
+        l->lead_left -= k;
+        mix_keepalive(l, k, true, false);
+        render_finish(&l->r, l->mix, out, k);
+        return k;
+    }
     size_t k = m;
     if (timeline && l->pos >= tl->len_frames) {
         if (hold) { /* nothing left to fade */
@@ -310,7 +368,11 @@ static size_t piece(struct live *l, float *out, size_t m)
     bool have = false;
     if (timeline) have = mix_timeline(l, k, have);
     if (l->said.pcm) have = mix_speech(l, k, have);
-    if (l->ack.len_frames && l->ack_pos < l->ack.len_frames) have = mix_ack(l, k, have);
+    if (ack) have = mix_ack(l, k, have);
+    if (l->preroll_frames) { /* the timeline keeps itself awake: the rest of the time, we do */
+        l->quiet_frames = have ? 0 : l->quiet_frames + k;
+        have = mix_keepalive(l, k, !timeline, have);
+    }
     render_finish(&l->r, have ? l->mix : NULL, out, k);
     return k;
 }

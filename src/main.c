@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "coach/common.h"
 #include "coach/interrupt.h"
+#include "coach/plan.h"
 #include "coach/routine.h"
 
 static const char usage_text[] =
@@ -87,6 +88,10 @@ static const char usage_text[] =
     "                           media keys, Bluetooth buttons, playerctl)\n"
     "      --verbose            play, menu: also the engine's figures at the end (first\n"
     "                           sound, missed clips, underruns)\n"
+    "      --preroll MS         play, menu, export: MS of an inaudible tone before the\n"
+    "                           first sound, and through silences over 4 s, so a\n"
+    "                           Bluetooth speaker is awake for every word (0-10000; play\n"
+    "                           and menu: 500 on a Bluetooth output, else 0)\n"
     "  -q, --quiet              no progress or summary messages\n"
     "  -h, --help               this help\n"
     "  -V, --version            the version\n"
@@ -159,7 +164,7 @@ int main(int argc, char **argv)
      * kill the process with its temporary files left behind. */
     signal(SIGXFSZ, SIG_IGN);
     struct opts o = {.rate_hz = 48000, .channels = 1, .speech_rate = -1, .pitch = -1,
-                     .speech_volume = -1};
+                     .speech_volume = -1, .preroll_ms = -1};
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
         {"level", required_argument, 0, 'l'},  {"rate", required_argument, 0, 'r'},
@@ -174,6 +179,7 @@ int main(int argc, char **argv)
         {"progress", no_argument, 0, 'g'},     {"all", required_argument, 0, 'A'},
         {"music", required_argument, 0, 'm'},  {"verbose", no_argument, 0, 'B'},
         {"replace", no_argument, 0, 'X'},      {"no-mpris", no_argument, 0, 'M'},
+        {"preroll", required_argument, 0, 'E'},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -232,12 +238,16 @@ int main(int argc, char **argv)
         case 'B': o.verbose = true; break;
         case 'X': o.replace = true; break;
         case 'M': o.no_mpris = true; break;
+        case 'E':
+            if ((o.preroll_ms = parse_int(optarg, 0, PLAN_PREROLL_MAX_MS)) < 0)
+                return usage_error("preroll must be 0-10000 milliseconds, not '%s'", optarg);
+            break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:
             if (optopt && strchr("oflrcds", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
-            if (optopt && strchr("LCPvRpSA", optopt)) /* long-only: name it as typed */
+            if (optopt && strchr("LCPvRpSAE", optopt)) /* long-only: name it as typed */
                 return usage_error("option '%s' needs a value", argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }

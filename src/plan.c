@@ -39,6 +39,7 @@ struct pb {
     const struct plan_opts *o;
     struct timeline *tl;
     const char *duration_text; /* "about 14 minutes" part of the intro */
+    uint64_t start;            /* where the session starts: after the --preroll lead-in */
     uint64_t t;                /* cursor: where the next flowing thing may start */
     uint64_t speech_end;       /* end of the last speech placed */
     bool any_speech;
@@ -87,7 +88,7 @@ static void add_event(struct pb *p, enum event_kind kind, uint64_t frame, uint64
     if (p->rc) return;
     /* loops that only place tones (clicks, silent breaths) stop here too */
     if (coach_interrupted()) return fail(p, COACH_EINTR, "interrupted");
-    if (frame + len > F(p, PLAN_MAX_SESSION_MS)) return too_long(p);
+    if (frame + len > p->start + F(p, PLAN_MAX_SESSION_MS)) return too_long(p);
     if (tl->n_ev == tl->cap_ev) {
         size_t cap = tl->cap_ev ? tl->cap_ev * 2 : 256;
         struct event *e = realloc(tl->ev, cap * sizeof *e);
@@ -567,7 +568,10 @@ static void intro(struct pb *p)
 {
     const struct routine *r = p->r;
     p->step = -1;
+    /* the file's first chapter starts with it, lead-in and all; the title
+     * is said after the lead-in */
     add_chapter(p, 0, r->title);
+    if (p->tl->n_ch) p->tl->ch[0].body_frame = p->start;
     say_flow(p, phrase(p, PH_INTRO, &(struct phrase_args){.title = r->title}));
     if (p->o->part == PLAN_TITLE) return;
     if (p->o->announce) say_flow(p, coach_strdup(p->o->announce));
@@ -644,7 +648,7 @@ static void ending(struct pb *p)
     uint64_t bell = p->speech_end + F(p, BELL_GAP_MS);
     add_tone(p, EV_BELL, bell, 0);
     uint64_t end = bell + tone_default_len(EV_BELL, p->o->rate_hz) + F(p, TAIL_MS);
-    if (end > F(p, PLAN_MAX_SESSION_MS)) return too_long(p);
+    if (end > p->start + F(p, PLAN_MAX_SESSION_MS)) return too_long(p);
     if (p->tl->n_ch) p->tl->ch[p->tl->n_ch - 1].end_frame = end;
     p->tl->len_frames = end;
 }
@@ -664,6 +668,40 @@ static void sort_events(struct event *ev, struct event *tmp, size_t n)
     memcpy(ev, tmp, n * sizeof *ev);
 }
 
+/* The keep-alive of --preroll (tone.h): over the lead-in, [0, the first
+ * sound), and over every silence of at least PLAN_KEEPALIVE_GAP_MS between
+ * the end of all sound so far and the next event; in events of at most
+ * PLAN_KEEPALIVE_CHUNK_MS, faded only at the span's two ends. Each carries
+ * the step, set, side and rep of the sound before it, so "where am I"
+ * answers as without it. Placed after everything else, in the gaps: no
+ * other event moves. Events must be sorted; they are not after this. */
+static void add_keepalive(struct pb *p)
+{
+    struct timeline *tl = p->tl;
+    const uint64_t gap_min = F(p, PLAN_KEEPALIVE_GAP_MS), chunk = F(p, PLAN_KEEPALIVE_CHUNK_MS);
+    const size_t n = tl->n_ev;
+    uint64_t quiet_from = 0; /* where all sound placed so far has ended */
+    struct event before = {.step = -1};
+    for (size_t i = 0; i <= n && !p->rc; i++) {
+        /* the end of the session is a sound too: the bell's tail is short */
+        uint64_t next = i < n ? tl->ev[i].frame : tl->len_frames;
+        if (next > quiet_from && (i == 0 || (i < n && next - quiet_from >= gap_min))) {
+            p->step = before.step;
+            p->set = before.set, p->side = before.side, p->rep = before.rep;
+            for (uint64_t f = quiet_from; f < next && !p->rc; f += chunk) {
+                uint64_t len = next - f < chunk ? next - f : chunk;
+                uint8_t fades = (f == quiet_from ? TONE_KEEPALIVE_FADE_IN : 0) |
+                                (f + len == next ? TONE_KEEPALIVE_FADE_OUT : 0);
+                add_event(p, EV_KEEPALIVE, f, len, 0, fades);
+            }
+        }
+        if (i == n) break;
+        before = tl->ev[i];
+        uint64_t end = before.frame + before.len_frames;
+        if (end > quiet_from) quiet_from = end;
+    }
+}
+
 static int build_once(struct pb *p)
 {
     intro(p);
@@ -676,10 +714,14 @@ static int build_once(struct pb *p)
     }
     if (p->rc) return p->rc;
     struct timeline *tl = p->tl;
-    struct event *tmp = malloc((tl->n_ev ? tl->n_ev : 1) * sizeof *tmp);
-    if (!tmp) return fail(p, COACH_ENOMEM, "out of memory"), p->rc;
-    sort_events(tl->ev, tmp, tl->n_ev);
-    free(tmp);
+    for (int pass = 0; pass < (p->o->preroll_ms ? 2 : 1); pass++) {
+        struct event *tmp = malloc((tl->n_ev ? tl->n_ev : 1) * sizeof *tmp);
+        if (!tmp) return fail(p, COACH_ENOMEM, "out of memory"), p->rc;
+        sort_events(tl->ev, tmp, tl->n_ev);
+        free(tmp);
+        if (pass == 0 && p->o->preroll_ms) add_keepalive(p);
+        if (p->rc) return p->rc;
+    }
     tl->max_event_frames = 0;
     for (size_t i = 0; i < tl->n_ev; i++)
         if (tl->ev[i].len_frames > tl->max_event_frames) tl->max_event_frames = tl->ev[i].len_frames;
@@ -706,14 +748,22 @@ int plan_build(const struct routine *r, const struct voice *v, struct clipstore 
      * At a rounding edge the words can flip at every pass ("90 seconds" makes
      * it 2 minutes, "2 minutes" makes it 89 s): the last pass is kept. */
     const int passes = 4;
+    if (o->preroll_ms > PLAN_PREROLL_MAX_MS) return COACH_EINVAL;
+    /* The one place where the session's start is set: with --preroll
+     * everything is placed from there (frames from absolute anchors, as
+     * always), so the plan is the plan without it, shifted by exactly
+     * start frames, plus the keep-alive. */
+    const uint64_t start = frames_from_ms(o->preroll_ms, o->rate_hz);
     for (int pass = 0; pass < passes; pass++) {
         memset(tl, 0, sizeof *tl);
         tl->rate_hz = o->rate_hz;
         struct pb p = {.r = r, .v = v, .cs = cs, .o = o, .tl = tl, .duration_text = said,
+                       .start = start, .t = start, .speech_end = start,
                        .n_moves = routine_count_moves(r), .err = err, .err_cap = err_cap};
         rc = build_once(&p);
         if (rc) break;
-        char *now = duration_words(v, tl->len_frames, o->rate_hz);
+        /* the spoken length is the session's, not the lead-in's */
+        char *now = duration_words(v, tl->len_frames - start, o->rate_hz);
         if (!now) {
             rc = COACH_ENOMEM;
             break;

@@ -595,6 +595,9 @@ static enum player_fail open_engine(struct player *p, char *err, size_t cap)
     if (rc) return PLAYER_NOMEM;
     p->have_live = true;
     if (p->have_music) render_set_music(&p->live.r, &p->music);
+    if (p->s->preroll_ms) /* a routine's timeline starts with its own lead-in */
+        live_keepalive(&p->live, frames_from_ms(p->s->preroll_ms, rate),
+                       frames_from_ms(PLAN_KEEPALIVE_GAP_MS, rate), p->s->have_routine);
     atomic_store(&p->live.r.volume, p->o.volume > 0.0f ? p->o.volume : 1.0f);
     if (!p->s->have_routine) /* nothing plays but what is said (not the listener's pause) */
         send(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = LIVE_NO_ACK});

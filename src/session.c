@@ -194,6 +194,7 @@ enum session_fail session_open(struct session *s, const struct session_opts *o,
 {
     memset(s, 0, sizeof *s);
     if (err && err_cap) err[0] = 0;
+    s->preroll_ms = o->preroll_ms;
     enum session_fail f = o->routine ? load_routine(s, o->routine, d, err, err_cap) : SESSION_OK;
     if (!f) f = load_voice(s, o, d, err, err_cap);
     diags_sort(d);
@@ -213,7 +214,8 @@ int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx),
                  struct timeline *tl, char *err, size_t err_cap)
 {
     struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
-                           .announce = s->announce, .tick = tick, .tick_ctx = tick_ctx};
+                           .announce = s->announce, .tick = tick, .tick_ctx = tick_ctx,
+                           .preroll_ms = s->preroll_ms};
     int rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);
     if (rc && err && err_cap && !err[0]) coach_set_err(err, err_cap, "%s", coach_strerror(rc));
     return rc;

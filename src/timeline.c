@@ -32,6 +32,8 @@ const char *event_kind_name(enum event_kind k)
         return "bell";
     case EV_ACK:
         return "ack";
+    case EV_KEEPALIVE:
+        return "keepalive";
     case EV_KIND_COUNT:
         break;
     }

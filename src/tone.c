@@ -86,10 +86,11 @@ static uint64_t fade_frames(double ms, uint64_t len, uint32_t rate_hz)
 
 /* Multiplies tmp (frames [o, o+m) of an event of len frames) by the
  * raised-cosine (sin^2) fade in over att frames and fade out over rel
- * frames, sampled at frame midpoints: 0 < w <= 1, tiny at both ends. */
+ * frames, sampled at frame midpoints: 0 < w <= 1, tiny at both ends.
+ * att or rel 0: no fade at that end. */
 static void apply_fades(float *tmp, int m, uint64_t o, uint64_t len, uint64_t att, uint64_t rel)
 {
-    double in_scale = 0.25 / (double)att, out_scale = 0.25 / (double)rel;
+    double in_scale = att ? 0.25 / (double)att : 0.0, out_scale = rel ? 0.25 / (double)rel : 0.0;
     for (uint64_t f = o; f < att && f < o + (uint64_t)m; f++) {
         float s = sin_cycles(((double)(int64_t)f + 0.5) * in_scale);
         tmp[f - o] *= s * s;
@@ -243,6 +244,28 @@ static void add_bell(uint64_t len, uint64_t o0, float *mono, size_t n, uint32_t 
     }
 }
 
+/* The keep-alive (tone.h says why this signal and level): a sine whose
+ * phase is the absolute frame's, faded only at the ends the variant names. */
+static void add_keepalive(const struct event *e, uint64_t o0, float *mono, size_t n,
+                          uint32_t rate_hz)
+{
+    uint64_t len = e->len_frames;
+    uint64_t fade = fade_frames(TONE_KEEPALIVE_FADE_MS, len, rate_hz);
+    uint64_t att = e->variant & TONE_KEEPALIVE_FADE_IN ? fade : 0;
+    uint64_t rel = e->variant & TONE_KEEPALIVE_FADE_OUT ? fade : 0;
+    const double inc = TONE_KEEPALIVE_HZ / rate_hz;
+    const float amp = TONE_KEEPALIVE_AMP;
+    float tmp[TONE_CHUNK];
+    for (size_t done = 0; done < n; done += TONE_CHUNK) {
+        int m = n - done < TONE_CHUNK ? (int)(n - done) : TONE_CHUNK;
+        uint64_t o = o0 + done;
+        double t0 = (double)(int64_t)(e->frame + o) + 0.5;
+        FOR_CHUNK(j, m, tmp[j] = amp * sin_cycles((t0 + (double)j) * inc););
+        if (att || rel) apply_fades(tmp, m, o, len, att, rel);
+        accumulate(mono + done, tmp, m);
+    }
+}
+
 /* Tempo phases: a rising run of pitches (C5 E5 G5 B5 D6 F6), cycling. */
 static const double phase_hz[6] = {523.25, 659.26, 783.99, 987.77, 1174.66, 1396.91};
 
@@ -312,6 +335,8 @@ float tone_peak(enum event_kind k)
         return bell_amp[0] + bell_amp[1] + bell_amp[2];
     case EV_ACK:
         return ACK_AMP;
+    case EV_KEEPALIVE:
+        return TONE_KEEPALIVE_AMP;
     default:
         return 0.0f;
     }
@@ -357,6 +382,9 @@ void tone_add(const struct event *e, uint64_t offset, float *mono, size_t n, uin
         add_sine(&s, len, offset, mono, n, rate_hz);
         break;
     }
+    case EV_KEEPALIVE:
+        add_keepalive(e, offset, mono, n, rate_hz);
+        break;
     default:
         break; /* speech is not a tone */
     }

@@ -104,6 +104,16 @@ struct live {
     size_t next_mark;          /* first chapter whose end is not yet played */
     struct event ack;          /* current acknowledgement tone (len 0: none) */
     uint64_t ack_pos;
+    /* --preroll (live_keepalive, before the sound starts; 0: off) */
+    uint64_t preroll_frames;   /* lead-in before a sound that follows a long quiet */
+    uint64_t wake_after_frames; /* quiet this long: the speaker may be asleep */
+    uint64_t ka_fade_frames;   /* the engine's keep-alive fades in and out this fast */
+    float *ka_mono;            /* scratch for it */
+    /* audio thread only */
+    uint64_t quiet_frames;     /* output frames since something other than a keep-alive sounded */
+    uint64_t lead_left;        /* frames of the lead-in still to play before that sound */
+    uint64_t ka_pos;           /* output frames so far: the engine keep-alive's phase */
+    float ka_gain;             /* its fade, 0..1 */
     /* audio writes, others read */
     atomic_uint_fast64_t played;       /* timeline position after the last block */
     atomic_uint_fast64_t heard_frames; /* timeline frames actually played (no skips, no pauses) */
@@ -111,6 +121,7 @@ struct live {
     atomic_uint_fast64_t stall_frames; /* silence because the plan was not ready */
     atomic_uint_fast64_t lost_notes;   /* notes dropped: the note ring was full */
     atomic_int mode_now;               /* enum live_mode, for status */
+    atomic_uint_fast64_t lead_ins;     /* lead-ins played (--preroll) */
 };
 
 /* tl: the first timeline (a prefix unless final). clip_pcm: slots for every
@@ -118,6 +129,18 @@ struct live {
 int live_init(struct live *l, const struct timeline *tl, bool final, clip_slot *clip_pcm,
               uint32_t channels, size_t max_block);
 void live_free(struct live *l);
+/* --preroll for a live session (call before the sound starts): while the
+ * timeline does not play (paused, speaking over it, waiting for the plan)
+ * the engine plays the inaudible keep-alive (tone.h) itself, and a sound
+ * (speech, the timeline resuming, a tone) that follows wake_after_frames
+ * of quiet is held back for preroll_frames of keep-alive first, so a
+ * Bluetooth speaker that fell asleep anyway wakes before it. What the
+ * timeline plays is never changed: it carries its own lead-in and
+ * keep-alive (plan.h). awake: the first sound needs no lead-in (the
+ * timeline starts with its own); else the first sound gets one (the
+ * menu's first words). */
+void live_keepalive(struct live *l, uint64_t preroll_frames, uint64_t wake_after_frames,
+                    bool awake);
 /* The audio callback's whole job: n frames (n * channels floats) into out. */
 void live_process(struct live *l, float *out, size_t n);
 /* Control thread: queue a command; false if the ring is full. */

@@ -34,7 +34,23 @@ struct plan_opts {
      * plans; non-zero stops the planning with that code. NULL: none. */
     int (*tick)(void *ctx);
     void *tick_ctx;
+    /* --preroll: the whole plan starts this late, after a lead-in of the
+     * inaudible keep-alive (tone.h), and every silence of at least
+     * PLAN_KEEPALIVE_GAP_MS is filled with it, so a Bluetooth speaker that
+     * sleeps on silence is awake for the first word and after long rests.
+     * 0: neither (the plan is what it always was). */
+    uint32_t preroll_ms;
 };
+
+#define PLAN_PREROLL_MAX_MS 10000
+/* A Bluetooth speaker (or the sound server's idle suspend, ~5 s) may fall
+ * asleep after a few seconds of silence; shorter silences keep no
+ * keep-alive (they are between words, a speaker stays awake there). */
+#define PLAN_KEEPALIVE_GAP_MS 4000
+/* Keep-alive events are cut to this length (they join without a seam): a
+ * long rest would otherwise make the longest event, and with it how far
+ * back the renderer looks for events that still sound, minutes long. */
+#define PLAN_KEEPALIVE_CHUNK_MS 2000
 
 /* The longest session planned. A routine's limits allow weeks (20 sets of
  * 100 ten-minute holds), whose millions of events would take gigabytes and

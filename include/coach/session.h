@@ -32,6 +32,7 @@ struct session_opts {
     uint32_t rate_hz;         /* output rate */
     enum clip_mode clips;     /* audio (export, play), lengths (check, plan), estimate (menu) */
     bool defer_plan;          /* play: the speech thread plans in stages (session_plan) */
+    uint32_t preroll_ms;      /* --preroll (plan.h): lead-in and keep-alive; 0: none */
 };
 
 /* What failed; each has its exit status in the CLI. */
@@ -59,6 +60,7 @@ struct session {
     unsigned streak;      /* --progress: full completions in a row found */
     int progress_errno;   /* --progress: the history could not be read (0: it could) */
     char *announce;       /* --progress sentence said after the title, or NULL */
+    uint32_t preroll_ms;  /* every plan's lead-in; the live engine's too (0: none) */
     bool have_routine, have_voice, have_clips, have_tl;
 };
 

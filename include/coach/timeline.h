@@ -20,6 +20,8 @@ enum event_kind {
     EV_PHASE,        /* tempo phase tone; variant = phase index */
     EV_BELL,         /* end-of-routine bell */
     EV_ACK,          /* live only: a command heard; variant = enum ack_kind */
+    EV_KEEPALIVE,    /* --preroll: an inaudible tone that keeps a Bluetooth speaker
+                      * awake (variant: TONE_KEEPALIVE_FADE_IN | _FADE_OUT) */
     EV_KIND_COUNT
 };
 
@@ -32,7 +34,7 @@ struct event {
     uint32_t clip;       /* EV_SPEECH: clip id; else 0 */
     int32_t step;        /* step index, -1 for intro and ending */
     uint8_t kind;        /* enum event_kind */
-    uint8_t variant;     /* EV_PHASE: phase index; EV_ACK: enum ack_kind */
+    uint8_t variant;     /* EV_PHASE: phase index; EV_ACK: enum ack_kind; EV_KEEPALIVE: fades */
     uint8_t set;         /* 1-based set of the step's work, 0 outside it */
     uint8_t side;        /* 1-based side, 0 if the step has none */
     uint8_t rep;         /* 1-based repetition or breath cycle, 0 outside */

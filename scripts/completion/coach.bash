@@ -121,7 +121,7 @@ _coach()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     # Options that take a value, as getopt_long in src/main.c knows them.
-    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--music'
+    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--music|--preroll'
 
     # The command: the first word that is neither an option nor an option's
     # value (options may come before the command: getopt permutes).
@@ -174,12 +174,12 @@ _coach()
     fi
 
     local session='--level --progress --voice --speech-rate --pitch --speech-volume --volume --rate --quiet'
-    local live='--music --channels --device --latency --socket --replace --no-mpris --verbose'
+    local live='--music --channels --device --latency --socket --replace --no-mpris --verbose --preroll'
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
         play | menu) opts="$session $live" ;;
-        export) opts="$session --output --format --captions --chapters --all --music --channels" ;;
+        export) opts="$session --output --format --captions --chapters --all --music --channels --preroll" ;;
         check) opts="$session" ;;
         plan) opts="$session --json" ;;
         ctl) opts='--socket' ;;
