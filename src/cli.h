@@ -55,6 +55,7 @@ struct opts {
     bool verbose;         /* play, menu: the engine's figures at the end */
     bool replace;         /* play, menu: stop the coach that is playing, then play */
     bool no_mpris;        /* play, menu: not on the session bus as a media player */
+    bool strict;          /* check: warnings count as errors */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "coach/clips.h"
+#include "coach/diag.h"
 #include "coach/routine.h"
 #include "coach/timeline.h"
 #include "coach/voice.h"
@@ -34,6 +35,13 @@ struct plan_opts {
      * plans; non-zero stops the planning with that code. NULL: none. */
     int (*tick)(void *ctx);
     void *tick_ctx;
+    /* NULL: the first phrase that cannot be said where it must fails the
+     * plan (err says which). Set (coach check): every such phrase is added
+     * here as "file:line: message", naming what it collides with and the
+     * key to change (the same misfit repeated is one message), and the
+     * planning goes on to find them all; plan_build then returns
+     * COACH_EPLAN if there was any. */
+    struct coach_diags *problems;
 };
 
 /* The longest session planned. A routine's limits allow weeks (20 sets of
