@@ -819,8 +819,18 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
     case KT_BPM: {
         uint32_t x;
         if (parse_count(v, n, &x) || (x != 0 && (x < k->lo || x > k->hi))) {
-            err(p, LINE(p), "'%s' must be 0 (off) or from %u to %u bpm, got '%s'", k->name,
-                (unsigned)k->lo, (unsigned)k->hi, q(p, v));
+            char hint[160] = "";
+            size_t d = number_len(v, n);
+            const char *u = v + d;
+            size_t un = n - d;
+            trim(&u, &un);
+            if (d && !strchr(v, '.') && is_word("bpm", u, un))
+                snprintf(hint, sizeof hint, "; write %s = %.*s (a bare number)", k->name, (int)d,
+                         v);
+            else
+                value_hint(hint, k, v);
+            err(p, LINE(p), "'%s' must be 0 (off) or from %u to %u bpm, got '%s'%s", k->name,
+                (unsigned)k->lo, (unsigned)k->hi, q(p, v), hint);
             return -1;
         }
         *(uint32_t *)field = x;
@@ -863,8 +873,9 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
             good = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
                    v[i] == '-';
         if (!good) {
-            err(p, LINE(p), "bad voice name '%s': use lower-case letters, digits, '_' and '-'",
-                q(p, v));
+            char hint[160];
+            err(p, LINE(p), "bad voice name '%s': use lower-case letters, digits, '_' and '-'%s",
+                q(p, v), value_hint(hint, k, v));
             return -1;
         }
         free(*(char **)field);
@@ -874,7 +885,9 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
     }
     case KT_LEVEL:
         if (level_parse(v, (enum level *)field)) {
-            err(p, LINE(p), "unknown level '%s'; expected easy, medium or hard", q(p, v));
+            char hint[160];
+            err(p, LINE(p), "unknown level '%s'; expected easy, medium or hard%s", q(p, v),
+                value_hint(hint, k, v));
             return -1;
         }
         return 0;
