@@ -56,6 +56,7 @@ struct opts {
     bool replace;         /* play, menu: stop the coach that is playing, then play */
     bool no_mpris;        /* play, menu: not on the session bus as a media player */
     int preroll_ms;       /* --preroll (plan.h); -1: not given (play, menu: on for Bluetooth) */
+    bool strict;          /* check: warnings count as errors */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set

@@ -22,13 +22,23 @@ int cmd_check(int argc, char **argv, const struct opts *o)
     for (int i = 0; i < argc; i++) {
         struct session s;
         int st = cli_session_open(&s, argv[i], o, CLIPS_LENGTHS);
+        /* the timing is checked even when warnings will fail the file */
         if (!st) st = cli_session_plan(&s);
+        char path[512];
+        if (s.routine_path) text_safe(path, sizeof path, s.routine_path);
+        if (!st && o->strict && s.routine_warnings) {
+            fprintf(stderr, "%s: %zu warning%s, errors with --strict\n", path, s.routine_warnings,
+                    s.routine_warnings == 1 ? "" : "s");
+            st = EXIT_INVALID;
+        }
         if (!st && !o->quiet) {
             char d[64];
             fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
-            char path[512];
-            printf("%s: ok, %zu steps, %s\n", text_safe(path, sizeof path, s.routine_path),
-                   s.routine.n_steps, d);
+            size_t n = routine_count_moves(&s.routine);
+            printf("%s: ok, %zu exercise%s, %s", path, n, n == 1 ? "" : "s", d);
+            if (s.routine_warnings)
+                printf(", %zu warning%s", s.routine_warnings, s.routine_warnings == 1 ? "" : "s");
+            putchar('\n');
         }
         if (st > worst || (worst == EXIT_OK && st)) worst = st;
         session_free(&s);
@@ -88,7 +98,9 @@ int cmd_list(int argc, const struct opts *o)
         text_safe(name, sizeof name, names[i]);
         text_safe(path, sizeof path, paths[i]);
         if (routine_load(paths[i], &r, &d) == 0) {
-            printf("%s: %s, %zu exercises (%s)\n", name, r.title, routine_count_moves(&r), path);
+            size_t moves = routine_count_moves(&r);
+            printf("%s: %s, %zu exercise%s (%s)\n", name, r.title, moves, moves == 1 ? "" : "s",
+                   path);
             routine_free(&r);
         } else {
             printf("%s: has errors, see 'coach check %s' (%s)\n", name, path, path);

@@ -2,7 +2,7 @@
  * only the arguments and the printing: the session is the player's
  * (player.h), the inputs and the loop are cli_control.c's. What is printed
  * is for people: the step being heard as it changes, and at the end one
- * sentence ("Played Lower back relief: 18 min 9 s, 10 of 10 steps.");
+ * sentence ("Played Lower back relief: 18 min 9 s, 9 of 9 exercises.");
  * the engine's figures only with --verbose. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -112,8 +112,10 @@ static void summary(const struct player_summary *s, const struct session *ss, co
     char d[64];
     fmt_duration(d, sizeof d, s->heard_frames, s->rate_hz);
     if (!o->quiet) {
-        printf("%s %s: %s, %u of %u steps%s", s->state == PLAYER_ENDED ? "Played" : "Stopped",
-               ss->routine.title, d, s->moves_done, s->moves_total,
+        /* exercises: the count list, check, plan and the menu give */
+        printf("%s %s: %s, %u of %u exercise%s%s",
+               s->state == PLAYER_ENDED ? "Played" : "Stopped", ss->routine.title, d,
+               s->moves_done, s->moves_total, s->moves_total == 1 ? "" : "s",
                s->moves_skipped ? "," : ".");
         if (s->moves_skipped) printf(" %u skipped.", s->moves_skipped);
         putchar('\n');

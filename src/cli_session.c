@@ -157,7 +157,17 @@ static int cli_tick(void *ctx)
 int cli_session_plan(struct session *s)
 {
     char err[1024] = "";
+    /* every timing problem at once, each at its line, not just the first */
+    struct coach_diags d;
+    diags_init(&d);
+    s->plan_problems = &d;
     int rc = session_plan(s, PLAN_FULL, cli_tick, NULL, &s->tl, err, sizeof err);
+    s->plan_problems = NULL;
+    diags_sort(&d);
+    diags_print(&d, stderr);
+    bool listed = d.len > 0;
+    diags_free(&d);
+    if (rc == COACH_EPLAN && listed) return EXIT_INVALID;
     if (rc == COACH_EINTR) {
         /* said, so that a stop is never silent (main turns 130 into 143
          * after SIGTERM) */

@@ -21,7 +21,8 @@ void diags_free(struct coach_diags *d)
     memset(d, 0, sizeof *d);
 }
 
-int diags_add(struct coach_diags *d, const char *file, int line, const char *fmt, ...)
+static int add(struct coach_diags *d, const char *file, int line, int warning, const char *fmt,
+               va_list ap0)
 {
     if (d->len == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 16;
@@ -30,22 +31,50 @@ int diags_add(struct coach_diags *d, const char *file, int line, const char *fmt
         d->items = p;
         d->cap = cap;
     }
+    const char *prefix = warning ? "warning: " : "";
+    size_t pre = strlen(prefix);
     va_list ap;
-    va_start(ap, fmt);
+    va_copy(ap, ap0);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    char *msg = n >= 0 ? malloc(pre + (size_t)n + 1) : NULL;
     char *f = coach_strdup(file ? file : "");
     if (!msg || !f) {
         free(msg);
         free(f);
         return COACH_ENOMEM;
     }
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    memcpy(msg, prefix, pre);
+    va_copy(ap, ap0);
+    vsnprintf(msg + pre, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    d->items[d->len++] = (struct coach_diag){.file = f, .line = line, .msg = msg};
+    d->items[d->len++] = (struct coach_diag){.file = f, .line = line, .msg = msg, .warning = warning};
     return 0;
+}
+
+int diags_add(struct coach_diags *d, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = add(d, file, line, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int diags_warn(struct coach_diags *d, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = add(d, file, line, 1, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+size_t diags_warnings(const struct coach_diags *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->len; i++) n += d->items[i].warning != 0;
+    return n;
 }
 
 /* Insertion sort: lists are short and it is stable. Files keep the order in

@@ -600,14 +600,15 @@ static int print_record(void *ctx, const struct history_entry *e)
     const struct history_record *rec = &e->rec;
     char dur[64];
     format_duration(dur, sizeof dur, rec->seconds);
-    /* "2026-11-21 19:40: Title (name), completed, 10 of 10 steps, 18 min 9 s." */
+    /* "2026-11-21 19:40: Title (name), completed, 9 of 9 exercises, 18 min 9 s."
+     * (the exercise and breathing steps: the count list, check and plan give) */
     fprintf(out, "%.10s %.5s: ", e->when_text, e->when_text + 11);
     if (rec->title[0])
         fprintf(out, "%s (%s)", rec->title, rec->routine);
     else
         fputs(rec->routine, out);
     fprintf(out, ", %s, %u of %u %s", rec->ending, rec->steps_done, rec->steps_total,
-            rec->steps_total == 1 ? "step" : "steps");
+            rec->steps_total == 1 ? "exercise" : "exercises");
     if (rec->skipped) fprintf(out, ", %u skipped", rec->skipped);
     fprintf(out, ", %s.\n", dur);
     return 0;

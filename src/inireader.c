@@ -117,6 +117,18 @@ void ini_lines_error(struct ini_lines *L, int line, const char *fmt, ...)
     if (diags_add(L->d, L->name, line, "%s", msg)) L->nomem = true;
 }
 
+void ini_lines_warn(struct ini_lines *L, int line, const char *fmt, ...)
+{
+    char msg[INI_LINES_MAX_BYTES + 1024];
+    if (L->n_warn >= INI_LINES_MAX_ERRORS) return; /* a flood says nothing more */
+    L->n_warn++;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (diags_warn(L->d, L->name, line, "%s", msg)) L->nomem = true;
+}
+
 const char *ini_lines_quote(struct ini_lines *L, const char *s, size_t n)
 {
     char *b = L->quoted[L->qi++ & 3];
@@ -158,6 +170,40 @@ static size_t bad_byte(const unsigned char *s, size_t n, uint32_t *cp, bool *val
         i += (size_t)len;
     }
     return n;
+}
+
+/* Windows-1252's characters for bytes 0x80-0x9F (0 where it has none);
+ * from 0xA0 on, Latin-1 and Windows-1252 are Unicode's first 256. */
+static const uint16_t cp1252_high[32] = {
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
+    0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178};
+
+/* A byte that is not UTF-8, at s[0] of n: when it reads as a character
+ * of Latin-1 or Windows-1252 (the usual "ANSI" of an editor on Windows),
+ * writes that character as UTF-8 into out and returns the encoding's
+ * name; NULL for the start of a UTF-8 sequence that is only cut short or
+ * damaged (a lead byte followed by a continuation byte), and for bytes
+ * with no character there. */
+static const char *legacy_char(const unsigned char *s, size_t n, char out[8])
+{
+    unsigned c = s[0];
+    if (c >= 0xC2 && c <= 0xF4 && n > 1 && (s[1] & 0xC0) == 0x80) return NULL;
+    uint32_t cp = c >= 0xA0 ? c : c >= 0x80 ? cp1252_high[c - 0x80] : 0;
+    if (!cp) return NULL;
+    if (cp == 0xA0 || cp == 0xAD) { /* invisible once printed: named */
+        snprintf(out, 8, "%s", cp == 0xA0 ? "NBSP" : "SHY");
+    } else if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        out[2] = 0;
+    } else {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        out[3] = 0;
+    }
+    return c >= 0xA0 ? "Latin-1" : "Windows-1252";
 }
 
 /* s[0..n) without its trailing blanks: the new length. */
@@ -232,13 +278,19 @@ static void key_line(struct ini_lines *L, const char *s, size_t n, size_t eq)
     memcpy(buf, s, k);
     buf[k] = 0;
     const char *v = s + eq + 1;
-    size_t m = find_or_comment(v, n - eq - 1, "");
+    size_t vn = n - eq - 1;
+    size_t m = find_or_comment(v, vn, "");
+    /* the comment cut off, for a caller that warns about one */
+    L->comment = m < vn ? v + m : NULL;
+    L->comment_len = m < vn ? rtrim(v + m, vn - m) : 0;
     while (m && is_blank(*v))
         v++, m--;
     m = rtrim(v, m);
     memcpy(buf + k + 1, v, m);
     buf[k + 1 + m] = 0;
     L->handler(L->user, L->section, buf, buf + k + 1);
+    L->comment = NULL;
+    L->comment_len = 0;
 }
 
 /* Reads the next line and acts on it: a message for a line that cannot be
@@ -266,7 +318,20 @@ static void next_line(struct ini_lines *L)
     size_t b = bad_byte((const unsigned char *)s, n, &cp, &valid);
     if (b < n) {
         unsigned c = (unsigned char)s[b];
-        if (!valid)
+        char ch[8];
+        /* a file with NUL bytes is binary, not text in another encoding */
+        if (!valid && !L->nul_known) {
+            L->has_nul = memchr(L->text, 0, L->len) != NULL;
+            L->nul_known = true;
+        }
+        const char *enc =
+            valid || L->has_nul ? NULL : legacy_char((const unsigned char *)s + b, n - b, ch);
+        if (enc) /* most likely saved as "ANSI": say what it was meant to be */
+            ini_lines_error(L, L->line,
+                            "not UTF-8: byte 0x%02x (%s in %s) at column %zu; save the file as "
+                            "UTF-8",
+                            c, ch, enc, b + 1);
+        else if (!valid)
             ini_lines_error(L, L->line, "invalid UTF-8 at column %zu (byte 0x%02x)", b + 1, c);
         else if (c == 0)
             ini_lines_error(L, L->line, "binary data (NUL byte) at column %zu", b + 1);

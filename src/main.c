@@ -35,7 +35,8 @@ static const char usage_text[] =
     "                           (.wav .flac .ogg .opus .mp3, chosen by extension)\n"
     "  export --all DIR         export every routine found to DIR/NAME.flac (or --format),\n"
     "                           with DIR/NAME.vtt captions and DIR/NAME.json chapters\n"
-    "  check ROUTINE...         check routine files; every error as file:line: message\n"
+    "  check ROUTINE...         check routine files; every error and warning as\n"
+    "                           file:line: message (--strict: warnings fail too)\n"
     "  plan ROUTINE             show what will be said and when (--json for programs)\n"
     "  list                     list the routines found\n"
     "  devices                  list the audio output devices\n"
@@ -79,6 +80,8 @@ static const char usage_text[] =
     "  -r, --rate HZ            output sample rate, 48000 (default) or 44100\n"
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
     "  -j, --json               plan: print JSON\n"
+    "      --strict             check: warnings (a value that looks like a comment)\n"
+    "                           are errors too: exit status 1\n"
     "  -d, --device DEV         play: output device, by index or part of its name\n"
     "      --latency MS         play: output latency (default: the device's, at least 100)\n"
     "  -s, --socket PATH        play, menu, ctl: control socket (default\n"
@@ -180,6 +183,7 @@ int main(int argc, char **argv)
         {"music", required_argument, 0, 'm'},  {"verbose", no_argument, 0, 'B'},
         {"replace", no_argument, 0, 'X'},      {"no-mpris", no_argument, 0, 'M'},
         {"preroll", required_argument, 0, 'E'},
+        {"strict", no_argument, 0, 'W'},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -242,6 +246,7 @@ int main(int argc, char **argv)
             if ((o.preroll_ms = parse_int(optarg, 0, PLAN_PREROLL_MAX_MS)) < 0)
                 return usage_error("preroll must be 0-10000 milliseconds, not '%s'", optarg);
             break;
+        case 'W': o.strict = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:

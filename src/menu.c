@@ -54,7 +54,6 @@ static int item_load(struct menu_item *it, const char *name, const char *path, i
         uint64_t min = (frames + (uint64_t)MENU_RATE_HZ * 30) / ((uint64_t)MENU_RATE_HZ * 60);
         it->minutes = min ? (unsigned)min : 1;
         it->moves = routine_count_moves(r);
-        it->steps = r->n_steps;
         it->name = coach_strdup(name);
         it->path = coach_strdup(path);
         it->title = coach_strdup(r->title);
@@ -138,14 +137,14 @@ char *menu_details_text(const struct menu *m, const struct voice *v)
     const struct menu_item *it = &m->items[m->cur];
     struct phrase_args a = {.n = (long)m->cur + 1, .total = (long)m->n, .title = it->title};
     char *item = voice_format(v, PH_MENU_ITEM, &a);
+    /* one count, the one list, check and plan give: exercises */
     char *len = length_text(it, v);
-    char *steps = voice_format(v, PH_MENU_STEPS, &(struct phrase_args){.n = (long)it->steps});
     char *sum = it->summary ? coach_strdup(it->summary) : NULL;
     if (it->summary && !sum) {
-        free(item), free(len), free(steps);
+        free(item), free(len);
         return NULL;
     }
-    return join(item, len, steps, sum);
+    return join(item, len, sum, NULL);
 }
 
 char *menu_intro_text(const struct menu *m, const struct voice *v, bool keys)

@@ -52,6 +52,31 @@ struct pb {
     /* The phrases made from a template and not yet said, with their key:
      * a text too long to speak is blamed on the profile's line. */
     struct { const char *text; int id; } made[4];
+    uint32_t prev_clip;        /* the last phrase placed (when any_speech) */
+    /* o->problems: what does not fit, kept until the pass ends so that the
+     * same misfit repeated (every rep of a set) is one message */
+    struct problem *probs;
+    size_t n_probs, cap_probs;
+};
+
+/* One timing problem: "file:line: first msg", seen `times` times (the
+ * same msg: the same collision and advice, maybe another number), first
+ * at at_s, last at last_s. */
+struct problem {
+    const char *file;
+    int line;
+    char *first, *msg;
+    unsigned times;
+    double at_s, last_s;
+};
+
+/* What a mandatory phrase must not collide with, and the key to change
+ * when it does (line 0: the key is not in the file; the step's header is
+ * named instead). */
+struct fit {
+    int line;
+    const char *before; /* "the next second of the countdown" */
+    const char *advice; /* "make 'hold' longer, or ..." */
 };
 
 static uint64_t F(const struct pb *p, uint64_t ms) { return frames_from_ms(ms, p->o->rate_hz); }
@@ -67,6 +92,69 @@ static void fail(struct pb *p, int rc, const char *fmt, ...)
         vsnprintf(p->err, p->err_cap, fmt, ap);
         va_end(ap);
     }
+}
+
+/* A phrase that cannot be said where it must: with o->problems, kept (the
+ * planning goes on, to find every one); else the plan fails with it. */
+static void problem(struct pb *p, int rc, const char *file, int line, double at_s,
+                    const char *first, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void problem(struct pb *p, int rc, const char *file, int line, double at_s,
+                    const char *first, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!p->o->problems) {
+        fail(p, rc, "%s:%d: %s%s", file, line, first, msg);
+        return;
+    }
+    for (size_t i = 0; i < p->n_probs; i++) {
+        struct problem *q = &p->probs[i];
+        if (q->line == line && strcmp(q->file, file) == 0 && strcmp(q->msg, msg) == 0) {
+            q->times++;
+            q->last_s = at_s;
+            return;
+        }
+    }
+    if (p->n_probs == p->cap_probs) {
+        size_t cap = p->cap_probs ? p->cap_probs * 2 : 8;
+        struct problem *q = realloc(p->probs, cap * sizeof *q);
+        if (!q) return fail(p, COACH_ENOMEM, "out of memory");
+        p->probs = q;
+        p->cap_probs = cap;
+    }
+    char *m = coach_strdup(msg), *f = coach_strdup(first);
+    if (!m || !f) {
+        free(m), free(f);
+        return fail(p, COACH_ENOMEM, "out of memory");
+    }
+    p->probs[p->n_probs++] = (struct problem){.file = file, .line = line, .first = f, .msg = m,
+                                              .times = 1, .at_s = at_s, .last_s = at_s};
+}
+
+/* The problems kept, into o->problems; frees them. Returns how many. */
+static size_t flush_problems(struct pb *p)
+{
+    size_t n = p->n_probs;
+    for (size_t i = 0; i < n; i++) {
+        struct problem *q = &p->probs[i];
+        unsigned s = (unsigned)(q->at_s + 0.5), e = (unsigned)(q->last_s + 0.5);
+        char times[64] = "";
+        if (q->times > 1)
+            snprintf(times, sizeof times, "; %u times, up to %u:%02u", q->times, e / 60, e % 60);
+        if (!p->rc && diags_add(p->o->problems, q->file, q->line, "%s%s (at %u:%02u%s)", q->first,
+                                q->msg, s / 60, s % 60, times))
+            fail(p, COACH_ENOMEM, "out of memory");
+        free(q->first);
+        free(q->msg);
+    }
+    free(p->probs);
+    p->probs = NULL;
+    p->n_probs = p->cap_probs = 0;
+    return n;
 }
 
 /* A session past PLAN_MAX_SESSION_MS fails at the step that reaches it. */
@@ -153,14 +241,17 @@ static void too_long_to_say(struct pb *p, const char *text)
     const struct step *s = p->step >= 0 ? &p->r->steps[p->step] : NULL;
     char start[41]; /* its first 40 bytes, cut on a character boundary */
     text_safe(start, sizeof start, text);
+    double at_s = (double)p->t / p->o->rate_hz;
     if (id >= 0)
-        fail(p, COACH_ETOOLONG,
-             "%s:%d: phrase '%s' would be spoken for more than %d s (\"%s...\"); "
-             "use fewer placeholders",
-             p->v->path, p->v->phrase_line[id], phrase_key((enum phrase_id)id), max_s, start);
+        problem(p, COACH_ETOOLONG, p->v->path, p->v->phrase_line[id], at_s, "",
+                "phrase '%s' would be spoken for more than %d s (\"%s...\"); use fewer "
+                "placeholders",
+                phrase_key((enum phrase_id)id), max_s, start);
     else
-        fail(p, COACH_ETOOLONG, "%s:%d: step '%s': \"%s...\" would be spoken for more than "
-             "%d s", p->r->path, s ? s->line : 0, s ? s->id : "intro", start, max_s);
+        problem(p, COACH_ETOOLONG, p->r->path, s ? s->line : 0, at_s, "",
+                "step '%s': \"%s...\" would be spoken for more than %d s; say it in shorter "
+                "sentences (one 'setup' line each)",
+                s ? s->id : "intro", start, max_s);
 }
 
 /* Interns a text: its clip id and length (the store keeps both). */
@@ -212,15 +303,17 @@ static void say_flow(struct pb *p, char *text)
         add_event(p, EV_SPEECH, at, len, id, 0);
         p->speech_end = at + len;
         p->any_speech = true;
+        p->prev_clip = id;
         p->t = p->speech_end;
     }
     drop(p, text);
 }
 
 /* Speech at an exact frame that must end before limit. Returns true if
- * placed. A mandatory phrase that does not fit fails the plan. Takes
- * ownership of text. */
-static bool say_at(struct pb *p, uint64_t frame, char *text, uint64_t limit, bool mandatory)
+ * placed. A mandatory phrase (must: what it must fit before, and the key
+ * to change) that does not fit is a problem; an optional one (must NULL)
+ * is left out. Takes ownership of text. */
+static bool say_at(struct pb *p, uint64_t frame, char *text, uint64_t limit, const struct fit *must)
 {
     uint32_t id;
     uint64_t len;
@@ -233,14 +326,24 @@ static bool say_at(struct pb *p, uint64_t frame, char *text, uint64_t limit, boo
             if (len) add_event(p, EV_SPEECH, frame, len, id, 0);
             p->speech_end = frame + len;
             p->any_speech = true;
+            p->prev_clip = id;
             placed = true;
-        } else if (mandatory) {
+        } else if (must) {
             const struct step *s = p->step >= 0 ? &p->r->steps[p->step] : NULL;
-            fail(p, COACH_EPLAN,
-                 "%s:%d: step '%s': \"%s\" (%.2f s) does not fit at %.2f s; a faster voice rate "
-                 "or a longer time would make room",
-                 p->r->path, s ? s->line : 0, s ? s->id : "intro", text,
-                 (double)len / p->o->rate_hz, (double)frame / p->o->rate_hz);
+            char with[160];
+            if (!after_prev) {
+                char prev[61];
+                text_safe(prev, sizeof prev, clipstore_text(p->cs, p->prev_clip));
+                snprintf(with, sizeof with, "it would overlap \"%s\" said before it", prev);
+            } else {
+                snprintf(with, sizeof with, "it would run into %s", must->before);
+            }
+            char first[160], shown[61];
+            snprintf(first, sizeof first, "step '%s': \"%s\" (%.2f s) ", s ? s->id : "intro",
+                     text_safe(shown, sizeof shown, text), (double)len / p->o->rate_hz);
+            problem(p, COACH_EPLAN, p->r->path, must->line ? must->line : s ? s->line : 0,
+                    (double)frame / p->o->rate_hz, first, "does not fit: %s; %s", with,
+                    must->advice);
         }
     }
     drop(p, text);
@@ -262,7 +365,11 @@ static void countdown(struct pb *p, uint64_t t0)
     for (uint32_t k = c; k >= 1; k--) {
         uint64_t f = t0 - F(p, (uint64_t)k * 1000);
         add_tone(p, EV_BEEP, f, 0);
-        say_at(p, f, count_text(p, k), f + F(p, 1000), true);
+        const struct fit fit = {
+            p->r->countdown_line, "the next second of the countdown",
+            p->r->countdown_line ? "make 'countdown' smaller (0: none), or choose a faster voice rate"
+                                 : "add 'countdown = 0' to [routine], or choose a faster voice rate"};
+        say_at(p, f, count_text(p, k), f + F(p, 1000), &fit);
     }
     add_tone(p, EV_BEEP_FINAL, t0, 0);
 }
@@ -314,22 +421,26 @@ static void counted_end(struct pb *p, uint64_t start, uint32_t len_ms)
     uint64_t end = start + F(p, len_ms);
     uint32_t k = counted_seconds(len_ms);
     uint64_t first = end - F(p, (uint64_t)k * 1000);
+    const struct step *s = &p->r->steps[p->step];
+    const struct fit fit = {s->hold_line ? s->hold_line : s->duration_line,
+                            "the next counted second",
+                            "choose a faster voice rate (the profile's 'rate', or --rate)"};
     if (len_ms >= HALFWAY_MIN_MS) {
         uint32_t half_s = len_ms / 2000;
         uint64_t f = start + F(p, (uint64_t)half_s * 1000);
         long left = whole_seconds(len_ms - half_s * 1000);
-        say_at(p, f, phrase(p, PH_HALFWAY, &(struct phrase_args){.seconds = left}), first, false);
+        say_at(p, f, phrase(p, PH_HALFWAY, &(struct phrase_args){.seconds = left}), first, NULL);
     }
     for (uint32_t c = k; c >= 1; c--) {
         uint64_t f = end - F(p, (uint64_t)c * 1000);
-        say_at(p, f, count_text(p, c), f + F(p, 1000), true);
+        say_at(p, f, count_text(p, c), f + F(p, 1000), &fit);
     }
 }
 
 /* Speech at the start of a hold or timed work, ending before its first
  * count (or its end): the first of the texts that fits is said; the last
  * one is mandatory if last_mandatory. Takes ownership of the texts. */
-static void say_opening(struct pb *p, uint64_t at, uint32_t len_ms, bool last_mandatory, size_t n,
+static void say_opening(struct pb *p, uint64_t at, uint32_t len_ms, const struct fit *last_must, size_t n,
                         char *texts[])
 {
     uint64_t limit = at + F(p, len_ms - counted_seconds(len_ms) * 1000);
@@ -338,7 +449,7 @@ static void say_opening(struct pb *p, uint64_t at, uint32_t len_ms, bool last_ma
         if (placed)
             drop(p, texts[i]);
         else
-            placed = say_at(p, at, texts[i], limit, last_mandatory && i + 1 == n);
+            placed = say_at(p, at, texts[i], limit, i + 1 == n ? last_must : NULL);
     }
 }
 
@@ -360,17 +471,22 @@ static uint64_t held_reps(struct pb *p, const struct step *s, uint64_t t0, uint3
             const struct phrase_args a = {.n = r, .seconds = secs};
             char *texts[] = {phrase(p, PH_REP_HOLD, &a), phrase(p, PH_REP_SHORT, &a),
                              phrase(p, PH_REP, &a)};
-            say_opening(p, rs, hold_ms, true, 3, texts);
+            const struct fit fit = {s->hold_line, "the counted last seconds of the hold",
+                                    "make 'hold' longer, or choose a faster voice rate"};
+            say_opening(p, rs, hold_ms, &fit, 3, texts);
         } else {
             char *texts[] = {phrase(p, PH_HOLD, &(struct phrase_args){.seconds = secs})};
-            say_opening(p, rs, hold_ms, false, 1, texts);
+            say_opening(p, rs, hold_ms, NULL, 1, texts);
         }
         clicks(p, rs, end, s->metronome_bpm, false, true);
         counted_end(p, rs, hold_ms);
         uint64_t next = r < reps ? end + F(p, rest_ms) : UINT64_MAX;
-        say_at(p, end, phrase(p, PH_RELEASE, NULL), next, true);
+        const struct fit rel = {s->rest_reps_line, "the next repetition",
+                                s->rest_reps_line ? "make 'rest_reps' longer"
+                                                  : "add a longer 'rest_reps'"};
+        say_at(p, end, phrase(p, PH_RELEASE, NULL), next, &rel);
         if (r + 1 == reps) /* "Last one" in the rest before the final rep */
-            say_at(p, p->speech_end + F(p, GAP_MS), phrase(p, PH_LAST_ONE, NULL), next, false);
+            say_at(p, p->speech_end + F(p, GAP_MS), phrase(p, PH_LAST_ONE, NULL), next, NULL);
     }
     return end;
 }
@@ -403,23 +519,26 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
                 if (words) {
                     char *both = phrase(
                         p, PH_REP_PHASE, &(struct phrase_args){.n = r, .phase = s->phases.items[0]});
-                    if (say_at(p, ps, both, pe, false)) {
+                    if (say_at(p, ps, both, pe, NULL)) {
                         drop(p, num);
                         continue;
                     }
                 }
-                say_at(p, ps, num, pe, true);
+                const struct fit fit = {s->tempo_line, "the next phase of the tempo",
+                                        "make the first 'tempo' phase longer, or choose a faster "
+                                        "voice rate"};
+                say_at(p, ps, num, pe, &fit);
             } else if (last_phase_before_final && !rest_ms) {
-                if (!say_at(p, ps, phrase(p, PH_LAST_ONE, NULL), pe, false) && words)
+                if (!say_at(p, ps, phrase(p, PH_LAST_ONE, NULL), pe, NULL) && words)
                     say_at(p, ps, phrase(p, PH_PHASE, &(struct phrase_args){.phase = s->phases.items[ph]}),
-                           pe, false);
+                           pe, NULL);
             } else if (words) {
                 say_at(p, ps, phrase(p, PH_PHASE, &(struct phrase_args){.phase = s->phases.items[ph]}),
-                       pe, false);
+                       pe, NULL);
             }
         }
         if (r + 1 == reps && rest_ms) /* a rest before the final rep: say it there */
-            say_at(p, end + F(p, TIGHT_GAP_MS), phrase(p, PH_LAST_ONE, NULL), next_rep, false);
+            say_at(p, end + F(p, TIGHT_GAP_MS), phrase(p, PH_LAST_ONE, NULL), next_rep, NULL);
     }
     return end;
 }
@@ -429,10 +548,12 @@ static uint64_t timed_work(struct pb *p, const struct step *s, uint64_t t0, uint
 {
     uint64_t end = t0 + F(p, len_ms);
     char *texts[] = {phrase(p, PH_KEEP_GOING, &(struct phrase_args){.seconds = whole_seconds(len_ms)})};
-    say_opening(p, t0, len_ms, false, 1, texts);
+    say_opening(p, t0, len_ms, NULL, 1, texts);
     clicks(p, t0, end, s->metronome_bpm, false, true);
     counted_end(p, t0, len_ms);
-    say_at(p, end, phrase(p, PH_STOP, NULL), UINT64_MAX, true);
+    const struct fit fit = {s->duration_line, "the end of the work",
+                            "choose a faster voice rate"};
+    say_at(p, end, phrase(p, PH_STOP, NULL), UINT64_MAX, &fit);
     return end;
 }
 
@@ -456,7 +577,7 @@ static void rest(struct pb *p, uint32_t rest_ms, const char *text, const struct 
     if (rest_ms >= LONG_REST_MS) {
         uint64_t f = end - F(p, REST_LEFT_S * 1000);
         say_at(p, f, phrase(p, PH_REST_LEFT, &(struct phrase_args){.seconds = REST_LEFT_S}), end,
-               false);
+               NULL);
     }
     if (p->t < end) p->t = end;
 }
@@ -545,9 +666,9 @@ static void breathing(struct pb *p, const struct step *s, bool previewed)
             uint64_t pe = t0 + F(p, off_ms);
             add_event(p, tone[ph], ps, pe - ps, 0, 0);
             if (c < s->spoken_cycles)
-                say_at(p, ps, phrase(p, word[ph], NULL), pe, false);
+                say_at(p, ps, phrase(p, word[ph], NULL), pe, NULL);
             else if (c == s->spoken_cycles && ph == 0 && s->spoken_cycles > 0)
-                say_at(p, ps, phrase(p, PH_TONES_ONLY, NULL), pe, false);
+                say_at(p, ps, phrase(p, PH_TONES_ONLY, NULL), pe, NULL);
             end = pe;
         }
     }
@@ -761,6 +882,14 @@ int plan_build(const struct routine *r, const struct voice *v, struct clipstore 
                        .start = start, .t = start, .speech_end = start,
                        .n_moves = routine_count_moves(r), .err = err, .err_cap = err_cap};
         rc = build_once(&p);
+        size_t misfits = flush_problems(&p);
+        if (!rc && p.rc) rc = p.rc; /* a message could not be kept */
+        if (!rc && misfits) {
+            rc = COACH_EPLAN;
+            if (err && err_cap)
+                snprintf(err, err_cap, "%zu timing problem%s (see above)", misfits,
+                         misfits == 1 ? "" : "s");
+        }
         if (rc) break;
         /* the spoken length is the session's, not the lead-in's */
         char *now = duration_words(v, tl->len_frames - start, o->rate_hz);

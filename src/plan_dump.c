@@ -23,7 +23,8 @@ void plan_dump_text(const struct timeline *tl, const struct clipstore *cs, const
 {
     size_t n_speech = 0;
     for (size_t i = 0; i < tl->n_ev; i++) n_speech += tl->ev[i].kind == EV_SPEECH;
-    fprintf(out, "%s: ", r->title);
+    size_t moves = routine_count_moves(r); /* "exercises" as list, check and the menu count */
+    fprintf(out, "%s: %zu exercise%s, ", r->title, moves, moves == 1 ? "" : "s");
     put_time(out, tl->len_frames, tl->rate_hz);
     fprintf(out, " (%" PRIu64 " frames at %" PRIu32 " Hz), %zu chapters, %zu events, %zu spoken.\n",
             tl->len_frames, tl->rate_hz, tl->n_ch, tl->n_ev, n_speech);
@@ -85,6 +86,7 @@ void plan_dump_json(const struct timeline *tl, const struct clipstore *cs, const
 {
     fputs("{\n  \"title\": ", out);
     put_json_string(out, r->title);
+    fprintf(out, ",\n  \"exercises\": %zu", routine_count_moves(r));
     fprintf(out, ",\n  \"rate_hz\": %" PRIu32 ",\n  \"length_frames\": %" PRIu64, tl->rate_hz,
             tl->len_frames);
     fputs(",\n  \"length_seconds\": ", out);

@@ -518,6 +518,127 @@ static const char *limits(char buf[80], const struct keydef *k, int seconds)
     return buf;
 }
 
+/* ---- hints for values written with a unit ---- */
+
+/* Length of a number ("5", "1.5") at s[0..n), or 0. */
+static size_t number_len(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i && i + 1 < n && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    return i;
+}
+
+/* s[0..n) is word w, ignoring ASCII case. */
+static int is_word(const char *w, const char *s, size_t n)
+{
+    if (strlen(w) != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != w[i]) return 0;
+    }
+    return 1;
+}
+
+/* The factor (in ms per unit for seconds, 1 for counts) of a unit word,
+ * or 0 if it is not one a person writes after such a number. */
+static uint32_t unit_factor(int seconds, const char *u, size_t n)
+{
+    static const char *const sec[] = {"s", "sec", "secs", "second", "seconds", "\"", NULL};
+    static const char *const min[] = {"m", "min", "mins", "minute", "minutes", "'", NULL};
+    static const char *const cnt[] = {"x", "times", "rep", "reps", "repetition", "repetitions",
+                                      "set", "sets", "cycle", "cycles", "breath", "breaths", NULL};
+    for (const char *const *w = seconds ? sec : cnt; *w; w++)
+        if (is_word(*w, u, n)) return seconds ? 1000 : 1;
+    if (seconds && is_word("ms", u, n)) return 1; /* milliseconds */
+    for (const char *const *w = min; seconds && *w; w++)
+        if (is_word(*w, u, n)) return 60000;
+    return 0;
+}
+
+/* One item "5s", "10 sec", "1min", "1.5 minutes", "10x" in s[0..n):
+ * appends it as a bare number (seconds, or the count) to out. Returns 0,
+ * or -1 when it is not a number with a unit. *unit is set when one was. */
+static int strip_unit(int seconds, const char *s, size_t n, char *out, size_t cap, int *unit)
+{
+    trim(&s, &n);
+    size_t k = number_len(s, n);
+    if (!k) return -1;
+    const char *u = s + k;
+    size_t un = n - k;
+    trim(&u, &un);
+    uint32_t f = 1000;
+    if (un) {
+        f = unit_factor(seconds, u, un);
+        if (!f) return -1;
+        *unit = 1;
+    }
+    size_t used = strlen(out);
+    if (!seconds || f == 1000) {
+        snprintf(out + used, cap - used, "%.*s", (int)k, s);
+        return 0;
+    }
+    /* minutes or milliseconds: to seconds, with up to 3 decimals */
+    uint32_t ms;
+    if (parse_ms(s, k, &ms)) return -1;
+    uint64_t v = (uint64_t)ms * f / 1000; /* ms of the value in the unit */
+    char b[24];
+    if (v > UINT32_MAX) return -1;
+    snprintf(out + used, cap - used, "%s", secs(b, (uint32_t)v));
+    return 0;
+}
+
+/* For a refused value written with a unit or a comment, a hint for the
+ * message: "; write hold = 5 (seconds, without a unit)". "" if none. */
+static const char *value_hint(char buf[160], const struct keydef *k, const char *v)
+{
+    buf[0] = 0;
+    const char *hash = strstr(v, " #");
+    if (!hash) hash = strstr(v, "\t#");
+    if (hash && hash > v) {
+        snprintf(buf, 160, "; a comment goes on a line of its own, or after ' ;'");
+        return buf;
+    }
+    int seconds = k->type == KT_SEC || k->type == KT_SEC_RANGE || k->type == KT_TEMPO;
+    int range = k->type == KT_SEC_RANGE || k->type == KT_COUNT_RANGE;
+    size_t whole = number_len(v, strlen(v));
+    const char *frac = whole && v[whole] == ',' ? v + whole + 1 : NULL;
+    if (seconds && k->type != KT_TEMPO && frac && *frac && !strchr(frac, '.') &&
+        number_len(frac, strlen(frac)) == strlen(frac)) {
+        snprintf(buf, 160, "; write %s = %.*s.%s (a decimal point, not a comma)", k->name,
+                 (int)whole, v, frac);
+        return buf;
+    }
+    char num[96] = "";
+    int unit = 0;
+    size_t n = strlen(v);
+    /* a list for tempo, else a number or a range: split and strip each */
+    char sep = k->type == KT_TEMPO ? ',' : '-';
+    if (!seconds && k->type != KT_COUNT && !range) return buf;
+    const char *s = v;
+    for (;;) {
+        const char *e = memchr(s, sep, (size_t)(v + n - s));
+        if (e && !range && k->type != KT_TEMPO) return buf; /* no list or range here */
+        if (strip_unit(seconds, s, e ? (size_t)(e - s) : (size_t)(v + n - s), num, sizeof num,
+                       &unit))
+            return buf;
+        if (!e) break;
+        size_t used = strlen(num);
+        snprintf(num + used, sizeof num - used, "%s", sep == ',' ? ", " : "-");
+        s = e + 1;
+    }
+    if (unit)
+        snprintf(buf, 160, "; write %s = %s (%s)", k->name, num,
+                 seconds ? "seconds, without a unit" : "a bare number");
+    return buf;
+}
+
 /* A number or "lo-hi" range for key k. Returns 0 and fills *out, or reports
  * and returns -1. */
 static int parse_number_or_range(struct parser *p, const struct keydef *k, const char *v,
@@ -541,7 +662,9 @@ static int parse_number_or_range(struct parser *p, const struct keydef *k, const
         }
     }
     if (dash && dash != v && !allow_range) {
-        err(p, LINE(p), "'%s' takes a single value, not a range: '%s'", k->name, q(p, v));
+        char hint[160];
+        err(p, LINE(p), "'%s' takes a single value, not a range: '%s'%s", k->name, q(p, v),
+            value_hint(hint, k, v));
         return -1;
     }
     uint32_t lo, hi;
@@ -556,8 +679,9 @@ static int parse_number_or_range(struct parser *p, const struct keydef *k, const
             return -1;
         }
         if (ra || rb) {
-            err(p, LINE(p), "bad range '%s' for '%s': expected 'lo-hi' like %s", q(p, v), k->name,
-                seconds ? "15-30" : "8-12");
+            char hint[160];
+            err(p, LINE(p), "bad range '%s' for '%s': expected 'lo-hi' like %s%s", q(p, v),
+                k->name, seconds ? "15-30" : "8-12", value_hint(hint, k, v));
             return -1;
         }
     } else {
@@ -567,7 +691,9 @@ static int parse_number_or_range(struct parser *p, const struct keydef *k, const
             return -1;
         }
         if (rc) {
-            err(p, LINE(p), "bad value '%s' for '%s': %s", q(p, v), k->name, expect);
+            char hint[160];
+            err(p, LINE(p), "bad value '%s' for '%s': %s%s", q(p, v), k->name, expect,
+                value_hint(hint, k, v));
             return -1;
         }
         hi = lo;
@@ -693,8 +819,18 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
     case KT_BPM: {
         uint32_t x;
         if (parse_count(v, n, &x) || (x != 0 && (x < k->lo || x > k->hi))) {
-            err(p, LINE(p), "'%s' must be 0 (off) or from %u to %u bpm, got '%s'", k->name,
-                (unsigned)k->lo, (unsigned)k->hi, q(p, v));
+            char hint[160] = "";
+            size_t d = number_len(v, n);
+            const char *u = v + d;
+            size_t un = n - d;
+            trim(&u, &un);
+            if (d && !strchr(v, '.') && is_word("bpm", u, un))
+                snprintf(hint, sizeof hint, "; write %s = %.*s (a bare number)", k->name, (int)d,
+                         v);
+            else
+                value_hint(hint, k, v);
+            err(p, LINE(p), "'%s' must be 0 (off) or from %u to %u bpm, got '%s'%s", k->name,
+                (unsigned)k->lo, (unsigned)k->hi, q(p, v), hint);
             return -1;
         }
         *(uint32_t *)field = x;
@@ -716,8 +852,9 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
                 return -1;
             }
             if (rc) {
-                err(p, LINE(p), "bad value '%s' in 'tempo': expected seconds like 2 or 1.5",
-                    qn(p, item[i], len[i]));
+                char hint[160];
+                err(p, LINE(p), "bad value '%s' in 'tempo': expected seconds like 2 or 1.5%s",
+                    qn(p, item[i], len[i]), value_hint(hint, k, v));
                 return -1;
             }
             if (ms[i] < k->lo || ms[i] > k->hi) {
@@ -736,8 +873,9 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
             good = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
                    v[i] == '-';
         if (!good) {
-            err(p, LINE(p), "bad voice name '%s': use lower-case letters, digits, '_' and '-'",
-                q(p, v));
+            char hint[160];
+            err(p, LINE(p), "bad voice name '%s': use lower-case letters, digits, '_' and '-'%s",
+                q(p, v), value_hint(hint, k, v));
             return -1;
         }
         free(*(char **)field);
@@ -747,7 +885,9 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
     }
     case KT_LEVEL:
         if (level_parse(v, (enum level *)field)) {
-            err(p, LINE(p), "unknown level '%s'; expected easy, medium or hard", q(p, v));
+            char hint[160];
+            err(p, LINE(p), "unknown level '%s'; expected easy, medium or hard%s", q(p, v),
+                value_hint(hint, k, v));
             return -1;
         }
         return 0;
@@ -783,6 +923,44 @@ static void where_valid(const char *name, char *buf, size_t cap)
     }
     if (n) used += (size_t)snprintf(buf + used, cap - used, " steps");
     if (used < cap && routine) snprintf(buf + used, cap - used, "%s[routine]", n ? " and " : "");
+}
+
+/* Lines of the keys the planner names when a phrase does not fit. */
+static void note_line(struct parser *p, const char *name)
+{
+    if (p->sect == 0) {
+        if (strcmp(name, "countdown") == 0) p->r->countdown_line = LINE(p);
+        return;
+    }
+    if (p->sect != 1 + STEP_EXERCISE) return;
+    struct step *st = p->base;
+    if (strcmp(name, "hold") == 0) st->hold_line = LINE(p);
+    else if (strcmp(name, "tempo") == 0) st->tempo_line = LINE(p);
+    else if (strcmp(name, "duration") == 0) st->duration_line = LINE(p);
+    else if (strcmp(name, "rest_reps") == 0) st->rest_reps_line = LINE(p);
+}
+
+/* A spoken value that looks as if it held a comment: "Relax # gently" is
+ * spoken whole ('#' starts a comment only at the start of a line), and in
+ * "Relax ; gently" the reader cut "; gently" off. Either may not be what
+ * the author meant, so both are said; neither stops the file. */
+static void comment_warnings(struct parser *p, const struct keydef *k, const char *v)
+{
+    for (const char *h = v; (h = strchr(h, '#')) != NULL; h++) {
+        if (h > v && is_blank(h[-1])) {
+            ini_lines_warn(&p->in, LINE(p),
+                           "'%s' in '%s' looks like a comment but is spoken ('#' starts a "
+                           "comment only at the start of a line); put the comment on a line of "
+                           "its own, or remove it",
+                           q(p, h), k->name);
+            break;
+        }
+    }
+    if (p->in.comment_len)
+        ini_lines_warn(&p->in, LINE(p),
+                       "'%s' after '%s' is a comment and is not spoken (' ;' starts one); to "
+                       "have it said, remove the blank before ';'",
+                       qn(p, p->in.comment, p->in.comment_len), k->name);
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -828,7 +1006,13 @@ static int handler(void *user, const char *section, const char *name, const char
         p->bad[k] = 1;
         return 1;
     }
-    if (set_value(p, kd, value)) p->bad[k] = 1;
+    if (set_value(p, kd, value)) {
+        p->bad[k] = 1;
+        return 1;
+    }
+    note_line(p, kd->name);
+    if (kd->type == KT_TEXT || kd->type == KT_TEXTS || kd->type == KT_LIST)
+        comment_warnings(p, kd, value);
     return 1;
 }
 

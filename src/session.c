@@ -80,7 +80,9 @@ static enum session_fail load_routine(struct session *s, const char *arg, struct
     char name[256];
     s->name = coach_strdup(session_routine_name(s->routine_path, name, sizeof name));
     if (!s->name) return SESSION_NOMEM;
+    size_t warned = diags_warnings(d);
     rc = routine_load(s->routine_path, &s->routine, d);
+    s->routine_warnings = diags_warnings(d) - warned;
     if (rc == COACH_ENOMEM) return SESSION_NOMEM;
     if (rc == COACH_ENOTFOUND || rc == COACH_EIO) {
         /* unreadable (permissions, an I/O error) or gone since it was found */
@@ -150,8 +152,8 @@ static enum session_fail pick_level(struct session *s, const struct session_opts
     } else if (dmg.lines && d) {
         char text[256];
         history_damage_text(&dmg, text, sizeof text);
-        diags_add(d, hpath, dmg.first_line > INT_MAX ? INT_MAX : (int)dmg.first_line,
-                  "warning: %s", text);
+        diags_warn(d, hpath, dmg.first_line > INT_MAX ? INT_MAX : (int)dmg.first_line, "%s",
+                   text);
     }
     free(hpath);
     s->level = progress_level(base, s->streak);
@@ -215,7 +217,8 @@ int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx),
 {
     struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
                            .announce = s->announce, .tick = tick, .tick_ctx = tick_ctx,
-                           .preroll_ms = s->preroll_ms};
+                           .preroll_ms = s->preroll_ms,
+                           .problems = s->plan_problems};
     int rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);
     if (rc && err && err_cap && !err[0]) coach_set_err(err, err_cap, "%s", coach_strerror(rc));
     return rc;

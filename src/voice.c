@@ -152,6 +152,9 @@ static int handler(void *user, const char *section, const char *name, const char
         for (int i = 0; i < PHRASE_COUNT; i++)
             if (strcmp(name, phrase_keys[i]) == 0)
                 return set_text(L, &v->phrases[i], &v->phrase_line[i], value, line, name, false);
+        /* retired (the menu says one count, "N exercises", no longer the
+         * steps): still read, so older profiles keep working */
+        if (strcmp(name, "menu_steps") == 0) return 1;
         ini_lines_error(L->lines, line, "unknown phrase '%s'", name);
     } else if (strcmp(section, "nouns") == 0) {
         for (int i = 0; i < NOUN_COUNT; i++) {

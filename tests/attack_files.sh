@@ -161,7 +161,7 @@ while True:
       *) bad "race run $run: check exited $st: $(head -n 3 "$tmp/race.err")" ;;
     esac
     # every refusal says what is wrong
-    if LC_ALL=C grep -v -e ': ok, 1 steps' -e 'is a device, pipe or socket, not a routine file' \
+    if LC_ALL=C grep -v -e ': ok, 0 exercises' -e 'is a device, pipe or socket, not a routine file' \
       -e 'cannot open: it is a FIFO (named pipe), not a regular file' \
       -e 'cannot be read (see above)' -e "routine '.*' not found" -e '^  found: ' \
       "$tmp/race.out" "$tmp/race.err" >"$tmp/race.other"; then
@@ -197,7 +197,7 @@ has "$err" "$tmp/vbidi.ini:$line: bidirectional control character U+2066 at colu
 printf '2026-01-02T10:00:00\tevil\tOSC \x1b]0;pwned\x07 CSI \xc2\x9b2J RLO \xe2\x80\xaeevil\x0dX\t3\t3\t600\tcompleted\t0\n' \
   >"$COACH_HISTORY_FILE"
 expect 0 "$C" history
-has "$out" "2026-01-02 10:00: OSC ?]0;pwned? CSI ?2J RLO ?evil?X (evil), completed, 3 of 3 steps"
+has "$out" "2026-01-02 10:00: OSC ?]0;pwned? CSI ?2J RLO ?evil?X (evil), completed, 3 of 3 exercises"
 raw_free "$tmp/out" "history"
 
 # in file names: printed replaced (list, check, warnings)

@@ -121,13 +121,13 @@ static void test_roundtrip(const char *dir)
     free(file);
 
     const char *want_print =
-        "2026-11-21 19:40: Lower back relief (lower-back-relief), completed, 10 of 10 steps, "
+        "2026-11-21 19:40: Lower back relief (lower-back-relief), completed, 10 of 10 exercises, "
         "18 min 9 s.\n"
-        "2026-11-22 19:40: Desk break with  newlines (desk break), stopped, 3 of 7 steps, 45 s.\n"
-        "2026-11-23 19:40: one, interrupted, 0 of 1 step, 0 s.\n"
-        "2026-11-24 20:40: Long one (long), error, 12 of 40 steps, 1 h 5 min 3 s.\n"
-        "2026-11-25 19:40: Hour (hour), completed, 2 of 2 steps, 2 h.\n"
-        "2026-11-26 19:40: Skipped some (skip), completed, 1 of 3 steps, 2 skipped, 1 min 1 s.\n";
+        "2026-11-22 19:40: Desk break with  newlines (desk break), stopped, 3 of 7 exercises, 45 s.\n"
+        "2026-11-23 19:40: one, interrupted, 0 of 1 exercise, 0 s.\n"
+        "2026-11-24 20:40: Long one (long), error, 12 of 40 exercises, 1 h 5 min 3 s.\n"
+        "2026-11-25 19:40: Hour (hour), completed, 2 of 2 exercises, 2 h.\n"
+        "2026-11-26 19:40: Skipped some (skip), completed, 1 of 3 exercises, 2 skipped, 1 min 1 s.\n";
     out = print_to_string(path, &rc);
     CHECK(rc == 0);
     CHECKF(out && strcmp(out, want_print) == 0, "printed:\n%s", out ? out : "(null)");
@@ -165,10 +165,10 @@ static void test_roundtrip(const char *dir)
     out = print_to_string(path, &rc);
     CHECK(rc == 0);
     const char *more =
-        "2026-11-27 19:40: After the crash (after), completed, 5 of 5 steps, 5 min.\n"
-        "2026-11-27 08:00: CRLF (crlf), stopped, 1 of 2 steps, 3 s.\n"
-        "2026-11-28 08:00: NUL (nul), completed, 1 of 2 steps, 3 s.\n"
-        "2026-11-29 19:40: Last (last), stopped, 1 of 1 step, 1 min 1 s.\n";
+        "2026-11-27 19:40: After the crash (after), completed, 5 of 5 exercises, 5 min.\n"
+        "2026-11-27 08:00: CRLF (crlf), stopped, 1 of 2 exercises, 3 s.\n"
+        "2026-11-28 08:00: NUL (nul), completed, 1 of 2 exercises, 3 s.\n"
+        "2026-11-29 19:40: Last (last), stopped, 1 of 1 exercise, 1 min 1 s.\n";
     size_t k = strlen(want_print);
     CHECKF(out && strncmp(out, want_print, k) == 0 && strcmp(out + k, more) == 0,
            "printed after damage:\n%s", out ? out : "(null)");

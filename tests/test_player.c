@@ -587,7 +587,7 @@ static void menu_voice(void)
     CHECK(menu_command(&m, p, &s.voice, CTL_PREVIOUS, &said, reply, sizeof reply) == MENU_STAY &&
           m.cur == 0);
     CHECK(menu_command(&m, p, &s.voice, CTL_WHERE, &said, reply, sizeof reply) == MENU_STAY &&
-          strstr(m.last, "Steps in all"));
+          strstr(m.last, " exercise"));
     /* pause: the sentence stops, "Paused"; resume: the sentence again */
     CHECK(menu_command(&m, p, &s.voice, CTL_PAUSE, &said, reply, sizeof reply) == MENU_STAY &&
           strstr(reply, "ok paused"));

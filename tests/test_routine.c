@@ -347,12 +347,15 @@ static void test_long_lines(void)
     char *msg;
     int rc = parse(t, &r, &msg);
     char want[1024];
+    /* the longest line's inline comment is cut from a spoken value: said */
     snprintf(want, sizeof want,
              "t.ini:3: line too long (%zu bytes; at most %zu)\n"
+             "t.ini:6: warning: '; %.58s...' after 'cue' is a comment and is not spoken (' ;' "
+             "starts one); to have it said, remove the blank before ';'\n"
              "t.ini:8: line too long (%zu bytes; at most %zu)\n"
              "t.ini:9: line too long (%zu bytes; at most %zu)\n"
              "t.ini:10: unknown key 'hodl' in [exercise a]; did you mean 'hold'?\n",
-             max + 1, max, 5 * max + 7, max, max + 1, max);
+             max + 1, max, longest + max - 58, 5 * max + 7, max, max + 1, max);
     CHECK(rc == COACH_EINVAL);
     CHECKF(strcmp(msg, want) == 0, "got:\n%swant:\n%s", msg, want);
     free(msg);
@@ -477,7 +480,10 @@ static void test_files(void)
             char rel[512];
             snprintf(rel, sizeof rel, "%s/%s", dirs[k], e->d_name);
             rc = routine_load(test_src_path(rel), &r, &d);
-            CHECKF(rc == 0 && d.len == 0, "%s: rc %d, first message: %s", rel, rc,
+            /* shipped routines without a warning too; tests/good may
+             * have some (inline comments) */
+            size_t allowed = k == 1 ? diags_warnings(&d) : 0;
+            CHECKF(rc == 0 && d.len == allowed, "%s: rc %d, first message: %s", rel, rc,
                    d.len ? d.items[0].msg : "");
             CHECK(rc != 0 || (r.n_steps > 0 && r.title && r.voice));
             n_good += k == 1;
@@ -613,7 +619,7 @@ static void test_mutations(void)
         diags_init(&d);
         int rc = routine_parse("m.ini", copy, len, &r, &d);
         CHECK(rc == 0 || rc == COACH_EINVAL);
-        CHECK((rc == 0) == (d.len == 0));
+        CHECK((rc == 0) == (d.len == diags_warnings(&d)));
         ok += rc == 0;
         for (size_t i = 0; i < d.len; i++) {
             const char *m = d.items[i].msg;

@@ -89,7 +89,8 @@ static void check_bad(void)
                        "11: duplicate key 'hold' (first on line 10)\n"
                        "12: unknown phrase 'shout'\n"
                        "16: expected 'key = value', got 'this line is wrong'\n"
-                       "17: invalid UTF-8 at column 18 (byte 0xe9)\n"
+                       "17: not UTF-8: byte 0xe9 (\xc3\xa9 in Latin-1) at column 18; save the "
+                       "file as UTF-8\n"
                        "18: missing key name before '='\n"
                        "19: section header is not closed: '[nouns'\n";
     CHECKF(strcmp(out, want) == 0, "got:\n%s", out);

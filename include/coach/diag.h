@@ -10,7 +10,8 @@
 struct coach_diag {
     char *file; /* path as given by the user */
     int line;   /* 1-based; 0 = the file as a whole */
-    char *msg;  /* lower-case, no trailing period */
+    char *msg;  /* lower-case, no trailing period; "warning: ..." for a warning */
+    int warning; /* 1: the file is still usable (coach check --strict refuses it) */
 };
 
 struct coach_diags {
@@ -23,6 +24,11 @@ void diags_free(struct coach_diags *d);
 /* Returns 0, or COACH_ENOMEM. */
 int diags_add(struct coach_diags *d, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same, as a warning: the message starts with "warning: ". */
+int diags_warn(struct coach_diags *d, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* How many of d's entries are warnings. */
+size_t diags_warnings(const struct coach_diags *d);
 /* Stable sort by (file order of first appearance, line). */
 void diags_sort(struct coach_diags *d);
 /* Prints "file:line: msg\n" (or "file: msg\n" when line is 0), control

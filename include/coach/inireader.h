@@ -48,6 +48,10 @@ struct ini_lines {
     int line;              /* 1-based number of the line last read */
     struct coach_diags *d; /* where messages go */
     int n_err;             /* messages added through ini_lines_error */
+    int n_warn;            /* warnings added through ini_lines_warn (capped too) */
+    const char *comment;   /* during a handler call: the inline comment (" ; ...")
+                            * cut from the value, from its ';' (not NUL-terminated) */
+    size_t comment_len;    /* its bytes without trailing blanks; 0 if none */
     bool nomem;            /* a message could not be stored */
     bool unreadable;       /* a line was too long, binary or not UTF-8, or a
                             * header was not closed: whole-file checks may cascade */
@@ -58,6 +62,7 @@ struct ini_lines {
     ini_lines_section_hook on_section;
     void *user;
     bool skip_keys; /* after a broken header */
+    bool nul_known, has_nul; /* the text has a NUL byte: binary, not Latin-1 */
     char section[INI_LINES_MAX_BYTES + 1];
     char quoted[4][INI_LINES_QUOTE_BYTES + 4];
     unsigned qi;
@@ -78,6 +83,9 @@ int ini_lines_parse(struct ini_lines *L, ini_lines_handler handler,
 /* Adds "name:line: message" unless the cap was reached (the message past it
  * says so); line 0 is the file as a whole. */
 void ini_lines_error(struct ini_lines *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds "name:line: warning: message": the file can still be used. */
+void ini_lines_warn(struct ini_lines *L, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* s[0..n) for a message, cut at INI_LINES_QUOTE_BYTES on a UTF-8 boundary.
  * Points into L: valid until four more quotes are made. */

@@ -24,7 +24,6 @@ struct menu_item {
     char *voice;     /* the routine's voice profile name */
     unsigned minutes; /* estimated length, rounded, at least 1 */
     size_t moves;    /* routine_count_moves */
-    size_t steps;    /* sections (exercises, rests, breathing, ...) */
 };
 
 struct menu {
@@ -56,7 +55,7 @@ size_t menu_move(struct menu *m, int delta);
 /* "Routine 2 of 9: Lower back relief. About 18 minutes, 9 exercises."
  * Heap string, NULL if the menu is empty or memory ran out. */
 char *menu_item_text(const struct menu *m, const struct voice *v);
-/* The item, its length, its number of steps and its summary. */
+/* The item, its length and number of exercises, and its summary. */
 char *menu_details_text(const struct menu *m, const struct voice *v);
 /* How to choose (keys: the keyboard's keys; else the buttons and coach
  * ctl) and the first item. Heap string. */

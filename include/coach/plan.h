@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "coach/clips.h"
+#include "coach/diag.h"
 #include "coach/routine.h"
 #include "coach/timeline.h"
 #include "coach/voice.h"
@@ -40,6 +41,13 @@ struct plan_opts {
      * sleeps on silence is awake for the first word and after long rests.
      * 0: neither (the plan is what it always was). */
     uint32_t preroll_ms;
+    /* NULL: the first phrase that cannot be said where it must fails the
+     * plan (err says which). Set (coach check): every such phrase is added
+     * here as "file:line: message", naming what it collides with and the
+     * key to change (the same misfit repeated is one message), and the
+     * planning goes on to find them all; plan_build then returns
+     * COACH_EPLAN if there was any. */
+    struct coach_diags *problems;
 };
 
 #define PLAN_PREROLL_MAX_MS 10000

@@ -57,6 +57,8 @@ struct step {
     uint32_t rest_reps_ms;       /* between reps; default 0 */
     uint32_t rest_sets_ms;       /* between sets; default 30000 */
     uint32_t metronome_bpm;      /* soft ticks during the work; 0 = off */
+    /* lines of the keys a timing error names (0: not in the file) */
+    int hold_line, tempo_line, duration_line, rest_reps_line;
 
     /* breathing (hold_ms above is not used; breath_hold_ms is) */
     uint32_t inhale_ms, breath_hold_ms, exhale_ms, hold_out_ms;
@@ -80,6 +82,7 @@ struct routine {
     uint32_t rest_ms;         /* between steps, default 15000 */
     uint32_t prepare_ms;      /* before the first hold/rep, default 5000 */
     uint32_t countdown_s;     /* 0-10, default 3 */
+    int countdown_line;       /* line of "countdown =", 0 if defaulted */
     enum level level;         /* default LEVEL_EASY */
     struct step *steps;       /* in file order */
     size_t n_steps;

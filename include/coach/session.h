@@ -61,6 +61,10 @@ struct session {
     int progress_errno;   /* --progress: the history could not be read (0: it could) */
     char *announce;       /* --progress sentence said after the title, or NULL */
     uint32_t preroll_ms;  /* every plan's lead-in; the live engine's too (0: none) */
+    size_t routine_warnings; /* warnings the routine file gave (in the diagnostics) */
+    /* set by the caller: session_plan collects every timing problem here
+     * (plan_opts.problems) instead of failing at the first */
+    struct coach_diags *plan_problems;
     bool have_routine, have_voice, have_clips, have_tl;
 };
 

@@ -56,7 +56,6 @@
     X(PH_MENU_ITEM, "menu_item")         /* {n} {total} {title} */                        \
     X(PH_MENU_LENGTH, "menu_length")     /* {minutes}, {n} exercises */                   \
     X(PH_MENU_LENGTH_ONE, "menu_length_one") /* {minutes}, a single exercise */           \
-    X(PH_MENU_STEPS, "menu_steps")       /* {n} steps in all (details) */                 \
     X(PH_MENU_START, "menu_start")       /* {title} */                                    \
     X(PH_MENU_EMPTY, "menu_empty")       /* no routine found */                           \
     X(PH_MENU_INTRO_BUTTONS, "menu_intro_buttons") /* menu_intro with no keyboard */      \

@@ -180,7 +180,7 @@ _coach()
         case $cmd in
         play | menu) opts="$session $live" ;;
         export) opts="$session --output --format --captions --chapters --all --music --channels --preroll" ;;
-        check) opts="$session" ;;
+        check) opts="$session --strict" ;;
         plan) opts="$session --json" ;;
         ctl) opts='--socket' ;;
         list | voices | devices | history) opts='--quiet' ;;

@@ -63,9 +63,12 @@ void fuzz_check_diags(const struct coach_diags *d, const char *name, const uint8
                       size_t size, int rc)
 {
     FUZZ_REQUIRE(rc == 0 || rc == COACH_EINVAL, "rc %d", rc);
-    FUZZ_REQUIRE((rc == 0) == (d->len == 0), "rc %d with %zu messages", rc, d->len);
-    /* the reader's cap: at most INI_LINES_MAX_ERRORS, then "too many errors" */
-    FUZZ_REQUIRE(d->len <= INI_LINES_MAX_ERRORS + 1, "%zu messages", d->len);
+    size_t warnings = diags_warnings(d), errors = d->len - warnings;
+    FUZZ_REQUIRE((rc == 0) == (errors == 0), "rc %d with %zu errors", rc, errors);
+    /* the reader's caps: at most INI_LINES_MAX_ERRORS, then "too many
+     * errors"; at most as many warnings */
+    FUZZ_REQUIRE(errors <= INI_LINES_MAX_ERRORS + 1, "%zu errors", errors);
+    FUZZ_REQUIRE(warnings <= INI_LINES_MAX_ERRORS, "%zu warnings", warnings);
     size_t lines = 1;
     for (size_t i = 0; i < size; i++)
         lines += data[i] == '\n';
@@ -138,6 +141,21 @@ void fuzz_check_plans(const struct routine *r, const struct voice *v, uint32_t r
         char err[1024];
         int rc = plan_build(r, v, &est, &o, &full, err, sizeof err);
         FUZZ_REQUIRE(rc == 0 || rc == COACH_EPLAN, "plan_build: %d (%s)", rc, err);
+        /* collecting every misfit (coach check) fails exactly when the
+         * first one fails, and then lists at least one, each at a line */
+        struct coach_diags probs;
+        diags_init(&probs);
+        struct plan_opts all = o;
+        all.problems = &probs;
+        struct timeline tl2;
+        char err2[1024];
+        int rc2 = plan_build(r, v, &est, &all, &tl2, err2, sizeof err2);
+        FUZZ_REQUIRE((rc2 == 0) == (rc == 0) && (rc2 == 0 || rc2 == COACH_EPLAN),
+                     "collecting: %d, first only: %d (%s)", rc2, rc, err2);
+        if (!rc2) timeline_free(&tl2);
+        for (size_t k = 0; k < probs.len; k++)
+            FUZZ_REQUIRE(probs.items[k].line >= 0 && probs.items[k].msg[0], "empty problem");
+        diags_free(&probs);
         if (rc) {
             FUZZ_REQUIRE(err[0] && full.n_ev == 0 && full.ev == NULL,
                          "a failed plan has no message or keeps events");
