@@ -81,7 +81,7 @@ host=${host_build:-${COACH_ARM64_HOST_BUILD:-$src/build-arm64-host}}
 sysroot=$build/sysroot
 aptdir=$build/apt
 triplet=aarch64-linux-gnu
-arm64_packages=(libc6-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev libsystemd-dev libpulse-dev)
+arm64_packages=(libc6-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev libsystemd-dev libpulse-dev libpocketsphinx-dev)
 # unpacked without their dependencies, only these files: ALSA's pulse
 # plugin (libpulse0 is there already) for play tests through PulseAudio
 arm64_extras=(libasound2-plugins)

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config
   portaudio19-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libsoxr-dev libsystemd-dev
   libpulse-dev
+  libpocketsphinx-dev pocketsphinx-en-us
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the
@@ -20,9 +21,10 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests/faults.sh makes a file vanish and a read fail with strace;
   # tests/install_deb.sh lints the man pages with groff and man;
   # tests/play_terminal.sh plays from an interactive shell in tmux;
-  # tests/mpris.sh steers a session over a private session bus with playerctl
+  # tests/mpris.sh steers a session over a private session bus with playerctl;
+  # test_spotter and bench/listen_bench.sh speak the commands with flite
   packages+=(espeak-ng sox time python3 pulseaudio pulseaudio-utils libasound2-plugins
-             clang libclang-rt-14-dev strace groff-base man-db tmux dbus playerctl)
+             clang libclang-rt-14-dev strace groff-base man-db tmux dbus playerctl flite)
 fi
 if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the

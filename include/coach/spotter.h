@@ -1,0 +1,50 @@
+/* Spoken commands: a keyword spotter over 16 kHz mono speech (pocketsphinx's
+ * keyword search). The phrases ("coach pause"), the command each one means
+ * and their thresholds are data: voices/listen/<language>.ini (format in
+ * that file and in coach(1) FILES). Lives in its own library, coachlisten,
+ * so that only coach and its listening tests link pocketsphinx. Not for the
+ * audio thread: feeding decodes speech. */
+#ifndef COACH_SPOTTER_H
+#define COACH_SPOTTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coach/control.h" /* enum ctl_cmd, ctl_from_word */
+
+#define SPOTTER_RATE_HZ 16000
+
+struct spotter;
+
+/* What was heard. */
+struct spotter_hit {
+    enum ctl_cmd cmd;    /* the command word of the phrase */
+    char phrase[64];     /* "coach pause" */
+    uint64_t end_sample; /* samples (16 kHz) fed since open when it ended */
+};
+
+/* Opens the recognizer with the phrases of listen_file (a path to en.ini).
+ * 0, or a COACH_E* status with err ("file:line: ...", "pocketsphinx model not
+ * found at ...: install pocketsphinx-en-us", ...). */
+int spotter_open(struct spotter **out, const char *listen_file, char *err, size_t err_cap);
+
+/* Feeds 16 kHz mono signed 16-bit samples (any count). Returns 1 with *hit filled
+ * when a phrase was spotted in them (the search restarts after it, so one
+ * utterance gives one hit), 0 when nothing, <0 (COACH_E*) on failure.
+ * When one call's samples hold more than one hit, the later ones are
+ * returned by the next calls (n may be 0 to collect them). */
+int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter_hit *hit);
+
+void spotter_close(struct spotter *s);
+
+/* The listen file for a voice language ("en-us", "de"...), looked up in dir
+ * (e.g. the voices directory + "/listen"): writes its path to out and returns 0,
+ * or COACH_ENOTFOUND when no file serves that language (spoken commands are
+ * English only while Debian ships only the English model).
+ * The file's name is the language it serves: en.ini serves "en" and every
+ * "en-..." (en-us, en-gb); an espeak-ng variant ("+f3") and a directory
+ * ("gmw/") are ignored, case and '_' / '-' do not matter; the most specific
+ * file wins (en-gb.ini before en.ini). */
+int spotter_find(const char *dir, const char *language, char *out, size_t out_cap);
+
+#endif
