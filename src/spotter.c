@@ -35,6 +35,7 @@
 #define FRAME_SAMPLES 160       /* pocketsphinx: 100 frames per second at 16 kHz */
 #define RESTART_SAMPLES (SPOTTER_RATE_HZ * 30) /* a long quiet utterance restarts */
 #define PENDING_MAX 8
+#define SETTLE_SAMPLES (SPOTTER_RATE_HZ * 3 / 10) /* 300 ms: see collect() */
 
 struct phrase {
     char text[64];     /* "coach pause": single spaces, lower case */
@@ -60,6 +61,7 @@ struct spotter {
     uint64_t utt_start; /* sample at which the current utterance began */
     struct spotter_hit pending[PENDING_MAX]; /* hits not yet returned */
     size_t n_pending;
+    uint64_t settle_until; /* a detection is waiting until this sample; 0: none */
 };
 
 static bool word_char(int c) { return (c >= 'a' && c <= 'z') || c == '\''; }
@@ -389,56 +391,71 @@ static const struct phrase *phrase_of(const struct spotter *s, const char *text,
     return NULL;
 }
 
-/* After a block: queues what the search found in it and restarts the
- * utterance, so that the next hit is a new utterance. */
+static void queue(struct spotter *s, const struct phrase *p, uint64_t end)
+{
+    if (s->n_pending == PENDING_MAX) return; /* a caller that never collects */
+    struct spotter_hit *h = &s->pending[s->n_pending++];
+    h->cmd = p->cmd;
+    snprintf(h->phrase, sizeof h->phrase, "%s", p->text);
+    h->end_sample = end;
+}
+
+/* Restarts the search: what comes next is a new utterance. */
+static int restart(struct spotter *s)
+{
+    if (ps_end_utt(s->ps) < 0 || ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
+    s->utt_start = s->fed;
+    s->settle_until = 0;
+    return 0;
+}
+
+/* After a block. A detection is not taken at once: "coach stop" is found
+ * inside "coach softer" before its end, so the search goes on for
+ * SETTLE_SAMPLES and then the detection that spans the most frames wins
+ * (the whole phrase said, not a phrase that fits a part of it); then the
+ * search restarts, so one utterance is one hit. */
 static int collect(struct spotter *s)
 {
     const char *hyp = ps_get_hyp(s->ps, NULL);
     if (!hyp || !*hyp) {
-        if (s->fed - s->utt_start > RESTART_SAMPLES && !ps_get_in_speech(s->ps)) {
-            /* bounded state over hours of listening: restart in a pause */
-            if (ps_end_utt(s->ps) < 0 || ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
-            s->utt_start = s->fed;
-        }
+        bool in_speech = ps_get_in_speech(s->ps);
+        if (s->fed - s->utt_start > RESTART_SAMPLES && !in_speech)
+            return restart(s); /* bounded state over hours of listening: restart in a pause */
         return 0;
     }
-    /* the segments name each keyphrase found, with its end frame */
-    bool any = false;
+    if (!s->settle_until) {
+        s->settle_until = s->fed + SETTLE_SAMPLES;
+        return 0;
+    }
+    if (s->fed < s->settle_until) return 0;
+    const struct phrase *best = NULL;
+    int best_len = -1;
+    uint64_t best_end = s->fed;
     for (ps_seg_t *seg = ps_seg_iter(s->ps); seg; seg = ps_seg_next(seg)) {
         const char *w = ps_seg_word(seg);
-        const struct phrase *p = w ? phrase_of(s, w, strlen(w)) : NULL;
+        size_t wl = w ? strlen(w) : 0;
+        while (wl && w[wl - 1] == ' ') wl--; /* pocketsphinx ends it with a blank */
+        const struct phrase *p = w ? phrase_of(s, w, wl) : NULL;
         if (!p) continue;
         int sf = 0, ef = 0;
         ps_seg_frames(seg, &sf, &ef);
-        uint64_t end = s->utt_start + (uint64_t)(ef + 1) * FRAME_SAMPLES;
-        if (ef < 0 || end > s->fed) end = s->fed;
-        if (s->n_pending < PENDING_MAX) {
-            struct spotter_hit *h = &s->pending[s->n_pending++];
-            h->cmd = p->cmd;
-            snprintf(h->phrase, sizeof h->phrase, "%s", p->text);
-            h->end_sample = end;
+        if (ef - sf > best_len) {
+            best = p;
+            best_len = ef - sf;
+            best_end = s->utt_start + (uint64_t)(ef + 1) * FRAME_SAMPLES;
+            if (ef < 0 || best_end > s->fed) best_end = s->fed;
         }
-        any = true;
     }
-    if (!any) {
+    if (!best) {
         /* no segment: the hypothesis names the phrases, space-separated;
          * take the first one it starts with */
-        for (size_t i = 0; i < s->n && !any; i++) {
+        for (size_t i = 0; i < s->n && !best; i++) {
             size_t l = strlen(s->ph[i].text);
-            if (strncmp(hyp, s->ph[i].text, l) == 0 && (hyp[l] == 0 || hyp[l] == ' ')) {
-                if (s->n_pending < PENDING_MAX) {
-                    struct spotter_hit *h = &s->pending[s->n_pending++];
-                    h->cmd = s->ph[i].cmd;
-                    snprintf(h->phrase, sizeof h->phrase, "%s", s->ph[i].text);
-                    h->end_sample = s->fed;
-                }
-                any = true;
-            }
+            if (strncmp(hyp, s->ph[i].text, l) == 0 && (hyp[l] == 0 || hyp[l] == ' ')) best = &s->ph[i];
         }
     }
-    if (ps_end_utt(s->ps) < 0 || ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
-    s->utt_start = s->fed;
-    return 0;
+    if (best) queue(s, best, best_end);
+    return restart(s);
 }
 
 int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter_hit *hit)
