@@ -55,9 +55,28 @@ sock=$tmp/ctl.sock
 
 # the commands, as a person other than the coach says them
 say() { flite -voice "$1" -t "$2" -o "$tmp/$3.wav" || { bad "flite cannot say '$2'"; exit 1; }; }
-say awb "coach pause" pause
-say slt "coach continue" continue
+for v in slt awb; do
+  say $v "coach pause" pause.$v
+  say $v "coach continue" continue.$v
+done
 speak() { paplay -d micsink "$tmp/$1.wav"; } # into the microphone
+# say_until CMD LOG: says "coach CMD" into the microphone until LOG shows
+# it heard (as a person repeats a command not taken), by turns in two
+# voices, at most 4 times; $t_said: when it was said last. (Synthetic
+# voices after a long silence are not always recognized.)
+say_until() {
+  local i n0
+  n0=$(grep -c "heard \"coach $1\"" "$2")
+  for i in 1 2 3 4; do
+    t_said=$(now)
+    speak "$1.$([ $((i % 2)) = 1 ] && echo slt || echo awb)"
+    for _ in $(seq 40); do
+      [ "$(grep -c "heard \"coach $1\"" "$2")" -gt "$n0" ] && { echo "  (said $i time(s))"; return 0; }
+      sleep 0.1
+    done
+  done
+  return 1
+}
 
 # long timed steps: the coach is silent (metronome clicks only) from about
 # 13 s to 40 s into the first one
@@ -99,16 +118,12 @@ if wait_for 60 "the first step" grep -q "Plank" "$tmp/play.out"; then
   if pulse_record "$tmp/cap.wav"; then
     t_rec=$(now)
     sleep 1
-    t_pause=$(now)
-    speak pause
-    # (not 'coach ctl where': its answer is spoken)
-    wait_for 15 "\"coach pause\" heard" grep -q 'heard "coach pause"' "$tmp/play.err" &&
-      ok "\"coach pause\" heard"
+    # (not 'coach ctl where' to see it: its answer is spoken)
+    say_until pause "$tmp/play.err" && ok "\"coach pause\" heard" || bad "\"coach pause\" not heard"
+    t_pause=$t_said
     sleep 5 # the fade, "Paused" said, then silence
-    t_cont=$(now)
-    speak continue
-    wait_for 15 "\"coach continue\" heard" grep -q 'heard "coach continue"' "$tmp/play.err" &&
-      ok "\"coach continue\" heard"
+    say_until continue "$tmp/play.err" && ok "\"coach continue\" heard" || bad "\"coach continue\" not heard"
+    t_cont=$t_said
     sleep 4
     pulse_record_stop
     t_end=$(now)
@@ -182,7 +197,7 @@ COACH_DATA_DIR=$tmp/menu PULSE_SOURCE=micsink.monitor "$coach" menu --listen --v
 coach_pid=$!
 if wait_for 60 "the menu offers" grep -q "Listening test" "$tmp/menu.out"; then
   sleep 20 # the menu has said its words (about 12 s) and waits
-  speak continue
+  say_until continue "$tmp/menu.err" || bad "menu: \"coach continue\" not heard"
   wait_for 30 "menu: continue by voice" grep -q "Exercise 1 of 2" "$tmp/menu.out" &&
     ok "menu: \"coach continue\" starts the routine offered"
 fi
