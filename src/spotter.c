@@ -35,6 +35,7 @@
 #define FRAME_SAMPLES 160       /* pocketsphinx: 100 frames per second at 16 kHz */
 #define RESTART_SAMPLES (SPOTTER_RATE_HZ * 30) /* a long quiet utterance restarts */
 #define PENDING_MAX 8
+#define CAND_MAX 16
 #define SETTLE_SAMPLES (SPOTTER_RATE_HZ * 3 / 10) /* 300 ms: see collect() */
 
 struct phrase {
@@ -62,6 +63,12 @@ struct spotter {
     struct spotter_hit pending[PENDING_MAX]; /* hits not yet returned */
     size_t n_pending;
     uint64_t settle_until; /* a detection is waiting until this sample; 0: none */
+    struct candidate {
+        const struct phrase *p; /* into ph */
+        int sf, ef;             /* frames of the utterance (100 per second) */
+        int32_t prob;           /* pocketsphinx's log score */
+    } cand[CAND_MAX];           /* what this utterance's search has found */
+    size_t n_cand;
 };
 
 static bool word_char(int c) { return (c >= 'a' && c <= 'z') || c == '\''; }
@@ -406,31 +413,16 @@ static int restart(struct spotter *s)
     if (ps_end_utt(s->ps) < 0 || ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
     s->utt_start = s->fed;
     s->settle_until = 0;
+    s->n_cand = 0;
     return 0;
 }
 
-/* After a block. A detection is not taken at once: "coach stop" is found
- * inside "coach softer" before its end, so the search goes on for
- * SETTLE_SAMPLES and then the detection that spans the most frames wins
- * (the whole phrase said, not a phrase that fits a part of it); then the
- * search restarts, so one utterance is one hit. */
-static int collect(struct spotter *s)
+/* Notes each detection the search has made, once: pocketsphinx keeps only
+ * the likeliest of overlapping ones, and a short phrase ("coach back")
+ * that fits the start of a longer one ("coach pause") is likelier
+ * because it is shorter. */
+static void note_candidates(struct spotter *s)
 {
-    const char *hyp = ps_get_hyp(s->ps, NULL);
-    if (!hyp || !*hyp) {
-        bool in_speech = ps_get_in_speech(s->ps);
-        if (s->fed - s->utt_start > RESTART_SAMPLES && !in_speech)
-            return restart(s); /* bounded state over hours of listening: restart in a pause */
-        return 0;
-    }
-    if (!s->settle_until) {
-        s->settle_until = s->fed + SETTLE_SAMPLES;
-        return 0;
-    }
-    if (s->fed < s->settle_until) return 0;
-    const struct phrase *best = NULL;
-    int best_len = -1;
-    uint64_t best_end = s->fed;
     for (ps_seg_t *seg = ps_seg_iter(s->ps); seg; seg = ps_seg_next(seg)) {
         const char *w = ps_seg_word(seg);
         size_t wl = w ? strlen(w) : 0;
@@ -439,22 +431,52 @@ static int collect(struct spotter *s)
         if (!p) continue;
         int sf = 0, ef = 0;
         ps_seg_frames(seg, &sf, &ef);
-        if (ef - sf > best_len) {
-            best = p;
-            best_len = ef - sf;
-            best_end = s->utt_start + (uint64_t)(ef + 1) * FRAME_SAMPLES;
-            if (ef < 0 || best_end > s->fed) best_end = s->fed;
-        }
+        bool known = false;
+        for (size_t i = 0; i < s->n_cand && !known; i++)
+            known = s->cand[i].p == p && s->cand[i].ef == ef;
+        if (known || s->n_cand == CAND_MAX) continue;
+        struct candidate *c = &s->cand[s->n_cand++];
+        c->p = p;
+        c->sf = sf;
+        c->ef = ef;
+        c->prob = ps_seg_prob(seg, NULL, NULL, NULL);
     }
-    if (!best) {
+}
+
+/* After a block. A detection is not taken at once: "coach stop" is found
+ * inside "coach softer" before its end, "coach back" in "coach pause";
+ * the search goes on for SETTLE_SAMPLES, and then of every phrase found
+ * the one that spans the most frames wins (the whole phrase said, not a
+ * phrase that fits a part of it). Then the search restarts, so one
+ * utterance is one hit. */
+static int collect(struct spotter *s)
+{
+    const char *hyp = ps_get_hyp(s->ps, NULL);
+    if (!hyp || !*hyp) {
+        if (s->fed - s->utt_start > RESTART_SAMPLES && !ps_get_in_speech(s->ps))
+            return restart(s); /* bounded state over hours of listening: restart in a pause */
+        return 0;
+    }
+    note_candidates(s);
+    if (!s->settle_until) s->settle_until = s->fed + SETTLE_SAMPLES;
+    if (s->fed < s->settle_until) return 0;
+    const struct candidate *best = NULL;
+    for (size_t i = 0; i < s->n_cand; i++)
+        if (!best || s->cand[i].ef - s->cand[i].sf > best->ef - best->sf) best = &s->cand[i];
+    if (best) {
+        uint64_t end = s->utt_start + (uint64_t)(best->ef + 1) * FRAME_SAMPLES;
+        queue(s, best->p, best->ef < 0 || end > s->fed ? s->fed : end);
+    } else {
         /* no segment: the hypothesis names the phrases, space-separated;
          * take the first one it starts with */
-        for (size_t i = 0; i < s->n && !best; i++) {
+        for (size_t i = 0; i < s->n; i++) {
             size_t l = strlen(s->ph[i].text);
-            if (strncmp(hyp, s->ph[i].text, l) == 0 && (hyp[l] == 0 || hyp[l] == ' ')) best = &s->ph[i];
+            if (strncmp(hyp, s->ph[i].text, l) == 0 && (hyp[l] == 0 || hyp[l] == ' ')) {
+                queue(s, &s->ph[i], s->fed);
+                break;
+            }
         }
     }
-    if (best) queue(s, best, best_end);
     return restart(s);
 }
 

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/export.h"
 #include "coach/session.h"
@@ -115,6 +116,26 @@ static void test_find(void)
     CHECK(spotter_find(tmp, "en-gb", out, sizeof out) == 0 && strcmp(out, want) == 0);
     snprintf(want, sizeof want, "%s/en.ini", tmp);
     CHECK(spotter_find(tmp, "en-us", out, sizeof out) == 0 && strcmp(out, want) == 0);
+}
+
+/* voices/listen/ holds no voice profile: the catalog (and so `coach
+ * voices`, --voice) never offers it or its file. */
+static void test_catalog(void)
+{
+    char **names, **paths;
+    size_t n;
+    CHECK(catalog_list(CATALOG_VOICES, &names, &paths, &n) == 0);
+    int en_us = 0;
+    for (size_t i = 0; i < n; i++) {
+        CHECKF(strcmp(names[i], "listen") != 0 && !strstr(paths[i], "/listen/"), "%s: %s", names[i], paths[i]);
+        en_us += strcmp(names[i], "en-us") == 0;
+    }
+    CHECK(en_us == 1);
+    catalog_strv_free(names, n);
+    catalog_strv_free(paths, n);
+    char *p = NULL;
+    CHECK(catalog_find(CATALOG_VOICES, "listen", &p) == COACH_ENOTFOUND && !p);
+    free(p);
 }
 
 /* Reads a 16 kHz mono file into a heap array. */
@@ -251,6 +272,7 @@ int main(void)
     }
     test_errors();
     test_find();
+    test_catalog();
 
     struct spotter *s = NULL;
     char err[512] = "";

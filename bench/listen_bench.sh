@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Spoken commands (issue 11): how well the spotter hears the ten commands
+# said by voices that are not the coach's, how often the coach's own
+# sessions set it off, and its CPU share. Run by hand (not a test):
+#
+#   bash scripts/setup.sh --bench && bash scripts/build.sh
+#   bash bench/listen_bench.sh [LISTEN_FILE [hits|false]]
+#
+# (a) hits: each command twice (two speaking rates) = 20 utterances per
+#     voice: flite's voices (those `flite -lv` has of slt rms awb kal16) and
+#     espeak-ng variants that are not the coach's en-us default (en-us+f3,
+#     en+m7, en-gb), each alone (0 dB, between seconds of silence) and with
+#     the coach's own export mixed 10 dB below the command's speech level;
+# (b) false triggers over every English routine exported as coach plays it
+#     (fed straight in, as a microphone next to the speaker would hear it);
+# (c) CPU seconds per audio second: the share of one core.
+# Needs flite and espeak-ng; writes to bench/out/listen (cached: delete it
+# to make the audio again).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$here/build}
+bench=$build/listen_bench
+coach=$build/coach
+listen=${1:-$here/voices/listen/en.ini}
+part=${2:-all}
+out=$here/bench/out/listen
+[ -x "$bench" ] && [ -x "$coach" ] || { echo "build first: $bench, $coach" >&2; exit 1; }
+command -v flite >/dev/null || { echo "needs flite (scripts/setup.sh --bench)" >&2; exit 1; }
+command -v espeak-ng >/dev/null || { echo "needs espeak-ng (scripts/setup.sh --bench)" >&2; exit 1; }
+mkdir -p "$out"
+
+words=(pause resume next back previous repeat where louder softer stop)
+said=("coach pause" "coach continue" "coach next" "coach back" "coach previous"
+      "coach repeat" "coach where am I" "coach louder" "coach softer" "coach stop")
+
+# The coach's own sessions: every shipped English routine, as exported.
+export COACH_DATA_DIR=$here
+sessions=()
+for r in "$here"/routines/*.ini; do
+  name=$(basename "$r" .ini)
+  case $name in *.*) continue ;; esac # lower-back-relief.de: not an English voice
+  f=$out/session-$name.wav
+  [ -s "$f" ] || "$coach" export "$name" -o "$f" >/dev/null
+  sessions+=("$f")
+done
+bg=$out/session-lower-back-relief.wav
+
+# The commands: two takes per voice.
+voices=()
+have=$(flite -lv 2>/dev/null)
+for v in slt rms awb kal16; do
+  case " $have " in *" $v "*) ;; *) continue ;; esac
+  voices+=("flite:$v")
+  for i in "${!words[@]}"; do
+    t1=$out/flite-$v-$i-1.wav t2=$out/flite-$v-$i-2.wav
+    [ -s "$t1" ] || flite -voice "$v" -t "${said[$i]}" -o "$t1"
+    [ -s "$t2" ] || flite -voice "$v" --setf duration_stretch=1.25 -t "${said[$i]}" -o "$t2"
+  done
+done
+for v in en-us+f3 en+m7 en-gb; do
+  voices+=("espeak:$v")
+  for i in "${!words[@]}"; do
+    t1=$out/espeak-$v-$i-1.wav t2=$out/espeak-$v-$i-2.wav
+    [ -s "$t1" ] || espeak-ng -v "$v" -s 175 -w "$t1" "${said[$i]}"
+    [ -s "$t2" ] || espeak-ng -v "$v" -s 140 -w "$t2" "${said[$i]}"
+  done
+done
+
+echo "listen file: $listen"
+if [ "$part" != false ]; then
+echo
+echo "(a) hits of 20 (10 commands x 2 rates), each between seconds of silence or background"
+printf '%-18s %12s %12s\n' voice "0 dB" "coach -10 dB"
+cpu=0 audio=0 all_right=0 all_items=0 all_wrong=0
+for vv in "${voices[@]}"; do
+  kind=${vv%%:*} v=${vv#*:}
+  items=()
+  for i in "${!words[@]}"; do
+    items+=("${words[$i]}=$out/$kind-$v-$i-1.wav" "${words[$i]}=$out/$kind-$v-$i-2.wav")
+  done
+  row=()
+  for cond in clean bg; do
+    extra=()
+    [ $cond = bg ] && extra=(--bg "$bg" --bg-db -10)
+    res=$("$bench" "$listen" "${extra[@]}" "${items[@]}")
+    tot=$(grep '^total' <<<"$res")
+    right=$(awk '{print $3}' <<<"$tot") n=$(awk '{print $5}' <<<"$tot" | tr -d ,)
+    wrong=$(awk '{print $7}' <<<"$tot" | tr -d ,)
+    missed=$(awk '$1 == "item" && $5 == 0 {print $2}' <<<"$res" | sort | uniq -c | awk '{printf "%s%s", sep, $2 ($1 > 1 ? "x" $1 : ""); sep=","}')
+    cell="$right/$n"
+    [ "$wrong" != 0 ] && cell="$cell w$wrong"
+    row+=("$cell")
+    [ -n "$missed" ] && echo "  $vv $cond missed: $missed$(grep '^wrong' <<<"$res" | awk '{printf " (heard %s %s)", $2, $3}')" >>"$out/misses.txt"
+    all_right=$((all_right + right)) all_items=$((all_items + n)) all_wrong=$((all_wrong + wrong))
+  done
+  printf '%-18s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}"
+done
+echo "all: $all_right of $all_items heard, $all_wrong heard as another command"
+[ -s "$out/misses.txt" ] && { cat "$out/misses.txt"; rm -f "$out/misses.txt"; }
+fi
+[ "$part" = hits ] && exit 0
+
+echo
+echo "(b) false triggers and (c) CPU over the coach's own sessions"
+items=()
+for f in "${sessions[@]}"; do items+=("-=$f"); done
+res=$("$bench" "$listen" "${items[@]}")
+grep '^false' <<<"$res" || true
+tot=$(grep '^total' <<<"$res")
+awk '{a=$11; printf "%d false triggers over %.1f min of %d sessions; cpu %s s for %s s of audio: %.2f %% of one core (%.4f)\n", $9, a/60, n, $14, a, $17*100, $17}' n=${#sessions[@]} <<<"$tot"
