@@ -57,6 +57,9 @@ struct opts {
     bool no_mpris;        /* play, menu: not on the session bus as a media player */
     int preroll_ms;       /* --preroll (plan.h); -1: not given (play, menu: on for Bluetooth) */
     bool strict;          /* check: warnings count as errors */
+    bool listen;          /* play, menu: spoken commands through a microphone */
+    const char *mic;      /* --mic NAME|INDEX: the microphone (NULL: the default input) */
+    bool echo_cancelled;  /* the microphone has the coach removed: listen over its speech too */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set
@@ -92,8 +95,10 @@ int load_music(const struct opts *o, uint32_t rate_hz, struct music *m, bool *lo
  * options, and the filter that keeps the sound system's noise off fd 2. */
 #define CONTROL_SPARE_FDS 3
 struct mpris;
+struct listen;
 struct control {
     struct mpris *mpris; /* on the session bus as a media player, or NULL */
+    struct listen *listen; /* spoken commands (opened once the voice is known), or NULL */
     struct ctlsrv srv; /* the control socket and its clients (srv.listen_fd -1: none) */
     char *sock;        /* its path (heap), or NULL */
     bool keys;         /* keys are read from the terminal now */
@@ -128,6 +133,9 @@ struct loop_ops {
     /* fills in what a media player shows now (NULL: nothing) */
     void (*media)(void *ctx, struct mpris_state *st);
     int (*tick)(void *ctx);
+    /* is speech being rendered now, and the device's latency (for the
+     * echo gate of spoken commands; NULL: never speaking) */
+    void (*output)(void *ctx, bool *speaking, double *latency_s);
     void (*interrupt)(void *ctx);
     enum ctl_cmd (*key)(int key);
     int fd; /* polled as well (the player's), or -1 */
@@ -161,6 +169,29 @@ void mpris_pollfd(struct mpris *m, struct pollfd *pfd, int *timeout_ms);
 enum ctl_cmd mpris_take(struct mpris *m);
 /* Announces what changed (PropertiesChanged). */
 void mpris_update(struct mpris *m, const struct mpris_state *st);
+/* cli_listen.c: spoken commands. listen_check_language: EXIT_OK if a
+ * listen file serves the voice's language (espeak name), else
+ * EXIT_USAGE after saying that spoken commands are English only.
+ * listen_open: that check, then the recognizer, the microphone (o->mic)
+ * and its thread; EXIT_OK, or the exit status after a message (no
+ * microphone: EXIT_NODEVICE; the model missing: EXIT_NOTFOUND). */
+int listen_check_language(const char *voice_name, const char *language, bool tell);
+int listen_open(struct listen **out, const struct opts *o, const char *voice_name,
+                const char *language);
+void listen_close(struct listen *l);
+int listen_fd(const struct listen *l); /* -1 for NULL */
+/* A loop starts at now_ns: phrases heard before are stale. */
+void listen_arm(struct listen *l, uint64_t now_ns);
+/* One look at the output (echo.h's gate). */
+void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latency_s);
+/* The next command heard and not the coach's own voice; CTL_NONE: none.
+ * Says once on stderr when the microphone stopped; --verbose: each
+ * phrase heard or ignored. */
+enum ctl_cmd listen_take(struct listen *l);
+/* The listener for a session whose voice is voice (play_routine, choose):
+ * opens it if --listen and not yet open. EXIT_OK or an exit status. */
+int control_listen(struct control *c, const struct opts *o, const char *voice_name,
+                   const char *language);
 void noise_filter_start(void);
 void noise_filter_stop(void);
 extern uint64_t launch_ns;

@@ -185,8 +185,23 @@ int control_open(struct control *c, const struct opts *o, bool want_keys, const 
     return EXIT_OK;
 }
 
+int control_listen(struct control *c, const struct opts *o, const char *voice_name,
+                   const char *language)
+{
+    if (!o->listen) return EXIT_OK;
+    if (c->listen) { /* the menu's: a routine in another language is still steered in English */
+        if (listen_check_language(voice_name, language, false) != EXIT_OK && !o->quiet)
+            fprintf(stderr, "coach: spoken commands stay English (the voice %s is %s)\n",
+                    voice_name, language);
+        return EXIT_OK;
+    }
+    return listen_open(&c->listen, o, voice_name, language);
+}
+
 void control_close(struct control *c)
 {
+    listen_close(c->listen);
+    c->listen = NULL;
     mpris_close(c->mpris);
     c->mpris = NULL;
     tty_restore();
@@ -307,6 +322,21 @@ static int socket_words(struct control *c, const struct loop_ops *ops, void *ctx
     return st;
 }
 
+/* Spoken commands: what the coach renders now (the echo gate), then
+ * every phrase heard that is not its own voice, carried out like keys. */
+static int spoken(struct control *c, const struct loop_ops *ops, void *ctx)
+{
+    bool speaking = false;
+    double latency_s = 0.0;
+    if (ops->output) ops->output(ctx, &speaking, &latency_s);
+    listen_turn(c->listen, coach_mono_ns(), speaking, latency_s);
+    int st = LOOP_GO_ON;
+    enum ctl_cmd cmd;
+    while (st == LOOP_GO_ON && (cmd = listen_take(c->listen)) != CTL_NONE)
+        st = ops->command(ctx, cmd, NULL, 0);
+    return st;
+}
+
 /* The media player's side: the commands its methods asked for, carried
  * out like keys; then what it shows, brought up to date. */
 static int media(struct control *c, const struct loop_ops *ops, void *ctx)
@@ -326,10 +356,11 @@ static int media(struct control *c, const struct loop_ops *ops, void *ctx)
 int control_loop(struct control *c, const struct loop_ops *ops, void *ctx)
 {
     spares_take(c);
+    listen_arm(c->listen, coach_mono_ns());
     int st;
     for (;;) {
         keys_follow(c);
-        struct pollfd fds[4 + CTLSRV_POLLFDS];
+        struct pollfd fds[5 + CTLSRV_POLLFDS];
         /* only live descriptors: poll refuses more entries than the limit
          * of open files, and the loop must run at that limit */
         int n = 0, i_key = -1, i_srv = -1, i_bus = -1, timeout_ms = 50;
@@ -337,6 +368,7 @@ int control_loop(struct control *c, const struct loop_ops *ops, void *ctx)
         if (ops->fd >= 0) fds[n++] = (struct pollfd){.fd = ops->fd, .events = POLLIN};
         if (c->keys) i_key = n, fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
         if (c->mpris) i_bus = n, mpris_pollfd(c->mpris, &fds[n++], &timeout_ms);
+        if (c->listen) fds[n++] = (struct pollfd){.fd = listen_fd(c->listen), .events = POLLIN};
         size_t n_srv = 0;
         if (c->srv.listen_fd >= 0) {
             i_srv = n;
@@ -355,6 +387,7 @@ int control_loop(struct control *c, const struct loop_ops *ops, void *ctx)
             ctlsrv_serve(&c->srv, fds + i_srv, n_srv);
             st = socket_words(c, ops, ctx);
         }
+        if (st == LOOP_GO_ON && c->listen) st = spoken(c, ops, ctx); /* every turn: the gate looks */
         if (st == LOOP_GO_ON && i_bus >= 0) st = media(c, ops, ctx);
         /* ops->fd's readiness is the tick's business */
         if (st == LOOP_GO_ON) st = ops->tick(ctx);

@@ -75,6 +75,16 @@ static int menu_tick(void *ctx)
 
 static void menu_interrupt(void *ctx) { (void)ctx; }
 
+/* For the echo gate of spoken commands: the menu's sentences. */
+static void menu_output(void *ctx, bool *speaking, double *latency_s)
+{
+    struct choosing *ch = ctx;
+    struct player_status st;
+    player_status(ch->p, &st);
+    *speaking = st.speaking;
+    *latency_s = st.latency_s;
+}
+
 /* The menu's voice: --voice, else the first routine's, else en-us. */
 static int open_voice(struct session *s, const struct menu *m, const struct opts *o)
 {
@@ -90,6 +100,12 @@ static int choose(struct menu *m, struct control *c, const struct opts *o, char 
 {
     struct session s;
     int st = open_voice(&s, m, o);
+    if (st) {
+        session_free(&s);
+        return st;
+    }
+    /* --listen: refused (a voice it cannot serve, no microphone) before a word is said */
+    st = control_listen(c, o, s.voice.name, s.voice.espeak_voice);
     if (st) {
         session_free(&s);
         return st;
@@ -116,7 +132,7 @@ static int choose(struct menu *m, struct control *c, const struct opts *o, char 
             fprintf(stderr, "coach: cannot speak the menu\n");
         show(&ch, m->last);
         const struct loop_ops ops = {.command = menu_cmd, .tick = menu_tick, .media = menu_media,
-                                     .interrupt = menu_interrupt, .key = menu_key,
+                                     .output = menu_output, .interrupt = menu_interrupt, .key = menu_key,
                                      .fd = player_fd(p)};
         st = control_loop(c, &ops, &ch);
     }

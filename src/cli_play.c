@@ -99,6 +99,16 @@ static int play_tick(void *ctx)
     return st == PLAYER_PLAYING ? LOOP_GO_ON : EXIT_OK;
 }
 
+/* For the echo gate of spoken commands. */
+static void play_output(void *ctx, bool *speaking, double *latency_s)
+{
+    struct playing *pl = ctx;
+    struct player_status st;
+    player_status(pl->p, &st);
+    *speaking = st.speaking;
+    *latency_s = st.latency_s;
+}
+
 static void play_interrupt(void *ctx)
 {
     struct playing *pl = ctx;
@@ -141,6 +151,13 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
         session_free(&s);
         return st;
     }
+    /* --listen: refused (a voice it cannot serve, no microphone) before
+     * anything plays */
+    st = control_listen(c, o, s.voice.name, s.voice.espeak_voice);
+    if (st) {
+        session_free(&s);
+        return st;
+    }
     struct player_opts po = cli_player_opts(o);
     char *hpath = history_default_path();
     po.history_path = hpath;
@@ -157,7 +174,7 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
     }
     struct playing pl = {.p = p, .o = o, .chapter_shown = -1, .title = s.routine.title};
     const struct loop_ops ops = {.command = play_command, .tick = play_tick, .media = play_media,
-                                 .interrupt = play_interrupt, .key = ctl_from_key,
+                                 .output = play_output, .interrupt = play_interrupt, .key = ctl_from_key,
                                  .fd = player_fd(p)};
     st = control_loop(c, &ops, &pl);
     struct player_status ps;

@@ -89,24 +89,38 @@ static const char usage_text[] =
     "      --replace            play, menu: stop the coach playing on that socket first\n"
     "      --no-mpris           play, menu: not a media player on the session bus (MPRIS:\n"
     "                           media keys, Bluetooth buttons, playerctl)\n"
+    "      --listen             play, menu: spoken commands through a microphone (English\n"
+    "                           voices): \"coach pause\", \"coach continue\", \"coach next\",\n"
+    "                           \"coach back\", \"coach previous\", \"coach repeat\", \"coach\n"
+    "                           where am I\", \"coach louder\", \"coach softer\", \"coach stop\";\n"
+    "                           heard only while the coach itself is silent\n"
+    "      --mic MIC            with --listen: the microphone, by index or part of its\n"
+    "                           name (coach devices lists them; default: the default input)\n"
+    "      --echo-cancelled     with --listen: the microphone has the coach's sound removed\n"
+    "                           (PulseAudio/PipeWire echo cancellation): heard over its\n"
+    "                           speech too\n"
     "      --verbose            play, menu: also the engine's figures at the end (first\n"
     "                           sound, missed clips, underruns)\n"
     "      --preroll MS         play, menu, export: MS of an inaudible tone before the\n"
     "                           first sound, and through silences over 4 s, so a\n"
     "                           Bluetooth speaker is awake for every word (0-10000; play\n"
     "                           and menu: 500 on a Bluetooth output, else 0)\n"
+    "                           sound, missed clips, underruns); with --listen, each\n"
+    "                           phrase heard or ignored\n"
     "  -q, --quiet              no progress or summary messages\n"
     "  -h, --help               this help\n"
     "  -V, --version            the version\n"
     "\n"
     "Exit status: 0 success, 1 a routine or voice profile has errors, 2 bad\n"
-    "command line, 3 routine or voice not found or unreadable (ctl: no coach\n"
-    "playing), 4 the output cannot be written (no such directory, no permission,\n"
+    "command line (also --listen with a voice not in English), 3 routine or voice\n"
+    "not found or unreadable (ctl: no coach playing; --listen: no speech model),\n"
+    "4 the output cannot be written (no such directory, no permission,\n"
     "disk full or the file size limit, a directory or device named; no file is\n"
     "changed) or the history cannot be read, 5 espeak-ng cannot start (install\n"
-    "espeak-ng-data) or lacks the voice, 6 no audio device (or it cannot be\n"
-    "opened), 7 the audio device was lost while playing, 8 another coach is\n"
-    "playing (on the same control socket) or exporting to the same file,\n"
+    "espeak-ng-data) or lacks the voice, 6 no audio device or, with --listen, no\n"
+    "microphone (or it cannot be opened), 7 the audio device was lost while\n"
+    "playing, 8 another coach is playing (on the same control socket) or\n"
+    "exporting to the same file,\n"
     "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n";
 
 volatile sig_atomic_t interrupted;
@@ -184,6 +198,8 @@ int main(int argc, char **argv)
         {"replace", no_argument, 0, 'X'},      {"no-mpris", no_argument, 0, 'M'},
         {"preroll", required_argument, 0, 'E'},
         {"strict", no_argument, 0, 'W'},
+        {"listen", no_argument, 0, 'H'},       {"mic", required_argument, 0, 'i'},
+        {"echo-cancelled", no_argument, 0, 'K'},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -247,12 +263,15 @@ int main(int argc, char **argv)
                 return usage_error("preroll must be 0-10000 milliseconds, not '%s'", optarg);
             break;
         case 'W': o.strict = true; break;
+        case 'H': o.listen = true; break;
+        case 'i': o.mic = optarg; break;
+        case 'K': o.echo_cancelled = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:
             if (optopt && strchr("oflrcds", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
-            if (optopt && strchr("LCPvRpSAE", optopt)) /* long-only: name it as typed */
+            if (optopt && strchr("LCPvRpSAEi", optopt)) /* long-only: name it as typed */
                 return usage_error("option '%s' needs a value", argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -264,6 +283,11 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     int n = argc - optind - 1;
     char **args = argv + optind + 1;
+    bool live = strcmp(cmd, "play") == 0 || strcmp(cmd, "menu") == 0;
+    if (o.mic && !o.listen) return usage_error("%s", "--mic chooses the microphone of --listen: give both");
+    if (o.echo_cancelled && !o.listen)
+        return usage_error("%s", "--echo-cancelled is about the microphone of --listen: give both");
+    if (o.listen && !live) return usage_error("--listen is for play and menu, not %s", cmd);
 
     if (strcmp(cmd, "play") == 0 || strcmp(cmd, "menu") == 0) signal_pipe_open();
     struct sigaction sa = {.sa_handler = on_signal};

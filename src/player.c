@@ -532,6 +532,13 @@ void player_status(struct player *p, struct player_status *st)
                                  .chapter_title = p->title, .chapter_frame = c ? c->frame : 0,
                                  .chapter_end_frame = c ? c->end_frame : 0,
                                  .n_chapters = p->cur ? p->cur->n_ch : 0};
+    int mode = atomic_load_explicit(&p->live.mode_now, memory_order_relaxed);
+    uint64_t back = (uint64_t)p->live.rate_hz * PLAYER_SPEAKING_MS / 1000;
+    st->speaking = mode == LIVE_SPEAKING ||
+                   (mode == LIVE_RUN && timeline_speech_between(p->cur, pos > back ? pos - back : 0, pos + 1));
+    struct sink_stats ss = {0};
+    if (p->sink) p->ops->stats(p->sink, &ss);
+    st->latency_s = ss.latency_s;
 }
 
 float player_volume(const struct player *p) { return atomic_load(&p->live.r.volume); }

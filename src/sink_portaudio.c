@@ -274,6 +274,26 @@ static void pa_end(void)
     unmute_stderr(saved);
 }
 
+/* The microphone (mic_portaudio.c) starts and ends PortAudio the same way:
+ * PortAudio counts its starts, so the sink and the microphone may each
+ * hold it. */
+int sink_portaudio_system_start(const char *device, char *err, size_t cap)
+{
+    return pa_start(device, err, cap);
+}
+
+void sink_portaudio_system_end(void) { pa_end(); }
+
+void sink_portaudio_mute(int *saved_fd)
+{
+    if (*saved_fd < 0)
+        *saved_fd = mute_stderr();
+    else {
+        unmute_stderr(*saved_fd);
+        *saved_fd = -1;
+    }
+}
+
 int sink_portaudio_list(FILE *out, char *err, size_t cap)
 {
     int rc = pa_start(NULL, err, cap);
@@ -289,6 +309,20 @@ int sink_portaudio_list(FILE *out, char *err, size_t cap)
         found++;
     }
     if (!found && blame_resources(err, cap)) found = COACH_EIO;
+    if (found > 0) { /* --mic takes these */
+        PaDeviceIndex def_in = Pa_GetDefaultInputDevice();
+        bool header = false;
+        for (int i = 0; i < n; i++) {
+            const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+            if (!d || d->maxInputChannels < 1) continue;
+            if (!header) fprintf(out, "Microphones (--mic):\n");
+            header = true;
+            const PaHostApiInfo *h = Pa_GetHostApiInfo(d->hostApi);
+            fprintf(out, "%d: %s (%s), %d channels, %.0f Hz%s\n", i, d->name, h ? h->name : "?",
+                    d->maxInputChannels, d->defaultSampleRate, i == def_in ? ", default" : "");
+        }
+        if (!header) fprintf(out, "No microphones found (--listen needs one).\n");
+    }
     pa_end();
     return found;
 }

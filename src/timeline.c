@@ -75,3 +75,13 @@ uint64_t timeline_chapter_content_end(const struct timeline *tl, size_t i)
     uint64_t end = tl->ch[i].end_frame;
     return tl->ending_frame && tl->ending_frame < end ? tl->ending_frame : end;
 }
+
+bool timeline_speech_between(const struct timeline *tl, uint64_t from, uint64_t to)
+{
+    if (!tl || to <= from) return false;
+    /* an event reaching into [from, to) starts at most max_event_frames before it */
+    size_t i = timeline_lower_bound(tl, from > tl->max_event_frames ? from - tl->max_event_frames : 0);
+    for (; i < tl->n_ev && tl->ev[i].frame < to; i++)
+        if (tl->ev[i].kind == EV_SPEECH && tl->ev[i].frame + tl->ev[i].len_frames > from) return true;
+    return false;
+}

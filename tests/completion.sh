@@ -114,6 +114,9 @@ comp '--socket' ctl -
 comp '--quiet' list -
 comp '--device' play --dev
 comp '--device' menu --dev
+comp '--listen' play --lis
+comp '--mic' menu --mi
+comp '' export --lis
 comp '' export --dev
 comp '' check --mus
 comp '--all' export --al

@@ -91,7 +91,12 @@ struct player_status {
     uint64_t chapter_frame;
     uint64_t chapter_end_frame; /* exclusive */
     size_t n_chapters;          /* in the timeline playing */
+    /* speech is being rendered: said live (an answer, "Paused", the menu),
+     * or the timeline's within the last PLAYER_SPEAKING_MS before pos */
+    bool speaking;
+    double latency_s;           /* the device's output latency (what it reports) */
 };
+#define PLAYER_SPEAKING_MS 100
 
 /* What the session came to; the record of the history is made of it. */
 struct player_summary {

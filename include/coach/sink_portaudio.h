@@ -40,9 +40,19 @@ extern const struct sink_ops sink_portaudio_ops;
 #define PA_SINK_AS_PROBE_MB 512UL
 
 /* `coach devices`: lists the output devices ("INDEX: NAME (HOST API), N
- * channels, RATE Hz[, default]") to out. Returns how many, or a negative
- * code with a reason in err (COACH_ETIMEDOUT as for open; COACH_EIO when
- * short of descriptors or, finding none, of address space). */
+ * channels, RATE Hz[, default]") to out, then under "Microphones (--mic):"
+ * the input devices the same way. Returns how many output devices, or a
+ * negative code with a reason in err (COACH_ETIMEDOUT as for open;
+ * COACH_EIO when short of descriptors or, finding none, of address space). */
 int sink_portaudio_list(FILE *out, char *err, size_t cap);
+
+/* For the microphone (mic_portaudio.h): PortAudio started as for open
+ * (bounded in time, quiet, the descriptor check; device: kept from the
+ * plugins skipped), 0 or as open; and ended. Each start needs its end. */
+int sink_portaudio_system_start(const char *device, char *err, size_t cap);
+void sink_portaudio_system_end(void);
+/* fd 2 muted while PortAudio works (*saved_fd -1: mute, saving fd 2 in it;
+ * else: restore it and set -1). */
+void sink_portaudio_mute(int *saved_fd);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef COACH_TIMELINE_H
 #define COACH_TIMELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,5 +75,8 @@ const struct chapter *timeline_chapter_at(const struct timeline *tl, uint64_t fr
 uint64_t timeline_chapter_content_end(const struct timeline *tl, size_t i);
 /* Index of the first event whose frame >= frame (binary search). */
 size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame);
+/* Is speech sounding anywhere in frames [from, to)? (The echo gate of
+ * spoken commands asks, echo.h.) tl may be NULL: no. */
+bool timeline_speech_between(const struct timeline *tl, uint64_t from, uint64_t to);
 
 #endif

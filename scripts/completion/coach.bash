@@ -44,11 +44,16 @@ _coach_voices()
     done
 }
 
-# Device names ("0: NAME (API), ..."): --device takes part of a name.
+# Device names ("0: NAME (API), ..."): --device takes part of a name; the
+# output devices come first, the microphones (--mic) after their heading.
+# $1: out or mic.
 _coach_devices()
 {
+    local part=out
     "$(_coach_bin)" devices 2>/dev/null | while IFS= read -r line; do
-        [[ $line =~ ^[0-9]+:\ (.*)\ \([^\(]*\),\ [0-9]+\ channels ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+        [[ $line == Microphones* ]] && part=mic
+        [[ $part == "$1" && $line =~ ^[0-9]+:\ (.*)\ \([^\(]*\),\ [0-9]+\ channels ]] &&
+            printf '%s\n' "${BASH_REMATCH[1]}"
     done
 }
 
@@ -121,7 +126,7 @@ _coach()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     # Options that take a value, as getopt_long in src/main.c knows them.
-    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--music|--preroll'
+    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--music|--preroll|--mic'
 
     # The command: the first word that is neither an option nor an option's
     # value (options may come before the command: getopt permutes).
@@ -160,7 +165,11 @@ _coach()
             _coach_files -i "$val"
             ;;
         -d | --device)
-            mapfile -t names < <(_coach_devices)
+            mapfile -t names < <(_coach_devices out)
+            _coach_add -q "$val" "${names[@]}"
+            ;;
+        --mic)
+            mapfile -t names < <(_coach_devices mic)
             _coach_add -q "$val" "${names[@]}"
             ;;
         --all) _coach_files -d "$val" ;;
@@ -174,7 +183,7 @@ _coach()
     fi
 
     local session='--level --progress --voice --speech-rate --pitch --speech-volume --volume --rate --quiet'
-    local live='--music --channels --device --latency --socket --replace --no-mpris --verbose --preroll'
+    local live='--music --channels --device --latency --socket --replace --no-mpris --verbose --preroll --listen --mic --echo-cancelled'
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in

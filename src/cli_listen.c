@@ -1,0 +1,249 @@
+/* Spoken commands (`--listen`): the microphone (mic_portaudio.h) read on an
+ * ordinary thread of the listener's own, its audio fed to the keyword
+ * spotter (spotter.h); what is heard goes to the control loop through a
+ * self-pipe (the descriptor joins its poll, like the control socket and
+ * the session bus), stamped with when its audio ended. The loop drops a
+ * phrase whose audio overlaps the coach's own audible speech (echo.h:
+ * the gate, fed every turn with what the player renders) and carries out
+ * the others exactly as the key for the command. The audio output's
+ * callback is never touched. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coach/catalog.h"
+#include "coach/common.h"
+#include "coach/echo.h"
+#include "coach/mic_portaudio.h"
+#include "coach/spotter.h"
+
+#define LISTEN_JOIN_MS 1500 /* a read stuck in a hung sound server is left behind after this */
+
+/* What the thread tells the loop: one write each (under PIPE_BUF: whole). */
+struct heard {
+    int32_t cmd;        /* enum ctl_cmd; CTL_NONE: the microphone stopped (why: phrase) */
+    uint64_t end_ns;    /* CLOCK_MONOTONIC: when its audio ended */
+    char phrase[160];   /* "coach pause", or why the microphone stopped */
+};
+
+struct listen {
+    struct spotter *sp;          /* the thread's once started */
+    struct mic *mic;             /* the thread's once started */
+    int pipe[2];                 /* thread -> loop, both ends non-blocking */
+    pthread_t thread;
+    atomic_bool stop;            /* loop writes, thread reads */
+    atomic_bool done;            /* thread writes when it returns */
+    struct echo_gate gate;       /* loop only */
+    bool gated;                  /* drop phrases over the coach's speech (no --echo-cancelled) */
+    bool verbose;
+    uint64_t armed_ns;           /* phrases ending before this are stale */
+    bool told_stopped;
+};
+
+/* ---- the thread ---- */
+
+static void tell(struct listen *l, const struct heard *h)
+{
+    /* a full pipe (the loop is not reading): this phrase is dropped */
+    (void)!write(l->pipe[1], h, sizeof *h);
+}
+
+static void *run(void *arg)
+{
+    struct listen *l = arg;
+    int16_t pcm[MIC_RATE_HZ * MIC_READ_MS / 1000 + 64];
+    uint64_t fed = 0; /* samples given to the spotter */
+    char err[160] = "";
+    while (!atomic_load(&l->stop)) {
+        size_t n;
+        uint64_t end_ns;
+        if (mic_read(l->mic, pcm, sizeof pcm / sizeof *pcm, &n, &end_ns, err, sizeof err)) break;
+        fed += n;
+        struct spotter_hit hit;
+        int rc = spotter_feed(l->sp, pcm, n, &hit);
+        while (rc == 1) {
+            /* the hit ended (fed - end_sample) samples before the last one read */
+            uint64_t ago = fed > hit.end_sample ? (fed - hit.end_sample) * 1000000000ull / MIC_RATE_HZ : 0;
+            struct heard h = {.cmd = (int32_t)hit.cmd, .end_ns = end_ns > ago ? end_ns - ago : 0};
+            snprintf(h.phrase, sizeof h.phrase, "%s", hit.phrase);
+            tell(l, &h);
+            rc = spotter_feed(l->sp, pcm, 0, &hit); /* more in the same samples */
+        }
+        if (rc < 0) {
+            snprintf(err, sizeof err, "the recognizer failed (%s)", coach_strerror(rc));
+            break;
+        }
+    }
+    if (!atomic_load(&l->stop)) {
+        struct heard h = {.cmd = CTL_NONE};
+        snprintf(h.phrase, sizeof h.phrase, "%s", err);
+        tell(l, &h);
+    }
+    atomic_store(&l->done, true);
+    return NULL;
+}
+
+/* ---- opening ---- */
+
+/* The listen file for the voice's language, in the voices directories'
+ * listen/: 0, or COACH_ENOTFOUND. */
+static int find_listen_file(const char *language, char *out, size_t cap)
+{
+    char **dirs;
+    size_t n;
+    if (catalog_dirs(CATALOG_VOICES, &dirs, &n)) return COACH_ENOMEM;
+    int rc = COACH_ENOTFOUND;
+    for (size_t i = 0; i < n && rc; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/listen", dirs[i]);
+        rc = spotter_find(dir, language, out, cap);
+    }
+    catalog_strv_free(dirs, n);
+    return rc;
+}
+
+int listen_check_language(const char *voice_name, const char *language, bool tell)
+{
+    char path[4096];
+    int rc = find_listen_file(language, path, sizeof path);
+    if (rc == COACH_ENOMEM) {
+        fputs("coach: out of memory\n", stderr);
+        return EXIT_INVALID;
+    }
+    if (rc && !tell) return EXIT_USAGE;
+    if (rc) {
+        fprintf(stderr,
+                "coach: spoken commands are English only (pocketsphinx has only an English model "
+                "in Debian): --listen cannot serve the voice %s (language %s). Use an English "
+                "voice (--voice en-us) or play without --listen.\n",
+                voice_name, language);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+int listen_open(struct listen **out, const struct opts *o, const char *voice_name,
+                const char *language)
+{
+    *out = NULL;
+    char path[4096], err[1024] = "";
+    int st = listen_check_language(voice_name, language, true);
+    if (st) return st;
+    find_listen_file(language, path, sizeof path);
+    struct listen *l = calloc(1, sizeof *l);
+    if (!l) {
+        fputs("coach: out of memory\n", stderr);
+        return EXIT_INVALID;
+    }
+    l->pipe[0] = l->pipe[1] = -1;
+    l->gated = !o->echo_cancelled;
+    l->verbose = o->verbose;
+    echo_gate_init(&l->gate);
+    int rc = spotter_open(&l->sp, path, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "coach: cannot listen: %s\n", err);
+        free(l);
+        return rc == COACH_ENOTFOUND ? EXIT_NOTFOUND : EXIT_INVALID;
+    }
+    rc = mic_open(&l->mic, o->mic, err, sizeof err);
+    if (rc) {
+        if (rc == COACH_ETIMEDOUT) cli_player_failed(PLAYER_HUNG, err, NULL); /* does not return */
+        fprintf(stderr,
+                "coach: cannot listen: %s. Connect a microphone%s (see 'coach devices'), or play "
+                "without --listen.\n",
+                err, o->mic ? " or name another with --mic" : ", or name one with --mic");
+        spotter_close(l->sp);
+        free(l);
+        return EXIT_NODEVICE;
+    }
+    if (pipe(l->pipe) == 0) {
+        for (int i = 0; i < 2; i++) {
+            fcntl(l->pipe[i], F_SETFL, O_NONBLOCK);
+            fcntl(l->pipe[i], F_SETFD, FD_CLOEXEC);
+        }
+        if (pthread_create(&l->thread, NULL, run, l) == 0) {
+            if (!o->quiet)
+                fprintf(stderr, "Listening on %s: say \"coach pause\", \"coach continue\", "
+                                "\"coach next\"...%s\n",
+                        mic_name(l->mic), l->gated ? " (in the coach's pauses)" : "");
+            *out = l;
+            return EXIT_OK;
+        }
+    }
+    fprintf(stderr, "coach: cannot listen: %s\n", strerror(errno));
+    if (l->pipe[0] >= 0) close(l->pipe[0]), close(l->pipe[1]);
+    mic_close(l->mic);
+    spotter_close(l->sp);
+    free(l);
+    return EXIT_NODEVICE;
+}
+
+void listen_close(struct listen *l)
+{
+    if (!l) return;
+    atomic_store(&l->stop, true);
+    /* a read returns within MIC_READ_MS; a hung sound server holds it */
+    for (int ms = 0; ms < LISTEN_JOIN_MS && !atomic_load(&l->done); ms += 10)
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+    if (!atomic_load(&l->done)) { /* left inside PortAudio: the process is ending */
+        pthread_detach(l->thread);
+        return;
+    }
+    pthread_join(l->thread, NULL);
+    mic_close(l->mic);
+    spotter_close(l->sp);
+    close(l->pipe[0]);
+    close(l->pipe[1]);
+    free(l);
+}
+
+/* ---- the loop's side ---- */
+
+int listen_fd(const struct listen *l) { return l ? l->pipe[0] : -1; }
+
+void listen_arm(struct listen *l, uint64_t now_ns)
+{
+    if (l) l->armed_ns = now_ns;
+}
+
+void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latency_s)
+{
+    if (l) echo_gate_turn(&l->gate, now_ns, speaking, latency_s);
+}
+
+enum ctl_cmd listen_take(struct listen *l)
+{
+    struct heard h;
+    while (l && read(l->pipe[0], &h, sizeof h) == (ssize_t)sizeof h) {
+        if (h.cmd == CTL_NONE) {
+            if (!l->told_stopped)
+                fprintf(stderr, "coach: %s; spoken commands are off, keys and 'coach ctl' still "
+                                "work\n", h.phrase);
+            l->told_stopped = true;
+            continue;
+        }
+        if (h.end_ns < l->armed_ns) {
+            if (l->verbose)
+                fprintf(stderr, "coach: ignored \"%s\": heard before it could be carried out\n",
+                        h.phrase);
+            continue;
+        }
+        if (l->gated && echo_gate_is_echo(&l->gate, h.end_ns)) {
+            if (l->verbose)
+                fprintf(stderr, "coach: ignored \"%s\": the coach was speaking (its own voice?)\n",
+                        h.phrase);
+            continue;
+        }
+        if (l->verbose) fprintf(stderr, "coach: heard \"%s\"\n", h.phrase);
+        return (enum ctl_cmd)h.cmd;
+    }
+    return CTL_NONE;
+}
