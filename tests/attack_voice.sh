@@ -192,7 +192,17 @@ else
   "$coach" check routines/warm-up.ini >"$tmp/check.want" 2>&1
   "$coach" export routines/warm-up.ini -o "$tmp/want.wav" -q
   worked=0 refused=0
-  for v in $(seq 26000 1500 62000); do
+  # The sweep starts from the address space coach needs merely to load its
+  # libraries (22 MB once, 36 MB since pocketsphinx and libpulse), so it
+  # probes the same stages of a session whatever the libraries take.
+  lo=5000 hi=2000000
+  while [ $((hi - lo)) -gt 100 ]; do
+    mid=$(((lo + hi) / 2))
+    if (ulimit -v $mid && exec "$coach" version) >/dev/null 2>&1 </dev/null; then hi=$mid; else lo=$mid; fi
+  done
+  floor=$hi
+  echo "  memory sweep: coach loads in $floor KB of address space"
+  for v in $(seq $((floor + 3700)) 1500 $((floor + 40000))); do
     (ulimit -v $v && exec "$coach" check routines/warm-up.ini) >"$tmp/stdout" 2>"$tmp/stderr" </dev/null
     got=$?
     if [ $got = 0 ]; then
@@ -211,9 +221,9 @@ else
       && [ -z "$(ls -A "$tmp/out" | grep 'm\.wav')" ]; then ok; refused=$((refused + 1))
     else bad "export under ulimit -v $v: exit $got (files: $(ls -A "$tmp/out" | tr '\n' ' ')): $(head -c 300 "$tmp/stderr")"; fi
   done
-  # finely where espeak-ng itself runs short (at 31.75 MB here it said
-  # nothing and made no sound: every phrase silent, "ok" and a wrong length)
-  for v in $(seq 30500 50 33000); do
+  # finely where espeak-ng itself runs short (at 31.75 MB, 9.4 MB over the
+  # floor, it once said nothing and made no sound: every phrase silent, "ok" and a wrong length)
+  for v in $(seq $((floor + 8200)) 50 $((floor + 10700))); do
     (ulimit -v $v && exec "$coach" check routines/warm-up.ini) >"$tmp/stdout" 2>"$tmp/stderr" </dev/null
     got=$?
     if [ $got = 0 ]; then
