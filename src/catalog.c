@@ -148,6 +148,33 @@ int catalog_find(enum catalog_kind kind, const char *arg, char **path)
     return rc;
 }
 
+int catalog_find_other(enum catalog_kind kind, const char *name, unsigned long long skip_dev,
+                       unsigned long long skip_ino, char **path)
+{
+    if (!valid_name(name)) return COACH_ENOTFOUND;
+    char **dirs;
+    size_t n;
+    int rc = catalog_dirs(kind, &dirs, &n);
+    if (rc) return rc;
+    rc = COACH_ENOTFOUND;
+    for (size_t i = 0; i < n && rc == COACH_ENOTFOUND; i++) {
+        char *p = coach_asprintf("%s/%s.ini", dirs[i], name);
+        struct stat st;
+        if (!p) {
+            rc = COACH_ENOMEM;
+        } else if (stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+                   !((unsigned long long)st.st_dev == skip_dev &&
+                     (unsigned long long)st.st_ino == skip_ino)) {
+            *path = p;
+            rc = 0;
+        } else {
+            free(p);
+        }
+    }
+    catalog_strv_free(dirs, n);
+    return rc;
+}
+
 /* The usable entries of a listing so far: names and their files. */
 struct entries {
     char **names, **paths;

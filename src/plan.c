@@ -243,7 +243,8 @@ static void too_long_to_say(struct pb *p, const char *text)
     text_safe(start, sizeof start, text);
     double at_s = (double)p->t / p->o->rate_hz;
     if (id >= 0)
-        problem(p, COACH_ETOOLONG, p->v->path, p->v->phrase_line[id], at_s, "",
+        problem(p, COACH_ETOOLONG, voice_phrase_file(p->v, (enum phrase_id)id),
+                p->v->phrase_line[id], at_s, "",
                 "phrase '%s' would be spoken for more than %d s (\"%s...\"); use fewer "
                 "placeholders",
                 phrase_key((enum phrase_id)id), max_s, start);

@@ -3,6 +3,7 @@
  * INI reader (coach/inireader.h), so every error carries its own line
  * and line-level problems read as they do in routine files; validated so a
  * profile can never make the coach say "{secnds}". */
+#define _POSIX_C_SOURCE 200809L
 #include "coach/voice.h"
 
 #include <ctype.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/inireader.h"
 #include "coach/speech.h"
@@ -31,12 +34,31 @@ const char *phrase_key(enum phrase_id id)
     return (unsigned)id < PHRASE_COUNT ? phrase_keys[id] : "?";
 }
 
+const char *voice_phrase_file(const struct voice *v, enum phrase_id id)
+{
+    unsigned k = (unsigned)id < PHRASE_COUNT ? v->phrase_file[id] : 0;
+    return k && k <= VOICE_MAX_BASES && v->base_files[k - 1] ? v->base_files[k - 1] : v->path;
+}
+
+/* One file being read (a profile or one of its bases). */
 struct vload {
     struct voice *v;
     struct ini_lines *lines; /* also where messages go */
     int espeak_line;         /* where 'espeak' was given (even if rejected) */
+    int rate_line, pitch_line, volume_line, plural_line; /* given here: not inherited */
     int noun_line[NOUN_COUNT][2];
+    char *base;    /* "base = ..." as written, or NULL */
+    int base_line;
+    bool base_failed; /* a base was named but could not be used (said so) */
     int rc;
+};
+
+/* The profiles being read, outermost first: a base already among them
+ * closes a cycle. From memory there is no chain (no base can be found). */
+struct chain {
+    int n;
+    unsigned long long dev[VOICE_MAX_BASES + 1], ino[VOICE_MAX_BASES + 1];
+    const char *name[VOICE_MAX_BASES + 1];
 };
 
 static int parse_int(const char *s, long lo, long hi, int *out)
@@ -127,17 +149,31 @@ static int handler(void *user, const char *section, const char *name, const char
                 free(v->espeak_voice);
                 if (!(v->espeak_voice = coach_strdup(value))) L->rc = COACH_ENOMEM;
             }
+        } else if (strcmp(name, "base") == 0) {
+            if (L->base_line) {
+                ini_lines_error(L->lines, line, "duplicate key 'base' (first on line %d)",
+                                L->base_line);
+            } else if (!*value) {
+                ini_lines_error(L->lines, line, "empty value for 'base'");
+            } else {
+                L->base_line = line;
+                if (!(L->base = coach_strdup(value))) L->rc = COACH_ENOMEM;
+            }
         } else if (strcmp(name, "rate") == 0) {
+            L->rate_line = line;
             if (parse_int(value, 80, 450, &v->rate_wpm))
                 ini_lines_error(L->lines, line, "rate must be 80-450 words per minute, not '%s'",
                                 value);
         } else if (strcmp(name, "pitch") == 0) {
+            L->pitch_line = line;
             if (parse_int(value, 0, 100, &v->pitch))
                 ini_lines_error(L->lines, line, "pitch must be 0-100, not '%s'", value);
         } else if (strcmp(name, "volume") == 0) {
+            L->volume_line = line;
             if (parse_int(value, 0, 200, &v->volume))
                 ini_lines_error(L->lines, line, "volume must be 0-200, not '%s'", value);
         } else if (strcmp(name, "plural") == 0) {
+            L->plural_line = line;
             if (strcmp(value, "one_is_1") == 0)
                 v->plural = PLURAL_ONE_IS_1;
             else if (strcmp(value, "one_is_01") == 0)
@@ -248,45 +284,273 @@ static size_t grown_bytes(const struct voice *v, const char *t, size_t text_max)
 }
 
 /* A phrase that could grow past VOICE_MAX_PHRASE_BYTES is an error at its
- * line: found here, before any routine is planned or any speech made
- * ("{title}" 140 times made a 74-minute intro). */
-static void check_growth(struct ini_lines *lines, const struct voice *v)
+ * line (in the file it came from: a base's, maybe): found here, before any
+ * routine is planned or any speech made ("{title}" 140 times made a
+ * 74-minute intro). Returns the errors added, or -1 on no memory. */
+static int check_growth(struct coach_diags *d, const struct voice *v)
 {
     /* {text} is a routine's text, or a level word said by --progress */
     size_t text_max = VOICE_MAX_ARG_BYTES;
     static const enum phrase_id level_words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
     for (size_t i = 0; i < sizeof level_words / sizeof *level_words; i++)
         text_max = max_size(text_max, strlen(v->phrases[level_words[i]]));
+    int n_err = 0;
     for (int i = 0; i < PHRASE_COUNT; i++) {
         size_t n = grown_bytes(v, v->phrases[i], text_max);
-        if (n > VOICE_MAX_PHRASE_BYTES)
-            ini_lines_error(lines, v->phrase_line[i],
-                            "phrase '%s' can grow to %zu bytes once its placeholders are filled "
-                            "(at most %d): use fewer placeholders",
-                            phrase_keys[i], n, VOICE_MAX_PHRASE_BYTES);
+        if (n <= VOICE_MAX_PHRASE_BYTES) continue;
+        if (diags_add(d, voice_phrase_file(v, (enum phrase_id)i), v->phrase_line[i],
+                      "phrase '%s' can grow to %zu bytes once its placeholders are filled "
+                      "(at most %d): use fewer placeholders",
+                      phrase_keys[i], n, VOICE_MAX_PHRASE_BYTES))
+            return -1;
+        n_err++;
+    }
+    return n_err;
+}
+
+/* Missing phrases and nouns named in a message, at most this many. */
+#define MISSING_LISTED 8
+
+/* Everything the profile and its bases left unset, said once: a profile
+ * with only [voice] is one message with the way out, not 55. */
+static void check_complete(struct vload *L)
+{
+    struct voice *v = L->v;
+    struct ini_lines *lines = L->lines;
+    if (!v->espeak_voice && !L->espeak_line) ini_lines_error(lines, 0, "missing 'espeak' in [voice]");
+    char list[512] = "", one[96] = "";
+    int n = 0;
+    for (int i = 0; i < PHRASE_COUNT + 2 * NOUN_COUNT; i++) {
+        char key[64];
+        if (i < PHRASE_COUNT) {
+            if (v->phrases[i]) continue;
+            snprintf(key, sizeof key, "%s", phrase_keys[i]);
+            snprintf(one, sizeof one, "missing phrase '%s'", key);
+        } else {
+            int k = (i - PHRASE_COUNT) / 2;
+            bool other = (i - PHRASE_COUNT) % 2;
+            if (other ? v->noun_other[k] : v->noun_one[k]) continue;
+            snprintf(key, sizeof key, "%s%s", noun_keys[k], other ? "_other" : "_one");
+            snprintf(one, sizeof one, "missing noun '%s'", key);
+        }
+        if (n < MISSING_LISTED)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n ? ", " : "", key);
+        n++;
+    }
+    if (n == 1) {
+        ini_lines_error(lines, 0, "%s", one);
+    } else if (n > 1) {
+        char more[32] = "";
+        if (n > MISSING_LISTED) snprintf(more, sizeof more, " and %d more", n - MISSING_LISTED);
+        if (L->base_line)
+            ini_lines_error(lines, 0,
+                            "missing %d phrases and nouns: %s%s; neither this profile nor its "
+                            "bases give them",
+                            n, list, more);
+        else
+            ini_lines_error(lines, 0,
+                            "missing %d phrases and nouns: %s%s; write 'base = en-us' in [voice] "
+                            "to start from a complete profile (it gives every phrase and setting "
+                            "this one does not), or write them all",
+                            n, list, more);
     }
 }
 
-/* Parses the opened text into v and checks that nothing is missing; on
- * failure v is freed. */
-static int voice_read(struct ini_lines *lines, struct voice *v)
+static int read_layer(struct vload *L, struct chain *ch);
+
+/* Where base names a profile: a path (with a '/' or ending in .ini)
+ * relative to from's directory, else a name in the search directories,
+ * passing over from itself (dev, ino). */
+static int find_base(const char *from, const char *base, unsigned long long dev,
+                     unsigned long long ino, char **path)
+{
+    size_t len = strlen(base);
+    if (!strchr(base, '/') && !(len > 4 && strcmp(base + len - 4, ".ini") == 0))
+        return catalog_find_other(CATALOG_VOICES, base, dev, ino, path);
+    const char *slash = strrchr(from, '/');
+    char *p = base[0] == '/' || !slash ? coach_strdup(base)
+                                       : coach_asprintf("%.*s/%s", (int)(slash - from), from, base);
+    if (!p) return COACH_ENOMEM;
+    struct stat st;
+    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+        free(p);
+        return COACH_ENOTFOUND;
+    }
+    *path = p;
+    return 0;
+}
+
+/* "a -> b -> c" from the chain and one more name, into buf. */
+static const char *chain_text(const struct chain *ch, const char *last, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    for (int i = 0; i < ch->n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s -> ", ch->name[i]);
+    snprintf(buf + strlen(buf), cap - strlen(buf), "%s", last);
+    return buf;
+}
+
+/* Takes from b every phrase, noun and setting L's profile did not give. */
+static void take_unset(struct vload *L, struct voice *b)
+{
+    struct voice *v = L->v;
+#define TAKE(dst, src) \
+    do {               \
+        if (!(dst)) {  \
+            (dst) = (src); \
+            (src) = NULL;  \
+        }              \
+    } while (0)
+    if (!L->espeak_line) TAKE(v->espeak_voice, b->espeak_voice);
+    if (!L->rate_line) v->rate_wpm = b->rate_wpm;
+    if (!L->pitch_line) v->pitch = b->pitch;
+    if (!L->volume_line) v->volume = b->volume;
+    if (!L->plural_line) v->plural = b->plural;
+    for (int i = 0; i < PHRASE_COUNT; i++)
+        if (!v->phrases[i] && b->phrases[i]) {
+            TAKE(v->phrases[i], b->phrases[i]);
+            v->phrase_line[i] = b->phrase_line[i];
+            v->phrase_file[i] = (unsigned char)(b->phrase_file[i] + 1);
+        }
+    for (int i = 0; i < NOUN_COUNT; i++) {
+        TAKE(v->noun_one[i], b->noun_one[i]);
+        TAKE(v->noun_other[i], b->noun_other[i]);
+    }
+#undef TAKE
+    /* b's bases are one further away; the chain's depth limit keeps them in */
+    v->base_files[0] = b->path;
+    b->path = NULL;
+    for (int k = 0; k + 1 < VOICE_MAX_BASES; k++) {
+        v->base_files[k + 1] = b->base_files[k];
+        b->base_files[k] = NULL;
+    }
+}
+
+/* Reads L's base (named at L->base_line) and takes what L's profile left
+ * unset. A base that cannot be used is said at L's line (its own errors at
+ * its own lines); returns 0 or COACH_ENOMEM. */
+static int read_base(struct vload *L, struct chain *ch)
+{
+    struct ini_lines *lines = L->lines;
+    const char *shown = ini_lines_quote(lines, L->base, strlen(L->base));
+    L->base_failed = true;
+    if (!ch) {
+        ini_lines_error(lines, L->base_line,
+                        "base '%s': a profile read from memory cannot start from another", shown);
+        return 0;
+    }
+    char *path = NULL;
+    int rc = find_base(L->v->path, L->base, ch->dev[ch->n - 1], ch->ino[ch->n - 1], &path);
+    struct stat st;
+    if (rc == COACH_ENOTFOUND) {
+        /* the name is this very profile's, and no other has it */
+        char *self = NULL;
+        if (catalog_find_other(CATALOG_VOICES, L->base, 0, 0, &self) == 0) {
+            path = self;
+            rc = 0;
+        }
+    }
+    if (rc == COACH_ENOMEM) return rc;
+    if (rc || stat(path, &st) != 0) {
+        ini_lines_error(lines, L->base_line, "no voice profile '%s' (coach voices lists them)",
+                        shown);
+        free(path);
+        return 0;
+    }
+    char *name = name_from_path(path);
+    if (!name) {
+        free(path);
+        return COACH_ENOMEM;
+    }
+    char text[(VOICE_MAX_BASES + 2) * 64];
+    for (int i = 0; i < ch->n; i++)
+        if (ch->dev[i] == (unsigned long long)st.st_dev &&
+            ch->ino[i] == (unsigned long long)st.st_ino) {
+            ini_lines_error(lines, L->base_line, "base '%s' leads back to itself: %s", shown,
+                            chain_text(ch, name, text, sizeof text));
+            rc = -1;
+            break;
+        }
+    if (!rc && ch->n > VOICE_MAX_BASES) {
+        ini_lines_error(lines, L->base_line, "base '%s' is more than %d bases deep: %s", shown,
+                        VOICE_MAX_BASES, chain_text(ch, name, text, sizeof text));
+        rc = -1;
+    }
+    if (rc) {
+        free(name);
+        free(path);
+        return 0;
+    }
+    struct voice b;
+    rc = voice_init(&b, path);
+    if (rc) {
+        free(name);
+        free(path);
+        return rc;
+    }
+    ch->dev[ch->n] = (unsigned long long)st.st_dev;
+    ch->ino[ch->n] = (unsigned long long)st.st_ino;
+    ch->name[ch->n++] = name;
+    struct ini_lines bl;
+    rc = ini_lines_open_file(&bl, b.path, lines->d);
+    if (!rc) {
+        struct vload BL = {.v = &b, .lines = &bl};
+        rc = read_layer(&BL, ch);
+    }
+    ch->n--;
+    free(name);
+    if (rc == COACH_ENOMEM) {
+        ini_lines_close(&bl);
+        voice_free(&b);
+        free(path);
+        return rc;
+    }
+    if (rc) {
+        ini_lines_error(lines, L->base_line, "base '%s' has errors (%s)", shown,
+                        ini_lines_quote(lines, path, strlen(path)));
+    } else {
+        take_unset(L, &b);
+        L->base_failed = false;
+    }
+    ini_lines_close(&bl);
+    voice_free(&b);
+    free(path);
+    return 0;
+}
+
+/* Parses one file's keys into L's profile, then takes what they leave
+ * unset from its base (and so on down the chain). Nothing is checked for
+ * completeness here: a base may lack what its child gives. Returns 0,
+ * COACH_EINVAL (this file or a base had errors) or COACH_ENOMEM. */
+static int read_layer(struct vload *L, struct chain *ch)
+{
+    if (ini_lines_parse(L->lines, handler, NULL, L)) L->rc = COACH_ENOMEM;
+    if (!L->rc && L->base) L->rc = read_base(L, ch);
+    free(L->base);
+    L->base = NULL;
+    if (L->lines->nomem) L->rc = COACH_ENOMEM;
+    if (L->rc) return L->rc;
+    return L->lines->n_err ? COACH_EINVAL : 0;
+}
+
+/* Parses the opened text (and its bases) into v and checks that nothing is
+ * missing; on failure v is freed. */
+static int voice_read(struct ini_lines *lines, struct voice *v, struct chain *ch)
 {
     struct vload L = {.v = v, .lines = lines};
-    if (ini_lines_parse(lines, handler, NULL, &L)) L.rc = COACH_ENOMEM;
-    if (!v->espeak_voice && !L.espeak_line) ini_lines_error(lines, 0, "missing 'espeak' in [voice]");
-    for (int i = 0; i < PHRASE_COUNT; i++)
-        if (!v->phrases[i]) ini_lines_error(lines, 0, "missing phrase '%s'", phrase_keys[i]);
-    for (int i = 0; i < NOUN_COUNT; i++) {
-        if (!v->noun_one[i]) ini_lines_error(lines, 0, "missing noun '%s_one'", noun_keys[i]);
-        if (!v->noun_other[i]) ini_lines_error(lines, 0, "missing noun '%s_other'", noun_keys[i]);
+    int rc = read_layer(&L, ch);
+    if (rc != COACH_ENOMEM && !L.base_failed) {
+        check_complete(&L);
     }
-    if (!L.rc && !lines->n_err) check_growth(lines, v);
-    if (lines->nomem) L.rc = COACH_ENOMEM;
-    if (L.rc || lines->n_err) {
-        voice_free(v);
-        return L.rc ? L.rc : COACH_EINVAL;
+    if (rc != COACH_ENOMEM && !lines->n_err && rc == 0) {
+        int n = check_growth(lines->d, v);
+        if (n < 0) rc = COACH_ENOMEM;
+        else if (n) rc = COACH_EINVAL;
     }
-    return 0;
+    if (lines->nomem) rc = COACH_ENOMEM;
+    if (!rc && lines->n_err) rc = COACH_EINVAL;
+    if (rc) voice_free(v);
+    return rc;
 }
 
 int voice_load(const char *path, struct voice *v, struct coach_diags *d)
@@ -295,10 +559,17 @@ int voice_load(const char *path, struct voice *v, struct coach_diags *d)
     if (rc) return rc;
     struct ini_lines lines;
     rc = ini_lines_open_file(&lines, path, d);
-    if (rc)
+    struct stat st = {0}; /* its identity, to find cycles; none if it just went */
+    if (!rc && stat(path, &st) != 0) memset(&st, 0, sizeof st);
+    if (rc) {
         voice_free(v);
-    else
-        rc = voice_read(&lines, v);
+    } else {
+        struct chain ch = {.n = 1,
+                           .dev = {(unsigned long long)st.st_dev},
+                           .ino = {(unsigned long long)st.st_ino},
+                           .name = {v->name}};
+        rc = voice_read(&lines, v, &ch);
+    }
     ini_lines_close(&lines);
     return rc;
 }
@@ -310,7 +581,7 @@ int voice_parse(const char *name, const char *text, size_t len, struct voice *v,
     if (rc) return rc;
     struct ini_lines lines;
     ini_lines_open_mem(&lines, name ? name : "", text ? text : "", text ? len : 0, d);
-    rc = voice_read(&lines, v);
+    rc = voice_read(&lines, v, NULL);
     ini_lines_close(&lines);
     return rc;
 }
@@ -325,6 +596,7 @@ void voice_free(struct voice *v)
         free(v->noun_one[i]);
         free(v->noun_other[i]);
     }
+    for (int k = 0; k < VOICE_MAX_BASES; k++) free(v->base_files[k]);
     memset(v, 0, sizeof *v);
 }
 

@@ -14,6 +14,11 @@ enum catalog_kind { CATALOG_ROUTINES, CATALOG_VOICES };
 /* Resolves a routine/voice argument to a readable file path (heap string).
  * Returns 0 or COACH_ENOTFOUND / COACH_ENOMEM. */
 int catalog_find(enum catalog_kind kind, const char *arg, char **path);
+/* A name looked up in the search directories only (never as a path), passing
+ * over the file that is skip_dev/skip_ino: a profile of your own may start
+ * from the one of its name it shadows. 0, COACH_ENOTFOUND or COACH_ENOMEM. */
+int catalog_find_other(enum catalog_kind kind, const char *name, unsigned long long skip_dev,
+                       unsigned long long skip_ino, char **path);
 /* The directories searched, in order (heap array of heap strings). */
 int catalog_dirs(enum catalog_kind kind, char ***dirs, size_t *n);
 /* Every *.ini found (first occurrence of a name wins), sorted by name.

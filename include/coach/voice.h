@@ -99,6 +99,10 @@ enum plural_rule {
  * text (ROUTINE_MAX_TEXT_BYTES); {text} also gets a level word. */
 #define VOICE_MAX_ARG_BYTES 500
 
+/* The most bases under a profile ("base = x" in [voice], x's own base...):
+ * a deeper chain is an error at the line that goes past it. */
+#define VOICE_MAX_BASES 8
+
 struct voice {
     char *path;            /* file it was read from */
     char *name;            /* profile name (file name without .ini) */
@@ -109,7 +113,9 @@ struct voice {
     enum plural_rule plural;
     char *phrases[PHRASE_COUNT];
     char *noun_one[NOUN_COUNT], *noun_other[NOUN_COUNT];
-    int phrase_line[PHRASE_COUNT]; /* line of each phrase in path (messages) */
+    int phrase_line[PHRASE_COUNT]; /* line of each phrase in its file (messages) */
+    unsigned char phrase_file[PHRASE_COUNT]; /* its file: 0 path, k base_files[k - 1] */
+    char *base_files[VOICE_MAX_BASES]; /* the bases read, nearest first (NULL: none) */
 };
 
 /* Placeholder values for voice_format; unused ones may be left zero/NULL. */
@@ -123,9 +129,13 @@ struct phrase_args {
     const char *duration; /* preformatted ("about 14 minutes" part) */
 };
 
+/* Reads a profile; a "base = NAME" in its [voice] (a name found as
+ * --voice finds one, passing over this very file, or a path relative to
+ * the profile's directory) gives every phrase and setting it does not. */
 int voice_load(const char *path, struct voice *v, struct coach_diags *d);
 /* Same, from memory; name stands for the path (messages, profile name).
- * Never reads past len; text need not be NUL-terminated. */
+ * Never reads past len; text need not be NUL-terminated. There is no
+ * directory to find a base in: a "base" key is checked and refused. */
 int voice_parse(const char *name, const char *text, size_t len, struct voice *v,
                 struct coach_diags *d);
 void voice_free(struct voice *v);
@@ -134,5 +144,7 @@ char *voice_format(const struct voice *v, enum phrase_id id, const struct phrase
 /* "20 seconds" / "1 second" in the voice's language. */
 char *voice_noun(const struct voice *v, enum noun_id id, long n);
 const char *phrase_key(enum phrase_id id);
+/* The file a phrase was read from (the profile's or one of its bases'). */
+const char *voice_phrase_file(const struct voice *v, enum phrase_id id);
 
 #endif
