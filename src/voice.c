@@ -275,7 +275,8 @@ static int voice_read(struct ini_lines *lines, struct voice *v)
     if (ini_lines_parse(lines, handler, NULL, &L)) L.rc = COACH_ENOMEM;
     if (!v->espeak_voice && !L.espeak_line) ini_lines_error(lines, 0, "missing 'espeak' in [voice]");
     for (int i = 0; i < PHRASE_COUNT; i++)
-        if (!v->phrases[i]) ini_lines_error(lines, 0, "missing phrase '%s'", phrase_keys[i]);
+        if (!v->phrases[i] && !VOICE_PHRASE_OPTIONAL(i))
+            ini_lines_error(lines, 0, "missing phrase '%s'", phrase_keys[i]);
     for (int i = 0; i < NOUN_COUNT; i++) {
         if (!v->noun_one[i]) ini_lines_error(lines, 0, "missing noun '%s_one'", noun_keys[i]);
         if (!v->noun_other[i]) ini_lines_error(lines, 0, "missing noun '%s_other'", noun_keys[i]);
