@@ -60,6 +60,8 @@ struct opts {
     bool listen;          /* play, menu: spoken commands through a microphone */
     const char *mic;      /* --mic NAME|INDEX: the microphone (NULL: the default input) */
     bool echo_cancelled;  /* the microphone has the coach removed: listen over its speech too */
+    const char *from;     /* play, export, plan: --from STEP (a number or id) */
+    bool resume;          /* play, export, plan: --resume where the last session stopped */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set

@@ -280,6 +280,9 @@ int cmd_export(int argc, char **argv, const struct opts *o)
 static int export_all(int argc, const struct opts *o)
 {
     if (argc) return usage_error("%s", "export --all DIR exports every routine: name none");
+    if (o->from || o->resume)
+        return usage_error("%s", "export --all exports every routine whole: --from and --resume "
+                                 "are for one routine");
     if (o->output || o->captions || o->chapters)
         return usage_error("%s", "export --all names its files itself (DIR/NAME.flac, .vtt, "
                                  ".json): drop -o, --captions and --chapters");

@@ -143,6 +143,32 @@ static void summary(const struct player_summary *s, const struct session *ss, co
                 (double)ss->clips.flac_bytes / 1e6, (double)ss->clips.src_bytes / 1e6);
 }
 
+/* The command that continues this session where it stopped: --resume if
+ * the history has the step, else --from with its id ("coach play NAME"
+ * alone if it stopped before its first step). The routine as it was named
+ * (a path stays a path), quoted for a shell if it needs it. */
+static void continue_command(char *buf, size_t cap, const char *routine, const struct session *s,
+                             const struct player_summary *sum, bool recorded)
+{
+    char safe[512], quoted[600];
+    text_safe(safe, sizeof safe, routine);
+    static const char plain[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/+-";
+    if (!safe[strspn(safe, plain)])
+        snprintf(quoted, sizeof quoted, "%s", safe);
+    else if (!strchr(safe, '\''))
+        snprintf(quoted, sizeof quoted, "'%s'", safe);
+    else
+        snprintf(quoted, sizeof quoted, "\"%s\"", safe);
+    const char *id = sum->stop_step >= 0 ? s->routine.steps[sum->stop_step].id : NULL;
+    if (id && recorded)
+        snprintf(buf, cap, "coach play %s --resume", quoted);
+    else if (id)
+        snprintf(buf, cap, "coach play %s --from %s", quoted, id);
+    else
+        snprintf(buf, cap, "coach play %s", quoted);
+}
+
 int play_routine(const char *routine, const struct opts *o, struct control *c, float volume)
 {
     struct session s;
@@ -183,14 +209,16 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
     snprintf(why, sizeof why, "%s", ps.state == PLAYER_FAILED ? player_error(p) : "");
     struct player_summary sum;
     player_close(p, &sum);
+    char again[700];
+    continue_command(again, sizeof again, routine, &s, &sum, hpath && !sum.history_failed);
     if (sum.state == PLAYER_LOST) {
         char at[64];
         fmt_duration(at, sizeof at, sum.pos, sum.rate_hz);
         fprintf(stderr,
                 "coach: the audio device stopped (unplugged, or the sound server quit) at %s.\n"
-                "Start again with 'coach play %s', or export the routine: coach export %s -o "
-                "%s.flac\n",
-                at, s.name, s.name, s.name);
+                "Continue where it stopped with: %s\n"
+                "or export the routine: coach export %s -o %s.flac\n",
+                at, again, s.name, s.name);
         st = EXIT_LOST;
     } else if (sum.state == PLAYER_STALLED) {
         char at[64];
@@ -198,11 +226,15 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
         fprintf(stderr,
                 "coach: the sound server stopped responding at %s and did not come back within "
                 "%d s (is it stopped or stuck? restart it: PulseAudio or PipeWire).\n"
-                "Start again with 'coach play %s', or export the routine: coach export %s -o "
-                "%s.flac\n",
-                at, PLAYER_GIVE_UP_MS / 1000, s.name, s.name, s.name);
+                "Continue where it stopped with: %s\n"
+                "or export the routine: coach export %s -o %s.flac\n",
+                at, PLAYER_GIVE_UP_MS / 1000, again, s.name, s.name);
         st = EXIT_LOST;
-    } else if (sum.state == PLAYER_FAILED) {
+    } else if ((sum.state == PLAYER_STOPPED || sum.state == PLAYER_INTERRUPTED) &&
+               sum.stop_step >= 0 && !o->quiet) {
+        fprintf(stderr, "coach: to continue where it stopped: %s\n", again);
+    }
+    if (sum.state == PLAYER_FAILED) {
         fprintf(stderr, "%s\n", why);
         st = EXIT_SPEECH;
     }

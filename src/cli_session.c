@@ -61,7 +61,8 @@ struct session_opts cli_session_opts(const struct opts *o, const char *routine,
         .routine = routine, .voice = o->voice, .speech_rate = o->speech_rate, .pitch = o->pitch,
         .speech_volume = o->speech_volume, .level = o->level, .progress = o->progress,
         .rate_hz = o->rate_hz, .clips = clips, .defer_plan = true,
-        .preroll_ms = o->preroll_ms > 0 ? (uint32_t)o->preroll_ms : 0};
+        .preroll_ms = o->preroll_ms > 0 ? (uint32_t)o->preroll_ms : 0, .from = o->from,
+        .resume = o->resume};
 }
 
 /* Prints why a session could not be opened (arg: the routine asked for);
@@ -101,6 +102,9 @@ static int session_failed(enum session_fail f, const char *arg, const char *err_
     case SESSION_PLAN:
         fprintf(stderr, "%s\n", err);
         return EXIT_INVALID;
+    case SESSION_BAD_STEP:
+        fprintf(stderr, "coach: %s\n", err);
+        return EXIT_USAGE;
     case SESSION_NOMEM:
         break;
     }
@@ -117,6 +121,10 @@ int cli_session_open_with(struct session *s, const struct session_opts *so, cons
     diags_print(&d, stderr);
     diags_free(&d);
     if (f) return session_failed(f, so->routine, err);
+    if (s->from_note && !o->quiet) {
+        char safe[1024];
+        fprintf(stderr, "coach: %s\n", text_safe(safe, sizeof safe, s->from_note));
+    }
     if (o->progress && so->routine) {
         if (s->progress_errno) {
             char *h = history_default_path(); /* the one session_open read */

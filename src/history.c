@@ -34,9 +34,28 @@
 
 #define HISTORY_FIELDS 8     /* with skipped; 7 in records of earlier versions */
 #define HISTORY_FIELDS_OLD 7
+#define HISTORY_FIELDS_STEPS 10 /* with the start and stop steps (--from, --resume) */
+#define STEP_ID_MAX 64          /* routine.c's bound on a step id */
 #define HISTORY_READ_BYTES 65536 /* read() size of the reader */
 
 static const char *const endings[] = {"completed", "stopped", "interrupted", "error"};
+
+/* A step id as a routine file writes it (routine.c: [a-z0-9][a-z0-9_-]*,
+ * at most 64 bytes), or empty/NULL for none (recorded as "-"). */
+static bool valid_step(const char *s)
+{
+    if (!s || !*s) return true;
+    size_t n = strlen(s);
+    if (n > STEP_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i && (c == '_' || c == '-'))))
+            return false;
+    }
+    return true;
+}
+
+static const char *step_field(const char *s) { return s && *s ? s : "-"; }
 
 static bool known_ending(const char *s)
 {
@@ -313,7 +332,8 @@ int history_append(const char *path, const struct history_record *rec)
     }
     /* The reader skips unknown endings; refuse to write a record that
      * would vanish. */
-    if (!rec->ending || !known_ending(rec->ending)) {
+    if (!rec->ending || !known_ending(rec->ending) || !valid_step(rec->from_step) ||
+        !valid_step(rec->stop_step)) {
         errno = EINVAL;
         return COACH_EINVAL;
     }
@@ -327,10 +347,17 @@ int history_append(const char *path, const struct history_record *rec)
 
     char *routine = sanitize(rec->routine), *title = sanitize(rec->title);
     char *line = NULL;
+    /* the step fields only when there is a step to note: a session played
+     * from the top to its end is recorded as earlier versions did */
+    bool steps = (rec->from_step && *rec->from_step) || (rec->stop_step && *rec->stop_step);
+    char stepf[2 * STEP_ID_MAX + 8] = "";
+    if (steps)
+        snprintf(stepf, sizeof stepf, "\t%s\t%s", step_field(rec->from_step),
+                 step_field(rec->stop_step));
     if (routine && title)
-        line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\t%u\n", when, routine, title,
+        line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\t%u%s\n", when, routine, title,
                               rec->steps_done, rec->steps_total, (unsigned long long)rec->seconds,
-                              rec->ending, rec->skipped);
+                              rec->ending, rec->skipped, stepf);
     free(routine);
     free(title);
     if (!line) {
@@ -447,26 +474,34 @@ static time_t parse_when(const char *s)
  * if it is damaged. e's strings point into line. */
 static bool parse_record(char *line, struct history_entry *e)
 {
-    char *f[HISTORY_FIELDS];
+    char *f[HISTORY_FIELDS_STEPS];
     size_t n = 0;
     for (char *p = line;;) {
-        if (n == HISTORY_FIELDS) return false; /* too many fields */
+        if (n == HISTORY_FIELDS_STEPS) return false; /* too many fields */
         f[n++] = p;
         char *tab = strchr(p, '\t');
         if (!tab) break;
         *tab = 0;
         p = tab + 1;
     }
-    if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD) return false;
+    if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD && n != HISTORY_FIELDS_STEPS) return false;
     if (!valid_when(f[0]) || !f[1][0] || !all_digits(f[3], 9) || !all_digits(f[4], 9) ||
-        !all_digits(f[5], 19) || !known_ending(f[6]) || (n == HISTORY_FIELDS && !all_digits(f[7], 9)))
+        !all_digits(f[5], 19) || !known_ending(f[6]) || (n >= HISTORY_FIELDS && !all_digits(f[7], 9)))
         return false;
+    const char *from = NULL, *stop = NULL;
+    if (n == HISTORY_FIELDS_STEPS) {
+        from = strcmp(f[8], "-") ? f[8] : NULL;
+        stop = strcmp(f[9], "-") ? f[9] : NULL;
+        if ((from && !(*from && valid_step(from))) || (stop && !(*stop && valid_step(stop))))
+            return false;
+    }
     e->rec = (struct history_record){
         .when = parse_when(f[0]), .routine = f[1], .title = f[2],
         .steps_done = (unsigned)strtoul(f[3], NULL, 10), /* 9 digits fit */
         .steps_total = (unsigned)strtoul(f[4], NULL, 10),
         .seconds = strtoull(f[5], NULL, 10), .ending = f[6],
-        .skipped = n == HISTORY_FIELDS ? (unsigned)strtoul(f[7], NULL, 10) : 0};
+        .skipped = n >= HISTORY_FIELDS ? (unsigned)strtoul(f[7], NULL, 10) : 0,
+        .from_step = from, .stop_step = stop};
     e->when_text = f[0];
     return true;
 }
@@ -612,6 +647,35 @@ static int print_record(void *ctx, const struct history_entry *e)
     if (rec->skipped) fprintf(out, ", %u skipped", rec->skipped);
     fprintf(out, ", %s.\n", dur);
     return 0;
+}
+
+/* history_resume_point: the last record of one routine. */
+struct resume_scan {
+    const char *routine;
+    struct history_resume *out;
+};
+
+static int take_resume(void *ctx, const struct history_entry *e)
+{
+    struct resume_scan *rs = ctx;
+    if (strcmp(e->rec.routine, rs->routine)) return 0;
+    struct history_resume *o = rs->out;
+    memset(o, 0, sizeof *o);
+    o->found = true;
+    snprintf(o->ending, sizeof o->ending, "%s", e->rec.ending);
+    if (e->rec.stop_step) snprintf(o->stop_step, sizeof o->stop_step, "%s", e->rec.stop_step);
+    o->steps_done = e->rec.steps_done;
+    o->steps_total = e->rec.steps_total;
+    return 0;
+}
+
+int history_resume_point(const char *path, const char *routine, struct history_resume *out)
+{
+    memset(out, 0, sizeof *out);
+    struct resume_scan rs = {.routine = routine, .out = out};
+    int rc = history_scan(path, take_resume, &rs, NULL);
+    if (rc) return rc;
+    return out->found ? 0 : COACH_ENOTFOUND;
 }
 
 int history_print(const char *path, FILE *out, struct history_damage *damage)

@@ -70,6 +70,12 @@ static const char usage_text[] =
     "      --music FILE|DIR     play, export: music under the voice (any format\n"
     "                           libsndfile reads; a folder plays in name order), looped\n"
     "                           and ducked 12 dB under speech\n"
+    "      --from STEP          play, export, plan: start at a step: its number as\n"
+    "                           \"Exercise N of M\" counts, or its id ([exercise ID] in\n"
+    "                           the file); the cautions are still said\n"
+    "      --resume             play, export, plan: start where the last session of the\n"
+    "                           routine stopped (the history); from the top if it was\n"
+    "                           completed\n"
     "      --progress           play, export: one level up (from the routine's level or\n"
     "                           --level) for every 3 full completions in a row in the\n"
     "                           history, up to hard; said at the start\n"
@@ -200,6 +206,7 @@ int main(int argc, char **argv)
         {"strict", no_argument, 0, 'W'},
         {"listen", no_argument, 0, 'H'},       {"mic", required_argument, 0, 'i'},
         {"echo-cancelled", no_argument, 0, 'K'},
+        {"from", required_argument, 0, 'F'},   {"resume", no_argument, 0, 'U'},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -266,12 +273,14 @@ int main(int argc, char **argv)
         case 'H': o.listen = true; break;
         case 'i': o.mic = optarg; break;
         case 'K': o.echo_cancelled = true; break;
+        case 'F': o.from = optarg; break;
+        case 'U': o.resume = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:
             if (optopt && strchr("oflrcds", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
-            if (optopt && strchr("LCPvRpSAEi", optopt)) /* long-only: name it as typed */
+            if (optopt && strchr("LCPvRpSAEiF", optopt)) /* long-only: name it as typed */
                 return usage_error("option '%s' needs a value", argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -288,6 +297,11 @@ int main(int argc, char **argv)
     if (o.echo_cancelled && !o.listen)
         return usage_error("%s", "--echo-cancelled is about the microphone of --listen: give both");
     if (o.listen && !live) return usage_error("--listen is for play and menu, not %s", cmd);
+    if (o.from && o.resume)
+        return usage_error("%s", "--from and --resume both choose where to start: give one");
+    bool startable = strcmp(cmd, "play") == 0 || strcmp(cmd, "export") == 0 || strcmp(cmd, "plan") == 0;
+    if ((o.from || o.resume) && !startable)
+        return usage_error("--from and --resume are for play, export and plan, not %s", cmd);
 
     if (strcmp(cmd, "play") == 0 || strcmp(cmd, "menu") == 0) signal_pipe_open();
     struct sigaction sa = {.sa_handler = on_signal};

@@ -683,6 +683,33 @@ static bool is_move(const struct step *s)
     return s->kind == STEP_EXERCISE || s->kind == STEP_BREATHING;
 }
 
+/* The index of the step --from names (0: the top). */
+static size_t first_step(const struct pb *p)
+{
+    const struct step *f = p->o->from;
+    return f && f >= p->r->steps && f < p->r->steps + p->r->n_steps ? (size_t)(f - p->r->steps) : 0;
+}
+
+/* "Starting at exercise 4 of 9: Bird dog.": the move it starts at, or the
+ * first after a [say] or [rest] it starts at; nothing if none follows or
+ * the profile has no "from" phrase. */
+static void say_from(struct pb *p)
+{
+    const struct routine *r = p->r;
+    if (!p->v->phrases[PH_FROM]) return;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        if (!is_move(&r->steps[i])) continue;
+        n++;
+        if (i >= first_step(p)) {
+            say_flow(p, phrase(p, PH_FROM,
+                               &(struct phrase_args){.n = (long)n, .total = (long)p->n_moves,
+                                                     .name = r->steps[i].name}));
+            return;
+        }
+    }
+}
+
 /* The intro. The spoken length comes last, after the cautions: it is the
  * one thing that needs the whole plan, so live playback can begin with the
  * title while the rest is still being synthesized. */
@@ -696,8 +723,10 @@ static void intro(struct pb *p)
     if (p->tl->n_ch) p->tl->ch[0].body_frame = p->start;
     say_flow(p, phrase(p, PH_INTRO, &(struct phrase_args){.title = r->title}));
     if (p->o->part == PLAN_TITLE) return;
+    if (p->o->from) say_from(p);
     if (p->o->announce) say_flow(p, coach_strdup(p->o->announce));
-    if (r->summary) say_flow(p, coach_strdup(r->summary));
+    /* the summary was heard when the session began; the cautions stay */
+    if (r->summary && !p->o->from) say_flow(p, coach_strdup(r->summary));
     if (r->cautions.len) {
         say_flow(p, phrase(p, PH_CAUTION_INTRO, NULL));
         say_list(p, &r->cautions);
@@ -721,7 +750,9 @@ static void body(struct pb *p)
 {
     const struct routine *r = p->r;
     bool move_since_rest = false; /* a move happened since the last rest */
-    for (size_t i = 0; i < r->n_steps && !p->rc; i++) {
+    /* --from: the moves before it still count in "Exercise N of M" */
+    for (size_t i = 0; i < first_step(p); i++) p->move += is_move(&r->steps[i]);
+    for (size_t i = first_step(p); i < r->n_steps && !p->rc; i++) {
         const struct step *s = &r->steps[i];
         const struct step *next = i + 1 < r->n_steps && is_move(&r->steps[i + 1]) ? &r->steps[i + 1] : NULL;
         bool previewed = false;

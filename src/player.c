@@ -679,6 +679,18 @@ static void count_moves(struct player *p, uint64_t pos, struct player_summary *s
     }
 }
 
+/* Where --resume starts again: the step of the chapter playing at pos (a
+ * rest's chapter holds the lead-in of the move after it), or, in the
+ * intro, the step the session started at. -1: it was played to the end. */
+static int32_t stop_step(const struct player *p, uint64_t pos)
+{
+    if (p->state == PLAYER_ENDED) return -1;
+    const struct routine *r = &p->s->routine;
+    const struct chapter *c = p->cur ? timeline_chapter_at(p->cur, pos) : NULL;
+    if (c && c->step >= 0 && (size_t)c->step < r->n_steps) return c->step;
+    return p->s->from ? (int32_t)(p->s->from - r->steps) : -1;
+}
+
 static const char *ending_of(enum player_state st)
 {
     switch (st) {
@@ -709,9 +721,16 @@ void player_close(struct player *p, struct player_summary *sum)
     sum->missed_clips = atomic_load(&p->live.r.missing_clips);
     sum->stall_frames = atomic_load(&p->live.stall_frames);
     sum->lost_notes = atomic_load(&p->live.lost_notes);
-    if (p->s->have_routine) count_moves(p, pos, sum);
+    sum->stop_step = -1;
+    if (p->s->have_routine) {
+        count_moves(p, pos, sum);
+        sum->stop_step = stop_step(p, pos);
+    }
     if (p->s->have_routine && p->o.history_path) {
+        const struct routine *r = &p->s->routine;
         struct history_record rec = {
+            .from_step = p->s->from ? p->s->from->id : NULL,
+            .stop_step = sum->stop_step >= 0 ? r->steps[sum->stop_step].id : NULL,
             .when = p->started_at, .routine = p->s->name, .title = p->s->routine.title,
             .steps_done = sum->moves_done, .steps_total = sum->moves_total,
             .skipped = sum->moves_skipped, .seconds = sum->heard_frames / sum->rate_hz,

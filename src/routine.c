@@ -1155,3 +1155,26 @@ size_t routine_count_moves(const struct routine *r)
         n += r->steps[i].kind == STEP_EXERCISE || r->steps[i].kind == STEP_BREATHING;
     return n;
 }
+
+int routine_find_step(const struct routine *r, const char *spec, size_t *index)
+{
+    size_t digits = strspn(spec, "0123456789");
+    if (digits && !spec[digits]) {
+        /* more than 9 digits is out of range anyway (ROUTINE_MAX_STEPS) */
+        unsigned long n = digits > 9 ? 0 : strtoul(spec, NULL, 10), seen = 0;
+        for (size_t i = 0; n && i < r->n_steps; i++) {
+            const struct step *s = &r->steps[i];
+            if ((s->kind == STEP_EXERCISE || s->kind == STEP_BREATHING) && ++seen == n) {
+                *index = i;
+                return 0;
+            }
+        }
+        return COACH_EINVAL;
+    }
+    for (size_t i = 0; i < r->n_steps; i++)
+        if (r->steps[i].id && strcmp(r->steps[i].id, spec) == 0) {
+            *index = i;
+            return 0;
+        }
+    return COACH_ENOTFOUND;
+}

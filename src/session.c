@@ -38,6 +38,7 @@ void session_free(struct session *s)
     free(s->routine_path);
     free(s->name);
     free(s->announce);
+    free(s->from_note);
     memset(s, 0, sizeof *s);
 }
 
@@ -168,6 +169,84 @@ static enum session_fail pick_level(struct session *s, const struct session_opts
     return SESSION_OK;
 }
 
+/* "exercises 1-5; steps warm-up, bridge, ...": what --from can name (heap). */
+static char *step_choices(const struct routine *r)
+{
+    size_t moves = routine_count_moves(r), len = 64;
+    for (size_t i = 0; i < r->n_steps; i++) len += strlen(r->steps[i].id ? r->steps[i].id : "") + 2;
+    char *t = malloc(len);
+    if (!t) return NULL;
+    size_t n = moves ? (size_t)snprintf(t, len, "a number 1-%zu (the exercises) or ", moves) : 0;
+    n += (size_t)snprintf(t + n, len - n, "a step id: ");
+    for (size_t i = 0; i < r->n_steps && n < len; i++)
+        n += (size_t)snprintf(t + n, len - n, "%s%s", i ? ", " : "", r->steps[i].id ? r->steps[i].id : "");
+    return t;
+}
+
+/* "exercise 3 of 5, bird-dog" / "step closing" (heap) */
+static char *step_words(const struct routine *r, const struct step *st)
+{
+    if (st->kind != STEP_EXERCISE && st->kind != STEP_BREATHING)
+        return coach_asprintf("step %s", st->id);
+    size_t n = 0;
+    for (const struct step *q = r->steps; q <= st; q++)
+        n += q->kind == STEP_EXERCISE || q->kind == STEP_BREATHING;
+    return coach_asprintf("exercise %zu of %zu, %s", n, routine_count_moves(r), st->id);
+}
+
+/* --from: the step named; --resume: the step the history's last record of
+ * the routine stopped at. A history that cannot be read, a last session
+ * that was completed or recorded no step, or a step no longer in the
+ * routine: from the top, and from_note says why (a user who asks to resume
+ * wants to exercise, not an error). */
+static enum session_fail pick_start(struct session *s, const struct session_opts *o, char *err,
+                                    size_t cap)
+{
+    const struct routine *r = &s->routine;
+    if (o->from) {
+        size_t i;
+        if (routine_find_step(r, o->from, &i)) {
+            char *choices = step_choices(r);
+            coach_set_err(err, cap, "--from '%s': %s has no such step; give %s", o->from, s->name,
+                          choices ? choices : "a step number or id");
+            free(choices);
+            return SESSION_BAD_STEP;
+        }
+        s->from = &r->steps[i];
+        return SESSION_OK;
+    }
+    if (!o->resume) return SESSION_OK;
+    char *hpath = o->history_path ? coach_strdup(o->history_path) : history_default_path();
+    struct history_resume hr;
+    int rc = hpath ? history_resume_point(hpath, s->name, &hr) : COACH_ENOMEM;
+    size_t i = 0;
+    const char *why = NULL;
+    if (rc == COACH_ENOTFOUND)
+        why = "no earlier session of it in the history";
+    else if (rc)
+        why = "the history cannot be read";
+    else if (strcmp(hr.ending, "completed") == 0)
+        why = "the last session was completed";
+    else if (!hr.stop_step[0])
+        why = "the last session did not record where it stopped";
+    else if (routine_find_step(r, hr.stop_step, &i) || strcmp(r->steps[i].id, hr.stop_step))
+        why = "the step where the last session stopped is no longer in the routine";
+    free(hpath);
+    if (why) {
+        s->from_note = coach_asprintf("resume %s: %s; starting from the top", s->name, why);
+    } else {
+        s->from = &r->steps[i];
+        char *at = step_words(r, s->from);
+        const char *how = strcmp(hr.ending, "stopped") == 0       ? "was stopped"
+                          : strcmp(hr.ending, "interrupted") == 0 ? "was interrupted"
+                                                                  : "ended early";
+        s->from_note = coach_asprintf("resume %s: the last session %s at %s; starting there",
+                                      s->name, how, at ? at : hr.stop_step);
+        free(at);
+    }
+    return s->from_note ? SESSION_OK : SESSION_NOMEM;
+}
+
 /* espeak-ng with the profile's voice, and the clip store on it. */
 static enum session_fail open_speech(struct session *s, const struct session_opts *o, char *err,
                                      size_t cap)
@@ -201,6 +280,7 @@ enum session_fail session_open(struct session *s, const struct session_opts *o,
     if (!f) f = load_voice(s, o, d, err, err_cap);
     diags_sort(d);
     if (!f && s->have_routine) f = pick_level(s, o, d);
+    if (!f && s->have_routine) f = pick_start(s, o, err, err_cap);
     if (!f) f = open_speech(s, o, err, err_cap);
     if (!f && s->have_routine && !o->defer_plan) {
         int rc = session_plan(s, PLAN_FULL, NULL, NULL, &s->tl, err, err_cap);
@@ -217,7 +297,7 @@ int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx),
 {
     struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
                            .announce = s->announce, .tick = tick, .tick_ctx = tick_ctx,
-                           .preroll_ms = s->preroll_ms,
+                           .preroll_ms = s->preroll_ms, .from = s->from,
                            .problems = s->plan_problems};
     int rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);
     if (rc && err && err_cap && !err[0]) coach_set_err(err, err_cap, "%s", coach_strerror(rc));

@@ -323,7 +323,7 @@ static void check_complete(struct vload *L)
     for (int i = 0; i < PHRASE_COUNT + 2 * NOUN_COUNT; i++) {
         char key[64];
         if (i < PHRASE_COUNT) {
-            if (v->phrases[i]) continue;
+            if (v->phrases[i] || VOICE_PHRASE_OPTIONAL(i)) continue;
             snprintf(key, sizeof key, "%s", phrase_keys[i]);
             snprintf(one, sizeof one, "missing phrase '%s'", key);
         } else {

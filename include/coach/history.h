@@ -6,10 +6,14 @@
  * through), steps in total, seconds exercised (paused and skipped time not
  * counted), how it ended ("completed" | "stopped" | "interrupted" |
  * "error"), steps skipped (gone past with "next" before they were done).
- * Records of earlier versions have no skipped field: read as 0. */
+ * Records of earlier versions have no skipped field: read as 0. Then,
+ * only in records that have one of them, the id of the step the session
+ * started at (--from, --resume) and of the step that was playing when it
+ * ended unfinished, "-" for none (top; completed): 10 fields. */
 #ifndef COACH_HISTORY_H
 #define COACH_HISTORY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -22,6 +26,8 @@ struct history_record {
     uint64_t seconds;       /* time exercised */
     const char *ending;     /* "completed", "stopped", "interrupted", "error" */
     unsigned skipped;       /* steps gone past unfinished */
+    const char *from_step;  /* id of the step it started at; NULL: the top */
+    const char *stop_step;  /* id of the step playing when it ended unfinished; NULL: none */
 };
 
 /* A record as history_read finds it. rec.when is the local time when_text
@@ -52,6 +58,18 @@ int history_append(const char *path, const struct history_record *rec);
  * (errno kept; EISDIR for a directory). */
 int history_read(const char *path, int (*each)(void *ctx, const struct history_entry *e),
                  void *ctx);
+
+/* Where the last session of a routine left off (--resume). */
+struct history_resume {
+    bool found;
+    char ending[16];        /* "completed", "stopped", "interrupted", "error" */
+    char stop_step[72];     /* the step id it stopped at; "" if none recorded */
+    unsigned steps_done, steps_total;
+};
+/* The last record of routine (by name) in the history at path. Returns 0
+ * (out->found), COACH_ENOTFOUND if there is no history or no record of
+ * it, or COACH_EIO (as history_read). Damaged lines are passed over. */
+int history_resume_point(const char *path, const char *routine, struct history_resume *out);
 
 /* Longest record line read back, newline not counted; history_append
  * refuses to write a longer one (COACH_EINVAL, EMSGSIZE). */

@@ -48,6 +48,13 @@ struct plan_opts {
      * planning goes on to find them all; plan_build then returns
      * COACH_EPLAN if there was any. */
     struct coach_diags *problems;
+    /* --from: the session starts at this step of the routine (one of its
+     * r->steps); NULL: at the top. The intro says the title, where it
+     * starts (the profile's optional "from" phrase), the cautions (safety
+     * advice is always heard) and the length, not the summary; then the
+     * steps from there are placed exactly as in the full plan (the same
+     * events, shifted). */
+    const struct step *from;
 };
 
 #define PLAN_PREROLL_MAX_MS 10000

@@ -105,6 +105,10 @@ struct player_summary {
     uint64_t pos;           /* where it ended */
     uint32_t rate_hz;
     unsigned moves_total, moves_done, moves_skipped;
+    /* the routine step playing when it ended unfinished (index into the
+     * routine's steps; the one --from started at if it ended in the intro),
+     * recorded in the history for --resume; -1: completed, or none */
+    int32_t stop_step;
     /* engine figures (--verbose) */
     uint64_t first_sound_ns; /* CLOCK_MONOTONIC; 0: no sound */
     double latency_s;

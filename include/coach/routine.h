@@ -107,5 +107,11 @@ const char *level_name(enum level lv);
 const char *step_kind_name(enum step_kind k);
 /* Number of exercise + breathing steps (the ones announced "n of N"). */
 size_t routine_count_moves(const struct routine *r);
+/* The step --from names: a number N (decimal digits only) is the Nth
+ * exercise or breathing step, as "Exercise N of M" counts them; anything
+ * else is a step's id ("[exercise bird-dog]": bird-dog, any kind of step).
+ * Returns 0 and *index (into r->steps), COACH_EINVAL for a number out of
+ * 1..routine_count_moves, COACH_ENOTFOUND for no such id. */
+int routine_find_step(const struct routine *r, const char *spec, size_t *index);
 
 #endif

@@ -33,6 +33,10 @@ struct session_opts {
     enum clip_mode clips;     /* audio (export, play), lengths (check, plan), estimate (menu) */
     bool defer_plan;          /* play: the speech thread plans in stages (session_plan) */
     uint32_t preroll_ms;      /* --preroll (plan.h): lead-in and keep-alive; 0: none */
+    const char *from;         /* --from: a step number or id (routine_find_step); NULL: the top */
+    bool resume;              /* --resume: from the step where the history's last record of
+                               * the routine stopped; from the top (with a note) if it was
+                               * completed, or there is none */
 };
 
 /* What failed; each has its exit status in the CLI. */
@@ -45,6 +49,7 @@ enum session_fail {
     SESSION_INVALID,      /* errors in the files (the diagnostics say which) */
     SESSION_SPEECH,       /* espeak-ng cannot start or lacks the voice (err: why) */
     SESSION_PLAN,         /* the plan cannot be made (err: why, as file:line) */
+    SESSION_BAD_STEP,     /* --from names no step (err: what there is) */
     SESSION_NOMEM,
 };
 
@@ -62,6 +67,8 @@ struct session {
     char *announce;       /* --progress sentence said after the title, or NULL */
     uint32_t preroll_ms;  /* every plan's lead-in; the live engine's too (0: none) */
     size_t routine_warnings; /* warnings the routine file gave (in the diagnostics) */
+    const struct step *from; /* --from, --resume: the step it starts at; NULL: the top */
+    char *from_note;      /* --resume: where it resumes, or why from the top (for stderr) */
     /* set by the caller: session_plan collects every timing problem here
      * (plan_opts.problems) instead of failing at the first */
     struct coach_diags *plan_problems;

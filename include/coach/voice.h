@@ -70,7 +70,8 @@
     X(PH_WHERE_RESTING, "where_resting") /* "where am I" in a rest, before "next" */      \
     X(PH_WHERE_HOLD, "where_hold")       /* {n} {total}: held repetitions */              \
     X(PH_WHERE_REST_LEFT, "where_rest_left") /* {duration} */                             \
-    X(PH_WHERE_ENDING, "where_ending")   /* "where am I" after the last step */
+    X(PH_WHERE_ENDING, "where_ending")   /* "where am I" after the last step */          \
+    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
@@ -78,6 +79,10 @@
     X(NOUN_MINUTES, "minutes")                                                            \
     X(NOUN_REPS, "reps")                                                                  \
     X(NOUN_BREATHS, "breaths")
+
+/* Phrases a profile may leave out (added after profiles were written, so
+ * older profiles still load): the coach then says nothing in their place. */
+#define VOICE_PHRASE_OPTIONAL(id) ((id) == PH_FROM)
 
 #define COACH_ENUM_ITEM(e, key) e,
 enum phrase_id { COACH_PHRASES(COACH_ENUM_ITEM) PHRASE_COUNT };

@@ -126,7 +126,7 @@ _coach()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     # Options that take a value, as getopt_long in src/main.c knows them.
-    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--music|--preroll|--mic'
+    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--music|--preroll|--mic|--from'
 
     # The command: the first word that is neither an option nor an option's
     # value (options may come before the command: getopt permutes).
@@ -187,10 +187,11 @@ _coach()
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
-        play | menu) opts="$session $live" ;;
-        export) opts="$session --output --format --captions --chapters --all --music --channels --preroll" ;;
+        play) opts="$session $live --from --resume" ;;
+        menu) opts="$session $live" ;;
+        export) opts="$session --output --format --captions --chapters --all --music --channels --preroll --from --resume" ;;
         check) opts="$session --strict" ;;
-        plan) opts="$session --json" ;;
+        plan) opts="$session --json --from --resume" ;;
         ctl) opts='--socket' ;;
         list | voices | devices | history) opts='--quiet' ;;
         help | version) opts= ;;
