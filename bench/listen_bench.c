@@ -2,13 +2,16 @@
  * drives it): feeds audio files through one spotter, as a microphone would,
  * and prints what it heard and the CPU it took.
  *
- *   listen_bench LISTEN_FILE [--bg WAV] [--bg-db DB] ITEM...
+ *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-db DB] ITEM...
  *
  * ITEM is WORD=FILE: FILE (any rate, mono; resampled to 16 kHz) says the
  * command WORD (as `coach ctl` takes it); it is fed between a second of
  * silence before and after, or of the background WAV (the coach's own
  * export) mixed DB dB (default -10) below the command's speech level, and
- * should give exactly one hit, of that command. Or -=FILE: fed straight,
+ * should give exactly one hit, of that command. --bg-ref: the level of
+ * the background is set by this file's speech instead (the full export,
+ * when the background is the same session without its speech: the sounds
+ * keep their level relative to the coach's voice). Or -=FILE: fed straight,
  * every hit is a false trigger.
  *
  * Built by CMake (target listen_bench, not installed).
@@ -132,7 +135,7 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-db DB] WORD=FILE|-=FILE...\n");
+        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-db DB] WORD=FILE|-=FILE...\n");
         return 2;
     }
     struct spotter *s;
@@ -144,19 +147,26 @@ int main(int argc, char **argv)
     }
     float *bg = NULL;
     size_t bg_n = 0, bg_at = 0;
-    double bg_db = -10, bg_rms = 0;
+    double bg_db = -10, bg_rms = 0, bg_ref_rms = 0;
     int i = 2;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (i + 1 >= argc) return 2;
         if (strcmp(argv[i], "--bg") == 0) {
             if (!(bg = load(argv[i + 1], &bg_n))) return 1;
             bg_rms = speech_rms(bg, bg_n);
+        } else if (strcmp(argv[i], "--bg-ref") == 0) {
+            size_t ref_n = 0;
+            float *ref = load(argv[i + 1], &ref_n);
+            if (!ref) return 1;
+            bg_ref_rms = speech_rms(ref, ref_n);
+            free(ref);
         } else if (strcmp(argv[i], "--bg-db") == 0) {
             bg_db = atof(argv[i + 1]);
         } else {
             return 2;
         }
     }
+    if (bg_ref_rms > 0) bg_rms = bg_ref_rms;
     for (; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq) return 2;

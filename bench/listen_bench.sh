@@ -9,8 +9,14 @@
 # (a) hits: each command twice (two speaking rates) = 20 utterances per
 #     voice: flite's voices (those `flite -lv` has of slt rms awb kal16) and
 #     espeak-ng variants that are not the coach's en-us default (en-us+f3,
-#     en+m7, en-gb), each alone (0 dB, between seconds of silence) and with
-#     the coach's own export mixed 10 dB below the command's speech level;
+#     en+m7, en-gb), each alone (0 dB, between seconds of silence), with
+#     the coach's own export mixed 10 dB below the command's speech level
+#     (the issue's condition: commands said over the coach's speech), and
+#     with only its sounds (tones, clicks, countdown beeps, music: the same
+#     export with --speech-volume 2 (-34 dB; 0 and 1 fail to synthesize),
+#     at the level they have beside the speech) 10 dB below: the live side
+#     ignores commands that overlap the coach's speech, so this is where
+#     commands are heard;
 # (b) false triggers over every English routine exported as coach plays it
 #     (fed straight in, as a microphone next to the speaker would hear it);
 # (c) CPU seconds per audio second: the share of one core.
@@ -44,6 +50,8 @@ for r in "$here"/routines/*.ini; do
   sessions+=("$f")
 done
 bg=$out/session-lower-back-relief.wav
+bg_sounds=$out/sounds-lower-back-relief.wav
+[ -s "$bg_sounds" ] || "$coach" export lower-back-relief --speech-volume 2 -o "$bg_sounds" >/dev/null
 
 # The commands: two takes per voice.
 voices=()
@@ -70,7 +78,7 @@ echo "listen file: $listen"
 if [ "$part" != false ]; then
 echo
 echo "(a) hits of 20 (10 commands x 2 rates), each between seconds of silence or background"
-printf '%-18s %12s %12s\n' voice "0 dB" "coach -10 dB"
+printf '%-18s %12s %12s %12s\n' voice "0 dB" "coach -10 dB" "sounds -10"
 cpu=0 audio=0 all_right=0 all_items=0 all_wrong=0
 for vv in "${voices[@]}"; do
   kind=${vv%%:*} v=${vv#*:}
@@ -79,9 +87,10 @@ for vv in "${voices[@]}"; do
     items+=("${words[$i]}=$out/$kind-$v-$i-1.wav" "${words[$i]}=$out/$kind-$v-$i-2.wav")
   done
   row=()
-  for cond in clean bg; do
+  for cond in clean bg sounds; do
     extra=()
     [ $cond = bg ] && extra=(--bg "$bg" --bg-db -10)
+    [ $cond = sounds ] && extra=(--bg "$bg_sounds" --bg-ref "$bg" --bg-db -10)
     res=$("$bench" "$listen" "${extra[@]}" "${items[@]}")
     tot=$(grep '^total' <<<"$res")
     right=$(awk '{print $3}' <<<"$tot") n=$(awk '{print $5}' <<<"$tot" | tr -d ,)
@@ -93,7 +102,7 @@ for vv in "${voices[@]}"; do
     [ -n "$missed" ] && echo "  $vv $cond missed: $missed$(grep '^wrong' <<<"$res" | awk '{printf " (heard %s %s)", $2, $3}')" >>"$out/misses.txt"
     all_right=$((all_right + right)) all_items=$((all_items + n)) all_wrong=$((all_wrong + wrong))
   done
-  printf '%-18s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}"
+  printf '%-18s %12s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}" "${row[2]}"
 done
 echo "all: $all_right of $all_items heard, $all_wrong heard as another command"
 [ -s "$out/misses.txt" ] && { cat "$out/misses.txt"; rm -f "$out/misses.txt"; }

@@ -3,8 +3,11 @@
  * temporary files (pocketsphinx reads a keyword list and a dictionary only
  * from files; the whole 130 000-word dictionary would cost a second and
  * 30 MB to load), opens pocketsphinx's keyword search on them and feeds it
- * in small blocks, so that a hit's end is known to 30 ms and the search can
- * restart right after it. pocketsphinx's logging is switched off: coach's
+ * in small blocks, so that the search can restart right after a hit.
+ * Each detection is then checked by a second decoder on the last two
+ * seconds of audio with a grammar of all the phrases (verify()): it names
+ * the phrase said and places its end, and a phrase crammed into too few
+ * frames is refused. pocketsphinx's logging is switched off: coach's
  * stderr stays its own. */
 #define _POSIX_C_SOURCE 200809L
 #include "coach/spotter.h"
@@ -35,8 +38,15 @@
 #define FRAME_SAMPLES 160       /* pocketsphinx: 100 frames per second at 16 kHz */
 #define RESTART_SAMPLES (SPOTTER_RATE_HZ * 30) /* a long quiet utterance restarts */
 #define PENDING_MAX 8
-#define CAND_MAX 16
 #define SETTLE_SAMPLES (SPOTTER_RATE_HZ * 3 / 10) /* 300 ms: see collect() */
+#define CHECK_SAMPLES (SPOTTER_RATE_HZ * 2) /* see verify(): a phrase and the settling after it */
+#define RING_SAMPLES CHECK_SAMPLES
+/* The fewest frames (10 ms) per phone of a phrase really said, on
+ * average over its words: the coach's own speech that the grammar bends
+ * to a phrase is crammed into it (5.1-6.5 frames per phone over 88 min of
+ * its sessions), the ten commands said by seven other voices, slow and
+ * fast, took 7.3-18.8 (bench/listen_bench.sh, docs/PERFORMANCE.md). */
+#define MIN_PHONE_FRAMES 7.0
 
 struct phrase {
     char text[64];     /* "coach pause": single spaces, lower case */
@@ -63,12 +73,9 @@ struct spotter {
     struct spotter_hit pending[PENDING_MAX]; /* hits not yet returned */
     size_t n_pending;
     uint64_t settle_until; /* a detection is waiting until this sample; 0: none */
-    struct candidate {
-        const struct phrase *p; /* into ph */
-        int sf, ef;             /* frames of the utterance (100 per second) */
-        int32_t prob;           /* pocketsphinx's log score */
-    } cand[CAND_MAX];           /* what this utterance's search has found */
-    size_t n_cand;
+    ps_decoder_t *check; /* the grammar of the phrases: see verify() */
+    int16_t ring[RING_SAMPLES]; /* the last samples fed; sample k at k % RING_SAMPLES */
+    int16_t seg[CHECK_SAMPLES]; /* a detection's audio, for check */
 };
 
 static bool word_char(int c) { return (c >= 'a' && c <= 'z') || c == '\''; }
@@ -322,6 +329,33 @@ static int write_dict(const struct listen_file *F, const char *lf_path, const ch
     return 0;
 }
 
+/* The second decoder (see verify()): a grammar of the phrases, on the
+ * same model and words. Its beams are wide: it decodes only the two
+ * seconds around a detection, and a narrow beam loses the phrases of
+ * voices the model fits badly. Silence is kept, so that its frames are
+ * the samples' (a hit's end is placed by them). */
+static int open_check(struct spotter *s, const struct listen_file *F, const char *model, const char *dict,
+                      char *err, size_t cap)
+{
+    cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", model, "-dict", dict, "-samprate", "16000",
+                                   "-remove_silence", "no", "-beam", "1e-80", "-pbeam", "1e-80", "-wbeam",
+                                   "1e-80", NULL);
+    s->check = config ? ps_init(config) : NULL;
+    if (config) cmd_ln_free_r(config);
+    char *g = malloc(64 + MAX_PHRASES * 68);
+    int rc = s->check && g ? 0 : COACH_ESPEECH;
+    if (!rc) {
+        size_t o = (size_t)sprintf(g, "#JSGF V1.0;\ngrammar coach;\npublic <command> = ");
+        for (size_t i = 0; i < F->n; i++) o += (size_t)sprintf(g + o, "%s%s", i ? " | " : "", F->ph[i].text);
+        strcpy(g + o, ";\n");
+        if (ps_set_jsgf_string(s->check, "grammar", g) < 0 || ps_set_search(s->check, "grammar") < 0)
+            rc = COACH_ESPEECH;
+    }
+    free(g);
+    if (rc) coach_set_err(err, cap, "pocketsphinx could not open the model at %s for checking phrases", model);
+    return rc;
+}
+
 int spotter_open(struct spotter **out, const char *listen_file, char *err, size_t err_cap)
 {
     *out = NULL;
@@ -372,6 +406,7 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
             rc = COACH_ESPEECH;
         }
     }
+    if (!rc) rc = open_check(s, F, model, dict_name, err, err_cap);
     if (kws_name[0]) unlink(kws_name);
     if (dict_name[0]) unlink(dict_name);
     if (!rc && ps_start_utt(s->ps) < 0) {
@@ -380,6 +415,7 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
     }
     if (rc) {
         if (s->ps) ps_free(s->ps);
+        if (s->check) ps_free(s->check);
         free(s);
         free(F);
         return rc;
@@ -413,42 +449,55 @@ static int restart(struct spotter *s)
     if (ps_end_utt(s->ps) < 0 || ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
     s->utt_start = s->fed;
     s->settle_until = 0;
-    s->n_cand = 0;
     return 0;
 }
 
-/* Notes each detection the search has made, once: pocketsphinx keeps only
- * the likeliest of overlapping ones, and a short phrase ("coach back")
- * that fits the start of a longer one ("coach pause") is likelier
- * because it is shorter. */
-static void note_candidates(struct spotter *s)
+/* A silence or noise word of the model (<sil>, [NOISE], +SPN+...). */
+static bool filler(const char *w) { return !w || w[0] == '<' || w[0] == '[' || w[0] == '+'; }
+
+/* Checks a detection: decodes the last CHECK_SAMPLES fed (the detection,
+ * the phrase's start before it and its end after it) with a grammar of
+ * all the phrases, which names the phrase said: kws weighs each phrase
+ * alone, and a short one fits parts of longer ones. Returns the phrase,
+ * its end sample into *end (NULL: no phrase, or one too short to have
+ * been said: see MIN_PHONE_FRAMES); < 0 into *rc on failure. */
+static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
 {
-    for (ps_seg_t *seg = ps_seg_iter(s->ps); seg; seg = ps_seg_next(seg)) {
-        const char *w = ps_seg_word(seg);
-        size_t wl = w ? strlen(w) : 0;
-        while (wl && w[wl - 1] == ' ') wl--; /* pocketsphinx ends it with a blank */
-        const struct phrase *p = w ? phrase_of(s, w, wl) : NULL;
-        if (!p) continue;
-        int sf = 0, ef = 0;
-        ps_seg_frames(seg, &sf, &ef);
-        bool known = false;
-        for (size_t i = 0; i < s->n_cand && !known; i++)
-            known = s->cand[i].p == p && s->cand[i].ef == ef;
-        if (known || s->n_cand == CAND_MAX) continue;
-        struct candidate *c = &s->cand[s->n_cand++];
-        c->p = p;
-        c->sf = sf;
-        c->ef = ef;
-        c->prob = ps_seg_prob(seg, NULL, NULL, NULL);
+    uint64_t a = s->fed > CHECK_SAMPLES ? s->fed - CHECK_SAMPLES : 0;
+    size_t n = (size_t)(s->fed - a);
+    for (size_t i = 0; i < n; i++) s->seg[i] = s->ring[(a + i) % RING_SAMPLES];
+    ps_decoder_t *ps = s->check;
+    *rc = 0;
+    if (ps_start_utt(ps) < 0) return *rc = COACH_ESPEECH, NULL;
+    if (ps_process_raw(ps, s->seg, n, FALSE, TRUE) < 0) {
+        ps_end_utt(ps);
+        return *rc = COACH_ESPEECH, NULL;
     }
+    if (ps_end_utt(ps) < 0) return *rc = COACH_ESPEECH, NULL;
+    const char *hyp = ps_get_hyp(ps, NULL);
+    const struct phrase *p = hyp ? phrase_of(s, hyp, strlen(hyp)) : NULL;
+    int ef = -1, frames = 0, phones = 0;
+    for (ps_seg_t *seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
+        int f0 = 0, f1 = 0;
+        ps_seg_frames(seg, &f0, &f1);
+        const char *w = ps_seg_word(seg);
+        if (filler(w)) continue;
+        frames += f1 - f0 + 1;
+        ef = f1;
+        const char *pron = ps_lookup_word(ps, w); /* "K OW CH" */
+        for (const char *c = pron; c && *c; c++) phones += c == pron || (c[-1] == ' ' && *c != ' ');
+    }
+    double per_phone = phones ? (double)frames / phones : 0;
+    if (!p || ef < 0 || per_phone < MIN_PHONE_FRAMES) return NULL;
+    *end = a + (uint64_t)(ef + 1) * FRAME_SAMPLES;
+    return p;
 }
 
-/* After a block. A detection is not taken at once: "coach stop" is found
- * inside "coach softer" before its end, "coach back" in "coach pause";
- * the search goes on for SETTLE_SAMPLES, and then of every phrase found
- * the one that spans the most frames wins (the whole phrase said, not a
- * phrase that fits a part of it). Then the search restarts, so one
- * utterance is one hit. */
+/* After a block. A detection is not taken at once: kws finds "coach
+ * stop" inside "coach softer" before its end, "coach back" in "coach
+ * pause"; the search goes on for SETTLE_SAMPLES, then the grammar names
+ * the phrase said (verify()). Then the search restarts, so one utterance
+ * is one hit. */
 static int collect(struct spotter *s)
 {
     const char *hyp = ps_get_hyp(s->ps, NULL);
@@ -457,26 +506,13 @@ static int collect(struct spotter *s)
             return restart(s); /* bounded state over hours of listening: restart in a pause */
         return 0;
     }
-    note_candidates(s);
     if (!s->settle_until) s->settle_until = s->fed + SETTLE_SAMPLES;
     if (s->fed < s->settle_until) return 0;
-    const struct candidate *best = NULL;
-    for (size_t i = 0; i < s->n_cand; i++)
-        if (!best || s->cand[i].ef - s->cand[i].sf > best->ef - best->sf) best = &s->cand[i];
-    if (best) {
-        uint64_t end = s->utt_start + (uint64_t)(best->ef + 1) * FRAME_SAMPLES;
-        queue(s, best->p, best->ef < 0 || end > s->fed ? s->fed : end);
-    } else {
-        /* no segment: the hypothesis names the phrases, space-separated;
-         * take the first one it starts with */
-        for (size_t i = 0; i < s->n; i++) {
-            size_t l = strlen(s->ph[i].text);
-            if (strncmp(hyp, s->ph[i].text, l) == 0 && (hyp[l] == 0 || hyp[l] == ' ')) {
-                queue(s, &s->ph[i], s->fed);
-                break;
-            }
-        }
-    }
+    uint64_t end = 0;
+    int rc = 0;
+    const struct phrase *p = verify(s, &end, &rc);
+    if (rc) return rc;
+    if (p) queue(s, p, end);
     return restart(s);
 }
 
@@ -485,6 +521,7 @@ int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter
     for (size_t at = 0; at < n;) {
         size_t len = n - at < BLOCK_SAMPLES ? n - at : BLOCK_SAMPLES;
         if (ps_process_raw(s->ps, pcm + at, len, FALSE, FALSE) < 0) return COACH_ESPEECH;
+        for (size_t i = 0; i < len; i++) s->ring[(s->fed + i) % RING_SAMPLES] = pcm[at + i];
         s->fed += len;
         at += len;
         int rc = collect(s);
@@ -502,6 +539,7 @@ void spotter_close(struct spotter *s)
     if (!s) return;
     ps_end_utt(s->ps);
     ps_free(s->ps);
+    ps_free(s->check);
     free(s);
 }
 
