@@ -165,7 +165,7 @@ echo "  before the first word: peak $peak LSB, rms $rms LSB"
 
 section "--preroll 0: off"
 play off --preroll 0
-lacks "$(cat "$tmp/off.err")" "preroll"
+lacks "$(cat "$tmp/off.err")" "coach: preroll"
 read -r what peak rms < <(before_word off)
 echo "  before the first word: peak $peak LSB, rms $rms LSB"
 [ "$what" = word ] && [ "$peak" = 0 ] && ok || bad "with --preroll 0 something came before the first word (peak $peak)"
@@ -187,7 +187,7 @@ pid=$!
 sleep 3
 "$coach" ctl stop --socket "$tmp/sock" >/dev/null 2>&1
 wait $pid
-lacks "$(cat "$tmp/ci.err")" "preroll"
+lacks "$(cat "$tmp/ci.err")" "coach: preroll"
 
 section "a sound server that does not answer: no hang"
 pactl set-default-sink $bt
