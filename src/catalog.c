@@ -118,38 +118,10 @@ static bool valid_name(const char *s)
     return true;
 }
 
-int catalog_find(enum catalog_kind kind, const char *arg, char **path)
-{
-    size_t len = strlen(arg);
-    bool looks_like_path = strchr(arg, '/') || (len > 4 && strcmp(arg + len - 4, ".ini") == 0);
-    if (looks_like_path || is_file(arg)) {
-        if (!is_file(arg)) return COACH_ENOTFOUND;
-        *path = coach_strdup(arg);
-        return *path ? 0 : COACH_ENOMEM;
-    }
-    if (!valid_name(arg)) return COACH_ENOTFOUND;
-    char **dirs;
-    size_t n;
-    int rc = catalog_dirs(kind, &dirs, &n);
-    if (rc) return rc;
-    rc = COACH_ENOTFOUND;
-    for (size_t i = 0; i < n && rc == COACH_ENOTFOUND; i++) {
-        char *p = coach_asprintf("%s/%s.ini", dirs[i], arg);
-        if (!p) {
-            rc = COACH_ENOMEM;
-        } else if (is_file(p)) {
-            *path = p;
-            rc = 0;
-        } else {
-            free(p);
-        }
-    }
-    catalog_strv_free(dirs, n);
-    return rc;
-}
-
-int catalog_find_other(enum catalog_kind kind, const char *name, unsigned long long skip_dev,
-                       unsigned long long skip_ino, char **path)
+/* NAME.ini in the search directories, the first that is a regular file
+ * and not the one (skip_dev, skip_ino) when skip: its path in *path. */
+static int find_in_dirs(enum catalog_kind kind, const char *name, bool skip,
+                        unsigned long long skip_dev, unsigned long long skip_ino, char **path)
 {
     if (!valid_name(name)) return COACH_ENOTFOUND;
     char **dirs;
@@ -163,7 +135,7 @@ int catalog_find_other(enum catalog_kind kind, const char *name, unsigned long l
         if (!p) {
             rc = COACH_ENOMEM;
         } else if (stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
-                   !((unsigned long long)st.st_dev == skip_dev &&
+                   !(skip && (unsigned long long)st.st_dev == skip_dev &&
                      (unsigned long long)st.st_ino == skip_ino)) {
             *path = p;
             rc = 0;
@@ -173,6 +145,24 @@ int catalog_find_other(enum catalog_kind kind, const char *name, unsigned long l
     }
     catalog_strv_free(dirs, n);
     return rc;
+}
+
+int catalog_find(enum catalog_kind kind, const char *arg, char **path)
+{
+    size_t len = strlen(arg);
+    bool looks_like_path = strchr(arg, '/') || (len > 4 && strcmp(arg + len - 4, ".ini") == 0);
+    if (looks_like_path || is_file(arg)) {
+        if (!is_file(arg)) return COACH_ENOTFOUND;
+        *path = coach_strdup(arg);
+        return *path ? 0 : COACH_ENOMEM;
+    }
+    return find_in_dirs(kind, arg, false, 0, 0, path);
+}
+
+int catalog_find_other(enum catalog_kind kind, const char *name, unsigned long long skip_dev,
+                       unsigned long long skip_ino, char **path)
+{
+    return find_in_dirs(kind, name, true, skip_dev, skip_ino, path);
 }
 
 /* The usable entries of a listing so far: names and their files. */
