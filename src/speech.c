@@ -29,12 +29,15 @@
  * (fricatives) and decays are not cut. Small: counts must land on time. */
 #define TRIM_LEAD_MS 2
 #define TRIM_TAIL_MS 10
+/* espeak-ng synthesizes at its normal volume; the voice's volume is a
+ * gain applied afterwards (apply_volume). */
+#define SPEECH_ESPEAK_VOLUME 100
 
 struct speech {
     char *voice;      /* espeak voice name */
     int rate_wpm;     /* espeakRATE */
     int pitch;        /* espeakPITCH 0-100 */
-    int volume;       /* espeakVOLUME 0-200 */
+    int volume;       /* 0-200 percent: a gain on espeak-ng's normal volume */
     int max_clip_s;   /* a synthesis stops with COACH_ETOOLONG past this */
     uint32_t rate_hz; /* what espeak produces with this voice (read after selecting it) */
 };
@@ -232,7 +235,7 @@ static int select_voice(struct speech *sp)
     /* After the voice: selecting a voice resets some parameters. */
     if (espeak_ng_SetParameter(espeakRATE, sp->rate_wpm, 0) != ENS_OK ||
         espeak_ng_SetParameter(espeakPITCH, sp->pitch, 0) != ENS_OK ||
-        espeak_ng_SetParameter(espeakVOLUME, sp->volume, 0) != ENS_OK)
+        espeak_ng_SetParameter(espeakVOLUME, SPEECH_ESPEAK_VOLUME, 0) != ENS_OK)
         return COACH_ESPEECH;
     g_selected = sp;
     return 0;
@@ -282,6 +285,20 @@ uint32_t speech_rate_hz(const struct speech *sp)
 }
 
 int speech_max_clip_s(const struct speech *sp) { return sp ? sp->max_clip_s : SPEECH_MAX_CLIP_S; }
+
+/* The volume is a gain applied here, after the trim, with espeak-ng
+ * always at its normal volume: espeak-ng's own volume 0 (and 1) makes no
+ * sound at all, which the silent-words check takes for a failure, and its
+ * other volumes move the trim points (a phrase's length, and with it the
+ * plan's timing, would depend on how loud the voice is). Saturating: 200
+ * clips the loudest peaks as espeak-ng's own 200 does. */
+static void apply_volume(int16_t *pcm, size_t n, int volume_pct)
+{
+    for (size_t i = 0; i < n; i++) {
+        long v = ((long)pcm[i] * volume_pct + (pcm[i] < 0 ? -50 : 50)) / 100;
+        pcm[i] = (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
+    }
+}
 
 static int is_loud(int16_t x)
 {
@@ -356,6 +373,7 @@ int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len
 
     size_t n = last - first;
     if (first > 0) memmove(b.pcm, b.pcm + first, n * sizeof *b.pcm);
+    if (sp->volume != SPEECH_ESPEAK_VOLUME) apply_volume(b.pcm, n, sp->volume);
     int16_t *p = realloc(b.pcm, n * sizeof *p); /* give back the slack */
     *pcm = p ? p : b.pcm;
     *len_frames = n;

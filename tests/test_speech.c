@@ -172,6 +172,56 @@ static void test_speech(void)
     }
 }
 
+
+/* --speech-volume: the volume scales the voice and nothing else. Volume 0
+ * is silence of the same length (before: "speech synthesis failed", exit
+ * 5, because espeak-ng's own volume 0 makes no sound and silent words
+ * count as a failure); every volume gives the length of 100 (espeak-ng's
+ * output varies by a few samples between calls: 1 % allowed), so the
+ * plan's timing never depends on how loud the voice is; 50 is about half
+ * of 100. */
+static void test_volume(void)
+{
+    const char *text = "Lie on your back with knees bent.";
+    int16_t *ref = NULL;
+    size_t ref_n = 0;
+    int32_t ref_peak = 0;
+    const int vols[] = {100, 0, 1, 50, 200};
+    for (size_t k = 0; k < sizeof vols / sizeof *vols; k++) {
+        struct speech *sp = NULL;
+        struct speech_settings set = {
+            .espeak_voice = "en-us", .rate_wpm = 175, .pitch = 50, .volume = vols[k]};
+        int rc = speech_open(&sp, &set);
+        CHECKF(rc == 0, "volume %d: open %d", vols[k], rc);
+        if (rc) continue;
+        int16_t *pcm = NULL;
+        size_t n = 0;
+        rc = speech_synth(sp, text, &pcm, &n);
+        CHECKF(rc == 0, "volume %d: synth %d", vols[k], rc);
+        int32_t peak = 0;
+        for (size_t i = 0; i < n; i++)
+            peak = abs(pcm[i]) > peak ? abs(pcm[i]) : peak;
+        if (vols[k] == 100) {
+            ref = pcm, ref_n = n, ref_peak = peak;
+            CHECK(n > 0 && peak > 1000);
+            speech_close(sp);
+            continue;
+        }
+        CHECKF(n + ref_n / 100 >= ref_n && n <= ref_n + ref_n / 100,
+               "volume %d: %zu frames, at 100: %zu", vols[k], n, ref_n);
+        if (vols[k] == 0) CHECKF(peak == 0, "volume 0: peak %d", (int)peak);
+        if (vols[k] == 1)
+            CHECKF(peak > 0 && peak <= ref_peak / 50, "volume 1: peak %d", (int)peak);
+        if (vols[k] == 50)
+            CHECKF(peak >= ref_peak * 45 / 100 && peak <= ref_peak * 55 / 100,
+                   "volume 50: peak %d, at 100: %d", (int)peak, (int)ref_peak);
+        if (vols[k] == 200) CHECKF(peak >= (ref_peak * 19 / 10 < 32767 ? ref_peak * 19 / 10 : 32767), "volume 200: %d", (int)peak);
+        free(pcm);
+        speech_close(sp);
+    }
+    free(ref);
+}
+
 static size_t ref_len(size_t n, uint32_t in, uint32_t out)
 {
     return (size_t)floor((double)n * out / in + 0.5);
@@ -568,6 +618,7 @@ int main(void)
     test_too_long_blames_profile();
     test_voice_rate();
     test_speech();
+    test_volume();
     test_resample_lengths();
     test_resample_sine();
     test_clipstore();
