@@ -42,30 +42,14 @@ static bool format_ok(int index, int channels, double rate)
 /* The device, as the output's --device picks one, among input devices. */
 static int pick(const char *device, int *index, char *err, size_t cap)
 {
-    int n = Pa_GetDeviceCount(), k = paNoDevice;
-    if (!device) {
-        k = Pa_GetDefaultInputDevice();
-        if (k == paNoDevice) {
-            snprintf(err, cap, "no microphone found");
-            return COACH_ENOTFOUND;
-        }
-    } else {
-        char *end;
-        long i = strtol(device, &end, 10);
-        if (*device && !*end) {
-            k = i >= 0 && i < n ? (int)i : paNoDevice;
-        } else {
-            for (int j = 0; j < n && k == paNoDevice; j++) {
-                const PaDeviceInfo *d = Pa_GetDeviceInfo(j);
-                if (d && d->maxInputChannels > 0 && strstr(d->name, device)) k = j;
-            }
-        }
-        const PaDeviceInfo *d = k != paNoDevice ? Pa_GetDeviceInfo(k) : NULL;
-        if (!d || d->maxInputChannels < 1) {
+    int k = sink_portaudio_find(device, true);
+    if (k == paNoDevice) {
+        if (device)
             snprintf(err, cap, "no microphone '%s' (see the microphones 'coach devices' lists)",
                      device);
-            return COACH_ENOTFOUND;
-        }
+        else
+            snprintf(err, cap, "no microphone found");
+        return COACH_ENOTFOUND;
     }
     *index = k;
     return 0;

@@ -339,35 +339,41 @@ static bool rate_ok(int index, uint32_t channels, uint32_t rate_hz)
     return e == paFormatIsSupported;
 }
 
-/* The device (NULL: the default; a number: that index; else the first
- * output device whose name contains the text) and a rate it can play:
- * *rate_hz as asked, else 48000 or 44100. */
+int sink_portaudio_find(const char *device, bool input)
+{
+    int n = Pa_GetDeviceCount(), k = paNoDevice;
+    if (!device) {
+        k = input ? Pa_GetDefaultInputDevice() : Pa_GetDefaultOutputDevice();
+    } else {
+        char *end;
+        long i = strtol(device, &end, 10);
+        if (*device && !*end) {
+            k = i >= 0 && i < n ? (int)i : paNoDevice;
+        } else {
+            for (int j = 0; j < n && k == paNoDevice; j++) {
+                const PaDeviceInfo *d = Pa_GetDeviceInfo(j);
+                if (d && (input ? d->maxInputChannels : d->maxOutputChannels) > 0 &&
+                    strstr(d->name, device))
+                    k = j;
+            }
+        }
+    }
+    const PaDeviceInfo *d = k != paNoDevice ? Pa_GetDeviceInfo(k) : NULL;
+    return d && (input ? d->maxInputChannels : d->maxOutputChannels) > 0 ? k : paNoDevice;
+}
+
+/* The device (sink_portaudio_find) and a rate it can play: *rate_hz as
+ * asked, else 48000 or 44100. */
 static int pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *index, char *err,
                 size_t cap)
 {
-    int n = Pa_GetDeviceCount(), pick = paNoDevice;
-    if (!device) {
-        pick = Pa_GetDefaultOutputDevice();
-        if (pick == paNoDevice) {
-            snprintf(err, cap, "no audio output device found");
-            return COACH_ENOTFOUND;
-        }
-    } else {
-        char *end;
-        long k = strtol(device, &end, 10);
-        if (*device && !*end) {
-            pick = (k >= 0 && k < n) ? (int)k : paNoDevice;
-        } else {
-            for (int i = 0; i < n && pick == paNoDevice; i++) {
-                const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
-                if (d && d->maxOutputChannels > 0 && strstr(d->name, device)) pick = i;
-            }
-        }
-        const PaDeviceInfo *d = pick != paNoDevice ? Pa_GetDeviceInfo(pick) : NULL;
-        if (!d || d->maxOutputChannels < 1) {
+    int pick = sink_portaudio_find(device, false);
+    if (pick == paNoDevice) {
+        if (device)
             snprintf(err, cap, "no output device '%s' (see 'coach devices')", device);
-            return COACH_ENOTFOUND;
-        }
+        else
+            snprintf(err, cap, "no audio output device found");
+        return COACH_ENOTFOUND;
     }
     const uint32_t tries[3] = {*rate_hz, 48000, 44100};
     for (int i = 0; i < 3; i++)

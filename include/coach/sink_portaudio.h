@@ -7,6 +7,7 @@
 #ifndef COACH_SINK_PORTAUDIO_H
 #define COACH_SINK_PORTAUDIO_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "coach/sink.h"
@@ -54,5 +55,11 @@ void sink_portaudio_system_end(void);
 /* fd 2 muted while PortAudio works (*saved_fd -1: mute, saving fd 2 in it;
  * else: restore it and set -1). */
 void sink_portaudio_mute(int *saved_fd);
+/* The device a --device (input false) or --mic (input true) names: NULL
+ * the default of that direction, a number that index, else the first
+ * device of that direction whose name contains the text. Its index, or
+ * -1 (paNoDevice) when there is none, or it cannot play / record. One
+ * rule for both, so the names `coach devices` lists work for both. */
+int sink_portaudio_find(const char *device, bool input);
 
 #endif
