@@ -190,8 +190,9 @@ void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latenc
  * Says once on stderr when the microphone stopped; --verbose: each
  * phrase heard or ignored. */
 enum ctl_cmd listen_take(struct listen *l);
-/* The listener for a session whose voice is voice (play_routine, choose):
- * opens it if --listen and not yet open. EXIT_OK or an exit status. */
+/* The inputs for a session whose voice is voice (play_routine, choose):
+ * the listener if --listen and not yet open, then MPRIS unless
+ * --no-mpris (once). EXIT_OK or an exit status. */
 int control_listen(struct control *c, const struct opts *o, const char *voice_name,
                    const char *language);
 void noise_filter_start(void);

@@ -174,7 +174,6 @@ int control_open(struct control *c, const struct opts *o, bool want_keys, const 
     signal(SIGTTOU, SIG_IGN);
     signal(SIGTTIN, SIG_IGN);
     keys_follow(c);
-    if (!o->no_mpris) mpris_open(&c->mpris, o->quiet);
     if (o->quiet) return EXIT_OK;
     if (c->keys)
         fprintf(stderr, "Keys: %s.\n", help);
@@ -185,8 +184,21 @@ int control_open(struct control *c, const struct opts *o, bool want_keys, const 
     return EXIT_OK;
 }
 
+static int control_listen_open(struct control *c, const struct opts *o, const char *voice_name,
+                               const char *language);
+
 int control_listen(struct control *c, const struct opts *o, const char *voice_name,
                    const char *language)
+{
+    int st = control_listen_open(c, o, voice_name, language);
+    /* MPRIS after the refusals: a session refused (a voice --listen
+     * cannot serve) says that alone, not "MPRIS off" first */
+    if (st == EXIT_OK && !o->no_mpris && !c->mpris) mpris_open(&c->mpris, o->quiet);
+    return st;
+}
+
+static int control_listen_open(struct control *c, const struct opts *o, const char *voice_name,
+                               const char *language)
 {
     if (!o->listen) return EXIT_OK;
     if (c->listen) { /* the menu's: a routine in another language is still steered in English */

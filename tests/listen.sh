@@ -179,6 +179,7 @@ st=$?
 check '[ $st = 2 ]' "German voice: exit 2" "exit $st: $(cat "$tmp/de.err")"
 check 'grep -q "spoken commands are English only.*voice de" "$tmp/de.err"' "German voice: says English only" "$(cat "$tmp/de.err")"
 check '! grep -q . "$tmp/de.out"' "German voice: nothing played" "$(cat "$tmp/de.out")"
+check '[ "$(grep -c . "$tmp/de.err")" = 1 ]' "German voice: the refusal alone (no MPRIS line before it)" "$(cat "$tmp/de.err")"
 timeout 60 "$coach" play "$tmp/steer.ini" --listen --mic "no such microphone" --socket "$sock" \
   </dev/null >"$tmp/nomic.out" 2>"$tmp/nomic.err"
 st=$?
