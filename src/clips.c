@@ -36,7 +36,8 @@ int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz)
     cs->rate_hz = rate_hz;
     cs->sp = sp;
     cs->mode = CLIPS_AUDIO;
-    cs->peak = CLIPS_DEFAULT_PEAK;
+    /* the voice's volume: every clip normalized to a peak scaled by it */
+    cs->peak = CLIPS_DEFAULT_PEAK * (float)(sp ? speech_volume_pct(sp) : 100) / 100.0f;
     return 0;
 }
 

@@ -29,15 +29,18 @@
  * (fricatives) and decays are not cut. Small: counts must land on time. */
 #define TRIM_LEAD_MS 2
 #define TRIM_TAIL_MS 10
-/* espeak-ng synthesizes at its normal volume; the voice's volume is a
- * gain applied afterwards (apply_volume). */
+/* espeak-ng always speaks at its normal volume: its own volume 0 (and 1)
+ * makes no sound at all, which the silent-words check takes for a failure,
+ * and its other volumes move the trim points (a phrase's length, and the
+ * plan, would depend on the volume). The voice's volume scales the peak
+ * the clip store normalizes clips to (speech_volume_pct). */
 #define SPEECH_ESPEAK_VOLUME 100
 
 struct speech {
     char *voice;      /* espeak voice name */
     int rate_wpm;     /* espeakRATE */
     int pitch;        /* espeakPITCH 0-100 */
-    int volume;       /* 0-200 percent: a gain on espeak-ng's normal volume */
+    int volume;       /* 0-200 percent, applied by the clip store */
     int max_clip_s;   /* a synthesis stops with COACH_ETOOLONG past this */
     uint32_t rate_hz; /* what espeak produces with this voice (read after selecting it) */
 };
@@ -284,21 +287,9 @@ uint32_t speech_rate_hz(const struct speech *sp)
     return sp ? sp->rate_hz : 0;
 }
 
-int speech_max_clip_s(const struct speech *sp) { return sp ? sp->max_clip_s : SPEECH_MAX_CLIP_S; }
+int speech_volume_pct(const struct speech *sp) { return sp ? sp->volume : 100; }
 
-/* The volume is a gain applied here, after the trim, with espeak-ng
- * always at its normal volume: espeak-ng's own volume 0 (and 1) makes no
- * sound at all, which the silent-words check takes for a failure, and its
- * other volumes move the trim points (a phrase's length, and with it the
- * plan's timing, would depend on how loud the voice is). Saturating: 200
- * clips the loudest peaks as espeak-ng's own 200 does. */
-static void apply_volume(int16_t *pcm, size_t n, int volume_pct)
-{
-    for (size_t i = 0; i < n; i++) {
-        long v = ((long)pcm[i] * volume_pct + (pcm[i] < 0 ? -50 : 50)) / 100;
-        pcm[i] = (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
-    }
-}
+int speech_max_clip_s(const struct speech *sp) { return sp ? sp->max_clip_s : SPEECH_MAX_CLIP_S; }
 
 static int is_loud(int16_t x)
 {
@@ -373,7 +364,6 @@ int speech_synth(struct speech *sp, const char *text, int16_t **pcm, size_t *len
 
     size_t n = last - first;
     if (first > 0) memmove(b.pcm, b.pcm + first, n * sizeof *b.pcm);
-    if (sp->volume != SPEECH_ESPEAK_VOLUME) apply_volume(b.pcm, n, sp->volume);
     int16_t *p = realloc(b.pcm, n * sizeof *p); /* give back the slack */
     *pcm = p ? p : b.pcm;
     *len_frames = n;

@@ -45,6 +45,9 @@ void speech_close(struct speech *sp);
 uint32_t speech_rate_hz(const struct speech *sp);
 /* The longest clip this handle makes, in seconds. */
 int speech_max_clip_s(const struct speech *sp);
+/* The voice's volume, 0-200 percent (100 normal): espeak-ng speaks at its
+ * normal volume, the clip store scales its normalization peak by this. */
+int speech_volume_pct(const struct speech *sp);
 /* Synthesizes UTF-8 text. *pcm is malloc'd (caller frees), leading and
  * trailing silence trimmed so that the first sample is the onset of speech.
  * An empty result is valid (len 0, pcm NULL). Returns 0 or negative:
