@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/textsafe.h"
 
 enum chapters_format chapters_format_from_path(const char *path)
 {
@@ -38,22 +39,8 @@ static void put_cue_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void put_json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", out);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out); /* UTF-8 passes through */
-    }
-    fputc('"', out);
-}
+/* One JSON string writer for every JSON coach prints (textsafe.h). */
+static void put_json_string(FILE *out, const char *s) { text_fput_json(s, out); }
 
 /* ffmetadata: = ; # \ and line breaks are escaped with a backslash (a
  * newline as backslash + newline); a carriage return is dropped. */

@@ -220,7 +220,7 @@ int cmd_export(int argc, char **argv, const struct opts *o);  /* cli_export.c */
 int cmd_play(int argc, char **argv, const struct opts *o);    /* cli_play.c */
 int cmd_devices(int argc);
 int cmd_ctl(int argc, char **argv, const struct opts *o);
-int cmd_history(int argc);
+int cmd_history(int argc, const struct opts *o);
 int cmd_menu(int argc, const struct opts *o);                 /* cli_menu.c */
 
 #endif

@@ -6,9 +6,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cli.h"
 #include "coach/common.h"
+#include "coach/history.h"
 #include "coach/live.h"
 #include "coach/menu.h"
 
@@ -175,6 +177,11 @@ int cmd_menu(int argc, const struct opts *o)
         control_close(&c);
         return EXIT_INVALID;
     }
+    /* when each was last done: a history that cannot be read is play's to
+     * report, the menu just says nothing of it */
+    char *hpath = history_default_path();
+    if (hpath) menu_load_history(&m, hpath, time(NULL));
+    free(hpath);
     if (m.skipped && !o->quiet)
         fprintf(stderr, "coach: %zu routine%s with errors left out (see 'coach list')\n", m.skipped,
                 m.skipped == 1 ? "" : "s");

@@ -337,16 +337,43 @@ int cmd_ctl(int argc, char **argv, const struct opts *o)
     return ok ? EXIT_OK : EXIT_INVALID;
 }
 
-int cmd_history(int argc)
+/* --json: the whole array is made in memory and printed only if the
+ * history could be read, so a failure never leaves half a document. */
+static int history_json(const char *path, struct history_damage *dmg)
+{
+    char *doc = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&doc, &len);
+    if (!m) return COACH_ENOMEM;
+    int rc = history_print_json(path, m, dmg);
+    int e = errno;
+    if (fclose(m) != 0 && (!rc || rc == COACH_ENOTFOUND)) {
+        free(doc);
+        errno = ENOMEM;
+        return COACH_ENOMEM;
+    }
+    if ((!rc || rc == COACH_ENOTFOUND) && fwrite(doc, 1, len, stdout) != len) {
+        e = errno;
+        rc = COACH_EIO;
+    }
+    free(doc);
+    errno = e;
+    return rc;
+}
+
+int cmd_history(int argc, const struct opts *o)
 {
     if (argc) return usage_error("%s", "history takes no arguments");
     char *path = history_default_path();
     /* the history is a file anyone may have edited (or an older coach
      * written): its text goes to the terminal with control and
-     * bidirectional characters replaced */
+     * bidirectional characters replaced (escaped, in JSON) */
     struct history_damage dmg = {0};
-    FILE *safe = path ? text_safe_stream(stdout) : NULL;
-    int rc = safe ? history_print(path, safe, &dmg) : COACH_ENOMEM;
+    FILE *safe = path && !o->json ? text_safe_stream(stdout) : NULL;
+    int rc = !path ? COACH_ENOMEM
+             : o->json ? history_json(path, &dmg)
+             : safe    ? history_print(path, safe, &dmg)
+                       : COACH_ENOMEM;
     int e = errno;
     const char *unsafe = rc == COACH_EIO ? history_refused() : NULL;
     if (safe && fclose(safe) != 0 && !rc) {
@@ -362,9 +389,9 @@ int cmd_history(int argc)
         history_damage_text(&dmg, text, sizeof text);
         fprintf(stderr, "%s:%lu: warning: %s\n", path, dmg.first_line, text);
     }
-    if (rc == COACH_ENOTFOUND)
-        printf("No sessions yet.\n");
-    else if (rc == COACH_ENOMEM)
+    if (rc == COACH_ENOTFOUND) {
+        if (!o->json) printf("No sessions yet.\n"); /* JSON: the empty list says it */
+    } else if (rc == COACH_ENOMEM)
         fputs("coach: out of memory\n", stderr);
     else if (rc && ferror(stdout))
         fprintf(stderr, "coach: cannot write the history listing: %s\n", strerror(e));

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/textsafe.h"
 
 #define HISTORY_FIELDS 8     /* with skipped; 7 in records of earlier versions */
 #define HISTORY_FIELDS_OLD 7
@@ -642,11 +644,67 @@ static int print_record(void *ctx, const struct history_entry *e)
         fprintf(out, "%s (%s)", rec->title, rec->routine);
     else
         fputs(rec->routine, out);
-    fprintf(out, ", %s, %u of %u %s", rec->ending, rec->steps_done, rec->steps_total,
+    /* where it ended unfinished, and where it started if not at the top
+     * (--from, --resume): what --resume goes by */
+    fprintf(out, ", %s", rec->ending);
+    if (rec->stop_step) fprintf(out, " at %s", rec->stop_step);
+    fprintf(out, ", %u of %u %s", rec->steps_done, rec->steps_total,
             rec->steps_total == 1 ? "exercise" : "exercises");
     if (rec->skipped) fprintf(out, ", %u skipped", rec->skipped);
+    if (rec->from_step) fprintf(out, ", started at %s", rec->from_step);
     fprintf(out, ", %s.\n", dur);
     return 0;
+}
+
+/* history_print_json: one object per record, after a comma but the first. */
+struct json_print {
+    FILE *out;
+    unsigned long n; /* records printed */
+};
+
+static int print_json_record(void *ctx, const struct history_entry *e)
+{
+    struct json_print *jp = ctx;
+    FILE *out = jp->out;
+    const struct history_record *rec = &e->rec;
+    fputs(jp->n++ ? ",\n  {" : "\n  {", out);
+    fputs("\"when\": ", out);
+    text_fput_json(e->when_text, out);
+    fputs(", \"routine\": ", out);
+    text_fput_json(rec->routine, out);
+    fputs(", \"title\": ", out);
+    text_fput_json(rec->title, out);
+    fprintf(out, ", \"steps_done\": %u, \"steps_total\": %u, \"seconds\": %" PRIu64 ", \"ending\": ",
+            rec->steps_done, rec->steps_total, rec->seconds);
+    text_fput_json(rec->ending, out);
+    fprintf(out, ", \"skipped\": %u, \"from_step\": ", rec->skipped);
+    if (rec->from_step)
+        text_fput_json(rec->from_step, out);
+    else
+        fputs("null", out);
+    fputs(", \"stop_step\": ", out);
+    if (rec->stop_step)
+        text_fput_json(rec->stop_step, out);
+    else
+        fputs("null", out);
+    fputc('}', out);
+    return 0;
+}
+
+int history_print_json(const char *path, FILE *out, struct history_damage *damage)
+{
+    struct json_print jp = {.out = out};
+    fputc('[', out);
+    int rc = history_scan(path, print_json_record, &jp, damage);
+    int e = errno;
+    /* no history yet is an empty list, still valid JSON */
+    fputs(jp.n ? "\n]\n" : "]\n", out);
+    if ((rc == COACH_OK || rc == COACH_ENOTFOUND) && (fflush(out) != 0 || ferror(out))) {
+        e = errno;
+        rc = COACH_EIO;
+    }
+    errno = e;
+    return rc;
 }
 
 /* history_resume_point: the last record of one routine. */

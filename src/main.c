@@ -42,7 +42,7 @@ static const char usage_text[] =
     "  devices                  list the audio output devices\n"
     "  ctl WORD                 steer a playing coach: pause resume toggle next back\n"
     "                           previous repeat where louder softer stop\n"
-    "  history                  the sessions played so far\n"
+    "  history                  the sessions played so far (--json for programs)\n"
     "  voices                   list the voice profiles and the espeak-ng voices installed\n"
     "  help, version\n"
     "\n"
@@ -85,7 +85,7 @@ static const char usage_text[] =
     "      --speech-volume N    voice volume, 0-200 (100 normal); also --volume\n"
     "  -r, --rate HZ            output sample rate, 48000 (default) or 44100\n"
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
-    "  -j, --json               plan: print JSON\n"
+    "  -j, --json               plan, history: print JSON\n"
     "      --strict             check: warnings (a value that looks like a comment)\n"
     "                           are errors too: exit status 1\n"
     "  -d, --device DEV         play: output device, by index or part of its name\n"
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "menu") == 0) st = cmd_menu(n, &o);
     else if (strcmp(cmd, "devices") == 0) st = cmd_devices(n);
     else if (strcmp(cmd, "ctl") == 0) st = cmd_ctl(n, args, &o);
-    else if (strcmp(cmd, "history") == 0) st = cmd_history(n);
+    else if (strcmp(cmd, "history") == 0) st = cmd_history(n, &o);
     else if (strcmp(cmd, "voices") == 0) st = cmd_voices(n);
     else if (strcmp(cmd, "export") == 0) st = cmd_export(n, args, &o);
     else if (strcmp(cmd, "check") == 0) st = cmd_check(n, args, &o);

@@ -11,6 +11,7 @@
 #include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/diag.h"
+#include "coach/history.h"
 #include "coach/live.h"
 #include "coach/routine.h"
 #include "coach/session.h"
@@ -94,6 +95,56 @@ int menu_load_checked(struct menu *m, int level, const char *voice, catalog_skip
     return rc;
 }
 
+/* menu_load_history: the start times of each item's sessions that count. */
+struct times {
+    time_t *when;
+    size_t n, cap;
+};
+
+struct history_scan {
+    const struct menu *m;
+    struct times *t; /* one per item */
+    int nomem;
+};
+
+static int take_record(void *ctx, const struct history_entry *e)
+{
+    struct history_scan *hs = ctx;
+    if (!habit_counts(&e->rec)) return 0;
+    for (size_t i = 0; i < hs->m->n; i++) {
+        if (strcmp(hs->m->items[i].name, e->rec.routine) != 0) continue;
+        struct times *t = &hs->t[i];
+        if (t->n == t->cap) {
+            size_t cap = t->cap ? t->cap * 2 : 16;
+            time_t *w = realloc(t->when, cap * sizeof *w);
+            if (!w) {
+                hs->nomem = 1;
+                return COACH_ENOMEM;
+            }
+            t->when = w;
+            t->cap = cap;
+        }
+        t->when[t->n++] = e->rec.when;
+    }
+    return 0;
+}
+
+int menu_load_history(struct menu *m, const char *path, time_t now)
+{
+    struct history_scan hs = {.m = m, .t = m->n ? calloc(m->n, sizeof *hs.t) : NULL};
+    if (m->n && !hs.t) return COACH_ENOMEM;
+    int rc = history_read(path, take_record, &hs);
+    for (size_t i = 0; i < m->n; i++) {
+        if (!rc || rc == COACH_ENOTFOUND)
+            habit_from_times(hs.t[i].when, hs.t[i].n, now, &m->items[i].habit);
+        else
+            memset(&m->items[i].habit, 0, sizeof m->items[i].habit); /* not known */
+        free(hs.t[i].when);
+    }
+    free(hs.t);
+    return rc;
+}
+
 size_t menu_move(struct menu *m, int delta)
 {
     if (!m->n) return 0;
@@ -144,7 +195,11 @@ char *menu_details_text(const struct menu *m, const struct voice *v)
         free(item), free(len);
         return NULL;
     }
-    return join(item, len, sum, NULL);
+    /* "Last done Tuesday. 4 days in a row.": optional, so it may be absent */
+    char *habit = habit_text(&it->habit, v);
+    if (!habit) return join(item, len, sum, NULL);
+    if (!sum) return join(item, len, habit, NULL);
+    return join(item, len, habit, sum);
 }
 
 char *menu_intro_text(const struct menu *m, const struct voice *v, bool keys)

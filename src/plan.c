@@ -454,20 +454,56 @@ static void say_opening(struct pb *p, uint64_t at, uint32_t len_ms, const struct
     }
 }
 
+/* "alternate = yes": the sides take turns rep by rep, so a block of reps
+ * is 2 x reps turns (rep r on the first side, rep r on the other, ...),
+ * counted per side as the articles count them ("8 each side"). */
+static uint32_t turns_of(const struct step *s, uint32_t reps)
+{
+    return s->alternate ? 2 * reps : reps;
+}
+
+/* Turn k (0-based) of a block: its rep (1-based, per side) and, when the
+ * sides alternate, its side (1-based) in p. */
+static uint32_t start_turn(struct pb *p, const struct step *s, uint32_t k)
+{
+    uint32_t r = s->alternate ? k / 2 + 1 : k + 1;
+    p->rep = (uint8_t)r;
+    if (s->alternate) p->side = (uint8_t)(k % 2 + 1);
+    return r;
+}
+
+/* "Other side." before an alternating turn; a profile without the phrase
+ * says its side_switch with the side's name instead. */
+static char *other_side(struct pb *p, const struct step *s, uint32_t k)
+{
+    const char *side = s->sides.items[k % 2];
+    if (!p->v->phrases[PH_SIDE_OTHER])
+        return phrase(p, PH_SIDE_SWITCH, &(struct phrase_args){.side = side});
+    return phrase(p, PH_SIDE_OTHER, &(struct phrase_args){.side = side});
+}
+
 /* One timed block of held reps starting at t0. Returns the block's end. */
 static uint64_t held_reps(struct pb *p, const struct step *s, uint64_t t0, uint32_t reps,
                           uint32_t hold_ms)
 {
+    uint32_t turns = turns_of(s, reps);
     uint32_t rest_ms = s->rest_reps_ms;
-    if (reps > 1 && rest_ms < HELD_REP_REST_MIN_MS) rest_ms = HELD_REP_REST_MIN_MS;
+    if (turns > 1 && rest_ms < HELD_REP_REST_MIN_MS) rest_ms = HELD_REP_REST_MIN_MS;
     long secs = whole_seconds(hold_ms);
     uint64_t end = t0;
-    for (uint32_t r = 1; r <= reps && !p->rc; r++) {
-        uint64_t rs = t0 + F(p, (uint64_t)(r - 1) * (hold_ms + rest_ms));
+    const struct fit rel = {s->rest_reps_line, "the next repetition",
+                            s->rest_reps_line ? "make 'rest_reps' longer"
+                                              : "add a longer 'rest_reps'"};
+    for (uint32_t k = 0; k < turns && !p->rc; k++) {
+        uint64_t rs = t0 + F(p, (uint64_t)k * (hold_ms + rest_ms));
         end = rs + F(p, hold_ms);
-        p->rep = (uint8_t)r;
-        if (r > 1) rest_beeps(p, rs, rest_ms);
-        if (reps > 1) {
+        uint32_t r = start_turn(p, s, k);
+        if (k > 0) rest_beeps(p, rs, rest_ms);
+        if (s->alternate && k % 2) {
+            /* the other side of rep r: "Other side" in the rest said it */
+            char *texts[] = {phrase(p, PH_HOLD, &(struct phrase_args){.seconds = secs})};
+            say_opening(p, rs, hold_ms, NULL, 1, texts);
+        } else if (turns > 1) {
             /* the rep's number is never dropped: shorter forms until it fits */
             const struct phrase_args a = {.n = r, .seconds = secs};
             char *texts[] = {phrase(p, PH_REP_HOLD, &a), phrase(p, PH_REP_SHORT, &a),
@@ -481,12 +517,16 @@ static uint64_t held_reps(struct pb *p, const struct step *s, uint64_t t0, uint3
         }
         clicks(p, rs, end, s->metronome_bpm, false, true);
         counted_end(p, rs, hold_ms);
-        uint64_t next = r < reps ? end + F(p, rest_ms) : UINT64_MAX;
-        const struct fit rel = {s->rest_reps_line, "the next repetition",
-                                s->rest_reps_line ? "make 'rest_reps' longer"
-                                                  : "add a longer 'rest_reps'"};
+        uint64_t next = k + 1 < turns ? end + F(p, rest_ms) : UINT64_MAX;
         say_at(p, end, phrase(p, PH_RELEASE, NULL), next, &rel);
-        if (r + 1 == reps) /* "Last one" in the rest before the final rep */
+        if (s->alternate && k + 1 < turns) {
+            /* said in the rest, so the switch is made before the beep; it
+             * belongs to the turn it announces */
+            start_turn(p, s, k + 1);
+            say_at(p, p->speech_end + F(p, GAP_MS), other_side(p, s, k + 1), next, &rel);
+            start_turn(p, s, k);
+        }
+        if (k + 2 == turns) /* "Last one" in the rest before the final rep */
             say_at(p, p->speech_end + F(p, GAP_MS), phrase(p, PH_LAST_ONE, NULL), next, NULL);
     }
     return end;
@@ -498,13 +538,14 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
     uint32_t rep_ms = 0;
     for (size_t i = 0; i < s->n_tempo; i++) rep_ms += s->tempo_ms[i];
     uint32_t rest_ms = s->rest_reps_ms;
+    uint32_t turns = turns_of(s, reps);
     uint64_t end = t0;
-    for (uint32_t r = 1; r <= reps && !p->rc; r++) {
-        p->rep = (uint8_t)r;
-        uint64_t rs = t0 + F(p, (uint64_t)(r - 1) * (rep_ms + rest_ms));
-        uint64_t next_rep = r < reps ? rs + F(p, rep_ms + rest_ms) : UINT64_MAX;
+    for (uint32_t k = 0; k < turns && !p->rc; k++) {
+        uint32_t r = start_turn(p, s, k);
+        uint64_t rs = t0 + F(p, (uint64_t)k * (rep_ms + rest_ms));
+        uint64_t next_rep = k + 1 < turns ? rs + F(p, rep_ms + rest_ms) : UINT64_MAX;
         end = rs + F(p, rep_ms);
-        if (r > 1 && rest_ms) rest_beeps(p, rs, rest_ms);
+        if (k > 0 && rest_ms) rest_beeps(p, rs, rest_ms);
         clicks(p, rs, end, s->metronome_bpm, true, false);
         bool words = s->phases.len == s->n_tempo && r <= PHASE_WORD_REPS;
         uint32_t off_ms = 0;
@@ -513,8 +554,15 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
             off_ms += s->tempo_ms[ph];
             uint64_t pe = ph + 1 < s->n_tempo ? rs + F(p, off_ms) : (rest_ms ? end : next_rep);
             add_tone(p, EV_PHASE, ps, (uint8_t)ph);
-            bool last_phase_before_final = r + 1 == reps && ph + 1 == s->n_tempo;
-            if (ph == 0) {
+            bool last_phase_before_final = k + 2 == turns && ph + 1 == s->n_tempo;
+            const struct fit fit = {s->tempo_line, "the next phase of the tempo",
+                                    "make the first 'tempo' phase longer, or choose a faster "
+                                    "voice rate"};
+            if (ph == 0 && s->alternate && k % 2) {
+                /* the other side of rep r: said on its first beat instead
+                 * of the number, never dropped */
+                say_at(p, ps, other_side(p, s, k), pe, &fit);
+            } else if (ph == 0) {
                 /* the rep's number on its first beat, never dropped */
                 char *num = phrase(p, PH_REP, &(struct phrase_args){.n = r});
                 if (words) {
@@ -525,9 +573,6 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
                         continue;
                     }
                 }
-                const struct fit fit = {s->tempo_line, "the next phase of the tempo",
-                                        "make the first 'tempo' phase longer, or choose a faster "
-                                        "voice rate"};
                 say_at(p, ps, num, pe, &fit);
             } else if (last_phase_before_final && !rest_ms) {
                 if (!say_at(p, ps, phrase(p, PH_LAST_ONE, NULL), pe, NULL) && words)
@@ -538,7 +583,7 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
                        pe, NULL);
             }
         }
-        if (r + 1 == reps && rest_ms) /* a rest before the final rep: say it there */
+        if (k + 2 == turns && rest_ms) /* a rest before the final rep: say it there */
             say_at(p, end + F(p, TIGHT_GAP_MS), phrase(p, PH_LAST_ONE, NULL), next_rep, NULL);
     }
     return end;
@@ -609,7 +654,8 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
     enum level lv = p->o->level;
     uint32_t sets = range_pick(s->sets, lv), reps = range_pick(s->reps, lv);
     uint32_t hold_ms = range_pick(s->hold_ms, lv), work_ms = range_pick(s->duration_ms, lv);
-    size_t sides = s->sides.len ? s->sides.len : 1;
+    /* alternating sides take turns inside one block per set */
+    size_t sides = s->sides.len && !s->alternate ? s->sides.len : 1;
     uint64_t prep_until = prepare(p, s, previewed);
     for (uint32_t set = 1; set <= sets && !p->rc; set++) {
         p->set = (uint8_t)set;
@@ -624,7 +670,12 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
                 say_flow(p, phrase(p, side ? PH_SIDE_SWITCH : PH_SIDE_FIRST,
                                    &(struct phrase_args){.side = s->sides.items[side]}));
             if (s->cue) say_flow(p, coach_strdup(s->cue));
-            if (reps > 1) say_flow(p, phrase(p, PH_REPS_GOAL, &(struct phrase_args){.reps = reps}));
+            if (s->alternate) /* older profiles: the plain goal (per side all the same) */
+                say_flow(p, phrase(p, p->v->phrases[PH_REPS_ALTERNATE] ? PH_REPS_ALTERNATE
+                                                                       : PH_REPS_GOAL,
+                                   &(struct phrase_args){.reps = reps}));
+            else if (reps > 1)
+                say_flow(p, phrase(p, PH_REPS_GOAL, &(struct phrase_args){.reps = reps}));
             uint64_t t0 = block_start(p, prep_until);
             countdown(p, t0);
             uint64_t end;

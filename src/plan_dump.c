@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "coach/plan.h"
+#include "coach/textsafe.h"
 
 /* "m:ss.mmm" (or "h:mm:ss.mmm") from frames, exactly. */
 static void put_time(FILE *out, uint64_t frame, uint32_t rate_hz)
@@ -53,21 +54,8 @@ void plan_dump_text(const struct timeline *tl, const struct clipstore *cs, const
     fputs("\n", out);
 }
 
-/* A JSON string: UTF-8 passes through; quotes, backslashes and control
- * characters are escaped. */
-static void put_json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
+/* One JSON string writer for every JSON coach prints (textsafe.h). */
+static void put_json_string(FILE *out, const char *s) { text_fput_json(s, out); }
 
 static void put_seconds(FILE *out, uint64_t frames, uint32_t rate_hz)
 {

@@ -16,7 +16,7 @@
 
 #define ID_MAX_BYTES 64    /* step ids */
 #define VOICE_MAX_BYTES 64 /* voice profile names */
-#define MAX_KEYS 16        /* keys of the largest table (exercise) */
+#define MAX_KEYS 20        /* at least the keys of the largest table (exercise) */
 
 /* routine.h states the reader's limits for its users: keep them the same. */
 
@@ -33,6 +33,7 @@ enum ktype {
     KT_BPM,         /* uint32_t: 0 or lo..hi */
     KT_VOICE,       /* char *: [a-z0-9_-]+ */
     KT_LEVEL,       /* enum level */
+    KT_BOOL,        /* bool: yes or no */
 };
 
 struct keydef {
@@ -73,6 +74,7 @@ static const struct keydef exercise_keys[] = {
     {"rest_reps", KT_SEC, SK(rest_reps_ms), 0, 600000, 0},
     {"rest_sets", KT_SEC, SK(rest_sets_ms), 0, 600000, 0},
     {"metronome", KT_BPM, SK(metronome_bpm), 20, 240, 0},
+    {"alternate", KT_BOOL, SK(alternate), 0, 0, 0},
 };
 
 static const struct keydef breathing_keys[] = {
@@ -425,6 +427,23 @@ static void finish_section(struct parser *p)
                     p->seen[k_duration]);
             if (p->seen[k_rest_reps])
                 err(p, p->seen[k_rest_reps], "'rest_reps' is not allowed with 'duration' (line %d)",
+                    p->seen[k_duration]);
+        }
+        const int k_alt = kidx(p->sect, "alternate"), k_sides = kidx(p->sect, "sides");
+        if (p->seen[k_alt] && !p->bad[k_alt] && st->alternate) {
+            /* turns between two sides: "Other side" names the one not
+             * working, so three sides (or none) have no "other" */
+            if (!p->seen[k_sides])
+                err(p, p->seen[k_alt],
+                    "'alternate' needs 'sides' with the two sides that take turns, e.g. "
+                    "'sides = right arm and left leg, left arm and right leg'");
+            else if (!p->bad[k_sides] && st->sides.len != 2)
+                err(p, p->seen[k_alt], "'alternate' needs exactly 2 sides, but 'sides' has %zu (line %d)",
+                    st->sides.len, p->seen[k_sides]);
+            if (p->seen[k_duration])
+                err(p, p->seen[k_alt],
+                    "'alternate' is not allowed with 'duration' (line %d): sides take turns "
+                    "rep by rep; use 'hold' or 'tempo' with 'reps'",
                     p->seen[k_duration]);
         }
         if (p->seen[k_phases] && !p->bad[k_phases]) {
@@ -883,6 +902,13 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
         p->r->voice_line = LINE(p);
         return 0;
     }
+    case KT_BOOL:
+        if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+            *(bool *)field = v[0] == 'y';
+            return 0;
+        }
+        err(p, LINE(p), "bad value '%s' for '%s': expected yes or no", q(p, v), k->name);
+        return -1;
     case KT_LEVEL:
         if (level_parse(v, (enum level *)field)) {
             char hint[160];

@@ -80,6 +80,34 @@ void text_fput_safe(const char *s, FILE *out)
     put_safe(out, (const unsigned char *)s, strlen(s), false, false);
 }
 
+void text_fput_json(const char *s, FILE *out)
+{
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)u);
+    fputc('"', out);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        int len = utf8_next(u + i, n - i, &cp);
+        if (len <= 0) { /* a broken sequence: JSON is UTF-8, so its byte is replaced */
+            fputs("\\ufffd", out);
+            i++;
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            fprintf(out, "\\%c", (int)cp);
+        else if (cp == '\n')
+            fputs("\\n", out);
+        else if (cp == '\t')
+            fputs("\\t", out);
+        else if (cp < 0x20 || text_unsafe_kind(cp)) /* escaped: valid JSON, harmless on a screen */
+            fprintf(out, "\\u%04x", (unsigned)cp);
+        else
+            fwrite(u + i, 1, (size_t)len, out);
+        i += (size_t)len;
+    }
+    fputc('"', out);
+}
+
 const char *text_safe(char *buf, size_t cap, const char *s)
 {
     if (!cap) return buf;

@@ -103,7 +103,7 @@ expect 0 "plan --resume after a completed session" "$coach" plan "$routine" --re
 has "$err" "the last session was completed; starting from the top" && has "$out" "Exercise 1 of 3" &&
   ok "--resume after completion: from the top, with a note" || bad "--resume after completion"
 expect 0 "history still prints" "$coach" history
-has "$out" "stopped, 1 of 3 exercises" && ok "history prints records with steps" || bad "history print"
+has "$out" "stopped at dyn, 1 of 3 exercises" && ok "history prints records with steps" || bad "history print"
 
 # ---- live: stop, resume, lost device ----
 live() {

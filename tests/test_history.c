@@ -517,6 +517,73 @@ static void test_long_line(const char *dir)
     CHECK(file_size(path) == size);
 }
 
+static char *json_to_string(const char *path, int *rc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return NULL;
+    *rc = history_print_json(path, m, NULL);
+    fclose(m);
+    return buf;
+}
+
+/* The start and stop steps a record has (--from, --resume, an unfinished
+ * session) are printed; --json gives every field of every record, its
+ * strings escaped (quotes, backslashes, controls, a broken UTF-8 byte),
+ * damaged lines left out, and [] when there is no history. */
+static void test_steps_and_json(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/json/history.tsv", dir);
+    int rc = 0;
+    char *out = json_to_string(path, &rc);
+    CHECK(rc == COACH_ENOTFOUND);
+    CHECKF(out && strcmp(out, "[]\n") == 0, "no history: '%s'", out ? out : "(null)");
+    free(out);
+    struct history_record recs[] = {
+        {T0, "core", "Core \"strength\"", 5, 5, 900, "completed", 0, NULL, NULL},
+        {T0 + 86400, "core", "Core", 2, 5, 300, "stopped", 1, "dead-bug", "bird-dog"},
+        {T0 + 2 * 86400, "core", "Core", 1, 5, 60, "interrupted", 0, NULL, "plank"},
+    };
+    for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++)
+        CHECKF(history_append(path, &recs[i]) == 0, "append %zu", i);
+    append_raw(path, "torn\tline\n");
+    append_raw(path, "2026-11-24T08:00:00\tback\\slash\tA\x01" "b\xe9\t1\t2\t3\tcompleted\t0\n");
+
+    out = print_to_string(path, &rc);
+    CHECK(rc == 0);
+    const char *want_print =
+        "2026-11-21 19:40: Core \"strength\" (core), completed, 5 of 5 exercises, 15 min.\n"
+        "2026-11-22 19:40: Core (core), stopped at bird-dog, 2 of 5 exercises, 1 skipped, "
+        "started at dead-bug, 5 min.\n"
+        "2026-11-23 19:40: Core (core), interrupted at plank, 1 of 5 exercises, 1 min.\n";
+    CHECKF(out && strncmp(out, want_print, strlen(want_print)) == 0, "printed:\n%s",
+           out ? out : "(null)");
+    free(out);
+
+    out = json_to_string(path, &rc);
+    CHECK(rc == 0);
+    const char *want_json =
+        "[\n"
+        "  {\"when\": \"2026-11-21T19:40:05\", \"routine\": \"core\", \"title\": \"Core "
+        "\\\"strength\\\"\", \"steps_done\": 5, \"steps_total\": 5, \"seconds\": 900, "
+        "\"ending\": \"completed\", \"skipped\": 0, \"from_step\": null, \"stop_step\": null},\n"
+        "  {\"when\": \"2026-11-22T19:40:05\", \"routine\": \"core\", \"title\": \"Core\", "
+        "\"steps_done\": 2, \"steps_total\": 5, \"seconds\": 300, \"ending\": \"stopped\", "
+        "\"skipped\": 1, \"from_step\": \"dead-bug\", \"stop_step\": \"bird-dog\"},\n"
+        "  {\"when\": \"2026-11-23T19:40:05\", \"routine\": \"core\", \"title\": \"Core\", "
+        "\"steps_done\": 1, \"steps_total\": 5, \"seconds\": 60, \"ending\": \"interrupted\", "
+        "\"skipped\": 0, \"from_step\": null, \"stop_step\": \"plank\"},\n"
+        "  {\"when\": \"2026-11-24T08:00:00\", \"routine\": \"back\\\\slash\", \"title\": "
+        "\"A\\u0001b\\ufffd\", \"steps_done\": 1, \"steps_total\": 2, \"seconds\": 3, "
+        "\"ending\": \"completed\", \"skipped\": 0, \"from_step\": null, \"stop_step\": null}\n"
+        "]\n";
+    CHECKF(out && strcmp(out, want_json) == 0, "json:\n%s\nwant:\n%s", out ? out : "(null)",
+           want_json);
+    free(out);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -528,5 +595,6 @@ int main(void)
     test_symlinks(dir);
     test_rollback(dir);
     test_long_line(dir);
+    test_steps_and_json(dir);
     return test_done();
 }

@@ -233,6 +233,7 @@ int main(void)
     golden("holds");
     golden("tempo");
     golden("breath");
+    golden("alternate");
     shipped();
     no_drift();
     cannot_fit();

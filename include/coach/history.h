@@ -94,6 +94,13 @@ void history_damage_text(const struct history_damage *d, char *buf, size_t cap);
  * NULL). Returns 0, COACH_ENOTFOUND if there is no history yet, or
  * COACH_EIO. */
 int history_print(const char *path, FILE *out, struct history_damage *damage);
+/* The history as a JSON array, oldest first, one object per record with
+ * every field: "when" (the recorded local "YYYY-MM-DDTHH:MM:SS"),
+ * "routine", "title", "steps_done", "steps_total", "seconds", "ending",
+ * "skipped", "from_step" and "stop_step" (a step id, or null). Strings
+ * are escaped by text_fput_json. "[]" when there is no history yet (the
+ * return is still COACH_ENOTFOUND); otherwise as history_print. */
+int history_print_json(const char *path, FILE *out, struct history_damage *damage);
 
 /* Safety rules of history_append and history_read/scan/print. The file is
  * opened without following a symbolic link (O_NOFOLLOW) and, if it is a

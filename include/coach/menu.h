@@ -10,9 +10,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "coach/catalog.h"
 #include "coach/control.h"
+#include "coach/habit.h"
 #include "coach/player.h"
 #include "coach/voice.h"
 
@@ -24,6 +26,7 @@ struct menu_item {
     char *voice;     /* the routine's voice profile name */
     unsigned minutes; /* estimated length, rounded, at least 1 */
     size_t moves;    /* routine_count_moves */
+    struct habit habit; /* from the history (menu_load_history); unknown: not said */
 };
 
 struct menu {
@@ -48,6 +51,11 @@ int menu_load(struct menu *m, int level, const char *voice);
  * catalog_list_checked). */
 int menu_load_checked(struct menu *m, int level, const char *voice, catalog_skip_fn skip,
                       void *ctx);
+/* Reads the history at path once and fills each item's habit (when it
+ * was last done, the days in a row, as of now). No history yet: "not done
+ * yet" for all; a history that cannot be read: nothing is said about it.
+ * Returns what history_read does. */
+int menu_load_history(struct menu *m, const char *path, time_t now);
 void menu_free(struct menu *m);
 /* Moves the cursor by delta (+1 next, -1 previous), wrapping around at
  * the ends; returns the new cursor. No-op on an empty menu. */
@@ -55,7 +63,8 @@ size_t menu_move(struct menu *m, int delta);
 /* "Routine 2 of 9: Lower back relief. About 18 minutes, 9 exercises."
  * Heap string, NULL if the menu is empty or memory ran out. */
 char *menu_item_text(const struct menu *m, const struct voice *v);
-/* The item, its length and number of exercises, and its summary. */
+/* The item, its length and number of exercises, when it was last done
+ * and the days in a row (if the history was read), and its summary. */
 char *menu_details_text(const struct menu *m, const struct voice *v);
 /* How to choose (keys: the keyboard's keys; else the buttons and coach
  * ctl) and the first item. Heap string. */

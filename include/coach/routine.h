@@ -57,6 +57,10 @@ struct step {
     uint32_t rest_reps_ms;       /* between reps; default 0 */
     uint32_t rest_sets_ms;       /* between sets; default 30000 */
     uint32_t metronome_bpm;      /* soft ticks during the work; 0 = off */
+    /* "alternate = yes": the two sides take turns rep by rep (right, left,
+     * right...) in one block per set instead of all reps on each side in
+     * turn; reps still count per side. Only with exactly 2 sides. */
+    bool alternate;
     /* lines of the keys a timing error names (0: not in the file) */
     int hold_line, tempo_line, duration_line, rest_reps_line;
 

@@ -28,6 +28,11 @@ const char *text_unsafe_kind(uint32_t cp);
 /* Prints the string s with every unsafe character (a newline too) as '?',
  * and each byte of a broken UTF-8 sequence as '?'. */
 void text_fput_safe(const char *s, FILE *out);
+/* s as a JSON string literal, quotes included: '"', '\\' and newline,
+ * tab escaped, every other control and unsafe character as \uXXXX (so the
+ * JSON is also safe on a terminal), each byte of a broken UTF-8 sequence as
+ * \ufffd (JSON text is UTF-8); other UTF-8 passes through. NULL is "". */
+void text_fput_json(const char *s, FILE *out);
 /* s made safe the same way into buf[0..cap) (cut on a character boundary
  * if it does not fit); returns buf. For a name or path in a message. */
 const char *text_safe(char *buf, size_t cap, const char *s);

@@ -71,7 +71,22 @@
     X(PH_WHERE_HOLD, "where_hold")       /* {n} {total}: held repetitions */              \
     X(PH_WHERE_REST_LEFT, "where_rest_left") /* {duration} */                             \
     X(PH_WHERE_ENDING, "where_ending")   /* "where am I" after the last step */          \
-    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */
+    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */        \
+    X(PH_SIDE_OTHER, "side_other")       /* alternate: {side} now working; optional */     \
+    X(PH_REPS_ALTERNATE, "reps_alternate") /* alternate: {reps} per side; optional */  \
+    X(PH_HISTORY_NEVER, "history_never") /* menu details: no session done yet */          \
+    X(PH_HISTORY_TODAY, "history_today") /* last done today */                            \
+    X(PH_HISTORY_YESTERDAY, "history_yesterday")                                          \
+    X(PH_HISTORY_WEEKDAY, "history_weekday") /* {text}: a weekday word, 2-6 days ago */    \
+    X(PH_HISTORY_DAYS_AGO, "history_days_ago") /* {n} days ago, 7 or more */               \
+    X(PH_HISTORY_STREAK, "history_streak") /* {n} days in a row, 2 or more */               \
+    X(PH_SUNDAY, "sunday")               /* weekday words for history_weekday */          \
+    X(PH_MONDAY, "monday")                                                                \
+    X(PH_TUESDAY, "tuesday")                                                              \
+    X(PH_WEDNESDAY, "wednesday")                                                          \
+    X(PH_THURSDAY, "thursday")                                                            \
+    X(PH_FRIDAY, "friday")                                                                \
+    X(PH_SATURDAY, "saturday")
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
@@ -81,8 +96,10 @@
     X(NOUN_BREATHS, "breaths")
 
 /* Phrases a profile may leave out (added after profiles were written, so
- * older profiles still load): the coach then says nothing in their place. */
-#define VOICE_PHRASE_OPTIONAL(id) ((id) == PH_FROM)
+ * older profiles still load): the coach then says nothing in their place,
+ * or a phrase it had before (side_other: side_switch). They are the ones
+ * from PH_FROM on: add new optional phrases at the end of the list. */
+#define VOICE_PHRASE_OPTIONAL(id) ((int)(id) >= (int)PH_FROM)
 
 #define COACH_ENUM_ITEM(e, key) e,
 enum phrase_id { COACH_PHRASES(COACH_ENUM_ITEM) PHRASE_COUNT };

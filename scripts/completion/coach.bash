@@ -193,7 +193,8 @@ _coach()
         check) opts="$session --strict" ;;
         plan) opts="$session --json --from --resume" ;;
         ctl) opts='--socket' ;;
-        list | voices | devices | history) opts='--quiet' ;;
+        history) opts='--quiet --json' ;;
+        list | voices | devices) opts='--quiet' ;;
         help | version) opts= ;;
         *) opts='--help --version --quiet' ;;
         esac
