@@ -151,6 +151,9 @@ static void continue_command(char *buf, size_t cap, const char *routine, const s
                              const struct player_summary *sum, bool recorded)
 {
     char safe[512], quoted[600];
+    /* a sequence: the routine it stopped in (its record is the one --resume reads) */
+    const struct routine_part *pt = routine_part_of(&s->routine, sum->stop_step);
+    if (pt && pt->name) routine = pt->name;
     text_safe(safe, sizeof safe, routine);
     static const char plain[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/+-";
@@ -169,10 +172,11 @@ static void continue_command(char *buf, size_t cap, const char *routine, const s
         snprintf(buf, cap, "coach play %s", quoted);
 }
 
-int play_routine(const char *routine, const struct opts *o, struct control *c, float volume)
+int play_routine(int n, char **routines, const struct opts *o, struct control *c, float volume)
 {
     struct session s;
-    int st = cli_session_open(&s, routine, o, CLIPS_AUDIO);
+    const char *routine = routines[0];
+    int st = cli_session_open_many(&s, n, routines, o, CLIPS_AUDIO);
     if (st) {
         session_free(&s);
         return st;
@@ -259,7 +263,7 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
 
 int cmd_play(int argc, char **argv, const struct opts *o)
 {
-    if (argc != 1) return usage_error("%s", "play needs exactly one routine");
+    if (argc < 1) return usage_error("%s", "play needs a routine (or several, played as one session)");
     struct control c;
     int st = control_open(&c, o, !o->quiet,
                           "space pause, n or Right next, b or Left back (twice: previous), "
@@ -268,7 +272,7 @@ int cmd_play(int argc, char **argv, const struct opts *o)
         noise_filter_start();
         struct opts with_preroll = *o; /* on for a Bluetooth output unless given */
         with_preroll.preroll_ms = cli_preroll_ms(o);
-        st = play_routine(argv[0], &with_preroll, &c, 0.0f);
+        st = play_routine(argc, argv, &with_preroll, &c, 0.0f);
         noise_filter_stop();
     }
     control_close(&c);

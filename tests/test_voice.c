@@ -99,8 +99,10 @@ static void check_bad(void)
      * the broken header, is not read) in one message with the way out */
     int missing = 0;
     char want_missing[64];
+    int optional = 0; /* phrases a profile may leave out ("from", ...) */
+    for (int id = 0; id < PHRASE_COUNT; id++) optional += VOICE_PHRASE_OPTIONAL(id);
     snprintf(want_missing, sizeof want_missing, "missing %d phrases and nouns: duration, ",
-             (PHRASE_COUNT - 4 - 1) + 6); /* 1: "from" is optional */
+             (PHRASE_COUNT - 4 - optional) + 6);
     for (size_t i = 0; i < dg.len; i++)
         if (dg.items[i].line == 0) {
             missing++;

@@ -71,7 +71,9 @@
     X(PH_WHERE_HOLD, "where_hold")       /* {n} {total}: held repetitions */              \
     X(PH_WHERE_REST_LEFT, "where_rest_left") /* {duration} */                             \
     X(PH_WHERE_ENDING, "where_ending")   /* "where am I" after the last step */          \
-    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */
+    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */     \
+    X(PH_FIRST_ROUTINE, "first_routine") /* a sequence: {title} of its first routine */  \
+    X(PH_NEXT_ROUTINE, "next_routine")   /* a sequence: {title} of the next routine */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
@@ -82,7 +84,8 @@
 
 /* Phrases a profile may leave out (added after profiles were written, so
  * older profiles still load): the coach then says nothing in their place. */
-#define VOICE_PHRASE_OPTIONAL(id) ((id) == PH_FROM)
+#define VOICE_PHRASE_OPTIONAL(id) \
+    ((id) == PH_FROM || (id) == PH_FIRST_ROUTINE || (id) == PH_NEXT_ROUTINE)
 
 #define COACH_ENUM_ITEM(e, key) e,
 enum phrase_id { COACH_PHRASES(COACH_ENUM_ITEM) PHRASE_COUNT };
