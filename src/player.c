@@ -730,14 +730,20 @@ static uint64_t part_frame(const struct player *p, size_t k)
  * the session did, with its stop step; the ones after were not begun and
  * get none. Time heard is given to each routine up to its length in the
  * plan (the intro counts to the first), the rest to the last one. */
-static void record_parts(struct player *p, uint64_t pos, struct player_summary *sum)
+/* A sequence: the part playing at pos (the last one once it ended). */
+static size_t part_at(const struct player *p, uint64_t pos)
 {
     const struct routine *r = &p->s->routine;
     size_t cur = 0;
-    if (p->state == PLAYER_ENDED)
-        cur = r->n_parts - 1;
-    else
-        while (cur + 1 < r->n_parts && part_frame(p, cur + 1) <= pos) cur++;
+    if (p->state == PLAYER_ENDED) return r->n_parts - 1;
+    while (cur + 1 < r->n_parts && part_frame(p, cur + 1) <= pos) cur++;
+    return cur;
+}
+
+static void record_parts(struct player *p, uint64_t pos, struct player_summary *sum)
+{
+    const struct routine *r = &p->s->routine;
+    size_t cur = part_at(p, pos);
     uint64_t heard_s = sum->heard_frames / sum->rate_hz;
     for (size_t k = 0; k <= cur; k++) {
         const struct routine_part *pt = &r->parts[k];
@@ -789,9 +795,11 @@ void player_close(struct player *p, struct player_summary *sum)
     sum->stall_frames = atomic_load(&p->live.stall_frames);
     sum->lost_notes = atomic_load(&p->live.lost_notes);
     sum->stop_step = -1;
+    sum->stop_part = -1;
     if (p->s->have_routine) {
         count_moves(p, pos, sum);
         sum->stop_step = stop_step(p, pos);
+        if (p->s->routine.parts && p->state != PLAYER_ENDED) sum->stop_part = (int32_t)part_at(p, pos);
     }
     if (p->s->have_routine && p->o.history_path && p->s->routine.parts) {
         record_parts(p, pos, sum);

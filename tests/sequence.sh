@@ -6,7 +6,9 @@
 # --with-warm-up checks the sequence a routine's before/after make; the
 # errors (a name not found, mixed voices, --from with several) have their
 # status and message; `coach play a b` through the private PulseAudio
-# writes one history record per routine.
+# writes one history record per routine, and one stopped in the second
+# routine records the first completed, the second stopped at its step,
+# and names the command that continues it.
 set -u
 coach=${COACH:?path to coach}
 src=${COACH_SOURCE_DIR:?}
@@ -99,6 +101,34 @@ else
   expect 0 "$coach" history
   has "$out" 'Seq A'
   has "$out" 'Seq B'
+
+  # stopped in the second routine: the first completed, the second stopped
+  # at its step, and the command to continue names it
+  printf '[routine]\ntitle = Seq B\nprepare = 1\ncountdown = 1\n[exercise b1]\nname = Beta\nhold = 30\n' >"$b"
+  rm -f "$tmp/history.tsv"
+  "$coach" play "$a" "$b" --socket "$tmp/ctl.sock" --no-mpris </dev/null >"$tmp/play.out" 2>"$tmp/play.err" &
+  play_pid=$!
+  for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.2; done
+  reached=
+  for _ in $(seq 20); do # "next" until the second routine is announced, then once more
+    reply=$(timeout 20 "$coach" ctl --socket "$tmp/ctl.sock" next 2>&1)
+    if [ -n "$reached" ]; then case $reply in ok*) break ;; esac; fi
+    case $reply in *"Seq B"*) reached=1 ;; esac
+    sleep 0.5
+  done
+  [ -n "$reached" ] && ok || bad "next never reached Seq B: $reply"
+  sleep 1
+  timeout 20 "$coach" ctl --socket "$tmp/ctl.sock" stop >/dev/null 2>&1
+  timeout 60 tail --pid=$play_pid -f /dev/null
+  wait $play_pid
+  st=$?
+  [ $st = 0 ] && ok || bad "stopped play exited $st: $(head -n 5 "$tmp/play.err")"
+  hist=$(cat "$tmp/history.tsv" 2>/dev/null)
+  has "$hist" "	seq-a	Seq A	"
+  has "$hist" "	completed	"
+  has "$hist" "	seq-b	Seq B	0	1	"
+  has "$hist" "	stopped	0	-	b1"
+  has "$(cat "$tmp/play.err")" "coach play $b --resume"
   pulse_stop
 fi
 

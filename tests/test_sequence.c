@@ -345,6 +345,8 @@ static void history(void)
     CHECK(open_seq(&s, main_only, 1, true, vpath, NULL, hist, err, sizeof err, &d) == SESSION_OK);
     diags_free(&d);
     CHECK(play(&s, hist, "m", &sum) == PLAYER_STOPPED);
+    CHECKF(sum.stop_part == 1 && sum.stop_step == 1, "stopped in part %d, step %d", sum.stop_part,
+           sum.stop_step);
     session_free(&s);
     char *text = test_read_file(hist, NULL);
     CHECKF(text && lines(text) == 2, "%s", text ? text : "(none)");
@@ -365,6 +367,7 @@ static void history(void)
     diags_free(&d);
     CHECK(play(&s, hist, NULL, &sum) == PLAYER_ENDED);
     CHECK(sum.moves_total == 3 && sum.moves_done == 3);
+    CHECK(sum.stop_part == -1 && sum.stop_step == -1);
     session_free(&s);
     text = test_read_file(hist, NULL);
     CHECKF(text && lines(text) == 3, "%s", text ? text : "(none)");
