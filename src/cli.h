@@ -62,6 +62,7 @@ struct opts {
     bool echo_cancelled;  /* the microphone has the coach removed: listen over its speech too */
     const char *from;     /* play, export, plan: --from STEP (a number or id) */
     bool resume;          /* play, export, plan: --resume where the last session stopped */
+    bool with_warm_up;    /* play, export, plan, check: each routine with its before/after ones */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set
@@ -84,6 +85,9 @@ struct session_opts cli_session_opts(const struct opts *o, const char *routine,
 int cli_session_open_with(struct session *s, const struct session_opts *so, const struct opts *o);
 int cli_session_open(struct session *s, const char *routine, const struct opts *o,
                      enum clip_mode clips);
+/* Several routines as one session (a sequence); n == 1: cli_session_open. */
+int cli_session_open_many(struct session *s, int n, char **routines, const struct opts *o,
+                          enum clip_mode clips);
 int cli_session_plan(struct session *s);
 void print_known(enum catalog_kind kind);
 /* A catalog_skip_fn: "coach: warning: skipping PATH: WHY" on stderr. */
@@ -206,7 +210,7 @@ extern uint64_t launch_ns;
 int cli_preroll_ms(const struct opts *o);
 
 /* cli_play.c: a routine played (also after the menu's choice). */
-int play_routine(const char *routine, const struct opts *o, struct control *c, float volume);
+int play_routine(int n, char **routines, const struct opts *o, struct control *c, float volume);
 /* Says on stderr when the sound server stops responding and when it is
  * back (*shown: what was said last); for play and menu. */
 void cli_show_stall(const struct player_status *st, bool *shown);

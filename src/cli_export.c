@@ -36,9 +36,20 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
     if (done >= total) fputc('\n', stderr);
 }
 
+/* NAME.flac; a sequence: A+B+C.flac (never the first routine's own name). */
 static char *default_output(const struct session *s)
 {
-    return coach_asprintf("%s.flac", s->name);
+    if (!s->n_parts) return coach_asprintf("%s.flac", s->name);
+    size_t len = 6;
+    for (size_t k = 0; k < s->n_parts; k++) len += strlen(s->part_names[k]) + 1;
+    char *out = malloc(len);
+    if (!out) return NULL;
+    out[0] = 0;
+    for (size_t k = 0; k < s->n_parts; k++) {
+        if (k) strcat(out, "+");
+        strcat(out, s->part_names[k]);
+    }
+    return strcat(out, ".flac");
 }
 
 /* What to do about a failed write, by its errno; NULL when the reason
@@ -168,7 +179,7 @@ int cmd_export(int argc, char **argv, const struct opts *o)
 {
     catch_signals();
     if (o->all_dir) return export_all(argc, o);
-    if (argc != 1) return usage_error("%s", "export needs exactly one routine (and -o FILE)");
+    if (argc < 1) return usage_error("%s", "export needs a routine, or several played as one session (and -o FILE)");
     enum export_format fmt = EXPORT_UNKNOWN;
     if (o->format && (fmt = export_format_from_name(o->format)) == EXPORT_UNKNOWN)
         return usage_error("unknown format '%s' (use wav, flac, ogg, opus or mp3)", o->format);
@@ -187,7 +198,7 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                            ".cue, .json or .txt)",
                            o->chapters);
     struct session s;
-    int st = cli_session_open(&s, argv[0], o, CLIPS_AUDIO);
+    int st = cli_session_open_many(&s, argc, argv, o, CLIPS_AUDIO);
     char *out = NULL;
     if (!st) {
         out = o->output ? coach_strdup(o->output) : default_output(&s);

@@ -24,8 +24,14 @@ int cmd_check(int argc, char **argv, const struct opts *o)
         int st = cli_session_open(&s, argv[i], o, CLIPS_LENGTHS);
         /* the timing is checked even when warnings will fail the file */
         if (!st) st = cli_session_plan(&s);
-        char path[512];
+        char path[512] = "";
         if (s.routine_path) text_safe(path, sizeof path, s.routine_path);
+        for (size_t k = 0; k < s.n_parts; k++) { /* --with-warm-up: "warm-up + core-strength" */
+            size_t used = k ? strlen(path) : 0;
+            char name[256];
+            snprintf(path + used, sizeof path - used, "%s%s", k ? " + " : "",
+                     text_safe(name, sizeof name, s.part_names[k]));
+        }
         if (!st && o->strict && s.routine_warnings) {
             fprintf(stderr, "%s: %zu warning%s, errors with --strict\n", path, s.routine_warnings,
                     s.routine_warnings == 1 ? "" : "s");
@@ -49,9 +55,9 @@ int cmd_check(int argc, char **argv, const struct opts *o)
 
 int cmd_plan(int argc, char **argv, const struct opts *o)
 {
-    if (argc != 1) return usage_error("%s", "plan needs exactly one routine");
+    if (argc < 1) return usage_error("%s", "plan needs a routine (or several, played as one session)");
     struct session s;
-    int st = cli_session_open(&s, argv[0], o, CLIPS_LENGTHS);
+    int st = cli_session_open_many(&s, argc, argv, o, CLIPS_LENGTHS);
     if (!st) st = cli_session_plan(&s);
     if (!st) {
         if (o->json)

@@ -195,7 +195,7 @@ int cmd_menu(int argc, const struct opts *o)
     menu_free(&m);
     if (!st && chosen) {
         launch_ns = coach_mono_ns(); /* "first sound" counts from the choice, not the menu */
-        st = play_routine(chosen, o, &c, volume);
+        st = play_routine(1, &chosen, o, &c, volume);
     }
     noise_filter_stop();
     free(chosen);

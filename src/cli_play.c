@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/ctlsock.h"
 #include "coach/history.h"
@@ -143,23 +144,46 @@ static void summary(const struct player_summary *s, const struct session *ss, co
                 (double)ss->clips.flac_bytes / 1e6, (double)ss->clips.src_bytes / 1e6);
 }
 
-/* The command that continues this session where it stopped: --resume if
- * the history has the step, else --from with its id ("coach play NAME"
- * alone if it stopped before its first step). The routine as it was named
- * (a path stays a path), quoted for a shell if it needs it. */
-static void continue_command(char *buf, size_t cap, const char *routine, const struct session *s,
-                             const struct player_summary *sum, bool recorded)
+/* arg quoted for a shell if it needs it, into out */
+static const char *shell_word(char *out, size_t cap, const char *arg)
 {
-    char safe[512], quoted[600];
-    text_safe(safe, sizeof safe, routine);
+    char safe[512];
+    text_safe(safe, sizeof safe, arg);
     static const char plain[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/+-";
     if (!safe[strspn(safe, plain)])
-        snprintf(quoted, sizeof quoted, "%s", safe);
+        snprintf(out, cap, "%s", safe);
     else if (!strchr(safe, '\''))
-        snprintf(quoted, sizeof quoted, "'%s'", safe);
+        snprintf(out, cap, "'%s'", safe);
     else
-        snprintf(quoted, sizeof quoted, "\"%s\"", safe);
+        snprintf(out, cap, "\"%s\"", safe);
+    return out;
+}
+
+/* A routine of a sequence as the command line can name it: its name if
+ * that finds its file, else the file. */
+static const char *part_arg(const struct session *s, size_t k)
+{
+    char *found = NULL;
+    bool same = catalog_find(CATALOG_ROUTINES, s->part_names[k], &found) == 0 &&
+                strcmp(found, s->part_paths[k]) == 0;
+    free(found);
+    return same ? s->part_names[k] : s->part_paths[k];
+}
+
+/* The command that continues this session where it stopped: --resume if
+ * the history has the step, else --from with its id ("coach play NAME"
+ * alone if it stopped before its first step). The routine as it was named
+ * (a path stays a path), quoted for a shell if it needs it. A sequence:
+ * the routine it stopped in so, then the ones after it ("coach play
+ * core-strength --resume && coach play cool-down"). */
+static void continue_command(char *buf, size_t cap, const char *routine, const struct session *s,
+                             const struct player_summary *sum, bool recorded)
+{
+    char quoted[600];
+    bool seq = s->n_parts && sum->stop_part >= 0 && (size_t)sum->stop_part < s->n_parts;
+    if (seq) routine = part_arg(s, (size_t)sum->stop_part);
+    shell_word(quoted, sizeof quoted, routine);
     const char *id = sum->stop_step >= 0 ? s->routine.steps[sum->stop_step].id : NULL;
     if (id && recorded)
         snprintf(buf, cap, "coach play %s --resume", quoted);
@@ -167,12 +191,18 @@ static void continue_command(char *buf, size_t cap, const char *routine, const s
         snprintf(buf, cap, "coach play %s --from %s", quoted, id);
     else
         snprintf(buf, cap, "coach play %s", quoted);
+    for (size_t k = seq ? (size_t)sum->stop_part + 1 : s->n_parts; k < s->n_parts; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, cap - used, "%s %s", k == (size_t)sum->stop_part + 1 ? " && coach play" : "",
+                 shell_word(quoted, sizeof quoted, part_arg(s, k)));
+    }
 }
 
-int play_routine(const char *routine, const struct opts *o, struct control *c, float volume)
+int play_routine(int n, char **routines, const struct opts *o, struct control *c, float volume)
 {
     struct session s;
-    int st = cli_session_open(&s, routine, o, CLIPS_AUDIO);
+    const char *routine = routines[0];
+    int st = cli_session_open_many(&s, n, routines, o, CLIPS_AUDIO);
     if (st) {
         session_free(&s);
         return st;
@@ -209,8 +239,23 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
     snprintf(why, sizeof why, "%s", ps.state == PLAYER_FAILED ? player_error(p) : "");
     struct player_summary sum;
     player_close(p, &sum);
-    char again[700];
+    char again[2048];
     continue_command(again, sizeof again, routine, &s, &sum, hpath && !sum.history_failed);
+    /* "coach export NAME -o NAME.flac"; a sequence: all its routines */
+    char what[1600] = "", out_name[700] = "";
+    if (s.n_parts) {
+        char w[600];
+        for (size_t k = 0; k < s.n_parts; k++) {
+            size_t used = strlen(what), on = strlen(out_name);
+            snprintf(what + used, sizeof what - used, "%s%s", k ? " " : "",
+                     shell_word(w, sizeof w, part_arg(&s, k)));
+            snprintf(out_name + on, sizeof out_name - on, "%s%s", k ? "+" : "",
+                     text_safe(w, sizeof w, s.part_names[k]));
+        }
+    } else {
+        snprintf(what, sizeof what, "%s", s.name);
+        snprintf(out_name, sizeof out_name, "%s", s.name);
+    }
     if (sum.state == PLAYER_LOST) {
         char at[64];
         fmt_duration(at, sizeof at, sum.pos, sum.rate_hz);
@@ -218,7 +263,7 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
                 "coach: the audio device stopped (unplugged, or the sound server quit) at %s.\n"
                 "Continue where it stopped with: %s\n"
                 "or export the routine: coach export %s -o %s.flac\n",
-                at, again, s.name, s.name);
+                at, again, what, out_name);
         st = EXIT_LOST;
     } else if (sum.state == PLAYER_STALLED) {
         char at[64];
@@ -228,10 +273,10 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
                 "%d s (is it stopped or stuck? restart it: PulseAudio or PipeWire).\n"
                 "Continue where it stopped with: %s\n"
                 "or export the routine: coach export %s -o %s.flac\n",
-                at, PLAYER_GIVE_UP_MS / 1000, again, s.name, s.name);
+                at, PLAYER_GIVE_UP_MS / 1000, again, what, out_name);
         st = EXIT_LOST;
     } else if ((sum.state == PLAYER_STOPPED || sum.state == PLAYER_INTERRUPTED) &&
-               sum.stop_step >= 0 && !o->quiet) {
+               (sum.stop_step >= 0 || sum.stop_part > 0) && !o->quiet) {
         fprintf(stderr, "coach: to continue where it stopped: %s\n", again);
     }
     if (sum.state == PLAYER_FAILED) {
@@ -259,7 +304,7 @@ int play_routine(const char *routine, const struct opts *o, struct control *c, f
 
 int cmd_play(int argc, char **argv, const struct opts *o)
 {
-    if (argc != 1) return usage_error("%s", "play needs exactly one routine");
+    if (argc < 1) return usage_error("%s", "play needs a routine (or several, played as one session)");
     struct control c;
     int st = control_open(&c, o, !o->quiet,
                           "space pause, n or Right next, b or Left back (twice: previous), "
@@ -268,7 +313,7 @@ int cmd_play(int argc, char **argv, const struct opts *o)
         noise_filter_start();
         struct opts with_preroll = *o; /* on for a Bluetooth output unless given */
         with_preroll.preroll_ms = cli_preroll_ms(o);
-        st = play_routine(argv[0], &with_preroll, &c, 0.0f);
+        st = play_routine(argc, argv, &with_preroll, &c, 0.0f);
         noise_filter_stop();
     }
     control_close(&c);

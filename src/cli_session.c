@@ -62,7 +62,7 @@ struct session_opts cli_session_opts(const struct opts *o, const char *routine,
         .speech_volume = o->speech_volume, .level = o->level, .progress = o->progress,
         .rate_hz = o->rate_hz, .clips = clips, .defer_plan = true,
         .preroll_ms = o->preroll_ms > 0 ? (uint32_t)o->preroll_ms : 0, .from = o->from,
-        .resume = o->resume};
+        .resume = o->resume, .with_warm_up = o->with_warm_up};
 }
 
 /* Prints why a session could not be opened (arg: the routine asked for);
@@ -103,6 +103,7 @@ static int session_failed(enum session_fail f, const char *arg, const char *err_
         fprintf(stderr, "%s\n", err);
         return EXIT_INVALID;
     case SESSION_BAD_STEP:
+    case SESSION_SEQUENCE:
         fprintf(stderr, "coach: %s\n", err);
         return EXIT_USAGE;
     case SESSION_NOMEM:
@@ -151,6 +152,17 @@ int cli_session_open(struct session *s, const char *routine, const struct opts *
                      enum clip_mode clips)
 {
     struct session_opts so = cli_session_opts(o, routine, clips);
+    return cli_session_open_with(s, &so, o);
+}
+
+int cli_session_open_many(struct session *s, int n, char **routines, const struct opts *o,
+                          enum clip_mode clips)
+{
+    struct session_opts so = cli_session_opts(o, routines[0], clips);
+    if (n > 1) {
+        so.routines = (const char *const *)routines;
+        so.n_routines = (size_t)n;
+    }
     return cli_session_open_with(s, &so, o);
 }
 

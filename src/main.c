@@ -27,17 +27,18 @@ static const char usage_text[] =
     "counted down and reps counted aloud, so a routine can be followed by ear.\n"
     "\n"
     "Commands:\n"
-    "  play ROUTINE             coach a routine live through the sound device\n"
+    "  play ROUTINE...          coach a routine live through the sound device; several\n"
+    "                           play as one session (one intro, one bell at the end)\n"
     "  menu                     choose a routine by ear, then play it: n or space next,\n"
     "                           b previous, d details, r repeat, Enter start, q quit\n"
     "                           (ctl: next back where repeat toggle stop)\n"
-    "  export ROUTINE -o FILE   write the whole coached session to an audio file\n"
+    "  export ROUTINE... -o FILE  write the whole coached session to an audio file\n"
     "                           (.wav .flac .ogg .opus .mp3, chosen by extension)\n"
     "  export --all DIR         export every routine found to DIR/NAME.flac (or --format),\n"
     "                           with DIR/NAME.vtt captions and DIR/NAME.json chapters\n"
     "  check ROUTINE...         check routine files; every error and warning as\n"
     "                           file:line: message (--strict: warnings fail too)\n"
-    "  plan ROUTINE             show what will be said and when (--json for programs)\n"
+    "  plan ROUTINE...          show what will be said and when (--json for programs)\n"
     "  list                     list the routines found\n"
     "  devices                  list the audio output devices\n"
     "  ctl WORD                 steer a playing coach: pause resume toggle next back\n"
@@ -76,6 +77,8 @@ static const char usage_text[] =
     "      --resume             play, export, plan: start where the last session of the\n"
     "                           routine stopped (the history); from the top if it was\n"
     "                           completed\n"
+    "      --with-warm-up       play, export, plan, check: each routine with the ones its\n"
+    "                           file lists as 'before' and 'after' (a warm-up, a cool-down)\n"
     "      --progress           play, export: one level up (from the routine's level or\n"
     "                           --level) for every 3 full completions in a row in the\n"
     "                           history, up to hard; said at the start\n"
@@ -207,6 +210,7 @@ int main(int argc, char **argv)
         {"listen", no_argument, 0, 'H'},       {"mic", required_argument, 0, 'i'},
         {"echo-cancelled", no_argument, 0, 'K'},
         {"from", required_argument, 0, 'F'},   {"resume", no_argument, 0, 'U'},
+        {"with-warm-up", no_argument, 0, 'Y'},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -275,6 +279,7 @@ int main(int argc, char **argv)
         case 'K': o.echo_cancelled = true; break;
         case 'F': o.from = optarg; break;
         case 'U': o.resume = true; break;
+        case 'Y': o.with_warm_up = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("coach %s\n", COACH_VERSION); return EXIT_OK;
         default:
@@ -302,6 +307,8 @@ int main(int argc, char **argv)
     bool startable = strcmp(cmd, "play") == 0 || strcmp(cmd, "export") == 0 || strcmp(cmd, "plan") == 0;
     if ((o.from || o.resume) && !startable)
         return usage_error("--from and --resume are for play, export and plan, not %s", cmd);
+    if (o.with_warm_up && !startable && strcmp(cmd, "check") != 0)
+        return usage_error("--with-warm-up is for play, export, plan and check, not %s", cmd);
 
     if (strcmp(cmd, "play") == 0 || strcmp(cmd, "menu") == 0) signal_pipe_open();
     struct sigaction sa = {.sa_handler = on_signal};

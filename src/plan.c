@@ -34,6 +34,11 @@ _Static_assert(VOICE_MAX_ARG_BYTES >= ROUTINE_MAX_TEXT_BYTES, "placeholder bound
 
 struct pb {
     const struct routine *r;
+    /* the routine file of the steps being placed: its rest, prepare and
+     * countdown, and the file messages name (r itself, but for a sequence,
+     * where it is the part's) */
+    const struct routine *pr;
+    size_t part;               /* a sequence: the part being placed */
     const struct voice *v;
     struct clipstore *cs;
     const struct plan_opts *o;
@@ -166,7 +171,7 @@ static void too_long(struct pb *p)
     fail(p, COACH_EPLAN,
          "%s:%d: step '%s': the session would last more than %u hours; use fewer sets or reps, "
          "or shorter times",
-         r->path, s ? s->line : 0, s ? s->id : "intro", (unsigned)(PLAN_MAX_SESSION_MS / 3600000));
+         p->pr->path, s ? s->line : 0, s ? s->id : "intro", (unsigned)(PLAN_MAX_SESSION_MS / 3600000));
 }
 
 static void add_event(struct pb *p, enum event_kind kind, uint64_t frame, uint64_t len,
@@ -249,7 +254,7 @@ static void too_long_to_say(struct pb *p, const char *text)
                 "placeholders",
                 phrase_key((enum phrase_id)id), max_s, start);
     else
-        problem(p, COACH_ETOOLONG, p->r->path, s ? s->line : 0, at_s, "",
+        problem(p, COACH_ETOOLONG, p->pr->path, s ? s->line : 0, at_s, "",
                 "step '%s': \"%s...\" would be spoken for more than %d s; say it in shorter "
                 "sentences (one 'setup' line each)",
                 s ? s->id : "intro", start, max_s);
@@ -342,7 +347,7 @@ static bool say_at(struct pb *p, uint64_t frame, char *text, uint64_t limit, con
             char first[160], shown[61];
             snprintf(first, sizeof first, "step '%s': \"%s\" (%.2f s) ", s ? s->id : "intro",
                      text_safe(shown, sizeof shown, text), (double)len / p->o->rate_hz);
-            problem(p, COACH_EPLAN, p->r->path, must->line ? must->line : s ? s->line : 0,
+            problem(p, COACH_EPLAN, p->pr->path, must->line ? must->line : s ? s->line : 0,
                     (double)frame / p->o->rate_hz, first, "does not fit: %s; %s", with,
                     must->advice);
         }
@@ -362,13 +367,13 @@ static long whole_seconds(uint32_t ms) { return (long)((ms + 500) / 1000); }
  * final higher beep at t0 itself. */
 static void countdown(struct pb *p, uint64_t t0)
 {
-    uint32_t c = p->r->countdown_s;
+    uint32_t c = p->pr->countdown_s;
     for (uint32_t k = c; k >= 1; k--) {
         uint64_t f = t0 - F(p, (uint64_t)k * 1000);
         add_tone(p, EV_BEEP, f, 0);
         const struct fit fit = {
-            p->r->countdown_line, "the next second of the countdown",
-            p->r->countdown_line ? "make 'countdown' smaller (0: none), or choose a faster voice rate"
+            p->pr->countdown_line, "the next second of the countdown",
+            p->pr->countdown_line ? "make 'countdown' smaller (0: none), or choose a faster voice rate"
                                  : "add 'countdown = 0' to [routine], or choose a faster voice rate"};
         say_at(p, f, count_text(p, k), f + F(p, 1000), &fit);
     }
@@ -381,7 +386,7 @@ static uint64_t block_start(struct pb *p, uint64_t prep_until)
 {
     uint64_t t0 = p->t;
     if (p->any_speech && t0 < p->speech_end + F(p, GAP_MS)) t0 = p->speech_end + F(p, GAP_MS);
-    t0 += F(p, (uint64_t)p->r->countdown_s * 1000);
+    t0 += F(p, (uint64_t)p->pr->countdown_s * 1000);
     return t0 < prep_until ? prep_until : t0;
 }
 
@@ -389,7 +394,7 @@ static uint64_t block_start(struct pb *p, uint64_t prep_until)
  * of the rest, then the final beep at the rep's start. */
 static void rest_beeps(struct pb *p, uint64_t next, uint32_t rest_ms)
 {
-    uint32_t c = p->r->countdown_s;
+    uint32_t c = p->pr->countdown_s;
     uint32_t room = rest_ms >= 2000 ? (rest_ms - 1000) / 1000 : 0;
     if (c > room) c = room;
     for (uint32_t k = c; k >= 1; k--) add_tone(p, EV_BEEP, next - F(p, (uint64_t)k * 1000), 0);
@@ -646,7 +651,7 @@ static uint64_t prepare(struct pb *p, const struct step *s, bool previewed)
         p->tl->ch[p->tl->n_ch - 1].body_frame = p->tl->n_ev > before ? p->tl->ev[before].frame : start;
     if (!previewed) say_list(p, &s->setup);
     if (s->tip) say_flow(p, phrase(p, PH_TIP, &(struct phrase_args){.text = s->tip}));
-    return start + F(p, p->r->prepare_ms);
+    return start + F(p, p->pr->prepare_ms);
 }
 
 static void exercise(struct pb *p, const struct step *s, bool previewed)
@@ -797,6 +802,34 @@ static void open_chapter(struct pb *p, size_t i, char *title)
     drop(p, title);
 }
 
+/* A sequence: where part k's steps end (one past its last). */
+static size_t part_end(const struct pb *p)
+{
+    const struct routine *r = p->r;
+    return r->parts ? r->parts[p->part].first_step + r->parts[p->part].n_steps : r->n_steps;
+}
+
+/* A sequence: the routine that starts at step i, announced in a chapter of
+ * its own ("First routine: Warm-up." / "Next routine: Core strength."),
+ * its moves counted from 1 again and its own settings used from here. */
+static void start_part(struct pb *p, size_t i)
+{
+    const struct routine *r = p->r;
+    size_t k = 0;
+    while (k + 1 < r->n_parts && r->parts[k + 1].first_step <= i) k++;
+    const struct routine_part *pt = &r->parts[k];
+    p->part = k;
+    p->pr = pt->src;
+    p->move = 0;
+    p->n_moves = routine_count_moves(pt->src);
+    if (p->any_speech && p->t < p->speech_end + F(p, GAP_MS)) p->t = p->speech_end + F(p, GAP_MS);
+    p->step = -1;
+    add_chapter(p, p->t, pt->src->title);
+    enum phrase_id id = k ? PH_NEXT_ROUTINE : PH_FIRST_ROUTINE;
+    if (!p->v->phrases[id]) id = PH_INTRO; /* an older profile: the title alone */
+    say_flow(p, phrase(p, id, &(struct phrase_args){.title = pt->src->title}));
+}
+
 static void body(struct pb *p)
 {
     const struct routine *r = p->r;
@@ -804,15 +837,20 @@ static void body(struct pb *p)
     /* --from: the moves before it still count in "Exercise N of M" */
     for (size_t i = 0; i < first_step(p); i++) p->move += is_move(&r->steps[i]);
     for (size_t i = first_step(p); i < r->n_steps && !p->rc; i++) {
+        if (r->parts && (i == 0 || i == part_end(p))) {
+            start_part(p, i);
+            move_since_rest = false; /* the announcement is the pause */
+        }
         const struct step *s = &r->steps[i];
-        const struct step *next = i + 1 < r->n_steps && is_move(&r->steps[i + 1]) ? &r->steps[i + 1] : NULL;
+        /* a rest previews the next move of its own routine only */
+        const struct step *next = i + 1 < part_end(p) && is_move(&r->steps[i + 1]) ? &r->steps[i + 1] : NULL;
         bool previewed = false;
         if (is_move(s)) {
             p->move++;
             char *title = step_title(p, s);
             open_chapter(p, i, title);
-            if (move_since_rest && r->rest_ms) {
-                rest(p, r->rest_ms, NULL, s);
+            if (move_since_rest && p->pr->rest_ms) {
+                rest(p, p->pr->rest_ms, NULL, s);
                 previewed = true;
             }
             if (s->kind == STEP_EXERCISE)
@@ -961,7 +999,7 @@ int plan_build(const struct routine *r, const struct voice *v, struct clipstore 
     for (int pass = 0; pass < passes; pass++) {
         memset(tl, 0, sizeof *tl);
         tl->rate_hz = o->rate_hz;
-        struct pb p = {.r = r, .v = v, .cs = cs, .o = o, .tl = tl, .duration_text = said,
+        struct pb p = {.r = r, .pr = r, .v = v, .cs = cs, .o = o, .tl = tl, .duration_text = said,
                        .start = start, .t = start, .speech_end = start,
                        .n_moves = routine_count_moves(r), .err = err, .err_cap = err_cap};
         rc = build_once(&p);

@@ -662,21 +662,32 @@ enum player_fail player_open(struct player **out, struct session *s, const struc
     return PLAYER_OK;
 }
 
-/* Steps done and skipped, from the chapters of the whole plan: a move not
- * played through is skipped if the session went past its end. */
-static void count_moves(struct player *p, uint64_t pos, struct player_summary *sum)
+/* Steps done and skipped among steps [lo, hi), from the chapters of the
+ * whole plan: a move not played through is skipped if the session went
+ * past its end. */
+static void count_moves_in(struct player *p, uint64_t pos, size_t lo, size_t hi, unsigned *total,
+                           unsigned *done, unsigned *skipped)
 {
     const struct routine *r = &p->s->routine;
-    sum->moves_total = (unsigned)routine_count_moves(r);
-    for (size_t i = 0; i < r->n_steps; i++) sum->moves_done += p->done[i] && position_is_move(r, (int32_t)i);
+    *total = *done = *skipped = 0;
+    for (size_t i = lo; i < hi; i++) {
+        *total += position_is_move(r, (int32_t)i);
+        *done += p->done[i] && position_is_move(r, (int32_t)i);
+    }
     if (!p->final) return;
     bool ended = p->state == PLAYER_ENDED;
     for (size_t i = 0; i < p->cur->n_ch; i++) {
         int32_t step = p->cur->ch[i].step;
-        if (position_is_move(r, step) && !p->done[step] &&
-            (ended || timeline_chapter_content_end(p->cur, i) <= pos))
-            sum->moves_skipped++;
+        if (step >= 0 && (size_t)step >= lo && (size_t)step < hi && position_is_move(r, step) &&
+            !p->done[step] && (ended || timeline_chapter_content_end(p->cur, i) <= pos))
+            (*skipped)++;
     }
+}
+
+static void count_moves(struct player *p, uint64_t pos, struct player_summary *sum)
+{
+    count_moves_in(p, pos, 0, p->s->routine.n_steps, &sum->moves_total, &sum->moves_done,
+                   &sum->moves_skipped);
 }
 
 /* Where --resume starts again: the step of the chapter playing at pos (a
@@ -701,6 +712,68 @@ static const char *ending_of(enum player_state st)
     }
 }
 
+/* A sequence: where part k starts in the whole plan (its own chapter, the
+ * k+2nd of step -1 after the intro's); UINT64_MAX if the plan playing is
+ * not the whole one. */
+static uint64_t part_frame(const struct player *p, size_t k)
+{
+    if (!p->final || !p->cur) return UINT64_MAX;
+    size_t seen = 0;
+    for (size_t i = 1; i < p->cur->n_ch; i++)
+        if (p->cur->ch[i].step < 0 && seen++ == k) return p->cur->ch[i].frame;
+    return UINT64_MAX;
+}
+
+/* A sequence: one history record per routine reached, in order. The ones
+ * before the routine playing at the end were played to their end
+ * ("completed", with the moves skipped counted); the one playing ends as
+ * the session did, with its stop step; the ones after were not begun and
+ * get none. Time heard is given to each routine up to its length in the
+ * plan (the intro counts to the first), the rest to the last one. */
+/* A sequence: the part playing at pos (the last one once it ended). */
+static size_t part_at(const struct player *p, uint64_t pos)
+{
+    const struct routine *r = &p->s->routine;
+    size_t cur = 0;
+    if (p->state == PLAYER_ENDED) return r->n_parts - 1;
+    while (cur + 1 < r->n_parts && part_frame(p, cur + 1) <= pos) cur++;
+    return cur;
+}
+
+static void record_parts(struct player *p, uint64_t pos, struct player_summary *sum)
+{
+    const struct routine *r = &p->s->routine;
+    size_t cur = part_at(p, pos);
+    uint64_t heard_s = sum->heard_frames / sum->rate_hz;
+    for (size_t k = 0; k <= cur; k++) {
+        const struct routine_part *pt = &r->parts[k];
+        unsigned total, done, skipped;
+        count_moves_in(p, pos, pt->first_step, pt->first_step + pt->n_steps, &total, &done,
+                       &skipped);
+        uint64_t secs = heard_s;
+        if (k < cur) {
+            uint64_t from = k ? part_frame(p, k) : 0, to = part_frame(p, k + 1);
+            uint64_t span_s = to > from && to != UINT64_MAX ? (to - from) / sum->rate_hz : 0;
+            if (secs > span_s) secs = span_s;
+        }
+        heard_s -= secs;
+        const struct step *stop = sum->stop_step >= 0 && (size_t)sum->stop_step >= pt->first_step &&
+                                          (size_t)sum->stop_step < pt->first_step + pt->n_steps
+                                      ? &r->steps[sum->stop_step]
+                                      : NULL;
+        struct history_record rec = {
+            .when = p->started_at, .routine = pt->name, .title = pt->src->title,
+            .steps_done = done, .steps_total = total, .skipped = skipped, .seconds = secs,
+            .ending = k < cur ? "completed" : ending_of(p->state),
+            .stop_step = k == cur && stop ? stop->id : NULL};
+        if (history_append(p->o.history_path, &rec)) {
+            sum->history_failed = true;
+            sum->history_errno = errno;
+            return;
+        }
+    }
+}
+
 void player_close(struct player *p, struct player_summary *sum)
 {
     struct player_summary z;
@@ -722,11 +795,15 @@ void player_close(struct player *p, struct player_summary *sum)
     sum->stall_frames = atomic_load(&p->live.stall_frames);
     sum->lost_notes = atomic_load(&p->live.lost_notes);
     sum->stop_step = -1;
+    sum->stop_part = -1;
     if (p->s->have_routine) {
         count_moves(p, pos, sum);
         sum->stop_step = stop_step(p, pos);
+        if (p->s->routine.parts && p->state != PLAYER_ENDED) sum->stop_part = (int32_t)part_at(p, pos);
     }
-    if (p->s->have_routine && p->o.history_path) {
+    if (p->s->have_routine && p->o.history_path && p->s->routine.parts) {
+        record_parts(p, pos, sum);
+    } else if (p->s->have_routine && p->o.history_path) {
         const struct routine *r = &p->s->routine;
         struct history_record rec = {
             .from_step = p->s->from ? p->s->from->id : NULL,

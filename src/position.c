@@ -48,7 +48,11 @@ static bool moves_of(const struct timeline *tl, const struct routine *r, struct 
     size_t last_ch = 0;
     for (size_t i = 0; i < tl->n_ch; i++) {
         const struct chapter *c = &tl->ch[i];
-        if (c->step < 0) continue; /* the intro */
+        if (c->step < 0 && i == 0) continue; /* the intro */
+        if (c->step < 0) { /* a sequence's next routine announced: its first move's lead-in */
+            if (run_start == UINT64_MAX) run_start = c->frame;
+            continue;
+        }
         if (!position_is_move(r, c->step)) {
             if (run_start == UINT64_MAX) run_start = c->frame;
             continue;

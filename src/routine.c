@@ -56,6 +56,8 @@ static const struct keydef routine_keys[] = {
     {"prepare", KT_SEC, RK(prepare_ms), 0, 120000, 0},
     {"countdown", KT_COUNT, RK(countdown_s), 0, 10, 0},
     {"level", KT_LEVEL, RK(level), 0, 0, 0},
+    {"before", KT_LIST, RK(before), 1, 0, 0},
+    {"after", KT_LIST, RK(after), 1, 0, 0},
 };
 
 static const struct keydef exercise_keys[] = {
@@ -956,6 +958,8 @@ static void note_line(struct parser *p, const char *name)
 {
     if (p->sect == 0) {
         if (strcmp(name, "countdown") == 0) p->r->countdown_line = LINE(p);
+        else if (strcmp(name, "before") == 0) p->r->before_line = LINE(p);
+        else if (strcmp(name, "after") == 0) p->r->after_line = LINE(p);
         return;
     }
     if (p->sect != 1 + STEP_EXERCISE) return;
@@ -1111,11 +1115,21 @@ static void step_free(struct step *s)
 void routine_free(struct routine *r)
 {
     if (!r) return;
+    if (r->parts) { /* joined: the texts are its sources' */
+        free(r->title);
+        free(r->cautions.items);
+        free(r->steps);
+        free(r->parts);
+        memset(r, 0, sizeof *r);
+        return;
+    }
     free(r->path);
     free(r->title);
     free(r->summary);
     free(r->voice);
     strlist_free(&r->cautions);
+    strlist_free(&r->before);
+    strlist_free(&r->after);
     for (size_t i = 0; r->steps && i < r->n_steps; i++)
         step_free(&r->steps[i]);
     free(r->steps);
@@ -1203,4 +1217,80 @@ int routine_find_step(const struct routine *r, const char *spec, size_t *index)
             return 0;
         }
     return COACH_ENOTFOUND;
+}
+
+/* Fixes a range at the value lv picks. */
+static void fix_range(struct range *r, enum level lv)
+{
+    r->lo = r->hi = range_pick(*r, lv);
+}
+
+int routine_join(struct routine *out, const struct routine *const *src, const char *const *names,
+                 size_t n, bool own_levels)
+{
+    memset(out, 0, sizeof *out);
+    if (!n) return COACH_EINVAL;
+    size_t steps = 0, cautions = 0, title_len = 1;
+    for (size_t k = 0; k < n; k++) {
+        steps += src[k]->n_steps;
+        cautions += src[k]->cautions.len;
+        title_len += strlen(src[k]->title ? src[k]->title : "") + 2;
+    }
+    out->steps = calloc(steps ? steps : 1, sizeof *out->steps);
+    out->cautions.items = calloc(cautions ? cautions : 1, sizeof *out->cautions.items);
+    out->parts = calloc(n, sizeof *out->parts);
+    out->title = calloc(1, title_len);
+    if (!out->steps || !out->cautions.items || !out->parts || !out->title) {
+        free(out->steps), free(out->cautions.items), free(out->parts), free(out->title);
+        memset(out, 0, sizeof *out);
+        return COACH_ENOMEM;
+    }
+    const struct routine *first = src[0];
+    out->path = first->path;
+    out->voice = first->voice;
+    out->voice_line = first->voice_line;
+    out->rest_ms = first->rest_ms;
+    out->prepare_ms = first->prepare_ms;
+    out->countdown_s = first->countdown_s;
+    out->countdown_line = first->countdown_line;
+    out->level = first->level;
+    out->n_parts = n;
+    for (size_t k = 0; k < n; k++) {
+        const struct routine *r = src[k];
+        if (k) strcat(out->title, ", ");
+        strcat(out->title, r->title ? r->title : "");
+        out->parts[k] = (struct routine_part){
+            .src = r, .name = names ? names[k] : NULL, .first_step = out->n_steps,
+            .n_steps = r->n_steps};
+        for (size_t i = 0; i < r->n_steps; i++) {
+            struct step *s = &out->steps[out->n_steps++];
+            *s = r->steps[i];
+            if (!own_levels) continue;
+            fix_range(&s->sets, r->level);
+            fix_range(&s->reps, r->level);
+            fix_range(&s->hold_ms, r->level);
+            fix_range(&s->duration_ms, r->level);
+            fix_range(&s->cycles, r->level);
+            fix_range(&s->rest_ms, r->level);
+        }
+        /* a caution two routines share is heard once */
+        for (size_t c = 0; c < r->cautions.len; c++) {
+            bool seen = false;
+            for (size_t j = 0; j < out->cautions.len && !seen; j++)
+                seen = strcmp(out->cautions.items[j], r->cautions.items[c]) == 0;
+            if (!seen) out->cautions.items[out->cautions.len++] = r->cautions.items[c];
+        }
+    }
+    return 0;
+}
+
+const struct routine_part *routine_part_of(const struct routine *r, int32_t step)
+{
+    if (!r->parts || step < 0) return NULL;
+    for (size_t k = 0; k < r->n_parts; k++) {
+        const struct routine_part *pt = &r->parts[k];
+        if ((size_t)step >= pt->first_step && (size_t)step < pt->first_step + pt->n_steps)
+            return pt;
+    }
+    return NULL;
 }

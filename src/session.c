@@ -35,6 +35,14 @@ void session_free(struct session *s)
     if (s->speech) speech_close(s->speech);
     if (s->have_voice) voice_free(&s->voice);
     if (s->have_routine) routine_free(&s->routine);
+    for (size_t k = 0; k < s->n_parts; k++) {
+        routine_free(&s->part_routines[k]);
+        free(s->part_paths[k]);
+        free(s->part_names[k]);
+    }
+    free(s->part_routines);
+    free(s->part_paths);
+    free(s->part_names);
     free(s->routine_path);
     free(s->name);
     free(s->announce);
@@ -61,11 +69,12 @@ static char *known_names(enum catalog_kind kind)
     return known;
 }
 
-/* The routine file: found, read and checked. */
-static enum session_fail load_routine(struct session *s, const char *arg, struct coach_diags *d,
-                                      char *err, size_t cap)
+/* A routine file: found (by name or path), read and checked into *r,
+ * its file into *path and its name into *name (heap). */
+static enum session_fail load_one(const char *arg, char **path, char **name, struct routine *r,
+                                  size_t *warnings, struct coach_diags *d, char *err, size_t cap)
 {
-    int rc = catalog_find(CATALOG_ROUTINES, arg, &s->routine_path);
+    int rc = catalog_find(CATALOG_ROUTINES, arg, path);
     struct stat st;
     if (rc == COACH_ENOTFOUND && stat(arg, &st) == 0 && !S_ISREG(st.st_mode)) {
         /* something is there, just not a routine (a FIFO or a device is
@@ -78,20 +87,190 @@ static enum session_fail load_routine(struct session *s, const char *arg, struct
         return SESSION_NO_ROUTINE;
     }
     if (rc) return SESSION_NOMEM;
-    char name[256];
-    s->name = coach_strdup(session_routine_name(s->routine_path, name, sizeof name));
-    if (!s->name) return SESSION_NOMEM;
+    char buf[256];
+    *name = coach_strdup(session_routine_name(*path, buf, sizeof buf));
+    if (!*name) return SESSION_NOMEM;
     size_t warned = diags_warnings(d);
-    rc = routine_load(s->routine_path, &s->routine, d);
-    s->routine_warnings = diags_warnings(d) - warned;
+    rc = routine_load(*path, r, d);
+    *warnings += diags_warnings(d) - warned;
     if (rc == COACH_ENOMEM) return SESSION_NOMEM;
     if (rc == COACH_ENOTFOUND || rc == COACH_EIO) {
         /* unreadable (permissions, an I/O error) or gone since it was found */
-        coach_set_err(err, cap, "the routine %s", s->routine_path);
+        coach_set_err(err, cap, "the routine %s", *path);
         return SESSION_UNREADABLE;
     }
     if (rc) return SESSION_INVALID;
+    return SESSION_OK;
+}
+
+/* The routine file: found, read and checked. */
+static enum session_fail load_routine(struct session *s, const char *arg, struct coach_diags *d,
+                                      char *err, size_t cap)
+{
+    enum session_fail f = load_one(arg, &s->routine_path, &s->name, &s->routine,
+                                   &s->routine_warnings, d, err, cap);
+    if (!f) s->have_routine = true;
+    return f;
+}
+
+/* The routines of a sequence, read so far (grown one at a time). */
+struct seq {
+    struct routine *r;
+    char **paths, **names;
+    size_t n, cap;
+};
+
+static void seq_free(struct seq *q)
+{
+    for (size_t k = 0; k < q->n; k++) {
+        routine_free(&q->r[k]);
+        free(q->paths[k]);
+        free(q->names[k]);
+    }
+    free(q->r), free(q->paths), free(q->names);
+    memset(q, 0, sizeof *q);
+}
+
+/* Puts a routine read on the end of q (q owns it then, or frees it). */
+static enum session_fail seq_push(struct seq *q, struct routine *r, char *path, char *name)
+{
+    if (q->n == q->cap) {
+        size_t c = q->cap ? q->cap * 2 : 4;
+        struct routine *r = realloc(q->r, c * sizeof *r);
+        if (r) q->r = r;
+        char **p = r ? realloc(q->paths, c * sizeof *p) : NULL;
+        if (p) q->paths = p;
+        char **n = p ? realloc(q->names, c * sizeof *n) : NULL;
+        if (!n) {
+            routine_free(r);
+            free(path), free(name);
+            return SESSION_NOMEM;
+        }
+        q->names = n;
+        q->cap = c;
+    }
+    q->r[q->n] = *r;
+    q->paths[q->n] = path;
+    q->names[q->n] = name;
+    q->n++;
+    return SESSION_OK;
+}
+
+/* Reads arg onto the end of q; a routine found at the same file as the
+ * one before it is not played twice in a row (--with-warm-up warm-up
+ * core-strength). by, by_line: the routine and line that named it (a
+ * before/after key), NULL for the command line. */
+static enum session_fail seq_add(struct session *s, struct seq *q, const char *arg,
+                                 const struct routine *by, int by_line, struct coach_diags *d,
+                                 char *err, size_t cap)
+{
+    char *path = NULL, *name = NULL;
+    struct routine r;
+    memset(&r, 0, sizeof r);
+    enum session_fail f = load_one(arg, &path, &name, &r, &s->routine_warnings, d, err, cap);
+    if (f == SESSION_NO_ROUTINE && by) { /* the file's fault: at its line */
+        char *known = known_names(CATALOG_ROUTINES);
+        diags_add(d, by->path, by_line,
+                  "%s: no routine '%s' (routines found: %s)", by_line == by->after_line ? "after"
+                                                                                       : "before",
+                  arg, known ? known : "none");
+        free(known);
+        f = SESSION_INVALID;
+    }
+    if (!f && q->n && strcmp(q->paths[q->n - 1], path) == 0) { /* already there */
+        routine_free(&r);
+        free(path), free(name);
+        return SESSION_OK;
+    }
+    if (f) {
+        free(path), free(name);
+        return f;
+    }
+    return seq_push(q, &r, path, name);
+}
+
+/* Several routines (or one with --with-warm-up): read in order, then
+ * joined into s->routine if more than one. */
+static enum session_fail load_sequence(struct session *s, const struct session_opts *o,
+                                       struct coach_diags *d, char *err, size_t cap)
+{
+    const char *one[1] = {o->routine};
+    const char *const *args = o->n_routines ? o->routines : one;
+    size_t n_args = o->n_routines ? o->n_routines : 1;
+    struct seq q = {0};
+    enum session_fail f = SESSION_OK;
+    for (size_t a = 0; a < n_args && !f; a++) {
+        struct routine main_r;
+        char *main_path = NULL, *main_name = NULL;
+        if (!o->with_warm_up) {
+            f = seq_add(s, &q, args[a], NULL, 0, d, err, cap);
+            continue;
+        }
+        /* read it first: its before and after say what goes around it */
+        f = load_one(args[a], &main_path, &main_name, &main_r, &s->routine_warnings, d, err, cap);
+        if (f) {
+            free(main_path), free(main_name);
+            break;
+        }
+        for (size_t b = 0; b < main_r.before.len && !f; b++)
+            f = seq_add(s, &q, main_r.before.items[b], &main_r, main_r.before_line, d, err, cap);
+        if (f) {
+            routine_free(&main_r);
+            free(main_path), free(main_name);
+            break;
+        }
+        f = seq_push(&q, &main_r, main_path, main_name); /* q owns it now */
+        if (f) break;
+        const size_t mi = q.n - 1; /* q.r may move as it grows: by index */
+        for (size_t b = 0; b < q.r[mi].after.len && !f; b++)
+            f = seq_add(s, &q, q.r[mi].after.items[b], &q.r[mi], q.r[mi].after_line, d, err, cap);
+    }
+    if (f) {
+        seq_free(&q);
+        return f;
+    }
+    if (q.n == 1) { /* one routine after all: an ordinary session */
+        s->routine = q.r[0];
+        s->routine_path = q.paths[0];
+        s->name = q.names[0];
+        free(q.r), free(q.paths), free(q.names);
+        s->have_routine = true;
+        return SESSION_OK;
+    }
+    s->part_routines = q.r;
+    s->part_paths = q.paths;
+    s->part_names = q.names;
+    s->n_parts = q.n;
+    s->routine_path = coach_strdup(q.paths[0]);
+    s->name = coach_strdup(q.names[0]);
+    const struct routine **src = malloc(q.n * sizeof *src);
+    if (!s->routine_path || !s->name || !src) {
+        free(src);
+        return SESSION_NOMEM;
+    }
+    for (size_t k = 0; k < q.n; k++) src[k] = &q.r[k];
+    /* each routine at its own level, unless --level names one for all */
+    int rc = routine_join(&s->routine, src, (const char *const *)q.names, q.n, !o->level);
+    free(src);
+    if (rc) return SESSION_NOMEM;
     s->have_routine = true;
+    /* one voice reads the whole session: the routines' own, if they agree */
+    for (size_t k = 1; k < q.n && !o->voice; k++) {
+        if (strcmp(q.r[k].voice, q.r[0].voice) == 0) continue;
+        coach_set_err(err, cap,
+                      "the routines are for different voice profiles (%s: %s, %s: %s); give "
+                      "--voice NAME to read the whole session with one",
+                      q.names[0], q.r[0].voice, q.names[k], q.r[k].voice);
+        return SESSION_SEQUENCE;
+    }
+    const char *opt = o->from ? "--from" : o->resume ? "--resume" : o->progress ? "--progress" : NULL;
+    if (opt) {
+        coach_set_err(err, cap,
+                      "%s takes one routine, not a sequence of %zu; play the routine it is "
+                      "for on its own (e.g. coach play %s %s)",
+                      opt, q.n, opt, o->from ? "STEP ROUTINE" : "ROUTINE");
+        return SESSION_SEQUENCE;
+    }
     return SESSION_OK;
 }
 
@@ -276,7 +455,11 @@ enum session_fail session_open(struct session *s, const struct session_opts *o,
     memset(s, 0, sizeof *s);
     if (err && err_cap) err[0] = 0;
     s->preroll_ms = o->preroll_ms;
-    enum session_fail f = o->routine ? load_routine(s, o->routine, d, err, err_cap) : SESSION_OK;
+    enum session_fail f = SESSION_OK;
+    if (o->n_routines || (o->routine && o->with_warm_up))
+        f = load_sequence(s, o, d, err, err_cap);
+    else if (o->routine)
+        f = load_routine(s, o->routine, d, err, err_cap);
     if (!f) f = load_voice(s, o, d, err, err_cap);
     diags_sort(d);
     if (!f && s->have_routine) f = pick_level(s, o, d);

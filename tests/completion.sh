@@ -73,8 +73,10 @@ comp 'lower-back-relief lower-back-relief.de lower-back-relief.es lower-back-str
 comp 'lower-back-relief lower-back-relief.de lower-back-relief.es' --level hard export lower-back-r
 comp 'sub/x.ini' play sub/
 comp "$routines my.ini sub" check breathing ''
-comp '' play breathing ''
-comp '' plan -j posture ''
+comp "$routines my.ini sub" play breathing '' # several play as one session
+comp "$routines my.ini sub" plan -j posture ''
+comp '--with-warm-up' play --wi
+comp '--with-warm-up' check --wi
 comp "$routines my.ini sub" export -o out.flac ''
 comp '' export --all out ''
 comp '' list ''

@@ -109,6 +109,9 @@ struct player_summary {
      * routine's steps; the one --from started at if it ended in the intro),
      * recorded in the history for --resume; -1: completed, or none */
     int32_t stop_step;
+    /* a sequence that ended unfinished: the routine it ended in (index
+     * into routine.parts; it has the record with stop_step); -1: none */
+    int32_t stop_part;
     /* engine figures (--verbose) */
     uint64_t first_sound_ns; /* CLOCK_MONOTONIC; 0: no sound */
     double latency_s;

@@ -76,6 +76,17 @@ struct step {
     char *text;                  /* NULL if absent */
 };
 
+struct routine;
+
+/* One routine of a sequence (routine_join): the routine as read (its file
+ * for messages, its rest, prepare and countdown) and where its steps are
+ * in the joined routine. */
+struct routine_part {
+    const struct routine *src; /* not owned: outlives the joined routine */
+    const char *name;          /* its name (file name without .ini); not owned */
+    size_t first_step, n_steps; /* its steps: steps[first_step .. first_step + n_steps) */
+};
+
 struct routine {
     char *path;               /* as given */
     char *title;              /* required */
@@ -88,8 +99,18 @@ struct routine {
     uint32_t countdown_s;     /* 0-10, default 3 */
     int countdown_line;       /* line of "countdown =", 0 if defaulted */
     enum level level;         /* default LEVEL_EASY */
+    /* "before = warm-up" / "after = cool-down": routines (names or paths,
+     * found as the command line finds them) that --with-warm-up plays
+     * before and after this one; empty: none */
+    struct strlist before, after;
+    int before_line, after_line; /* their lines, 0 if absent */
     struct step *steps;       /* in file order */
     size_t n_steps;
+    /* A sequence (routine_join): the routines joined, in order; NULL for
+     * a routine read from a file. A joined routine shares its texts with
+     * the routines it was made from. */
+    struct routine_part *parts;
+    size_t n_parts;
 };
 
 /* Parses and validates the file at path. On success returns 0 and fills r.
@@ -101,6 +122,21 @@ int routine_load(const char *path, struct routine *r, struct coach_diags *d);
 int routine_parse(const char *name, const char *text, size_t len, struct routine *r,
                   struct coach_diags *d);
 void routine_free(struct routine *r);
+
+/* Joins n routines (n >= 1) into one sequence played as one session:
+ * their steps in order, the title "A, B, C", the cautions of all of them,
+ * each once, and parts[] saying where each one's steps are. Settings of
+ * [routine] (rest, prepare, countdown, voice, level) are the first's;
+ * the planner takes each step's own routine's from parts. With
+ * own_levels, every step's ranges are fixed at its own routine's level
+ * (lo == hi), so any level picks it. The texts stay the sources': keep
+ * them until out is freed (routine_free knows). Returns 0 or
+ * COACH_ENOMEM (out empty). */
+int routine_join(struct routine *out, const struct routine *const *src, const char *const *names,
+                 size_t n, bool own_levels);
+/* The part of a joined routine that holds step (NULL: not joined, or
+ * no such step). */
+const struct routine_part *routine_part_of(const struct routine *r, int32_t step);
 
 /* The value of a range for a level: easy = lo, hard = hi, medium = the
  * midpoint rounded half up. */

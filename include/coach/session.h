@@ -24,6 +24,13 @@
 
 struct session_opts {
     const char *routine;      /* name or path; NULL: a voice only */
+    /* Several routines played as one session (a sequence, routine_join),
+     * instead of routine: names or paths, in order. n_routines 0: routine. */
+    const char *const *routines;
+    size_t n_routines;
+    /* each routine given with its "before" routines ahead of it and its
+     * "after" routines behind it (--with-warm-up) */
+    bool with_warm_up;
     const char *voice;        /* profile name or path instead of the routine's; NULL: its own */
     int speech_rate, pitch, speech_volume; /* profile overrides; -1 = the profile's */
     const char *level;        /* "easy", "medium", "hard"; NULL: the routine's */
@@ -50,6 +57,8 @@ enum session_fail {
     SESSION_SPEECH,       /* espeak-ng cannot start or lacks the voice (err: why) */
     SESSION_PLAN,         /* the plan cannot be made (err: why, as file:line) */
     SESSION_BAD_STEP,     /* --from names no step (err: what there is) */
+    SESSION_SEQUENCE,     /* a sequence cannot be played so: mixed voices without --voice,
+                           * or --from, --resume, --progress (err: why and what to do) */
     SESSION_NOMEM,
 };
 
@@ -72,6 +81,11 @@ struct session {
     /* set by the caller: session_plan collects every timing problem here
      * (plan_opts.problems) instead of failing at the first */
     struct coach_diags *plan_problems;
+    /* A sequence (routine is then their join, routine.parts): the routines
+     * read, in order, with their files and names. n_parts 0: one routine. */
+    struct routine *part_routines;
+    char **part_paths, **part_names;
+    size_t n_parts;
     bool have_routine, have_voice, have_clips, have_tl;
 };
 

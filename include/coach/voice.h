@@ -86,7 +86,9 @@
     X(PH_WEDNESDAY, "wednesday")                                                          \
     X(PH_THURSDAY, "thursday")                                                            \
     X(PH_FRIDAY, "friday")                                                                \
-    X(PH_SATURDAY, "saturday")
+    X(PH_SATURDAY, "saturday")                                                            \
+    X(PH_FIRST_ROUTINE, "first_routine") /* a sequence: {title} of its first routine */  \
+    X(PH_NEXT_ROUTINE, "next_routine")   /* a sequence: {title} of the next routine */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \

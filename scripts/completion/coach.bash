@@ -187,11 +187,11 @@ _coach()
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
-        play) opts="$session $live --from --resume" ;;
+        play) opts="$session $live --from --resume --with-warm-up" ;;
         menu) opts="$session $live" ;;
-        export) opts="$session --output --format --captions --chapters --all --music --channels --preroll --from --resume" ;;
-        check) opts="$session --strict" ;;
-        plan) opts="$session --json --from --resume" ;;
+        export) opts="$session --output --format --captions --chapters --all --music --channels --preroll --from --resume --with-warm-up" ;;
+        check) opts="$session --strict --with-warm-up" ;;
+        plan) opts="$session --json --from --resume --with-warm-up" ;;
         ctl) opts='--socket' ;;
         history) opts='--quiet --json' ;;
         list | voices | devices) opts='--quiet' ;;
@@ -222,8 +222,7 @@ _coach()
         ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back previous repeat where louder softer stop' -- "$cur")
         ;;
     play | export | plan | check)
-        # one routine, except check (any number); export --all takes none
-        [[ $cmd != check ]] && ((nargs > 0)) && return 0
+        # any number of routines (several play as one session); export --all takes none
         [[ $cmd == export && " ${words[*]} " == *" --all"[\ =]* ]] && return 0
         mapfile -t names < <(_coach_routines)
         _coach_add "$cur" "${names[@]}"
