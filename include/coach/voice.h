@@ -71,7 +71,15 @@
     X(PH_WHERE_HOLD, "where_hold")       /* {n} {total}: held repetitions */              \
     X(PH_WHERE_REST_LEFT, "where_rest_left") /* {duration} */                             \
     X(PH_WHERE_ENDING, "where_ending")   /* "where am I" after the last step */          \
-    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */
+    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */     \
+    X(PH_SELF_REPS, "self_reps")         /* pace = self: {reps}, then wait for done */    \
+    X(PH_HOLD_MAX, "hold_max")           /* hold = max: before the countdown */          \
+    X(PH_REST_READY, "rest_ready")       /* rest = ready: instead of "rest" */            \
+    X(PH_REMIND, "remind")               /* a self-paced wait, after 'remind' seconds */  \
+    X(PH_COUNT_UP, "count_up")           /* hold = max: {seconds} held so far */          \
+    X(PH_HELD, "held")                   /* hold = max, after done: {seconds} held */     \
+    X(PH_NOTHING_TO_FINISH, "nothing_to_finish") /* done when nothing waits for it */     \
+    X(PH_CAPTION_SELF, "caption_self")   /* captions of an export: {seconds} given to a self-paced part */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
