@@ -91,6 +91,18 @@ static uint64_t played(struct player *p)
     return atomic_load_explicit(&p->live.played, memory_order_acquire);
 }
 
+/* Where the listener is: the playhead, or, while it holds at the end of a
+ * self-paced part, the part's last frame (its end may be where the next
+ * step's chapter starts: the listener is still in this one). For the
+ * chapter shown, where am I, next/previous/back and --resume. */
+static uint64_t here(struct player *p)
+{
+    uint64_t pos = played(p);
+    if (!p->cur || !pos) return pos;
+    uint64_t i = atomic_load_explicit(&p->live.wait_now, memory_order_relaxed);
+    return i < p->cur->n_waits && p->cur->waits[i].frame == pos ? pos - 1 : pos;
+}
+
 /* "4:31.0" (or "1:02:03.4") from frames: times for people, never frames. */
 static const char *fmt_time(char *buf, size_t cap, uint64_t frames, uint32_t rate_hz)
 {
@@ -375,7 +387,7 @@ static int nav_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
         p->last_back_ns = 0;
     }
     if (!whole_plan(p)) return refuse(p, PH_NOT_READY, reply, cap, "the routine is still being prepared");
-    uint64_t pos = played(p), to = 0;
+    uint64_t pos = here(p), to = 0;
     const struct routine *r = &p->s->routine;
     switch (c) {
     case CTL_NEXT:
@@ -411,7 +423,7 @@ static int repeat_cmd(struct player *p, char *reply, size_t cap)
 static int where_cmd(struct player *p, char *reply, size_t cap)
 {
     if (!p->s->have_routine) return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "nothing is playing");
-    char *text = position_where(p->cur, &p->s->routine, &p->s->voice, p->s->level, played(p),
+    char *text = position_where(p->cur, &p->s->routine, &p->s->voice, p->s->level, here(p),
                                 p->paused);
     int rc = text ? player_say(p, text, LIVE_NO_ACK) : COACH_ENOMEM;
     coach_set_err(reply, cap, rc ? "error cannot speak now" : "ok %s", text ? text : "");
@@ -629,7 +641,7 @@ void player_run(struct player *p, int ms)
 void player_status(struct player *p, struct player_status *st)
 {
     uint64_t pos = played(p);
-    const struct chapter *c = p->cur ? timeline_chapter_at(p->cur, pos) : NULL;
+    const struct chapter *c = p->cur ? timeline_chapter_at(p->cur, here(p)) : NULL;
     snprintf(p->title, sizeof p->title, "%s", c ? c->title : "");
     *st = (struct player_status){.state = p->state, .pos = pos, .rate_hz = p->live.rate_hz,
                                  .paused = p->paused, .stalled = p->stalled,
@@ -644,6 +656,8 @@ void player_status(struct player *p, struct player_status *st)
     struct sink_stats ss = {0};
     if (p->sink) p->ops->stats(p->sink, &ss);
     st->latency_s = ss.latency_s;
+    st->self_paced = p->state == PLAYER_PLAYING && current_wait(p) != NULL;
+    st->waiting = st->self_paced && atomic_load(&p->live.wait_frames) > 0;
 }
 
 float player_volume(const struct player *p) { return atomic_load(&p->live.r.volume); }
@@ -830,7 +844,7 @@ void player_close(struct player *p, struct player_summary *sum)
     sum->stop_step = -1;
     if (p->s->have_routine) {
         count_moves(p, pos, sum);
-        sum->stop_step = stop_step(p, pos);
+        sum->stop_step = stop_step(p, here(p)); /* waiting: the step it waits in */
     }
     if (p->s->have_routine && p->o.history_path) {
         const struct routine *r = &p->s->routine;

@@ -353,6 +353,10 @@ static void live(void)
     double quiet = rms(&r, o + RATE / 10, 9 * RATE), remind = rms(&r, o + 10 * RATE, 4 * RATE);
     CHECKF(quiet < 1e-4, "not quiet while waiting: rms %.5f", quiet);
     CHECKF(remind > 0.02, "no reminder: rms %.5f", remind);
+    /* still in the set's step (its end is where the next chapter starts) */
+    struct player_status st;
+    player_status(r.p, &st);
+    CHECK(st.waiting && st.self_paced && st.chapter >= 0 && tl->ch[st.chapter].step == 0);
 
     /* done: the routine goes on from the set's end, as exported */
     o = out_len(&r);
@@ -362,6 +366,8 @@ static void live(void)
     CHECK(command(&r, CTL_DONE, reply, sizeof reply) == 0 && strcmp(reply, "ok done already") == 0);
     player_run(r.p, 3000);
     CHECK(pos(&r) > reps.frame && pos(&r) < rest.frame);
+    player_status(r.p, &st);
+    CHECK(st.self_paced && !st.waiting); /* the rest until ready asks for done already */
     CHECK(goes_on_from(&r, o, reps.frame, RATE * 3 / 2)); /* after the second tone */
     play_to(&r, rest.frame);
     player_run(r.p, 1000);
