@@ -22,6 +22,7 @@
 #include "coach/live.h"
 #include "coach/plan.h"
 #include "coach/player.h"
+#include "coach/position.h"
 #include "coach/render.h"
 #include "coach/session.h"
 #include "coach/tone.h"
@@ -158,6 +159,14 @@ static void plan(void)
     CHECK(timeline_wait_from(&tl, 0, false) == 0);
     CHECK(timeline_wait_from(&tl, w0->frame, false) == 0);
     CHECK(timeline_wait_from(&tl, w0->frame, true) == 1);
+
+    /* where am I in a part the listener times: no time left in it */
+    char *where = position_where(&tl, &r, &voice, LEVEL_EASY, w0->frame - 1, false);
+    CHECKF(where && strstr(where, "Squat.") && !strstr(where, "left in this step"), "%s", where);
+    free(where);
+    where = position_where(&tl, &r, &voice, LEVEL_EASY, w0->open_frame - 1, false);
+    CHECKF(where && strstr(where, "left in this step"), "%s", where);
+    free(where);
 
     /* captions: a cue over each part saying the time given to it */
     char *text = NULL;
