@@ -49,6 +49,18 @@ static void put_text(FILE *out, const char *s, int entities)
     }
 }
 
+static void put_cue(FILE *out, int vtt, unsigned long n, uint32_t rate_hz, uint64_t from,
+                    uint64_t to, const char *text)
+{
+    if (!vtt) fprintf(out, "%lu\n", n);
+    put_time(out, captions_ms_floor(from, rate_hz), vtt ? '.' : ',');
+    fputs(" --> ", out);
+    put_time(out, captions_ms_ceil(to, rate_hz), vtt ? '.' : ',');
+    fputc('\n', out);
+    put_text(out, text ? text : "", vtt);
+    fputs("\n\n", out);
+}
+
 int captions_write(const struct timeline *tl, const struct clipstore *cs, enum captions_format fmt,
                    const char *title, FILE *out)
 {
@@ -69,16 +81,15 @@ int captions_write(const struct timeline *tl, const struct clipstore *cs, enum c
         }
     }
     unsigned long n = 0;
-    for (size_t i = 0; i < tl->n_ev; i++) {
-        const struct event *e = &tl->ev[i];
-        if (e->kind != EV_SPEECH) continue;
-        if (!vtt) fprintf(out, "%lu\n", ++n);
-        put_time(out, captions_ms_floor(e->frame, tl->rate_hz), vtt ? '.' : ',');
-        fputs(" --> ", out);
-        put_time(out, captions_ms_ceil(e->frame + e->len_frames, tl->rate_hz), vtt ? '.' : ',');
-        fputc('\n', out);
-        put_text(out, clipstore_text(cs, e->clip), vtt);
-        fputs("\n\n", out);
+    size_t w = 0; /* self-paced parts: a cue over each that says what time it was given */
+    for (size_t i = 0; i <= tl->n_ev; i++) {
+        const struct event *e = i < tl->n_ev ? &tl->ev[i] : NULL;
+        if (e && e->kind != EV_SPEECH) continue;
+        for (; w < tl->n_waits && (!e || tl->waits[w].start_frame <= e->frame); w++)
+            put_cue(out, vtt, ++n, tl->rate_hz, tl->waits[w].start_frame, tl->waits[w].frame,
+                    tl->waits[w].caption);
+        if (e) put_cue(out, vtt, ++n, tl->rate_hz, e->frame, e->frame + e->len_frames,
+                       clipstore_text(cs, e->clip));
     }
     if (ferror(out)) {
         if (!errno) errno = EIO;

@@ -25,6 +25,7 @@ struct playing {
     const struct opts *o;
     long chapter_shown; /* last chapter printed */
     bool stall_shown;   /* "not responding" said, "responding again" not yet */
+    bool waiting_shown; /* "Waiting: ..." printed for the wait that holds now */
 };
 
 static int play_command(void *ctx, enum ctl_cmd c, char *reply, size_t cap)
@@ -54,7 +55,7 @@ static void play_media(void *ctx, struct mpris_state *ms)
         ms->position_us = st.pos > st.chapter_frame ? (st.pos - st.chapter_frame) * 1000000u / hz : 0;
     }
     ms->volume = player_volume(pl->p);
-    ms->can_next = st.chapter + 1 < (long)st.n_chapters;
+    ms->can_next = st.chapter + 1 < (long)st.n_chapters || st.self_paced; /* Next: done */
     ms->can_previous = st.chapter > 0;
 }
 
@@ -64,6 +65,13 @@ static void show_chapter(struct playing *pl)
 {
     struct player_status st;
     player_status(pl->p, &st);
+    if (st.waiting != pl->waiting_shown) { /* a self-paced part waits for its listener */
+        pl->waiting_shown = st.waiting;
+        if (st.waiting && !pl->o->quiet) {
+            printf("Waiting: Enter or d (or 'coach ctl done') when you are done\n");
+            fflush(stdout);
+        }
+    }
     if (st.chapter < 0 || st.chapter == pl->chapter_shown) return;
     pl->chapter_shown = st.chapter;
     if (pl->o->quiet) return;

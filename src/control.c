@@ -27,6 +27,7 @@ static const struct word_map words[] = {
     {"louder", CTL_VOLUME_UP},
     {"softer", CTL_VOLUME_DOWN},
     {"stop", CTL_STOP},
+    {"done", CTL_DONE},
     /* aliases */
     {"volume-up", CTL_VOLUME_UP},
     {"volume-down", CTL_VOLUME_DOWN},
@@ -100,6 +101,10 @@ enum ctl_cmd ctl_from_key(int key)
     case 'q':
     case 'Q':
         return CTL_STOP;
+    case '\n': /* Enter; not 'D': an arrow's final letter, should its sequence break */
+    case '\r':
+    case 'd':
+        return CTL_DONE;
     default:
         return CTL_NONE;
     }
@@ -135,5 +140,5 @@ const char *ctl_word(enum ctl_cmd c)
 
 const char *ctl_words_help(void)
 {
-    return "pause, resume, toggle, next, back, previous, repeat, where, louder, softer, stop";
+    return "pause, resume, toggle, next, back, previous, repeat, where, louder, softer, stop, done";
 }

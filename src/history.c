@@ -37,6 +37,8 @@
 #define HISTORY_FIELDS 8     /* with skipped; 7 in records of earlier versions */
 #define HISTORY_FIELDS_OLD 7
 #define HISTORY_FIELDS_STEPS 10 /* with the start and stop steps (--from, --resume) */
+#define HISTORY_FIELDS_HELD 11  /* with the seconds held (hold = max) */
+#define HELD_MAX_BYTES (HISTORY_MAX_HELD * 11) /* 32 numbers of up to 10 digits and commas */
 #define STEP_ID_MAX 64          /* routine.c's bound on a step id */
 #define HISTORY_READ_BYTES 65536 /* read() size of the reader */
 
@@ -58,6 +60,26 @@ static bool valid_step(const char *s)
 }
 
 static const char *step_field(const char *s) { return s && *s ? s : "-"; }
+
+/* Seconds held as a record writes them: "45" or "45,38", numbers of 1 to
+ * 9 digits, at most HISTORY_MAX_HELD; empty/NULL for none. */
+static bool valid_held(const char *s)
+{
+    if (!s || !*s) return true;
+    if (strlen(s) > HELD_MAX_BYTES) return false;
+    unsigned n = 0, digits = 0;
+    for (const char *c = s;; c++) {
+        if (*c >= '0' && *c <= '9') {
+            if (++digits > 9) return false;
+        } else if (*c == ',' || !*c) {
+            if (!digits || ++n > HISTORY_MAX_HELD) return false;
+            digits = 0;
+            if (!*c) return true;
+        } else {
+            return false;
+        }
+    }
+}
 
 static bool known_ending(const char *s)
 {
@@ -335,7 +357,7 @@ int history_append(const char *path, const struct history_record *rec)
     /* The reader skips unknown endings; refuse to write a record that
      * would vanish. */
     if (!rec->ending || !known_ending(rec->ending) || !valid_step(rec->from_step) ||
-        !valid_step(rec->stop_step)) {
+        !valid_step(rec->stop_step) || !valid_held(rec->held)) {
         errno = EINVAL;
         return COACH_EINVAL;
     }
@@ -351,11 +373,12 @@ int history_append(const char *path, const struct history_record *rec)
     char *line = NULL;
     /* the step fields only when there is a step to note: a session played
      * from the top to its end is recorded as earlier versions did */
-    bool steps = (rec->from_step && *rec->from_step) || (rec->stop_step && *rec->stop_step);
-    char stepf[2 * STEP_ID_MAX + 8] = "";
+    bool held = rec->held && *rec->held;
+    bool steps = held || (rec->from_step && *rec->from_step) || (rec->stop_step && *rec->stop_step);
+    char stepf[2 * STEP_ID_MAX + HELD_MAX_BYTES + 8] = "";
     if (steps)
-        snprintf(stepf, sizeof stepf, "\t%s\t%s", step_field(rec->from_step),
-                 step_field(rec->stop_step));
+        snprintf(stepf, sizeof stepf, "\t%s\t%s%s%s", step_field(rec->from_step),
+                 step_field(rec->stop_step), held ? "\t" : "", held ? rec->held : "");
     if (routine && title)
         line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\t%u%s\n", when, routine, title,
                               rec->steps_done, rec->steps_total, (unsigned long long)rec->seconds,
@@ -476,22 +499,26 @@ static time_t parse_when(const char *s)
  * if it is damaged. e's strings point into line. */
 static bool parse_record(char *line, struct history_entry *e)
 {
-    char *f[HISTORY_FIELDS_STEPS];
+    char *f[HISTORY_FIELDS_HELD];
     size_t n = 0;
     for (char *p = line;;) {
-        if (n == HISTORY_FIELDS_STEPS) return false; /* too many fields */
+        if (n == HISTORY_FIELDS_HELD) return false; /* too many fields */
         f[n++] = p;
         char *tab = strchr(p, '\t');
         if (!tab) break;
         *tab = 0;
         p = tab + 1;
     }
-    if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD && n != HISTORY_FIELDS_STEPS) return false;
+    if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD && n != HISTORY_FIELDS_STEPS &&
+        n != HISTORY_FIELDS_HELD)
+        return false;
     if (!valid_when(f[0]) || !f[1][0] || !all_digits(f[3], 9) || !all_digits(f[4], 9) ||
         !all_digits(f[5], 19) || !known_ending(f[6]) || (n >= HISTORY_FIELDS && !all_digits(f[7], 9)))
         return false;
     const char *from = NULL, *stop = NULL;
-    if (n == HISTORY_FIELDS_STEPS) {
+    const char *held = n == HISTORY_FIELDS_HELD ? f[10] : NULL;
+    if (held && !(*held && valid_held(held))) return false;
+    if (n >= HISTORY_FIELDS_STEPS) {
         from = strcmp(f[8], "-") ? f[8] : NULL;
         stop = strcmp(f[9], "-") ? f[9] : NULL;
         if ((from && !(*from && valid_step(from))) || (stop && !(*stop && valid_step(stop))))
@@ -503,7 +530,7 @@ static bool parse_record(char *line, struct history_entry *e)
         .steps_total = (unsigned)strtoul(f[4], NULL, 10),
         .seconds = strtoull(f[5], NULL, 10), .ending = f[6],
         .skipped = n >= HISTORY_FIELDS ? (unsigned)strtoul(f[7], NULL, 10) : 0,
-        .from_step = from, .stop_step = stop};
+        .from_step = from, .stop_step = stop, .held = held};
     e->when_text = f[0];
     return true;
 }
@@ -652,7 +679,16 @@ static int print_record(void *ctx, const struct history_entry *e)
             rec->steps_total == 1 ? "exercise" : "exercises");
     if (rec->skipped) fprintf(out, ", %u skipped", rec->skipped);
     if (rec->from_step) fprintf(out, ", started at %s", rec->from_step);
-    fprintf(out, ", %s.\n", dur);
+    fprintf(out, ", %s", dur);
+    if (rec->held) { /* "held 45 s, 38 s" */
+        fputs(", held ", out);
+        for (const char *c = rec->held; *c; c++) {
+            if (*c == ',') fputs(" s, ", out);
+            else fputc(*c, out);
+        }
+        fputs(" s", out);
+    }
+    fputs(".\n", out);
     return 0;
 }
 
@@ -687,6 +723,8 @@ static int print_json_record(void *ctx, const struct history_entry *e)
         text_fput_json(rec->stop_step, out);
     else
         fputs("null", out);
+    /* hold = max: the seconds held, digits and commas (valid_held) */
+    fprintf(out, ", \"held_seconds\": [%s]", rec->held ? rec->held : "");
     fputc('}', out);
     return 0;
 }

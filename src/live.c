@@ -35,6 +35,7 @@ int live_init(struct live *l, const struct timeline *tl, bool final, clip_slot *
     l->gain = 1.0f;
     l->said_gain = 1.0f;
     l->next_mark = first_mark(tl, 0);
+    l->next_wait = timeline_wait_from(tl, 0, false);
     int rc = render_init(&l->r, tl, clip_pcm, channels, max_block);
     if (!rc) rc = ring_init(&l->cmd, LIVE_RING_MSGS, sizeof(struct live_cmd));
     if (!rc) rc = ring_init(&l->note, LIVE_RING_MSGS, sizeof(struct live_note));
@@ -117,6 +118,7 @@ static void apply(struct live *l, const struct live_cmd *c)
         render_set_timeline(&l->r, c->tl);
         l->final = c->final;
         l->next_mark = first_mark(c->tl, l->pos);
+        l->next_wait = timeline_wait_from(c->tl, l->pos, false);
         break;
     case LIVE_PAUSE: /* each pause is answered with its NOTE_PAUSED */
         l->paused_noted = false;
@@ -161,6 +163,8 @@ static void while_held(struct live *l)
         l->pos = l->seek_to;
         l->seeking = false;
         l->next_mark = first_mark(l->r.tl, l->pos);
+        l->next_wait = timeline_wait_from(l->r.tl, l->pos, true);
+        atomic_store_explicit(&l->wait_frames, 0, memory_order_relaxed);
         note(l, NOTE_SEEKED, 0, from);
     }
     if (!l->said.pcm && l->next.pcm) {
@@ -313,7 +317,15 @@ static size_t piece(struct live *l, float *out, size_t m)
         memset(out, 0, m * l->channels * sizeof *out);
         return m;
     }
-    bool timeline = !(hold && l->gain <= 0.0f); /* playing or fading */
+    /* at the end of a self-paced part: the timeline waits for "done" (it
+     * is silent there: nothing to fade) */
+    uint64_t barrier = l->next_wait < tl->n_waits ? tl->waits[l->next_wait].frame : UINT64_MAX;
+    bool at_barrier = l->pos >= barrier;
+    if (at_barrier && hold && l->gain > 0.0f) {
+        l->gain = 0.0f;
+        return 0;
+    }
+    bool timeline = !(hold && l->gain <= 0.0f) && !at_barrier; /* playing or fading */
     bool ack = l->ack.len_frames && l->ack_pos < l->ack.len_frames;
     /* a sound about to start: the timeline playing on (not fading out), speech, a tone */
     if (leading_in(l, (timeline && !hold && l->pos < tl->len_frames) || l->said.pcm || ack)) {
@@ -341,6 +353,7 @@ static size_t piece(struct live *l, float *out, size_t m)
     }
     if (timeline) {
         if (k > tl->len_frames - l->pos) k = (size_t)(tl->len_frames - l->pos);
+        if (k > barrier - l->pos) k = (size_t)(barrier - l->pos);
         if (hold) {
             uint64_t left = fade_left(l, l->gain);
             if (left == 0) {
@@ -374,6 +387,7 @@ static size_t piece(struct live *l, float *out, size_t m)
         have = mix_keepalive(l, k, !timeline, have);
     }
     render_finish(&l->r, have ? l->mix : NULL, out, k);
+    if (at_barrier && !l->paused) atomic_fetch_add_explicit(&l->wait_frames, k, memory_order_relaxed);
     return k;
 }
 
@@ -398,6 +412,7 @@ void live_process(struct live *l, float *out, size_t n)
         if (k) idle = 0;
         done += k;
     }
+    atomic_store_explicit(&l->wait_now, l->next_wait, memory_order_relaxed);
     atomic_store_explicit(&l->played, l->pos, memory_order_release);
     atomic_store_explicit(&l->mode_now, (int)mode_of(l), memory_order_relaxed);
     atomic_fetch_add_explicit(&l->epoch, 1, memory_order_release);

@@ -220,6 +220,27 @@ static void add_chapter(struct pb *p, uint64_t frame, const char *title)
         .frame = frame, .body_frame = frame, .end_frame = frame, .step = p->step, .title = t};
 }
 
+/* A self-paced part from open to end (timeline.h); its caption says the
+ * time an export gives it. */
+static void add_wait(struct pb *p, enum wait_kind kind, uint64_t open, uint64_t start, uint64_t end)
+{
+    struct timeline *tl = p->tl;
+    if (p->rc) return;
+    if (tl->n_waits == tl->cap_waits) {
+        size_t cap = tl->cap_waits ? tl->cap_waits * 2 : 8;
+        struct wait *w = realloc(tl->waits, cap * sizeof *w);
+        if (!w) return fail(p, COACH_ENOMEM, "out of memory");
+        tl->waits = w;
+        tl->cap_waits = cap;
+    }
+    long secs = (long)((end - start + p->o->rate_hz / 2) / p->o->rate_hz);
+    char *caption = voice_format(p->v, PH_CAPTION_SELF, &(struct phrase_args){.seconds = secs});
+    if (!caption) return fail(p, COACH_ENOMEM, "out of memory");
+    tl->waits[tl->n_waits++] = (struct wait){.open_frame = open, .start_frame = start, .frame = end,
+                                             .step = p->step, .kind = (uint8_t)kind,
+                                             .caption = caption};
+}
+
 /* The template that made text (a phrase key's index), or -1: a routine's
  * own text. */
 static int made_by(const struct pb *p, const char *text)
@@ -313,6 +334,15 @@ static void say_flow(struct pb *p, char *text)
         p->t = p->speech_end;
     }
     drop(p, text);
+}
+
+/* Flowing speech, returning where it starts (the cursor if nothing was said). */
+static uint64_t say_flow_at(struct pb *p, char *text)
+{
+    size_t before = p->tl->n_ev;
+    uint64_t at = p->t;
+    say_flow(p, text);
+    return p->tl->n_ev > before ? p->tl->ev[before].frame : at;
 }
 
 /* Speech at an exact frame that must end before limit. Returns true if
@@ -608,21 +638,66 @@ static uint64_t timed_work(struct pb *p, const struct step *s, uint64_t t0, uint
     return end;
 }
 
+/* pace = self: the set was said (from open); a start beep, then quiet for
+ * PLAN_SELF_REP_MS a repetition, where live playback waits for "done". */
+static uint64_t self_reps(struct pb *p, uint64_t open, uint64_t prep_until, uint32_t reps)
+{
+    uint64_t t0 = p->t;
+    if (p->any_speech && t0 < p->speech_end + F(p, GAP_MS)) t0 = p->speech_end + F(p, GAP_MS);
+    if (t0 < prep_until) t0 = prep_until;
+    add_tone(p, EV_BEEP_FINAL, t0, 0);
+    uint64_t end = t0 + F(p, (uint64_t)reps * PLAN_SELF_REP_MS);
+    add_wait(p, WAIT_REPS, open, t0, end);
+    return end;
+}
+
+/* hold = max: "hold as long as you can" was said (from open); the
+ * countdown, the time held said every PLAN_COUNT_UP_MS, and the end of the
+ * default hold, where live playback waits for "done" (the player counts on
+ * there) before "Release". */
+static uint64_t hold_max(struct pb *p, const struct step *s, uint64_t open, uint64_t prep_until)
+{
+    uint64_t t0 = block_start(p, prep_until);
+    countdown(p, t0);
+    uint64_t end = t0 + F(p, PLAN_HOLD_MAX_MS);
+    p->rep = 1;
+    for (uint32_t ms = PLAN_COUNT_UP_MS; ms < PLAN_HOLD_MAX_MS && !p->rc; ms += PLAN_COUNT_UP_MS)
+        say_at(p, t0 + F(p, ms), phrase(p, PH_COUNT_UP, &(struct phrase_args){.seconds = ms / 1000}),
+               end, NULL);
+    add_wait(p, WAIT_HOLD, open, t0, end);
+    const struct fit rel = {s->hold_line, "the end of the hold", "choose a faster voice rate"};
+    say_at(p, end, phrase(p, PH_RELEASE, NULL), UINT64_MAX, &rel);
+    p->rep = 0;
+    return end;
+}
+
 static void say_list(struct pb *p, const struct strlist *l)
 {
     for (size_t i = 0; i < l->len; i++) say_flow(p, coach_strdup(l->items[i]));
 }
 
 /* A rest: its phrase, optional extra text, a preview of the next move (its
- * name and setup), "10 seconds left" on long rests. */
-static void rest(struct pb *p, uint32_t rest_ms, const char *text, const struct step *next)
+ * name and setup), "10 seconds left" on long rests. A rest until ready
+ * (ready) lasts PLAN_REST_READY_MS, or until its words end, and is a
+ * self-paced part: live playback waits at its end for "done". */
+static void rest(struct pb *p, uint32_t rest_ms, bool ready, const char *text,
+                 const struct step *next)
 {
     uint64_t start = p->t;
-    say_flow(p, phrase(p, PH_REST, &(struct phrase_args){.seconds = whole_seconds(rest_ms)}));
+    uint64_t open = say_flow_at(p, ready ? phrase(p, PH_REST_READY, NULL)
+                                         : phrase(p, PH_REST, &(struct phrase_args){
+                                                              .seconds = whole_seconds(rest_ms)}));
     if (text) say_flow(p, coach_strdup(text));
     if (next) {
         say_flow(p, phrase(p, PH_NEXT, &(struct phrase_args){.name = next->name}));
         say_list(p, &next->setup);
+    }
+    if (ready) {
+        uint64_t end = start + F(p, PLAN_REST_READY_MS);
+        if (end < p->speech_end + F(p, GAP_MS)) end = p->speech_end + F(p, GAP_MS);
+        add_wait(p, WAIT_REST, open, start, end);
+        p->t = end;
+        return;
     }
     uint64_t end = start + F(p, rest_ms);
     if (rest_ms >= LONG_REST_MS) {
@@ -675,6 +750,14 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
                 say_flow(p, phrase(p, side ? PH_SIDE_SWITCH : PH_SIDE_FIRST,
                                    &(struct phrase_args){.side = s->sides.items[side]}));
             if (s->cue) say_flow(p, coach_strdup(s->cue));
+            if (s->pace_self || s->hold_max) {
+                uint64_t open = say_flow_at(
+                    p, s->hold_max ? phrase(p, PH_HOLD_MAX, NULL)
+                                   : phrase(p, PH_SELF_REPS, &(struct phrase_args){.reps = reps}));
+                p->t = s->hold_max ? hold_max(p, s, open, prep_until)
+                                   : self_reps(p, open, prep_until, reps);
+                continue;
+            }
             if (s->alternate) /* older profiles: the plain goal (per side all the same) */
                 say_flow(p, phrase(p, p->v->phrases[PH_REPS_ALTERNATE] ? PH_REPS_ALTERNATE
                                                                        : PH_REPS_GOAL,
@@ -693,7 +776,7 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
             p->t = end;
         }
         p->rep = 0;
-        if (set < sets) rest(p, s->rest_sets_ms, NULL, NULL);
+        if (set < sets) rest(p, s->rest_sets_ms, false, NULL, NULL);
     }
     p->set = p->side = p->rep = 0;
     if (s->finish) say_flow(p, coach_strdup(s->finish));
@@ -849,8 +932,8 @@ static void body(struct pb *p)
             p->move++;
             char *title = step_title(p, s);
             open_chapter(p, i, title);
-            if (move_since_rest && p->pr->rest_ms) {
-                rest(p, p->pr->rest_ms, NULL, s);
+            if (move_since_rest && (p->pr->rest_ms || p->pr->rest_ready)) {
+                rest(p, p->pr->rest_ms, p->pr->rest_ready, NULL, s);
                 previewed = true;
             }
             if (s->kind == STEP_EXERCISE)
@@ -859,9 +942,11 @@ static void body(struct pb *p)
                 breathing(p, s, previewed);
             move_since_rest = true;
         } else if (s->kind == STEP_REST) {
-            uint32_t ms = range_pick(s->rest_ms, p->o->level);
-            open_chapter(p, i, phrase(p, PH_REST, &(struct phrase_args){.seconds = whole_seconds(ms)}));
-            rest(p, ms, s->text, next);
+            uint32_t ms = s->rest_ready ? 0 : range_pick(s->rest_ms, p->o->level);
+            open_chapter(p, i, s->rest_ready ? phrase(p, PH_REST_READY, NULL)
+                                             : phrase(p, PH_REST, &(struct phrase_args){
+                                                                      .seconds = whole_seconds(ms)}));
+            rest(p, ms, s->rest_ready, s->text, next);
             move_since_rest = false;
             if (next) { /* the next move's setup was read: say only its title */
                 const struct step *n = next;

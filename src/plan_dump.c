@@ -30,8 +30,18 @@ void plan_dump_text(const struct timeline *tl, const struct clipstore *cs, const
     fprintf(out, " (%" PRIu64 " frames at %" PRIu32 " Hz), %zu chapters, %zu events, %zu spoken.\n",
             tl->len_frames, tl->rate_hz, tl->n_ch, tl->n_ev, n_speech);
     const struct chapter *cur = NULL;
+    size_t w = 0;
     for (size_t i = 0; i < tl->n_ev; i++) {
         const struct event *e = &tl->ev[i];
+        /* a self-paced part, at its end: where live playback waits for done */
+        for (; w < tl->n_waits && tl->waits[w].frame <= e->frame; w++) {
+            const struct wait *x = &tl->waits[w];
+            fputs("  ", out);
+            put_time(out, x->frame, tl->rate_hz);
+            uint64_t ms = ((x->frame - x->start_frame) * 1000 + tl->rate_hz / 2) / tl->rate_hz;
+            fprintf(out, "  wait for done (live; %" PRIu64 ".%03" PRIu64 " s here: %s)\n", ms / 1000,
+                    ms % 1000, x->caption ? x->caption : "");
+        }
         const struct chapter *c = timeline_chapter_at(tl, e->frame);
         if (c && c != cur) {
             fprintf(out, "\n%s, at ", c->title);
@@ -117,5 +127,22 @@ void plan_dump_json(const struct timeline *tl, const struct clipstore *cs, const
         }
         fputs("}", out);
     }
-    fputs("\n  ]\n}\n", out);
+    fputs("\n  ]", out);
+    if (tl->n_waits) { /* self-paced parts: live playback holds at "frame" for done */
+        static const char *const kinds[] = {"reps", "hold", "rest"};
+        fputs(",\n  \"waits\": [", out);
+        for (size_t i = 0; i < tl->n_waits; i++) {
+            const struct wait *w = &tl->waits[i];
+            fprintf(out, "%s\n    {\"step\": %" PRId32 ", \"kind\": \"%s\", \"open_frame\": %" PRIu64
+                    ", \"start_frame\": %" PRIu64 ", \"frame\": %" PRIu64 ", \"time\": ",
+                    i ? "," : "", w->step, w->kind < 3 ? kinds[w->kind] : "?", w->open_frame,
+                    w->start_frame, w->frame);
+            put_seconds(out, w->frame, tl->rate_hz);
+            fputs(", \"caption\": ", out);
+            put_json_string(out, w->caption ? w->caption : "");
+            fputs("}", out);
+        }
+        fputs("\n  ]", out);
+    }
+    fputs("\n}\n", out);
 }

@@ -27,6 +27,9 @@
 #define PLAYER_ANSWER_MS 500      /* how long a command waits for the audio thread */
 #define PLAYER_PLAN_WAIT_MS 5000  /* a jump waits this long for the whole plan */
 #define PLAYER_WAIT_STEP_MS 2
+#define PLAYER_DONE_TWICE_MS 1500 /* a "done" this soon after one is the same one (a key
+                                   * pressed twice, a phrase heard twice): the part after
+                                   * it, maybe a rest until ready, is not skipped */
 
 /* Speech handed to the engine, until it says it is done with it. */
 struct said {
@@ -64,6 +67,13 @@ struct player {
     uint64_t last_tick_ns;      /* 0: no tick yet */
     uint64_t stall_ns, give_up_ns; /* 0: never */
     bool stalled;               /* still_ns >= stall_ns: waiting for the device */
+    /* self-paced parts (timeline.h's struct wait) */
+    size_t wait_seen;           /* the wait whose prompts are counted (SIZE_MAX: none) */
+    unsigned wait_prompts;      /* reminders or counts said at it */
+    uint64_t done_ns;           /* when the last "done" jumped (0: never) */
+    uint64_t waited_frames;     /* output time held at waits' ends, for the record */
+    char held[HISTORY_MAX_HELD * 11]; /* seconds held in each hold = max, "45,38" */
+    unsigned n_held;
     time_t started_at;
     char title[512];            /* the chapter title player_status gives */
     char err[512];
@@ -79,6 +89,18 @@ static uint64_t now_ns(struct player *p)
 static uint64_t played(struct player *p)
 {
     return atomic_load_explicit(&p->live.played, memory_order_acquire);
+}
+
+/* Where the listener is: the playhead, or, while it holds at the end of a
+ * self-paced part, the part's last frame (its end may be where the next
+ * step's chapter starts: the listener is still in this one). For the
+ * chapter shown, where am I, next/previous/back and --resume. */
+static uint64_t here(struct player *p)
+{
+    uint64_t pos = played(p);
+    if (!p->cur || !pos) return pos;
+    uint64_t i = atomic_load_explicit(&p->live.wait_now, memory_order_relaxed);
+    return i < p->cur->n_waits && p->cur->waits[i].frame == pos ? pos - 1 : pos;
 }
 
 /* "4:31.0" (or "1:02:03.4") from frames: times for people, never frames. */
@@ -345,6 +367,7 @@ static int seek_cmd(struct player *p, uint64_t to, const char *what, char *reply
         return COACH_EIO;
     }
     p->jumped_to = n.frame;
+    p->wait_seen = SIZE_MAX; /* a wait come to again reminds (counts) again */
     char t[32];
     const struct chapter *c = timeline_chapter_at(p->cur, n.frame);
     coach_set_err(reply, cap, "ok %s: %s, at %s", what, c ? c->title : "start",
@@ -364,7 +387,7 @@ static int nav_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
         p->last_back_ns = 0;
     }
     if (!whole_plan(p)) return refuse(p, PH_NOT_READY, reply, cap, "the routine is still being prepared");
-    uint64_t pos = played(p), to = 0;
+    uint64_t pos = here(p), to = 0;
     const struct routine *r = &p->s->routine;
     switch (c) {
     case CTL_NEXT:
@@ -400,7 +423,7 @@ static int repeat_cmd(struct player *p, char *reply, size_t cap)
 static int where_cmd(struct player *p, char *reply, size_t cap)
 {
     if (!p->s->have_routine) return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "nothing is playing");
-    char *text = position_where(p->cur, &p->s->routine, &p->s->voice, p->s->level, played(p),
+    char *text = position_where(p->cur, &p->s->routine, &p->s->voice, p->s->level, here(p),
                                 p->paused);
     int rc = text ? player_say(p, text, LIVE_NO_ACK) : COACH_ENOMEM;
     coach_set_err(reply, cap, rc ? "error cannot speak now" : "ok %s", text ? text : "");
@@ -432,6 +455,96 @@ static int volume_cmd(struct player *p, bool up, char *reply, size_t cap)
     return 0;
 }
 
+/* The self-paced part "done" would finish now: the playhead is between
+ * where it asks for done and its end (where the engine holds). NULL: none
+ * (or the whole plan is not there yet: the intro has none). */
+static const struct wait *current_wait(struct player *p)
+{
+    if (!p->s->have_routine || !p->final) return NULL;
+    uint64_t pos = played(p);
+    uint64_t i = atomic_load_explicit(&p->live.wait_now, memory_order_relaxed);
+    if (i >= p->cur->n_waits) return NULL;
+    const struct wait *w = &p->cur->waits[i];
+    return w->open_frame <= pos ? w : NULL;
+}
+
+/* "done": the self-paced part ends; the playhead goes to its end and on.
+ * Outside one it is refused, harmlessly: a "done" misheard (or said during
+ * a timed set) must not skip work; "next" does that. */
+static int done_cmd(struct player *p, char *reply, size_t cap)
+{
+    const struct wait *w = current_wait(p);
+    if (!w)
+        return refuse(p, PH_NOTHING_TO_FINISH, reply, cap,
+                      "nothing waits for done here: the coach is keeping the time");
+    uint64_t now = now_ns(p);
+    if (p->done_ns && now - p->done_ns < PLAYER_DONE_TWICE_MS * 1000000ull) {
+        send(p, (struct live_cmd){.kind = LIVE_ACK, .ack = ACK_SEEK});
+        coach_set_err(reply, cap, "ok done already");
+        return 0;
+    }
+    uint32_t rate = p->live.rate_hz;
+    uint64_t pos = played(p), waited = atomic_load(&p->live.wait_frames);
+    uint64_t held = (pos > w->start_frame ? pos - w->start_frame : 0) + waited;
+    feeder_ready_at(&p->f, w->frame, PLAYER_ANSWER_MS);
+    send(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = w->frame, .ack = ACK_SEEK});
+    struct live_note n;
+    if (!await(p, NOTE_SEEKED, PLAYER_ANSWER_MS, &n)) {
+        coach_set_err(reply, cap, "error the audio device did not answer");
+        return COACH_EIO;
+    }
+    p->jumped_to = n.frame;
+    p->wait_seen = SIZE_MAX;
+    p->waited_frames += waited;
+    p->done_ns = now_ns(p);
+    if (w->kind != WAIT_HOLD) {
+        coach_set_err(reply, cap, "ok done");
+        return 0;
+    }
+    unsigned secs = (unsigned)((held + rate / 2) / rate);
+    size_t used = strlen(p->held);
+    if (p->n_held < HISTORY_MAX_HELD) {
+        snprintf(p->held + used, sizeof p->held - used, "%s%u", used ? "," : "", secs);
+        p->n_held++;
+    }
+    char *text = voice_format(&p->s->voice, PH_HELD, &(struct phrase_args){.seconds = secs});
+    if (text) player_say(p, text, LIVE_NO_ACK);
+    free(text);
+    coach_set_err(reply, cap, "ok done: held %u s", secs);
+    return 0;
+}
+
+/* At the end of a self-paced part: a hold = max counts on ("40 seconds"
+ * every PLAN_COUNT_UP_MS), the others remind after the routine's remind
+ * seconds of waiting, and again after as many more. */
+static void wait_prompts(struct player *p)
+{
+    if (!p->s->have_routine || !p->final) return;
+    uint64_t i = atomic_load_explicit(&p->live.wait_now, memory_order_relaxed);
+    uint64_t waited = atomic_load(&p->live.wait_frames);
+    if (i >= p->cur->n_waits || !waited) return;
+    if (i != p->wait_seen) {
+        p->wait_seen = (size_t)i;
+        p->wait_prompts = 0;
+    }
+    const struct wait *w = &p->cur->waits[i];
+    uint64_t rate = p->live.rate_hz;
+    if (w->kind == WAIT_HOLD) {
+        uint64_t due = (uint64_t)p->wait_prompts * PLAN_COUNT_UP_MS * rate / 1000;
+        long secs = (PLAN_HOLD_MAX_MS + (long)p->wait_prompts * PLAN_COUNT_UP_MS) / 1000;
+        if (waited < due || secs > PLAN_COUNT_UP_MAX_S) return;
+        p->wait_prompts++;
+        char *text = voice_format(&p->s->voice, PH_COUNT_UP, &(struct phrase_args){.seconds = secs});
+        if (text) player_say(p, text, LIVE_NO_ACK);
+        free(text);
+        return;
+    }
+    uint64_t remind = p->s->routine.remind_ms;
+    if (!remind || waited < (p->wait_prompts + 1) * remind * rate / 1000) return;
+    p->wait_prompts++;
+    player_say_phrase(p, PH_REMIND, LIVE_NO_ACK);
+}
+
 static int stop_cmd(struct player *p, enum player_state as, char *reply, size_t cap)
 {
     char t[32];
@@ -456,7 +569,10 @@ int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
     switch (c) {
     case CTL_PAUSE: return pause_cmd(p, reply, cap);
     case CTL_RESUME: return resume_cmd(p, reply, cap);
-    case CTL_NEXT:
+    case CTL_NEXT: /* while a self-paced part waits, next (MPRIS Next, a button) is done */
+        if (current_wait(p)) return done_cmd(p, reply, cap);
+        return nav_cmd(p, c, reply, cap);
+    case CTL_DONE: return done_cmd(p, reply, cap);
     case CTL_PREVIOUS:
     case CTL_BACK: return nav_cmd(p, c, reply, cap);
     case CTL_REPEAT: return repeat_cmd(p, reply, cap);
@@ -510,6 +626,7 @@ enum player_state player_tick(struct player *p)
     }
     p->stalled = p->stall_ns && p->still_ns >= p->stall_ns;
     if (p->stalled && p->still_ns >= p->give_up_ns) p->state = PLAYER_STALLED;
+    if (p->state == PLAYER_PLAYING && !p->stalled) wait_prompts(p);
     return p->state;
 }
 
@@ -524,7 +641,7 @@ void player_run(struct player *p, int ms)
 void player_status(struct player *p, struct player_status *st)
 {
     uint64_t pos = played(p);
-    const struct chapter *c = p->cur ? timeline_chapter_at(p->cur, pos) : NULL;
+    const struct chapter *c = p->cur ? timeline_chapter_at(p->cur, here(p)) : NULL;
     snprintf(p->title, sizeof p->title, "%s", c ? c->title : "");
     *st = (struct player_status){.state = p->state, .pos = pos, .rate_hz = p->live.rate_hz,
                                  .paused = p->paused, .stalled = p->stalled,
@@ -539,6 +656,8 @@ void player_status(struct player *p, struct player_status *st)
     struct sink_stats ss = {0};
     if (p->sink) p->ops->stats(p->sink, &ss);
     st->latency_s = ss.latency_s;
+    st->self_paced = p->state == PLAYER_PLAYING && current_wait(p) != NULL;
+    st->waiting = st->self_paced && atomic_load(&p->live.wait_frames) > 0;
 }
 
 float player_volume(const struct player *p) { return atomic_load(&p->live.r.volume); }
@@ -639,6 +758,7 @@ enum player_fail player_open(struct player **out, struct session *s, const struc
     p->ops = o->sink;
     p->state = PLAYER_PLAYING;
     p->jumped_to = UINT64_MAX;
+    p->wait_seen = SIZE_MAX;
     if (s->have_routine && !(p->done = calloc(s->routine.n_steps + 1, 1))) {
         free(p);
         return PLAYER_NOMEM;
@@ -798,7 +918,7 @@ void player_close(struct player *p, struct player_summary *sum)
     sum->stop_part = -1;
     if (p->s->have_routine) {
         count_moves(p, pos, sum);
-        sum->stop_step = stop_step(p, pos);
+        sum->stop_step = stop_step(p, here(p)); /* waiting: the step it waits in */
         if (p->s->routine.parts && p->state != PLAYER_ENDED) sum->stop_part = (int32_t)part_at(p, pos);
     }
     if (p->s->have_routine && p->o.history_path && p->s->routine.parts) {
@@ -810,8 +930,10 @@ void player_close(struct player *p, struct player_summary *sum)
             .stop_step = sum->stop_step >= 0 ? r->steps[sum->stop_step].id : NULL,
             .when = p->started_at, .routine = p->s->name, .title = p->s->routine.title,
             .steps_done = sum->moves_done, .steps_total = sum->moves_total,
-            .skipped = sum->moves_skipped, .seconds = sum->heard_frames / sum->rate_hz,
-            .ending = ending_of(p->state)};
+            .skipped = sum->moves_skipped, .ending = ending_of(p->state), .held = p->held,
+            /* the time waited for "done" was exercise too */
+            .seconds = (sum->heard_frames + p->waited_frames +
+                        atomic_load(&p->live.wait_frames)) / sum->rate_hz};
         if (history_append(p->o.history_path, &rec)) {
             sum->history_failed = true;
             sum->history_errno = errno;

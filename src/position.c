@@ -216,9 +216,18 @@ static char *work_detail(char *text, const struct step *s, const struct event *e
     return text;
 }
 
+/* Is pos in a self-paced part? Its time is the listener's: no "time left". */
+static bool self_paced_at(const struct timeline *tl, uint64_t pos)
+{
+    for (size_t i = 0; i < tl->n_waits; i++)
+        if (tl->waits[i].open_frame <= pos && pos <= tl->waits[i].frame) return true;
+    return false;
+}
+
 char *position_where(const struct timeline *tl, const struct routine *r, const struct voice *v,
                      enum level lv, uint64_t pos, bool paused)
 {
+    bool own_pace = self_paced_at(tl, pos);
     struct moves mv;
     if (!moves_of(tl, r, &mv)) return NULL;
     long k = move_at(&mv, pos);
@@ -234,13 +243,14 @@ char *position_where(const struct timeline *tl, const struct routine *r, const s
         const struct step *s = &r->steps[tl->ch[mv.m[k].ch].step];
         if (rest) text = append(text, voice_format(v, PH_WHERE_RESTING, NULL));
         text = append(text, voice_format(v, PH_NEXT, &(struct phrase_args){.name = s->name}));
-        if (rest) text = append(text, left(v, PH_WHERE_REST_LEFT, mv.m[k].body - pos, tl->rate_hz));
+        if (rest && !own_pace)
+            text = append(text, left(v, PH_WHERE_REST_LEFT, mv.m[k].body - pos, tl->rate_hz));
     } else {
         const struct chapter *c = &tl->ch[mv.m[k].ch];
         const struct event *e = event_at(tl, pos);
         text = append(text, coach_asprintf("%s.", c->title));
         if (e && e->step == c->step) text = work_detail(text, &r->steps[c->step], e, v, lv);
-        if (mv.m[k].end > pos)
+        if (mv.m[k].end > pos && !own_pace)
             text = append(text, left(v, PH_WHERE_STEP_LEFT, mv.m[k].end - pos, tl->rate_hz));
     }
     if (tl->len_frames > pos)

@@ -34,6 +34,7 @@ enum ktype {
     KT_VOICE,       /* char *: [a-z0-9_-]+ */
     KT_LEVEL,       /* enum level */
     KT_BOOL,        /* bool: yes or no */
+    KT_PACE,        /* bool: "self" (true) or "timed" (false) */
 };
 
 struct keydef {
@@ -58,6 +59,7 @@ static const struct keydef routine_keys[] = {
     {"level", KT_LEVEL, RK(level), 0, 0, 0},
     {"before", KT_LIST, RK(before), 1, 0, 0},
     {"after", KT_LIST, RK(after), 1, 0, 0},
+    {"remind", KT_SEC, RK(remind_ms), 0, 600000, 0},
 };
 
 static const struct keydef exercise_keys[] = {
@@ -77,6 +79,7 @@ static const struct keydef exercise_keys[] = {
     {"rest_sets", KT_SEC, SK(rest_sets_ms), 0, 600000, 0},
     {"metronome", KT_BPM, SK(metronome_bpm), 20, 240, 0},
     {"alternate", KT_BOOL, SK(alternate), 0, 0, 0},
+    {"pace", KT_PACE, SK(pace_self), 0, 0, 0},
 };
 
 static const struct keydef breathing_keys[] = {
@@ -393,6 +396,36 @@ static int kidx(int sect, const char *name)
     return 0;
 }
 
+/* The rules of a self-paced exercise: a part the listener times has no
+ * timing keys, and "hold = max" is one hold per side and set. */
+static void self_paced_rules(struct parser *p, const struct step *st)
+{
+    const int k_pace = kidx(p->sect, "pace"), k_hold = kidx(p->sect, "hold"),
+              k_reps = kidx(p->sect, "reps");
+    static const char *const untimed[] = {"hold", "tempo", "duration", "rest_reps", "metronome"};
+    if (st->pace_self) {
+        for (size_t i = 0; i < sizeof untimed / sizeof *untimed; i++) {
+            int line = p->seen[kidx(p->sect, untimed[i])];
+            if (line)
+                err(p, line, "'%s' is not allowed with 'pace = self' (line %d): the listener "
+                    "keeps the pace and says done", untimed[i], p->seen[k_pace]);
+        }
+        if (!p->seen[k_reps] && !p->guessed[k_reps])
+            err(p, p->seen[k_pace], "'pace = self' needs 'reps' (how many to do at your own pace)");
+    }
+    if (st->hold_max) {
+        for (size_t i = 3; i < sizeof untimed / sizeof *untimed; i++) {
+            int line = p->seen[kidx(p->sect, untimed[i])];
+            if (line)
+                err(p, line, "'%s' is not allowed with 'hold = max' (line %d)", untimed[i],
+                    p->seen[k_hold]);
+        }
+        if (p->seen[k_reps] && !p->bad[k_reps] && st->reps.hi > 1)
+            err(p, p->seen[k_reps], "'hold = max' is one hold (per side and set), but 'reps' "
+                "is more than 1; use 'sets' for more, or give 'hold' in seconds");
+    }
+}
+
 /* Checks that need the whole section: required keys and rules between keys. */
 static void finish_section(struct parser *p)
 {
@@ -413,8 +446,10 @@ static void finish_section(struct parser *p)
         int n_work = 0;
         for (int i = 0; i < 3; i++)
             n_work += p->seen[work[i]] || p->guessed[work[i]];
-        if (n_work == 0 && !p->in.section_dropped)
-            err(p, p->sect_line, "%s needs one of 'hold', 'tempo' or 'duration'", p->label);
+        if (n_work == 0 && !st->pace_self && !p->in.section_dropped)
+            err(p, p->sect_line, "%s needs one of 'hold', 'tempo' or 'duration' (or 'pace = self')",
+                p->label);
+        self_paced_rules(p, st);
         for (int i = 0; i < 3; i++) {
             for (int j = i + 1; j < 3; j++) {
                 int a = p->seen[work[i]], b = p->seen[work[j]];
@@ -456,6 +491,11 @@ static void finish_section(struct parser *p)
                     st->phases.len, st->phases.len == 1 ? "" : "s", st->n_tempo,
                     st->n_tempo == 1 ? "" : "s");
         }
+    } else if (p->sect == 0 && p->seen[kidx(0, "remind")] && !p->bad[kidx(0, "remind")]) {
+        const struct routine *r = p->base;
+        if (r->remind_ms && r->remind_ms < ROUTINE_REMIND_MIN_MS)
+            err(p, p->seen[kidx(0, "remind")], "'remind' must be 0 (never) or %u to 600 seconds",
+                ROUTINE_REMIND_MIN_MS / 1000);
     } else if (p->sect == 1 + STEP_BREATHING) {
         const int k_cycles = kidx(p->sect, "cycles"), k_spoken = kidx(p->sect, "spoken_cycles");
         struct step *st = p->base;
@@ -911,6 +951,14 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
         }
         err(p, LINE(p), "bad value '%s' for '%s': expected yes or no", q(p, v), k->name);
         return -1;
+    case KT_PACE:
+        if (strcmp(v, "self") == 0 || strcmp(v, "timed") == 0) {
+            *(bool *)field = v[0] == 's';
+            return 0;
+        }
+        err(p, LINE(p), "unknown pace '%s'; expected self (the listener counts and says done) "
+            "or timed", q(p, v));
+        return -1;
     case KT_LEVEL:
         if (level_parse(v, (enum level *)field)) {
             char hint[160];
@@ -993,6 +1041,21 @@ static void comment_warnings(struct parser *p, const struct keydef *k, const cha
                        qn(p, p->in.comment, p->in.comment_len), k->name);
 }
 
+/* The word a timed key takes for a self-paced part: "hold = max" in an
+ * exercise, "seconds = ready" in a [rest], "rest = ready" in [routine].
+ * Returns true if v was it (and stored it). */
+static bool self_paced_value(struct parser *p, const struct keydef *k, const char *v)
+{
+    if (p->sect == 0 && strcmp(k->name, "rest") == 0 && strcmp(v, "ready") == 0)
+        return p->r->rest_ready = true;
+    struct step *st = p->base;
+    if (p->sect == 1 + STEP_EXERCISE && strcmp(k->name, "hold") == 0 && strcmp(v, "max") == 0)
+        return st->hold_max = true;
+    if (p->sect == 1 + STEP_REST && strcmp(k->name, "seconds") == 0 && strcmp(v, "ready") == 0)
+        return st->rest_ready = true;
+    return false;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct parser *p = user;
@@ -1036,6 +1099,10 @@ static int handler(void *user, const char *section, const char *name, const char
         p->bad[k] = 1;
         return 1;
     }
+    if (self_paced_value(p, kd, value)) {
+        note_line(p, kd->name);
+        return 1;
+    }
     if (set_value(p, kd, value)) {
         p->bad[k] = 1;
         return 1;
@@ -1057,6 +1124,7 @@ static int parse(struct parser *p, struct routine *r)
     r->rest_ms = 15000;
     r->prepare_ms = 5000;
     r->countdown_s = 3;
+    r->remind_ms = ROUTINE_REMIND_MS;
     r->level = LEVEL_EASY;
 
     if (ini_lines_parse(&p->in, handler, section_header, p)) p->nomem = 1;
@@ -1254,6 +1322,8 @@ int routine_join(struct routine *out, const struct routine *const *src, const ch
     out->countdown_s = first->countdown_s;
     out->countdown_line = first->countdown_line;
     out->level = first->level;
+    out->remind_ms = first->remind_ms; /* a wait's reminders: the first routine's */
+    out->rest_ready = first->rest_ready;
     out->n_parts = n;
     for (size_t k = 0; k < n; k++) {
         const struct routine *r = src[k];

@@ -47,7 +47,18 @@ void timeline_free(struct timeline *tl)
     for (size_t i = 0; i < tl->n_ch; i++)
         free(tl->ch[i].title);
     free(tl->ch);
+    for (size_t i = 0; i < tl->n_waits; i++)
+        free(tl->waits[i].caption);
+    free(tl->waits);
     memset(tl, 0, sizeof *tl);
+}
+
+size_t timeline_wait_from(const struct timeline *tl, uint64_t frame, bool after)
+{
+    size_t i = 0; /* a handful per routine: a walk is enough (the audio thread calls it) */
+    while (i < tl->n_waits && (tl->waits[i].frame < frame || (after && tl->waits[i].frame == frame)))
+        i++;
+    return i;
 }
 
 size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame)

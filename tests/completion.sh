@@ -59,7 +59,7 @@ routines=$(cd "$src/routines" && ls -- *.ini | sed 's/\.ini$//')
 voices=$(cd "$src/voices" && ls -- *.ini | sed 's/\.ini$//')
 [ -n "$routines" ] && [ -n "$voices" ] || { echo "FAIL: no routines or voices in $src"; exit 1; }
 cmds='play menu export check plan list ctl history voices devices help version'
-words='pause resume toggle next back previous repeat where louder softer stop'
+words='pause resume toggle next back previous repeat where louder softer stop done'
 
 # commands, with or without options before them
 comp "$cmds" ''

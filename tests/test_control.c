@@ -48,6 +48,7 @@ static void test_keys(void)
         {'-', CTL_VOLUME_DOWN}, {'q', CTL_STOP},   {'Q', CTL_STOP},      {'p', CTL_PREVIOUS},
         {'P', CTL_PREVIOUS},    {KEY_RIGHT, CTL_NEXT}, {KEY_LEFT, CTL_BACK},
         {KEY_UP, CTL_VOLUME_UP}, {KEY_DOWN, CTL_VOLUME_DOWN},
+        {'\n', CTL_DONE},      {'\r', CTL_DONE},  {'d', CTL_DONE},
     };
     int bound = 0;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -56,7 +57,6 @@ static void test_keys(void)
     for (int k = -1; k < 0x110; k++)
         if (ctl_from_key(k) != CTL_NONE) bound++;
     CHECKF(bound == (int)(sizeof map / sizeof map[0]), "%d keys bound", bound);
-    CHECK(ctl_from_key('\n') == CTL_NONE);
     CHECK(ctl_from_key('D') == CTL_NONE); /* the arrows' letters are not commands */
     CHECK(ctl_from_key(0) == CTL_NONE);
     CHECK(ctl_from_key(1000) == CTL_NONE);
@@ -89,6 +89,8 @@ static void test_words(void)
         {"\tLouder \r\n", CTL_VOLUME_UP},
         {"Volume-Down", CTL_VOLUME_DOWN},
         {"QUIT", CTL_STOP},
+        {"done", CTL_DONE},
+        {" Done\n", CTL_DONE},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         CHECKF(ctl_from_word(map[i].word) == map[i].cmd, "word '%s'", map[i].word);
@@ -102,7 +104,7 @@ static void test_words(void)
 
     /* canonical words round-trip; the help names each of them */
     const char *help = ctl_words_help();
-    for (int c = CTL_TOGGLE; c <= CTL_STOP; c++) {
+    for (int c = CTL_TOGGLE; c <= CTL_DONE; c++) {
         const char *w = ctl_word((enum ctl_cmd)c);
         CHECKF(w && ctl_from_word(w) == (enum ctl_cmd)c, "ctl_word(%d) = '%s'", c,
                w ? w : "(null)");

@@ -21,6 +21,8 @@ enum ctl_cmd {
     CTL_VOLUME_UP,   /* + (also =), Up */
     CTL_VOLUME_DOWN, /* -, Down */
     CTL_STOP,        /* q: stop and exit */
+    CTL_DONE,        /* Enter, d: a self-paced part is finished (pace = self, hold = max,
+                      * rest = ready); MPRIS Next while one waits */
 };
 
 /* Keys beyond bytes: the arrows. */
@@ -43,7 +45,7 @@ int keydec_feed(struct keydec *k, unsigned char c, uint64_t now_ms);
 /* A key of a playing coach -> command (CTL_NONE if not bound). */
 enum ctl_cmd ctl_from_key(int key);
 /* A word ("pause", "resume", "toggle", "next", "back", "previous",
- * "repeat", "where", "louder", "softer", "stop"; case-insensitive,
+ * "repeat", "where", "louder", "softer", "stop", "done"; case-insensitive,
  * surrounding blanks ignored) -> command, CTL_NONE if unknown. */
 enum ctl_cmd ctl_from_word(const char *word);
 /* The canonical word of a command ("pause", ...). */

@@ -9,7 +9,9 @@
  * Records of earlier versions have no skipped field: read as 0. Then,
  * only in records that have one of them, the id of the step the session
  * started at (--from, --resume) and of the step that was playing when it
- * ended unfinished, "-" for none (top; completed): 10 fields. */
+ * ended unfinished, "-" for none (top; completed): 10 fields. Then, only
+ * in records of sessions with a "hold = max", the seconds held in each,
+ * comma-separated ("45,38"): 11 fields (the step fields "-" if none). */
 #ifndef COACH_HISTORY_H
 #define COACH_HISTORY_H
 
@@ -28,7 +30,10 @@ struct history_record {
     unsigned skipped;       /* steps gone past unfinished */
     const char *from_step;  /* id of the step it started at; NULL: the top */
     const char *stop_step;  /* id of the step playing when it ended unfinished; NULL: none */
+    const char *held;       /* hold = max: seconds held, "45,38"; NULL or "": none */
 };
+/* The most holds a record lists (the rest are left out). */
+#define HISTORY_MAX_HELD 32
 
 /* A record as history_read finds it. rec.when is the local time when_text
  * names (-1 if none); when_text is kept because printing the recorded

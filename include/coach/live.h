@@ -13,7 +13,12 @@
  * under way); whatever holds it first fades it out over LIVE_FADE_MS, and
  * only then is the jump made, the speech said or the stop done. Speech
  * that is cut short (a newer one, a stop, a resume cutting "Paused") fades
- * out too. Paused time and speech time do not advance the timeline. */
+ * out too. Paused time and speech time do not advance the timeline.
+ *
+ * A self-paced part (timeline.h's struct wait) holds the timeline at its
+ * end until a LIVE_SEEK jumps there: the engine counts the
+ * time held (wait_frames) and plays nothing of the timeline meanwhile
+ * (speech said over it, acknowledgements and the keep-alive as ever). */
 #ifndef COACH_LIVE_H
 #define COACH_LIVE_H
 
@@ -33,7 +38,8 @@ enum live_cmd_kind {
     LIVE_SWAP,   /* render tl from now on; final: it is the whole routine */
     LIVE_PAUSE,  /* hold the timeline; pcm (optional): said once it holds ("Paused") */
     LIVE_RESUME, /* play on; cuts the pause's speech */
-    LIVE_SEEK,   /* jump to frame (plays on from there unless paused) */
+    LIVE_SEEK,   /* jump to frame (plays on from there unless paused; a self-paced
+                  * part that ends right there is over: "done" jumps so) */
     LIVE_SAY,    /* say pcm while the timeline waits, then go on; cuts earlier speech */
     LIVE_ACK,    /* only sound an acknowledgement */
     LIVE_STOP,   /* fade out and end */
@@ -95,6 +101,7 @@ struct live {
     bool stopping;
     bool seeking;              /* a jump waits for the fade out */
     uint64_t seek_to;
+    size_t next_wait;          /* the self-paced part (tl->waits) whose end holds the timeline */
     uint64_t pos;              /* next timeline frame to render */
     float gain;                /* timeline fade gain, 0..1 */
     struct live_speech said;   /* being said */
@@ -122,6 +129,8 @@ struct live {
     atomic_uint_fast64_t lost_notes;   /* notes dropped: the note ring was full */
     atomic_int mode_now;               /* enum live_mode, for status */
     atomic_uint_fast64_t lead_ins;     /* lead-ins played (--preroll) */
+    atomic_uint_fast64_t wait_now;     /* next_wait after the last block */
+    atomic_uint_fast64_t wait_frames;  /* output frames held at its end, not paused (0: not there) */
 };
 
 /* tl: the first timeline (a prefix unless final). clip_pcm: slots for every

@@ -57,6 +57,14 @@ struct plan_opts {
     const struct step *from;
 };
 
+/* Self-paced parts (timeline.h's struct wait) have these lengths in the
+ * plan: what an export plays, and where live playback holds for "done". */
+#define PLAN_SELF_REP_MS 4000    /* pace = self: per repetition */
+#define PLAN_HOLD_MAX_MS 30000   /* hold = max */
+#define PLAN_REST_READY_MS 30000 /* rest = ready (at least: its words may take longer) */
+#define PLAN_COUNT_UP_MS 10000   /* hold = max: "10 seconds", "20 seconds", ... */
+#define PLAN_COUNT_UP_MAX_S 600  /* live, a hold is counted up to 10 minutes, then waits quietly */
+
 #define PLAN_PREROLL_MAX_MS 10000
 /* A Bluetooth speaker (or the sound server's idle suspend, ~5 s) may fall
  * asleep after a few seconds of silence; shorter silences keep no

@@ -95,6 +95,8 @@ struct player_status {
      * or the timeline's within the last PLAYER_SPEAKING_MS before pos */
     bool speaking;
     double latency_s;           /* the device's output latency (what it reports) */
+    bool self_paced;            /* in a self-paced part: done (and next) finish it */
+    bool waiting;               /* held at its end, waiting for done */
 };
 #define PLAYER_SPEAKING_MS 100
 

@@ -41,7 +41,9 @@ uint64_t position_back(const struct timeline *tl, const struct routine *r, uint6
 /* "Exercise 3 of 9: Bridge. Set 1 of 2. Left leg. Hold 4 of 10. 40 seconds
  * left in this step. 12 minutes left in the routine.", "Paused." first when
  * paused, "Resting. Next: Bridge. 12 seconds left in this rest." in a rest
- * (heap; NULL if memory ran out). */
+ * (heap; NULL if memory ran out). In a self-paced part (timeline.h's
+ * struct wait) the time left in the step or rest is not said: it is the
+ * listener's. */
 char *position_where(const struct timeline *tl, const struct routine *r, const struct voice *v,
                      enum level lv, uint64_t pos, bool paused);
 /* The clip of the last instruction heard before pos (counts and bare

@@ -15,6 +15,8 @@
 #define ROUTINE_MAX_STEPS 200
 #define ROUTINE_MAX_LIST 32       /* repeated keys (setup, caution) and list items */
 #define ROUTINE_MAX_TEXT_BYTES 500 /* one text value or list item */
+#define ROUTINE_REMIND_MS 60000   /* default "remind": a reminder after a minute of waiting */
+#define ROUTINE_REMIND_MIN_MS 10000 /* a shorter reminder (but 0, never) would nag */
 /* Line, file and message limits are the shared INI reader's. */
 #define ROUTINE_MAX_ERRORS INI_LINES_MAX_ERRORS
 #define ROUTINE_MAX_FILE_BYTES INI_LINES_MAX_FILE_BYTES
@@ -61,6 +63,10 @@ struct step {
      * right...) in one block per set instead of all reps on each side in
      * turn; reps still count per side. Only with exactly 2 sides. */
     bool alternate;
+    /* self-paced work (the coach waits for "done"; an export gives it the
+     * default times of plan.h) */
+    bool pace_self;              /* pace = self: reps said, not counted */
+    bool hold_max;               /* hold = max: hold as long as you can */
     /* lines of the keys a timing error names (0: not in the file) */
     int hold_line, tempo_line, duration_line, rest_reps_line;
 
@@ -71,6 +77,7 @@ struct step {
 
     /* rest */
     struct range rest_ms;        /* "seconds" */
+    bool rest_ready;             /* seconds = ready: rest until "done" */
 
     /* rest ("say") and say ("text") */
     char *text;                  /* NULL if absent */
@@ -95,6 +102,9 @@ struct routine {
     int voice_line;           /* line of "voice =", 0 if defaulted */
     struct strlist cautions;  /* read in the intro */
     uint32_t rest_ms;         /* between steps, default 15000 */
+    bool rest_ready;          /* rest = ready: the rests between steps wait for "done" */
+    uint32_t remind_ms;       /* a self-paced wait's reminder after this silence; 0 = never;
+                               * default ROUTINE_REMIND_MS */
     uint32_t prepare_ms;      /* before the first hold/rep, default 5000 */
     uint32_t countdown_s;     /* 0-10, default 3 */
     int countdown_line;       /* line of "countdown =", 0 if defaulted */

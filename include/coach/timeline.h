@@ -53,6 +53,21 @@ struct chapter {
     char *title;         /* e.g. "Exercise 3 of 10: Bridge" */
 };
 
+/* A self-paced part (pace = self, hold = max, rest = ready): an
+ * open-ended segment of the plan. An export plays it for its default length
+ * (plan.h); live, the playhead holds at its end (frame) until "done", which
+ * jumps there from anywhere in [open_frame, frame]. Nothing sounds across
+ * frame: the planner ends every event of the part before it. */
+enum wait_kind { WAIT_REPS, WAIT_HOLD, WAIT_REST };
+struct wait {
+    uint64_t open_frame;  /* the coach asks for "done" from here on */
+    uint64_t start_frame; /* the work (a hold: the time held) starts here */
+    uint64_t frame;       /* its end at the default length: live playback holds here */
+    int32_t step;         /* step index */
+    uint8_t kind;         /* enum wait_kind */
+    char *caption;        /* for captions: "[at your own pace: 40 seconds in this recording]" */
+};
+
 struct timeline {
     uint32_t rate_hz;
     uint64_t len_frames;      /* total length, including the bell's tail */
@@ -63,6 +78,8 @@ struct timeline {
     uint64_t max_event_frames; /* longest event: bounds the renderer's search */
     uint64_t ending_frame;    /* where the closing words start (len_frames in a prefix) */
     size_t n_clips;           /* clip ids used are below this */
+    struct wait *waits;       /* self-paced parts, in time order */
+    size_t n_waits, cap_waits;
 };
 
 const char *event_kind_name(enum event_kind k); /* "speech", "click", ... */
@@ -73,6 +90,9 @@ const struct chapter *timeline_chapter_at(const struct timeline *tl, uint64_t fr
 /* Where chapter i's own content ends: its end, or where the closing words
  * begin (the last chapter runs on to the end of the session). */
 uint64_t timeline_chapter_content_end(const struct timeline *tl, size_t i);
+/* Index of the first wait whose frame >= frame (after: > frame); n_waits
+ * if none. */
+size_t timeline_wait_from(const struct timeline *tl, uint64_t frame, bool after);
 /* Index of the first event whose frame >= frame (binary search). */
 size_t timeline_lower_bound(const struct timeline *tl, uint64_t frame);
 /* Is speech sounding anywhere in frames [from, to)? (The echo gate of

@@ -88,7 +88,15 @@
     X(PH_FRIDAY, "friday")                                                                \
     X(PH_SATURDAY, "saturday")                                                            \
     X(PH_FIRST_ROUTINE, "first_routine") /* a sequence: {title} of its first routine */  \
-    X(PH_NEXT_ROUTINE, "next_routine")   /* a sequence: {title} of the next routine */
+    X(PH_NEXT_ROUTINE, "next_routine")   /* a sequence: {title} of the next routine */   \
+    X(PH_SELF_REPS, "self_reps")         /* pace = self: {reps}, then wait for done */    \
+    X(PH_HOLD_MAX, "hold_max")           /* hold = max: before the countdown */          \
+    X(PH_REST_READY, "rest_ready")       /* rest = ready: instead of "rest" */            \
+    X(PH_REMIND, "remind")               /* a self-paced wait, after 'remind' seconds */  \
+    X(PH_COUNT_UP, "count_up")           /* hold = max: {seconds} held so far */          \
+    X(PH_HELD, "held")                   /* hold = max, after done: {seconds} held */     \
+    X(PH_NOTHING_TO_FINISH, "nothing_to_finish") /* done when nothing waits for it */     \
+    X(PH_CAPTION_SELF, "caption_self")   /* captions of an export: {seconds} given to a self-paced part */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \

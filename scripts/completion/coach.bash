@@ -219,7 +219,7 @@ _coach()
     done
     case $cmd in
     ctl)
-        ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back previous repeat where louder softer stop' -- "$cur")
+        ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back previous repeat where louder softer stop done' -- "$cur")
         ;;
     play | export | plan | check)
         # any number of routines (several play as one session); export --all takes none
