@@ -35,6 +35,8 @@
 #define HISTORY_FIELDS 8     /* with skipped; 7 in records of earlier versions */
 #define HISTORY_FIELDS_OLD 7
 #define HISTORY_FIELDS_STEPS 10 /* with the start and stop steps (--from, --resume) */
+#define HISTORY_FIELDS_PAIN 12  /* with the pain stop and the pain rating */
+#define HISTORY_PAIN_MAX 10
 #define STEP_ID_MAX 64          /* routine.c's bound on a step id */
 #define HISTORY_READ_BYTES 65536 /* read() size of the reader */
 
@@ -333,7 +335,8 @@ int history_append(const char *path, const struct history_record *rec)
     /* The reader skips unknown endings; refuse to write a record that
      * would vanish. */
     if (!rec->ending || !known_ending(rec->ending) || !valid_step(rec->from_step) ||
-        !valid_step(rec->stop_step)) {
+        !valid_step(rec->stop_step) || !valid_step(rec->pain_step) ||
+        (rec->has_pain && rec->pain > HISTORY_PAIN_MAX)) {
         errno = EINVAL;
         return COACH_EINVAL;
     }
@@ -349,11 +352,18 @@ int history_append(const char *path, const struct history_record *rec)
     char *line = NULL;
     /* the step fields only when there is a step to note: a session played
      * from the top to its end is recorded as earlier versions did */
-    bool steps = (rec->from_step && *rec->from_step) || (rec->stop_step && *rec->stop_step);
-    char stepf[2 * STEP_ID_MAX + 8] = "";
-    if (steps)
-        snprintf(stepf, sizeof stepf, "\t%s\t%s", step_field(rec->from_step),
-                 step_field(rec->stop_step));
+    bool pain = (rec->pain_step && *rec->pain_step) || rec->has_pain;
+    bool steps = pain || (rec->from_step && *rec->from_step) || (rec->stop_step && *rec->stop_step);
+    char stepf[3 * STEP_ID_MAX + 16] = "";
+    if (steps) {
+        size_t k = (size_t)snprintf(stepf, sizeof stepf, "\t%s\t%s", step_field(rec->from_step),
+                                    step_field(rec->stop_step));
+        /* the pain fields only when there is pain to note: older readers take the rest */
+        if (pain && rec->has_pain)
+            snprintf(stepf + k, sizeof stepf - k, "\t%s\t%u", step_field(rec->pain_step), rec->pain);
+        else if (pain)
+            snprintf(stepf + k, sizeof stepf - k, "\t%s\t-", step_field(rec->pain_step));
+    }
     if (routine && title)
         line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\t%u%s\n", when, routine, title,
                               rec->steps_done, rec->steps_total, (unsigned long long)rec->seconds,
@@ -474,22 +484,35 @@ static time_t parse_when(const char *s)
  * if it is damaged. e's strings point into line. */
 static bool parse_record(char *line, struct history_entry *e)
 {
-    char *f[HISTORY_FIELDS_STEPS];
+    char *f[HISTORY_FIELDS_PAIN];
     size_t n = 0;
     for (char *p = line;;) {
-        if (n == HISTORY_FIELDS_STEPS) return false; /* too many fields */
+        if (n == HISTORY_FIELDS_PAIN) return false; /* too many fields */
         f[n++] = p;
         char *tab = strchr(p, '\t');
         if (!tab) break;
         *tab = 0;
         p = tab + 1;
     }
-    if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD && n != HISTORY_FIELDS_STEPS) return false;
+    if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD && n != HISTORY_FIELDS_STEPS &&
+        n != HISTORY_FIELDS_PAIN)
+        return false;
     if (!valid_when(f[0]) || !f[1][0] || !all_digits(f[3], 9) || !all_digits(f[4], 9) ||
         !all_digits(f[5], 19) || !known_ending(f[6]) || (n >= HISTORY_FIELDS && !all_digits(f[7], 9)))
         return false;
-    const char *from = NULL, *stop = NULL;
-    if (n == HISTORY_FIELDS_STEPS) {
+    const char *from = NULL, *stop = NULL, *hurt = NULL;
+    bool has_pain = false;
+    unsigned pain = 0;
+    if (n == HISTORY_FIELDS_PAIN) {
+        hurt = strcmp(f[10], "-") ? f[10] : NULL;
+        if (hurt && !(*hurt && valid_step(hurt))) return false;
+        if (strcmp(f[11], "-")) {
+            if (!all_digits(f[11], 2) || (pain = (unsigned)strtoul(f[11], NULL, 10)) > HISTORY_PAIN_MAX)
+                return false;
+            has_pain = true;
+        }
+    }
+    if (n >= HISTORY_FIELDS_STEPS) {
         from = strcmp(f[8], "-") ? f[8] : NULL;
         stop = strcmp(f[9], "-") ? f[9] : NULL;
         if ((from && !(*from && valid_step(from))) || (stop && !(*stop && valid_step(stop))))
@@ -501,7 +524,8 @@ static bool parse_record(char *line, struct history_entry *e)
         .steps_total = (unsigned)strtoul(f[4], NULL, 10),
         .seconds = strtoull(f[5], NULL, 10), .ending = f[6],
         .skipped = n >= HISTORY_FIELDS ? (unsigned)strtoul(f[7], NULL, 10) : 0,
-        .from_step = from, .stop_step = stop};
+        .from_step = from, .stop_step = stop, .pain_step = hurt, .has_pain = has_pain,
+        .pain = pain};
     e->when_text = f[0];
     return true;
 }
@@ -645,7 +669,10 @@ static int print_record(void *ctx, const struct history_entry *e)
     fprintf(out, ", %s, %u of %u %s", rec->ending, rec->steps_done, rec->steps_total,
             rec->steps_total == 1 ? "exercise" : "exercises");
     if (rec->skipped) fprintf(out, ", %u skipped", rec->skipped);
-    fprintf(out, ", %s.\n", dur);
+    if (rec->pain_step) fprintf(out, ", stopped for pain at %s", rec->pain_step);
+    fprintf(out, ", %s", dur);
+    if (rec->has_pain) fprintf(out, ", pain %u of 10", rec->pain);
+    fputs(".\n", out);
     return 0;
 }
 

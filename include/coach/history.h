@@ -9,7 +9,10 @@
  * Records of earlier versions have no skipped field: read as 0. Then,
  * only in records that have one of them, the id of the step the session
  * started at (--from, --resume) and of the step that was playing when it
- * ended unfinished, "-" for none (top; completed): 10 fields. */
+ * ended unfinished, "-" for none (top; completed): 10 fields. Then, only
+ * in records that have one of them, the id of the exercise stopped because
+ * it hurt (the pain stop: `hurt`; "-" for none) and the pain rating 0-10
+ * given at the end (--ask-pain; "-" for none): 12 fields. */
 #ifndef COACH_HISTORY_H
 #define COACH_HISTORY_H
 
@@ -28,6 +31,9 @@ struct history_record {
     unsigned skipped;       /* steps gone past unfinished */
     const char *from_step;  /* id of the step it started at; NULL: the top */
     const char *stop_step;  /* id of the step playing when it ended unfinished; NULL: none */
+    const char *pain_step;  /* id of the exercise stopped because it hurt; NULL: none */
+    bool has_pain;          /* a pain rating was given (--ask-pain) */
+    unsigned pain;          /* the rating, 0-10 (has_pain) */
 };
 
 /* A record as history_read finds it. rec.when is the local time when_text

@@ -79,6 +79,7 @@ struct routine {
     char *voice;              /* profile name, default "en-us" */
     int voice_line;           /* line of "voice =", 0 if defaulted */
     struct strlist cautions;  /* read in the intro */
+    char *stop_safely;        /* said on a pain stop (hurt); NULL: the voice profile's */
     uint32_t rest_ms;         /* between steps, default 15000 */
     uint32_t prepare_ms;      /* before the first hold/rep, default 5000 */
     uint32_t countdown_s;     /* 0-10, default 3 */

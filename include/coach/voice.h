@@ -71,7 +71,12 @@
     X(PH_WHERE_HOLD, "where_hold")       /* {n} {total}: held repetitions */              \
     X(PH_WHERE_REST_LEFT, "where_rest_left") /* {duration} */                             \
     X(PH_WHERE_ENDING, "where_ending")   /* "where am I" after the last step */          \
-    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */
+    X(PH_FROM, "from")                   /* --from: {n} {total} {name}; optional */        \
+    X(PH_STOP_SAFELY, "stop_safely")     /* hurt: how to get out of the exercise safely */ \
+    X(PH_HURT_OFFER, "hurt_offer")       /* hurt: skip the exercise or end the session */  \
+    X(PH_ASK_PAIN, "ask_pain")           /* --ask-pain: the question at the end */         \
+    X(PH_PAIN_NOTED, "pain_noted")       /* --ask-pain: {n} the rating given */            \
+    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
@@ -82,7 +87,7 @@
 
 /* Phrases a profile may leave out (added after profiles were written, so
  * older profiles still load): the coach then says nothing in their place. */
-#define VOICE_PHRASE_OPTIONAL(id) ((id) == PH_FROM)
+#define VOICE_PHRASE_OPTIONAL(id) ((id) == PH_FROM || (id) >= PH_STOP_SAFELY)
 
 #define COACH_ENUM_ITEM(e, key) e,
 enum phrase_id { COACH_PHRASES(COACH_ENUM_ITEM) PHRASE_COUNT };
