@@ -192,6 +192,7 @@ static const struct {
     {"coach louder", "coach louder", CTL_VOLUME_UP},
     {"coach softer", "coach softer", CTL_VOLUME_DOWN},
     {"coach stop", "coach stop", CTL_STOP},
+    {"coach it hurts", "coach it hurts", CTL_HURT},
 };
 
 /* Each command, said by flite's slt between half-seconds of silence, is
