@@ -153,5 +153,5 @@ const char *ctl_word(enum ctl_cmd c)
 const char *ctl_words_help(void)
 {
     return "pause, resume, toggle, next, back, previous, repeat, where, louder, softer, stop, hurt, "
-           "pain 0-10";
+           "pain";
 }

@@ -56,7 +56,7 @@ enum ctl_cmd ctl_from_key(int key);
 enum ctl_cmd ctl_from_word(const char *word);
 /* The canonical word of a command ("pause", ..., "pain" for every rating). */
 const char *ctl_word(enum ctl_cmd c);
-/* A one-line list of the words, for messages. */
+/* A one-line list of the words, for messages ("pain" takes its number). */
 const char *ctl_words_help(void);
 
 #endif
