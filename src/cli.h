@@ -48,6 +48,7 @@ struct opts {
     int speech_rate, pitch, speech_volume; /* profile overrides; -1 = the profile's */
     const char *all_dir;  /* export --all DIR */
     bool progress;        /* --progress: level from the history */
+    bool ask_pain;        /* --ask-pain: the pain question at the end of a session */
     const char *music;    /* --music FILE|DIR: a bed under the voice */
     uint32_t rate_hz;
     uint32_t channels;

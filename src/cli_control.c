@@ -418,7 +418,8 @@ struct player_opts cli_player_opts(const struct opts *o)
         .sink_cfg = {.device = o->device, .rate_hz = o->rate_hz, .channels = o->channels,
                      .latency_ms = o->latency_ms},
         .music = o->music,
-        .history_path = NULL};
+        .history_path = NULL,
+        .ask_pain = o->ask_pain};
 }
 
 int cli_player_failed(enum player_fail f, const char *err, const char *routine)

@@ -137,6 +137,8 @@ static void summary(const struct player_summary *s, const struct session *ss, co
                s->moves_done, s->moves_total, s->moves_total == 1 ? "" : "s",
                s->moves_skipped ? "," : ".");
         if (s->moves_skipped) printf(" %u skipped.", s->moves_skipped);
+        if (s->pain_step >= 0) printf(" Stopped for pain at %s.", ss->routine.steps[s->pain_step].id);
+        if (s->has_pain) printf(" Pain %u of 10.", s->pain);
         putchar('\n');
         fflush(stdout);
     }
@@ -316,7 +318,7 @@ int cmd_play(int argc, char **argv, const struct opts *o)
     struct control c;
     int st = control_open(&c, o, !o->quiet,
                           "space pause, n or Right next, b or Left back (twice: previous), "
-                          "p previous, r repeat, w where, + - or Up Down volume, q quit");
+                          "p previous, r repeat, w where, + - or Up Down volume, h it hurts, q quit");
     if (!st) {
         noise_filter_start();
         struct opts with_preroll = *o; /* on for a Bluetooth output unless given */
@@ -349,9 +351,18 @@ int cmd_devices(int argc)
 
 int cmd_ctl(int argc, char **argv, const struct opts *o)
 {
-    if (argc != 1) return usage_error("ctl needs one word: %s", ctl_words_help());
-    if (ctl_from_word(argv[0]) == CTL_NONE)
-        return usage_error("unknown ctl word '%s'", argv[0]);
+    /* "pain 3" may come as one argument or two */
+    char word[64];
+    if (argc == 2 && strcmp(argv[0], "pain") == 0 && strlen(argv[1]) < 8)
+        snprintf(word, sizeof word, "pain %s", argv[1]);
+    else if (argc == 1 && strlen(argv[0]) < sizeof word)
+        snprintf(word, sizeof word, "%s", argv[0]);
+    else if (argc == 1)
+        return usage_error("%s", "unknown ctl word (too long)");
+    else
+        return usage_error("ctl needs one word: %s", ctl_words_help());
+    if (ctl_from_word(word) == CTL_NONE)
+        return usage_error("unknown ctl word '%s'", word);
     char *sock = NULL;
     if (o->socket) {
         sock = coach_strdup(o->socket);
@@ -370,7 +381,7 @@ int cmd_ctl(int argc, char **argv, const struct opts *o)
         return EXIT_NOTFOUND;
     }
     char reply[1024];
-    int rc = ctlsock_send(sock, argv[0], reply, sizeof reply);
+    int rc = ctlsock_send(sock, word, reply, sizeof reply);
     if (rc == COACH_ENOTFOUND) {
         fprintf(stderr, "coach: no coach is playing (no control socket at %s)\n", sock);
         free(sock);

@@ -142,8 +142,9 @@ int cli_session_open_with(struct session *s, const struct session_opts *so, cons
                         h ? " " : "", h ? h : "", strerror(s->progress_errno));
             free(h);
         }
-        fprintf(stderr, "progress: %u completion%s in a row -> %s\n", s->streak,
-                s->streak == 1 ? "" : "s", level_name(s->level));
+        fprintf(stderr, "progress: %u completion%s in a row%s -> %s\n", s->streak,
+                s->streak == 1 ? "" : "s",
+                s->pain_down ? ", the last session hurt: a level down" : "", level_name(s->level));
     }
     return EXIT_OK;
 }

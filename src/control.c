@@ -28,6 +28,7 @@ static const struct word_map words[] = {
     {"softer", CTL_VOLUME_DOWN},
     {"stop", CTL_STOP},
     {"done", CTL_DONE},
+    {"hurt", CTL_HURT},
     /* aliases */
     {"volume-up", CTL_VOLUME_UP},
     {"volume-down", CTL_VOLUME_DOWN},
@@ -105,7 +106,10 @@ enum ctl_cmd ctl_from_key(int key)
     case '\r':
     case 'd':
         return CTL_DONE;
-    default:
+    case 'h': /* not 'H' (Home's final letter), as 'd' */
+        return CTL_HURT;
+    default: /* digits answer --ask-pain's question */
+        if (key >= '0' && key <= '9') return (enum ctl_cmd)(CTL_PAIN_0 + (key - '0'));
         return CTL_NONE;
     }
 }
@@ -128,11 +132,23 @@ enum ctl_cmd ctl_from_word(const char *word)
             k++;
         if (k == len) return words[i].cmd;
     }
+    /* "pain N": a rating 0-10, one or more blanks between */
+    if (len > 4 && tolower((unsigned char)word[0]) == 'p' && tolower((unsigned char)word[1]) == 'a' &&
+        tolower((unsigned char)word[2]) == 'i' && tolower((unsigned char)word[3]) == 'n' &&
+        isspace((unsigned char)word[4])) {
+        size_t k = 4;
+        while (k < len && isspace((unsigned char)word[k])) k++;
+        unsigned n = 0, digits = 0;
+        for (; k < len && isdigit((unsigned char)word[k]) && digits < 3; k++, digits++)
+            n = n * 10 + (unsigned)(word[k] - '0');
+        if (k == len && digits && n <= 10) return (enum ctl_cmd)(CTL_PAIN_0 + n);
+    }
     return CTL_NONE;
 }
 
 const char *ctl_word(enum ctl_cmd c)
 {
+    if (CTL_IS_PAIN(c)) return "pain";
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (words[i].cmd == c) return words[i].word;
     return "none";
@@ -140,5 +156,6 @@ const char *ctl_word(enum ctl_cmd c)
 
 const char *ctl_words_help(void)
 {
-    return "pause, resume, toggle, next, back, previous, repeat, where, louder, softer, stop, done";
+    return "pause, resume, toggle, next, back, previous, repeat, where, louder, softer, stop, done, "
+           "hurt, pain";
 }

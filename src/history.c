@@ -39,6 +39,8 @@
 #define HISTORY_FIELDS_STEPS 10 /* with the start and stop steps (--from, --resume) */
 #define HISTORY_FIELDS_HELD 11  /* with the seconds held (hold = max) */
 #define HELD_MAX_BYTES (HISTORY_MAX_HELD * 11) /* 32 numbers of up to 10 digits and commas */
+#define HISTORY_FIELDS_PAIN 13  /* with the pain stop and the pain rating (held "-" if none) */
+#define HISTORY_PAIN_MAX 10
 #define STEP_ID_MAX 64          /* routine.c's bound on a step id */
 #define HISTORY_READ_BYTES 65536 /* read() size of the reader */
 
@@ -357,7 +359,8 @@ int history_append(const char *path, const struct history_record *rec)
     /* The reader skips unknown endings; refuse to write a record that
      * would vanish. */
     if (!rec->ending || !known_ending(rec->ending) || !valid_step(rec->from_step) ||
-        !valid_step(rec->stop_step) || !valid_held(rec->held)) {
+        !valid_step(rec->stop_step) || !valid_held(rec->held) || !valid_step(rec->pain_step) ||
+        (rec->has_pain && rec->pain > HISTORY_PAIN_MAX)) {
         errno = EINVAL;
         return COACH_EINVAL;
     }
@@ -374,11 +377,22 @@ int history_append(const char *path, const struct history_record *rec)
     /* the step fields only when there is a step to note: a session played
      * from the top to its end is recorded as earlier versions did */
     bool held = rec->held && *rec->held;
-    bool steps = held || (rec->from_step && *rec->from_step) || (rec->stop_step && *rec->stop_step);
-    char stepf[2 * STEP_ID_MAX + HELD_MAX_BYTES + 8] = "";
-    if (steps)
-        snprintf(stepf, sizeof stepf, "\t%s\t%s%s%s", step_field(rec->from_step),
-                 step_field(rec->stop_step), held ? "\t" : "", held ? rec->held : "");
+    bool pain = (rec->pain_step && *rec->pain_step) || rec->has_pain;
+    bool steps = pain || held || (rec->from_step && *rec->from_step) ||
+                 (rec->stop_step && *rec->stop_step);
+    char stepf[3 * STEP_ID_MAX + HELD_MAX_BYTES + 16] = "";
+    if (steps) {
+        size_t k = (size_t)snprintf(stepf, sizeof stepf, "\t%s\t%s", step_field(rec->from_step),
+                                    step_field(rec->stop_step));
+        /* the held and pain fields only when there is something to note:
+         * older readers take the rest */
+        if (held || pain)
+            k += (size_t)snprintf(stepf + k, sizeof stepf - k, "\t%s", held ? rec->held : "-");
+        if (pain && rec->has_pain)
+            snprintf(stepf + k, sizeof stepf - k, "\t%s\t%u", step_field(rec->pain_step), rec->pain);
+        else if (pain)
+            snprintf(stepf + k, sizeof stepf - k, "\t%s\t-", step_field(rec->pain_step));
+    }
     if (routine && title)
         line = coach_asprintf("\n%s\t%s\t%s\t%u\t%u\t%llu\t%s\t%u%s\n", when, routine, title,
                               rec->steps_done, rec->steps_total, (unsigned long long)rec->seconds,
@@ -499,10 +513,10 @@ static time_t parse_when(const char *s)
  * if it is damaged. e's strings point into line. */
 static bool parse_record(char *line, struct history_entry *e)
 {
-    char *f[HISTORY_FIELDS_HELD];
+    char *f[HISTORY_FIELDS_PAIN];
     size_t n = 0;
     for (char *p = line;;) {
-        if (n == HISTORY_FIELDS_HELD) return false; /* too many fields */
+        if (n == HISTORY_FIELDS_PAIN) return false; /* too many fields */
         f[n++] = p;
         char *tab = strchr(p, '\t');
         if (!tab) break;
@@ -510,14 +524,26 @@ static bool parse_record(char *line, struct history_entry *e)
         p = tab + 1;
     }
     if (n != HISTORY_FIELDS && n != HISTORY_FIELDS_OLD && n != HISTORY_FIELDS_STEPS &&
-        n != HISTORY_FIELDS_HELD)
+        n != HISTORY_FIELDS_HELD && n != HISTORY_FIELDS_PAIN)
         return false;
     if (!valid_when(f[0]) || !f[1][0] || !all_digits(f[3], 9) || !all_digits(f[4], 9) ||
         !all_digits(f[5], 19) || !known_ending(f[6]) || (n >= HISTORY_FIELDS && !all_digits(f[7], 9)))
         return false;
-    const char *from = NULL, *stop = NULL;
-    const char *held = n == HISTORY_FIELDS_HELD ? f[10] : NULL;
-    if (held && !(*held && valid_held(held))) return false;
+    const char *from = NULL, *stop = NULL, *hurt = NULL;
+    const char *held = n >= HISTORY_FIELDS_HELD ? f[10] : NULL;
+    if (held && n == HISTORY_FIELDS_PAIN && strcmp(held, "-") == 0) held = NULL;
+    else if (held && !(*held && valid_held(held))) return false;
+    bool has_pain = false;
+    unsigned pain = 0;
+    if (n == HISTORY_FIELDS_PAIN) {
+        hurt = strcmp(f[11], "-") ? f[11] : NULL;
+        if (hurt && !(*hurt && valid_step(hurt))) return false;
+        if (strcmp(f[12], "-")) {
+            if (!all_digits(f[12], 2) || (pain = (unsigned)strtoul(f[12], NULL, 10)) > HISTORY_PAIN_MAX)
+                return false;
+            has_pain = true;
+        }
+    }
     if (n >= HISTORY_FIELDS_STEPS) {
         from = strcmp(f[8], "-") ? f[8] : NULL;
         stop = strcmp(f[9], "-") ? f[9] : NULL;
@@ -530,7 +556,8 @@ static bool parse_record(char *line, struct history_entry *e)
         .steps_total = (unsigned)strtoul(f[4], NULL, 10),
         .seconds = strtoull(f[5], NULL, 10), .ending = f[6],
         .skipped = n >= HISTORY_FIELDS ? (unsigned)strtoul(f[7], NULL, 10) : 0,
-        .from_step = from, .stop_step = stop, .held = held};
+        .from_step = from, .stop_step = stop, .held = held, .pain_step = hurt,
+        .has_pain = has_pain, .pain = pain};
     e->when_text = f[0];
     return true;
 }
@@ -679,6 +706,7 @@ static int print_record(void *ctx, const struct history_entry *e)
             rec->steps_total == 1 ? "exercise" : "exercises");
     if (rec->skipped) fprintf(out, ", %u skipped", rec->skipped);
     if (rec->from_step) fprintf(out, ", started at %s", rec->from_step);
+    if (rec->pain_step) fprintf(out, ", stopped for pain at %s", rec->pain_step);
     fprintf(out, ", %s", dur);
     if (rec->held) { /* "held 45 s, 38 s" */
         fputs(", held ", out);
@@ -688,6 +716,7 @@ static int print_record(void *ctx, const struct history_entry *e)
         }
         fputs(" s", out);
     }
+    if (rec->has_pain) fprintf(out, ", pain %u of 10", rec->pain);
     fputs(".\n", out);
     return 0;
 }
@@ -725,6 +754,15 @@ static int print_json_record(void *ctx, const struct history_entry *e)
         fputs("null", out);
     /* hold = max: the seconds held, digits and commas (valid_held) */
     fprintf(out, ", \"held_seconds\": [%s]", rec->held ? rec->held : "");
+    fputs(", \"pain_step\": ", out);
+    if (rec->pain_step)
+        text_fput_json(rec->pain_step, out);
+    else
+        fputs("null", out);
+    if (rec->has_pain)
+        fprintf(out, ", \"pain\": %u", rec->pain);
+    else
+        fputs(", \"pain\": null", out);
     fputc('}', out);
     return 0;
 }

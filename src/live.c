@@ -341,14 +341,18 @@ static size_t piece(struct live *l, float *out, size_t m)
             l->gain = 0.0f;
             return 0;
         }
-        if (l->final) {
+        if (l->final && !l->linger) {
             l->done = true;
             note(l, NOTE_ENDED, 0, 0);
             memset(out, 0, m * l->channels * sizeof *out);
             return m;
         }
-        /* the rest of the plan is not ready: hold, and count it */
-        atomic_fetch_add_explicit(&l->stall_frames, m, memory_order_relaxed);
+        if (l->final) { /* lingering after the end: silent, speech may still come */
+            if (!l->ended) note(l, NOTE_ENDED, 0, 0);
+            l->ended = true;
+        } else { /* the rest of the plan is not ready: hold, and count it */
+            atomic_fetch_add_explicit(&l->stall_frames, m, memory_order_relaxed);
+        }
         timeline = false;
     }
     if (timeline) {

@@ -4,6 +4,7 @@
  * This file holds the usage text, option parsing, the signal handler and
  * the dispatch; each command lives in a cli_*.c file (cli.h lists them). */
 #define _POSIX_C_SOURCE 200809L
+#define OPT_ASK_PAIN 0x100 /* a long option without a letter */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -81,7 +82,11 @@ static const char usage_text[] =
     "                           file lists as 'before' and 'after' (a warm-up, a cool-down)\n"
     "      --progress           play, export: one level up (from the routine's level or\n"
     "                           --level) for every 3 full completions in a row in the\n"
-    "                           history, up to hard; said at the start\n"
+    "                           history, up to hard; one down after a pain stop or a\n"
+    "                           pain rating of 7 or more; said at the start\n"
+    "      --ask-pain           play, menu: at the end ask \"How is your back, from 0 to\n"
+    "                           10?\" (keys 0-9, 1 then 0 for 10, or 'coach ctl pain N');\n"
+    "                           kept in the history\n"
     "      --voice NAME         the voice profile (name or path) instead of the routine's\n"
     "      --speech-rate WPM    speaking rate, 80-450 words per minute\n"
     "      --pitch N            voice pitch, 0-100 (50 normal)\n"
@@ -211,6 +216,7 @@ int main(int argc, char **argv)
         {"echo-cancelled", no_argument, 0, 'K'},
         {"from", required_argument, 0, 'F'},   {"resume", no_argument, 0, 'U'},
         {"with-warm-up", no_argument, 0, 'Y'},
+        {"ask-pain", no_argument, 0, OPT_ASK_PAIN},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -269,6 +275,7 @@ int main(int argc, char **argv)
         case 'B': o.verbose = true; break;
         case 'X': o.replace = true; break;
         case 'M': o.no_mpris = true; break;
+        case OPT_ASK_PAIN: o.ask_pain = true; break;
         case 'E':
             if ((o.preroll_ms = parse_int(optarg, 0, PLAN_PREROLL_MAX_MS)) < 0)
                 return usage_error("preroll must be 0-10000 milliseconds, not '%s'", optarg);

@@ -75,6 +75,23 @@ struct player {
     char held[HISTORY_MAX_HELD * 11]; /* seconds held in each hold = max, "45,38" */
     unsigned n_held;
     time_t started_at;
+    /* a pain stop (hurt): held until next/resume (skip the move) or stop */
+    bool hurt;                  /* waiting for that choice */
+    uint64_t hurt_skip_to;      /* where going on starts: the next move's lead-in */
+    int32_t hurt_step;          /* the move that hurt (-1: none) */
+    int32_t pain_step;          /* the first move that hurt, for the history (-1: none) */
+    /* --ask-pain */
+    bool ask_due;               /* the routine ended: ask at the next tick */
+    bool asked;                 /* the question was asked (once per session) */
+    bool asking;                /* it waits for the answer */
+    bool finishing;             /* the answer is being confirmed, then the session ends */
+    enum player_state after_ask; /* how the session ends once answered */
+    uint64_t ask_until_ns;      /* no answer by then: none recorded */
+    uint64_t finish_until_ns;   /* the confirmation is given up to then */
+    bool one_pending;           /* key 1: a 0 within PLAYER_TEN_MS makes it 10 */
+    uint64_t one_ns;
+    bool has_pain;
+    unsigned pain;
     char title[512];            /* the chapter title player_status gives */
     char err[512];
 };
@@ -164,7 +181,13 @@ static void on_note(struct player *p, const struct live_note *n)
         if (p->done && position_is_move(&p->s->routine, n->id)) p->done[n->id] = 1;
         break;
     case NOTE_ENDED:
-        if (p->state == PLAYER_PLAYING) p->state = PLAYER_ENDED;
+        if (p->state != PLAYER_PLAYING) break;
+        if (p->o.ask_pain && !p->asked) { /* the engine lingers: ask first */
+            p->ask_due = true;
+            p->after_ask = PLAYER_ENDED;
+        } else {
+            p->state = PLAYER_ENDED;
+        }
         break;
     case NOTE_STOPPED:
         if (p->state == PLAYER_PLAYING) p->state = PLAYER_STOPPED;
@@ -557,6 +580,194 @@ static int stop_cmd(struct player *p, enum player_state as, char *reply, size_t 
     return 0;
 }
 
+/* ---- the pain stop ---- */
+
+/* The words of a pain stop: the routine's stop_safely (or the profile's),
+ * then the offer (heap; NULL if memory ran out). */
+static char *hurt_words(struct player *p)
+{
+    const struct routine *r = &p->s->routine;
+    char *safe = r->stop_safely ? coach_strdup(r->stop_safely) : voice_format(&p->s->voice, PH_STOP_SAFELY, NULL);
+    char *offer = voice_format(&p->s->voice, PH_HURT_OFFER, NULL);
+    char *text = safe && offer ? coach_asprintf("%s%s%s", safe, *safe && *offer ? " " : "", offer) : NULL;
+    free(safe);
+    free(offer);
+    return text;
+}
+
+static const char *step_id(const struct player *p, int32_t step)
+{
+    const struct routine *r = &p->s->routine;
+    return step >= 0 && (size_t)step < r->n_steps && r->steps[step].id ? r->steps[step].id : "-";
+}
+
+static int hurt_cmd(struct player *p, char *reply, size_t cap)
+{
+    if (!p->s->have_routine) return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "nothing is playing");
+    if (!whole_plan(p)) return refuse(p, PH_NOT_READY, reply, cap, "the routine is still being prepared");
+    uint64_t pos = played(p);
+    int32_t step = -1;
+    uint64_t skip_to = pos;
+    if (!position_skip_move(p->cur, &p->s->routine, pos, &step, &skip_to)) step = -1, skip_to = pos;
+    /* the timeline holds at once (a 30 ms fade), then the words are said */
+    char *text = hurt_words(p);
+    float *pcm = NULL;
+    uint64_t len = 0;
+    uint32_t id = 0;
+    if (text && *text && feeder_say(&p->f, text, &pcm, &len) == 0) {
+        id = new_id(p);
+        if (!remember(p, pcm, id, false)) {
+            free(pcm);
+            id = 0;
+        }
+    }
+    free(text);
+    bool already = p->paused;
+    p->paused = true;
+    p->hurt = true;
+    p->hurt_step = step;
+    p->hurt_skip_to = skip_to;
+    if (p->pain_step < 0) p->pain_step = step >= 0 ? step : 0;
+    if (id) {
+        p->last_id = id;
+        p->last_done = false;
+    }
+    send(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = ACK_PAUSE, .say_id = id,
+                              .pcm = id ? pcm : NULL, .len_frames = id ? len : 0});
+    char t[32];
+    struct live_note n = {.frame = pos};
+    if (!already && !await(p, NOTE_PAUSED, PLAYER_ANSWER_MS, &n)) {
+        coach_set_err(reply, cap, "error the audio device did not answer");
+        return COACH_EIO;
+    }
+    coach_set_err(reply, cap, "ok stopped for pain at %s, %s: next skips it, stop ends the session",
+                  fmt_time(t, sizeof t, n.frame, p->live.rate_hz), step_id(p, step));
+    return 0;
+}
+
+/* After a pain stop, next (or resume): on with the move after the one
+ * that hurt. */
+static int hurt_go_on(struct player *p, char *reply, size_t cap)
+{
+    p->hurt = false;
+    char said[256] = "";
+    if (p->hurt_skip_to != played(p)) {
+        int rc = seek_cmd(p, p->hurt_skip_to, "next", said, sizeof said);
+        if (rc) {
+            coach_set_err(reply, cap, "%s", said);
+            return rc;
+        }
+    }
+    int rc = resume_cmd(p, reply, cap);
+    if (!rc && said[0]) coach_set_err(reply, cap, "ok skipped %s; %s", step_id(p, p->hurt_step), said + 3);
+    return rc;
+}
+
+/* ---- --ask-pain ---- */
+
+/* Holds the timeline and asks; the session ends as `after` once answered
+ * (or not). A profile without the question ends it at once. */
+static void ask_pain(struct player *p, enum player_state after)
+{
+    p->asked = true;
+    p->ask_due = false;
+    p->after_ask = after;
+    const char *q = p->s->voice.phrases[PH_ASK_PAIN];
+    char *text = q && *q ? voice_format(&p->s->voice, PH_ASK_PAIN, NULL) : NULL;
+    float *pcm = NULL;
+    uint64_t len = 0;
+    if (!text || feeder_say(&p->f, text, &pcm, &len)) {
+        free(text);
+        stop_cmd(p, after, NULL, 0);
+        return;
+    }
+    free(text);
+    uint32_t id = new_id(p);
+    if (!remember(p, pcm, id, false)) {
+        free(pcm);
+        stop_cmd(p, after, NULL, 0);
+        return;
+    }
+    p->last_id = id;
+    p->last_done = false;
+    p->paused = true;
+    p->hurt = false;
+    p->asking = true;
+    int ms = p->o.ask_pain_ms > 0 ? p->o.ask_pain_ms : PLAYER_ASK_PAIN_MS;
+    p->ask_until_ns = now_ns(p) + (uint64_t)ms * 1000000ull;
+    send(p, (struct live_cmd){.kind = LIVE_PAUSE, .ack = LIVE_NO_ACK, .say_id = id, .pcm = pcm,
+                              .len_frames = len});
+}
+
+/* The answer (or none: n < 0): confirmed in words, then the session ends. */
+static void answer_pain(struct player *p, int n)
+{
+    p->asking = false;
+    p->one_pending = false;
+    if (n < 0) {
+        stop_cmd(p, p->after_ask, NULL, 0);
+        return;
+    }
+    p->has_pain = true;
+    p->pain = (unsigned)n;
+    p->finishing = true;
+    p->finish_until_ns = now_ns(p) + 10000ull * 1000000ull;
+    char *text = voice_format(&p->s->voice, PH_PAIN_NOTED, &(struct phrase_args){.n = n});
+    int rc = text && *text ? player_say(p, text, LIVE_NO_ACK) : COACH_ENOTFOUND;
+    free(text);
+    if (rc == 0) return;
+    p->finishing = false;
+    stop_cmd(p, p->after_ask, NULL, 0);
+}
+
+static int asking_cmd(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
+{
+    if (p->one_pending) { /* 1 then 0: 10; 1 then anything else: 1 */
+        answer_pain(p, c == CTL_PAIN_0 ? 10 : 1);
+        coach_set_err(reply, cap, "ok pain %u noted", p->pain);
+        return 0;
+    }
+    if (c == CTL_PAIN_0 + 1) {
+        p->one_pending = true;
+        p->one_ns = now_ns(p);
+        coach_set_err(reply, cap, "ok pain 1 (a 0 within a second makes it 10)");
+        return 0;
+    }
+    if (CTL_IS_PAIN(c)) {
+        answer_pain(p, (int)(c - CTL_PAIN_0));
+        coach_set_err(reply, cap, "ok pain %u noted", p->pain);
+        return 0;
+    }
+    switch (c) {
+    case CTL_STOP:
+        answer_pain(p, -1);
+        coach_set_err(reply, cap, "ok stopped, no pain rating");
+        return 0;
+    case CTL_VOLUME_UP:
+    case CTL_VOLUME_DOWN: return volume_cmd(p, c == CTL_VOLUME_UP, reply, cap);
+    case CTL_REPEAT:
+        player_say_phrase(p, PH_ASK_PAIN, LIVE_NO_ACK);
+        coach_set_err(reply, cap, "ok asking again");
+        return 0;
+    default:
+        return refuse(p, PH_ASK_PAIN, reply, cap, "the session is over: answer with pain 0-10, or stop");
+    }
+}
+
+/* The question's clock: a pending 1, the time limit, the confirmation. */
+static void asking_tick(struct player *p)
+{
+    uint64_t now = now_ns(p);
+    if (p->ask_due) ask_pain(p, p->after_ask);
+    if (p->asking && p->one_pending && now - p->one_ns >= PLAYER_TEN_MS * 1000000ull) answer_pain(p, 1);
+    if (p->asking && now >= p->ask_until_ns) answer_pain(p, -1);
+    if (p->finishing && (p->last_done || now >= p->finish_until_ns)) {
+        p->finishing = false;
+        player_wait_said(p, 0); /* the device's buffer too */
+        stop_cmd(p, p->after_ask, NULL, 0);
+    }
+}
+
 int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
 {
     if (reply && cap) reply[0] = 0;
@@ -565,7 +776,25 @@ int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
         coach_set_err(reply, cap, "error the session is over");
         return COACH_EINVAL;
     }
+    if (p->asking) return asking_cmd(p, c, reply, cap);
+    if (p->finishing) {
+        coach_set_err(reply, cap, "error the session is ending");
+        return COACH_EINVAL;
+    }
+    if (p->hurt && (c == CTL_NEXT || c == CTL_RESUME || c == CTL_TOGGLE)) return hurt_go_on(p, reply, cap);
+    if (c == CTL_PREVIOUS || c == CTL_BACK) p->hurt = false; /* asked for: no more skipping */
     if (c == CTL_TOGGLE) c = p->paused ? CTL_RESUME : CTL_PAUSE;
+    if (c == CTL_STOP && p->o.ask_pain && !p->asked && p->s->have_routine) {
+        ask_pain(p, PLAYER_STOPPED);
+        if (p->asking) {
+            coach_set_err(reply, cap, "ok stopping: pain 0-10 answers the question, stop ends it");
+            return 0;
+        }
+        coach_set_err(reply, cap, "ok stopped");
+        return 0;
+    }
+    if (CTL_IS_PAIN(c))
+        return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "no question waits for a pain rating");
     switch (c) {
     case CTL_PAUSE: return pause_cmd(p, reply, cap);
     case CTL_RESUME: return resume_cmd(p, reply, cap);
@@ -580,6 +809,7 @@ int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
     case CTL_VOLUME_UP:
     case CTL_VOLUME_DOWN: return volume_cmd(p, c == CTL_VOLUME_UP, reply, cap);
     case CTL_STOP: return stop_cmd(p, PLAYER_STOPPED, reply, cap);
+    case CTL_HURT: return hurt_cmd(p, reply, cap);
     default:
         return refuse(p, PH_UNKNOWN_COMMAND, reply, cap, "unknown command");
     }
@@ -587,7 +817,9 @@ int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap)
 
 void player_interrupt(struct player *p)
 {
-    if (p->state == PLAYER_PLAYING) stop_cmd(p, PLAYER_INTERRUPTED, NULL, 0);
+    /* a signal while the question waits: the session itself had ended */
+    bool after = p->asking || p->finishing || p->ask_due;
+    if (p->state == PLAYER_PLAYING) stop_cmd(p, after ? p->after_ask : PLAYER_INTERRUPTED, NULL, 0);
 }
 
 /* ---- the session's course ---- */
@@ -606,6 +838,8 @@ enum player_state player_tick(struct player *p)
         stop_cmd(p, PLAYER_FAILED, NULL, 0);
         return p->state;
     }
+    if (p->ask_due || p->asking || p->finishing) asking_tick(p);
+    if (p->state != PLAYER_PLAYING) return p->state;
     if (p->final) make_paused(p); /* the speech thread is free now: the first pause is instant */
     if (!p->ops->active(p->sink)) { /* the stream stopped: unplugged, the server quit */
         p->state = PLAYER_LOST;
@@ -721,6 +955,7 @@ static enum player_fail open_engine(struct player *p, char *err, size_t cap)
     if (rc) return PLAYER_NOMEM;
     p->have_live = true;
     if (p->have_music) render_set_music(&p->live.r, &p->music);
+    p->live.linger = p->o.ask_pain && p->s->have_routine; /* the question follows the end */
     if (p->s->preroll_ms) /* a routine's timeline starts with its own lead-in */
         live_keepalive(&p->live, frames_from_ms(p->s->preroll_ms, rate),
                        frames_from_ms(PLAN_KEEPALIVE_GAP_MS, rate), p->s->have_routine);
@@ -759,6 +994,7 @@ enum player_fail player_open(struct player **out, struct session *s, const struc
     p->state = PLAYER_PLAYING;
     p->jumped_to = UINT64_MAX;
     p->wait_seen = SIZE_MAX;
+    p->hurt_step = p->pain_step = -1;
     if (s->have_routine && !(p->done = calloc(s->routine.n_steps + 1, 1))) {
         free(p);
         return PLAYER_NOMEM;
@@ -885,7 +1121,15 @@ static void record_parts(struct player *p, uint64_t pos, struct player_summary *
             .when = p->started_at, .routine = pt->name, .title = pt->src->title,
             .steps_done = done, .steps_total = total, .skipped = skipped, .seconds = secs,
             .ending = k < cur ? "completed" : ending_of(p->state),
-            .stop_step = k == cur && stop ? stop->id : NULL};
+            .stop_step = k == cur && stop ? stop->id : NULL,
+            /* the pain stop in the routine it happened in; the rating and
+             * the holds' times (the session's) with the last record */
+            .pain_step = p->pain_step >= (int32_t)pt->first_step &&
+                                 p->pain_step < (int32_t)(pt->first_step + pt->n_steps)
+                             ? r->steps[p->pain_step].id
+                             : NULL,
+            .has_pain = k == cur && p->has_pain, .pain = p->pain,
+            .held = k == cur ? p->held : NULL};
         if (history_append(p->o.history_path, &rec)) {
             sum->history_failed = true;
             sum->history_errno = errno;
@@ -899,7 +1143,8 @@ void player_close(struct player *p, struct player_summary *sum)
     struct player_summary z;
     if (!sum) sum = &z;
     memset(sum, 0, sizeof *sum);
-    if (p->state == PLAYER_PLAYING) stop_cmd(p, PLAYER_STOPPED, NULL, 0);
+    if (p->state == PLAYER_PLAYING)
+        stop_cmd(p, p->asking || p->finishing || p->ask_due ? p->after_ask : PLAYER_STOPPED, NULL, 0);
     drain(p, -1, NULL);
     struct sink_stats st;
     p->ops->stats(p->sink, &st);
@@ -916,6 +1161,9 @@ void player_close(struct player *p, struct player_summary *sum)
     sum->lost_notes = atomic_load(&p->live.lost_notes);
     sum->stop_step = -1;
     sum->stop_part = -1;
+    sum->pain_step = p->pain_step;
+    sum->has_pain = p->has_pain;
+    sum->pain = p->pain;
     if (p->s->have_routine) {
         count_moves(p, pos, sum);
         sum->stop_step = stop_step(p, here(p)); /* waiting: the step it waits in */
@@ -933,7 +1181,9 @@ void player_close(struct player *p, struct player_summary *sum)
             .skipped = sum->moves_skipped, .ending = ending_of(p->state), .held = p->held,
             /* the time waited for "done" was exercise too */
             .seconds = (sum->heard_frames + p->waited_frames +
-                        atomic_load(&p->live.wait_frames)) / sum->rate_hz};
+                        atomic_load(&p->live.wait_frames)) / sum->rate_hz,
+            .pain_step = p->pain_step >= 0 ? r->steps[p->pain_step].id : NULL,
+            .has_pain = p->has_pain, .pain = p->pain};
         if (history_append(p->o.history_path, &rec)) {
             sum->history_failed = true;
             sum->history_errno = errno;

@@ -109,6 +109,28 @@ enum nav_result position_next(const struct timeline *tl, const struct routine *r
     return res;
 }
 
+bool position_skip_move(const struct timeline *tl, const struct routine *r, uint64_t pos,
+                        int32_t *step, uint64_t *skip_to)
+{
+    struct moves mv;
+    if (!moves_of(tl, r, &mv)) return false;
+    if (!mv.n) {
+        free(mv.m);
+        return false;
+    }
+    long k = move_at(&mv, pos);
+    if (k < 0) k = 0; /* the intro announces the first */
+    if ((size_t)k == mv.n) { /* the ending: nothing left to skip */
+        *step = tl->ch[mv.m[mv.n - 1].ch].step;
+        *skip_to = pos;
+    } else {
+        *step = tl->ch[mv.m[k].ch].step;
+        *skip_to = (size_t)k + 1 < mv.n ? mv.m[k + 1].lead : mv.tail;
+    }
+    free(mv.m);
+    return true;
+}
+
 enum nav_result position_previous(const struct timeline *tl, const struct routine *r, uint64_t pos,
                                   uint64_t *to)
 {

@@ -1,8 +1,8 @@
-/* --progress: counting a routine's full completions in a row in the
- * session history. history_read does the parsing, so the reader here skips
- * exactly the lines `coach history` skips: a damaged line (torn by a crash,
- * NUL-filled) does not break the streak, since it says nothing about how a
- * session ended. */
+/* --progress: walking a routine's records in the session history (the
+ * rule is in progress.h). history_read does the parsing, so the reader
+ * here skips exactly the lines `coach history` skips: a damaged line (torn
+ * by a crash, NUL-filled) does not break the streak, since it says nothing
+ * about how a session ended. */
 #include "coach/progress.h"
 
 #include <errno.h>
@@ -11,39 +11,75 @@
 #include "coach/common.h"
 #include "coach/history.h"
 
-struct streak_ctx {
+bool progress_pain(const struct history_record *rec)
+{
+    return rec->pain_step || (rec->has_pain && rec->pain >= PROGRESS_PAIN_DOWN);
+}
+
+bool progress_clean(const struct history_record *rec)
+{
+    return strcmp(rec->ending, "completed") == 0 && rec->steps_done == rec->steps_total &&
+           rec->skipped == 0 && !progress_pain(rec);
+}
+
+struct walk_ctx {
     const char *routine;
-    unsigned *streak;
+    struct progress *p;
 };
 
-/* Reading oldest first: a full completion extends the streak, any other
- * ending of this routine starts it over. What is left at the end is the
- * run counted back from the newest record. */
-static int count_record(void *ctx, const struct history_entry *e)
+/* Oldest first: what is left at the end is the newest state. */
+static int walk_record(void *ctx, const struct history_entry *e)
 {
-    struct streak_ctx *c = ctx;
+    struct walk_ctx *c = ctx;
     const struct history_record *rec = &e->rec;
+    struct progress *p = c->p;
     if (strcmp(rec->routine, c->routine) != 0) return 0;
-    if (strcmp(rec->ending, "completed") == 0 && rec->steps_done == rec->steps_total &&
-        rec->skipped == 0)
-        (*c->streak)++;
-    else
-        *c->streak = 0;
+    p->stepped_down = false;
+    if (progress_pain(rec)) { /* it hurt: a level easier, and the count starts again */
+        if (p->level > LEVEL_EASY) p->level = (enum level)(p->level - 1);
+        p->streak = 0;
+        p->stepped_down = true;
+        p->pain_stop = rec->pain_step != NULL;
+        p->pain = rec->has_pain ? rec->pain : 0;
+    } else if (progress_clean(rec)) {
+        p->streak++;
+        if (p->streak % PROGRESS_PER_LEVEL == 0 && p->level < LEVEL_HARD)
+            p->level = (enum level)(p->level + 1);
+    } else {
+        p->streak = 0;
+    }
     return 0;
+}
+
+int progress_walk(const char *path, const char *routine, enum level base, struct progress *out,
+                  struct history_damage *damage)
+{
+    if (!out) {
+        errno = EINVAL;
+        return COACH_EINVAL;
+    }
+    *out = (struct progress){.level = base};
+    if (!path || !routine) {
+        errno = EINVAL;
+        return COACH_EINVAL;
+    }
+    struct walk_ctx c = {.routine = routine, .p = out};
+    int rc = history_scan(path, walk_record, &c, damage);
+    if (rc == COACH_ENOTFOUND) rc = COACH_OK; /* no history yet: the base level */
+    if (rc) *out = (struct progress){.level = base};
+    return rc;
 }
 
 int progress_streak(const char *path, const char *routine, unsigned *streak,
                     struct history_damage *damage)
 {
-    if (!path || !routine || !streak) {
+    if (!streak) {
         errno = EINVAL;
         return COACH_EINVAL;
     }
-    *streak = 0;
-    struct streak_ctx c = {.routine = routine, .streak = streak};
-    int rc = history_scan(path, count_record, &c, damage);
-    if (rc == COACH_ENOTFOUND) return COACH_OK; /* no history yet: a streak of 0 */
-    if (rc) *streak = 0;
+    struct progress p;
+    int rc = progress_walk(path, routine, LEVEL_EASY, &p, damage);
+    *streak = p.streak;
     return rc;
 }
 

@@ -53,6 +53,7 @@ static const struct keydef routine_keys[] = {
     {"summary", KT_TEXT, RK(summary), 0, 0, 0},
     {"voice", KT_VOICE, RK(voice), 0, 0, 0},
     {"caution", KT_TEXTS, RK(cautions), 0, 0, 0},
+    {"stop_safely", KT_TEXT, RK(stop_safely), 0, 0, 0},
     {"rest", KT_SEC, RK(rest_ms), 0, 600000, 0},
     {"prepare", KT_SEC, RK(prepare_ms), 0, 120000, 0},
     {"countdown", KT_COUNT, RK(countdown_s), 0, 10, 0},
@@ -1194,6 +1195,7 @@ void routine_free(struct routine *r)
     free(r->path);
     free(r->title);
     free(r->summary);
+    free(r->stop_safely);
     free(r->voice);
     strlist_free(&r->cautions);
     strlist_free(&r->before);

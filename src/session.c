@@ -326,9 +326,10 @@ static enum session_fail pick_level(struct session *s, const struct session_opts
     if (!o->progress) return SESSION_OK;
     char *hpath = o->history_path ? coach_strdup(o->history_path) : history_default_path();
     struct history_damage dmg = {0};
-    if (!hpath || progress_streak(hpath, s->name, &s->streak, &dmg)) {
+    struct progress pr = {.level = base};
+    if (!hpath || progress_walk(hpath, s->name, base, &pr, &dmg)) {
         s->progress_errno = errno ? errno : EIO;
-        s->streak = 0;
+        pr = (struct progress){.level = base};
     } else if (dmg.lines && d) {
         char text[256];
         history_damage_text(&dmg, text, sizeof text);
@@ -336,16 +337,20 @@ static enum session_fail pick_level(struct session *s, const struct session_opts
                    text);
     }
     free(hpath);
-    s->level = progress_level(base, s->streak);
-    if (s->streak >= PROGRESS_PER_LEVEL) {
-        static const enum phrase_id words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
-        /* the bare word: voice_format would capitalize it ("Medium") */
-        const char *word = s->voice.phrases[words[s->level]];
+    s->streak = pr.streak;
+    s->level = pr.level;
+    s->pain_down = pr.stepped_down;
+    static const enum phrase_id words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
+    /* the bare word: voice_format would capitalize it ("Medium") */
+    const char *word = s->voice.phrases[words[s->level]];
+    if (pr.stepped_down) /* it hurt last time: said first thing, whatever the level */
+        s->announce = voice_format(&s->voice, PH_PROGRESS_DOWN, &(struct phrase_args){.text = word});
+    else if (s->streak >= PROGRESS_PER_LEVEL)
         s->announce = voice_format(&s->voice, PH_PROGRESS,
                                    &(struct phrase_args){.n = (long)s->streak, .text = word});
-        if (!s->announce) return SESSION_NOMEM;
-    }
-    return SESSION_OK;
+    else
+        return SESSION_OK;
+    return s->announce ? SESSION_OK : SESSION_NOMEM;
 }
 
 /* "exercises 1-5; steps warm-up, bridge, ...": what --from can name (heap). */

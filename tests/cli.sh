@@ -155,7 +155,8 @@ expect 0 "$coach" voices
 has "$out" "en-us: espeak-ng voice en-us"; has "$out" "espeak-ng voices installed"
 
 # --progress: 3 full completions in a row of this routine -> one level up, said
-# after the title; a stopped session starts the count over
+# after the title; a stopped session starts the count over and keeps the
+# level; a pain stop steps it back down
 export COACH_HISTORY_FILE="$tmp/history.tsv"
 expect 0 "$coach" plan "$tmp/short.ini" --progress
 has "$err" "progress: 0 completions in a row -> easy"
@@ -169,7 +170,12 @@ expect 0 "$coach" export "$tmp/short.ini" --progress -o "$tmp/prog.wav" --captio
 grep -q "3 times in a row" "$tmp/prog.vtt" && ok || bad "export --progress did not say it"
 expect 0 "$coach" plan "$tmp/short.ini" --progress --level hard; has "$err" "-> hard"
 rec 5 short 0 stopped
-expect 0 "$coach" plan "$tmp/short.ini" --progress; has "$err" "0 completions in a row -> easy"
+expect 0 "$coach" plan "$tmp/short.ini" --progress; has "$err" "0 completions in a row -> medium"
+# a pain stop (field 11) steps a level back down, said after the title
+printf '2026-01-06T10:00:00\tshort\tShort\t0\t1\t20\tstopped\t0\t-\ta\ta\t-\n' >>"$COACH_HISTORY_FILE"
+expect 0 "$coach" plan "$tmp/short.ini" --progress
+has "$err" "0 completions in a row, the last session hurt: a level down -> easy"
+has "$out" "Last time it hurt, so today it is easy."
 unset COACH_HISTORY_FILE
 
 # export --all: every routine found, one process each; a copy of the binary

@@ -59,7 +59,7 @@ routines=$(cd "$src/routines" && ls -- *.ini | sed 's/\.ini$//')
 voices=$(cd "$src/voices" && ls -- *.ini | sed 's/\.ini$//')
 [ -n "$routines" ] && [ -n "$voices" ] || { echo "FAIL: no routines or voices in $src"; exit 1; }
 cmds='play menu export check plan list ctl history voices devices help version'
-words='pause resume toggle next back previous repeat where louder softer stop done'
+words='pause resume toggle next back previous repeat where louder softer stop done hurt pain'
 
 # commands, with or without options before them
 comp "$cmds" ''
@@ -110,6 +110,9 @@ comp "$words" ctl ''
 comp 'toggle' ctl t
 comp "$words" ctl -s /tmp/sock ''
 comp '' ctl toggle ''
+comp '0 1 2 3 4 5 6 7 8 9 10' ctl pain ''
+comp '10' ctl pain 10
+comp '--ask-pain' play --ask
 # options per command
 comp '--json' plan --j
 comp '--socket' ctl -

@@ -49,6 +49,11 @@ static void test_keys(void)
         {'P', CTL_PREVIOUS},    {KEY_RIGHT, CTL_NEXT}, {KEY_LEFT, CTL_BACK},
         {KEY_UP, CTL_VOLUME_UP}, {KEY_DOWN, CTL_VOLUME_DOWN},
         {'\n', CTL_DONE},      {'\r', CTL_DONE},  {'d', CTL_DONE},
+        {'h', CTL_HURT},
+        /* the digits answer --ask-pain */
+        {'0', CTL_PAIN_0},      {'1', CTL_PAIN_0 + 1}, {'5', CTL_PAIN_0 + 5}, {'9', CTL_PAIN_0 + 9},
+        {'2', CTL_PAIN_0 + 2},  {'3', CTL_PAIN_0 + 3}, {'4', CTL_PAIN_0 + 4}, {'6', CTL_PAIN_0 + 6},
+        {'7', CTL_PAIN_0 + 7},  {'8', CTL_PAIN_0 + 8},
     };
     int bound = 0;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -58,6 +63,7 @@ static void test_keys(void)
         if (ctl_from_key(k) != CTL_NONE) bound++;
     CHECKF(bound == (int)(sizeof map / sizeof map[0]), "%d keys bound", bound);
     CHECK(ctl_from_key('D') == CTL_NONE); /* the arrows' letters are not commands */
+    CHECK(ctl_from_key('H') == CTL_NONE); /* nor Home's */
     CHECK(ctl_from_key(0) == CTL_NONE);
     CHECK(ctl_from_key(1000) == CTL_NONE);
 }
@@ -91,20 +97,29 @@ static void test_words(void)
         {"QUIT", CTL_STOP},
         {"done", CTL_DONE},
         {" Done\n", CTL_DONE},
+        {"hurt", CTL_HURT},
+        {"HURT", CTL_HURT},
+        {"pain 0", CTL_PAIN_0},
+        {"pain 3", CTL_PAIN_0 + 3},
+        {"Pain  10", CTL_PAIN_10},
+        {" pain\t7 \n", CTL_PAIN_0 + 7},
+        {"pain 007", CTL_PAIN_0 + 7},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         CHECKF(ctl_from_word(map[i].word) == map[i].cmd, "word '%s'", map[i].word);
 
     static const char *unknown[] = {"",      "   ",  "paus",     "pausee",    "pause now",
                                     "p",     "n",    "+",        "volume",    "volume up",
-                                    "stop!", "none", "\xc3\xa9", "toggle\x01"};
+                                    "stop!", "none", "\xc3\xa9", "toggle\x01", "pain",
+                                    "pain ", "pain 11", "pain -1", "pain 3x", "pain 1 0",
+                                    "pain3", "pain 0010", "hurts"};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECKF(ctl_from_word(unknown[i]) == CTL_NONE, "word '%s' accepted", unknown[i]);
     CHECK(ctl_from_word(NULL) == CTL_NONE);
 
     /* canonical words round-trip; the help names each of them */
     const char *help = ctl_words_help();
-    for (int c = CTL_TOGGLE; c <= CTL_DONE; c++) {
+    for (int c = CTL_TOGGLE; c <= CTL_HURT; c++) {
         const char *w = ctl_word((enum ctl_cmd)c);
         CHECKF(w && ctl_from_word(w) == (enum ctl_cmd)c, "ctl_word(%d) = '%s'", c,
                w ? w : "(null)");
@@ -113,6 +128,8 @@ static void test_words(void)
     CHECK(strcmp(ctl_word(CTL_VOLUME_UP), "louder") == 0);
     CHECK(strcmp(ctl_word(CTL_STOP), "stop") == 0);
     CHECK(ctl_word(CTL_NONE) != NULL);
+    CHECK(strcmp(ctl_word(CTL_PAIN_0 + 4), "pain") == 0);
+    CHECK(strstr(help, ", pain") != NULL);
 }
 
 /* Feeds bytes (all at once) to a decoder; the keys that come out. */

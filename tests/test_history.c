@@ -92,12 +92,12 @@ static void test_roundtrip(const char *dir)
     free(out);
 
     struct history_record recs[] = {
-        {T0, "lower-back-relief", "Lower back relief", 10, 10, 18 * 60 + 9, "completed", 0, NULL, NULL, NULL},
-        {T0 + 86400, "desk\tbreak", "Desk\tbreak\nwith\r\nnewlines", 3, 7, 45, "stopped", 0, NULL, NULL, NULL},
-        {T0 + 2 * 86400, "one", "", 0, 1, 0, "interrupted", 0, NULL, NULL, NULL},
-        {T0 + 3 * 86400 + 3600, "long", "Long one", 12, 40, 3600 + 5 * 60 + 3, "error", 0, NULL, NULL, NULL},
-        {T0 + 4 * 86400, "hour", "Hour", 2, 2, 7200, "completed", 0, NULL, NULL, NULL},
-        {T0 + 5 * 86400, "skip", "Skipped some", 1, 3, 61, "completed", 2, NULL, NULL, NULL},
+        {T0, "lower-back-relief", "Lower back relief", 10, 10, 18 * 60 + 9, "completed", 0, NULL, NULL, NULL, NULL, false, 0},
+        {T0 + 86400, "desk\tbreak", "Desk\tbreak\nwith\r\nnewlines", 3, 7, 45, "stopped", 0, NULL, NULL, NULL, NULL, false, 0},
+        {T0 + 2 * 86400, "one", "", 0, 1, 0, "interrupted", 0, NULL, NULL, NULL, NULL, false, 0},
+        {T0 + 3 * 86400 + 3600, "long", "Long one", 12, 40, 3600 + 5 * 60 + 3, "error", 0, NULL, NULL, NULL, NULL, false, 0},
+        {T0 + 4 * 86400, "hour", "Hour", 2, 2, 7200, "completed", 0, NULL, NULL, NULL, NULL, false, 0},
+        {T0 + 5 * 86400, "skip", "Skipped some", 1, 3, 61, "completed", 2, NULL, NULL, NULL, NULL, false, 0},
     };
     size_t n = sizeof recs / sizeof recs[0];
     for (size_t i = 0; i < n; i++)
@@ -136,7 +136,7 @@ static void test_roundtrip(const char *dir)
     /* damage: a record torn by a crash (no newline), then more records */
     append_raw(path, "2026-11-26T08:00:00\tcrash\tCrashed ses");
     struct history_record after = {T0 + 6 * 86400, "after", "After the crash", 5, 5, 300,
-                                   "completed", 0, NULL, NULL, NULL};
+                                   "completed", 0, NULL, NULL, NULL, NULL, false, 0};
     CHECK(history_append(path, &after) == 0);
     /* assorted junk lines between good records */
     append_raw(path, "\n"
@@ -159,7 +159,7 @@ static void test_roundtrip(const char *dir)
         fputs("2026-11-28T08:00:00\tz\tZ\t1\t2\t3\tcompleted\n", f);
         fclose(f);
     }
-    struct history_record last = {T0 + 8 * 86400, "last", "Last", 1, 1, 61, "stopped", 0, NULL, NULL, NULL};
+    struct history_record last = {T0 + 8 * 86400, "last", "Last", 1, 1, 61, "stopped", 0, NULL, NULL, NULL, NULL, false, 0};
     CHECK(history_append(path, &last) == 0);
 
     out = print_to_string(path, &rc);
@@ -175,7 +175,7 @@ static void test_roundtrip(const char *dir)
     free(out);
 
     /* bad endings are refused rather than written and lost */
-    struct history_record bad = {T0, "x", "X", 1, 1, 1, "finished", 0, NULL, NULL, NULL};
+    struct history_record bad = {T0, "x", "X", 1, 1, 1, "finished", 0, NULL, NULL, NULL, NULL, false, 0};
     CHECK(history_append(path, &bad) == COACH_EINVAL);
     bad.ending = NULL;
     CHECK(history_append(path, &bad) == COACH_EINVAL);
@@ -184,7 +184,7 @@ static void test_roundtrip(const char *dir)
 static void test_errors(const char *dir)
 {
     char path[700], file[600];
-    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed", 0, NULL, NULL, NULL};
+    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed", 0, NULL, NULL, NULL, NULL, false, 0};
 
     /* the parent is a regular file */
     snprintf(file, sizeof file, "%s/plainfile", dir);
@@ -234,7 +234,7 @@ static off_t file_size(const char *path)
  * errno EPERM, and history_refused() says why (containing want). */
 static void refused(const char *path, const char *want)
 {
-    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed", 0, NULL, NULL, NULL};
+    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed", 0, NULL, NULL, NULL, NULL, false, 0};
     errno = 0;
     int rc = history_append(path, &r);
     const char *why = history_refused();
@@ -291,7 +291,7 @@ static void test_symlinks(const char *dir)
     snprintf(link, sizeof link, "%s/mine", safe);
     CHECK(symlink(real, link) == 0);
     snprintf(path, sizeof path, "%s/mine/h.tsv", safe);
-    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed", 0, NULL, NULL, NULL};
+    struct history_record r = {T0, "a", "A", 1, 1, 1, "completed", 0, NULL, NULL, NULL, NULL, false, 0};
     CHECK(history_append(path, &r) == 0);
     CHECK(history_refused() == NULL);
     snprintf(path, sizeof path, "%s/h.tsv", real);
@@ -353,7 +353,7 @@ static void test_symlinks(const char *dir)
  * back to exactly what it was. */
 static void rollback_at(const char *path, off_t extra)
 {
-    struct history_record r = {T0, "roll", "Rolled back", 1, 1, 1, "completed", 0, NULL, NULL, NULL};
+    struct history_record r = {T0, "roll", "Rolled back", 1, 1, 1, "completed", 0, NULL, NULL, NULL, NULL, false, 0};
     char *before = test_read_file(path, NULL);
     off_t size = file_size(path);
     struct rlimit old, lim;
@@ -378,7 +378,7 @@ static void test_rollback(const char *dir)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/safe/roll.tsv", dir);
-    struct history_record r = {T0, "first", "First", 1, 1, 1, "completed", 0, NULL, NULL, NULL};
+    struct history_record r = {T0, "first", "First", 1, 1, 1, "completed", 0, NULL, NULL, NULL, NULL, false, 0};
     CHECK(history_append(path, &r) == 0);
     signal(SIGXFSZ, SIG_IGN);
     rollback_at(path, 0);  /* no byte fits */
@@ -511,7 +511,7 @@ static void test_long_line(const char *dir)
     /* a record too long to read back is never written */
     static char title[HISTORY_LINE_MAX];
     memset(title, 't', sizeof title - 1);
-    struct history_record r = {T0, "long", title, 1, 1, 1, "completed", 0, NULL, NULL, NULL};
+    struct history_record r = {T0, "long", title, 1, 1, 1, "completed", 0, NULL, NULL, NULL, NULL, false, 0};
     off_t size = file_size(path);
     CHECK(history_append(path, &r) == COACH_EINVAL);
     CHECK(file_size(path) == size);
@@ -542,9 +542,9 @@ static void test_steps_and_json(const char *dir)
     CHECKF(out && strcmp(out, "[]\n") == 0, "no history: '%s'", out ? out : "(null)");
     free(out);
     struct history_record recs[] = {
-        {T0, "core", "Core \"strength\"", 5, 5, 900, "completed", 0, NULL, NULL, NULL},
-        {T0 + 86400, "core", "Core", 2, 5, 300, "stopped", 1, "dead-bug", "bird-dog", NULL},
-        {T0 + 2 * 86400, "core", "Core", 1, 5, 60, "interrupted", 0, NULL, "plank", NULL},
+        {T0, "core", "Core \"strength\"", 5, 5, 900, "completed", 0, NULL, NULL, NULL, NULL, false, 0},
+        {T0 + 86400, "core", "Core", 2, 5, 300, "stopped", 1, "dead-bug", "bird-dog", NULL, NULL, false, 0},
+        {T0 + 2 * 86400, "core", "Core", 1, 5, 60, "interrupted", 0, NULL, "plank", NULL, NULL, false, 0},
     };
     for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++)
         CHECKF(history_append(path, &recs[i]) == 0, "append %zu", i);

@@ -1,8 +1,9 @@
 /* Tests for --progress: the streak of full completions read back from a
  * history written with history_append (other routines ignored, a stopped,
  * interrupted or partial session ends the streak, damaged lines skipped),
- * an empty or missing history, and the level rule base + streak / 3
- * capped at hard. */
+ * an empty or missing history, the level rule base + streak / 3
+ * capped at hard, and the pain rule: a pain stop or a rating of 7 or more
+ * steps a level down. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
@@ -31,6 +32,25 @@ static void add_skipped(const char *routine, const char *ending, unsigned done, 
 static void add(const char *routine, const char *ending, unsigned done, unsigned total)
 {
     add_skipped(routine, ending, done, total, 0);
+}
+
+/* A record with a pain stop (pain_step) and/or a rating (pain >= 0). */
+static void add_pain(const char *routine, const char *ending, const char *pain_step, int pain)
+{
+    struct history_record r = {.when = when, .routine = routine, .title = "T",
+                               .steps_done = 5, .steps_total = 5, .seconds = 60,
+                               .ending = ending, .pain_step = pain_step,
+                               .has_pain = pain >= 0, .pain = pain >= 0 ? (unsigned)pain : 0};
+    when += 3600;
+    CHECK(history_append(path, &r) == 0);
+}
+
+static struct progress walk(const char *routine, enum level base)
+{
+    struct progress p;
+    int rc = progress_walk(path, routine, base, &p, NULL);
+    CHECKF(rc == 0, "rc %d", rc);
+    return p;
 }
 
 static unsigned streak(const char *routine)
@@ -131,6 +151,58 @@ static void test_level_rule(void)
     CHECK(progress_level(LEVEL_EASY, n) == LEVEL_HARD);
 }
 
+/* A pain stop or a rating of 7 or more steps one level back down (never
+ * below easy) and starts the count again; a level reached stays through
+ * ordinary stops; ratings below 7 do not break a streak. */
+static void test_pain_rule(void)
+{
+    fresh("progress-pain");
+    struct progress p = walk("back", LEVEL_EASY);
+    CHECK(p.level == LEVEL_EASY && p.streak == 0 && !p.stepped_down);
+    for (int i = 0; i < 3; i++) add("back", "completed", 5, 5);
+    p = walk("back", LEVEL_EASY);
+    CHECK(p.level == LEVEL_MEDIUM && p.streak == 3);
+    /* a rating below 7 is a clean session */
+    add_pain("back", "completed", NULL, 6);
+    p = walk("back", LEVEL_EASY);
+    CHECK(p.level == LEVEL_MEDIUM && p.streak == 4 && !p.stepped_down);
+    /* a completed session with a pain stop (skipped with next) is not clean: down */
+    add_pain("back", "completed", "bird-dog", -1);
+    p = walk("back", LEVEL_EASY);
+    CHECKF(p.level == LEVEL_EASY && p.streak == 0 && p.stepped_down && p.pain_stop, "level %d streak %u",
+           (int)p.level, p.streak);
+    CHECK(streak("back") == 0);
+    /* three clean sessions: up again; a stop keeps the level, restarts the count */
+    for (int i = 0; i < 3; i++) add("back", "completed", 5, 5);
+    add("back", "stopped", 2, 5);
+    p = walk("back", LEVEL_EASY);
+    CHECK(p.level == LEVEL_MEDIUM && p.streak == 0 && !p.stepped_down);
+    /* a rating of 7 after a full completion: down */
+    add_pain("back", "completed", NULL, 7);
+    p = walk("back", LEVEL_EASY);
+    CHECK(p.level == LEVEL_EASY && p.stepped_down && !p.pain_stop && p.pain == 7);
+    /* from the routine's own medium: pain steps below it, to easy */
+    fresh("progress-pain-base");
+    add_pain("core", "stopped", "plank", 9);
+    p = walk("core", LEVEL_MEDIUM);
+    CHECK(p.level == LEVEL_EASY && p.stepped_down);
+    /* and never below easy; other routines' pain does not count */
+    add_pain("core", "stopped", "plank", -1);
+    add_pain("back", "stopped", "plank", -1);
+    p = walk("core", LEVEL_EASY);
+    CHECK(p.level == LEVEL_EASY && p.stepped_down);
+    for (int i = 0; i < 9; i++) add("core", "completed", 5, 5);
+    p = walk("core", LEVEL_EASY);
+    CHECK(p.level == LEVEL_HARD && p.streak == 9 && !p.stepped_down);
+    add_pain("core", "completed", NULL, 10);
+    p = walk("core", LEVEL_EASY);
+    CHECK(p.level == LEVEL_MEDIUM && p.streak == 0);
+    /* no history at all: the base */
+    fresh("progress-pain-none");
+    p = walk("core", LEVEL_MEDIUM);
+    CHECK(p.level == LEVEL_MEDIUM && p.streak == 0 && !p.stepped_down);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -138,5 +210,6 @@ int main(void)
     test_empty();
     test_streak();
     test_level_rule();
+    test_pain_rule();
     return test_done();
 }

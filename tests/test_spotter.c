@@ -193,6 +193,7 @@ static const struct {
     {"coach softer", "coach softer", CTL_VOLUME_DOWN},
     {"coach stop", "coach stop", CTL_STOP},
     {"coach done", "coach done", CTL_DONE},
+    {"coach it hurts", "coach it hurts", CTL_HURT},
 };
 
 /* Each command, said by flite's slt between half-seconds of silence, is

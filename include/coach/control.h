@@ -23,7 +23,14 @@ enum ctl_cmd {
     CTL_STOP,        /* q: stop and exit */
     CTL_DONE,        /* Enter, d: a self-paced part is finished (pace = self, hold = max,
                       * rest = ready); MPRIS Next while one waits */
+    CTL_HURT,        /* h: it hurts: stop the exercise at once, say how to get out of it
+                      * safely, offer to skip it (next) or end the session (stop) */
+    /* --ask-pain's answer, 0-10: keys 0-9 (1 then 0 within a second: 10),
+     * the words "pain 0" .. "pain 10" (consecutive: CTL_PAIN_0 + n) */
+    CTL_PAIN_0,
+    CTL_PAIN_10 = CTL_PAIN_0 + 10,
 };
+#define CTL_IS_PAIN(c) ((c) >= CTL_PAIN_0 && (c) <= CTL_PAIN_10)
 
 /* Keys beyond bytes: the arrows. */
 enum { KEY_NONE = -1, KEY_UP = 0x100, KEY_DOWN, KEY_RIGHT, KEY_LEFT };
@@ -45,12 +52,13 @@ int keydec_feed(struct keydec *k, unsigned char c, uint64_t now_ms);
 /* A key of a playing coach -> command (CTL_NONE if not bound). */
 enum ctl_cmd ctl_from_key(int key);
 /* A word ("pause", "resume", "toggle", "next", "back", "previous",
- * "repeat", "where", "louder", "softer", "stop", "done"; case-insensitive,
- * surrounding blanks ignored) -> command, CTL_NONE if unknown. */
+ * "repeat", "where", "louder", "softer", "stop", "done", "hurt", "pain N"
+ * with N 0-10; case-insensitive, surrounding blanks ignored) -> command,
+ * CTL_NONE if unknown. */
 enum ctl_cmd ctl_from_word(const char *word);
-/* The canonical word of a command ("pause", ...). */
+/* The canonical word of a command ("pause", ..., "pain" for every rating). */
 const char *ctl_word(enum ctl_cmd c);
-/* A one-line list of the words, for messages. */
+/* A one-line list of the words, for messages ("pain" takes its number). */
 const char *ctl_words_help(void);
 
 #endif

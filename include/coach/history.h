@@ -11,7 +11,11 @@
  * started at (--from, --resume) and of the step that was playing when it
  * ended unfinished, "-" for none (top; completed): 10 fields. Then, only
  * in records of sessions with a "hold = max", the seconds held in each,
- * comma-separated ("45,38"): 11 fields (the step fields "-" if none). */
+ * comma-separated ("45,38"): 11 fields (the step fields "-" if none).
+ * Then, only in records that have one of them, the id of the exercise
+ * stopped because it hurt (the pain stop: `hurt`; "-" for none) and the
+ * pain rating 0-10 given at the end (--ask-pain; "-" for none): 13 fields
+ * (the seconds held "-" if none). */
 #ifndef COACH_HISTORY_H
 #define COACH_HISTORY_H
 
@@ -31,6 +35,9 @@ struct history_record {
     const char *from_step;  /* id of the step it started at; NULL: the top */
     const char *stop_step;  /* id of the step playing when it ended unfinished; NULL: none */
     const char *held;       /* hold = max: seconds held, "45,38"; NULL or "": none */
+    const char *pain_step;  /* id of the exercise stopped because it hurt; NULL: none */
+    bool has_pain;          /* a pain rating was given (--ask-pain) */
+    unsigned pain;          /* the rating, 0-10 (has_pain) */
 };
 /* The most holds a record lists (the rest are left out). */
 #define HISTORY_MAX_HELD 32

@@ -92,8 +92,13 @@ struct live {
     struct ring note;          /* audio -> control thread */
     float *mix;                /* scratch: the mono mix of a block */
     float *ack_mono;           /* scratch for the acknowledgement tone */
+    /* set before the sound starts: at the end of the whole routine, note
+     * NOTE_ENDED but stay (silent) for speech until LIVE_STOP (--ask-pain
+     * asks its question there) */
+    bool linger;
     /* audio thread only (after start) */
     struct renderer r;
+    bool ended;                /* linger: NOTE_ENDED sent, the timeline is over */
     bool final;                /* the timeline is the whole routine */
     bool done;
     bool paused;               /* asked to pause (stays until resumed) */

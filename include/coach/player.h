@@ -40,6 +40,10 @@
 #define PLAYER_STALL_MS 2000
 #define PLAYER_GIVE_UP_MS 60000
 #define PLAYER_TICK_GAP_MS 1000   /* ticks further apart: the process was stopped */
+/* --ask-pain: the question waits this long for an answer, then the session
+ * ends with none recorded; key 1 waits PLAYER_TEN_MS for a 0 (10) */
+#define PLAYER_ASK_PAIN_MS 60000
+#define PLAYER_TEN_MS 1000
 
 struct player;
 
@@ -56,6 +60,11 @@ struct player_opts {
     /* 0: PLAYER_STALL_MS and PLAYER_GIVE_UP_MS on a device (a real-time
      * sink); a sink paced by wait alone never stalls unless given these */
     int stall_ms, give_up_ms;
+    /* --ask-pain: at the end (completed, or stopped by a command) ask "How
+     * is your back, from 0 to 10?" and wait up to ask_pain_ms (0:
+     * PLAYER_ASK_PAIN_MS) for CTL_PAIN_0..10 */
+    bool ask_pain;
+    int ask_pain_ms;
 };
 
 /* What failed when a player could not start; each has its exit status. */
@@ -118,6 +127,11 @@ struct player_summary {
     uint64_t first_sound_ns; /* CLOCK_MONOTONIC; 0: no sound */
     double latency_s;
     uint64_t missed_clips, underruns, stall_frames, lost_notes;
+    /* a pain stop (`hurt`): the exercise it stopped (index into the
+     * routine's steps; the first, if more than one hurt); -1: none */
+    int32_t pain_step;
+    bool has_pain;          /* --ask-pain was answered */
+    unsigned pain;          /* with this rating, 0-10 */
     bool history_failed;    /* the record could not be written (history_errno) */
     int history_errno;
 };
@@ -136,7 +150,16 @@ int player_fd(const struct player *p);
 enum player_state player_tick(struct player *p);
 /* Carries out a command; reply is a line for `coach ctl` ("ok paused at
  * 4:31.0", "error this is the end of the routine"). Returns 0 if carried
- * out, else COACH_EINVAL (refused: said why in speech too). */
+ * out, else COACH_EINVAL (refused: said why in speech too).
+ *   CTL_HURT: the pain stop. The timeline fades out at once and holds
+ *   (paused); the routine's stop_safely words (or the profile's) are said,
+ *   then the profile's hurt_offer. Then next, resume or toggle go on with
+ *   the move after the one that hurt (its lead-in; never the one that
+ *   hurt, unless previous or back ask for it), stop ends the session. The
+ *   history records the pain stop.
+ *   CTL_PAIN_0..10: the answer to --ask-pain's question (refused when no
+ *   question waits); 1 waits PLAYER_TEN_MS for a 0 (then it is 10) or any
+ *   other command (then it is 1). */
 int player_command(struct player *p, enum ctl_cmd c, char *reply, size_t cap);
 /* A signal asks to stop: as a stop command, but recorded as interrupted. */
 void player_interrupt(struct player *p);

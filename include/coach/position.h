@@ -38,6 +38,15 @@ enum nav_result position_previous(const struct timeline *tl, const struct routin
                                   uint64_t *to);
 uint64_t position_back(const struct timeline *tl, const struct routine *r, uint64_t pos);
 
+/* A pain stop at pos (`hurt`): the move it concerns in *step (the move
+ * playing, or the one a lead-in or the intro announces; the last one in
+ * the ending) and where skipping it goes in *skip_to: the next move's
+ * lead-in, or the ending after the last move (in the ending: pos, nothing
+ * left to skip). Returns false if the timeline has no move (or memory ran
+ * out). */
+bool position_skip_move(const struct timeline *tl, const struct routine *r, uint64_t pos,
+                        int32_t *step, uint64_t *skip_to);
+
 /* "Exercise 3 of 9: Bridge. Set 1 of 2. Left leg. Hold 4 of 10. 40 seconds
  * left in this step. 12 minutes left in the routine.", "Paused." first when
  * paused, "Resting. Next: Bridge. 12 seconds left in this rest." in a rest

@@ -101,6 +101,7 @@ struct routine {
     char *voice;              /* profile name, default "en-us" */
     int voice_line;           /* line of "voice =", 0 if defaulted */
     struct strlist cautions;  /* read in the intro */
+    char *stop_safely;        /* said on a pain stop (hurt); NULL: the voice profile's */
     uint32_t rest_ms;         /* between steps, default 15000 */
     bool rest_ready;          /* rest = ready: the rests between steps wait for "done" */
     uint32_t remind_ms;       /* a self-paced wait's reminder after this silence; 0 = never;

@@ -72,6 +72,7 @@ struct session {
     struct timeline tl;   /* the whole plan (unless defer_plan) */
     enum level level;     /* the level played */
     unsigned streak;      /* --progress: full completions in a row found */
+    bool pain_down;       /* --progress: the last session hurt, so a level down (progress.h) */
     int progress_errno;   /* --progress: the history could not be read (0: it could) */
     char *announce;       /* --progress sentence said after the title, or NULL */
     uint32_t preroll_ms;  /* every plan's lead-in; the live engine's too (0: none) */

@@ -96,7 +96,12 @@
     X(PH_COUNT_UP, "count_up")           /* hold = max: {seconds} held so far */          \
     X(PH_HELD, "held")                   /* hold = max, after done: {seconds} held */     \
     X(PH_NOTHING_TO_FINISH, "nothing_to_finish") /* done when nothing waits for it */     \
-    X(PH_CAPTION_SELF, "caption_self")   /* captions of an export: {seconds} given to a self-paced part */
+    X(PH_CAPTION_SELF, "caption_self")   /* captions of an export: {seconds} given to a self-paced part */ \
+    X(PH_STOP_SAFELY, "stop_safely")     /* hurt: how to get out of the exercise safely */ \
+    X(PH_HURT_OFFER, "hurt_offer")       /* hurt: skip the exercise or end the session */  \
+    X(PH_ASK_PAIN, "ask_pain")           /* --ask-pain: the question at the end */         \
+    X(PH_PAIN_NOTED, "pain_noted")       /* --ask-pain: {n} the rating given */            \
+    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \

@@ -187,8 +187,8 @@ _coach()
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
-        play) opts="$session $live --from --resume --with-warm-up" ;;
-        menu) opts="$session $live" ;;
+        play) opts="$session $live --from --resume --with-warm-up --ask-pain" ;;
+        menu) opts="$session $live --ask-pain" ;;
         export) opts="$session --output --format --captions --chapters --all --music --channels --preroll --from --resume --with-warm-up" ;;
         check) opts="$session --strict --with-warm-up" ;;
         plan) opts="$session --json --from --resume --with-warm-up" ;;
@@ -219,7 +219,9 @@ _coach()
     done
     case $cmd in
     ctl)
-        ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back previous repeat where louder softer stop done' -- "$cur")
+        ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back previous repeat where louder softer stop done hurt pain' -- "$cur")
+        # pain takes the rating
+        ((nargs == 1)) && [[ ${words[cword - 1]} == pain ]] && mapfile -t COMPREPLY < <(compgen -W '0 1 2 3 4 5 6 7 8 9 10' -- "$cur")
         ;;
     play | export | plan | check)
         # any number of routines (several play as one session); export --all takes none
