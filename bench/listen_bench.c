@@ -2,7 +2,7 @@
  * drives it): feeds audio files through one spotter, as a microphone would,
  * and prints what it heard and the CPU it took.
  *
- *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-db DB] ITEM...
+ *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] ITEM...
  *
  * ITEM is WORD=FILE: FILE (any rate, mono; resampled to 16 kHz) says the
  * command WORD (as `coach ctl` takes it); it is fed between a second of
@@ -11,7 +11,19 @@
  * should give exactly one hit, of that command. --bg-ref: the level of
  * the background is set by this file's speech instead (the full export,
  * when the background is the same session without its speech: the sounds
- * keep their level relative to the coach's voice). Or -=FILE: fed straight,
+ * keep their level relative to the coach's voice). --bg-speech: the
+ * captions of the background (`coach export --captions x.vtt`): each
+ * item's background is then taken only from where the coach does not
+ * speak and something sounds (clicks, tones, beeps), spread over the session:
+ * the live side ignores phrases over the coach's speech, so this is the
+ * background a command is heard over. --aec 1: the background reaches
+ * the microphone through a room (a 30 ms delay and a sparse synthetic
+ * response of 150 ms, room noise 50 dB under the command) and speexdsp's
+ * echo canceller with its residual echo suppressor (what PulseAudio's
+ * module-echo-cancel aec_method=speex does) removes it, given the
+ * background itself as the reference, before the spotter hears it; one
+ * canceller over all the items (their backgrounds follow each other),
+ * warmed up on the 10 s before the first. Or -=FILE: fed straight,
  * every hit is a false trigger.
  *
  * Built by CMake (target listen_bench, not installed).
@@ -21,6 +33,7 @@
  * (cpu: the spotter's process CPU time while feeding; share: of one core). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdbool.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +43,9 @@
 #include "coach/common.h"
 #include "coach/resample.h"
 #include "coach/spotter.h"
+
+#include <speex/speex_echo.h>
+#include <speex/speex_preprocess.h>
 
 #define RATE SPOTTER_RATE_HZ
 #define BLOCK 1600 /* 100 ms, as the microphone thread reads */
@@ -95,6 +111,128 @@ static double speech_rms(const float *x, size_t n)
     return cnt ? sqrt(sum / cnt) : 0;
 }
 
+/* The coach's speech spans of the background, in samples (from --bg-speech). */
+#define MAX_SPANS 4096
+#define SPAN_MARGIN (RATE / 5)  /* 200 ms: the gate's margin around speech */
+#define BG_STRIDE (RATE * 2)    /* spread the items' backgrounds over the session */
+static size_t span_a[MAX_SPANS], span_b[MAX_SPANS], n_spans;
+
+static double vtt_time(const char *t)
+{
+    int h = 0, m = 0;
+    double sec = 0;
+    return sscanf(t, "%d:%d:%lf", &h, &m, &sec) == 3 ? h * 3600.0 + m * 60.0 + sec : -1;
+}
+
+static int load_spans(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "listen_bench: %s: cannot open\n", path);
+        return -1;
+    }
+    char line[1024], a[32], b[32];
+    while (fgets(line, sizeof line, f) && n_spans < MAX_SPANS)
+        if (sscanf(line, "%31s --> %31s", a, b) == 2) {
+            double ta = vtt_time(a), tb = vtt_time(b);
+            if (ta < 0 || tb < ta) continue;
+            span_a[n_spans] = (size_t)(ta * RATE);
+            span_b[n_spans++] = (size_t)(tb * RATE);
+        }
+    fclose(f);
+    return 0;
+}
+
+/* The first start >= from of a window of bg[0..n) of len samples clear of
+ * speech and not silent (the sounds are what is measured), or (size_t)-1. */
+static size_t quiet_window(const float *bg, size_t from, size_t len, size_t n)
+{
+    for (size_t at = from; at + len <= n;) {
+        size_t next = 0;
+        for (size_t k = 0; k < n_spans; k++)
+            if (span_a[k] < at + len + SPAN_MARGIN && at < span_b[k] + SPAN_MARGIN && span_b[k] + SPAN_MARGIN > next)
+                next = span_b[k] + SPAN_MARGIN;
+        if (!next) {
+            double e = 0;
+            for (size_t k = at; k < at + len; k++) e += (double)bg[k] * bg[k];
+            if (e / len > 1e-8) return at; /* above -80 dBFS */
+            next = at + RATE / 2;
+        }
+        at = next;
+    }
+    return (size_t)-1;
+}
+
+/* The room between the coach's speaker and the microphone (--aec): the
+ * direct sound after ECHO_DELAY and sparse reflections decaying over
+ * 150 ms (fixed pseudo-random taps), energy 1: the level is kept. */
+#define ECHO_DELAY (RATE * 3 / 100)
+#define ECHO_TAPS 24
+#define AEC_FRAME 256              /* 16 ms: a power of two, as PulseAudio picks */
+#define AEC_FILTER (RATE / 5)      /* 200 ms, PulseAudio's default for speex */
+static size_t tap_at[ECHO_TAPS + 1];
+static double tap_gain[ECHO_TAPS + 1];
+static SpeexEchoState *aec;
+static SpeexPreprocessState *aec_pre;
+static uint32_t noise_seed = 12345;
+static double erle_in, erle_out; /* the echo before and after the canceller, where no command is */
+
+static void aec_open(void)
+{
+    uint32_t r = 2463534242u;
+    double e = 1;
+    tap_at[0] = ECHO_DELAY, tap_gain[0] = 1;
+    for (int k = 1; k <= ECHO_TAPS; k++) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        double t = (double)(r % 1000) / 1000 * 0.15; /* seconds after the direct sound */
+        tap_at[k] = ECHO_DELAY + 48 + (size_t)(t * RATE);
+        tap_gain[k] = ((r >> 12) & 1 ? 0.5 : -0.5) * exp(-6.9 * t / 0.3); /* 300 ms RT60 */
+        e += tap_gain[k] * tap_gain[k];
+    }
+    for (int k = 0; k <= ECHO_TAPS; k++) tap_gain[k] /= sqrt(e);
+    aec = speex_echo_state_init(AEC_FRAME, AEC_FILTER);
+    aec_pre = speex_preprocess_state_init(AEC_FRAME, RATE);
+    int rate = RATE;
+    speex_echo_ctl(aec, SPEEX_ECHO_SET_SAMPLING_RATE, &rate);
+    speex_preprocess_ctl(aec_pre, SPEEX_PREPROCESS_SET_ECHO_STATE, aec);
+}
+
+static double room_noise(void)
+{
+    noise_seed = noise_seed * 1664525u + 1013904223u;
+    return ((double)(noise_seed >> 8) / (1 << 24) - 0.5) * 3.4641; /* unit variance */
+}
+
+static int16_t to_i16(double v)
+{
+    v *= 32767.0;
+    return (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrint(v));
+}
+
+/* y[0..total) (the command, padded) gets the background bg[at..] through
+ * the room and the canceller; gain: the background's level at the
+ * microphone, noise_rms: the room's noise. */
+static void through_aec(float *y, size_t total, const float *bg, size_t at, double gain, double noise_rms)
+{
+    int16_t mic[AEC_FRAME], ref[AEC_FRAME], out[AEC_FRAME];
+    for (size_t f = 0; f + AEC_FRAME <= total; f += AEC_FRAME) {
+        for (size_t i = 0; i < AEC_FRAME; i++) {
+            size_t k = at + f + i;
+            double echo = 0;
+            for (int t = 0; t <= ECHO_TAPS; t++)
+                if (k >= tap_at[t]) echo += tap_gain[t] * bg[k - tap_at[t]];
+            mic[i] = to_i16(y[f + i] + gain * echo + noise_rms * room_noise());
+            ref[i] = to_i16(0.5 * bg[k]); /* what the coach plays, at its own level */
+        }
+        speex_echo_cancellation(aec, mic, ref, out);
+        speex_preprocess_run(aec_pre, out);
+        for (size_t i = 0; i < AEC_FRAME; i++) y[f + i] = (float)out[i] / 32767.0f;
+        if (f < RATE * 9 / 10)
+            for (size_t i = 0; i < AEC_FRAME; i++) erle_in += (double)mic[i] * mic[i], erle_out += (double)out[i] * out[i];
+    }
+    for (size_t i = total / AEC_FRAME * AEC_FRAME; i < total; i++) y[i] = 0; /* a partial frame */
+}
+
 static struct {
     double cpu, audio_s;
     int right, wrong, false_hits, items;
@@ -135,7 +273,7 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-db DB] WORD=FILE|-=FILE...\n");
+        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] WORD=FILE|-=FILE...\n");
         return 2;
     }
     struct spotter *s;
@@ -148,6 +286,7 @@ int main(int argc, char **argv)
     float *bg = NULL;
     size_t bg_n = 0, bg_at = 0;
     double bg_db = -10, bg_rms = 0, bg_ref_rms = 0;
+    bool use_aec = false, warm = false;
     int i = 2;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (i + 1 >= argc) return 2;
@@ -160,6 +299,10 @@ int main(int argc, char **argv)
             if (!ref) return 1;
             bg_ref_rms = speech_rms(ref, ref_n);
             free(ref);
+        } else if (strcmp(argv[i], "--bg-speech") == 0) {
+            if (load_spans(argv[i + 1])) return 1;
+        } else if (strcmp(argv[i], "--aec") == 0) {
+            use_aec = atoi(argv[i + 1]) != 0;
         } else if (strcmp(argv[i], "--bg-db") == 0) {
             bg_db = atof(argv[i + 1]);
         } else {
@@ -167,6 +310,7 @@ int main(int argc, char **argv)
         }
     }
     if (bg_ref_rms > 0) bg_rms = bg_ref_rms;
+    if (use_aec) aec_open();
     for (; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq) return 2;
@@ -187,8 +331,37 @@ int main(int argc, char **argv)
             if (bg && bg_n > total && bg_rms > 0) {
                 double gain = speech_rms(x, n) / bg_rms * pow(10, bg_db / 20);
                 if (bg_at + total > bg_n) bg_at = 0;
-                for (size_t k = 0; k < total; k++) y[k] += (float)(gain * bg[bg_at + k]);
-                bg_at += total;
+                if (n_spans) {
+                    size_t q = quiet_window(bg, bg_at, total, bg_n);
+                    if (q == (size_t)-1) q = quiet_window(bg, 0, total, bg_n);
+                    if (q == (size_t)-1) {
+                        fprintf(stderr, "listen_bench: no %.1f s of the background without speech that is not silent\n",
+                                (double)total / RATE);
+                        return 1;
+                    }
+                    bg_at = q;
+                }
+                double e = 0;
+                for (size_t k = 0; k < total; k++) e += (double)bg[bg_at + k] * bg[bg_at + k];
+                if (use_aec) {
+                    double noise = speech_rms(x, n) * pow(10, -50.0 / 20);
+                    if (!warm) { /* the canceller adapts on the 10 s before the first item */
+                        size_t w = 10 * RATE;
+                        if (bg_at < w) bg_at = w;
+                        float *z = calloc(w + 1, sizeof *z);
+                        if (!z) return 1;
+                        through_aec(z, w, bg, bg_at - w, gain, noise);
+                        free(z);
+                        warm = true;
+                        erle_in = erle_out = 0;
+                    }
+                    through_aec(y, total, bg, bg_at, gain, noise);
+                } else {
+                    for (size_t k = 0; k < total; k++) y[k] += (float)(gain * bg[bg_at + k]);
+                }
+                printf("background %s at %.1f s, %.1f dB below the command\n", path, (double)bg_at / RATE,
+                       20 * log10(speech_rms(x, n) / (gain * sqrt(e / total) + 1e-12)));
+                bg_at += total + (n_spans ? BG_STRIDE : 0);
             }
             feed(s, y, total, want, &right, &wrong, &false_hits);
             free(y);
@@ -204,7 +377,13 @@ int main(int argc, char **argv)
     }
     printf("total right %d of %d, wrong %d, false %d over %.1f s, cpu %.2f s, share %.4f\n", tot.right,
            tot.items, tot.wrong, tot.false_hits, tot.audio_s, tot.cpu, tot.audio_s > 0 ? tot.cpu / tot.audio_s : 0);
+    if (erle_in > 0 && erle_out > 0)
+        printf("aec: the coach's sound %.1f dB softer where no command is\n", 10 * log10(erle_in / erle_out));
     spotter_close(s);
+    if (aec) {
+        speex_preprocess_state_destroy(aec_pre);
+        speex_echo_state_destroy(aec);
+    }
     free(bg);
     return 0;
 }

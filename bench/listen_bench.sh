@@ -11,12 +11,15 @@
 #     espeak-ng variants that are not the coach's en-us default (en-us+f3,
 #     en+m7, en-gb), each alone (0 dB, between seconds of silence), with
 #     the coach's own export mixed 10 dB below the command's speech level
-#     (the issue's condition: commands said over the coach's speech), and
-#     with only its sounds (tones, clicks, countdown beeps, music: the same
-#     export with --speech-volume 2 (-34 dB; 0 and 1 fail to synthesize),
-#     at the level they have beside the speech) 10 dB below: the live side
-#     ignores commands that overlap the coach's speech, so this is where
-#     commands are heard;
+#     (the issue's condition: commands said over the coach's speech), the
+#     same through a room and an echo canceller (speexdsp's, as PulseAudio's
+#     module-echo-cancel aec_method=speex; what --echo-cancelled expects),
+#     and
+#     with only its sounds (metronome clicks, tones, countdown beeps,
+#     the same export where the coach does not speak (by its captions) and
+#     is not silent, at the level they have beside its speech, the whole mixed
+#     10 dB below the command's speech): the live side ignores commands
+#     that overlap the coach's speech, so this is where commands are heard;
 # (b) false triggers over every English routine exported as coach plays it
 #     (fed straight in, as a microphone next to the speaker would hear it);
 # (c) CPU seconds per audio second: the share of one core.
@@ -34,6 +37,7 @@ out=$here/bench/out/listen
 command -v flite >/dev/null || { echo "needs flite (scripts/setup.sh --bench)" >&2; exit 1; }
 command -v espeak-ng >/dev/null || { echo "needs espeak-ng (scripts/setup.sh --bench)" >&2; exit 1; }
 mkdir -p "$out"
+rm -f "$out/misses.txt" "$out/aec.txt"
 
 words=(pause resume next back previous repeat where louder softer stop)
 said=("coach pause" "coach continue" "coach next" "coach back" "coach previous"
@@ -50,8 +54,8 @@ for r in "$here"/routines/*.ini; do
   sessions+=("$f")
 done
 bg=$out/session-lower-back-relief.wav
-bg_sounds=$out/sounds-lower-back-relief.wav
-[ -s "$bg_sounds" ] || "$coach" export lower-back-relief --speech-volume 2 -o "$bg_sounds" >/dev/null
+bg_speech=$out/session-lower-back-relief.vtt # where the coach speaks in $bg
+[ -s "$bg_speech" ] || "$coach" export lower-back-relief -o "$bg" --captions "$bg_speech" >/dev/null
 
 # The commands: two takes per voice.
 voices=()
@@ -78,7 +82,7 @@ echo "listen file: $listen"
 if [ "$part" != false ]; then
 echo
 echo "(a) hits of 20 (10 commands x 2 rates), each between seconds of silence or background"
-printf '%-18s %12s %12s %12s\n' voice "0 dB" "coach -10 dB" "sounds -10"
+printf '%-18s %12s %12s %12s %12s\n' voice "0 dB" "coach -10 dB" "  echo-canc." "sounds -10"
 cpu=0 audio=0 all_right=0 all_items=0 all_wrong=0
 for vv in "${voices[@]}"; do
   kind=${vv%%:*} v=${vv#*:}
@@ -87,10 +91,11 @@ for vv in "${voices[@]}"; do
     items+=("${words[$i]}=$out/$kind-$v-$i-1.wav" "${words[$i]}=$out/$kind-$v-$i-2.wav")
   done
   row=()
-  for cond in clean bg sounds; do
+  for cond in clean bg aec sounds; do
     extra=()
     [ $cond = bg ] && extra=(--bg "$bg" --bg-db -10)
-    [ $cond = sounds ] && extra=(--bg "$bg_sounds" --bg-ref "$bg" --bg-db -10)
+    [ $cond = aec ] && extra=(--bg "$bg" --bg-db -10 --aec 1)
+    [ $cond = sounds ] && extra=(--bg "$bg" --bg-speech "$bg_speech" --bg-db -10)
     res=$("$bench" "$listen" "${extra[@]}" "${items[@]}")
     tot=$(grep '^total' <<<"$res")
     right=$(awk '{print $3}' <<<"$tot") n=$(awk '{print $5}' <<<"$tot" | tr -d ,)
@@ -100,11 +105,13 @@ for vv in "${voices[@]}"; do
     [ "$wrong" != 0 ] && cell="$cell w$wrong"
     row+=("$cell")
     [ -n "$missed" ] && echo "  $vv $cond missed: $missed$(grep '^wrong' <<<"$res" | awk '{printf " (heard %s %s)", $2, $3}')" >>"$out/misses.txt"
+    [ $cond = aec ] && grep '^aec:' <<<"$res" | sed "s/^aec:/  $vv echo canceller:/" >>"$out/aec.txt"
     all_right=$((all_right + right)) all_items=$((all_items + n)) all_wrong=$((all_wrong + wrong))
   done
-  printf '%-18s %12s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}" "${row[2]}"
+  printf '%-18s %12s %12s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}"
 done
 echo "all: $all_right of $all_items heard, $all_wrong heard as another command"
+[ -s "$out/aec.txt" ] && { cat "$out/aec.txt"; rm -f "$out/aec.txt"; }
 [ -s "$out/misses.txt" ] && { cat "$out/misses.txt"; rm -f "$out/misses.txt"; }
 fi
 [ "$part" = hits ] && exit 0

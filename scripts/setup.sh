@@ -28,8 +28,9 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
 fi
 if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the
-  # renderer's instructions with valgrind (callgrind)
-  packages+=(stress-ng valgrind)
+  # renderer's instructions with valgrind (callgrind); bench/listen_bench.sh
+  # cancels the coach's echo with speexdsp
+  packages+=(stress-ng valgrind libspeexdsp-dev)
 fi
 
 missing=()

@@ -4,6 +4,9 @@
  * from files; the whole 130 000-word dictionary would cost a second and
  * 30 MB to load), opens pocketsphinx's keyword search on them and feeds it
  * in small blocks, so that the search can restart right after a hit.
+ * phone_loop (the listen file's) is how likely pocketsphinx's keyword
+ * search takes any other speech to be: below its default 0.1 the phrases
+ * compete less and voices the model fits badly are heard more.
  * Each detection is then checked by a second decoder on the last two
  * seconds of audio with a grammar of all the phrases (verify()): it names
  * the phrase said and places its end, and a phrase crammed into too few
@@ -58,6 +61,8 @@ struct phrase {
 struct listen_file {
     char model[512], dict[512];
     int model_line, dict_line;
+    double phone_loop; /* pocketsphinx's -kws_plp; 0: its default */
+    int phone_loop_line;
     struct phrase ph[MAX_PHRASES];
     size_t n;
     const char *section; /* the known section we are in, or NULL */
@@ -123,9 +128,25 @@ static int on_key(void *user, const char *section, const char *name, const char 
     (void)section;
     if (!F->section) return 0; /* an unknown section: said once at its header */
     if (strcmp(F->section, "listen") == 0) {
+        if (strcmp(name, "phone_loop") == 0) {
+            if (F->phone_loop_line) {
+                ini_lines_error(L, line, "duplicate key '%s' (first on line %d)", name, F->phone_loop_line);
+                return 0;
+            }
+            char *end = NULL;
+            errno = 0;
+            double v = strtod(value, &end);
+            if (errno || end == value || *end || !(v > 0 && v <= 1)) {
+                ini_lines_error(L, line, "phone_loop must be a probability above 0 and at most 1 (like 1e-3)");
+                return 0;
+            }
+            F->phone_loop = v;
+            F->phone_loop_line = line;
+            return 0;
+        }
         bool is_model = strcmp(name, "model") == 0;
         if (!is_model && strcmp(name, "dict") != 0) {
-            ini_lines_error(L, line, "unknown key '%s' in [listen] (model, dict)", name);
+            ini_lines_error(L, line, "unknown key '%s' in [listen] (model, dict, phone_loop)", name);
             return 0;
         }
         char *dst = is_model ? F->model : F->dict;
@@ -396,8 +417,10 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
         rc = COACH_EIO;
     }
     if (!rc) {
+        char plp[32];
+        snprintf(plp, sizeof plp, "%g", F->phone_loop > 0 ? F->phone_loop : 0.1); /* 0.1: pocketsphinx's own */
         cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", model, "-dict", dict_name, "-kws",
-                                       kws_name, "-samprate", "16000", NULL);
+                                       kws_name, "-samprate", "16000", "-kws_plp", plp, NULL);
         s->ps = config ? ps_init(config) : NULL;
         if (config) cmd_ln_free_r(config); /* the decoder keeps its own reference */
         if (!s->ps) {

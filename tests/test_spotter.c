@@ -74,6 +74,12 @@ static void test_errors(void)
     bad("section.ini", HEAD "coach pause = pause 1e-30\n[extra]\nx = y\n", COACH_EINVAL, 6,
         "unknown section [extra]");
     bad("key.ini", "[listen]\nmodel = en-us/en-us\nlang = en\n", COACH_EINVAL, 3, "unknown key 'lang'");
+    bad("plp.ini", "[listen]\nmodel = en-us/en-us\nphone_loop = 2\n", COACH_EINVAL, 3,
+        "phone_loop must be a probability above 0 and at most 1");
+    bad("plp0.ini", "[listen]\nphone_loop = 0\n", COACH_EINVAL, 2, "phone_loop must be");
+    bad("plpx.ini", "[listen]\nphone_loop = 1e-2x\n", COACH_EINVAL, 2, "phone_loop must be");
+    bad("plpdup.ini", "[listen]\nphone_loop = 1e-2\nphone_loop = 1e-1\n", COACH_EINVAL, 3,
+        "duplicate key 'phone_loop' (first on line 2)");
     bad("empty.ini", "[listen]\nmodel = en-us/en-us\ndict = en-us/cmudict-en-us.dict\n", COACH_EINVAL, 0,
         "no phrase in [commands]");
     bad("nodict.ini", "[listen]\nmodel = en-us/en-us\n[commands]\ncoach pause = pause 1e-30\n", COACH_EINVAL, 0,
