@@ -8,8 +8,14 @@
  * libpulse's introspection API (PulseAudio, or PipeWire's pulse server).
  * A Bluetooth sink is named bluez_sink.ADDRESS.PROFILE (PulseAudio) or
  * bluez_output.ADDRESS.N (PipeWire). The question is bounded like every
- * sound-system call: PREROLL_PROBE_MS, then it counts as not Bluetooth. */
+ * sound-system call: PREROLL_PROBE_MS, then it counts as not Bluetooth.
+ * Without --device, ALSA's default pcm is looked at first: BlueALSA on a
+ * headless Pi is made the default in ~/.asoundrc or /etc/asound.conf
+ * (pcm.!default "bluealsa", or a plug whose slave is a bluealsa pcm),
+ * with no sound server at all; its configuration is read (alsa-lib's
+ * snd_config, nothing opened), following slaves and aliases. */
 #define _POSIX_C_SOURCE 200809L
+#include <alsa/asoundlib.h>
 #include <pulse/pulseaudio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +106,52 @@ static void default_sink(char *buf, size_t cap)
     pa_mainloop_free(ml);
 }
 
+/* How deep slaves and aliases are followed: real chains are 2-4 long, a
+ * loop in a user's file must end. */
+#define ALSA_CHAIN_MAX 8
+
+static bool alsa_pcm_bluealsa(snd_config_t *top, const char *name, int depth);
+
+/* Whether a pcm definition is BlueALSA's: its type, or its slave's (a
+ * name, or a definition in place). */
+static bool alsa_node_bluealsa(snd_config_t *top, snd_config_t *node, int depth)
+{
+    if (depth > ALSA_CHAIN_MAX) return false;
+    const char *str = NULL;
+    if (snd_config_get_type(node) == SND_CONFIG_TYPE_STRING) /* an alias: pcm.!default "bluealsa" */
+        return snd_config_get_string(node, &str) >= 0 && alsa_pcm_bluealsa(top, str, depth + 1);
+    snd_config_t *type, *slave, *pcm;
+    if (snd_config_search(node, "type", &type) >= 0 && snd_config_get_string(type, &str) >= 0 &&
+        strcmp(str, "bluealsa") == 0)
+        return true;
+    if (snd_config_search(node, "slave", &slave) < 0) return false;
+    if (snd_config_get_type(slave) == SND_CONFIG_TYPE_STRING) /* slave "name" */
+        return snd_config_get_string(slave, &str) >= 0 && alsa_pcm_bluealsa(top, str, depth + 1);
+    if (snd_config_search(slave, "pcm", &pcm) < 0) return false;
+    return alsa_node_bluealsa(top, pcm, depth + 1);
+}
+
+static bool alsa_pcm_bluealsa(snd_config_t *top, const char *name, int depth)
+{
+    if (depth > ALSA_CHAIN_MAX) return false;
+    if (strncmp(name, "bluealsa", 8) == 0 && (!name[8] || name[8] == ':')) return true;
+    snd_config_t *def = NULL;
+    if (snd_config_search_definition(top, "pcm", name, &def) < 0) return false;
+    bool bt = alsa_node_bluealsa(top, def, depth);
+    snd_config_delete(def);
+    return bt;
+}
+
+/* Whether ALSA's default pcm plays through BlueALSA. */
+static bool alsa_default_bluealsa(void)
+{
+    snd_config_t *top = NULL;
+    if (snd_config_update_ref(&top) < 0 || !top) return false;
+    bool bt = alsa_pcm_bluealsa(top, "default", 0);
+    snd_config_unref(top);
+    return bt;
+}
+
 int cli_preroll_ms(const struct opts *o)
 {
     if (o->preroll_ms >= 0) return o->preroll_ms;
@@ -108,6 +160,8 @@ int cli_preroll_ms(const struct opts *o)
     if (d && (contains_nocase(d, "bluealsa") || contains_nocase(d, "bluez") ||
               contains_nocase(d, "bluetooth")))
         snprintf(why, sizeof why, "--device %s", d);
+    else if ((!d || !*d || strcmp(d, "default") == 0) && alsa_default_bluealsa())
+        snprintf(why, sizeof why, "ALSA's default device is BlueALSA");
     else if (server_device(d)) {
         const char *env = getenv("PULSE_SINK");
         char sink[256];

@@ -77,6 +77,40 @@ assert 0 < peak <= 33, "the lead-in's 16-bit peak is %d" % peak
 print("export: +%d frames, captions and chapters +0.5 s, lead-in peak %d LSB" % (n1 - n0, peak))
 PY
 
+section "BlueALSA as ALSA's default, no sound server"
+# ALSA's configuration is read, never opened: each file below stands in for
+# /etc/asound.conf (ALSA_CONFIG_PATH replaces the whole configuration). The
+# play then fails for want of a device (no BlueALSA here), after the line.
+alsa_case() { # NAME WANT(on|off) CONFIG [OPTION...]
+  local name=$1 want=$2
+  printf '%s\n' "$3" >"$tmp/asound-$1.conf"
+  shift 3
+  ALSA_CONFIG_PATH=$tmp/asound-$name.conf PULSE_SERVER=unix:$tmp/no-server timeout 30 \
+    "$coach" play "$routine" --verbose --socket "$tmp/alsa-sock" "$@" </dev/null >/dev/null 2>"$tmp/alsa-$name.err"
+  local st=$?
+  set -- "$name" "$want"
+  if [ "$2" = on ]; then
+    grep -q "coach: preroll 500 ms on: the output is Bluetooth (ALSA's default device is BlueALSA)" \
+      "$tmp/alsa-$1.err" && [ $st != 124 ] && ok || bad "$1: no preroll line (status $st): $(head -c 400 "$tmp/alsa-$1.err")"
+  else
+    ! grep -q "coach: preroll" "$tmp/alsa-$1.err" && [ $st != 124 ] && ok || bad "$1: preroll on (status $st): $(head -c 400 "$tmp/alsa-$1.err")"
+  fi
+}
+bt_pcm='pcm.btspeaker { type bluealsa device "00:11:22:33:44:55" profile "a2dp" }'
+alsa_case alias on "$bt_pcm
+pcm.!default \"btspeaker\""
+alsa_case plug-named-slave on "$bt_pcm
+pcm.!default { type plug slave.pcm \"btspeaker\" }"
+alsa_case plug-inline-slave on 'pcm.!default { type plug slave { pcm { type bluealsa device "00:11:22:33:44:55" profile "a2dp" } } }'
+alsa_case bluealsa-name on 'pcm.!default { type plug slave.pcm "bluealsa:DEV=00:11:22:33:44:55" }'
+alsa_case hw off 'pcm.!default { type hw card 0 }'
+alsa_case plug-hw off 'pcm.!default { type plug slave.pcm "hw:0,0" }'
+alsa_case loop off 'pcm.a "b"
+pcm.b "a"
+pcm.!default "a"'
+alsa_case preroll-0 off "$bt_pcm
+pcm.!default \"btspeaker\"" --preroll 0
+
 . "$src/tests/tools/pulse_env.sh"
 if ! pulse_start "$tmp/pa"; then
   echo "SKIP: PulseAudio cannot run here ($pass passed, $fail failed so far)" >&2
