@@ -171,8 +171,8 @@ grep -q "3 times in a row" "$tmp/prog.vtt" && ok || bad "export --progress did n
 expect 0 "$coach" plan "$tmp/short.ini" --progress --level hard; has "$err" "-> hard"
 rec 5 short 0 stopped
 expect 0 "$coach" plan "$tmp/short.ini" --progress; has "$err" "0 completions in a row -> medium"
-# a pain stop (field 11) steps a level back down, said after the title
-printf '2026-01-06T10:00:00\tshort\tShort\t0\t1\t20\tstopped\t0\t-\ta\ta\t-\n' >>"$COACH_HISTORY_FILE"
+# a pain stop (field 12) steps a level back down, said after the title
+printf '2026-01-06T10:00:00\tshort\tShort\t0\t1\t20\tstopped\t0\t-\ta\t-\ta\t-\n' >>"$COACH_HISTORY_FILE"
 expect 0 "$coach" plan "$tmp/short.ini" --progress
 has "$err" "0 completions in a row, the last session hurt: a level down -> easy"
 has "$out" "Last time it hurt, so today it is easy."

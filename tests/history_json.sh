@@ -34,11 +34,15 @@ h=$COACH_HISTORY_FILE
   printf 'torn line\n'
   printf '2026-11-23T07:10:00\tback\\slash\tTab\x01and\xe9\t1\t5\t60\tinterrupted\t0\t-\tplank\n'
   printf '2026-11-20T07:00:00\told\tOld record\t1\t1\t10\tcompleted\n'
+  printf '2026-11-24T07:00:00\tselfp\tSelf paced\t2\t2\t120\tcompleted\t0\t-\t-\t45,38\n'
+  printf '2026-11-25T07:00:00\tcore-strength\tCore strength\t3\t5\t400\tstopped\t1\t-\tplank\t-\tbird-dog\t4\n'
 } >"$h"
 chmod 600 "$h"
 expect 0 "$coach" history
 has "$out" "Core strength (core-strength), stopped at bird-dog, 2 of 5 exercises, 1 skipped, started at dead-bug, 5 min."
 has "$out" "interrupted at plank, 1 of 5 exercises, 1 min."
+has "$out" "Self paced (selfp), completed, 2 of 2 exercises, 2 min, held 45 s, 38 s."
+has "$out" "stopped at plank, 3 of 5 exercises, 1 skipped, stopped for pain at bird-dog, 6 min 40 s, pain 4 of 10."
 has "$err" "history.tsv:3: warning:"
 expect 0 "$coach" history --json
 printf '%s\n' "$out" >"$tmp/h.json"
@@ -49,19 +53,23 @@ python3 - "$tmp/h.json" <<'PY' && ok || bad "JSON records are not what the histo
 import json, sys
 recs = json.load(open(sys.argv[1], encoding="utf-8"))
 keys = ["when", "routine", "title", "steps_done", "steps_total", "seconds", "ending",
-        "skipped", "from_step", "stop_step"]
-assert len(recs) == 4, recs
+        "skipped", "from_step", "stop_step", "held_seconds", "pain_step", "pain"]
+assert len(recs) == 6, recs
 assert all(list(r) == keys for r in recs), recs
 assert recs[0] == {"when": "2026-11-21T19:40:05", "routine": "core-strength",
                    "title": 'Core "strength"', "steps_done": 5, "steps_total": 5,
                    "seconds": 900, "ending": "completed", "skipped": 0,
-                   "from_step": None, "stop_step": None}, recs[0]
+                   "from_step": None, "stop_step": None, "held_seconds": [],
+                   "pain_step": None, "pain": None}, recs[0]
 assert recs[1]["from_step"] == "dead-bug" and recs[1]["stop_step"] == "bird-dog", recs[1]
 assert recs[1]["skipped"] == 1 and recs[1]["ending"] == "stopped", recs[1]
 assert recs[2]["routine"] == "back\\slash", recs[2]
 assert recs[2]["title"] == "Tab\x01and\ufffd", recs[2]
 assert recs[2]["from_step"] is None and recs[2]["stop_step"] == "plank", recs[2]
 assert recs[3]["routine"] == "old" and recs[3]["skipped"] == 0, recs[3]
+assert recs[4]["held_seconds"] == [45, 38] and recs[4]["pain"] is None, recs[4]
+assert recs[5]["pain_step"] == "bird-dog" and recs[5]["pain"] == 4, recs[5]
+assert recs[5]["held_seconds"] == [] and recs[5]["stop_step"] == "plank", recs[5]
 PY
 # the JSON is safe on a terminal too: no raw control byte
 if LC_ALL=C grep -q "$(printf '\001')" "$tmp/h.json"; then bad "a raw control byte in the JSON"; else ok; fi

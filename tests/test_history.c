@@ -568,16 +568,17 @@ static void test_steps_and_json(const char *dir)
         "[\n"
         "  {\"when\": \"2026-11-21T19:40:05\", \"routine\": \"core\", \"title\": \"Core "
         "\\\"strength\\\"\", \"steps_done\": 5, \"steps_total\": 5, \"seconds\": 900, "
-        "\"ending\": \"completed\", \"skipped\": 0, \"from_step\": null, \"stop_step\": null},\n"
+        "\"ending\": \"completed\", \"skipped\": 0, \"from_step\": null, \"stop_step\": null, \"held_seconds\": [], \"pain_step\": null, \"pain\": null},\n"
         "  {\"when\": \"2026-11-22T19:40:05\", \"routine\": \"core\", \"title\": \"Core\", "
         "\"steps_done\": 2, \"steps_total\": 5, \"seconds\": 300, \"ending\": \"stopped\", "
-        "\"skipped\": 1, \"from_step\": \"dead-bug\", \"stop_step\": \"bird-dog\"},\n"
+        "\"skipped\": 1, \"from_step\": \"dead-bug\", \"stop_step\": \"bird-dog\", \"held_seconds\": [], \"pain_step\": null, \"pain\": null},\n"
         "  {\"when\": \"2026-11-23T19:40:05\", \"routine\": \"core\", \"title\": \"Core\", "
         "\"steps_done\": 1, \"steps_total\": 5, \"seconds\": 60, \"ending\": \"interrupted\", "
-        "\"skipped\": 0, \"from_step\": null, \"stop_step\": \"plank\"},\n"
+        "\"skipped\": 0, \"from_step\": null, \"stop_step\": \"plank\", \"held_seconds\": [], \"pain_step\": null, \"pain\": null},\n"
         "  {\"when\": \"2026-11-24T08:00:00\", \"routine\": \"back\\\\slash\", \"title\": "
         "\"A\\u0001b\\ufffd\", \"steps_done\": 1, \"steps_total\": 2, \"seconds\": 3, "
-        "\"ending\": \"completed\", \"skipped\": 0, \"from_step\": null, \"stop_step\": null}\n"
+        "\"ending\": \"completed\", \"skipped\": 0, \"from_step\": null, \"stop_step\": null, \"held_seconds\": [], \"pain_step\": null, "
+        "\"pain\": null}\n"
         "]\n";
     CHECKF(out && strcmp(out, want_json) == 0, "json:\n%s\nwant:\n%s", out ? out : "(null)",
            want_json);
