@@ -55,8 +55,11 @@ min_speech_snr_db=${COACH_CROSS_MIN_SPEECH_SNR_DB:-90}
 # namespace, which does not hide the sysroot's copy, and qemu -L does not
 # redirect access(2), so two messages come out different) and install_deb
 # (the installed bash completion runs the installed arm64 coach directly,
-# which needs binfmt_misc).
-exclude='^(play_pulse|faults|install_deb)$'
+# which needs binfmt_misc); attack_control and attack_voice (their fork-
+# and memory-limit sweeps run past ctest's 1500 s under the emulator) and
+# attack_export (its two-writers race: under qemu the first export is done
+# before the second starts, so the "another coach is writing" check loses).
+exclude='^(play_pulse|faults|install_deb|attack_control|attack_voice|attack_export)$'
 
 host_build="" run_tests=1 run_compare=1 refresh=0 jobs=$(nproc)
 routines=()
@@ -81,7 +84,8 @@ host=${host_build:-${COACH_ARM64_HOST_BUILD:-$src/build-arm64-host}}
 sysroot=$build/sysroot
 aptdir=$build/apt
 triplet=aarch64-linux-gnu
-arm64_packages=(libc6-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev libsystemd-dev libpulse-dev libpocketsphinx-dev)
+arm64_packages=(libc6-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev libsystemd-dev libpulse-dev libpocketsphinx-dev
+  pocketsphinx-en-us) # the English model: test_spotter and listen need it
 # unpacked without their dependencies, only these files: ALSA's pulse
 # plugin (libpulse0 is there already) for play tests through PulseAudio
 arm64_extras=(libasound2-plugins)
