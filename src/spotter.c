@@ -170,8 +170,17 @@ static int on_key(void *user, const char *section, const char *name, const char 
         ini_lines_error(L, line, "'%s': %s", ini_lines_quote(L, name, strlen(name)), why);
         return 0;
     }
-    char word[32] = "", rest[64] = "";
-    int got = sscanf(value, "%31s %63s", word, rest);
+    /* "pain N" (the answer to --ask-pain) is the one command of two words */
+    char word[32] = "", rest[64] = "", more[64] = "";
+    int got = sscanf(value, "%31s %63s %63s", word, rest, more);
+    int words = 1;
+    if (got >= 2 && strcmp(word, "pain") == 0 && strlen(rest) < 3) {
+        size_t n = strlen(word);
+        snprintf(word + n, sizeof word - n, " %s", rest);
+        snprintf(rest, sizeof rest, "%s", more);
+        got--;
+        words = 2;
+    }
     if (got < 1 || (p.cmd = ctl_from_word(word)) == CTL_NONE) {
         ini_lines_error(L, line, "'%s' is not a command (%s)", ini_lines_quote(L, value, strlen(value)),
                         ctl_words_help());
@@ -179,7 +188,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     }
     char *end = NULL;
     errno = 0;
-    p.threshold = got == 2 ? strtod(rest, &end) : 0;
+    p.threshold = got >= 2 ? strtod(rest, &end) : 0;
     if (got < 2 || errno || !end || *end || !(p.threshold > 0 && p.threshold <= 1)) {
         ini_lines_error(L, line, "'%s' needs a threshold after the command, above 0 and at most 1 (like 1e-30)",
                         p.text);
@@ -188,7 +197,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     {
         /* nothing may follow the threshold */
         const char *v = value;
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < words + 1; k++) {
             while (*v == ' ' || *v == '\t') v++;
             while (*v && *v != ' ' && *v != '\t') v++;
         }

@@ -68,6 +68,11 @@ static void test_errors(void)
     bad("nothr.ini", HEAD "coach pause = pause\n", COACH_EINVAL, 5, "needs a threshold");
     bad("bigthr.ini", HEAD "coach pause = pause 2\n", COACH_EINVAL, 5, "needs a threshold");
     bad("junk.ini", HEAD "coach pause = pause 1e-30 x\n", COACH_EINVAL, 5, "unexpected 'x'");
+    /* "pain N": the one command of two words */
+    bad("painthr.ini", HEAD "coach pain three = pain 3\n", COACH_EINVAL, 5, "needs a threshold");
+    bad("pain11.ini", HEAD "coach pain eleven = pain 11 1e-20\n", COACH_EINVAL, 5, "is not a command");
+    bad("painjunk.ini", HEAD "coach pain two = pain 2 1e-20 x\n", COACH_EINVAL, 5, "unexpected 'x'");
+    bad("painbare.ini", HEAD "coach pain = pain 1e-20\n", COACH_EINVAL, 5, "is not a command");
     bad("chars.ini", HEAD "coach pa-use = pause 1e-30\n", COACH_EINVAL, 5, "letters a-z");
     bad("dup.ini", HEAD "coach pause = pause 1e-30\ncoach  Pause = stop 1e-20\n", COACH_EINVAL, 6,
         "duplicate phrase 'coach pause' (first on line 5)");
@@ -200,6 +205,8 @@ static const struct {
     {"coach stop", "coach stop", CTL_STOP},
     {"coach done", "coach done", CTL_DONE},
     {"coach it hurts", "coach it hurts", CTL_HURT},
+    {"coach pain seven", "coach pain seven", (enum ctl_cmd)(CTL_PAIN_0 + 7)},
+    {"coach pain ten", "coach pain ten", CTL_PAIN_10},
 };
 
 /* Each command, said by flite's slt between half-seconds of silence, is
