@@ -63,7 +63,10 @@ static void check_routine(const struct routine *r)
             check_list(&s->phases, 1, "phases");
             check_range(s->sets, 1, 20, "sets");
             check_range(s->reps, 1, 100, "reps");
-            int work = (s->hold_ms.hi > 0) + (s->n_tempo > 0) + (s->duration_ms.hi > 0);
+            /* one kind of work: a hold (timed, or as long as you can), a tempo,
+             * a duration, or reps at your own pace */
+            int work = (s->hold_ms.hi > 0 || s->hold_max) + (s->n_tempo > 0) +
+                       (s->duration_ms.hi > 0) + s->pace_self;
             FUZZ_REQUIRE(work == 1, "step '%s' has %d kinds of work", s->id, work);
             if (s->hold_ms.hi) check_range(s->hold_ms, 1000, 600000, "hold");
             if (s->duration_ms.hi) check_range(s->duration_ms, 1000, 3600000, "duration");
@@ -92,7 +95,10 @@ static void check_routine(const struct routine *r)
                          (unsigned)s->spoken_cycles, (unsigned)s->cycles.hi);
             break;
         case STEP_REST:
-            check_range(s->rest_ms, 1000, 3600000, "seconds");
+            if (s->rest_ready) /* seconds = ready: until done, no time of its own */
+                FUZZ_REQUIRE(s->rest_ms.lo == 0 && s->rest_ms.hi == 0, "ready rest with seconds");
+            else
+                check_range(s->rest_ms, 1000, 3600000, "seconds");
             if (s->text) check_text(s->text, "say");
             break;
         case STEP_SAY:
