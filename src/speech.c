@@ -211,7 +211,14 @@ static int global_init(void)
  * A language match must be exact, or any tag would pick some voice. */
 static bool set_voice(const char *name)
 {
-    if (espeak_ng_SetVoiceByName(name) == ENS_OK) return true;
+    if (espeak_ng_SetVoiceByName(name) == ENS_OK) {
+        /* a variant on its own ("male8", "klatt": identifier "!v/...") is
+         * not a voice: it has no phoneme table, and espeak-ng then says
+         * nothing ("Unknown phoneme table") or crashes (the espeak-ng
+         * program does, on "-v male8"); found by fuzz_speech */
+        const espeak_VOICE *got = espeak_GetCurrentVoice();
+        return got && got->identifier && strncmp(got->identifier, "!v/", 3) != 0;
+    }
     espeak_VOICE want = {.languages = name};
     if (strchr(name, '+') || espeak_ng_SetVoiceByProperties(&want) != ENS_OK) return false;
     const espeak_VOICE *got = espeak_GetCurrentVoice();

@@ -142,6 +142,12 @@ static void test_speech(void)
     struct speech_settings bs = {
         .espeak_voice = "no-such-voice-xx", .rate_wpm = 175, .pitch = 50, .volume = 100};
     CHECK(speech_open(&bad, &bs) == COACH_ESPEECH && bad == NULL);
+    /* A variant on its own is not a voice (it has no phoneme table: before,
+     * it opened and then every phrase failed, "speech synthesis failed") */
+    bs.espeak_voice = "male8";
+    CHECK(speech_open(&bad, &bs) == COACH_ESPEECH && bad == NULL);
+    bs.espeak_voice = "klatt";
+    CHECK(speech_open(&bad, &bs) == COACH_ESPEECH && bad == NULL);
 
     /* A second handle with another voice: the handles switch espeak's
      * global voice back and forth. UTF-8 German with umlauts. */
