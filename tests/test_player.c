@@ -81,22 +81,8 @@ static void open_run(struct run *r)
     diags_print(&d, stderr);
     diags_free(&d);
     r->tl = &r->s.tl;
-    /* the reference, with every clip prepared (before the speech thread
-     * owns the store) */
-    const struct timeline *tl = r->tl;
-    clip_slot *slots = calloc(tl->n_clips, sizeof *slots);
-    struct clipwin w;
-    const struct clipwin_policy pol = {.ahead_frames = tl->len_frames,
-                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE};
-    CHECK(clipwin_init(&w, &r->s.clips, slots, tl->n_clips, &pol) == 0);
-    CHECK(clipwin_set_timeline(&w, tl, NULL, 0) == 0 && clipwin_update(&w, 0, CLIPWIN_NO_WANT, 0) == 0);
-    struct renderer rd;
-    r->ref = malloc(tl->len_frames * sizeof *r->ref);
-    CHECK(render_init(&rd, tl, slots, 1, 4096) == 0);
-    render(&rd, 0, r->ref, tl->len_frames);
-    render_free(&rd);
-    clipwin_free(&w);
-    free(slots);
+    /* the reference, before the speech thread owns the store */
+    r->ref = test_render_all(r->tl, &r->s.clips);
 
     struct player_opts po = {.sink = &sink_memory_ops,
                              .sink_cfg = {.rate_hz = RATE, .channels = 1, .block_frames = BLOCK,

@@ -2,6 +2,8 @@
 #include "testutil.h"
 
 #include "coach/clips.h"
+#include "coach/clipwin.h"
+#include "coach/render.h"
 #include "coach/timeline.h"
 
 #include <dirent.h>
@@ -138,4 +140,22 @@ void test_estimator(struct clipstore *cs, uint32_t rate_hz)
 {
     CHECK(clipstore_init(cs, NULL, rate_hz) == 0);
     clipstore_set_mode(cs, CLIPS_ESTIMATE);
+}
+
+float *test_render_all(const struct timeline *tl, struct clipstore *cs)
+{
+    clip_slot *slots = calloc(tl->n_clips, sizeof *slots);
+    struct clipwin w;
+    const struct clipwin_policy pol = {.ahead_frames = tl->len_frames,
+                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE};
+    CHECK(clipwin_init(&w, cs, slots, tl->n_clips, &pol) == 0);
+    CHECK(clipwin_set_timeline(&w, tl, NULL, 0) == 0 && clipwin_update(&w, 0, CLIPWIN_NO_WANT, 0) == 0);
+    struct renderer rd;
+    float *ref = malloc(tl->len_frames * sizeof *ref);
+    CHECK(ref && render_init(&rd, tl, slots, 1, 4096) == 0);
+    if (ref) render(&rd, 0, ref, tl->len_frames);
+    render_free(&rd);
+    clipwin_free(&w);
+    free(slots);
+    return ref;
 }

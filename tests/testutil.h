@@ -53,5 +53,9 @@ void test_plan_invariants(const char *name, const struct timeline *tl, const str
 /* A clip store that estimates lengths from the texts (no synthesis: the
  * same on every run), for plans in tests. */
 void test_estimator(struct clipstore *cs, uint32_t rate_hz);
+/* The whole timeline rendered mono in one go, every clip prepared first
+ * (call it before a speech thread owns the store): the reference a live
+ * session's output is compared with. Heap (free it); failures are CHECKs. */
+float *test_render_all(const struct timeline *tl, struct clipstore *cs);
 
 #endif
