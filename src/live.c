@@ -15,11 +15,14 @@
 #include "coach/common.h"
 #include "coach/tone.h"
 
-/* The first chapter whose content ends after pos. */
-static size_t first_mark(const struct timeline *tl, uint64_t pos)
+/* The first chapter whose content ends after pos, or at pos where the
+ * playhead holds for "done" (wait: the index of the wait it holds at). */
+static size_t first_mark(const struct timeline *tl, uint64_t pos, size_t wait)
 {
+    uint64_t held = wait < tl->n_waits && tl->waits[wait].frame == pos ? pos : UINT64_MAX;
     size_t i = 0;
-    while (i < tl->n_ch && timeline_chapter_content_end(tl, i) <= pos) i++;
+    for (uint64_t e; i < tl->n_ch && (e = timeline_chapter_content_end(tl, i)) <= pos && e != held;)
+        i++;
     return i;
 }
 
@@ -34,8 +37,8 @@ int live_init(struct live *l, const struct timeline *tl, bool final, clip_slot *
     l->final = final;
     l->gain = 1.0f;
     l->said_gain = 1.0f;
-    l->next_mark = first_mark(tl, 0);
     l->next_wait = timeline_wait_from(tl, 0, false);
+    l->next_mark = first_mark(tl, 0, l->next_wait);
     int rc = render_init(&l->r, tl, clip_pcm, channels, max_block);
     if (!rc) rc = ring_init(&l->cmd, LIVE_RING_MSGS, sizeof(struct live_cmd));
     if (!rc) rc = ring_init(&l->note, LIVE_RING_MSGS, sizeof(struct live_note));
@@ -117,8 +120,8 @@ static void apply(struct live *l, const struct live_cmd *c)
     case LIVE_SWAP:
         render_set_timeline(&l->r, c->tl);
         l->final = c->final;
-        l->next_mark = first_mark(c->tl, l->pos);
         l->next_wait = timeline_wait_from(c->tl, l->pos, false);
+        l->next_mark = first_mark(c->tl, l->pos, l->next_wait);
         break;
     case LIVE_PAUSE: /* each pause is answered with its NOTE_PAUSED */
         l->paused_noted = false;
@@ -135,6 +138,7 @@ static void apply(struct live *l, const struct live_cmd *c)
     case LIVE_SEEK:
         l->seeking = true;
         l->seek_to = c->frame;
+        l->seek_done = c->wait_done;
         break;
     case LIVE_SAY:
         queue(l, c, false);
@@ -154,6 +158,22 @@ static bool holding(const struct live *l)
     return l->paused || l->stopping || l->seeking || l->said.pcm || l->next.pcm;
 }
 
+/* Chapters whose content ends inside (a, b], played through. One that
+ * ends where the playhead holds for "done" (a self-paced part at the end
+ * of its step) is not yet: a stop there leaves it undone. done: "done"
+ * was said, so every chapter left up to b (that one too) was. */
+static void marks(struct live *l, uint64_t a, uint64_t b, bool done)
+{
+    const struct timeline *tl = l->r.tl;
+    uint64_t barrier = l->next_wait < tl->n_waits ? tl->waits[l->next_wait].frame : UINT64_MAX;
+    while (l->next_mark < tl->n_ch) {
+        uint64_t e = timeline_chapter_content_end(tl, l->next_mark);
+        if (e > b || (!done && e == barrier)) break;
+        if (e > a || done) note(l, NOTE_CHAPTER_END, tl->ch[l->next_mark].step, 0);
+        l->next_mark++;
+    }
+}
+
 /* What happens once the timeline is silent and held: the jump, the next
  * speech, the end of a stop, the pause's note. */
 static void while_held(struct live *l)
@@ -162,8 +182,11 @@ static void while_held(struct live *l)
         uint64_t from = l->pos;
         l->pos = l->seek_to;
         l->seeking = false;
-        l->next_mark = first_mark(l->r.tl, l->pos);
+        if (l->seek_done && l->pos >= from) /* done: what it ends was played through */
+            marks(l, from, l->pos, true);
+        l->seek_done = false;
         l->next_wait = timeline_wait_from(l->r.tl, l->pos, true);
+        l->next_mark = first_mark(l->r.tl, l->pos, l->next_wait);
         atomic_store_explicit(&l->wait_frames, 0, memory_order_relaxed);
         note(l, NOTE_SEEKED, 0, from);
     }
@@ -190,17 +213,6 @@ static uint64_t fade_left(const struct live *l, float gain)
     return (uint64_t)(gain * (float)l->fade_frames + 0.999f);
 }
 
-/* Chapters whose content ends inside [a, b), played through. */
-static void marks(struct live *l, uint64_t a, uint64_t b)
-{
-    const struct timeline *tl = l->r.tl;
-    while (l->next_mark < tl->n_ch) {
-        uint64_t e = timeline_chapter_content_end(tl, l->next_mark);
-        if (e > b) break;
-        if (e > a) note(l, NOTE_CHAPTER_END, tl->ch[l->next_mark].step, 0);
-        l->next_mark++;
-    }
-}
 
 /* The timeline's part of a piece of k frames: mixed into mix (have says
  * whether mix holds anything yet) through the fade. */
@@ -230,7 +242,7 @@ static bool mix_timeline(struct live *l, size_t k, bool have)
     uint64_t a = l->pos;
     l->pos += k;
     atomic_fetch_add_explicit(&l->heard_frames, k, memory_order_relaxed);
-    marks(l, a, l->pos);
+    marks(l, a, l->pos, false);
     return have;
 }
 

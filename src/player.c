@@ -510,7 +510,8 @@ static int done_cmd(struct player *p, char *reply, size_t cap)
     uint64_t pos = played(p), waited = atomic_load(&p->live.wait_frames);
     uint64_t held = (pos > w->start_frame ? pos - w->start_frame : 0) + waited;
     feeder_ready_at(&p->f, w->frame, PLAYER_ANSWER_MS);
-    send(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = w->frame, .ack = ACK_SEEK});
+    send(p, (struct live_cmd){.kind = LIVE_SEEK, .frame = w->frame, .ack = ACK_SEEK,
+                              .wait_done = true});
     struct live_note n;
     if (!await(p, NOTE_SEEKED, PLAYER_ANSWER_MS, &n)) {
         coach_set_err(reply, cap, "error the audio device did not answer");
@@ -1151,6 +1152,8 @@ void player_close(struct player *p, struct player_summary *sum)
     uint64_t pos = played(p);
     sum->state = p->state;
     sum->pos = pos;
+    /* held at the end of a self-paced part: still in it, not past it */
+    uint64_t at = p->s->have_routine ? here(p) : pos;
     sum->rate_hz = p->live.rate_hz;
     sum->heard_frames = atomic_load(&p->live.heard_frames);
     sum->first_sound_ns = st.first_sound_ns;
@@ -1165,12 +1168,12 @@ void player_close(struct player *p, struct player_summary *sum)
     sum->has_pain = p->has_pain;
     sum->pain = p->pain;
     if (p->s->have_routine) {
-        count_moves(p, pos, sum);
-        sum->stop_step = stop_step(p, here(p)); /* waiting: the step it waits in */
-        if (p->s->routine.parts && p->state != PLAYER_ENDED) sum->stop_part = (int32_t)part_at(p, pos);
+        count_moves(p, at, sum);
+        sum->stop_step = stop_step(p, at); /* waiting: the step it waits in */
+        if (p->s->routine.parts && p->state != PLAYER_ENDED) sum->stop_part = (int32_t)part_at(p, at);
     }
     if (p->s->have_routine && p->o.history_path && p->s->routine.parts) {
-        record_parts(p, pos, sum);
+        record_parts(p, at, sum);
     } else if (p->s->have_routine && p->o.history_path) {
         const struct routine *r = &p->s->routine;
         struct history_record rec = {

@@ -307,6 +307,8 @@ static int command(struct run *r, enum ctl_cmd c, char *reply, size_t cap)
 struct last_rec {
     char held[400];
     char ending[16];
+    char stop_step[72];
+    unsigned steps_done, skipped;
     unsigned long seconds;
     int n;
 };
@@ -316,6 +318,9 @@ static int take(void *ctx, const struct history_entry *e)
     struct last_rec *l = ctx;
     snprintf(l->held, sizeof l->held, "%s", e->rec.held ? e->rec.held : "");
     snprintf(l->ending, sizeof l->ending, "%s", e->rec.ending);
+    snprintf(l->stop_step, sizeof l->stop_step, "%s", e->rec.stop_step ? e->rec.stop_step : "");
+    l->steps_done = e->rec.steps_done;
+    l->skipped = e->rec.skipped;
     l->seconds = (unsigned long)e->rec.seconds;
     l->n++;
     return 0;
@@ -444,6 +449,65 @@ static void history_compat(void)
     free(printed);
 }
 
+/* A stop while a part waits for done: that step was not done (nor
+ * skipped), the record stops at it and --resume starts there again. The
+ * set's end is where the next step's chapter starts, so "played through
+ * to its end" must wait for done. */
+static void stop_waiting(void)
+{
+    printf("live: stop while a part waits\n");
+    remove(history_path);
+    struct run r;
+    open_run(&r);
+    const struct timeline *tl = r.tl;
+    if (tl->n_waits != 4) return;
+    const struct wait reps = tl->waits[0];
+    play_to(&r, reps.frame);
+    player_run(r.p, 2000);
+    CHECK(pos(&r) == reps.frame);
+    char reply[1024];
+    CHECK(command(&r, CTL_STOP, reply, sizeof reply) == 0);
+    struct player_summary sum;
+    player_close(r.p, &sum);
+    CHECKF(sum.moves_done == 0 && sum.moves_skipped == 0, "done %u skipped %u", sum.moves_done,
+           sum.moves_skipped);
+    CHECK(sum.stop_step == 0);
+    struct last_rec l = {0};
+    CHECK(history_read(history_path, take, &l) == 0 && l.n == 1);
+    CHECKF(strcmp(l.stop_step, "squat") == 0 && l.steps_done == 0 && l.skipped == 0,
+           "stop '%s' done %u skipped %u", l.stop_step, l.steps_done, l.skipped);
+    free(r.ref);
+    session_free(&r.s);
+
+    /* --resume: at the set it stopped in */
+    struct session s;
+    struct session_opts so = {.routine = routine_path, .speech_rate = -1, .pitch = -1,
+                              .speech_volume = -1, .rate_hz = RATE, .clips = CLIPS_LENGTHS,
+                              .resume = true, .history_path = history_path};
+    struct coach_diags d;
+    diags_init(&d);
+    char err[512] = "";
+    CHECKF(session_open(&s, &so, &d, err, sizeof err) == SESSION_OK, "%s", err);
+    diags_free(&d);
+    CHECKF(s.from && strcmp(s.from->id, "squat") == 0, "resumes at %s", s.from ? s.from->id : "the top");
+    session_free(&s);
+
+    /* done, then stop in the rest that follows: the set was done */
+    remove(history_path);
+    open_run(&r);
+    tl = r.tl;
+    play_to(&r, tl->waits[0].frame);
+    player_run(r.p, 500);
+    CHECK(command(&r, CTL_DONE, reply, sizeof reply) == 0);
+    player_run(r.p, 1500);
+    CHECK(command(&r, CTL_STOP, reply, sizeof reply) == 0);
+    player_close(r.p, &sum);
+    CHECKF(sum.moves_done == 1 && sum.moves_skipped == 0, "done %u skipped %u", sum.moves_done,
+           sum.moves_skipped);
+    free(r.ref);
+    session_free(&r.s);
+}
+
 int main(void)
 {
     setenv("COACH_DATA_DIR", test_src_path(""), 1);
@@ -464,6 +528,7 @@ int main(void)
     CHECK(f && fputs(live_text, f) >= 0 && fclose(f) == 0);
     remove(history_path);
     live();
+    stop_waiting();
     voice_free(&voice);
     return test_done();
 }

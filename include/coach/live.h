@@ -51,6 +51,9 @@ struct live_cmd {
     bool final;                /* LIVE_SWAP */
     uint32_t say_id;           /* LIVE_SAY, LIVE_PAUSE with pcm: reported back in NOTE_SAID */
     uint64_t frame;            /* LIVE_SEEK: target timeline frame */
+    /* LIVE_SEEK: "done": the self-paced part ending at frame is finished,
+     * so a chapter ending there was played through (NOTE_CHAPTER_END) */
+    bool wait_done;
     const struct timeline *tl; /* LIVE_SWAP */
     const float *pcm;          /* LIVE_SAY, LIVE_PAUSE: mono at the output rate, or NULL */
     uint64_t len_frames;       /* of pcm */
@@ -106,6 +109,7 @@ struct live {
     bool stopping;
     bool seeking;              /* a jump waits for the fade out */
     uint64_t seek_to;
+    bool seek_done;            /* the jump is a "done" (live_cmd.wait_done) */
     size_t next_wait;          /* the self-paced part (tl->waits) whose end holds the timeline */
     uint64_t pos;              /* next timeline frame to render */
     float gain;                /* timeline fade gain, 0..1 */
