@@ -15,6 +15,7 @@
 #include "coach/diag.h"
 #include "coach/history.h"
 #include "coach/interrupt.h"
+#include "coach/progress.h"
 #include "coach/textsafe.h"
 
 /* --music: loads the bed at the output rate; the exit status on failure. */
@@ -142,9 +143,20 @@ int cli_session_open_with(struct session *s, const struct session_opts *so, cons
                         h ? " " : "", h ? h : "", strerror(s->progress_errno));
             free(h);
         }
-        fprintf(stderr, "progress: %u completion%s in a row%s -> %s\n", s->streak,
-                s->streak == 1 ? "" : "s",
-                s->pain_down ? ", the last session hurt: a level down" : "", level_name(s->level));
+        if (!s->part_progress)
+            fprintf(stderr, "progress: %u completion%s in a row%s -> %s\n", s->streak,
+                    s->streak == 1 ? "" : "s",
+                    s->pain_down ? ", the last session hurt: a level down" : "",
+                    level_name(s->level));
+        for (size_t k = 0; s->part_progress && k < s->n_parts; k++) { /* a sequence: each its own */
+            const struct progress *pr = &s->part_progress[k];
+            char safe[512];
+            fprintf(stderr, "progress: %s: %u completion%s in a row%s -> %s\n",
+                    text_safe(safe, sizeof safe, s->part_names[k]), pr->streak,
+                    pr->streak == 1 ? "" : "s",
+                    pr->stepped_down ? ", the last session hurt: a level down" : "",
+                    level_name(pr->level));
+        }
     }
     return EXIT_OK;
 }

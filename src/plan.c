@@ -911,6 +911,8 @@ static void start_part(struct pb *p, size_t i)
     enum phrase_id id = k ? PH_NEXT_ROUTINE : PH_FIRST_ROUTINE;
     if (!p->v->phrases[id]) id = PH_INTRO; /* an older profile: the title alone */
     say_flow(p, phrase(p, id, &(struct phrase_args){.title = pt->src->title}));
+    if (p->o->part_announce && p->o->part_announce[k])
+        say_flow(p, coach_strdup(p->o->part_announce[k]));
 }
 
 static void body(struct pb *p)

@@ -40,6 +40,9 @@ void session_free(struct session *s)
         free(s->part_paths[k]);
         free(s->part_names[k]);
     }
+    for (size_t k = 0; s->part_announce && k < s->n_parts; k++) free(s->part_announce[k]);
+    free(s->part_announce);
+    free(s->part_progress);
     free(s->part_routines);
     free(s->part_paths);
     free(s->part_names);
@@ -111,6 +114,49 @@ static enum session_fail load_routine(struct session *s, const char *arg, struct
                                    &s->routine_warnings, d, err, cap);
     if (!f) s->have_routine = true;
     return f;
+}
+
+/* --progress: the walk of one routine's records from base (progress.h
+ * has the rule) into *pr. A history that cannot be read only costs the
+ * progression (progress_errno; why in history_refused() if it was refused
+ * as unsafe); damaged lines in it are a warning in d at the first of
+ * them (once: a sequence walks it once per routine). */
+static void walk_history(struct session *s, const struct session_opts *o, const char *name,
+                         enum level base, struct coach_diags *d, struct progress *pr)
+{
+    char *hpath = o->history_path ? coach_strdup(o->history_path) : history_default_path();
+    struct history_damage dmg = {0};
+    *pr = (struct progress){.level = base};
+    if (!hpath || progress_walk(hpath, name, base, pr, &dmg)) {
+        s->progress_errno = errno ? errno : EIO;
+        *pr = (struct progress){.level = base};
+    } else if (dmg.lines && d && !s->history_warned) {
+        char text[256];
+        history_damage_text(&dmg, text, sizeof text);
+        diags_warn(d, hpath, dmg.first_line > INT_MAX ? INT_MAX : (int)dmg.first_line, "%s",
+                   text);
+        s->history_warned = true;
+    }
+    free(hpath);
+}
+
+/* The sentence --progress says for pr (heap in *out), or NULL if there is
+ * nothing to say: a level down after pain, else a level reached. */
+static enum session_fail progress_words(const struct voice *v, const struct progress *pr,
+                                        char **out)
+{
+    static const enum phrase_id words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
+    /* the bare word: voice_format would capitalize it ("Medium") */
+    const char *word = v->phrases[words[pr->level]];
+    *out = NULL;
+    if (pr->stepped_down) /* it hurt last time: said first thing, whatever the level */
+        *out = voice_format(v, PH_PROGRESS_DOWN, &(struct phrase_args){.text = word});
+    else if (pr->streak >= PROGRESS_PER_LEVEL)
+        *out = voice_format(v, PH_PROGRESS,
+                            &(struct phrase_args){.n = (long)pr->streak, .text = word});
+    else
+        return SESSION_OK;
+    return *out ? SESSION_OK : SESSION_NOMEM;
 }
 
 /* The routines of a sequence, read so far (grown one at a time). */
@@ -249,8 +295,21 @@ static enum session_fail load_sequence(struct session *s, const struct session_o
         return SESSION_NOMEM;
     }
     for (size_t k = 0; k < q.n; k++) src[k] = &q.r[k];
+    /* --progress: each routine moved from its own level (or --level) by
+     * its own records, the history's (one record per routine played) */
+    if (o->progress && !(s->part_progress = calloc(q.n, sizeof *s->part_progress))) {
+        free(src);
+        return SESSION_NOMEM;
+    }
+    for (size_t k = 0; o->progress && k < q.n; k++) {
+        enum level base = q.r[k].level;
+        if (o->level) level_parse(o->level, &base);
+        walk_history(s, o, q.names[k], base, d, &s->part_progress[k]);
+        q.r[k].level = s->part_progress[k].level;
+    }
     /* each routine at its own level, unless --level names one for all */
-    int rc = routine_join(&s->routine, src, (const char *const *)q.names, q.n, !o->level);
+    int rc = routine_join(&s->routine, src, (const char *const *)q.names, q.n,
+                          !o->level || o->progress);
     free(src);
     if (rc) return SESSION_NOMEM;
     s->have_routine = true;
@@ -263,7 +322,7 @@ static enum session_fail load_sequence(struct session *s, const struct session_o
                       q.names[0], q.r[0].voice, q.names[k], q.r[k].voice);
         return SESSION_SEQUENCE;
     }
-    const char *opt = o->from ? "--from" : o->resume ? "--resume" : o->progress ? "--progress" : NULL;
+    const char *opt = o->from ? "--from" : o->resume ? "--resume" : NULL;
     if (opt) {
         coach_set_err(err, cap,
                       "%s takes one routine, not a sequence of %zu; play the routine it is "
@@ -313,10 +372,9 @@ static enum session_fail load_voice(struct session *s, const struct session_opts
 }
 
 /* --level, else the routine's; moved up by --progress (progress.h has the
- * rule), which also makes the sentence said after the title. A history
- * that cannot be read only costs the progression (progress_errno; why
- * in history_refused() if it was refused as unsafe); damaged lines in it
- * are a warning in d at the first of them. */
+ * rule), which also makes the sentence said after the title; in a
+ * sequence, each routine's (load_sequence walked them), said after its
+ * name. */
 static enum session_fail pick_level(struct session *s, const struct session_opts *o,
                                     struct coach_diags *d)
 {
@@ -324,33 +382,21 @@ static enum session_fail pick_level(struct session *s, const struct session_opts
     if (o->level) level_parse(o->level, &base);
     s->level = base;
     if (!o->progress) return SESSION_OK;
-    char *hpath = o->history_path ? coach_strdup(o->history_path) : history_default_path();
-    struct history_damage dmg = {0};
-    struct progress pr = {.level = base};
-    if (!hpath || progress_walk(hpath, s->name, base, &pr, &dmg)) {
-        s->progress_errno = errno ? errno : EIO;
-        pr = (struct progress){.level = base};
-    } else if (dmg.lines && d) {
-        char text[256];
-        history_damage_text(&dmg, text, sizeof text);
-        diags_warn(d, hpath, dmg.first_line > INT_MAX ? INT_MAX : (int)dmg.first_line, "%s",
-                   text);
+    if (s->part_progress) {
+        s->part_announce = calloc(s->n_parts, sizeof *s->part_announce);
+        if (!s->part_announce) return SESSION_NOMEM;
+        for (size_t k = 0; k < s->n_parts; k++)
+            if (progress_words(&s->voice, &s->part_progress[k], &s->part_announce[k]))
+                return SESSION_NOMEM;
+        s->level = s->part_progress[0].level; /* the ranges are fixed: any level plays them */
+        return SESSION_OK;
     }
-    free(hpath);
+    struct progress pr;
+    walk_history(s, o, s->name, base, d, &pr);
     s->streak = pr.streak;
     s->level = pr.level;
     s->pain_down = pr.stepped_down;
-    static const enum phrase_id words[] = {PH_LEVEL_EASY, PH_LEVEL_MEDIUM, PH_LEVEL_HARD};
-    /* the bare word: voice_format would capitalize it ("Medium") */
-    const char *word = s->voice.phrases[words[s->level]];
-    if (pr.stepped_down) /* it hurt last time: said first thing, whatever the level */
-        s->announce = voice_format(&s->voice, PH_PROGRESS_DOWN, &(struct phrase_args){.text = word});
-    else if (s->streak >= PROGRESS_PER_LEVEL)
-        s->announce = voice_format(&s->voice, PH_PROGRESS,
-                                   &(struct phrase_args){.n = (long)s->streak, .text = word});
-    else
-        return SESSION_OK;
-    return s->announce ? SESSION_OK : SESSION_NOMEM;
+    return progress_words(&s->voice, &pr, &s->announce);
 }
 
 /* "exercises 1-5; steps warm-up, bridge, ...": what --from can name (heap). */
@@ -484,7 +530,8 @@ int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx),
                  struct timeline *tl, char *err, size_t err_cap)
 {
     struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
-                           .announce = s->announce, .tick = tick, .tick_ctx = tick_ctx,
+                           .announce = s->announce, .part_announce = s->part_announce,
+                           .tick = tick, .tick_ctx = tick_ctx,
                            .preroll_ms = s->preroll_ms, .from = s->from,
                            .problems = s->plan_problems};
     int rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);

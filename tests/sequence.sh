@@ -81,6 +81,11 @@ expect 2 "$coach" export --resume warm-up cool-down -o "$tmp/x.wav"
 has "$err" '--resume takes one routine'
 [ ! -e "$tmp/x.wav" ] && ok || bad "nothing written after a refusal"
 
+section "--progress: each routine by its own records"
+expect 0 "$coach" plan --progress warm-up core-strength
+has "$err" 'progress: warm-up: 0 completions in a row -> easy'
+has "$err" 'progress: core-strength: 0 completions in a row -> easy'
+
 section "play of two routines: one record each"
 if ! "$coach" --help 2>/dev/null | grep -q '^ *play '; then
   skip "this coach has no play command"

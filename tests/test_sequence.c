@@ -4,8 +4,9 @@
  * shifted, each after its own chapter and announcement, each with its own
  * settings (countdown, rest) and level; one ending. The session reads
  * "before"/"after" with --with-warm-up (a name not found is the file's
- * error at its line), refuses mixed voices and --from/--resume/--progress;
- * the player writes one history record per routine reached. */
+ * error at its line), refuses mixed voices and --from/--resume; --progress
+ * moves each routine by its own records (and says so after its name); the
+ * player writes one history record per routine reached. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "coach/plan.h"
 #include "coach/player.h"
 #include "coach/position.h"
+#include "coach/progress.h"
 #include "coach/routine.h"
 #include "coach/session.h"
 #include "coach/sink.h"
@@ -232,6 +234,8 @@ static void sessions(void)
                     "after = seq-cool\n[exercise m]\nname = Plank\nhold = 2\n");
     put("seq-bad", "[routine]\ntitle = Bad\nbefore = seq-warm\nafter = seq-nope\n"
                    "[exercise m]\nname = Plank\nhold = 2\n");
+    put("seq-up", "[routine]\ntitle = Up\nprepare = 2\ncountdown = 1\n"
+                  "[exercise u]\nname = Squat\nhold = 2-4\n");
     put("seq-de", "[routine]\ntitle = De\nvoice = de\n[exercise m]\nname = Brett\nhold = 2\n");
 
     struct session s;
@@ -379,6 +383,66 @@ static void history(void)
     free(text);
 }
 
+/* --progress in a sequence: each routine at the level its own records
+ * give, its sentence said after its name; what a session of the sequence
+ * records counts for each routine. */
+static void progress_parts(void)
+{
+    const char *vpath = test_src_path("voices/en-us.ini");
+    char hist[700];
+    snprintf(hist, sizeof hist, "%s/progress.tsv", dir);
+    remove(hist);
+    for (int i = 0; i < 2; i++) { /* two clean sessions of seq-up alone */
+        struct history_record rec = {.when = 1795290005 + i * 3600, .routine = "seq-up",
+                                     .title = "Up", .steps_done = 1, .steps_total = 1,
+                                     .seconds = 30, .ending = "completed"};
+        CHECK(history_append(hist, &rec) == 0);
+    }
+    const char *names[] = {"seq-warm", "seq-up"};
+    struct session_opts so = {.routine = names[0], .routines = names, .n_routines = 2,
+                              .voice = vpath, .speech_rate = -1, .pitch = -1,
+                              .speech_volume = -1, .rate_hz = RATE, .clips = CLIPS_AUDIO,
+                              .progress = true, .history_path = hist};
+    struct session s;
+    struct coach_diags d;
+    char err[1024] = "";
+    diags_init(&d);
+    CHECKF(session_open(&s, &so, &d, err, sizeof err) == SESSION_OK, "%s", err);
+    diags_free(&d);
+    CHECK(s.n_parts == 2 && s.part_progress && s.part_announce);
+    if (!s.part_progress || !s.part_announce) return;
+    CHECK(s.part_progress[0].streak == 0 && s.part_progress[0].level == LEVEL_EASY);
+    CHECK(s.part_progress[1].streak == 2 && s.part_progress[1].level == LEVEL_EASY);
+    CHECK(!s.part_announce[0] && !s.part_announce[1] && !s.announce);
+    CHECK(s.routine.steps[1].hold_ms.lo == 2000 && s.routine.steps[1].hold_ms.hi == 2000);
+    struct player_summary sum;
+    CHECK(play(&s, hist, NULL, &sum) == PLAYER_ENDED); /* one record each, completed */
+    session_free(&s);
+
+    /* the third clean session of seq-up: medium, said after "Next routine: Up." */
+    diags_init(&d);
+    CHECKF(session_open(&s, &so, &d, err, sizeof err) == SESSION_OK, "%s", err);
+    diags_free(&d);
+    if (!s.part_progress || !s.part_announce) return;
+    CHECKF(s.part_progress[0].streak == 1 && s.part_progress[0].level == LEVEL_EASY, "warm %u",
+           s.part_progress[0].streak);
+    CHECKF(s.part_progress[1].streak == 3 && s.part_progress[1].level == LEVEL_MEDIUM, "up %u",
+           s.part_progress[1].streak);
+    CHECK(!s.part_announce[0] && s.part_announce[1] && strstr(s.part_announce[1], "medium"));
+    CHECKF(s.routine.steps[1].hold_ms.lo == 3000 && s.routine.steps[1].hold_ms.hi == 3000,
+           "hold %u", (unsigned)s.routine.steps[1].hold_ms.lo);
+    size_t said_next = 0, said_up = 0;
+    for (size_t i = 0; s.part_announce[1] && i < s.tl.n_ev; i++) {
+        const struct event *e = &s.tl.ev[i];
+        if (e->kind != EV_SPEECH) continue;
+        const char *t = clipstore_text(&s.clips, e->clip);
+        if (t && strcmp(t, "Next routine: Up.") == 0) said_next = i;
+        if (t && strcmp(t, s.part_announce[1]) == 0) said_up = i;
+    }
+    CHECKF(said_next && said_up > said_next, "next at %zu, progress at %zu", said_next, said_up);
+    session_free(&s);
+}
+
 int main(void)
 {
     struct coach_diags d;
@@ -389,6 +453,7 @@ int main(void)
     plan_sequence();
     sessions();
     history();
+    progress_parts();
     voice_free(&voice);
     return test_done();
 }

@@ -30,6 +30,10 @@ struct plan_opts {
     /* Optional sentence said right after the title (e.g. the --progress
      * decision); NULL for none. Not owned: must outlive the planning. */
     const char *announce;
+    /* A sequence (routine.parts): per part, a sentence said right after
+     * its name (--progress, each routine's), NULL entries for none; NULL
+     * for none at all. Not owned. */
+    char *const *part_announce;
     /* Called after each phrase is interned (synthesized, or found in the
      * store): a live session's speech thread takes its turns here while it
      * plans; non-zero stops the planning with that code. NULL: none. */

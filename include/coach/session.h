@@ -22,6 +22,8 @@
 #include "coach/timeline.h"
 #include "coach/voice.h"
 
+struct progress; /* progress.h */
+
 struct session_opts {
     const char *routine;      /* name or path; NULL: a voice only */
     /* Several routines played as one session (a sequence, routine_join),
@@ -58,7 +60,7 @@ enum session_fail {
     SESSION_PLAN,         /* the plan cannot be made (err: why, as file:line) */
     SESSION_BAD_STEP,     /* --from names no step (err: what there is) */
     SESSION_SEQUENCE,     /* a sequence cannot be played so: mixed voices without --voice,
-                           * or --from, --resume, --progress (err: why and what to do) */
+                           * or --from, --resume (err: why and what to do) */
     SESSION_NOMEM,
 };
 
@@ -87,6 +89,12 @@ struct session {
     struct routine *part_routines;
     char **part_paths, **part_names;
     size_t n_parts;
+    /* --progress in a sequence: each routine's walk of the history (its
+     * level, streak, a step down) and its sentence, said after its name
+     * (NULL: none); NULL without --progress */
+    struct progress *part_progress;
+    char **part_announce;
+    bool history_warned;  /* the history's damage was warned about */
     bool have_routine, have_voice, have_clips, have_tl;
 };
 
