@@ -104,6 +104,7 @@ static const struct keydef rest_keys[] = {
 
 static const struct keydef say_keys[] = {
     {"text", KT_TEXT, SK(text), 0, 0, 1},
+    {"unless_after", KT_LIST, SK(unless_after), 1, 0, 0},
 };
 
 /* Section kinds: 0 is [routine], 1 + enum step_kind are the steps. */
@@ -427,6 +428,36 @@ static void self_paced_rules(struct parser *p, const struct step *st)
     }
 }
 
+/* A routine's name in a file name or path: after the last '/', without
+ * ".ini" (its length in *len). */
+static const char *name_in(const char *path, size_t *len)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    *len = strlen(b);
+    if (*len > 4 && strcmp(b + *len - 4, ".ini") == 0) *len -= 4;
+    return b;
+}
+
+/* unless_after names routines as the command line and 'coach list' do
+ * (a sequence is matched by name): not a file, and not this routine. */
+static void unless_after_rules(struct parser *p, const struct step *st)
+{
+    const int k = kidx(p->sect, "unless_after");
+    if (!p->seen[k] || p->bad[k]) return;
+    size_t self_len, len;
+    const char *self = name_in(p->in.name, &self_len);
+    for (size_t i = 0; i < st->unless_after.len; i++) {
+        const char *n = st->unless_after.items[i], *b = name_in(n, &len);
+        if (b != n || len != strlen(n))
+            err(p, p->seen[k], "'unless_after' takes routine names as 'coach list' shows them, "
+                "not files: write '%.*s', not '%s'", (int)len, b, q(p, n));
+        else if (len == self_len && strncmp(n, self, len) == 0)
+            err(p, p->seen[k], "'unless_after' names this routine itself ('%s'); name the "
+                "routine that, played before it, makes this step needless (e.g. 'warm-up')", q(p, n));
+    }
+}
+
 /* Checks that need the whole section: required keys and rules between keys. */
 static void finish_section(struct parser *p)
 {
@@ -497,6 +528,8 @@ static void finish_section(struct parser *p)
         if (r->remind_ms && r->remind_ms < ROUTINE_REMIND_MIN_MS)
             err(p, p->seen[kidx(0, "remind")], "'remind' must be 0 (never) or %u to 600 seconds",
                 ROUTINE_REMIND_MIN_MS / 1000);
+    } else if (p->sect == 1 + STEP_SAY) {
+        unless_after_rules(p, p->base);
     } else if (p->sect == 1 + STEP_BREATHING) {
         const int k_cycles = kidx(p->sect, "cycles"), k_spoken = kidx(p->sect, "spoken_cycles");
         struct step *st = p->base;
@@ -1178,6 +1211,7 @@ static void step_free(struct step *s)
     free(s->finish);
     strlist_free(&s->sides);
     strlist_free(&s->phases);
+    strlist_free(&s->unless_after);
     free(s->text);
 }
 
@@ -1295,6 +1329,15 @@ static void fix_range(struct range *r, enum level lv)
     r->lo = r->hi = range_pick(*r, lv);
 }
 
+/* Is one of the routines in l among names[0..n)? */
+static bool said_before(const struct strlist *l, const char *const *names, size_t n)
+{
+    for (size_t i = 0; names && i < l->len; i++)
+        for (size_t j = 0; j < n; j++)
+            if (names[j] && strcmp(l->items[i], names[j]) == 0) return true;
+    return false;
+}
+
 int routine_join(struct routine *out, const struct routine *const *src, const char *const *names,
                  size_t n, bool own_levels)
 {
@@ -1335,6 +1378,10 @@ int routine_join(struct routine *out, const struct routine *const *src, const ch
             .src = r, .name = names ? names[k] : NULL, .first_step = out->n_steps,
             .n_steps = r->n_steps};
         for (size_t i = 0; i < r->n_steps; i++) {
+            if (said_before(&r->steps[i].unless_after, names, k)) {
+                out->parts[k].n_steps--; /* "do the warm-up first", after the warm-up */
+                continue;
+            }
             struct step *s = &out->steps[out->n_steps++];
             *s = r->steps[i];
             if (!own_levels) continue;

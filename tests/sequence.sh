@@ -70,6 +70,14 @@ expect 1 "$coach" check --with-warm-up "$tmp/cs.ini"
 has "$err" "$tmp/cs.ini:13: before: no routine 'warm-upp'"
 expect 0 "$coach" check "$tmp/cs.ini" # without it, not read
 
+section "unless_after: core-strength's warm-up reminder"
+expect 0 "$coach" plan core-strength
+has "$out" 'If you have not warmed up yet'
+expect 0 "$coach" plan warm-up core-strength
+[ "$(grep -c 'If you have not warmed up yet' <<<"$out")" = 0 ] && ok || bad "reminder after the warm-up"
+expect 0 "$coach" plan --with-warm-up core-strength
+[ "$(grep -c 'If you have not warmed up yet' <<<"$out")" = 0 ] && ok || bad "reminder with --with-warm-up"
+
 section "refusals"
 expect 2 "$coach" plan warm-up lower-back-relief.de
 has "$err" 'different voice profiles (warm-up: en-us, lower-back-relief.de: de)'

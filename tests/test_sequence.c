@@ -443,6 +443,41 @@ static void progress_parts(void)
     session_free(&s);
 }
 
+/* unless_after: a [say] step left out when a routine it names is joined
+ * before its own, kept when it is not (alone, after it, another before). */
+static void unless_after(void)
+{
+    struct routine warm, main_r, other, joined;
+    if (parse("routines/seq-warm.ini", "[routine]\ntitle = W\n[exercise w]\nname = M\nhold = 2\n",
+              &warm) ||
+        parse("seq-other", "[routine]\ntitle = O\n[exercise o]\nname = N\nhold = 2\n", &other) ||
+        parse("routines/seq-main.ini",
+              "[routine]\ntitle = Main\n[say first]\ntext = Warm up first.\n"
+              "unless_after = seq-nope, seq-warm\n[exercise m]\nname = P\nhold = 2\n",
+              &main_r))
+        return;
+    CHECK(main_r.steps[0].unless_after.len == 2 &&
+          strcmp(main_r.steps[0].unless_after.items[1], "seq-warm") == 0);
+    const struct routine *wm[] = {&warm, &main_r}, *mw[] = {&main_r, &warm},
+                         *om[] = {&other, &main_r};
+    const char *n_wm[] = {"seq-warm", "seq-main"}, *n_mw[] = {"seq-main", "seq-warm"},
+               *n_om[] = {"seq-other", "seq-main"};
+    CHECK(routine_join(&joined, wm, n_wm, 2, true) == 0);
+    CHECKF(joined.n_steps == 2 && joined.parts[1].n_steps == 1 &&
+               strcmp(joined.steps[1].id, "m") == 0,
+           "%zu steps", joined.n_steps);
+    routine_free(&joined);
+    CHECK(routine_join(&joined, mw, n_mw, 2, true) == 0);
+    CHECK(joined.n_steps == 3 && strcmp(joined.steps[0].id, "first") == 0);
+    routine_free(&joined);
+    CHECK(routine_join(&joined, om, n_om, 2, true) == 0);
+    CHECK(joined.n_steps == 3 && joined.parts[1].n_steps == 2);
+    routine_free(&joined);
+    routine_free(&warm);
+    routine_free(&main_r);
+    routine_free(&other);
+}
+
 int main(void)
 {
     struct coach_diags d;
@@ -451,6 +486,7 @@ int main(void)
     diags_print(&d, stderr);
     diags_free(&d);
     plan_sequence();
+    unless_after();
     sessions();
     history();
     progress_parts();

@@ -81,6 +81,10 @@ struct step {
 
     /* rest ("say") and say ("text") */
     char *text;                  /* NULL if absent */
+    /* say: "unless_after = warm-up": routine names; in a sequence where
+     * one of them is played before this routine, the step is left out
+     * (routine_join); empty: always said */
+    struct strlist unless_after;
 };
 
 struct routine;
@@ -141,7 +145,9 @@ void routine_free(struct routine *r);
  * the planner takes each step's own routine's from parts. With
  * own_levels, every step's ranges are fixed at its own routine's level
  * (lo == hi), so any level picks it. The texts stay the sources': keep
- * them until out is freed (routine_free knows). Returns 0 or
+ * them until out is freed (routine_free knows). A [say] step whose
+ * unless_after names a routine joined before its own is left out (names
+ * given). Returns 0 or
  * COACH_ENOMEM (out empty). */
 int routine_join(struct routine *out, const struct routine *const *src, const char *const *names,
                  size_t n, bool own_levels);

@@ -103,6 +103,9 @@ static void check_routine(const struct routine *r)
             break;
         case STEP_SAY:
             check_text(s->text, "text");
+            check_list(&s->unless_after, 1, "unless_after");
+            for (size_t k = 0; k < s->unless_after.len; k++)
+                FUZZ_REQUIRE(!strchr(s->unless_after.items[k], '/'), "unless_after is a path");
             break;
         default:
             FUZZ_REQUIRE(0, "step kind %d", (int)s->kind);
