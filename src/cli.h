@@ -84,6 +84,9 @@ int usage_error(const char *fmt, const char *arg);
 struct session_opts cli_session_opts(const struct opts *o, const char *routine,
                                      enum clip_mode clips);
 int cli_session_open_with(struct session *s, const struct session_opts *so, const struct opts *o);
+/* The same, printing the errors only (check's look at a sequence whose
+ * files it checked, and warned about, one by one). */
+int cli_session_open_errors(struct session *s, const struct session_opts *so, const struct opts *o);
 int cli_session_open(struct session *s, const char *routine, const struct opts *o,
                      enum clip_mode clips);
 /* Several routines as one session (a sequence); n == 1: cli_session_open. */

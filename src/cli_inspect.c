@@ -15,6 +15,37 @@
 #include "coach/diag.h"
 #include "coach/textsafe.h"
 
+/* A checked session's verdict: "name: ok, 5 exercises, 14 min 2 s" (a
+ * sequence named "warm-up + core-strength"), or with --strict its
+ * warnings as errors (strict: the files' own, not counted again for a
+ * whole they make). Returns st, or the status that failed it. */
+static int verdict(const struct session *s, int st, const struct opts *o, bool strict)
+{
+    char path[512] = "";
+    if (s->routine_path) text_safe(path, sizeof path, s->routine_path);
+    for (size_t k = 0; k < s->n_parts; k++) { /* a sequence: "warm-up + core-strength" */
+        size_t used = k ? strlen(path) : 0;
+        char name[256];
+        snprintf(path + used, sizeof path - used, "%s%s", k ? " + " : "",
+                 text_safe(name, sizeof name, s->part_names[k]));
+    }
+    if (!st && strict && o->strict && s->routine_warnings) {
+        fprintf(stderr, "%s: %zu warning%s, errors with --strict\n", path, s->routine_warnings,
+                s->routine_warnings == 1 ? "" : "s");
+        st = EXIT_INVALID;
+    }
+    if (!st && !o->quiet) {
+        char d[64];
+        fmt_duration(d, sizeof d, s->tl.len_frames, s->tl.rate_hz);
+        size_t n = routine_count_moves(&s->routine);
+        printf("%s: ok, %zu exercise%s, %s", path, n, n == 1 ? "" : "s", d);
+        if (strict && s->routine_warnings)
+            printf(", %zu warning%s", s->routine_warnings, s->routine_warnings == 1 ? "" : "s");
+        putchar('\n');
+    }
+    return st;
+}
+
 int cmd_check(int argc, char **argv, const struct opts *o)
 {
     if (argc < 1) return usage_error("%s", "check needs at least one routine");
@@ -24,33 +55,28 @@ int cmd_check(int argc, char **argv, const struct opts *o)
         int st = cli_session_open(&s, argv[i], o, CLIPS_LENGTHS);
         /* the timing is checked even when warnings will fail the file */
         if (!st) st = cli_session_plan(&s);
-        char path[512] = "";
-        if (s.routine_path) text_safe(path, sizeof path, s.routine_path);
-        for (size_t k = 0; k < s.n_parts; k++) { /* --with-warm-up: "warm-up + core-strength" */
-            size_t used = k ? strlen(path) : 0;
-            char name[256];
-            snprintf(path + used, sizeof path - used, "%s%s", k ? " + " : "",
-                     text_safe(name, sizeof name, s.part_names[k]));
-        }
-        if (!st && o->strict && s.routine_warnings) {
-            fprintf(stderr, "%s: %zu warning%s, errors with --strict\n", path, s.routine_warnings,
-                    s.routine_warnings == 1 ? "" : "s");
-            st = EXIT_INVALID;
-        }
-        if (!st && !o->quiet) {
-            char d[64];
-            fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
-            size_t n = routine_count_moves(&s.routine);
-            printf("%s: ok, %zu exercise%s, %s", path, n, n == 1 ? "" : "s", d);
-            if (s.routine_warnings)
-                printf(", %zu warning%s", s.routine_warnings, s.routine_warnings == 1 ? "" : "s");
-            putchar('\n');
-        }
+        st = verdict(&s, st, o, true);
         if (st > worst || (worst == EXIT_OK && st)) worst = st;
         session_free(&s);
         if (interrupted) return EXIT_INTERRUPTED;
     }
-    return worst;
+    if (argc < 2) return worst;
+    if (worst) { /* the whole would fail on the files' errors first */
+        fprintf(stderr, "coach: the %d routines were not checked as one session: fix the errors "
+                        "above first\n", argc);
+        return worst;
+    }
+    /* then as play takes them, one session: one voice for all, the
+     * before/after routines (--with-warm-up), the joined plan's timing */
+    struct session s;
+    struct session_opts so = cli_session_opts(o, argv[0], CLIPS_LENGTHS);
+    so.routines = (const char *const *)argv;
+    so.n_routines = (size_t)argc;
+    int st = cli_session_open_errors(&s, &so, o);
+    if (!st) st = cli_session_plan(&s);
+    st = verdict(&s, st, o, false);
+    session_free(&s);
+    return interrupted ? EXIT_INTERRUPTED : st;
 }
 
 int cmd_plan(int argc, char **argv, const struct opts *o)

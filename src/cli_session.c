@@ -114,12 +114,30 @@ static int session_failed(enum session_fail f, const char *arg, const char *err_
     return EXIT_INVALID;
 }
 
-int cli_session_open_with(struct session *s, const struct session_opts *so, const struct opts *o)
+/* Leaves d's errors only (warnings freed). */
+static void drop_warnings(struct coach_diags *d)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < d->len; i++) {
+        if (d->items[i].warning) {
+            free(d->items[i].file);
+            free(d->items[i].msg);
+        } else {
+            d->items[kept++] = d->items[i];
+        }
+    }
+    d->len = kept;
+}
+
+/* Opens, printing why not; warnings: print the files' warnings too. */
+static int open_printing(struct session *s, const struct session_opts *so, const struct opts *o,
+                         bool warnings)
 {
     struct coach_diags d;
     diags_init(&d);
     char err[1024] = "";
     enum session_fail f = session_open(s, so, &d, err, sizeof err);
+    if (!warnings) drop_warnings(&d);
     diags_print(&d, stderr);
     diags_free(&d);
     if (f) return session_failed(f, so->routine, err);
@@ -159,6 +177,16 @@ int cli_session_open_with(struct session *s, const struct session_opts *so, cons
         }
     }
     return EXIT_OK;
+}
+
+int cli_session_open_with(struct session *s, const struct session_opts *so, const struct opts *o)
+{
+    return open_printing(s, so, o, true);
+}
+
+int cli_session_open_errors(struct session *s, const struct session_opts *so, const struct opts *o)
+{
+    return open_printing(s, so, o, false);
 }
 
 int cli_session_open(struct session *s, const char *routine, const struct opts *o,

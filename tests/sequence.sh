@@ -59,6 +59,24 @@ has "$vtt" 'Next routine: Seq B.'
 expect 0 "$coach" check "$a" "$b"
 has "$out" 'seq-a.ini: ok'
 has "$out" 'seq-b.ini: ok'
+has "$out" 'seq-a + seq-b: ok, 2 exercises'
+# each file's warnings once, not again for the whole; --strict fails on them
+w=$tmp/data/routines/seq-w.ini
+printf '[routine]\ntitle = Seq W\nprepare = 1\ncountdown = 1\n[exercise w1]\nname = Wide # gently\nhold = 2\n' >"$w"
+expect 0 "$coach" check "$a" "$w"
+[ "$(grep -c 'warning:' <<<"$err")" = 1 ] && ok || bad "one warning: $err"
+has "$out" 'seq-a + seq-w: ok'
+expect 1 "$coach" check --strict "$a" "$w"
+has "$err" 'not checked as one session'
+
+section "check of a sequence: what play would refuse"
+expect 2 "$coach" check warm-up lower-back-relief.de
+has "$out" 'warm-up.ini: ok'
+has "$err" 'different voice profiles (warm-up: en-us, lower-back-relief.de: de)'
+expect 0 "$coach" check --voice de warm-up lower-back-relief.de
+has "$out" 'warm-up + lower-back-relief.de: ok, 13 exercises'
+expect 3 "$coach" check warm-up no-such-routine
+has "$err" 'not checked as one session'
 
 section "--with-warm-up"
 expect 0 "$coach" check --with-warm-up core-strength
