@@ -224,6 +224,9 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
         session_free(&s);
         return st;
     }
+    /* what a self-paced part says to answer it with: what this session takes */
+    s.inputs = (c->listen ? VOICE_IN_LISTEN : 0) | (c->want_keys ? VOICE_IN_KEYS : 0) |
+               (c->mpris ? VOICE_IN_BUTTON : 0);
     struct player_opts po = cli_player_opts(o);
     char *hpath = history_default_path();
     po.history_path = hpath;

@@ -303,9 +303,10 @@ static int intern(struct pb *p, const char *text, uint32_t *id, uint64_t *len)
     return 0;
 }
 
-static char *phrase(struct pb *p, enum phrase_id id, const struct phrase_args *a)
+/* Keeps s, made from phrase id, to blame the profile's line if it is too
+ * long to say. */
+static char *made(struct pb *p, enum phrase_id id, char *s)
 {
-    char *s = voice_format(p->v, id, a);
     if (!s) {
         fail(p, COACH_ENOMEM, "out of memory");
         return s;
@@ -316,6 +317,17 @@ static char *phrase(struct pb *p, enum phrase_id id, const struct phrase_args *a
     p->made[slot].text = s;
     p->made[slot].id = (int)id;
     return s;
+}
+
+static char *phrase(struct pb *p, enum phrase_id id, const struct phrase_args *a)
+{
+    return made(p, id, voice_format(p->v, id, a));
+}
+
+/* A self-paced part's words, with how to answer them in this session. */
+static char *phrase_done(struct pb *p, enum phrase_id id, const struct phrase_args *a)
+{
+    return made(p, id, voice_format_done(p->v, id, a, p->o->inputs));
 }
 
 /* Flowing speech: after the cursor and the previous phrase; moves the cursor
@@ -684,7 +696,7 @@ static void rest(struct pb *p, uint32_t rest_ms, bool ready, const char *text,
                  const struct step *next)
 {
     uint64_t start = p->t;
-    uint64_t open = say_flow_at(p, ready ? phrase(p, PH_REST_READY, NULL)
+    uint64_t open = say_flow_at(p, ready ? phrase_done(p, PH_REST_READY, NULL)
                                          : phrase(p, PH_REST, &(struct phrase_args){
                                                               .seconds = whole_seconds(rest_ms)}));
     if (text) say_flow(p, coach_strdup(text));
@@ -752,8 +764,8 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
             if (s->cue) say_flow(p, coach_strdup(s->cue));
             if (s->pace_self || s->hold_max) {
                 uint64_t open = say_flow_at(
-                    p, s->hold_max ? phrase(p, PH_HOLD_MAX, NULL)
-                                   : phrase(p, PH_SELF_REPS, &(struct phrase_args){.reps = reps}));
+                    p, s->hold_max ? phrase_done(p, PH_HOLD_MAX, NULL)
+                                   : phrase_done(p, PH_SELF_REPS, &(struct phrase_args){.reps = reps}));
                 p->t = s->hold_max ? hold_max(p, s, open, prep_until)
                                    : self_reps(p, open, prep_until, reps);
                 continue;

@@ -566,7 +566,9 @@ static void wait_prompts(struct player *p)
     uint64_t remind = p->s->routine.remind_ms;
     if (!remind || waited < (p->wait_prompts + 1) * remind * rate / 1000) return;
     p->wait_prompts++;
-    player_say_phrase(p, PH_REMIND, LIVE_NO_ACK);
+    char *text = voice_format_done(&p->s->voice, PH_REMIND, NULL, p->s->inputs);
+    if (text) player_say(p, text, LIVE_NO_ACK);
+    free(text);
 }
 
 static int stop_cmd(struct player *p, enum player_state as, char *reply, size_t cap)

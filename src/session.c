@@ -531,7 +531,7 @@ int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx),
 {
     struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
                            .announce = s->announce, .part_announce = s->part_announce,
-                           .tick = tick, .tick_ctx = tick_ctx,
+                           .inputs = s->inputs, .tick = tick, .tick_ctx = tick_ctx,
                            .preroll_ms = s->preroll_ms, .from = s->from,
                            .problems = s->plan_problems};
     int rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);

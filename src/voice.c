@@ -707,3 +707,22 @@ char *voice_format(const struct voice *v, enum phrase_id id, const struct phrase
     if (s) capitalize_sentences(s);
     return s;
 }
+
+_Static_assert(PH_DONE_VOICE + VOICE_IN_KEYS - 1 == PH_DONE_KEYS &&
+                   PH_DONE_VOICE + VOICE_IN_BUTTON - 1 == PH_DONE_BUTTON &&
+                   PH_DONE_VOICE + VOICE_IN_ALL - 1 == PH_DONE_VOICE_KEYS_BUTTON,
+               "the done phrases follow the input bits");
+
+char *voice_format_done(const struct voice *v, enum phrase_id id, const struct phrase_args *a,
+                        unsigned inputs)
+{
+    char *s = voice_format(v, id, a);
+    inputs &= VOICE_IN_ALL;
+    const char *how = inputs ? v->phrases[PH_DONE_VOICE + inputs - 1] : NULL;
+    if (!s || !*s || !how || !*how) return s;
+    char *h = voice_format(v, (enum phrase_id)(PH_DONE_VOICE + inputs - 1), NULL);
+    char *both = h ? coach_asprintf("%s %s", s, h) : NULL;
+    free(s);
+    free(h);
+    return both;
+}

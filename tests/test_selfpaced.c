@@ -154,8 +154,8 @@ static void plan(void)
     for (size_t e = 0; e < tl.n_ev; e++)
         if (tl.ev[e].frame > w0->start_frame && tl.ev[e].frame < w0->frame)
             CHECKF(0, "event %zu inside a self-paced set", e);
-    CHECK(text_at(&tl, &est, w0->open_frame,
-                  "10 repetitions at your own pace. Say done, or press Enter, when you have finished."));
+    /* no inputs (an export): the words alone */
+    CHECK(text_at(&tl, &est, w0->open_frame, "10 repetitions at your own pace."));
     CHECK(timeline_wait_from(&tl, 0, false) == 0);
     CHECK(timeline_wait_from(&tl, w0->frame, false) == 0);
     CHECK(timeline_wait_from(&tl, w0->frame, true) == 1);
@@ -186,6 +186,76 @@ static void plan(void)
     CHECK(strstr(text, "wait for done (live; 40.000 s here"));
     free(text);
     timeline_free(&tl);
+    clipstore_free(&est);
+    routine_free(&r);
+}
+
+/* The words say how to answer with the inputs the session has: "say coach
+ * done" only when listening, Enter only with keys, Next only with MPRIS;
+ * the same in every shipped profile. */
+static void inputs(void)
+{
+    printf("plan: how to say done, by the session's inputs\n");
+    struct routine r;
+    CHECK(parse(all_kinds, &r) == 0);
+    struct clipstore est;
+    test_estimator(&est, RATE);
+    static const struct {
+        unsigned in;
+        const char *want;
+    } cases[] = {
+        {0, "10 repetitions at your own pace."},
+        {VOICE_IN_LISTEN, "10 repetitions at your own pace. When you are done, say coach done."},
+        {VOICE_IN_KEYS, "10 repetitions at your own pace. When you are done, press Enter."},
+        {VOICE_IN_LISTEN | VOICE_IN_KEYS,
+         "10 repetitions at your own pace. When you are done, say coach done, or press Enter."},
+        {VOICE_IN_BUTTON,
+         "10 repetitions at your own pace. When you are done, press Next on your headset or media keys."},
+        {VOICE_IN_ALL, "10 repetitions at your own pace. When you are done, say coach done, press "
+                       "Enter, or press Next on your headset or media keys."},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct timeline tl;
+        struct plan_opts o = {.rate_hz = RATE, .level = LEVEL_EASY, .inputs = cases[c].in};
+        char err[512] = "";
+        CHECKF(plan_build(&r, &voice, &est, &o, &tl, err, sizeof err) == 0, "%s", err);
+        CHECKF(tl.n_waits && text_at(&tl, &est, tl.waits[0].open_frame, cases[c].want),
+               "inputs %u: not '%s'", cases[c].in, cases[c].want);
+        timeline_free(&tl);
+    }
+    /* every profile: each input set has its words; "coach done" only when
+     * listening (the spoken command stays English), never in the words alone */
+    static const char *profiles[] = {"en-us", "en-gb", "de", "es", "fr", "it", "nl", "pt-br"};
+    static const char *enter[] = {"Enter", "Enter", "Enter", "Intro", "Entrée", "Invio", "Enter", "Enter"};
+    for (size_t k = 0; k < sizeof profiles / sizeof *profiles; k++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "voices/%s.ini", profiles[k]);
+        struct voice v;
+        struct coach_diags d;
+        diags_init(&d);
+        int rc = voice_load(test_src_path(rel), &v, &d);
+        diags_print(&d, stderr);
+        diags_free(&d);
+        CHECKF(rc == 0, "%s", rel);
+        if (rc) continue;
+        static const enum phrase_id words[] = {PH_SELF_REPS, PH_HOLD_MAX, PH_REST_READY, PH_REMIND};
+        for (unsigned in = 0; in <= VOICE_IN_ALL; in++) {
+            for (size_t w = 0; w < 4; w++) {
+                char *alone = voice_format(&v, words[w], &(struct phrase_args){.reps = 10});
+                char *t = voice_format_done(&v, words[w], &(struct phrase_args){.reps = 10}, in);
+                CHECKF(t && alone && strncmp(t, alone, strlen(alone)) == 0 &&
+                           (in ? strlen(t) > strlen(alone) + 10 : strcmp(t, alone) == 0),
+                       "%s %s inputs %u: '%s'", profiles[k], phrase_key(words[w]), in, t ? t : "");
+                CHECKF(t && !strstr(alone, enter[k]) && !strstr(alone, "coach done") &&
+                           !!strstr(t, "coach done") == !!(in & VOICE_IN_LISTEN) &&
+                           !!strstr(t, enter[k]) == !!(in & VOICE_IN_KEYS),
+                       "%s %s inputs %u: '%s'", profiles[k], phrase_key(words[w]), in, t ? t : "");
+                free(t);
+                free(alone);
+            }
+        }
+        voice_free(&v);
+    }
     clipstore_free(&est);
     routine_free(&r);
 }
@@ -520,6 +590,7 @@ int main(void)
     if (rc) return test_done();
     keys();
     plan();
+    inputs();
     history_compat();
     const char *dir = test_tmpdir("selfpaced");
     snprintf(routine_path, sizeof routine_path, "%s/live-self.ini", dir);

@@ -34,6 +34,10 @@ struct plan_opts {
      * its name (--progress, each routine's), NULL entries for none; NULL
      * for none at all. Not owned. */
     char *const *part_announce;
+    /* What the listener can answer a self-paced part with (enum
+     * voice_input bits): its words say how (voice_format_done). 0: none
+     * (export, plan, check). */
+    unsigned inputs;
     /* Called after each phrase is interned (synthesized, or found in the
      * store): a live session's speech thread takes its turns here while it
      * plans; non-zero stops the planning with that code. NULL: none. */

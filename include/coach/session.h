@@ -95,6 +95,9 @@ struct session {
     struct progress *part_progress;
     char **part_announce;
     bool history_warned;  /* the history's damage was warned about */
+    /* set by the caller before planning: what the listener can answer a
+     * self-paced part with (enum voice_input bits; plan_opts.inputs) */
+    unsigned inputs;
     bool have_routine, have_voice, have_clips, have_tl;
 };
 

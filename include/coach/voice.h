@@ -101,7 +101,16 @@
     X(PH_HURT_OFFER, "hurt_offer")       /* hurt: skip the exercise or end the session */  \
     X(PH_ASK_PAIN, "ask_pain")           /* --ask-pain: the question at the end */         \
     X(PH_PAIN_NOTED, "pain_noted")       /* --ask-pain: {n} the rating given */            \
-    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */
+    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */ \
+    /* how to answer a self-paced part, after its words, by the session's    \
+     * inputs (enum voice_input; in this order: PH_DONE_VOICE + bits - 1) */ \
+    X(PH_DONE_VOICE, "done_voice")       /* --listen: "coach done" */                     \
+    X(PH_DONE_KEYS, "done_keys")         /* keys on the terminal: Enter */               \
+    X(PH_DONE_VOICE_KEYS, "done_voice_keys")                                              \
+    X(PH_DONE_BUTTON, "done_button")     /* MPRIS: a media or headset button's Next */    \
+    X(PH_DONE_VOICE_BUTTON, "done_voice_button")                                          \
+    X(PH_DONE_KEYS_BUTTON, "done_keys_button")                                            \
+    X(PH_DONE_VOICE_KEYS_BUTTON, "done_voice_keys_button")
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
@@ -178,6 +187,20 @@ int voice_parse(const char *name, const char *text, size_t len, struct voice *v,
 void voice_free(struct voice *v);
 /* Expands a phrase into a new heap string (NULL on no memory). */
 char *voice_format(const struct voice *v, enum phrase_id id, const struct phrase_args *a);
+/* What a listener can answer "done" with in a live session (bits; 0: none,
+ * as in an export). */
+enum voice_input {
+    VOICE_IN_LISTEN = 1, /* spoken commands: "coach done" */
+    VOICE_IN_KEYS = 2,   /* keys on the terminal: Enter or d */
+    VOICE_IN_BUTTON = 4, /* MPRIS: Next on media keys or a headset */
+    VOICE_IN_ALL = 7,
+};
+/* A self-paced part's words (self_reps, hold_max, rest_ready, remind)
+ * followed by the profile's sentence for how to answer with these inputs
+ * (done_voice ... done_voice_keys_button); the words alone with no inputs
+ * or in a profile without that sentence. */
+char *voice_format_done(const struct voice *v, enum phrase_id id, const struct phrase_args *a,
+                        unsigned inputs);
 /* "20 seconds" / "1 second" in the voice's language. */
 char *voice_noun(const struct voice *v, enum noun_id id, long n);
 const char *phrase_key(enum phrase_id id);
