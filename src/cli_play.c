@@ -26,6 +26,7 @@ struct playing {
     long chapter_shown; /* last chapter printed */
     bool stall_shown;   /* "not responding" said, "responding again" not yet */
     bool waiting_shown; /* "Waiting: ..." printed for the wait that holds now */
+    unsigned inputs;    /* what done can come from (enum voice_input) */
 };
 
 static int play_command(void *ctx, enum ctl_cmd c, char *reply, size_t cap)
@@ -67,8 +68,15 @@ static void show_chapter(struct playing *pl)
     player_status(pl->p, &st);
     if (st.waiting != pl->waiting_shown) { /* a self-paced part waits for its listener */
         pl->waiting_shown = st.waiting;
-        if (st.waiting && !pl->o->quiet) {
-            printf("Waiting: Enter or d (or 'coach ctl done') when you are done\n");
+        if (st.waiting && !pl->o->quiet) { /* the ways this session has, as said aloud */
+            unsigned in = pl->inputs;
+            printf("Waiting: %s%s%s%s%s%s'coach ctl done'%s when you are done\n",
+                   in & VOICE_IN_KEYS ? "Enter or d" : "",
+                   in & VOICE_IN_KEYS && in & (VOICE_IN_LISTEN | VOICE_IN_BUTTON) ? ", " : "",
+                   in & VOICE_IN_LISTEN ? "say 'coach done'" : "",
+                   in & VOICE_IN_LISTEN && in & VOICE_IN_BUTTON ? ", " : "",
+                   in & VOICE_IN_BUTTON ? "Next on a media key" : "", in ? " (or " : "",
+                   in ? ")" : "");
             fflush(stdout);
         }
     }
@@ -241,7 +249,8 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
         session_free(&s);
         return st;
     }
-    struct playing pl = {.p = p, .o = o, .chapter_shown = -1, .title = s.routine.title};
+    struct playing pl = {.p = p, .o = o, .chapter_shown = -1, .title = s.routine.title,
+                         .inputs = s.inputs};
     const struct loop_ops ops = {.command = play_command, .tick = play_tick, .media = play_media,
                                  .output = play_output, .interrupt = play_interrupt, .key = ctl_from_key,
                                  .fd = player_fd(p)};

@@ -94,8 +94,9 @@ ctl done
 if [ "$ctl_st" -eq 1 ] && [[ $reply == "error nothing waits for done"* ]]; then ok "done in the intro is refused (status 1)"; else bad "done in the intro: $reply ($ctl_st)"; fi
 # the set's end: the terminal says it waits; 4 s later the session still
 # holds there (the next step, printed when it starts, has not come)
-for _ in $(seq 600); do grep -q '^Waiting: Enter or d' "$tmp/play.out" && break; sleep 0.1; done
-if grep -q '^Waiting: Enter or d' "$tmp/play.out"; then ok "the terminal says it waits"; else bad "no 'Waiting' line: $(cat "$tmp/play.out")"; fi
+# (no terminal for keys, no MPRIS, no --listen: only coach ctl done is offered)
+for _ in $(seq 600); do grep -q '^Waiting: ' "$tmp/play.out" && break; sleep 0.1; done
+if grep -q "^Waiting: 'coach ctl done' when you are done" "$tmp/play.out"; then ok "the terminal says it waits, and how"; else bad "no 'Waiting' line: $(cat "$tmp/play.out")"; fi
 sleep 4
 if kill -0 "$coach_pid" 2>/dev/null && ! grep -q 'Bridge' "$tmp/play.out"; then
   ok "the session holds for done"
