@@ -60,12 +60,7 @@ int cmd_check(int argc, char **argv, const struct opts *o)
         session_free(&s);
         if (interrupted) return EXIT_INTERRUPTED;
     }
-    if (argc < 2) return worst;
-    if (worst) { /* the whole would fail on the files' errors first */
-        fprintf(stderr, "coach: the %d routines were not checked as one session: fix the errors "
-                        "above first\n", argc);
-        return worst;
-    }
+    if (argc < 2 || worst) return worst; /* the whole would fail on the files' errors first */
     /* then as play takes them, one session: one voice for all, the
      * before/after routines (--with-warm-up), the joined plan's timing */
     struct session s;
