@@ -101,7 +101,10 @@
     X(PH_HURT_OFFER, "hurt_offer")       /* hurt: skip the exercise or end the session */  \
     X(PH_ASK_PAIN, "ask_pain")           /* --ask-pain: the question at the end */         \
     X(PH_PAIN_NOTED, "pain_noted")       /* --ask-pain: {n} the rating given */            \
-    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */
+    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */ \
+    X(PH_CHAPTER_OPENING, "chapter_opening") /* chapter name of a say step before every move */ \
+    X(PH_CHAPTER_CLOSING, "chapter_closing") /* ... after every move */                  \
+    X(PH_CHAPTER_NOTE, "chapter_note")   /* ... between moves */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
