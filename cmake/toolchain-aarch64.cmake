@@ -19,6 +19,7 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(COACH_TARGET_TRIPLET aarch64-linux-gnu)
 
 set(CMAKE_C_COMPILER ${COACH_TARGET_TRIPLET}-gcc)
+set(CMAKE_CXX_COMPILER ${COACH_TARGET_TRIPLET}-g++) # src/tags.cpp (TagLib)
 
 # This file is read again for every try_compile project: the sysroot travels
 # there through CMAKE_TRY_COMPILE_PLATFORM_VARIABLES (or the environment).

@@ -84,7 +84,7 @@ host=${host_build:-${COACH_ARM64_HOST_BUILD:-$src/build-arm64-host}}
 sysroot=$build/sysroot
 aptdir=$build/apt
 triplet=aarch64-linux-gnu
-arm64_packages=(libc6-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev libsystemd-dev libpulse-dev libpocketsphinx-dev
+arm64_packages=(libc6-dev libstdc++-12-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev libtag1-dev libsystemd-dev libpulse-dev libpocketsphinx-dev
   pocketsphinx-en-us) # the English model: test_spotter and listen need it
 # unpacked without their dependencies, only these files: ALSA's pulse
 # plugin (libpulse0 is there already) for play tests through PulseAudio
@@ -109,7 +109,7 @@ sudo=""
 # ---- 1. host tools -----------------------------------------------------
 step "host packages"
 bash scripts/setup.sh
-host_packages=(gcc-aarch64-linux-gnu qemu-user python3)
+host_packages=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user python3)
 missing=()
 for p in "${host_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -47,6 +47,7 @@ struct opts {
     const char *voice;    /* --voice: profile instead of the routine's */
     int speech_rate, pitch, speech_volume; /* profile overrides; -1 = the profile's */
     const char *all_dir;  /* export --all DIR */
+    const char *split_dir; /* export --split DIR: one file per step and a playlist */
     bool progress;        /* --progress: level from the history */
     bool ask_pain;        /* --ask-pain: the pain question at the end of a session */
     const char *music;    /* --music FILE|DIR: a bed under the voice */

@@ -17,6 +17,7 @@
 #include "coach/chapters.h"
 #include "coach/common.h"
 #include "coach/export.h"
+#include "coach/split.h"
 #include "coach/textsafe.h"
 
 struct progress {
@@ -131,6 +132,15 @@ static int preflight(const char *path)
     return EXIT_OUTPUT;
 }
 
+/* --split DIR: a new or empty directory, checked as early as a file. */
+static int preflight_split(const char *dir)
+{
+    char err[512] = "";
+    if (split_check_target(dir, err, sizeof err) == 0) return EXIT_OK;
+    report_failure(dir, err, errno);
+    return EXIT_OUTPUT;
+}
+
 /* One export at a time to any of these files (export.h): a second is
  * refused at once, before any work, with EXIT_BUSY. */
 static int lock_targets(struct export_lock *lk, const char *out, const struct opts *o)
@@ -178,6 +188,10 @@ static int export_all(int argc, const struct opts *o);
 int cmd_export(int argc, char **argv, const struct opts *o)
 {
     catch_signals();
+    /* --split DIR: the same export, one file per chapter (split.h) */
+    if (o->split_dir && (o->all_dir || o->output || o->captions || o->chapters))
+        return usage_error("%s", "--split DIR names its files itself (DIR/NN NAME.EXT and a "
+                                 "playlist): drop --all, -o, --captions and --chapters");
     if (o->all_dir) return export_all(argc, o);
     if (argc < 1) return usage_error("%s", "export needs a routine, or several played as one session (and -o FILE)");
     enum export_format fmt = EXPORT_UNKNOWN;
@@ -201,14 +215,18 @@ int cmd_export(int argc, char **argv, const struct opts *o)
     int st = cli_session_open_many(&s, argc, argv, o, CLIPS_AUDIO);
     char *out = NULL;
     if (!st) {
-        out = o->output ? coach_strdup(o->output) : default_output(&s);
+        out = o->split_dir ? coach_strdup(o->split_dir)
+              : o->output  ? coach_strdup(o->output)
+                           : default_output(&s);
+        for (size_t n = out && o->split_dir ? strlen(out) : 0; n > 1 && out[n - 1] == '/';)
+            out[--n] = 0; /* "DIR/": the lock beside it is ".DIR.coach-lock" */
         if (!o->output && !o->format) fmt = EXPORT_FLAC;
         if (!out) {
             fputs("coach: out of memory\n", stderr);
             st = EXIT_OUTPUT;
         }
     }
-    if (!st) st = preflight(out);
+    if (!st) st = o->split_dir ? preflight_split(out) : preflight(out);
     if (!st) st = preflight(o->captions);
     if (!st) st = preflight(o->chapters);
     struct export_lock lk = {0}; /* held from before the first temporary file to the last rename */
@@ -239,7 +257,8 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                                  .progress = show ? on_progress : NULL, .progress_ctx = &pr,
                                  .cancel = &interrupted, .music = have_music ? &music : NULL};
         char err[512] = "";
-        int rc = export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
+        int rc = o->split_dir ? split_export(&s.tl, &s.clips, out, s.name, &eo, err, sizeof err)
+                              : export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
         int e = errno;
         if (rc == COACH_EINTR) {
             if (show) fputc('\n', stderr);
@@ -253,8 +272,9 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         } else if (!o->quiet) {
             char d[64];
             fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
-            printf("Wrote %s: %s, %s, %u Hz, %s.\n", out, d, export_format_name(fmt), o->rate_hz,
-                   o->channels == 2 ? "stereo" : "mono");
+            printf("Wrote %s: %s%s, %s, %u Hz, %s.\n", out,
+                   o->split_dir ? "one file per step and a playlist, " : "", d,
+                   export_format_name(fmt), o->rate_hz, o->channels == 2 ? "stereo" : "mono");
         }
     }
     for (int k = 0; !st && k < 2; k++) { /* the audio is in place: now the sidecars */

@@ -4,8 +4,10 @@
  * and released after their last, so memory stays flat however long the
  * routine is. The file is written under a hidden temporary name in the
  * target's directory, synced, and renamed into place: a failure or a cancel
- * removes the temporary file and never touches an existing target. A WAV
- * also gets a cue point per chapter, so players can jump between steps.
+ * removes the temporary file and never touches an existing target. The
+ * chapters go inside, so players can jump between steps: a WAV gets a cue
+ * point per chapter, the other formats named chapters and tags (tags.h)
+ * written into the temporary file before the rename.
  * Sidecar text files (captions, chapter lists) share the temporary-file and
  * rename machinery. A set of targets is locked for one coach at a time
  * (export_lock), which also removes the temporary files that a killed
@@ -32,6 +34,7 @@
 #include "coach/clipwin.h"
 #include "coach/common.h"
 #include "coach/render.h"
+#include "coach/tags.h"
 
 #define EXPORT_BLOCK_FRAMES 8192 /* per render + write; also the prepare lookahead */
 
@@ -480,7 +483,7 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
     if (o->comment && *o->comment) sf_set_string(f, SF_STR_COMMENT, o->comment);
     double level = compression_level(o->format);
     if (level >= 0) sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
-    if (o->format == EXPORT_WAV && set_wav_cues(f, tl) != 0) {
+    if (o->format == EXPORT_WAV && !o->to_frame && set_wav_cues(f, tl) != 0) {
         coach_set_err(err, err_cap, "cannot write cue points: %s", sf_strerror(f));
         sf_close(f);
         return NULL;
@@ -493,7 +496,8 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
 static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, struct clipwin *w,
                      const struct export_opts *o, char *err, size_t err_cap)
 {
-    const uint64_t total = tl->len_frames;
+    const uint64_t first = o->to_frame ? o->from_frame : 0;
+    const uint64_t total = o->to_frame ? o->to_frame : tl->len_frames;
     const size_t block = EXPORT_BLOCK_FRAMES;
     struct renderer r;
     float *buf = malloc(block * o->channels * sizeof *buf);
@@ -510,7 +514,7 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
         coach_set_err(err, err_cap, "%s", coach_strerror(rc));
         return rc;
     }
-    for (uint64_t a = 0; a < total;) {
+    for (uint64_t a = first; a < total;) {
         if (o->cancel && *o->cancel) {
             rc = COACH_EINTR;
             break;
@@ -529,7 +533,7 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
             break;
         }
         a += n;
-        if (o->progress) o->progress(o->progress_ctx, a, total);
+        if (o->progress) o->progress(o->progress_ctx, a - first, total - first);
     }
     if (rc == 0 && o->cancel && *o->cancel) rc = COACH_EINTR; /* set in the last progress */
     if (rc == COACH_EINTR) {
@@ -563,6 +567,10 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     if (err && err_cap) err[0] = 0;
     if (!tl || !cs || !path || !o || (o->channels != 1 && o->channels != 2)) {
         coach_set_err(err, err_cap, "invalid export arguments");
+        return COACH_EINVAL;
+    }
+    if (o->to_frame && (o->to_frame <= o->from_frame || o->to_frame > tl->len_frames)) {
+        coach_set_err(err, err_cap, "invalid range of frames");
         return COACH_EINVAL;
     }
     if ((unsigned)o->format >= EXPORT_UNKNOWN) {
@@ -635,6 +643,12 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
         rc = COACH_EIO;
         goto out;
     }
+    /* What libsndfile cannot write (chapters, album, track), into the
+     * temporary file: synced with it below, gone with it on failure. */
+    const struct tags tags = {.title = o->title, .artist = o->artist, .album = o->album,
+                              .track = o->track, .chapters = o->to_frame ? NULL : tl};
+    rc = tags_write(tmp, export_format_name(o->format), &tags, err, err_cap);
+    if (rc) goto out;
     /* Delayed write errors (a full disk, NFS) show up here, not in write(). */
     int sync_rc = fsync(fd), e = errno;
     if (close(fd) != 0 && sync_rc == 0) {

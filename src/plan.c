@@ -927,6 +927,21 @@ static void start_part(struct pb *p, size_t i)
         say_flow(p, coach_strdup(p->o->part_announce[k]));
 }
 
+/* A say step's chapter: a short name from the voice profile by where it
+ * stands in its routine (before every move, after them all, between),
+ * not its text, which can be a paragraph; a profile without these names
+ * gives the text. */
+static char *say_chapter_name(struct pb *p, size_t i)
+{
+    const struct routine *r = p->r;
+    size_t lo = r->parts ? r->parts[p->part].first_step : 0, hi = part_end(p);
+    bool before = false, after = false;
+    for (size_t k = lo; k < hi; k++)
+        if (is_move(&r->steps[k])) *(k < i ? &before : &after) = true;
+    enum phrase_id id = !before ? PH_CHAPTER_OPENING : !after ? PH_CHAPTER_CLOSING : PH_CHAPTER_NOTE;
+    return p->v->phrases[id] ? phrase(p, id, NULL) : coach_strdup(r->steps[i].text);
+}
+
 static void body(struct pb *p)
 {
     const struct routine *r = p->r;
@@ -974,7 +989,7 @@ static void body(struct pb *p)
                 move_since_rest = true;
             }
         } else { /* say */
-            open_chapter(p, i, coach_strdup(s->text));
+            open_chapter(p, i, say_chapter_name(p, i));
             say_flow(p, coach_strdup(s->text));
         }
     }

@@ -1,5 +1,5 @@
 /* Export: render a whole timeline into an audio file with libsndfile (WAV,
- * FLAC, OGG Vorbis, Opus, MP3; WAV also carries one cue point per chapter).
+ * FLAC, OGG Vorbis, Opus, MP3), with the chapters inside (tags.h).
  * Written to a temporary file next to the target and renamed, so a failure
  * never leaves a partial file. Sidecar text files (captions, chapter lists)
  * are written the same way and renamed only once the audio is in place. */
@@ -22,6 +22,12 @@ struct export_opts {
     const char *title;         /* metadata, may be NULL */
     const char *artist;        /* metadata, may be NULL */
     const char *comment;       /* metadata, may be NULL */
+    const char *album;         /* metadata, may be NULL (--split: the routine's title) */
+    unsigned track;            /* metadata: 1-based track number, 0 = none */
+    /* Only frames [from_frame, to_frame) of the timeline, without chapters
+     * (--split: one step per file); to_frame 0 = the whole timeline, its
+     * chapters embedded in every format (tags.h; WAV: cue points). */
+    uint64_t from_frame, to_frame;
     /* called now and then with frames done/total; may be NULL */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
@@ -50,8 +56,10 @@ const char *export_format_name(enum export_format f);
  * only makes a failure come early. */
 int export_check_target(const char *path, char *err, size_t err_cap);
 
-/* Renders tl into path. A WAV gets one cue point per chapter (tl->ch), at
- * the chapter's first frame (libsndfile stores no cue names). Clips are
+/* Renders tl into path. Its chapters (tl->ch) go inside: a WAV gets one
+ * cue point per chapter at its first frame (libsndfile; their names:
+ * tags.h), MP3, FLAC, Ogg and Opus named chapters (tags.h), written into
+ * the temporary file before the rename. Clips are
  * prepared just before they are needed and released after their last use. On failure returns negative, sets errno
  * where it applies, writes a short reason to err, and leaves no file
  * (an existing file at path is untouched). A path that is not a regular

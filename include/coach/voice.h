@@ -110,7 +110,10 @@
     X(PH_DONE_BUTTON, "done_button")     /* MPRIS: a media or headset button's Next */    \
     X(PH_DONE_VOICE_BUTTON, "done_voice_button")                                          \
     X(PH_DONE_KEYS_BUTTON, "done_keys_button")                                            \
-    X(PH_DONE_VOICE_KEYS_BUTTON, "done_voice_keys_button")
+    X(PH_DONE_VOICE_KEYS_BUTTON, "done_voice_keys_button")                                \
+    X(PH_CHAPTER_OPENING, "chapter_opening") /* chapter name of a say step before every move */ \
+    X(PH_CHAPTER_CLOSING, "chapter_closing") /* ... after every move */                  \
+    X(PH_CHAPTER_NOTE, "chapter_note")   /* ... between moves */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
