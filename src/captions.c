@@ -49,9 +49,27 @@ static void put_text(FILE *out, const char *s, int entities)
     }
 }
 
-static void put_cue(FILE *out, int vtt, unsigned long n, uint32_t rate_hz, uint64_t from,
-                    uint64_t to, const char *text)
+/* A transcript line: "M:SS text" ("H:MM:SS" past an hour), the start
+ * rounded down to the second; the text as is, line breaks as spaces. */
+static void put_line(FILE *out, uint64_t ms, const char *text)
 {
+    uint64_t s = ms / 1000;
+    if (s >= 3600)
+        fprintf(out, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64 " ", s / 3600, s / 60 % 60, s % 60);
+    else
+        fprintf(out, "%" PRIu64 ":%02" PRIu64 " ", s / 60, s % 60);
+    put_text(out, text, 0);
+    fputc('\n', out);
+}
+
+static void put_cue(FILE *out, enum captions_format fmt, unsigned long n, uint32_t rate_hz,
+                    uint64_t from, uint64_t to, const char *text)
+{
+    if (fmt == CAPTIONS_TEXT) {
+        put_line(out, captions_ms_floor(from, rate_hz), text ? text : "");
+        return;
+    }
+    const int vtt = fmt == CAPTIONS_VTT;
     if (!vtt) fprintf(out, "%lu\n", n);
     put_time(out, captions_ms_floor(from, rate_hz), vtt ? '.' : ',');
     fputs(" --> ", out);
@@ -64,7 +82,8 @@ static void put_cue(FILE *out, int vtt, unsigned long n, uint32_t rate_hz, uint6
 int captions_write(const struct timeline *tl, const struct clipstore *cs, enum captions_format fmt,
                    const char *title, FILE *out)
 {
-    if (!tl || !cs || !out || tl->rate_hz == 0 || (fmt != CAPTIONS_VTT && fmt != CAPTIONS_SRT))
+    if (!tl || !cs || !out || tl->rate_hz == 0 ||
+        (fmt != CAPTIONS_VTT && fmt != CAPTIONS_SRT && fmt != CAPTIONS_TEXT))
         return COACH_EINVAL;
     for (size_t i = 0; i < tl->n_ev; i++) { /* check first: never write half a file */
         const struct event *e = &tl->ev[i];
@@ -86,9 +105,9 @@ int captions_write(const struct timeline *tl, const struct clipstore *cs, enum c
         const struct event *e = i < tl->n_ev ? &tl->ev[i] : NULL;
         if (e && e->kind != EV_SPEECH) continue;
         for (; w < tl->n_waits && (!e || tl->waits[w].start_frame <= e->frame); w++)
-            put_cue(out, vtt, ++n, tl->rate_hz, tl->waits[w].start_frame, tl->waits[w].frame,
+            put_cue(out, fmt, ++n, tl->rate_hz, tl->waits[w].start_frame, tl->waits[w].frame,
                     tl->waits[w].caption);
-        if (e) put_cue(out, vtt, ++n, tl->rate_hz, e->frame, e->frame + e->len_frames,
+        if (e) put_cue(out, fmt, ++n, tl->rate_hz, e->frame, e->frame + e->len_frames,
                        clipstore_text(cs, e->clip));
     }
     if (ferror(out)) {

@@ -5,6 +5,7 @@
  * the dispatch; each command lives in a cli_*.c file (cli.h lists them). */
 #define _POSIX_C_SOURCE 200809L
 #define OPT_ASK_PAIN 0x100 /* a long option without a letter */
+#define OPT_TRANSCRIPT 0x101
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -61,13 +62,16 @@ static const char usage_text[] =
     "Voice profiles are found the same way under voices/.\n"
     "\n"
     "Options:\n"
-    "  -o, --output FILE        export: the file to write (default ROUTINE.flac)\n"
+    "  -o, --output FILE        export: the file to write (default ROUTINE.flac); - streams\n"
+    "                           to standard output (WAV unless --format says otherwise)\n"
     "  -f, --format NAME        export: wav, flac, ogg, opus or mp3, whatever the extension\n"
     "      --captions FILE      export: also write every spoken phrase as captions\n"
     "                           (.vtt WebVTT or .srt SubRip, chosen by extension)\n"
     "      --chapters FILE      export: also write a chapter list, one per step (.cue CUE\n"
     "                           sheet, .json Podcasting 2.0, .txt ffmetadata); a .wav\n"
     "                           always carries them as cue points\n"
+    "      --transcript FILE    export: also write a plain-text transcript, one \"M:SS text\"\n"
+    "                           line per caption, for screen readers and braille\n"
     "  -l, --level LEVEL        easy, medium or hard: which end of a range (reps = 10-15)\n"
     "      --music FILE|DIR     play, export: music under the voice (any format\n"
     "                           libsndfile reads; a folder plays in name order), looped\n"
@@ -217,6 +221,7 @@ int main(int argc, char **argv)
         {"from", required_argument, 0, 'F'},   {"resume", no_argument, 0, 'U'},
         {"with-warm-up", no_argument, 0, 'Y'},
         {"ask-pain", no_argument, 0, OPT_ASK_PAIN},
+        {"transcript", required_argument, 0, OPT_TRANSCRIPT},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -276,6 +281,7 @@ int main(int argc, char **argv)
         case 'X': o.replace = true; break;
         case 'M': o.no_mpris = true; break;
         case OPT_ASK_PAIN: o.ask_pain = true; break;
+        case OPT_TRANSCRIPT: o.transcript = optarg; break;
         case 'E':
             if ((o.preroll_ms = parse_int(optarg, 0, PLAN_PREROLL_MAX_MS)) < 0)
                 return usage_error("preroll must be 0-10000 milliseconds, not '%s'", optarg);

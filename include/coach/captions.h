@@ -12,7 +12,9 @@
 #include "coach/clips.h"
 #include "coach/timeline.h"
 
-enum captions_format { CAPTIONS_VTT, CAPTIONS_SRT, CAPTIONS_UNKNOWN };
+/* CAPTIONS_TEXT: a plain transcript for screen readers and braille, one
+ * "M:SS text" line per cue (never chosen by extension: --transcript). */
+enum captions_format { CAPTIONS_VTT, CAPTIONS_SRT, CAPTIONS_TEXT, CAPTIONS_UNKNOWN };
 
 /* ".vtt" -> CAPTIONS_VTT, ".srt" -> CAPTIONS_SRT (case-insensitive);
  * CAPTIONS_UNKNOWN otherwise. */
@@ -30,7 +32,7 @@ static inline uint64_t captions_ms_ceil(uint64_t frame, uint32_t rate_hz)
 
 /* Writes one cue per speech event, in timeline order, its text from cs. VTT starts with
  * "WEBVTT" and a NOTE naming title (may be NULL); SRT cues are numbered
- * from 1. Text: VTT escapes & < > as entities; SRT keeps it as is but
+ * from 1; TEXT is one line per cue, no header, no markup. Text: VTT escapes & < > as entities; SRT keeps it as is but
  * breaks any "-->" (it would end the timing line for a parser); line
  * breaks become spaces (a blank line ends a cue). Returns 0, COACH_EINVAL
  * (bad format or rate, a clip id without text) or COACH_EIO if out
