@@ -247,14 +247,13 @@ int cmd_export(int argc, char **argv, const struct opts *o)
     /* Sidecars are written (and synced) into temporary files first and
      * renamed only after the audio is in place: a failure changes no file. */
     struct export_sidecar cap = {0}, chap = {0}, txt = {0};
-    size_t n_speech = 0;
-    for (size_t i = 0; !st && i < s.tl.n_ev; i++) n_speech += s.tl.ev[i].kind == EV_SPEECH;
+    size_t n_cues = !st && (o->captions || o->transcript) ? captions_count(&s.tl, &s.clips) : 0;
     if (!st && o->captions && !(st = sidecar_open(&cap, o->captions)))
         st = sidecar_close(&cap, captions_write(&s.tl, &s.clips, cap_fmt, s.routine.title, cap.f));
     if (!st && o->transcript && !(st = sidecar_open(&txt, o->transcript)))
         st = sidecar_close(&txt, captions_write(&s.tl, &s.clips, CAPTIONS_TEXT, NULL, txt.f));
     if (!st && o->chapters && !(st = sidecar_open(&chap, o->chapters))) {
-        char *ref = chapters_audio_ref(o->chapters, out);
+        char *ref = chapters_audio_ref(o->chapters, to_stdout ? "-" : out);
         st = sidecar_close(&chap, ref ? chapters_write(&s.tl, chap_fmt, s.routine.title, ref,
                                                        chap.f)
                                       : COACH_ENOMEM);
@@ -309,7 +308,7 @@ int cmd_export(int argc, char **argv, const struct opts *o)
             if (k == 1)
                 fprintf(msg, "Wrote %s: %zu chapters.\n", path, s.tl.n_ch);
             else
-                fprintf(msg, "Wrote %s: %zu %s.\n", path, n_speech, k ? "lines" : "captions");
+                fprintf(msg, "Wrote %s: %zu %s.\n", path, n_cues, k ? "lines" : "captions");
         }
         free(path);
     }

@@ -30,7 +30,13 @@ static inline uint64_t captions_ms_ceil(uint64_t frame, uint32_t rate_hz)
     return (frame * 1000 + rate_hz - 1) / rate_hz;
 }
 
-/* Writes one cue per speech event, in timeline order, its text from cs. VTT starts with
+/* A note's text is shown over a stretch without words only when it lasts
+ * at least this long: between two phrases of a block it would flicker. */
+#define CAPTIONS_NOTE_MIN_MS 2000
+
+/* Writes one cue per speech event and self-paced part, and the notes'
+ * texts (timeline.h) over the stretches of at least CAPTIONS_NOTE_MIN_MS
+ * that neither covers, in time order, its text from cs. VTT starts with
  * "WEBVTT" and a NOTE naming title (may be NULL); SRT cues are numbered
  * from 1; TEXT is one line per cue, no header, no markup. Text: VTT escapes & < > as entities; SRT keeps it as is but
  * breaks any "-->" (it would end the timing line for a parser); line
@@ -39,5 +45,7 @@ static inline uint64_t captions_ms_ceil(uint64_t frame, uint32_t rate_hz)
  * reports an error (errno set). */
 int captions_write(const struct timeline *tl, const struct clipstore *cs, enum captions_format fmt,
                    const char *title, FILE *out);
+/* How many cues captions_write writes (0 when out of memory). */
+size_t captions_count(const struct timeline *tl, const struct clipstore *cs);
 
 #endif

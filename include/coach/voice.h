@@ -101,7 +101,14 @@
     X(PH_HURT_OFFER, "hurt_offer")       /* hurt: skip the exercise or end the session */  \
     X(PH_ASK_PAIN, "ask_pain")           /* --ask-pain: the question at the end */         \
     X(PH_PAIN_NOTED, "pain_noted")       /* --ask-pain: {n} the rating given */            \
-    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */
+    X(PH_PROGRESS_DOWN, "progress_down") /* --progress after pain: {text} the level */ \
+    X(PH_CAPTION_CYCLE, "caption_cycle") /* captions: {text} the breath's words, {n} of {total} */ \
+    X(PH_CAPTION_HOLD, "caption_hold")   /* captions: a hold of {seconds} */               \
+    X(PH_CAPTION_WORK, "caption_work")   /* captions: timed work of {seconds} */           \
+    X(PH_CAPTION_METRONOME, "caption_metronome") /* captions: {reps} to the metronome */   \
+    X(PH_CAPTION_TONES, "caption_tones") /* captions: {reps} to the tempo tones */          \
+    X(PH_CAPTION_REST, "caption_rest")   /* captions: a rest of {seconds} */               \
+    X(PH_CAPTION_READY, "caption_ready") /* captions: the time to get ready */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \
