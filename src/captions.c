@@ -1,9 +1,10 @@
-/* Captions writer: the timeline's speech events as WebVTT or SubRip cues,
- * one per phrase, timed to the millisecond from the plan's frames (start
- * rounded down, end rounded up) and with the text made safe for each
- * format; over the wordless parts (breath tones, a metronome, a hold, a
- * rest) the plan's notes say what sounds, wherever no phrase does. Writes to a FILE; the CLI gives it an export sidecar so the file
- * appears atomically with the audio. */
+/* Captions writer: the timeline's speech events as WebVTT, SubRip or
+ * plain-text cues, one per phrase, timed to the millisecond from the
+ * plan's frames (start rounded down, end rounded up) and with the text
+ * made safe for each format; over the wordless parts (breath tones, a
+ * metronome, a hold, a rest) the plan's notes say what sounds, wherever
+ * no phrase does. Writes to a FILE; the CLI gives it an export sidecar so
+ * the file appears atomically with the audio. */
 #include "coach/captions.h"
 
 #include <errno.h>
@@ -122,14 +123,16 @@ static int note_by_time(const void *a, const void *b)
     return x->frame < y->frame ? -1 : x->frame > y->frame;
 }
 
-/* A note's text over each stretch of [from, to) that no phrase or
- * self-paced part covers (cov: their union, disjoint and in order), at
- * least CAPTIONS_NOTE_MIN_MS long; *done: where the last such text ended
- * (notes never overlap one another). */
+/* A note's one cue: from the first to the end of the last stretch of
+ * [frame, end_frame) that no phrase or self-paced part covers (cov: their
+ * union, disjoint and in order) for at least CAPTIONS_NOTE_MIN_MS. The
+ * phrases in between show over it (rep numbers in a block of tempo reps),
+ * so a transcript reads the note once. *done: where the last note's cue
+ * ended (notes never overlap one another). */
 static int add_note_cues(struct cues *q, const struct cue *cov, size_t n_cov,
                          const struct note *nt, uint64_t min_frames, uint64_t *done)
 {
-    uint64_t cur = nt->frame > *done ? nt->frame : *done;
+    uint64_t cur = nt->frame > *done ? nt->frame : *done, first = UINT64_MAX, last = 0;
     size_t lo = 0, hi = n_cov; /* first covered stretch ending after cur */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -139,13 +142,15 @@ static int add_note_cues(struct cues *q, const struct cue *cov, size_t n_cov,
     for (size_t k = lo; cur < nt->end_frame; k++) {
         uint64_t stop = k < n_cov && cov[k].from < nt->end_frame ? cov[k].from : nt->end_frame;
         if (stop > cur && stop - cur >= min_frames) {
-            if (push(q, cur, stop, nt->text)) return COACH_ENOMEM;
-            *done = stop;
+            if (first == UINT64_MAX) first = cur;
+            last = stop;
         }
         if (k >= n_cov || cov[k].from >= nt->end_frame) break;
         if (cov[k].to > cur) cur = cov[k].to;
     }
-    return 0;
+    if (first == UINT64_MAX) return 0;
+    *done = last;
+    return push(q, first, last, nt->text);
 }
 
 /* Every cue of tl in time order (q->c, heap). */
