@@ -43,6 +43,7 @@ struct opts {
     const char *format;
     const char *captions; /* export: captions sidecar (.vtt / .srt) */
     const char *chapters; /* export: chapter list sidecar (.cue / .json / .txt) */
+    const char *transcript; /* export: plain-text transcript sidecar */
     const char *level;
     const char *voice;    /* --voice: profile instead of the routine's */
     int speech_rate, pitch, speech_volume; /* profile overrides; -1 = the profile's */

@@ -145,12 +145,12 @@ static int preflight_split(const char *dir)
  * refused at once, before any work, with EXIT_BUSY. */
 static int lock_targets(struct export_lock *lk, const char *out, const struct opts *o)
 {
-    const char *paths[] = {out, o->captions, o->chapters};
+    const char *paths[] = {out, o->captions, o->chapters, o->transcript};
     char err[512] = "";
     size_t bad = 0;
-    if (export_lock(lk, paths, 3, &bad, err, sizeof err) == 0) return EXIT_OK;
+    if (export_lock(lk, paths, 4, &bad, err, sizeof err) == 0) return EXIT_OK;
     int e = errno;
-    const char *path = paths[bad] ? paths[bad] : out;
+    const char *path = paths[bad] ? paths[bad] : "standard output";
     if (e == EBUSY) {
         fprintf(stderr, "coach: %s: %s (wait until it has finished, or write somewhere else; no "
                         "file was changed)\n", path, err);
@@ -185,19 +185,46 @@ static int signal_status(void)
 
 static int export_all(int argc, const struct opts *o);
 
+/* -o - (standard output) and --format against the output's extension:
+ * the format is WAV unless --format names another; audio is never written
+ * to a terminal; a --format that contradicts a known extension is a
+ * mistake (WAV data in x.flac), not a wish. SIGPIPE is ignored, so a
+ * reader that goes away is a write error (EPIPE) with a message. */
+static int pipe_checks(const struct opts *o, enum export_format *fmt)
+{
+    enum export_format by_ext = export_format_from_path(o->output);
+    if (o->format && by_ext != EXPORT_UNKNOWN && by_ext != *fmt) {
+        char why[600];
+        snprintf(why, sizeof why, "--format %s disagrees with the extension of '%.300s' (%s): "
+                 "drop --format, or name the file .%s", export_format_name(*fmt), o->output,
+                 export_format_name(by_ext), export_format_name(*fmt));
+        return usage_error("%s", why);
+    }
+    if (!o->output || strcmp(o->output, "-") != 0) return EXIT_OK;
+    if (isatty(STDOUT_FILENO))
+        return usage_error("%s", "-o -: refusing to write audio to a terminal (pipe it into a "
+                                 "player: coach export NAME -o - | mpv -)");
+    if (!o->format) *fmt = EXPORT_WAV;
+    signal(SIGPIPE, SIG_IGN);
+    return EXIT_OK;
+}
+
 int cmd_export(int argc, char **argv, const struct opts *o)
 {
     catch_signals();
     /* --split DIR: the same export, one file per chapter (split.h) */
-    if (o->split_dir && (o->all_dir || o->output || o->captions || o->chapters))
+    if (o->split_dir && (o->all_dir || o->output || o->captions || o->chapters ||
+                        o->transcript))
         return usage_error("%s", "--split DIR names its files itself (DIR/NN NAME.EXT and a "
-                                 "playlist): drop --all, -o, --captions and --chapters");
+                                 "playlist): drop --all, -o, --captions, --chapters and --transcript");
     if (o->all_dir) return export_all(argc, o);
     if (argc < 1) return usage_error("%s", "export needs a routine, or several played as one session (and -o FILE)");
     enum export_format fmt = EXPORT_UNKNOWN;
     if (o->format && (fmt = export_format_from_name(o->format)) == EXPORT_UNKNOWN)
         return usage_error("unknown format '%s' (use wav, flac, ogg, opus or mp3)", o->format);
-    if (o->output && !o->format && (fmt = export_format_from_path(o->output)) == EXPORT_UNKNOWN)
+    int st = pipe_checks(o, &fmt);
+    if (st) return st;
+    if (o->output && !o->format && strcmp(o->output, "-") && (fmt = export_format_from_path(o->output)) == EXPORT_UNKNOWN)
         return usage_error("cannot tell the format of '%s' from its extension (use .wav, .flac, "
                            ".ogg, .opus or .mp3, or --format)",
                            o->output);
@@ -212,10 +239,13 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                            ".cue, .json or .txt)",
                            o->chapters);
     struct session s;
-    int st = cli_session_open_many(&s, argc, argv, o, CLIPS_AUDIO);
+    st = cli_session_open_many(&s, argc, argv, o, CLIPS_AUDIO);
     char *out = NULL;
+    const bool to_stdout = o->output && !strcmp(o->output, "-");
+    FILE *msg = to_stdout ? stderr : stdout; /* standard output carries the audio */
     if (!st) {
         out = o->split_dir ? coach_strdup(o->split_dir)
+              : to_stdout  ? coach_strdup("standard output")
               : o->output  ? coach_strdup(o->output)
                            : default_output(&s);
         for (size_t n = out && o->split_dir ? strlen(out) : 0; n > 1 && out[n - 1] == '/';)
@@ -226,21 +256,23 @@ int cmd_export(int argc, char **argv, const struct opts *o)
             st = EXIT_OUTPUT;
         }
     }
-    if (!st) st = o->split_dir ? preflight_split(out) : preflight(out);
+    if (!st && !to_stdout) st = o->split_dir ? preflight_split(out) : preflight(out);
     if (!st) st = preflight(o->captions);
     if (!st) st = preflight(o->chapters);
+    if (!st) st = preflight(o->transcript);
     struct export_lock lk = {0}; /* held from before the first temporary file to the last rename */
-    if (!st) st = lock_targets(&lk, out, o);
+    if (!st) st = lock_targets(&lk, to_stdout ? NULL : out, o);
     if (!st) st = cli_session_plan(&s);
     /* Sidecars are written (and synced) into temporary files first and
      * renamed only after the audio is in place: a failure changes no file. */
-    struct export_sidecar cap = {0}, chap = {0};
-    size_t n_speech = 0;
-    for (size_t i = 0; !st && i < s.tl.n_ev; i++) n_speech += s.tl.ev[i].kind == EV_SPEECH;
+    struct export_sidecar cap = {0}, chap = {0}, txt = {0};
+    size_t n_cues = !st && (o->captions || o->transcript) ? captions_count(&s.tl, &s.clips) : 0;
     if (!st && o->captions && !(st = sidecar_open(&cap, o->captions)))
         st = sidecar_close(&cap, captions_write(&s.tl, &s.clips, cap_fmt, s.routine.title, cap.f));
+    if (!st && o->transcript && !(st = sidecar_open(&txt, o->transcript)))
+        st = sidecar_close(&txt, captions_write(&s.tl, &s.clips, CAPTIONS_TEXT, NULL, txt.f));
     if (!st && o->chapters && !(st = sidecar_open(&chap, o->chapters))) {
-        char *ref = chapters_audio_ref(o->chapters, out);
+        char *ref = chapters_audio_ref(o->chapters, to_stdout ? "-" : out);
         st = sidecar_close(&chap, ref ? chapters_write(&s.tl, chap_fmt, s.routine.title, ref,
                                                        chap.f)
                                       : COACH_ENOMEM);
@@ -258,9 +290,15 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                                  .cancel = &interrupted, .music = have_music ? &music : NULL};
         char err[512] = "";
         int rc = o->split_dir ? split_export(&s.tl, &s.clips, out, s.name, &eo, err, sizeof err)
+                 : to_stdout  ? export_stream(&s.tl, &s.clips, STDOUT_FILENO, &eo, err, sizeof err)
                               : export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
         int e = errno;
-        if (rc == COACH_EINTR) {
+        if (to_stdout && rc == COACH_EIO && e == EPIPE) {
+            if (show) fputc('\n', stderr);
+            fputs("coach: standard output: the reader closed the pipe before the end of the "
+                  "session (no file was changed)\n", stderr);
+            st = EXIT_OUTPUT;
+        } else if (rc == COACH_EINTR) {
             if (show) fputc('\n', stderr);
             st = signal_status();
             fprintf(stderr, "coach: %s; %s was not written (no file was changed)\n",
@@ -272,13 +310,13 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         } else if (!o->quiet) {
             char d[64];
             fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
-            printf("Wrote %s: %s%s, %s, %u Hz, %s.\n", out,
-                   o->split_dir ? "one file per step and a playlist, " : "", d,
-                   export_format_name(fmt), o->rate_hz, o->channels == 2 ? "stereo" : "mono");
+            fprintf(msg, "Wrote %s: %s%s, %s, %u Hz, %s.\n", out,
+                    o->split_dir ? "one file per step and a playlist, " : "", d,
+                    export_format_name(fmt), o->rate_hz, o->channels == 2 ? "stereo" : "mono");
         }
     }
-    for (int k = 0; !st && k < 2; k++) { /* the audio is in place: now the sidecars */
-        struct export_sidecar *sc = k ? &chap : &cap;
+    for (int k = 0; !st && k < 3; k++) { /* the audio is in place: now the sidecars */
+        struct export_sidecar *sc = k == 2 ? &txt : k ? &chap : &cap;
         if (!sc->tmp) continue;
         char err[512] = "";
         char *path = coach_strdup(sc->path);
@@ -288,15 +326,16 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                     path ? path : "sidecar", err, out);
             st = EXIT_OUTPUT;
         } else if (!o->quiet) {
-            if (k)
-                printf("Wrote %s: %zu chapters.\n", path, s.tl.n_ch);
+            if (k == 1)
+                fprintf(msg, "Wrote %s: %zu chapters.\n", path, s.tl.n_ch);
             else
-                printf("Wrote %s: %zu captions.\n", path, n_speech);
+                fprintf(msg, "Wrote %s: %zu %s.\n", path, n_cues, k ? "lines" : "captions");
         }
         free(path);
     }
     export_sidecar_discard(&cap); /* after a failure: remove the temporary files */
     export_sidecar_discard(&chap);
+    export_sidecar_discard(&txt);
     export_unlock(&lk);
     if (have_music) music_free(&music);
     free(out);
@@ -314,9 +353,9 @@ static int export_all(int argc, const struct opts *o)
     if (o->from || o->resume)
         return usage_error("%s", "export --all exports every routine whole: --from and --resume "
                                  "are for one routine");
-    if (o->output || o->captions || o->chapters)
+    if (o->output || o->captions || o->chapters || o->transcript)
         return usage_error("%s", "export --all names its files itself (DIR/NAME.flac, .vtt, "
-                                 ".json): drop -o, --captions and --chapters");
+                                 ".json): drop -o, --captions, --chapters and --transcript");
     enum export_format fmt = EXPORT_FLAC;
     if (o->format && (fmt = export_format_from_name(o->format)) == EXPORT_UNKNOWN)
         return usage_error("unknown format '%s' (use wav, flac, ogg, opus or mp3)", o->format);

@@ -316,10 +316,18 @@ static int check_kind(const char *path, char *err, size_t err_cap)
 }
 
 /* An existing file without write permission is a wish to keep it: it is
- * not replaced (a rename could, as the directory allows it). */
+ * not replaced (a rename could, as the directory allows it). Root passes
+ * every access() check, so a file nobody may write (0444) is read-only by
+ * its mode bits, whoever asks. */
 static int check_replaceable(const char *path, char *err, size_t err_cap)
 {
-    if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0 || errno == ENOENT) return 0;
+    struct stat st;
+    if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0) {
+        if (stat(path, &st) != 0 || (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) return 0;
+        errno = EACCES;
+    } else if (errno == ENOENT) {
+        return 0;
+    }
     int e = errno;
     if (e == EROFS)
         coach_set_err(err, err_cap, "is on a read-only file system");
@@ -381,19 +389,31 @@ int export_check_target(const char *path, char *err, size_t err_cap)
  * after every block and after sf_close. */
 struct vio_file {
     int fd;
-    int err; /* first errno of a failed write/seek, 0 if none */
+    int err;         /* first errno of a failed write/seek, 0 if none */
+    bool stream;     /* a pipe (export_stream): written in order, never sought */
+    sf_count_t pos;  /* stream: bytes written so far */
 };
 
 static sf_count_t vio_filelen(void *u)
 {
     struct vio_file *v = u;
     struct stat st;
+    if (v->stream) return v->pos;
     return fstat(v->fd, &st) == 0 ? (sf_count_t)st.st_size : -1;
 }
 
+/* A stream refuses every seek but to where it is: the encoders that go
+ * back at sf_close to fill in a length (FLAC's STREAMINFO, MP3's Xing tag)
+ * then leave it unknown, which decoders accept; not an error. */
 static sf_count_t vio_seek(sf_count_t off, int whence, void *u)
 {
     struct vio_file *v = u;
+    if (v->stream) {
+        sf_count_t to = whence == SEEK_SET ? off : whence == SEEK_CUR ? v->pos + off : -1;
+        if (to == v->pos) return v->pos;
+        errno = ESPIPE;
+        return -1;
+    }
     off_t r = lseek(v->fd, (off_t)off, whence);
     if (r < 0 && !v->err) v->err = errno;
     return (sf_count_t)r;
@@ -425,13 +445,14 @@ static sf_count_t vio_write(const void *ptr, sf_count_t count, void *u)
         }
         done += r;
     }
+    v->pos += done;
     return done;
 }
 
 static sf_count_t vio_tell(void *u)
 {
     struct vio_file *v = u;
-    return (sf_count_t)lseek(v->fd, 0, SEEK_CUR);
+    return v->stream ? v->pos : (sf_count_t)lseek(v->fd, 0, SEEK_CUR);
 }
 
 /* One WAV cue point per chapter at its first frame. libsndfile takes them
@@ -459,6 +480,31 @@ static int set_wav_cues(SNDFILE *f, const struct timeline *tl)
     return ok ? 0 : COACH_EFORMAT;
 }
 
+/* libsndfile writes a WAV header with sizes it fills in at sf_close, by
+ * seeking back, which a pipe cannot (it writes a second header instead).
+ * The length is known before the first sample, so a stream gets the
+ * canonical 44-byte header with its exact sizes here, and libsndfile
+ * writes the samples after it as raw 16-bit little-endian PCM, converted
+ * exactly as in a WAV file. Past 4 GiB the sizes say 0xFFFFFFFF, "until
+ * the end", the convention for WAV streams. */
+static int write_wav_stream_header(struct vio_file *v, const struct timeline *tl,
+                                   uint32_t channels)
+{
+    uint64_t data = tl->len_frames * channels * 2;
+    uint32_t data32 = data > UINT32_MAX - 36 ? UINT32_MAX : (uint32_t)data;
+    uint32_t riff32 = data32 == UINT32_MAX ? UINT32_MAX : data32 + 36;
+    uint32_t fields[] = {riff32, 16, 1 | channels << 16, tl->rate_hz, tl->rate_hz * channels * 2,
+                         (channels * 2) | 16 << 16, data32};
+    unsigned char h[44];
+    memcpy(h, "RIFF", 4);
+    memcpy(h + 8, "WAVEfmt ", 8);
+    memcpy(h + 36, "data", 4);
+    static const unsigned char at[] = {4, 16, 20, 24, 28, 32, 40};
+    for (size_t i = 0; i < sizeof at; i++)
+        for (int b = 0; b < 4; b++) h[at[i] + b] = (unsigned char)(fields[i] >> (8 * b));
+    return vio_write(h, sizeof h, v) == (sf_count_t)sizeof h ? 0 : COACH_EIO;
+}
+
 static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
                              const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -466,6 +512,15 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
     SF_INFO info = {.samplerate = (int)tl->rate_hz,
                     .channels = (int)o->channels,
                     .format = formats[o->format].sf_format};
+    const bool wav_stream = v->stream && o->format == EXPORT_WAV;
+    if (wav_stream) {
+        info.format = SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE;
+        if (write_wav_stream_header(v, tl, o->channels) != 0) {
+            coach_set_err(err, err_cap, "write failed: %s", strerror(v->err));
+            errno = v->err;
+            return NULL;
+        }
+    }
     SNDFILE *f = sf_open_virtual(&vio, SFM_WRITE, &info, v);
     if (!f && v->err) {
         coach_set_err(err, err_cap, "write failed: %s", strerror(v->err));
@@ -483,7 +538,7 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
     if (o->comment && *o->comment) sf_set_string(f, SF_STR_COMMENT, o->comment);
     double level = compression_level(o->format);
     if (level >= 0) sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
-    if (o->format == EXPORT_WAV && !o->to_frame && set_wav_cues(f, tl) != 0) {
+    if (o->format == EXPORT_WAV && !o->to_frame && !wav_stream && set_wav_cues(f, tl) != 0) {
         coach_set_err(err, err_cap, "cannot write cue points: %s", sf_strerror(f));
         sf_close(f);
         return NULL;
@@ -561,11 +616,13 @@ static void sync_dir(const char *dir)
     }
 }
 
-int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
-                    const struct export_opts *o, char *err, size_t err_cap)
+/* What export_timeline and export_stream refuse before any work: 0 or
+ * negative with err set. */
+static int check_args(const struct timeline *tl, const struct clipstore *cs,
+                      const struct export_opts *o, char *err, size_t err_cap)
 {
     if (err && err_cap) err[0] = 0;
-    if (!tl || !cs || !path || !o || (o->channels != 1 && o->channels != 2)) {
+    if (!tl || !cs || !o || (o->channels != 1 && o->channels != 2)) {
         coach_set_err(err, err_cap, "invalid export arguments");
         return COACH_EINVAL;
     }
@@ -593,27 +650,46 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
             return COACH_EFORMAT;
         }
     }
+    return 0;
+}
 
-    int rc = check_existing(path, err, err_cap);
-    if (rc) return rc;
-
-    /* One block ahead, each clip kept until its last use: the renderer runs
-     * here, so a released clip is freed at once. */
+/* The clip window of an export: one block ahead, each clip kept until its
+ * last use (the renderer runs here, so a released clip is freed at once).
+ * *slots is the caller's to free, also on failure. 0 or negative, err set. */
+static int open_window(struct clipwin *w, clip_slot **slots, const struct timeline *tl,
+                       struct clipstore *cs, char *err, size_t err_cap)
+{
     const struct clipwin_policy pol = {.ahead_frames = 2 * EXPORT_BLOCK_FRAMES,
                                        .keep_frames = CLIPWIN_UNTIL_LAST_USE};
-    struct clipwin w = {0};
     size_t nc = tl->n_clips ? tl->n_clips : 1;
-    clip_slot *slots = calloc(nc, sizeof *slots);
+    *slots = calloc(nc, sizeof **slots);
+    int rc = *slots ? clipwin_init(w, cs, *slots, tl->n_clips, &pol) : COACH_ENOMEM;
+    if (rc) {
+        coach_set_err(err, err_cap, "out of memory");
+        return rc;
+    }
+    return clipwin_set_timeline(w, tl, err, err_cap);
+}
+
+int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
+                    const struct export_opts *o, char *err, size_t err_cap)
+{
+    int rc = check_args(tl, cs, o, err, err_cap);
+    if (rc) return rc;
+    if (!path) {
+        coach_set_err(err, err_cap, "invalid export arguments");
+        return COACH_EINVAL;
+    }
+    rc = check_existing(path, err, err_cap);
+    if (rc) return rc;
+
+    struct clipwin w = {0};
+    clip_slot *slots = NULL;
     char *tmp = NULL, *dir = NULL;
     SNDFILE *f = NULL;
     struct vio_file v = {.fd = -1};
     int fd = -1, hold = -1;
-    rc = slots ? clipwin_init(&w, cs, slots, tl->n_clips, &pol) : COACH_ENOMEM;
-    if (rc) {
-        coach_set_err(err, err_cap, "out of memory");
-        goto out;
-    }
-    rc = clipwin_set_timeline(&w, tl, err, err_cap);
+    rc = open_window(&w, &slots, tl, cs, err, err_cap);
     if (rc) goto out;
 
     fd = create_temp(path, &tmp, &dir);
@@ -684,6 +760,37 @@ out:;
     if (w.cs) clipwin_free(&w);
     free(tmp);
     free(dir);
+    free(slots);
+    errno = saved;
+    return rc;
+}
+
+int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
+                  const struct export_opts *o, char *err, size_t err_cap)
+{
+    int rc = check_args(tl, cs, o, err, err_cap);
+    if (rc) return rc;
+    struct clipwin w = {0};
+    clip_slot *slots = NULL;
+    struct vio_file v = {.fd = fd, .stream = true};
+    SNDFILE *f = NULL;
+    rc = open_window(&w, &slots, tl, cs, err, err_cap);
+    if (rc == 0 && !(f = open_sndfile(&v, tl, o, err, err_cap)))
+        rc = v.err ? COACH_EIO : COACH_EFORMAT;
+    if (rc == 0) rc = write_all(f, &v, tl, &w, o, err, err_cap);
+    if (f) {
+        /* the encoders' last frames go out in sf_close, also after a
+         * failure (then into a pipe that is gone: ignored) */
+        int sf_rc = sf_close(f);
+        if (rc == 0 && (sf_rc || v.err)) {
+            errno = v.err ? v.err : EIO;
+            coach_set_err(err, err_cap, "write failed: %s",
+                          v.err ? strerror(v.err) : sf_error_number(sf_rc));
+            rc = COACH_EIO;
+        }
+    }
+    int saved = errno;
+    if (w.cs) clipwin_free(&w);
     free(slots);
     errno = saved;
     return rc;

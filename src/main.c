@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define OPT_ASK_PAIN 0x100 /* a long option without a letter */
 #define OPT_SPLIT 0x101
+#define OPT_TRANSCRIPT 0x102
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -62,7 +63,8 @@ static const char usage_text[] =
     "Voice profiles are found the same way under voices/.\n"
     "\n"
     "Options:\n"
-    "  -o, --output FILE        export: the file to write (default ROUTINE.flac)\n"
+    "  -o, --output FILE        export: the file to write (default ROUTINE.flac); - streams\n"
+    "                           to standard output (WAV unless --format says otherwise)\n"
     "  -f, --format NAME        export: wav, flac, ogg, opus or mp3, whatever the extension\n"
     "      --captions FILE      export: also write every spoken phrase as captions\n"
     "                           (.vtt WebVTT or .srt SubRip, chosen by extension)\n"
@@ -71,6 +73,8 @@ static const char usage_text[] =
     "                           audio file carries them inside too\n"
     "      --split DIR          export: one file per step instead (DIR/01 NAME.flac ...,\n"
     "                           or --format) and DIR/ROUTINE.m3u; DIR is new or empty\n"
+    "      --transcript FILE    export: also write a plain-text transcript, one \"M:SS text\"\n"
+    "                           line per caption, for screen readers and braille\n"
     "  -l, --level LEVEL        easy, medium or hard: which end of a range (reps = 10-15)\n"
     "      --music FILE|DIR     play, export: music under the voice (any format\n"
     "                           libsndfile reads; a folder plays in name order), looped\n"
@@ -221,6 +225,7 @@ int main(int argc, char **argv)
         {"with-warm-up", no_argument, 0, 'Y'},
         {"ask-pain", no_argument, 0, OPT_ASK_PAIN},
         {"split", required_argument, 0, OPT_SPLIT},
+        {"transcript", required_argument, 0, OPT_TRANSCRIPT},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -281,6 +286,7 @@ int main(int argc, char **argv)
         case 'M': o.no_mpris = true; break;
         case OPT_ASK_PAIN: o.ask_pain = true; break;
         case OPT_SPLIT: o.split_dir = optarg; break;
+        case OPT_TRANSCRIPT: o.transcript = optarg; break;
         case 'E':
             if ((o.preroll_ms = parse_int(optarg, 0, PLAN_PREROLL_MAX_MS)) < 0)
                 return usage_error("preroll must be 0-10000 milliseconds, not '%s'", optarg);

@@ -241,6 +241,25 @@ static void add_wait(struct pb *p, enum wait_kind kind, uint64_t open, uint64_t 
                                              .caption = caption};
 }
 
+/* A caption for a wordless part from frame to end (timeline.h's struct
+ * note), made from a caption_* phrase; a profile without it has none. */
+static void add_note(struct pb *p, uint64_t frame, uint64_t end, enum phrase_id id,
+                     const struct phrase_args *a)
+{
+    struct timeline *tl = p->tl;
+    if (p->rc || end <= frame || !p->v->phrases[id]) return;
+    if (tl->n_notes == tl->cap_notes) {
+        size_t cap = tl->cap_notes ? tl->cap_notes * 2 : 32;
+        struct note *n = realloc(tl->notes, cap * sizeof *n);
+        if (!n) return fail(p, COACH_ENOMEM, "out of memory");
+        tl->notes = n;
+        tl->cap_notes = cap;
+    }
+    char *text = voice_format(p->v, id, a);
+    if (!text) return fail(p, COACH_ENOMEM, "out of memory");
+    tl->notes[tl->n_notes++] = (struct note){.frame = frame, .end_frame = end, .text = text};
+}
+
 /* The template that made text (a phrase key's index), or -1: a routine's
  * own text. */
 static int made_by(const struct pb *p, const char *text)
@@ -563,8 +582,12 @@ static uint64_t held_reps(struct pb *p, const struct step *s, uint64_t t0, uint3
             say_opening(p, rs, hold_ms, NULL, 1, texts);
         }
         clicks(p, rs, end, s->metronome_bpm, false, true);
+        add_note(p, rs, end, PH_CAPTION_HOLD, &(struct phrase_args){.seconds = secs});
         counted_end(p, rs, hold_ms);
         uint64_t next = k + 1 < turns ? end + F(p, rest_ms) : UINT64_MAX;
+        if (k + 1 < turns)
+            add_note(p, end, next, PH_CAPTION_REST,
+                     &(struct phrase_args){.seconds = whole_seconds(rest_ms)});
         say_at(p, end, phrase(p, PH_RELEASE, NULL), next, &rel);
         if (s->alternate && k + 1 < turns) {
             /* said in the rest, so the switch is made before the beep; it
@@ -633,6 +656,8 @@ static uint64_t tempo_reps(struct pb *p, const struct step *s, uint64_t t0, uint
         if (k + 2 == turns && rest_ms) /* a rest before the final rep: say it there */
             say_at(p, end + F(p, TIGHT_GAP_MS), phrase(p, PH_LAST_ONE, NULL), next_rep, NULL);
     }
+    add_note(p, t0, end, s->metronome_bpm ? PH_CAPTION_METRONOME : PH_CAPTION_TONES,
+             &(struct phrase_args){.reps = reps});
     return end;
 }
 
@@ -643,6 +668,7 @@ static uint64_t timed_work(struct pb *p, const struct step *s, uint64_t t0, uint
     char *texts[] = {phrase(p, PH_KEEP_GOING, &(struct phrase_args){.seconds = whole_seconds(len_ms)})};
     say_opening(p, t0, len_ms, NULL, 1, texts);
     clicks(p, t0, end, s->metronome_bpm, false, true);
+    add_note(p, t0, end, PH_CAPTION_WORK, &(struct phrase_args){.seconds = whole_seconds(len_ms)});
     counted_end(p, t0, len_ms);
     const struct fit fit = {s->duration_line, "the end of the work",
                             "choose a faster voice rate"};
@@ -712,6 +738,8 @@ static void rest(struct pb *p, uint32_t rest_ms, bool ready, const char *text,
         return;
     }
     uint64_t end = start + F(p, rest_ms);
+    add_note(p, start, end, PH_CAPTION_REST,
+             &(struct phrase_args){.seconds = whole_seconds(rest_ms)});
     if (rest_ms >= LONG_REST_MS) {
         uint64_t f = end - F(p, REST_LEFT_S * 1000);
         say_at(p, f, phrase(p, PH_REST_LEFT, &(struct phrase_args){.seconds = REST_LEFT_S}), end,
@@ -777,6 +805,7 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
             else if (reps > 1)
                 say_flow(p, phrase(p, PH_REPS_GOAL, &(struct phrase_args){.reps = reps}));
             uint64_t t0 = block_start(p, prep_until);
+            add_note(p, p->t, t0, PH_CAPTION_READY, NULL);
             countdown(p, t0);
             uint64_t end;
             if (s->n_tempo)
@@ -794,6 +823,26 @@ static void exercise(struct pb *p, const struct step *s, bool previewed)
     if (s->finish) say_flow(p, coach_strdup(s->finish));
 }
 
+/* A breath cycle in the profile's words, for its caption: the words of
+ * its phases, each ending in an ellipsis ("Breathe in… Hold… Breathe
+ * out…"). Heap; NULL only on failure (p->rc set). */
+static char *breath_words(struct pb *p, const uint32_t phase_ms[4], const enum phrase_id word[4])
+{
+    char *all = coach_strdup("");
+    for (int ph = 0; ph < 4 && all; ph++) {
+        if (!phase_ms[ph]) continue;
+        char *w = voice_format(p->v, word[ph], NULL);
+        size_t n = w ? strlen(w) : 0;
+        while (n && (w[n - 1] == '.' || w[n - 1] == '!' || w[n - 1] == ' ')) n--;
+        char *next = w ? coach_asprintf("%s%s%.*s\xe2\x80\xa6", all, *all ? " " : "", (int)n, w) : NULL;
+        free(w);
+        free(all);
+        all = next;
+    }
+    if (!all) fail(p, COACH_ENOMEM, "out of memory");
+    return all;
+}
+
 static void breathing(struct pb *p, const struct step *s, bool previewed)
 {
     uint32_t cycles = range_pick(s->cycles, p->o->level);
@@ -801,6 +850,7 @@ static void breathing(struct pb *p, const struct step *s, bool previewed)
     if (s->cue) say_flow(p, coach_strdup(s->cue));
     say_flow(p, phrase(p, PH_BREATHS, &(struct phrase_args){.cycles = cycles}));
     uint64_t t0 = block_start(p, prep_until);
+    add_note(p, p->t, t0, PH_CAPTION_READY, NULL);
     countdown(p, t0);
     const uint32_t phase_ms[4] = {s->inhale_ms, s->breath_hold_ms, s->exhale_ms, s->hold_out_ms};
     static const enum event_kind tone[4] = {EV_BREATH_IN, EV_BREATH_HOLD, EV_BREATH_OUT,
@@ -808,9 +858,13 @@ static void breathing(struct pb *p, const struct step *s, bool previewed)
     static const enum phrase_id word[4] = {PH_INHALE, PH_BREATH_HOLD, PH_EXHALE, PH_HOLD_OUT};
     uint32_t cycle_ms = phase_ms[0] + phase_ms[1] + phase_ms[2] + phase_ms[3];
     uint64_t end = t0;
+    char *words = breath_words(p, phase_ms, word);
     for (uint32_t c = 0; c < cycles && !p->rc; c++) {
         p->rep = (uint8_t)(c + 1);
         uint32_t off_ms = c * cycle_ms;
+        if (c >= s->spoken_cycles) /* the tones alone: the cycle in words for captions */
+            add_note(p, t0 + F(p, off_ms), t0 + F(p, off_ms + cycle_ms), PH_CAPTION_CYCLE,
+                     &(struct phrase_args){.text = words, .n = c + 1, .total = cycles});
         for (int ph = 0; ph < 4; ph++) {
             if (!phase_ms[ph]) continue;
             uint64_t ps = t0 + F(p, off_ms);
@@ -824,6 +878,7 @@ static void breathing(struct pb *p, const struct step *s, bool previewed)
             end = pe;
         }
     }
+    free(words);
     p->t = end;
     p->rep = 0;
     if (s->finish) say_flow(p, coach_strdup(s->finish));

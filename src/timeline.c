@@ -50,6 +50,9 @@ void timeline_free(struct timeline *tl)
     for (size_t i = 0; i < tl->n_waits; i++)
         free(tl->waits[i].caption);
     free(tl->waits);
+    for (size_t i = 0; i < tl->n_notes; i++)
+        free(tl->notes[i].text);
+    free(tl->notes);
     memset(tl, 0, sizeof *tl);
 }
 

@@ -69,10 +69,10 @@ expect 0 "$coach" export "$tmp/short.ini" -o "$tmp/short.wav"; has "$out" "Wrote
 [ -s "$tmp/short.wav" ] && ok || bad "short.wav missing"
 expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/no/such/dir/short.wav"
 [ ! -e "$tmp/no/such/dir/short.wav" ] && ok || bad "partial file left"
-echo "keep me" >"$tmp/keep.wav"
-expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/keep.wav" --rate 44100 --format opus
-has "$err" "keep.wav"
-[ "$(cat "$tmp/keep.wav")" = "keep me" ] && ok || bad "existing file was touched"
+echo "keep me" >"$tmp/keep.opus"
+expect 4 "$coach" export "$tmp/short.ini" -o "$tmp/keep.opus" --rate 44100 --format opus
+has "$err" "keep.opus"
+[ "$(cat "$tmp/keep.opus")" = "keep me" ] && ok || bad "existing file was touched"
 [ -z "$(ls -A "$tmp" | grep '^\.')" ] && ok || bad "temporary files left: $(ls -A "$tmp")"
 
 # Ctrl-C in the middle of a (slow, Vorbis) export: status 130, no file, no

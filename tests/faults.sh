@@ -195,7 +195,7 @@ elif [ ${#NS[@]} -gt 0 ]; then
 else
   skip "export to /dev/full as root without a private /dev"
 fi
-expect 4 "$coach" export "$short" -o "$d/full.wav" -f mp3
+expect 4 "$coach" export "$short" -o "$d/full.wav" -f wav
 has "$err" "$d/full.wav: is not a regular file"
 expect 4 "$coach" export "$short" -o "$d/a.wav" --captions "$d/full.vtt"
 has "$err" "$d/full.vtt: is not a regular file"

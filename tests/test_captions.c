@@ -8,6 +8,7 @@
  * the exact chapter frames, and sidecar failures leaving nothing behind. */
 #define _POSIX_C_SOURCE 200809L /* access, setrlimit, signal */
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -164,6 +165,28 @@ static void srt_unescape(const char *s, char *out, size_t cap)
     out[n] = 0;
 }
 
+/* Steps over the note cues ("[rest, 20 seconds]": no phrase's) at *p;
+ * returns how many. */
+static size_t skip_notes(char **p, int vtt)
+{
+    size_t n = 0;
+    for (;;) {
+        char *q = *p, *line = next_line(&q);
+        if (line && !vtt) line = next_line(&q); /* the number */
+        if (line) line = next_line(&q);         /* the text */
+        if (!line || line[0] != '[') {
+            /* next_line cut the lines it read: put the newlines back */
+            for (char *c = *p; c < q; c++)
+                if (!*c) *c = '\n';
+            return n;
+        }
+        for (char *c = *p; c < q; c++)
+            if (!*c) *c = '\n';
+        for (int k = vtt ? 3 : 4; k > 0; k--) next_line(p); /* and its blank line */
+        n++;
+    }
+}
+
 /* Parses captions back and compares every cue with tl's speech. */
 static void check_captions(const char *name, const struct timeline *tl, const char *path,
                            enum captions_format fmt, const char *title)
@@ -193,6 +216,7 @@ static void check_captions(const char *name, const struct timeline *tl, const ch
         const struct event *e = &tl->ev[i];
         if (e->kind != EV_SPEECH) continue;
         n_speech++;
+        cue += skip_notes(&p, vtt);
         if (!vtt) {
             line = next_line(&p);
             CHECKF(line && strtoul(line, NULL, 10) == cue + 1, "%s: cue %zu number '%s'", name,
@@ -222,6 +246,7 @@ static void check_captions(const char *name, const struct timeline *tl, const ch
         CHECKF(line && !*line, "%s: cue %zu not followed by a blank line", name, cue + 1);
         cue++;
     }
+    cue += skip_notes(&p, vtt);
     CHECKF(next_line(&p) == NULL, "%s: more cues than the %zu speech events", name, n_speech);
     free(buf);
 }
@@ -658,6 +683,103 @@ out:
     diags_free(&d);
 }
 
+/* Every shipped routine (its own voice, the estimator's clip lengths):
+ * between the first cue and the closing words no stretch of more than
+ * 10 s has no cue, tone-only parts and silent rests included; the same
+ * cues as plain text, one "M:SS text" line each. */
+static void test_no_long_gaps(void)
+{
+    DIR *d = opendir(test_src_path("routines"));
+    CHECK(d != NULL);
+    if (!d) return;
+    struct dirent *de;
+    size_t n_routines = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".ini") != 0) continue;
+        char rel[300], vpath[300];
+        snprintf(rel, sizeof rel, "routines/%s", de->d_name);
+        struct coach_diags dg;
+        diags_init(&dg);
+        struct routine r;
+        struct voice v;
+        bool have_voice = false;
+        int rc = routine_load(test_src_path(rel), &r, &dg);
+        CHECKF(rc == 0, "%s: cannot load", rel);
+        if (rc) {
+            diags_free(&dg);
+            continue;
+        }
+        snprintf(vpath, sizeof vpath, "voices/%s.ini", r.voice ? r.voice : "en-us");
+        rc = voice_load(test_src_path(vpath), &v, &dg);
+        CHECKF(rc == 0, "%s: cannot load %s", rel, vpath);
+        have_voice = rc == 0;
+        struct clipstore est;
+        test_estimator(&est, RATE);
+        struct plan_opts po = {.rate_hz = RATE, .level = r.level};
+        struct timeline tl;
+        char err[512] = "";
+        if (rc == 0) {
+            rc = plan_build(&r, &v, &est, &po, &tl, err, sizeof err);
+            CHECKF(rc == 0, "%s: plan: %s", rel, err);
+        }
+        if (rc == 0) {
+            n_routines++;
+            char *buf = NULL, *txt = NULL;
+            size_t len_buf = 0, len_txt = 0;
+            FILE *f = open_memstream(&buf, &len_buf), *g = open_memstream(&txt, &len_txt);
+            CHECK(captions_write(&tl, &est, CAPTIONS_VTT, r.title, f) == 0);
+            CHECK(captions_write(&tl, &est, CAPTIONS_TEXT, r.title, g) == 0);
+            fclose(f);
+            fclose(g);
+            uint64_t end_ms = captions_ms_floor(tl.ending_frame, RATE), covered = 0, worst = 0,
+                     worst_at = 0;
+            size_t n_cues = 0, n_notes = 0;
+            bool first = true;
+            char *p = buf, *line;
+            while ((line = next_line(&p)) != NULL) {
+                uint64_t a, b;
+                if (strlen(line) != 29 || parse_time(line, '.', &a) || parse_time(line + 17, '.', &b))
+                    continue;
+                n_cues++;
+                char *text = next_line(&p);
+                n_notes += text && text[0] == '[';
+                if (!first && a > covered && a - covered > worst && a <= end_ms) {
+                    worst = a - covered;
+                    worst_at = covered;
+                }
+                if (first || b > covered) covered = b;
+                first = false;
+            }
+            CHECKF(worst <= 10000, "%s: %" PRIu64 " ms without a caption from %" PRIu64 ".%03" PRIu64
+                   " s", rel, worst, worst_at / 1000, worst_at % 1000);
+            /* the transcript: the same cues, one plain timed line each */
+            size_t n_lines = 0;
+            p = txt;
+            while ((line = next_line(&p)) != NULL) {
+                unsigned m, sec;
+                int used = 0;
+                CHECKF(sscanf(line, "%u:%2u %n", &m, &sec, &used) == 2 && used > 0 && sec < 60 &&
+                           line[used] && !strchr(line, '\r'),
+                       "%s: transcript line '%s'", rel, line);
+                n_lines++;
+            }
+            CHECKF(n_lines == n_cues, "%s: %zu transcript lines for %zu cues", rel, n_lines, n_cues);
+            if (strstr(rel, "breathing")) CHECKF(n_notes >= 10, "%s: %zu notes", rel, n_notes);
+            free(buf);
+            free(txt);
+            timeline_free(&tl);
+        }
+        clipstore_free(&est);
+        if (have_voice) voice_free(&v);
+        routine_free(&r);
+        diags_print(&dg, stderr);
+        diags_free(&dg);
+    }
+    closedir(d);
+    CHECK(n_routines >= 10);
+}
+
 int main(void)
 {
     struct timeline tl;
@@ -668,6 +790,7 @@ int main(void)
     test_wav_cues(&tl);
     test_failures_leave_nothing(&tl);
     test_planned();
+    test_no_long_gaps();
     timeline_free(&tl);
     clipstore_free(&hand_cs);
     return test_done();

@@ -48,7 +48,8 @@ const char *export_format_name(enum export_format f);
 /* Whether path can be exported to, before any work is done: what exists
  * there is a regular file that may be replaced (never a directory, a
  * device such as /dev/full, a pipe or a socket; not a file without write
- * permission), and its directory exists and can be written in. Returns 0,
+ * permission, which for root too means a file whose mode lets nobody
+ * write it, such as 0444), and its directory exists and can be written in. Returns 0,
  * or negative with errno and a reason in err (e.g. "the directory D does
  * not exist"; errno ENOENT, ENOTDIR, EISDIR, EACCES, EROFS, or EINVAL for
  * a device). export_timeline and export_sidecar_open check the target the
@@ -67,6 +68,15 @@ int export_check_target(const char *path, char *err, size_t err_cap);
  * (export_check_target). */
 int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
                     const struct export_opts *o, char *err, size_t err_cap);
+
+/* Renders tl to fd, a stream such as a pipe to a player, in order and
+ * never seeking back: a WAV gets a header with its exact sizes up front
+ * and no cue points, a FLAC leaves its length unknown in its header, an
+ * MP3 has no Xing tag. fd is not closed. Returns 0, or negative with errno
+ * and a short reason in err: COACH_EIO with errno EPIPE when the reader
+ * went away (SIGPIPE must be ignored), COACH_EINTR on cancel. */
+int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
+                  const struct export_opts *o, char *err, size_t err_cap);
 
 /* A small text file beside an export (captions, chapters), written into a
  * hidden temporary file in its target's directory: content goes to f,
@@ -106,7 +116,7 @@ void export_sidecar_discard(struct export_sidecar *sc);
  * locked too; export_lock removes the temporary files of its targets that
  * nobody holds: those of a coach that was killed (SIGKILL, the OOM killer)
  * before it could remove them. */
-#define EXPORT_LOCK_MAX 3
+#define EXPORT_LOCK_MAX 4
 struct export_lock {
     size_t n;                    /* entries used */
     int fd[EXPORT_LOCK_MAX];     /* a locked lock file, or -1 (none held) */

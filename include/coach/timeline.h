@@ -68,6 +68,16 @@ struct wait {
     char *caption;        /* for captions: "[at your own pace: 40 seconds in this recording]" */
 };
 
+/* What sounds without words (breath tones, a metronome, a hold, a rest),
+ * for captions: a caption shows its text over the parts of [frame,
+ * end_frame) that no phrase covers, so a viewer is never left without a
+ * cue while the session is guiding. Nothing is heard of it. */
+struct note {
+    uint64_t frame;     /* start */
+    uint64_t end_frame; /* exclusive */
+    char *text;         /* e.g. "[rest, 30 seconds]" (the profile's caption_* phrases) */
+};
+
 struct timeline {
     uint32_t rate_hz;
     uint64_t len_frames;      /* total length, including the bell's tail */
@@ -80,6 +90,8 @@ struct timeline {
     size_t n_clips;           /* clip ids used are below this */
     struct wait *waits;       /* self-paced parts, in time order */
     size_t n_waits, cap_waits;
+    struct note *notes;       /* captions of the wordless parts, in placing order */
+    size_t n_notes, cap_notes;
 };
 
 const char *event_kind_name(enum event_kind k); /* "speech", "click", ... */

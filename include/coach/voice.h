@@ -113,7 +113,14 @@
     X(PH_DONE_VOICE_KEYS_BUTTON, "done_voice_keys_button")                                \
     X(PH_CHAPTER_OPENING, "chapter_opening") /* chapter name of a say step before every move */ \
     X(PH_CHAPTER_CLOSING, "chapter_closing") /* ... after every move */                  \
-    X(PH_CHAPTER_NOTE, "chapter_note")   /* ... between moves */
+    X(PH_CHAPTER_NOTE, "chapter_note")   /* ... between moves */                          \
+    X(PH_CAPTION_CYCLE, "caption_cycle") /* captions: {text} the breath's words, {n} of {total} */ \
+    X(PH_CAPTION_HOLD, "caption_hold")   /* captions: a hold of {seconds} */               \
+    X(PH_CAPTION_WORK, "caption_work")   /* captions: timed work of {seconds} */           \
+    X(PH_CAPTION_METRONOME, "caption_metronome") /* captions: {reps} to the metronome */   \
+    X(PH_CAPTION_TONES, "caption_tones") /* captions: {reps} to the tempo tones */          \
+    X(PH_CAPTION_REST, "caption_rest")   /* captions: a rest of {seconds} */               \
+    X(PH_CAPTION_READY, "caption_ready") /* captions: the time to get ready */
 
 /* Counted nouns: templates with "_one" and "_other" forms ({n} inside). */
 #define COACH_NOUNS(X)                                                                      \

@@ -126,7 +126,7 @@ _coach()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     # Options that take a value, as getopt_long in src/main.c knows them.
-    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--split|--music|--preroll|--mic|--from'
+    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--transcript|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--split|--music|--preroll|--mic|--from'
 
     # The command: the first word that is neither an option nor an option's
     # value (options may come before the command: getopt permutes).
@@ -173,7 +173,7 @@ _coach()
             _coach_add -q "$val" "${names[@]}"
             ;;
         --all | --split) _coach_files -d "$val" ;;
-        -o | --output | --captions | --chapters | --music | -s | --socket) _coach_files -f "$val" ;;
+        -o | --output | --captions | --chapters | --transcript | --music | -s | --socket) _coach_files -f "$val" ;;
         *) ;; # numbers: nothing to offer
         esac
         if [[ -n $pre ]]; then
@@ -189,7 +189,7 @@ _coach()
         case $cmd in
         play) opts="$session $live --from --resume --with-warm-up --ask-pain" ;;
         menu) opts="$session $live --ask-pain" ;;
-        export) opts="$session --output --format --captions --chapters --all --split --music --channels --preroll --from --resume --with-warm-up" ;;
+        export) opts="$session --output --format --captions --chapters --transcript --all --split --music --channels --preroll --from --resume --with-warm-up" ;;
         check) opts="$session --strict --with-warm-up" ;;
         plan) opts="$session --json --from --resume --with-warm-up" ;;
         ctl) opts='--socket' ;;
