@@ -9,6 +9,7 @@ packages=(
   portaudio19-dev libasound2-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libsoxr-dev libsystemd-dev
   libpulse-dev
   libpocketsphinx-dev pocketsphinx-en-us
+  flite1-dev # the second speech engine (slt, rms, awb, kal16); voices_bench too
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the
