@@ -45,7 +45,7 @@ echo "phrases: $(wc -l <"$out/phrases.txt") of $total distinct phrases of the En
 if command -v farm-bench >/dev/null; then
   printf '[routine]\ntitle = Latency\n\n[say one]\ntext = Lie on your back with your knees bent.\n' \
     >"$out/one.ini"
-  for v in en-us en-us-slt en-us-rms; do
+  for v in en-us en-us-slt en-us-rms en-us-kal16; do
     echo "== one phrase, --voice $v"
     farm-bench -n 5 -- "$coach" export "$out/one.ini" --voice "$v" --format wav -o "$out/one-$v.wav" \
       | tee "$out/farm-one-$v.txt"

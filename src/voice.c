@@ -494,7 +494,10 @@ static void take_unset(struct vload *L, struct voice *b)
         }              \
     } while (0)
     if (!L->espeak_line) TAKE(v->espeak_voice, b->espeak_voice);
-    if (!L->engine_line) v->engine = b->engine;
+    /* 'espeak =' says the engine too (a profile on a flite base that names
+     * an espeak-ng voice speaks with espeak-ng) */
+    bool says_espeak = L->voice_key && strcmp(L->voice_key, "espeak") == 0;
+    if (!L->engine_line && !says_espeak) v->engine = b->engine;
     /* the base's words this profile does not give, one file further */
     for (size_t i = 0; i < b->lexicon.n && !L->rc; i++) {
         const char *w = b->lexicon.word[i];

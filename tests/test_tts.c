@@ -180,6 +180,25 @@ static void test_profiles(void)
     }
     diags_free(&d);
 
+    /* 'espeak =' on a flite base: espeak-ng again */
+    write_file(child, "[voice]\nbase = en-us-slt\nespeak = en-gb\n");
+    diags_init(&d);
+    CHECKF(voice_load(child, &v, &d) == 0, "%s", d.len ? d.items[0].msg : "");
+    if (d.len == 0) {
+        CHECK(v.engine == SPEECH_ESPEAK && strcmp(v.espeak_voice, "en-gb") == 0);
+        voice_free(&v);
+    }
+    diags_free(&d);
+    /* 'voice =' alone keeps the base's engine */
+    write_file(child, "[voice]\nbase = en-us-slt\nvoice = kal16\n");
+    diags_init(&d);
+    CHECKF(voice_load(child, &v, &d) == 0, "%s", d.len ? d.items[0].msg : "");
+    if (d.len == 0) {
+        CHECK(v.engine == SPEECH_FLITE && strcmp(v.espeak_voice, "kal16") == 0);
+        voice_free(&v);
+    }
+    diags_free(&d);
+
     static const struct {
         const char *text, *msg;
     } bad[] = {
