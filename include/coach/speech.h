@@ -42,7 +42,7 @@ struct speech_settings {
     enum speech_engine engine; /* SPEECH_ESPEAK unless set */
     const struct lexicon *lexicon; /* borrowed, may be NULL: words replaced before synthesis */
     int rate_wpm;             /* words per minute, 80-450 */
-    int pitch;                /* 0-100, 50 normal */
+    int pitch;                /* 0-100, 50 normal (espeak-ng only: flite keeps its voice's) */
     int volume;               /* 0-200, 100 normal */
     int max_clip_s;           /* longest clip; 0: SPEECH_MAX_CLIP_S (tests set less) */
 };
@@ -58,8 +58,10 @@ struct speech_settings {
  * reason is kept for speech_explain). */
 int speech_open(struct speech **out, const struct speech_settings *s);
 void speech_close(struct speech *sp);
-/* The sample rate speech_synth produces with this handle's voice (22050
- * for espeak-ng's own voices, 16000 for its MBROLA voices). */
+/* The sample rate speech_synth produces with this handle's voice, read
+ * from the engine for each voice: 22050 for espeak-ng's own voices, the
+ * database's for its MBROLA voices (mb-us1 16000, mb-de6 22050), 16000 for
+ * flite's. */
 uint32_t speech_rate_hz(const struct speech *sp);
 /* The longest clip this handle makes, in seconds. */
 int speech_max_clip_s(const struct speech *sp);
