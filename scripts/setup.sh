@@ -10,6 +10,7 @@ packages=(
   libpulse-dev
   libtag1-dev
   libpocketsphinx-dev pocketsphinx-en-us
+  flite1-dev # the second speech engine (slt, rms, awb, kal16); voices_bench too
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the

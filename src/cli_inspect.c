@@ -1,6 +1,6 @@
 /* The commands that look without playing: check (every error of every
  * routine given), plan (what will be said and when), list (the routines
- * found) and voices (the profiles and the espeak-ng voices installed).
+ * found) and voices (the profiles and every engine's voices).
  * Plain lines, one thing a line, for screen readers. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <espeak-ng/speak_lib.h>
 
 #include "cli.h"
 #include "coach/common.h"
@@ -139,9 +138,28 @@ int cmd_list(int argc, const struct opts *o)
     return EXIT_OK;
 }
 
-/* Voice profiles first (what --voice and 'voice =' take), then the
- * espeak-ng voices installed (what a profile's 'espeak =' takes): one
- * plain line each, for screen readers. */
+/* One engine's voices, in the part of the listing chosen by mbrola. */
+struct voice_list {
+    bool mbrola; /* espeak-ng's MBROLA voices (true) or its own (false) */
+};
+
+static int list_voice(void *ctx, const struct speech_voice_info *v)
+{
+    const struct voice_list *l = ctx;
+    bool mb = strncmp(v->name, "mb-", 3) == 0;
+    if (mb != l->mbrola) return 0;
+    /* the language only where the name does not say it already */
+    bool lang = strcmp(v->name, v->language) != 0;
+    printf("  %s: %s%s%s", v->name, lang ? v->language : "", lang && *v->about ? ", " : "",
+           v->about);
+    if (!v->available) printf("; not installed: sudo apt-get install %s", v->packages);
+    putchar('\n');
+    return 0;
+}
+
+/* Voice profiles first (what --voice and 'voice =' take), then every
+ * engine's voices (what a profile's 'voice =' takes), installed or with
+ * the packages that add them: one plain line each, for screen readers. */
 int cmd_voices(int argc)
 {
     if (argc) return usage_error("%s", "voices takes no arguments");
@@ -161,8 +179,13 @@ int cmd_voices(int argc)
         text_safe(name, sizeof name, names[i]);
         text_safe(path, sizeof path, paths[i]);
         if (voice_load(paths[i], &v, &d) == 0) {
-            printf("  %s: espeak-ng voice %s, rate %d, pitch %d, volume %d (%s)\n", name,
-                   v.espeak_voice, v.rate_wpm, v.pitch, v.volume, path);
+            char lang[64], packages[160];
+            voice_language(&v, lang, sizeof lang);
+            bool ok = speech_voice_available(v.engine, v.espeak_voice, packages, sizeof packages);
+            printf("  %s: %s voice %s, language %s, rate %d, pitch %d, volume %d, %s%s%s (%s)\n",
+                   name, speech_engine_name(v.engine), v.espeak_voice, lang, v.rate_wpm, v.pitch,
+                   v.volume, ok ? "available" : "not installed",
+                   !ok && *packages ? ": sudo apt-get install " : "", ok ? "" : packages, path);
             voice_free(&v);
         } else {
             printf("  %s: has errors (%s)\n", name, path);
@@ -172,39 +195,21 @@ int cmd_voices(int argc)
     catalog_strv_free(names, n);
     catalog_strv_free(paths, n);
 
-    /* espeak_ListVoices needs an initialized espeak-ng: speech_open does it. */
-    struct speech *sp = NULL;
-    struct speech_settings ss = {.espeak_voice = "en-us", .rate_wpm = 165, .pitch = 50,
-                                 .volume = 100};
-    int rc = speech_open(&sp, &ss);
-    if (rc == COACH_ENOMEM || rc == COACH_EIO) { /* a limit (ulimit -v, -n), named */
+    printf("\nespeak-ng voices installed (engine = espeak-ng, the default: 'voice =' or "
+           "'espeak =' in a voice profile):\n");
+    fflush(stdout);
+    struct voice_list own = {false}, mb = {true};
+    int rc = speech_list_voices(SPEECH_ESPEAK, list_voice, &own);
+    if (rc) { /* its data missing, or a limit (ulimit -v, -n): named */
         char why[512];
         speech_explain(rc, "en-us", "", why, sizeof why);
         fprintf(stderr, "%s\n", why);
         return EXIT_SPEECH;
     }
-    if (rc) {
-        /* en-us ships with every espeak-ng-data: its data is what is missing */
-        const char *data = NULL, *env = getenv("ESPEAK_DATA_PATH");
-        espeak_Info(&data);
-        fprintf(stderr,
-                "coach: espeak-ng cannot start: its data is missing%s%s (install the package "
-                "espeak-ng-data: sudo apt-get install espeak-ng-data%s%s)\n",
-                data ? " from " : "", data ? data : "",
-                env && *env ? "; or fix or unset ESPEAK_DATA_PATH=" : "", env && *env ? env : "");
-        return EXIT_SPEECH;
-    }
-    const espeak_VOICE **ev = espeak_ListVoices(NULL);
-    printf("\nespeak-ng voices installed (for 'espeak =' in a voice profile):\n");
-    for (size_t i = 0; ev && ev[i]; i++) {
-        char name[128];
-        snprintf(name, sizeof name, "%s", ev[i]->name ? ev[i]->name : "");
-        for (char *c = name; *c; c++)
-            if (*c == '_') *c = ' '; /* "English_(America)" reads better spoken */
-        /* languages: a priority byte, then the language name */
-        const char *lang = ev[i]->languages && ev[i]->languages[0] ? ev[i]->languages + 1 : "";
-        printf("  %s: %s\n", *lang ? lang : (ev[i]->identifier ? ev[i]->identifier : "?"), name);
-    }
-    speech_close(sp);
+    printf("\nespeak-ng's MBROLA voices (engine = espeak-ng; each needs the program mbrola and "
+           "its voice, Debian contrib/non-free):\n");
+    speech_list_voices(SPEECH_ESPEAK, list_voice, &mb);
+    printf("\nflite voices (engine = flite, US English only):\n");
+    speech_list_voices(SPEECH_FLITE, list_voice, &own);
     return fflush(stdout) || ferror(stdout) ? EXIT_OUTPUT : EXIT_OK;
 }

@@ -107,7 +107,9 @@ static int choose(struct menu *m, struct control *c, const struct opts *o, char 
         return st;
     }
     /* --listen: refused (a voice it cannot serve, no microphone) before a word is said */
-    st = control_listen(c, o, s.voice.name, s.voice.espeak_voice);
+    char language[64];
+    voice_language(&s.voice, language, sizeof language);
+    st = control_listen(c, o, s.voice.name, language);
     if (st) {
         session_free(&s);
         return st;

@@ -227,7 +227,9 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
     }
     /* --listen: refused (a voice it cannot serve, no microphone) before
      * anything plays */
-    st = control_listen(c, o, s.voice.name, s.voice.espeak_voice);
+    char language[64];
+    voice_language(&s.voice, language, sizeof language);
+    st = control_listen(c, o, s.voice.name, language);
     if (st) {
         session_free(&s);
         return st;

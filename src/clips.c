@@ -21,12 +21,13 @@
 #define CLIPS_EDGE_FADE_MS 3    /* fade at both ends of a prepared clip */
 #define CLIPS_PI 3.14159265358979f
 
-static uint32_t hash_text(const char *s)
+/* A clip is its text said at its rate: both make its identity. */
+static uint32_t hash_text(const char *s, int rate_wpm)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (; *s; s++)
         h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    return (h ^ (uint32_t)rate_wpm) * 16777619u;
 }
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz)
@@ -62,12 +63,14 @@ void clipstore_free(struct clipstore *cs)
     memset(cs, 0, sizeof *cs);
 }
 
-/* Slot of text in the table, or of the empty slot where it would go. */
-static size_t hash_slot(const struct clipstore *cs, const char *text)
+/* Slot of text at rate_wpm in the table, or of the empty slot where it
+ * would go. */
+static size_t hash_slot(const struct clipstore *cs, const char *text, int rate_wpm)
 {
     size_t mask = cs->hash_cap - 1;
-    size_t i = hash_text(text) & mask;
-    while (cs->hash[i] && strcmp(cs->clips[cs->hash[i] - 1].text, text) != 0)
+    size_t i = hash_text(text, rate_wpm) & mask;
+    while (cs->hash[i] && (cs->clips[cs->hash[i] - 1].rate_wpm != rate_wpm ||
+                           strcmp(cs->clips[cs->hash[i] - 1].text, text) != 0))
         i = (i + 1) & mask;
     return i;
 }
@@ -86,16 +89,19 @@ static int hash_reserve(struct clipstore *cs)
     }
     cs->hash_cap = cap;
     for (size_t i = 0; i < old_cap; i++)
-        if (old[i]) cs->hash[hash_slot(cs, cs->clips[old[i] - 1].text)] = old[i];
+        if (old[i]) {
+            const struct clip *c = &cs->clips[old[i] - 1];
+            cs->hash[hash_slot(cs, c->text, c->rate_wpm)] = old[i];
+        }
     free(old);
     return 0;
 }
 
-/* The id of text if the store has it, else -1. */
-static int64_t find(const struct clipstore *cs, const char *text)
+/* The id of text at rate_wpm if the store has it, else -1. */
+static int64_t find(const struct clipstore *cs, const char *text, int rate_wpm)
 {
     if (!cs->hash_cap) return -1;
-    size_t slot = hash_slot(cs, text);
+    size_t slot = hash_slot(cs, text, rate_wpm);
     return cs->hash[slot] ? (int64_t)cs->hash[slot] - 1 : -1;
 }
 
@@ -116,7 +122,7 @@ static int append(struct clipstore *cs, struct clip *c, uint32_t *id)
     if (rc) return rc;
     uint32_t k = (uint32_t)cs->len;
     cs->clips[cs->len++] = *c;
-    cs->hash[hash_slot(cs, c->text)] = k + 1;
+    cs->hash[hash_slot(cs, c->text, c->rate_wpm)] = k + 1;
     if (id) *id = k;
     return 0;
 }
@@ -126,7 +132,7 @@ static int synthesize(struct clipstore *cs, struct clip *c)
 {
     if (!cs->sp) return COACH_ESPEECH;
     int16_t *src = NULL;
-    int rc = speech_synth(cs->sp, c->text, &src, &c->src_len);
+    int rc = speech_synth_at(cs->sp, c->text, c->rate_wpm, &src, &c->src_len);
     c->src_rate_hz = speech_rate_hz(cs->sp);
     if (!rc && cs->mode == CLIPS_AUDIO)
         rc = pcmstore_encode(src, c->src_len, c->src_rate_hz, &c->flac, &c->flac_bytes);
@@ -140,14 +146,21 @@ static int synthesize(struct clipstore *cs, struct clip *c)
 
 int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint64_t *len_frames)
 {
+    return clipstore_intern_at(cs, text, 0, id, len_frames);
+}
+
+int clipstore_intern_at(struct clipstore *cs, const char *text, int rate_wpm, uint32_t *id,
+                        uint64_t *len_frames)
+{
     if (!text) return COACH_EINVAL;
-    int64_t k = find(cs, text);
+    if (rate_wpm < 0) rate_wpm = 0;
+    int64_t k = find(cs, text, rate_wpm);
     if (k >= 0) {
         if (id) *id = (uint32_t)k;
         if (len_frames) *len_frames = cs->clips[k].len_frames;
         return 0;
     }
-    struct clip c = {.text = coach_strdup(text)};
+    struct clip c = {.text = coach_strdup(text), .rate_wpm = rate_wpm};
     if (!c.text) return COACH_ENOMEM;
     int rc = 0;
     /* an empty text is a valid 0-length clip, no synthesis needed */
@@ -170,7 +183,7 @@ int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint6
 int clipstore_add(struct clipstore *cs, const char *text, uint64_t len_frames, uint32_t *id)
 {
     if (!text) return COACH_EINVAL;
-    int64_t k = find(cs, text);
+    int64_t k = find(cs, text, 0);
     if (k >= 0) {
         if (id) *id = (uint32_t)k;
         return 0;

@@ -300,12 +300,20 @@ static void too_long_to_say(struct pb *p, const char *text)
                 s ? s->id : "intro", start, max_s);
 }
 
+/* The rate the current step's words are said at (its speech_rate), 0 for
+ * the voice's own. */
+static int step_rate_wpm(const struct pb *p)
+{
+    int r = p->step >= 0 ? p->r->steps[p->step].speech_rate : 0;
+    return r == ROUTINE_SPEECH_SLOWER ? p->v->rate_wpm * ROUTINE_SLOWER_PCT / 100 : r;
+}
+
 /* Interns a text: its clip id and length (the store keeps both). */
 static int intern(struct pb *p, const char *text, uint32_t *id, uint64_t *len)
 {
     if (p->rc) return p->rc;
     if (coach_interrupted()) return fail(p, COACH_EINTR, "interrupted"), p->rc;
-    int rc = clipstore_intern(p->cs, text, id, len);
+    int rc = clipstore_intern_at(p->cs, text, step_rate_wpm(p), id, len);
     if (rc == COACH_ETOOLONG) {
         too_long_to_say(p, text);
         return rc;

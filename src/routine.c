@@ -35,6 +35,7 @@ enum ktype {
     KT_LEVEL,       /* enum level */
     KT_BOOL,        /* bool: yes or no */
     KT_PACE,        /* bool: "self" (true) or "timed" (false) */
+    KT_SPEECH_RATE, /* int: words per minute lo..hi, or slower (ROUTINE_SPEECH_SLOWER) */
 };
 
 struct keydef {
@@ -81,6 +82,7 @@ static const struct keydef exercise_keys[] = {
     {"metronome", KT_BPM, SK(metronome_bpm), 20, 240, 0},
     {"alternate", KT_BOOL, SK(alternate), 0, 0, 0},
     {"pace", KT_PACE, SK(pace_self), 0, 0, 0},
+    {"speech_rate", KT_SPEECH_RATE, SK(speech_rate), 80, 450, 0},
 };
 
 static const struct keydef breathing_keys[] = {
@@ -95,16 +97,19 @@ static const struct keydef breathing_keys[] = {
     {"hold_out", KT_SEC, SK(hold_out_ms), 0, 30000, 0},
     {"cycles", KT_COUNT_RANGE, SK(cycles), 1, 100, 1},
     {"spoken_cycles", KT_COUNT, SK(spoken_cycles), 0, 100, 0},
+    {"speech_rate", KT_SPEECH_RATE, SK(speech_rate), 80, 450, 0},
 };
 
 static const struct keydef rest_keys[] = {
     {"seconds", KT_SEC_RANGE, SK(rest_ms), 1000, 3600000, 1},
     {"say", KT_TEXT, SK(text), 0, 0, 0},
+    {"speech_rate", KT_SPEECH_RATE, SK(speech_rate), 80, 450, 0},
 };
 
 static const struct keydef say_keys[] = {
     {"text", KT_TEXT, SK(text), 0, 0, 1},
     {"unless_after", KT_LIST, SK(unless_after), 1, 0, 0},
+    {"speech_rate", KT_SPEECH_RATE, SK(speech_rate), 80, 450, 0},
 };
 
 /* Section kinds: 0 is [routine], 1 + enum step_kind are the steps. */
@@ -993,6 +998,22 @@ static int set_value(struct parser *p, const struct keydef *k, const char *v)
         err(p, LINE(p), "unknown pace '%s'; expected self (the listener counts and says done) "
             "or timed", q(p, v));
         return -1;
+    case KT_SPEECH_RATE: {
+        uint32_t x;
+        if (strcmp(v, "slower") == 0) {
+            *(int *)field = ROUTINE_SPEECH_SLOWER;
+            return 0;
+        }
+        if (parse_count(v, n, &x) || x < k->lo || x > k->hi) {
+            err(p, LINE(p),
+                "'%s' must be from %u to %u words per minute, or slower (the voice's rate less "
+                "%d %%), got '%s'",
+                k->name, (unsigned)k->lo, (unsigned)k->hi, 100 - ROUTINE_SLOWER_PCT, q(p, v));
+            return -1;
+        }
+        *(int *)field = (int)x;
+        return 0;
+    }
     case KT_LEVEL:
         if (level_parse(v, (enum level *)field)) {
             char hint[160];

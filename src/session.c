@@ -477,13 +477,14 @@ static enum session_fail pick_start(struct session *s, const struct session_opts
     return s->from_note ? SESSION_OK : SESSION_NOMEM;
 }
 
-/* espeak-ng with the profile's voice, and the clip store on it. */
+/* The profile's engine and voice, and the clip store on it. */
 static enum session_fail open_speech(struct session *s, const struct session_opts *o, char *err,
                                      size_t cap)
 {
     if (o->clips != CLIPS_ESTIMATE) {
         const struct voice *v = &s->voice;
-        struct speech_settings ss = {.espeak_voice = v->espeak_voice, .rate_wpm = v->rate_wpm,
+        struct speech_settings ss = {.espeak_voice = v->espeak_voice, .engine = v->engine,
+                                     .lexicon = &v->lexicon, .rate_wpm = v->rate_wpm,
                                      .pitch = v->pitch, .volume = v->volume};
         int rc = speech_open(&s->speech, &ss);
         if (rc) { /* what it lacks, named: data, the voice, memory or descriptors */

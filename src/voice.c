@@ -44,7 +44,9 @@ const char *voice_phrase_file(const struct voice *v, enum phrase_id id)
 struct vload {
     struct voice *v;
     struct ini_lines *lines; /* also where messages go */
-    int espeak_line;         /* where 'espeak' was given (even if rejected) */
+    int espeak_line;         /* where 'espeak' or 'voice' was given (even if rejected) */
+    int engine_line;         /* where 'engine' was given */
+    const char *voice_key;   /* "espeak" or "voice": which one it was */
     int rate_line, pitch_line, volume_line, plural_line; /* given here: not inherited */
     int noun_line[NOUN_COUNT][2];
     char *base;    /* "base = ..." as written, or NULL */
@@ -124,31 +126,90 @@ static int set_text(struct vload *L, char **slot, int *slot_line, const char *va
     return 1;
 }
 
+/* "word = replacement" of [lexicon]: one whole word, said as the
+ * replacement (words, apostrophes, hyphens and spaces: no placeholders). */
+static void add_lexicon_entry(struct vload *L, const char *word, const char *value, int line)
+{
+    struct lexicon *lx = &L->v->lexicon;
+    const char *shown = ini_lines_quote(L->lines, word, strlen(word));
+    if (!lexicon_word_ok(word)) {
+        ini_lines_error(L->lines, line,
+                        "lexicon word '%s' must be one word: letters, digits and apostrophes, at "
+                        "most %d bytes",
+                        shown, LEXICON_MAX_WORD_BYTES);
+        return;
+    }
+    long k = lexicon_find(lx, word, strlen(word));
+    if (k >= 0) {
+        ini_lines_error(L->lines, line, "duplicate lexicon word '%s' (first on line %d)", shown,
+                        lx->line[k]);
+        return;
+    }
+    size_t n = strlen(value);
+    bool said = false, plain = n <= LEXICON_MAX_REPLACEMENT_BYTES;
+    for (size_t i = 0; i < n && plain; i++) {
+        unsigned char c = (unsigned char)value[i];
+        said = said || lexicon_word_byte(c);
+        plain = lexicon_word_byte(c) || c == ' ' || c == '-';
+    }
+    if (!said || !plain) {
+        ini_lines_error(L->lines, line,
+                        "lexicon '%s': the replacement must be words (letters, digits, "
+                        "apostrophes, hyphens and spaces, at most %d bytes), not '%s'",
+                        shown, LEXICON_MAX_REPLACEMENT_BYTES,
+                        ini_lines_quote(L->lines, value, n));
+        return;
+    }
+    if (lx->n >= LEXICON_MAX_ENTRIES) {
+        ini_lines_error(L->lines, line, "too many lexicon words (at most %d)",
+                        LEXICON_MAX_ENTRIES);
+        return;
+    }
+    if (lexicon_add(lx, word, value, line, 0)) L->rc = COACH_ENOMEM;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct vload *L = user;
     struct voice *v = L->v;
     int line = ini_lines_current(L->lines);
     if (strcmp(section, "voice") == 0) {
-        if (strcmp(name, "espeak") == 0) {
+        if (strcmp(name, "espeak") == 0 || strcmp(name, "voice") == 0) {
+            const char *key = name[0] == 'e' ? "espeak" : "voice";
+            if (L->espeak_line) {
+                ini_lines_error(L->lines, line, "'%s' and '%s' both name the voice (first on "
+                                "line %d): keep one", L->voice_key, key, L->espeak_line);
+                return 1;
+            }
             L->espeak_line = line;
+            L->voice_key = key;
             if (!*value) {
-                ini_lines_error(L->lines, line, "empty value for 'espeak'");
+                ini_lines_error(L->lines, line, "empty value for '%s'", key);
             } else if (!speech_voice_name_ok(value)) {
-                /* espeak-ng reads a name as a path and copies a variant
-                 * into a fixed buffer: only a plain name reaches it */
+                /* an engine reads a name as a path, espeak-ng copies a
+                 * variant into a fixed buffer: only a plain name reaches it */
                 char shown[61]; /* its first 60 bytes, on a character boundary */
                 text_safe(shown, sizeof shown, value);
                 ini_lines_error(L->lines, line,
-                                "espeak voice '%s%s' is not a voice name: letters, digits, "
+                                "%s voice '%s%s' is not a voice name: letters, digits, "
                                 "'-' and '_', at most one '+variant' (en-us, en-us+f3), at most "
                                 "%d characters, %d after the '+' ('coach voices' lists them)",
-                                shown, strlen(value) > 60 ? "..." : "", SPEECH_VOICE_NAME_MAX,
-                                SPEECH_VARIANT_MAX);
+                                key, shown, strlen(value) > 60 ? "..." : "",
+                                SPEECH_VOICE_NAME_MAX, SPEECH_VARIANT_MAX);
             } else {
                 free(v->espeak_voice);
                 if (!(v->espeak_voice = coach_strdup(value))) L->rc = COACH_ENOMEM;
             }
+        } else if (strcmp(name, "engine") == 0) {
+            if (L->engine_line) {
+                ini_lines_error(L->lines, line, "duplicate key 'engine' (first on line %d)",
+                                L->engine_line);
+                return 1;
+            }
+            L->engine_line = line;
+            if (speech_engine_parse(value, &v->engine))
+                ini_lines_error(L->lines, line, "unknown engine '%s': espeak-ng or flite",
+                                ini_lines_quote(L->lines, value, strlen(value)));
         } else if (strcmp(name, "base") == 0) {
             if (L->base_line) {
                 ini_lines_error(L->lines, line, "duplicate key 'base' (first on line %d)",
@@ -192,6 +253,8 @@ static int handler(void *user, const char *section, const char *name, const char
          * steps): still read, so older profiles keep working */
         if (strcmp(name, "menu_steps") == 0) return 1;
         ini_lines_error(L->lines, line, "unknown phrase '%s'", name);
+    } else if (strcmp(section, "lexicon") == 0) {
+        add_lexicon_entry(L, name, value, line);
     } else if (strcmp(section, "nouns") == 0) {
         for (int i = 0; i < NOUN_COUNT; i++) {
             size_t k = strlen(noun_keys[i]);
@@ -317,7 +380,7 @@ static void check_complete(struct vload *L)
 {
     struct voice *v = L->v;
     struct ini_lines *lines = L->lines;
-    if (!v->espeak_voice && !L->espeak_line) ini_lines_error(lines, 0, "missing 'espeak' in [voice]");
+    if (!v->espeak_voice && !L->espeak_line) ini_lines_error(lines, 0, "missing 'espeak' (or 'voice') in [voice]");
     char list[512] = "", one[96] = "";
     int n = 0;
     for (int i = 0; i < PHRASE_COUNT + 2 * NOUN_COUNT; i++) {
@@ -357,6 +420,35 @@ static void check_complete(struct vload *L)
 }
 
 static int read_layer(struct vload *L, struct chain *ch);
+
+/* The voice this file names (or, when it names only the engine, none: a
+ * base's espeak-ng voice means nothing to flite) is one its engine knows. */
+static void check_engine_voice(struct vload *L)
+{
+    struct voice *v = L->v;
+    if (L->engine_line && !L->espeak_line) {
+        ini_lines_error(L->lines, L->engine_line,
+                        "'engine = %s' needs 'voice =' in the same [voice] ('coach voices' lists "
+                        "the voices of each engine)",
+                        speech_engine_name(v->engine));
+        return;
+    }
+    if (!L->espeak_line || !v->espeak_voice) return;
+    if (L->voice_key && strcmp(L->voice_key, "espeak") == 0 && v->engine != SPEECH_ESPEAK) {
+        ini_lines_error(L->lines, L->espeak_line,
+                        "'espeak =' names an espeak-ng voice, but the engine is %s: write "
+                        "'voice =' instead",
+                        speech_engine_name(v->engine));
+        return;
+    }
+    /* flite's voices are compiled in: a name it lacks is known here; an
+     * espeak-ng voice depends on what is installed (said when it is used) */
+    if (v->engine == SPEECH_FLITE && !speech_voice_available(SPEECH_FLITE, v->espeak_voice,
+                                                             NULL, 0))
+        ini_lines_error(L->lines, L->espeak_line,
+                        "flite has no voice '%s': slt, rms, awb or kal16",
+                        ini_lines_quote(L->lines, v->espeak_voice, strlen(v->espeak_voice)));
+}
 
 /* Where base names a profile: a path (with a '/' or ending in .ini)
  * relative to from's directory, else a name in the search directories,
@@ -402,6 +494,18 @@ static void take_unset(struct vload *L, struct voice *b)
         }              \
     } while (0)
     if (!L->espeak_line) TAKE(v->espeak_voice, b->espeak_voice);
+    /* 'espeak =' says the engine too (a profile on a flite base that names
+     * an espeak-ng voice speaks with espeak-ng) */
+    bool says_espeak = L->voice_key && strcmp(L->voice_key, "espeak") == 0;
+    if (!L->engine_line && !says_espeak) v->engine = b->engine;
+    /* the base's words this profile does not give, one file further */
+    for (size_t i = 0; i < b->lexicon.n && !L->rc; i++) {
+        const char *w = b->lexicon.word[i];
+        if (lexicon_find(&v->lexicon, w, strlen(w)) < 0 &&
+            lexicon_add(&v->lexicon, w, b->lexicon.replacement[i], b->lexicon.line[i],
+                        (unsigned char)(b->lexicon.file[i] + 1)))
+            L->rc = COACH_ENOMEM;
+    }
     if (!L->rate_line) v->rate_wpm = b->rate_wpm;
     if (!L->pitch_line) v->pitch = b->pitch;
     if (!L->volume_line) v->volume = b->volume;
@@ -528,6 +632,7 @@ static int read_layer(struct vload *L, struct chain *ch)
     if (!L->rc && L->base) L->rc = read_base(L, ch);
     free(L->base);
     L->base = NULL;
+    if (!L->rc) check_engine_voice(L);
     if (L->lines->nomem) L->rc = COACH_ENOMEM;
     if (L->rc) return L->rc;
     return L->lines->n_err ? COACH_EINVAL : 0;
@@ -586,6 +691,11 @@ int voice_parse(const char *name, const char *text, size_t len, struct voice *v,
     return rc;
 }
 
+void voice_language(const struct voice *v, char *buf, size_t cap)
+{
+    speech_voice_language(v->engine, v->espeak_voice ? v->espeak_voice : "", buf, cap);
+}
+
 void voice_free(struct voice *v)
 {
     free(v->path);
@@ -597,6 +707,7 @@ void voice_free(struct voice *v)
         free(v->noun_other[i]);
     }
     for (int k = 0; k < VOICE_MAX_BASES; k++) free(v->base_files[k]);
+    lexicon_free(&v->lexicon);
     memset(v, 0, sizeof *v);
 }
 

@@ -96,7 +96,7 @@ check_tree() {
     done
     # man pages: present, and groff has nothing to warn about
     local page f
-    for page in man1/coach.1 man5/coach-routine.5; do
+    for page in man1/coach.1 man5/coach-routine.5 man5/coach-voice.5; do
         f=$root/share/man/$page
         [ -f "$f.gz" ] && f=$f.gz
         [ -f "$f" ] || { fail "$what: no man page $root/share/man/$page(.gz)"; continue; }
@@ -183,9 +183,11 @@ if [ ${#emu[@]} -eq 0 ]; then
         fail "Architecture is '$(field Architecture)', not $(dpkg --print-architecture)"
 fi
 depends=$(field Depends)
-for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0 libtag1v5 libsystemd0 libpulse0 libpocketsphinx3 libsphinxbase3; do
+for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0 libtag1v5 libsystemd0 libpulse0 libpocketsphinx3 libsphinxbase3 libflite1; do
     [[ ", $depends," == *", $p"[\ ,]* ]] || fail "Depends lacks $p: $depends"
 done
+# the mb-* profiles: espeak-ng's MBROLA voices need mbrola (contrib/non-free)
+[[ ", $(field Suggests)," == *", mbrola,"* ]] || fail "Suggests lacks mbrola: $(field Suggests)"
 
 listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
 want="./usr/bin/coach ./usr/share/bash-completion/completions/coach
@@ -197,7 +199,7 @@ for n in $voices; do want+=" ./usr/share/coach/voices/$n.ini"; done
 for f in $want; do
     grep -qxF "$f" <<<"$listing" || fail "the package lacks $f"
 done
-for page in man1/coach.1 man5/coach-routine.5; do
+for page in man1/coach.1 man5/coach-routine.5 man5/coach-voice.5; do
     grep -qE "^\./usr/share/man/$page(\.gz)?\$" <<<"$listing" || fail "the package lacks the man page $page"
 done
 stray=$(grep -v '^\./usr/' <<<"$listing" | grep -vx '\./')

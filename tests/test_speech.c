@@ -441,7 +441,7 @@ static void test_unsafe_names(void)
         CHECKF(speech_open(&sp, &set) == COACH_EINVAL && !sp, "%s", bad[i]);
         char msg[512];
         speech_explain(COACH_EINVAL, bad[i], "p.ini", msg, sizeof msg);
-        CHECKF(strstr(msg, "p.ini: ") == msg && strstr(msg, "not an espeak-ng voice name"), "%s",
+        CHECKF(strstr(msg, "p.ini: ") == msg && strstr(msg, "is not a voice name"), "%s",
                msg);
     }
     CHECK(speech_voice_name_ok("en-us+f3") && speech_voice_name_ok("mb-us1") &&

@@ -24,7 +24,8 @@ enum clip_mode {
 };
 
 struct clip {
-    char *text;           /* the UTF-8 text spoken */
+    char *text;           /* the UTF-8 text spoken (and captioned) */
+    int rate_wpm;         /* said at this rate; 0: the voice's own */
     uint8_t *flac;        /* synthesized PCM at src_rate_hz, silence trimmed, as a
                              FLAC stream (pcmstore); NULL unless CLIPS_AUDIO */
     size_t flac_bytes;    /* bytes at flac */
@@ -55,6 +56,10 @@ void clipstore_free(struct clipstore *cs);
  * *len_frames is the clip's length at the output rate. Returns 0 or
  * negative. */
 int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint64_t *len_frames);
+/* Same, said at rate_wpm words per minute (0: the voice's rate): the same
+ * text at two rates is two clips. */
+int clipstore_intern_at(struct clipstore *cs, const char *text, int rate_wpm, uint32_t *id,
+                        uint64_t *len_frames);
 /* A clip of a given length with no audio (hand-made timelines, tests):
  * the id of text, added with len_frames if new (an existing clip keeps its
  * length). Returns 0 or negative. */

@@ -85,7 +85,16 @@ struct step {
      * one of them is played before this routine, the step is left out
      * (routine_join); empty: always said */
     struct strlist unless_after;
+
+    /* every kind: "speech_rate = 130" (words per minute) or "slower"
+     * (ROUTINE_SPEECH_SLOWER): the step's own words said at that rate
+     * instead of the voice's; 0: the voice's */
+    int speech_rate;
 };
+
+#define ROUTINE_SPEECH_SLOWER (-1)
+/* "slower": this percent of the voice's rate */
+#define ROUTINE_SLOWER_PCT 80
 
 struct routine;
 

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "coach/diag.h"
+#include "coach/lexicon.h"
+#include "coach/speech.h"
 
 /* Phrase keys, as written in [phrases] of a profile. X(enum, "key") */
 #define COACH_PHRASES(X)                                                                    \
@@ -162,7 +164,11 @@ enum plural_rule {
 struct voice {
     char *path;            /* file it was read from */
     char *name;            /* profile name (file name without .ini) */
-    char *espeak_voice;    /* [voice] espeak, e.g. "en-us" */
+    /* [voice] the engine's voice: "espeak = en-us" (espeak-ng), or
+     * "engine = flite" and "voice = slt"; "voice = mb-us1" alone is
+     * espeak-ng's (the engine's default) */
+    char *espeak_voice;
+    enum speech_engine engine; /* [voice] engine, default espeak-ng */
     int rate_wpm;          /* [voice] rate, default 165 */
     int pitch;             /* [voice] pitch 0-100, default 50 */
     int volume;            /* [voice] volume 0-200, default 100 */
@@ -172,6 +178,9 @@ struct voice {
     int phrase_line[PHRASE_COUNT]; /* line of each phrase in its file (messages) */
     unsigned char phrase_file[PHRASE_COUNT]; /* its file: 0 path, k base_files[k - 1] */
     char *base_files[VOICE_MAX_BASES]; /* the bases read, nearest first (NULL: none) */
+    /* [lexicon] word = replacement: said instead of the word, never shown;
+     * a base's entries for words this profile does not give are added */
+    struct lexicon lexicon;
 };
 
 /* Placeholder values for voice_format; unused ones may be left zero/NULL. */
@@ -214,6 +223,8 @@ char *voice_format_done(const struct voice *v, enum phrase_id id, const struct p
 /* "20 seconds" / "1 second" in the voice's language. */
 char *voice_noun(const struct voice *v, enum noun_id id, long n);
 const char *phrase_key(enum phrase_id id);
+/* The language the profile's voice speaks ("en-us" for flite's slt). */
+void voice_language(const struct voice *v, char *buf, size_t cap);
 /* The file a phrase was read from (the profile's or one of its bases'). */
 const char *voice_phrase_file(const struct voice *v, enum phrase_id id);
 

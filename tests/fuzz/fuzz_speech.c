@@ -1,5 +1,6 @@
 /* libFuzzer target: bytes -> voice profile -> speech_open with the
- * profile's espeak-ng settings -> one of its phrases synthesized. The one
+ * profile's engine (espeak-ng or flite), voice, settings and lexicon ->
+ * one of its phrases synthesized. The one
  * target that reaches espeak-ng: whatever a profile that parses hands it
  * must not crash it, hang it or make it read outside its data (issue 10:
  * "en+" and 40 letters overflowed a buffer in espeak-ng, "../../etc/passwd"
@@ -29,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_REQUIRE(speech_voice_name_ok(v.espeak_voice), "a profile passed espeak = '%s'",
                  v.espeak_voice);
     /* a short cap: a fuzzed phrase may be a minute of speech */
-    struct speech_settings ss = {.espeak_voice = v.espeak_voice, .rate_wpm = v.rate_wpm,
+    struct speech_settings ss = {.espeak_voice = v.espeak_voice, .engine = v.engine,
+                                 .lexicon = &v.lexicon, .rate_wpm = v.rate_wpm,
                                  .pitch = v.pitch, .volume = v.volume, .max_clip_s = 5};
     struct speech *sp = NULL;
     rc = speech_open(&sp, &ss);
