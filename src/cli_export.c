@@ -237,7 +237,8 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         struct export_opts eo = {.format = fmt, .channels = o->channels, .title = s.routine.title,
                                  .artist = "coach", .comment = s.routine.summary,
                                  .progress = show ? on_progress : NULL, .progress_ctx = &pr,
-                                 .cancel = &interrupted, .music = have_music ? &music : NULL};
+                                 .cancel = &interrupted, .music = have_music ? &music : NULL,
+                                 .loudness = (enum loudness_mode)o->loudness};
         char err[512] = "";
         int rc = export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
         int e = errno;

@@ -510,6 +510,7 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
         coach_set_err(err, err_cap, "%s", coach_strerror(rc));
         return rc;
     }
+    render_set_gain(&r, loudness_program_gain(o->loudness));
     for (uint64_t a = 0; a < total;) {
         if (o->cancel && *o->cancel) {
             rc = COACH_EINTR;
@@ -592,7 +593,9 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     /* One block ahead, each clip kept until its last use: the renderer runs
      * here, so a released clip is freed at once. */
     const struct clipwin_policy pol = {.ahead_frames = 2 * EXPORT_BLOCK_FRAMES,
-                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE};
+                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE,
+                                       /* the limiter reads the mix before a block */
+                                       .behind_frames = render_limit_before_frames(tl->rate_hz)};
     struct clipwin w = {0};
     size_t nc = tl->n_clips ? tl->n_clips : 1;
     clip_slot *slots = calloc(nc, sizeof *slots);
