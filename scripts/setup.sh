@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   portaudio19-dev libasound2-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libsoxr-dev libsystemd-dev
+  libebur128-dev
   libpulse-dev
   libtag1-dev
   libpocketsphinx-dev pocketsphinx-en-us

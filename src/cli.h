@@ -52,6 +52,7 @@ struct opts {
     bool progress;        /* --progress: level from the history */
     bool ask_pain;        /* --ask-pain: the pain question at the end of a session */
     const char *music;    /* --music FILE|DIR: a bed under the voice */
+    int loudness;         /* --loudness: enum loudness_mode (0: podcast) */
     uint32_t rate_hz;
     uint32_t channels;
     bool json, quiet;

@@ -287,7 +287,8 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         struct export_opts eo = {.format = fmt, .channels = o->channels, .title = s.routine.title,
                                  .artist = "coach", .comment = s.routine.summary,
                                  .progress = show ? on_progress : NULL, .progress_ctx = &pr,
-                                 .cancel = &interrupted, .music = have_music ? &music : NULL};
+                                 .cancel = &interrupted, .music = have_music ? &music : NULL,
+                                 .loudness = (enum loudness_mode)o->loudness};
         char err[512] = "";
         int rc = o->split_dir ? split_export(&s.tl, &s.clips, out, s.name, &eo, err, sizeof err)
                  : to_stdout  ? export_stream(&s.tl, &s.clips, STDOUT_FILENO, &eo, err, sizeof err)

@@ -241,6 +241,7 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
     char *hpath = history_default_path();
     po.history_path = hpath;
     po.volume = volume;
+    po.loudness = (enum loudness_mode)o->loudness;
     struct player *p;
     char err[1024] = "";
     enum player_fail f = player_open(&p, &s, &po, err, sizeof err);

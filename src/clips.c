@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/loudness.h"
 #include "coach/pcmstore.h"
 #include "coach/resample.h"
 
-#define CLIPS_DEFAULT_PEAK 0.7f /* leaves headroom for tones mixed under speech */
 #define CLIPS_EDGE_FADE_MS 3    /* fade at both ends of a prepared clip */
 #define CLIPS_PI 3.14159265358979f
 
@@ -37,8 +37,8 @@ int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz)
     cs->rate_hz = rate_hz;
     cs->sp = sp;
     cs->mode = CLIPS_AUDIO;
-    /* the voice's volume: every clip normalized to a peak scaled by it */
-    cs->peak = CLIPS_DEFAULT_PEAK * (float)(sp ? speech_volume_pct(sp) : 100) / 100.0f;
+    /* the voice's volume scales the loudness every clip is brought to */
+    cs->volume = (float)(sp ? speech_volume_pct(sp) : 100) / 100.0f;
     return 0;
 }
 
@@ -222,17 +222,20 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
         int16_t *src = malloc(c->src_len * sizeof *src);
         int rc = src ? pcmstore_decode(c->flac, c->flac_bytes, src, c->src_len) : COACH_ENOMEM;
         if (!rc) rc = resample_i16_to_f32(src, c->src_len, c->src_rate_hz, pcm, n, cs->rate_hz);
+        /* Same loudness for every clip whatever espeak's level was: its
+         * BS.1770 loudness, measured once on the source (loudness.h says
+         * how short phrases are measured). */
+        if (!rc && !c->loudness_known) {
+            rc = loudness_of_phrase(src, c->src_len, c->src_rate_hz, &c->loudness_lufs);
+            c->loudness_known = rc == 0;
+        }
         free(src);
         if (rc) {
             free(pcm);
             return rc;
         }
-        float peak = 0.0f;
-        for (size_t i = 0; i < n; i++)
-            peak = fmaxf(peak, fabsf(pcm[i]));
-        /* Same loudness for every clip whatever espeak's level was. */
-        if (peak > 0.0f) {
-            float g = cs->peak / peak;
+        if (isfinite(c->loudness_lufs)) {
+            float g = cs->volume * (float)pow(10.0, (LOUDNESS_SPEECH_LUFS - c->loudness_lufs) / 20.0);
             for (size_t i = 0; i < n; i++)
                 pcm[i] *= g;
         }

@@ -569,6 +569,7 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
         coach_set_err(err, err_cap, "%s", coach_strerror(rc));
         return rc;
     }
+    render_set_gain(&r, loudness_program_gain(o->loudness));
     for (uint64_t a = first; a < total;) {
         if (o->cancel && *o->cancel) {
             rc = COACH_EINTR;
@@ -660,7 +661,9 @@ static int open_window(struct clipwin *w, clip_slot **slots, const struct timeli
                        struct clipstore *cs, char *err, size_t err_cap)
 {
     const struct clipwin_policy pol = {.ahead_frames = 2 * EXPORT_BLOCK_FRAMES,
-                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE};
+                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE,
+                                       /* the limiter reads the mix before a block */
+                                       .behind_frames = render_limit_before_frames(tl->rate_hz)};
     size_t nc = tl->n_clips ? tl->n_clips : 1;
     *slots = calloc(nc, sizeof **slots);
     int rc = *slots ? clipwin_init(w, cs, *slots, tl->n_clips, &pol) : COACH_ENOMEM;

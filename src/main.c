@@ -7,6 +7,7 @@
 #define OPT_ASK_PAIN 0x100 /* a long option without a letter */
 #define OPT_SPLIT 0x101
 #define OPT_TRANSCRIPT 0x102
+#define OPT_LOUDNESS 0x103
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include "cli.h"
 #include "coach/common.h"
 #include "coach/interrupt.h"
+#include "coach/loudness.h"
 #include "coach/plan.h"
 #include "coach/routine.h"
 
@@ -98,6 +100,8 @@ static const char usage_text[] =
     "      --speech-rate WPM    speaking rate, 80-450 words per minute\n"
     "      --pitch N            voice pitch, 0-100 (50 normal)\n"
     "      --speech-volume N    voice volume, 0-200 (100 normal); also --volume\n"
+    "      --loudness L         export, play: podcast (default: -16 LUFS stereo, -19\n"
+    "                           mono), broadcast (-23 / -26) or off; true peak <= -1 dBTP\n"
     "  -r, --rate HZ            output sample rate, 48000 (default) or 44100\n"
     "  -c, --channels N         1 (mono, default) or 2 (stereo)\n"
     "  -j, --json               plan, history: print JSON\n"
@@ -226,6 +230,7 @@ int main(int argc, char **argv)
         {"ask-pain", no_argument, 0, OPT_ASK_PAIN},
         {"split", required_argument, 0, OPT_SPLIT},
         {"transcript", required_argument, 0, OPT_TRANSCRIPT},
+        {"loudness", required_argument, 0, OPT_LOUDNESS},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -287,6 +292,13 @@ int main(int argc, char **argv)
         case OPT_ASK_PAIN: o.ask_pain = true; break;
         case OPT_SPLIT: o.split_dir = optarg; break;
         case OPT_TRANSCRIPT: o.transcript = optarg; break;
+        case OPT_LOUDNESS: {
+            enum loudness_mode lm;
+            if (loudness_mode_from_name(optarg, &lm))
+                return usage_error("unknown loudness '%s' (use podcast, broadcast or off)", optarg);
+            o.loudness = (int)lm;
+            break;
+        }
         case 'E':
             if ((o.preroll_ms = parse_int(optarg, 0, PLAN_PREROLL_MAX_MS)) < 0)
                 return usage_error("preroll must be 0-10000 milliseconds, not '%s'", optarg);
@@ -303,7 +315,8 @@ int main(int argc, char **argv)
         default:
             if (optopt && strchr("oflrcds", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
-            if (optopt && strchr("LCPvRpSAEiF", optopt)) /* long-only: name it as typed */
+            if (optopt == OPT_LOUDNESS || (optopt > 0 && optopt < 0x100 && strchr("LCPvRpSAEiF", optopt)))
+                /* long-only: name it as typed */
                 return usage_error("option '%s' needs a value", argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }

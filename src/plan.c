@@ -189,9 +189,19 @@ static void add_event(struct pb *p, enum event_kind kind, uint64_t frame, uint64
         tl->ev = e;
         tl->cap_ev = cap;
     }
-    tl->ev[tl->n_ev++] = (struct event){
-        .frame = frame, .len_frames = len, .clip = clip, .step = p->step, .kind = (uint8_t)kind,
-        .variant = variant, .set = p->set, .side = p->side, .rep = p->rep};
+    /* field by field over zeros: a compound literal may carry the stack's
+     * bytes into the padding, and timelines are compared with memcmp */
+    struct event *e = &tl->ev[tl->n_ev++];
+    memset(e, 0, sizeof *e);
+    e->frame = frame;
+    e->len_frames = len;
+    e->clip = clip;
+    e->step = p->step;
+    e->kind = (uint8_t)kind;
+    e->variant = variant;
+    e->set = p->set;
+    e->side = p->side;
+    e->rep = p->rep;
 }
 
 static void add_tone(struct pb *p, enum event_kind kind, uint64_t frame, uint8_t variant)

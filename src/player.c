@@ -958,6 +958,7 @@ static enum player_fail open_engine(struct player *p, char *err, size_t cap)
     if (rc) return PLAYER_NOMEM;
     p->have_live = true;
     if (p->have_music) render_set_music(&p->live.r, &p->music);
+    render_set_gain(&p->live.r, loudness_program_gain(p->o.loudness));
     p->live.linger = p->o.ask_pain && p->s->have_routine; /* the question follows the end */
     if (p->s->preroll_ms) /* a routine's timeline starts with its own lead-in */
         live_keepalive(&p->live, frames_from_ms(p->s->preroll_ms, rate),

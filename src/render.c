@@ -5,10 +5,13 @@
  * same frames come out bit-identical however the stream is cut into blocks.
  * Per block: speech is added straight into the mix; tones are summed apart,
  * multiplied by the speech-ducking gain (computed from the speech events'
- * positions, not from history) and added; then master volume and a soft
- * limiter that never leaves [-1, 1]. An optional music bed goes in before
- * the volume, ducked the same stateless way (deeper ramps, render.h).
- * Blocks with no event and no music are a plain zero fill.
+ * positions, not from history) and added; then master volume, the
+ * programme gain (--loudness) and the look-ahead limiter (limit_gain: its
+ * gain at a frame depends only on the mix around that frame), with a soft
+ * limiter after it that never leaves [-1, 1] for what a caller mixes in
+ * besides the timeline (live: spoken answers). An optional music bed goes
+ * in before the volume, ducked the same stateless way (deeper ramps,
+ * render.h). Blocks with no event and no music are a plain zero fill.
  *
  * Missing clips (clip_pcm[id] == NULL when due) play as silence and are
  * counted once per event: in the block that contains the event's first
@@ -18,6 +21,7 @@
 #include "coach/render.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +30,9 @@
 #include "coach/tone.h"
 
 #define RENDER_DEFAULT_BLOCK 1024
+
+static void make_taps(void);
+static pthread_once_t taps_once = PTHREAD_ONCE_INIT;
 
 int render_init(struct renderer *r, const struct timeline *tl, clip_slot *clip_pcm,
                 uint32_t channels, size_t max_block)
@@ -37,12 +44,20 @@ int render_init(struct renderer *r, const struct timeline *tl, clip_slot *clip_p
     r->clip_pcm = clip_pcm;
     r->channels = channels;
     r->max_block = max_block;
-    r->scratch_mono = malloc(max_block * sizeof(float));
-    r->scratch_tone = malloc(max_block * sizeof(float));
-    r->scratch_gain = malloc(max_block * sizeof(float));
+    /* the limiter's window: the block plus its look-ahead and release */
+    r->lim_before = render_limit_before_frames(tl->rate_hz);
+    r->lim_after = frames_from_ms(RENDER_LIMIT_ATTACK_MS, tl->rate_hz) + RENDER_TP_HALF + 1;
+    pthread_once(&taps_once, make_taps);
+    size_t cap = max_block + r->lim_before + r->lim_after;
+    r->win_cap = cap;
+    r->win = malloc(cap * sizeof(float));
+    r->scratch_tone = malloc(cap * sizeof(float));
+    r->scratch_gain = malloc(cap * sizeof(float));
+    r->lim_gain = malloc(cap * sizeof(float));
+    r->program_gain = 1.0f;
     atomic_init(&r->volume, 1.0f);
     atomic_init(&r->missing_clips, 0);
-    if (!r->scratch_mono || !r->scratch_tone || !r->scratch_gain) {
+    if (!r->win || !r->scratch_tone || !r->scratch_gain || !r->lim_gain) {
         render_free(r);
         return COACH_ENOMEM;
     }
@@ -55,28 +70,31 @@ int render_set_music(struct renderer *r, const struct music *m)
         return COACH_EINVAL;
     r->music = m;
     r->music_gain = 1.0f;
+    r->win_valid = 0;
     return 0;
 }
 
 void render_free(struct renderer *r)
 {
     if (!r) return;
-    free(r->scratch_mono);
     free(r->scratch_tone);
     free(r->scratch_gain);
-    r->scratch_mono = r->scratch_tone = r->scratch_gain = NULL;
+    free(r->win);
+    free(r->lim_gain);
+    r->scratch_tone = r->scratch_gain = r->win = r->lim_gain = NULL;
 }
 
 /* Identity up to the knee, then a tanh shoulder towards 1.0: continuous
  * with a continuous slope, so loud overlaps get rounded, not clipped. */
 #define LIMIT_KNEE 0.9f
+#define LIMIT_TOP 0.99f /* below full scale even where tanhf rounds to 1 */
 static inline float soft_limit(float x)
 {
     float ax = fabsf(x);
     if (ax <= LIMIT_KNEE) return x;
     if (isnan(x)) return 0.0f;
-    float y = LIMIT_KNEE + (1.0f - LIMIT_KNEE) * tanhf((ax - LIMIT_KNEE) / (1.0f - LIMIT_KNEE));
-    y = fminf(y, 1.0f);
+    float y = LIMIT_KNEE + (LIMIT_TOP - LIMIT_KNEE) * tanhf((ax - LIMIT_KNEE) / (LIMIT_TOP - LIMIT_KNEE));
+    y = fminf(y, LIMIT_TOP);
     return x < 0 ? -y : y;
 }
 
@@ -159,48 +177,187 @@ static void add_music(struct renderer *r, uint64_t a, size_t m, float *mono)
     }
 }
 
-static int render_mono(struct renderer *r, uint64_t a, size_t m);
+static int render_mono(struct renderer *r, uint64_t a, size_t m, float *mono, uint64_t count_from);
 
 /* Inlined into render, where the whole block's work sits in one loop nest:
  * measured 3 % fewer instructions per second of audio than calls
  * (bench/live_bench.sh renderer). */
 #define RENDER_INLINE static inline __attribute__((always_inline))
 
+/* Mixes frames [lo, hi) into dst (zeros where silent); speech due at
+ * count_from or later and not ready is counted. */
+static void mix_range(struct renderer *r, uint64_t lo, uint64_t hi, float *dst, uint64_t count_from)
+{
+    if (hi > lo && !render_mono(r, lo, (size_t)(hi - lo), dst, count_from))
+        memset(dst, 0, (size_t)(hi - lo) * sizeof *dst);
+}
+
+/* Makes r->win hold the mix of frames [w0, w1). The mix is a pure function
+ * of the frame, so what the last window already holds is kept (the next
+ * block of a stream mixes only its new frames); a seek, a new timeline or
+ * new music mixes it all again. */
+static void fill_window(struct renderer *r, uint64_t w0, uint64_t w1, uint64_t count_from)
+{
+    size_t keep = 0;
+    if (r->win_valid && r->win_a <= w0 && w0 < r->win_a + r->win_n) {
+        keep = (size_t)(r->win_a + r->win_n - w0);
+        if (keep > w1 - w0) keep = (size_t)(w1 - w0);
+        memmove(r->win, r->win + (w0 - r->win_a), keep * sizeof *r->win);
+    }
+    mix_range(r, w0 + keep, w1, r->win + keep, count_from);
+    r->win_a = w0;
+    r->win_n = (size_t)(w1 - w0);
+    r->win_valid = 1;
+}
+
+/* 4x oversampling of the true-peak estimate: windowed-sinc taps for the
+ * points a quarter, a half and three quarters between frames j and j+1
+ * (x[j - TP_HALF + 1] .. x[j + TP_HALF]); made once, read-only after. */
+static float tp_taps[3][2 * RENDER_TP_HALF];
+static void make_taps(void)
+{
+    for (int p = 0; p < 3; p++) {
+        double t = (p + 1) / 4.0, sum = 0.0, h[2 * RENDER_TP_HALF];
+        for (int i = 0; i < 2 * RENDER_TP_HALF; i++) {
+            double u = (double)(i - RENDER_TP_HALF + 1) - t; /* tap's distance from the point */
+            double sinc = sin(3.141592653589793 * u) / (3.141592653589793 * u);
+            double w = 0.5 + 0.5 * cos(3.141592653589793 * u / (RENDER_TP_HALF + 0.5));
+            h[i] = sinc * w;
+            sum += h[i];
+        }
+        for (int i = 0; i < 2 * RENDER_TP_HALF; i++) tp_taps[p][i] = (float)(h[i] / sum);
+    }
+}
+
+/* The look-ahead limiter's gain for frames [a, a+m) from the window's mix
+ * x (frames [w0, w0+n)), at master gain k: each frame j needs at most
+ * need(j) = ceiling / (k * its peak), its peak being the largest of the
+ * sample and the points a 4x oversampling finds between it and its
+ * neighbours (a true-peak meter's view; computed where a sample nearby is
+ * within 6 dB of the ceiling); the gain at f is the lowest of the lines
+ * need(j) + (j - f) / attack (j after f, within the look-ahead) and
+ * need(j) + (f - j) / release (j before f), capped at 1. All lines of one
+ * side share a slope, so the lowest stays lowest until a lower one starts:
+ * one pass each way, and each value comes from its formula, not from
+ * sums, so it is the same whatever window it was computed in. Returns 0
+ * (gain 1 everywhere) when no frame of the window comes near the ceiling. */
+static int limit_gain(struct renderer *r, uint64_t a, size_t m, float k)
+{
+    const float *x = r->win;
+    const size_t n = r->win_n;
+    const uint64_t w0 = r->win_a;
+    /* max by comparison: fmaxf's NaN rules make it a libm call here */
+    float pk = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float v = fabsf(x[i]);
+        pk = v > pk ? v : pk;
+    }
+    const float hot = RENDER_LIMIT_CEILING / (2.0f * k);
+    if (!(pk > hot)) return 0;
+    /* ip[j]: the highest oversampled point between frames j and j+1 (frames
+     * outside the window read as silence: true before frame 0; elsewhere
+     * only the window's edges, which no line reaching [a, a+m) comes from) */
+    float *ip = r->scratch_tone, *need = r->scratch_gain;
+    const int H = RENDER_TP_HALF;
+    for (size_t i = 0; i < n; i++) {
+        float p = 0.0f;
+        if (fabsf(x[i]) > hot || (i + 1 < n && fabsf(x[i + 1]) > hot)) {
+            float acc[3] = {0.0f, 0.0f, 0.0f};
+            for (int t = 0; t < 2 * H; t++) {
+                ptrdiff_t at = (ptrdiff_t)i - H + 1 + t;
+                float v = at >= 0 && (size_t)at < n ? x[at] : 0.0f;
+                acc[0] += v * tp_taps[0][t];
+                acc[1] += v * tp_taps[1][t];
+                acc[2] += v * tp_taps[2][t];
+            }
+            for (int q = 0; q < 3; q++) p = fabsf(acc[q]) > p ? fabsf(acc[q]) : p;
+        }
+        ip[i] = p;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float p = fabsf(x[i]);
+        p = ip[i] > p ? ip[i] : p;
+        if (i > 0) p = ip[i - 1] > p ? ip[i - 1] : p;
+        float e = p * k;
+        /* a hair under: ceiling / e * e may round up past the ceiling */
+        need[i] = e > RENDER_LIMIT_CEILING ? RENDER_LIMIT_CEILING * 0.99999f / e : 1.0f;
+    }
+    const float inv_rel = 1.0f / (float)(r->lim_before - RENDER_TP_HALF - 1),
+                inv_att = 1.0f / (float)(r->lim_after - RENDER_TP_HALF - 1);
+    float *g = r->lim_gain;
+    const size_t off = (size_t)(a - w0);
+    /* release: lines from frames before, forward */
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < off + m; i++) {
+        float v = best == SIZE_MAX ? 1.0f : need[best] + (float)(i - best) * inv_rel;
+        if (need[i] < 1.0f && need[i] <= v) {
+            best = i;
+            v = need[i];
+        }
+        if (i >= off) g[i - off] = v < 1.0f ? v : 1.0f;
+    }
+    /* attack: lines from frames after, backward */
+    best = SIZE_MAX;
+    for (size_t i = n; i-- > off;) {
+        float v = best == SIZE_MAX ? 1.0f : need[best] + (float)(best - i) * inv_att;
+        if (need[i] < 1.0f && need[i] <= v) {
+            best = i;
+            v = need[i];
+        }
+        if (i < off + m && v < g[i - off]) g[i - off] = v;
+    }
+    return 1;
+}
+
 RENDER_INLINE const float *mix_block(struct renderer *r, uint64_t a, size_t m)
 {
+    r->lim_fresh = 0;
     if (!r->tl || r->tl->n_ev == 0 || m > r->max_block) return NULL;
-    return render_mono(r, a, m) ? r->scratch_mono : NULL;
+    uint64_t w0 = a - (a < r->lim_before ? a : r->lim_before);
+    fill_window(r, w0, a + m + r->lim_after, a);
+    float vol = atomic_load_explicit(&r->volume, memory_order_relaxed);
+    if (!(vol >= 0.0f)) vol = 0.0f; /* negative or NaN: mute, keep zeros +0 */
+    r->lim_vol = vol;
+    r->lim_active = limit_gain(r, a, m, vol * r->program_gain);
+    r->lim_fresh = m;
+    const float *x = r->win + (a - w0);
+    for (size_t i = 0; i < m; i++)
+        if (x[i] != 0.0f) return x;
+    return NULL;
 }
 
 RENDER_INLINE void finish_block(struct renderer *r, const float *mono, float *out, size_t m)
 {
     const uint32_t ch = r->channels;
+    /* the gain of the mix just made for these frames (a caller that mixed
+     * nothing of the timeline has none: its own sounds meet the soft limiter) */
+    const int lim = r->lim_fresh == m && r->lim_active;
+    float vol = r->lim_fresh == m ? r->lim_vol : atomic_load_explicit(&r->volume, memory_order_relaxed);
+    r->lim_fresh = 0;
     if (!mono) {
         memset(out, 0, m * ch * sizeof(float));
         return;
     }
-    float vol = atomic_load_explicit(&r->volume, memory_order_relaxed);
     if (!(vol >= 0.0f)) vol = 0.0f; /* negative or NaN: mute, keep zeros +0 */
-    if (ch == 1) {
-        for (size_t k = 0; k < m; k++)
-            out[k] = soft_limit(mono[k] * vol);
-    } else {
-        for (size_t k = 0; k < m; k++) {
-            float y = soft_limit(mono[k] * vol);
-            out[2 * k] = y;
-            out[2 * k + 1] = y;
-        }
+    const float k = vol * r->program_gain;
+    const float *g = r->lim_gain;
+    for (size_t i = 0; i < m; i++) {
+        float y = soft_limit(mono[i] * k * (lim ? g[i] : 1.0f));
+        if (ch == 1)
+            out[i] = y;
+        else
+            out[2 * i] = out[2 * i + 1] = y;
     }
 }
 
-/* Renders frames [a, a+m) mono into r->scratch_mono (m <= max_block).
- * Returns 0 if the block is silent (scratch untouched), else 1. */
-static int render_mono(struct renderer *r, uint64_t a, size_t m)
+/* Renders frames [a, a+m) mono into mono (m <= win_cap). Returns 0 if
+ * the block is silent (mono untouched), else 1. */
+static int render_mono(struct renderer *r, uint64_t a, size_t m, float *mono, uint64_t count_from)
 {
     const struct timeline *tl = r->tl;
     const uint64_t end = a + m;
     const uint64_t ramp = ramp_frames(RENDER_DUCK_RAMP_MS, tl->rate_hz);
-    float *mono = r->scratch_mono, *tone = r->scratch_tone;
+    float *tone = r->scratch_tone;
     /* Events starting before a can still sound (or duck) here. */
     uint64_t back = tl->max_event_frames + ramp;
     size_t first = timeline_lower_bound(tl, a - (a < back ? a : back));
@@ -219,7 +376,7 @@ static int render_mono(struct renderer *r, uint64_t a, size_t m)
                                    ? atomic_load_explicit(&r->clip_pcm[e->clip], memory_order_acquire)
                                    : NULL;
             if (!pcm) {
-                if (e->frame >= a) atomic_fetch_add(&r->missing_clips, 1);
+                if (e->frame >= a && e->frame >= count_from) atomic_fetch_add(&r->missing_clips, 1);
                 continue;
             }
             if (!have_mono) {

@@ -21,6 +21,7 @@
 #include "coach/clips.h"
 #include "coach/common.h"
 #include "coach/export.h"
+#include "coach/loudness.h"
 #include "coach/render.h"
 #include "coach/speech.h"
 #include "coach/tone.h"
@@ -84,6 +85,7 @@ static float *render_all(const struct timeline *tl, struct clipstore *cs, uint32
     struct renderer r;
     float *out = malloc(tl->len_frames * ch * sizeof *out);
     CHECK(render_init(&r, tl, clip_pcm, ch, 4096) == 0);
+    render_set_gain(&r, loudness_program_gain(LOUDNESS_PODCAST)); /* export's default */
     render(&r, 0, out, tl->len_frames);
     render_free(&r);
     for (uint32_t i = 0; i < N_TEXTS; i++)

@@ -18,6 +18,7 @@
 #include "coach/clips.h"
 #include "coach/common.h"
 #include "coach/export.h"
+#include "coach/loudness.h"
 #include "coach/music.h"
 #include "coach/render.h"
 #include "coach/tone.h"
@@ -458,6 +459,7 @@ static void test_export_music(void)
         float *want = malloc(n * sizeof *want);
         CHECK(render_init(&r, &tl, NULL, 1, 1024) == 0);
         CHECK(render_set_music(&r, &m) == 0);
+        render_set_gain(&r, loudness_program_gain(LOUDNESS_PODCAST)); /* export's default */
         render(&r, 0, want, n);
         render_free(&r);
         float diff = 0;

@@ -22,6 +22,7 @@
 
 #include "coach/clipwin.h"
 #include "coach/live.h"
+#include "coach/loudness.h"
 #include "coach/player.h"
 #include "coach/render.h"
 #include "coach/session.h"
@@ -35,6 +36,8 @@
 #define FADE ((uint64_t)RATE * LIVE_FADE_MS / 1000)
 #define KA_FADE ((uint64_t)(RATE * TONE_KEEPALIVE_FADE_MS / 1000))
 #define BOUND 0.001f /* -60 dBFS */
+/* what is heard: the keep-alive at the default --loudness (podcast) gain */
+#define BOUND_OUT (BOUND * loudness_program_gain(LOUDNESS_PODCAST))
 
 /* A 20 s hold: "Hold" at its start, "10 seconds left" halfway (a silence
  * of over 4 s before it), the countdown from 5 (a silence under 4 s). */
@@ -78,6 +81,7 @@ static float *render_all(const struct timeline *tl, clip_slot *slots)
     struct renderer rd;
     float *x = malloc(tl->len_frames * sizeof *x);
     CHECK(x && render_init(&rd, tl, slots, 1, 4096) == 0);
+    render_set_gain(&rd, loudness_program_gain(LOUDNESS_PODCAST)); /* export's and live's */
     render(&rd, 0, x, tl->len_frames);
     render_free(&rd);
     return x;
@@ -174,7 +178,7 @@ static void shifted_plan(void)
             differ += memcmp(&rb[f + PRE], &ra[f], sizeof *ra) != 0;
     }
     CHECKF(differ == 0, "%zu samples differ outside the keep-alive", differ);
-    CHECKF(ka_diff <= BOUND, "keep-alive adds %g", ka_diff);
+    CHECKF(ka_diff <= BOUND_OUT, "keep-alive adds %g", ka_diff);
 
     /* the lead-in's level: <= -60 dBFS, but not zero, even in 16-bit */
     float pk = 0;
@@ -187,7 +191,7 @@ static void shifted_plan(void)
     }
     for (uint64_t f = KA_FADE; f < PRE - KA_FADE; f++) e += (double)rb[f] * rb[f];
     double rms = sqrt(e / (double)(PRE - 2 * KA_FADE));
-    CHECKF(pk <= BOUND && pk > 0.0f, "lead-in peak %g", pk);
+    CHECKF(pk <= BOUND_OUT && pk > 0.0f, "lead-in peak %g", pk);
     CHECKF(db(rms) > -70.0 && max16 >= 16, "lead-in rms %.1f dBFS, 16-bit peak %d", db(rms), max16);
     /* its spectrum, over a whole keep-alive chunk in a long silence: the
      * 20 Hz sine fitted, what is left (anything above 30 Hz) */
@@ -288,7 +292,7 @@ static void live(void)
     for (uint64_t f = 0; f < n && f < tl->len_frames; f++) differ += x[f] != r.ref[f];
     CHECKF(n >= until && differ == 0, "live differs from export in %zu of %llu samples", differ,
            (unsigned long long)n);
-    CHECKF(peak_of(x, 0, PRE) <= BOUND && peak_of(x, 0, PRE) > 0, "lead-in peak %g", peak_of(x, 0, PRE));
+    CHECKF(peak_of(x, 0, PRE) <= BOUND_OUT && peak_of(x, 0, PRE) > 0, "lead-in peak %g", peak_of(x, 0, PRE));
 
     /* a long pause: "Paused", then the keep-alive, never digital silence */
     char reply[256];
@@ -301,7 +305,7 @@ static void live(void)
     float pq = peak_of(x, quiet, n);
     size_t zeros = 0;
     for (uint64_t f = quiet; f < n; f++) zeros += x[f] == 0.0f;
-    CHECKF(pq <= BOUND && pq > 0 && zeros < 16, "paused: peak %g, %zu zeros", pq, zeros);
+    CHECKF(pq <= BOUND_OUT && pq > 0 && zeros < 16, "paused: peak %g, %zu zeros", pq, zeros);
     CHECK(pos(&r) == at + FADE);
 
     /* resume: a lead-in of PRE frames, then on from where it held */
@@ -309,7 +313,7 @@ static void live(void)
     CHECK(player_command(r.p, CTL_RESUME, reply, sizeof reply) == 0);
     player_run(r.p, 3000);
     x = out(&r, &n);
-    CHECKF(peak_of(x, o, o + PRE) <= BOUND, "the lead-in on resume: peak %g", peak_of(x, o, o + PRE));
+    CHECKF(peak_of(x, o, o + PRE) <= BOUND_OUT, "the lead-in on resume: peak %g", peak_of(x, o, o + PRE));
     uint64_t skip = KA_FADE > FADE ? KA_FADE : FADE;
     uint64_t ack = tone_default_len(EV_ACK, RATE);
     if (ack > skip) skip = ack;
@@ -360,7 +364,7 @@ static void menu_voice(void)
     player_run(p, 600);
     uint64_t o;
     const float *x = sink_memory_output(player_sink(p), &o);
-    CHECKF(peak_of(x, o / 2, o) <= BOUND && peak_of(x, o / 2, o) > 0, "held: peak %g",
+    CHECKF(peak_of(x, o / 2, o) <= BOUND_OUT && peak_of(x, o / 2, o) > 0, "held: peak %g",
            peak_of(x, o / 2, o));
     CHECK(player_say(p, "Routine one.", LIVE_NO_ACK) == 0);
     player_wait_said(p, 20000);
@@ -368,7 +372,7 @@ static void menu_voice(void)
     x = sink_memory_output(player_sink(p), &n);
     CHECK(n > o + PRE + RATE / 2);
     if (n < o + PRE + RATE / 2) n = o = 0;
-    CHECKF(peak_of(x, o, o + PRE) <= BOUND, "menu lead-in: peak %g", peak_of(x, o, o + PRE));
+    CHECKF(peak_of(x, o, o + PRE) <= BOUND_OUT, "menu lead-in: peak %g", peak_of(x, o, o + PRE));
     CHECKF(rms_of(x, o + PRE, o + PRE + RATE / 2) > 0.02, "menu words after the lead-in: %g",
            rms_of(x, o + PRE, o + PRE + RATE / 2));
     player_close(p, NULL);

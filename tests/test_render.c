@@ -284,7 +284,8 @@ static void test_limiter(void)
             if (fabsf(out[i]) > pk) pk = fabsf(out[i]);
         }
         CHECKF(!bad && pk <= 1.0f, "peak %g at volume %g", pk, vols[v]);
-        CHECKF(pk > 0.95f, "peak %g: overlaps should drive the limiter", pk);
+        /* the look-ahead limiter holds them at its ceiling (-1.3 dBFS) */
+        CHECKF(pk > 0.85f && pk <= RENDER_LIMIT_CEILING, "peak %g: overlaps should drive the limiter", pk);
         render_free(&r);
         free(out);
     }

@@ -3,6 +3,7 @@
 
 #include "coach/clips.h"
 #include "coach/clipwin.h"
+#include "coach/loudness.h"
 #include "coach/render.h"
 #include "coach/timeline.h"
 
@@ -153,6 +154,8 @@ float *test_render_all(const struct timeline *tl, struct clipstore *cs)
     struct renderer rd;
     float *ref = malloc(tl->len_frames * sizeof *ref);
     CHECK(ref && render_init(&rd, tl, slots, 1, 4096) == 0);
+    /* at the level a live session plays (player_opts.loudness 0) */
+    render_set_gain(&rd, loudness_program_gain(LOUDNESS_PODCAST));
     if (ref) render(&rd, 0, ref, tl->len_frames);
     render_free(&rd);
     clipwin_free(&w);

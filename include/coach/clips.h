@@ -33,6 +33,8 @@ struct clip {
     uint32_t src_rate_hz; /* the synthesizer's rate for this clip's voice */
     uint64_t len_frames;  /* frames at the output rate (exact, known at intern) */
     float *pcm;           /* output-rate PCM, normalized; NULL unless prepared */
+    double loudness_lufs; /* of the source (loudness_of_phrase), once known */
+    int loudness_known;   /* loudness_lufs measured (at the first prepare) */
 };
 
 struct clipstore {
@@ -43,7 +45,7 @@ struct clipstore {
     enum clip_mode mode;
     uint32_t *hash;       /* open-addressing text -> id+1 table */
     size_t hash_cap;
-    float peak;           /* normalization target for prepared clips */
+    float volume;         /* the voice's volume: linear gain on the clips' loudness */
     uint64_t src_bytes;   /* int16 bytes of every source synthesized (raw) */
     uint64_t flac_bytes;  /* bytes of every source kept as FLAC */
 };

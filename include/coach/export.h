@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "coach/clips.h"
+#include "coach/loudness.h"
 #include "coach/music.h"
 #include "coach/timeline.h"
 
@@ -37,6 +38,8 @@ struct export_opts {
     /* background music under the voice (render_set_music); NULL = none.
      * Its rate must be the timeline's. */
     const struct music *music;
+    /* --loudness: the programme gain (loudness.h); 0 is podcast */
+    enum loudness_mode loudness;
 };
 
 /* ".wav" -> EXPORT_WAV ... (case-insensitive); EXPORT_UNKNOWN otherwise. */

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "coach/control.h"
+#include "coach/loudness.h"
 #include "coach/music.h"
 #include "coach/session.h"
 #include "coach/sink.h"
@@ -52,6 +53,7 @@ struct player_opts {
     struct sink_config sink_cfg; /* device, rate, channels, latency (render is the player's) */
     const char *music;           /* --music FILE|DIR, or NULL */
     float volume;                /* master volume to start with (0: 1.0) */
+    enum loudness_mode loudness; /* the programme gain, as export's (0: podcast) */
     const char *history_path;    /* where the record goes (NULL: nowhere) */
     /* "now" for "back twice within 2 s"; NULL: CLOCK_MONOTONIC. The tests
      * give the memory sink's time. */

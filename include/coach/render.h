@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coach/common.h"
 #include "coach/timeline.h"
 
 struct music;
@@ -24,9 +25,21 @@ struct renderer {
     clip_slot *clip_pcm;         /* clip id -> prepared PCM or NULL (not ready) */
     uint32_t channels;           /* 1 or 2, interleaved */
     size_t max_block;            /* scratch size in frames */
-    float *scratch_mono;         /* max_block */
-    float *scratch_tone;         /* max_block */
-    float *scratch_gain;         /* max_block */
+    float *scratch_tone;         /* win_cap */
+    float *scratch_gain;         /* win_cap */
+    /* the look-ahead limiter (render_mix: its window and gain) */
+    size_t lim_before;           /* frames of mix before a block: release + TP_HALF + 1 */
+    size_t lim_after;            /* frames of mix after a block: look-ahead + TP_HALF + 1 */
+    size_t win_cap;              /* max_block + lim_before + lim_after */
+    float *win;                  /* win_cap: the mix of frames [win_a, win_a + win_n) */
+    uint64_t win_a;
+    size_t win_n;
+    int win_valid;               /* 0: win holds nothing to reuse */
+    float *lim_gain;             /* win_cap: the limiter's gain for the last block mixed */
+    int lim_active;              /* lim_gain differs from 1 somewhere */
+    size_t lim_fresh;            /* frames of the block just mixed, until render_finish; 0 */
+    float lim_vol;               /* the volume that block was limited at */
+    float program_gain;          /* linear, the --loudness level; 1 (render_set_gain) */
     /* optional music bed, set with render_set_music after render_init */
     const struct music *music;   /* borrowed; NULL = none */
     float music_gain;            /* linear, on top of the bed's own level; 1 */
@@ -49,6 +62,13 @@ int render_init(struct renderer *r, const struct timeline *tl, clip_slot *clip_p
 static inline void render_set_timeline(struct renderer *r, const struct timeline *tl)
 {
     r->tl = tl;
+    r->win_valid = 0;
+}
+/* The programme gain (linear) on everything before the limiter: the
+ * loudness level (loudness.h, session_program_gain). Set before rendering. */
+static inline void render_set_gain(struct renderer *r, float gain)
+{
+    r->program_gain = gain;
 }
 /* Mixes a music bed under everything from now on (NULL: none), looped from
  * frame 0 (frame f plays bed[f % len]) over [0, tl->len_frames), ducked by
@@ -74,6 +94,21 @@ void render(struct renderer *r, uint64_t a, float *out, size_t n);
  * the channels, from m mono frames into out (mono NULL: silence). */
 const float *render_mix(struct renderer *r, uint64_t a, size_t m);
 void render_finish(struct renderer *r, const float *mono, float *out, size_t m);
+
+/* The limiter: every mixed sample, and the points a 4x oversampling finds
+ * between samples, stays under the ceiling (-1.3 dBFS: a true peak under
+ * -1 dBTP with a margin for another meter's interpolator); the gain comes down linearly over the look-ahead before a
+ * peak and goes back up over the release after it. */
+#define RENDER_LIMIT_CEILING 0.8610f
+#define RENDER_LIMIT_ATTACK_MS 5
+#define RENDER_LIMIT_RELEASE_MS 40
+#define RENDER_TP_HALF 8 /* taps each side of the true-peak interpolator */
+/* Frames of mix the limiter reads before a block (what a caller must keep
+ * prepared behind the playhead). */
+static inline size_t render_limit_before_frames(uint32_t rate_hz)
+{
+    return (size_t)frames_from_ms(RENDER_LIMIT_RELEASE_MS, rate_hz) + RENDER_TP_HALF + 1;
+}
 
 /* Speech ducking (tones only): gain for tones under speech and ramp. */
 #define RENDER_DUCK_GAIN 0.25f

@@ -126,7 +126,7 @@ _coach()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     # Options that take a value, as getopt_long in src/main.c knows them.
-    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--transcript|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--split|--music|--preroll|--mic|--from'
+    local valopts='-o|--output|-f|--format|-l|--level|-r|--rate|-c|--channels|-d|--device|-s|--socket|--latency|--captions|--chapters|--transcript|--voice|--speech-rate|--pitch|--speech-volume|--volume|--all|--split|--music|--preroll|--mic|--from|--loudness'
 
     # The command: the first word that is neither an option nor an option's
     # value (options may come before the command: getopt permutes).
@@ -159,6 +159,7 @@ _coach()
         -f | --format) _coach_add "$val" wav flac ogg opus mp3 ;;
         -r | --rate) _coach_add "$val" 48000 44100 ;;
         -c | --channels) _coach_add "$val" 1 2 ;;
+        --loudness) _coach_add "$val" podcast broadcast off ;;
         --voice)
             mapfile -t names < <(_coach_voices)
             _coach_add "$val" "${names[@]}"
@@ -187,9 +188,9 @@ _coach()
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
-        play) opts="$session $live --from --resume --with-warm-up --ask-pain" ;;
-        menu) opts="$session $live --ask-pain" ;;
-        export) opts="$session --output --format --captions --chapters --transcript --all --split --music --channels --preroll --from --resume --with-warm-up" ;;
+        play) opts="$session $live --from --resume --with-warm-up --ask-pain --loudness" ;;
+        menu) opts="$session $live --ask-pain --loudness" ;;
+        export) opts="$session --output --format --captions --chapters --transcript --all --split --music --channels --preroll --from --resume --with-warm-up --loudness" ;;
         check) opts="$session --strict --with-warm-up" ;;
         plan) opts="$session --json --from --resume --with-warm-up" ;;
         ctl) opts='--socket' ;;
