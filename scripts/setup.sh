@@ -9,6 +9,7 @@ packages=(
   portaudio19-dev libasound2-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libsoxr-dev libsystemd-dev
   libpulse-dev
   libpocketsphinx-dev pocketsphinx-en-us
+  libspeexdsp-dev
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the
@@ -28,9 +29,8 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
 fi
 if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the
-  # renderer's instructions with valgrind (callgrind); bench/listen_bench.sh
-  # cancels the coach's echo with speexdsp
-  packages+=(stress-ng valgrind libspeexdsp-dev)
+  # renderer's instructions with valgrind (callgrind)
+  packages+=(stress-ng valgrind)
 fi
 
 missing=()

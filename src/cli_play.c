@@ -225,6 +225,7 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
         return st;
     }
     struct player_opts po = cli_player_opts(o);
+    listen_tap(c->listen, &po); /* the echo canceller's reference */
     char *hpath = history_default_path();
     po.history_path = hpath;
     po.volume = volume;

@@ -180,7 +180,7 @@ if [ ${#emu[@]} -eq 0 ]; then
         fail "Architecture is '$(field Architecture)', not $(dpkg --print-architecture)"
 fi
 depends=$(field Depends)
-for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0 libsystemd0 libpulse0 libpocketsphinx3 libsphinxbase3; do
+for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0 libsystemd0 libpulse0 libpocketsphinx3 libsphinxbase3 libspeexdsp1; do
     [[ ", $depends," == *", $p"[\ ,]* ]] || fail "Depends lacks $p: $depends"
 done
 
