@@ -23,8 +23,13 @@
  * module-echo-cancel aec_method=speex does) removes it, given the
  * background itself as the reference, before the spotter hears it; one
  * canceller over all the items (their backgrounds follow each other),
- * warmed up on the 10 s before the first. Or -=FILE: fed straight,
- * every hit is a false trigger.
+ * warmed up on the 10 s before the first. --aec 2: the same room, but
+ * coach's own canceller (src/aec.c, as `coach play --listen` runs it)
+ * with the background as its reference, told 120 ms off (a device's
+ * latency misreported): it must find the delay itself. Or -=FILE: fed
+ * straight, every hit is a false trigger; with --aec 2 the FILE is the
+ * coach's output: it reaches the microphone through the room (room noise
+ * at -60 dBFS) and the canceller takes it out before the spotter.
  *
  * Built by CMake (target listen_bench, not installed).
  *
@@ -40,6 +45,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coach/aec.h"
 #include "coach/common.h"
 #include "coach/resample.h"
 #include "coach/spotter.h"
@@ -177,7 +183,7 @@ static SpeexPreprocessState *aec_pre;
 static uint32_t noise_seed = 12345;
 static double erle_in, erle_out; /* the echo before and after the canceller, where no command is */
 
-static void aec_open(void)
+static void room_open(void)
 {
     uint32_t r = 2463534242u;
     double e = 1;
@@ -233,6 +239,53 @@ static void through_aec(float *y, size_t total, const float *bg, size_t at, doub
     for (size_t i = total / AEC_FRAME * AEC_FRAME; i < total; i++) y[i] = 0; /* a partial frame */
 }
 
+/* --aec 2: coach's canceller. The stream it is fed runs on a clock of
+ * its own (vclock, samples): the room convolves what was played on it
+ * (played[], the last second), so each item's background follows the
+ * previous one as a live session's would. */
+#define CLOCK_OFF_NS 120000000ll /* the reference's stamps are this much early */
+#define PLAYED (1u << 14)
+static struct aec *caec;
+static uint64_t vclock;
+static float played[PLAYED];
+static double caec_cpu;
+static uint64_t caec_ahead; /* samples the canceller got that the spotter did not (the warm-up) */
+static int residual_hits;   /* hits dropped as the canceller's residual (cli_listen.c's rule) */
+
+static uint64_t v_ns(uint64_t v) { return v * 1000000000ull / RATE; }
+
+/* y[0..total) (at the microphone, the person's part) gets ref[0..total)
+ * (what coach plays) through the room at gain, and noise; then coach's
+ * canceller, given ref as it is played, takes it out; the echo before and
+ * after it is summed over y[0..erle_upto). */
+static void through_coach_aec(float *y, size_t total, const float *ref, double gain, double noise_rms,
+                              size_t erle_upto)
+{
+    int16_t mic[BLOCK], out[BLOCK];
+    for (size_t b = 0; b < total; b += BLOCK) {
+        size_t len = total - b < BLOCK ? total - b : BLOCK;
+        double c0 = cpu_s();
+        aec_ref(caec, ref + b, len, v_ns(vclock) - (uint64_t)CLOCK_OFF_NS);
+        caec_cpu += cpu_s() - c0;
+        for (size_t i = 0; i < len; i++) {
+            uint64_t v = vclock + i;
+            played[v % PLAYED] = ref[b + i];
+            double echo = 0;
+            for (int t = 0; t <= ECHO_TAPS; t++)
+                if (v >= tap_at[t]) echo += tap_gain[t] * played[(v - tap_at[t]) % PLAYED];
+            mic[i] = to_i16(y[b + i] + gain * echo + noise_rms * room_noise());
+        }
+        c0 = cpu_s();
+        aec_mic(caec, mic, len, v_ns(vclock + len - 1), out);
+        caec_cpu += cpu_s() - c0;
+        for (size_t i = 0; i < len; i++) {
+            y[b + i] = (float)out[i] / 32767.0f;
+            if (b + i < erle_upto) erle_in += (double)mic[i] * mic[i], erle_out += (double)out[i] * out[i];
+        }
+        vclock += len;
+    }
+}
+
 static struct {
     double cpu, audio_s;
     int right, wrong, false_hits, items;
@@ -253,7 +306,16 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
         struct spotter_hit h;
         int rc = spotter_feed(s, blk, len, &h);
         while (rc == 1) {
-            if (want == CTL_NONE)
+            double kept = 0;
+            if (caec) { /* the live rule: a phrase the canceller took 20 dB out of is the coach's */
+                uint64_t to = h.end_sample + caec_ahead, span = RATE;
+                to = to > AEC_FRAME ? to - AEC_FRAME : 0;
+                kept = aec_kept_db(caec, to > span ? to - span : 0, to);
+            }
+            if (kept < AEC_RESIDUAL_DB)
+                residual_hits++, printf("residual %s at %.2f s (%.0f dB kept)\n", h.phrase,
+                                        (double)h.end_sample / RATE, kept);
+            else if (want == CTL_NONE)
                 ++*false_hits, printf("false %s at %.2f s\n", h.phrase, (double)h.end_sample / RATE);
             else if (h.cmd == want)
                 ++*right;
@@ -287,6 +349,7 @@ int main(int argc, char **argv)
     size_t bg_n = 0, bg_at = 0;
     double bg_db = -10, bg_rms = 0, bg_ref_rms = 0;
     bool use_aec = false, warm = false;
+    int aec_kind = 0;
     int i = 2;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (i + 1 >= argc) return 2;
@@ -302,7 +365,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--bg-speech") == 0) {
             if (load_spans(argv[i + 1])) return 1;
         } else if (strcmp(argv[i], "--aec") == 0) {
-            use_aec = atoi(argv[i + 1]) != 0;
+            aec_kind = atoi(argv[i + 1]);
+            use_aec = aec_kind != 0;
         } else if (strcmp(argv[i], "--bg-db") == 0) {
             bg_db = atof(argv[i + 1]);
         } else {
@@ -310,7 +374,8 @@ int main(int argc, char **argv)
         }
     }
     if (bg_ref_rms > 0) bg_rms = bg_ref_rms;
-    if (use_aec) aec_open();
+    if (use_aec) room_open();
+    if (aec_kind == 2 && aec_open(&caec)) return 1;
     for (; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq) return 2;
@@ -321,7 +386,15 @@ int main(int argc, char **argv)
         float *x = load(path, &n);
         if (!x) return 1;
         int right = 0, wrong = 0, false_hits = 0;
-        if (want == CTL_NONE) {
+        if (want == CTL_NONE && aec_kind == 2) { /* the session, played into the room */
+            float y[BLOCK]; /* block by block: the residual rule looks back 1 s */
+            for (size_t at = 0; at < n; at += BLOCK) {
+                size_t len = n - at < BLOCK ? n - at : BLOCK;
+                memset(y, 0, sizeof y);
+                through_coach_aec(y, len, x + at, 1.0, pow(10, -60.0 / 20), len);
+                feed(s, y, len, want, &right, &wrong, &false_hits);
+            }
+        } else if (want == CTL_NONE) {
             feed(s, x, n, want, &right, &wrong, &false_hits);
         } else {
             size_t pad = RATE, total = pad + n + pad;
@@ -350,12 +423,18 @@ int main(int argc, char **argv)
                         if (bg_at < w) bg_at = w;
                         float *z = calloc(w + 1, sizeof *z);
                         if (!z) return 1;
-                        through_aec(z, w, bg, bg_at - w, gain, noise);
+                        if (aec_kind == 2)
+                            through_coach_aec(z, w, bg + bg_at - w, gain, noise, 0), caec_ahead += w;
+                        else
+                            through_aec(z, w, bg, bg_at - w, gain, noise);
                         free(z);
                         warm = true;
                         erle_in = erle_out = 0;
                     }
-                    through_aec(y, total, bg, bg_at, gain, noise);
+                    if (aec_kind == 2)
+                        through_coach_aec(y, total, bg + bg_at, gain, noise, RATE * 9 / 10);
+                    else
+                        through_aec(y, total, bg, bg_at, gain, noise);
                 } else {
                     for (size_t k = 0; k < total; k++) y[k] += (float)(gain * bg[bg_at + k]);
                 }
@@ -379,6 +458,16 @@ int main(int argc, char **argv)
            tot.items, tot.wrong, tot.false_hits, tot.audio_s, tot.cpu, tot.audio_s > 0 ? tot.cpu / tot.audio_s : 0);
     if (erle_in > 0 && erle_out > 0)
         printf("aec: the coach's sound %.1f dB softer where no command is\n", 10 * log10(erle_in / erle_out));
+    if (caec) {
+        struct aec_state st;
+        aec_state(caec, &st);
+        printf("coach aec: %s, delay %.1f ms beyond the stamps (true %.1f), %u searches, %u moves, "
+               "cpu %.2f s (share %.4f), %d hits dropped as its residual\n",
+               st.locked ? "locked" : "NOT locked", st.delay_ms,
+               (CLOCK_OFF_NS / 1e6) + 1000.0 * ECHO_DELAY / RATE, st.searches, st.moves, caec_cpu,
+               tot.audio_s > 0 ? caec_cpu / tot.audio_s : 0, residual_hits);
+        aec_close(caec);
+    }
     spotter_close(s);
     if (aec) {
         speex_preprocess_state_destroy(aec_pre);

@@ -14,14 +14,19 @@
 #     (the issue's condition: commands said over the coach's speech), the
 #     same through a room and an echo canceller (speexdsp's, as PulseAudio's
 #     module-echo-cancel aec_method=speex; what --echo-cancelled expects),
-#     and
+#     the same through coach's own canceller (src/aec.c, what `coach play
+#     --listen` runs: it finds the delay itself, its reference stamped
+#     120 ms off), and
 #     with only its sounds (metronome clicks, tones, countdown beeps,
 #     the same export where the coach does not speak (by its captions) and
 #     is not silent, at the level they have beside its speech, the whole mixed
 #     10 dB below the command's speech): the live side ignores commands
 #     that overlap the coach's speech, so this is where commands are heard;
 # (b) false triggers over every English routine exported as coach plays it
-#     (fed straight in, as a microphone next to the speaker would hear it);
+#     (fed straight in, as a microphone next to the speaker would hear it),
+#     and the same through the room and coach's own canceller (what the
+#     spotter hears live once the canceller has found the coach: the gate
+#     of the coach's speech is then open);
 # (c) CPU seconds per audio second: the share of one core.
 # Needs flite and espeak-ng; writes to bench/out/listen (cached: delete it
 # to make the audio again).
@@ -82,7 +87,7 @@ echo "listen file: $listen"
 if [ "$part" != false ]; then
 echo
 echo "(a) hits of 20 (10 commands x 2 rates), each between seconds of silence or background"
-printf '%-18s %12s %12s %12s %12s\n' voice "0 dB" "coach -10 dB" "  echo-canc." "sounds -10"
+printf '%-18s %12s %12s %12s %12s %12s\n' voice "0 dB" "coach -10 dB" "  echo-canc." "in-coach AEC" "sounds -10"
 cpu=0 audio=0 all_right=0 all_items=0 all_wrong=0
 for vv in "${voices[@]}"; do
   kind=${vv%%:*} v=${vv#*:}
@@ -91,10 +96,11 @@ for vv in "${voices[@]}"; do
     items+=("${words[$i]}=$out/$kind-$v-$i-1.wav" "${words[$i]}=$out/$kind-$v-$i-2.wav")
   done
   row=()
-  for cond in clean bg aec sounds; do
+  for cond in clean bg aec caec sounds; do
     extra=()
     [ $cond = bg ] && extra=(--bg "$bg" --bg-db -10)
     [ $cond = aec ] && extra=(--bg "$bg" --bg-db -10 --aec 1)
+    [ $cond = caec ] && extra=(--bg "$bg" --bg-db -10 --aec 2)
     [ $cond = sounds ] && extra=(--bg "$bg" --bg-speech "$bg_speech" --bg-db -10)
     res=$("$bench" "$listen" "${extra[@]}" "${items[@]}")
     tot=$(grep '^total' <<<"$res")
@@ -106,9 +112,10 @@ for vv in "${voices[@]}"; do
     row+=("$cell")
     [ -n "$missed" ] && echo "  $vv $cond missed: $missed$(grep '^wrong' <<<"$res" | awk '{printf " (heard %s %s)", $2, $3}')" >>"$out/misses.txt"
     [ $cond = aec ] && grep '^aec:' <<<"$res" | sed "s/^aec:/  $vv echo canceller:/" >>"$out/aec.txt"
+    [ $cond = caec ] && grep -E '^(aec|coach aec):' <<<"$res" | sed "s/^aec:/  $vv in-coach canceller:/; s/^coach aec:/  $vv in-coach canceller:/" >>"$out/aec.txt"
     all_right=$((all_right + right)) all_items=$((all_items + n)) all_wrong=$((all_wrong + wrong))
   done
-  printf '%-18s %12s %12s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}"
+  printf '%-18s %12s %12s %12s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}" "${row[4]}"
 done
 echo "all: $all_right of $all_items heard, $all_wrong heard as another command"
 [ -s "$out/aec.txt" ] && { cat "$out/aec.txt"; rm -f "$out/aec.txt"; }
@@ -124,3 +131,9 @@ res=$("$bench" "$listen" "${items[@]}")
 grep '^false' <<<"$res" || true
 tot=$(grep '^total' <<<"$res")
 awk '{a=$11; printf "%d false triggers over %.1f min of %d sessions; cpu %s s for %s s of audio: %.2f %% of one core (%.4f)\n", $9, a/60, n, $14, a, $17*100, $17}' n=${#sessions[@]} <<<"$tot"
+echo "the same through the room and coach's own echo canceller:"
+res=$("$bench" "$listen" --aec 2 "${items[@]}")
+grep '^false' <<<"$res" || true
+tot=$(grep '^total' <<<"$res")
+awk '{a=$11; printf "%d false triggers over %.1f min of %d sessions; spotter cpu %s s for %s s of audio: %.2f %% of one core\n", $9, a/60, n, $14, a, $17*100}' n=${#sessions[@]} <<<"$tot"
+grep -E '^(aec|coach aec):' <<<"$res" || true

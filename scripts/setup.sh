@@ -12,6 +12,7 @@ packages=(
   libtag1-dev
   libpocketsphinx-dev pocketsphinx-en-us
   flite1-dev # the second speech engine (slt, rms, awb, kal16); voices_bench too
+  libspeexdsp-dev
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the
@@ -32,9 +33,8 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
 fi
 if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the
-  # renderer's instructions with valgrind (callgrind); bench/listen_bench.sh
-  # cancels the coach's echo with speexdsp
-  packages+=(stress-ng valgrind libspeexdsp-dev)
+  # renderer's instructions with valgrind (callgrind)
+  packages+=(stress-ng valgrind)
 fi
 
 missing=()

@@ -64,6 +64,7 @@ struct opts {
     bool listen;          /* play, menu: spoken commands through a microphone */
     const char *mic;      /* --mic NAME|INDEX: the microphone (NULL: the default input) */
     bool echo_cancelled;  /* the microphone has the coach removed: listen over its speech too */
+    bool no_echo_cancel;  /* --listen without coach's own echo canceller */
     const char *from;     /* play, export, plan: --from STEP (a number or id) */
     bool resume;          /* play, export, plan: --resume where the last session stopped */
     bool with_warm_up;    /* play, export, plan, check: each routine with its before/after ones */
@@ -193,6 +194,10 @@ int listen_open(struct listen **out, const struct opts *o, const char *voice_nam
                 const char *language);
 void listen_close(struct listen *l);
 int listen_fd(const struct listen *l); /* -1 for NULL */
+/* The player's sink, tapped for the echo canceller (the coach's own
+ * output is its reference); unchanged without one. Before player_open. */
+struct player_opts;
+void listen_tap(struct listen *l, struct player_opts *po);
 /* A loop starts at now_ns: phrases heard before are stale. */
 void listen_arm(struct listen *l, uint64_t now_ns);
 /* One look at the output (echo.h's gate). */

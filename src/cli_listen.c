@@ -5,11 +5,16 @@
  * the session bus), stamped with when its audio ended. The loop drops a
  * phrase whose audio overlaps the coach's own audible speech (echo.h:
  * the gate, fed every turn with what the player renders) and carries out
- * the others exactly as the key for the command. The audio output's
- * callback is never touched. */
+ * the others exactly as the key for the command. The coach's own sound
+ * is taken out of the microphone first (aec.h), its reference the
+ * player's output tapped on its way to the device (sink_tap.h: the
+ * callback only copies into a ring); once the canceller has found the
+ * coach in the microphone, the gate opens: commands are heard over its
+ * speech too. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,10 +24,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coach/aec.h"
 #include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/echo.h"
 #include "coach/mic_portaudio.h"
+#include "coach/player.h"
+#include "coach/sink_tap.h"
 #include "coach/spotter.h"
 
 #define LISTEN_JOIN_MS 1500 /* a read stuck in a hung sound server is left behind after this */
@@ -31,6 +39,7 @@
 struct heard {
     int32_t cmd;        /* enum ctl_cmd; CTL_NONE: the microphone stopped (why: phrase) */
     uint64_t end_ns;    /* CLOCK_MONOTONIC: when its audio ended */
+    int32_t kept_db;    /* how much of its sound the echo canceller let through (0: all) */
     char phrase[160];   /* "coach pause", or why the microphone stopped */
 };
 
@@ -43,6 +52,11 @@ struct listen {
     atomic_bool done;            /* thread writes when it returns */
     struct echo_gate gate;       /* loop only */
     bool gated;                  /* drop phrases over the coach's speech (no --echo-cancelled) */
+    struct aec *aec;             /* the thread's; NULL: --no-echo-cancel or --echo-cancelled */
+    struct sink_tap tap;         /* with aec: the callback pushes, the thread takes */
+    atomic_bool aec_locked;      /* thread writes: the canceller found the coach (the gate opens) */
+    atomic_int aec_delay_ms;     /* ... this much later than the clocks say */
+    bool told_locked;            /* loop only */
     bool verbose;
     uint64_t armed_ns;           /* phrases ending before this are stale */
     bool told_stopped;
@@ -56,23 +70,60 @@ static void tell(struct listen *l, const struct heard *h)
     (void)!write(l->pipe[1], h, sizeof *h);
 }
 
+/* The coach's output played since the last read, into the canceller. */
+static int take_reference(struct listen *l)
+{
+    float ref[2048];
+    size_t n;
+    uint64_t play_ns;
+    bool restarted;
+    do {
+        int rc = sink_tap_take(&l->tap, ref, sizeof ref / sizeof *ref, &n, &play_ns, &restarted);
+        if (rc) return rc;
+        if (restarted) aec_restart(l->aec);
+        if (n) aec_ref(l->aec, ref, n, play_ns);
+    } while (n);
+    return 0;
+}
+
 static void *run(void *arg)
 {
     struct listen *l = arg;
-    int16_t pcm[MIC_RATE_HZ * MIC_READ_MS / 1000 + 64];
+    int16_t pcm[MIC_RATE_HZ * MIC_READ_MS / 1000 + 64], clean[sizeof pcm / sizeof *pcm];
     uint64_t fed = 0; /* samples given to the spotter */
+    /* the canceller's output is AEC_FRAME samples late */
+    uint64_t late = l->aec ? AEC_FRAME : 0;
     char err[160] = "";
     while (!atomic_load(&l->stop)) {
         size_t n;
         uint64_t end_ns;
         if (mic_read(l->mic, pcm, sizeof pcm / sizeof *pcm, &n, &end_ns, err, sizeof err)) break;
+        const int16_t *heard = pcm;
+        if (l->aec) {
+            if (take_reference(l)) {
+                snprintf(err, sizeof err, "out of memory");
+                break;
+            }
+            aec_mic(l->aec, pcm, n, end_ns, clean);
+            heard = clean;
+            struct aec_state st;
+            aec_state(l->aec, &st);
+            atomic_store(&l->aec_delay_ms, (int)st.delay_ms);
+            atomic_store(&l->aec_locked, st.locked);
+        }
         fed += n;
         struct spotter_hit hit;
-        int rc = spotter_feed(l->sp, pcm, n, &hit);
+        int rc = spotter_feed(l->sp, heard, n, &hit);
         while (rc == 1) {
             /* the hit ended (fed - end_sample) samples before the last one read */
-            uint64_t ago = fed > hit.end_sample ? (fed - hit.end_sample) * 1000000000ull / MIC_RATE_HZ : 0;
+            /* (through the canceller, AEC_FRAME samples more: output j is input j - late) */
+            uint64_t ago = fed > hit.end_sample ? (fed - hit.end_sample + late) * 1000000000ull / MIC_RATE_HZ : 0;
             struct heard h = {.cmd = (int32_t)hit.cmd, .end_ns = end_ns > ago ? end_ns - ago : 0};
+            if (l->aec) { /* the phrase's input: the ECHO_PHRASE_MS before its end */
+                uint64_t to = hit.end_sample > late ? hit.end_sample - late : 0;
+                uint64_t span = (uint64_t)ECHO_PHRASE_MS * MIC_RATE_HZ / 1000;
+                h.kept_db = (int32_t)lrint(aec_kept_db(l->aec, to > span ? to - span : 0, to));
+            }
             snprintf(h.phrase, sizeof h.phrase, "%s", hit.phrase);
             tell(l, &h);
             rc = spotter_feed(l->sp, pcm, 0, &hit); /* more in the same samples */
@@ -130,6 +181,13 @@ int listen_check_language(const char *voice_name, const char *language, bool tel
     return EXIT_OK;
 }
 
+static void free_aec(struct listen *l)
+{
+    if (!l->aec) return;
+    aec_close(l->aec);
+    sink_tap_free(&l->tap);
+}
+
 int listen_open(struct listen **out, const struct opts *o, const char *voice_name,
                 const char *language)
 {
@@ -147,9 +205,19 @@ int listen_open(struct listen **out, const struct opts *o, const char *voice_nam
     l->gated = !o->echo_cancelled;
     l->verbose = o->verbose;
     echo_gate_init(&l->gate);
+    if (!o->echo_cancelled && !o->no_echo_cancel) {
+        if (aec_open(&l->aec) || sink_tap_init(&l->tap)) {
+            fputs("coach: out of memory\n", stderr);
+            aec_close(l->aec);
+            sink_tap_free(&l->tap);
+            free(l);
+            return EXIT_INVALID;
+        }
+    }
     int rc = spotter_open(&l->sp, path, err, sizeof err);
     if (rc) {
         fprintf(stderr, "coach: cannot listen: %s\n", err);
+        free_aec(l);
         free(l);
         return rc == COACH_ENOTFOUND ? EXIT_NOTFOUND : EXIT_INVALID;
     }
@@ -161,6 +229,7 @@ int listen_open(struct listen **out, const struct opts *o, const char *voice_nam
                 "without --listen.\n",
                 err, o->mic ? " or name another with --mic" : ", or name one with --mic");
         spotter_close(l->sp);
+        free_aec(l);
         free(l);
         return EXIT_NODEVICE;
     }
@@ -173,7 +242,10 @@ int listen_open(struct listen **out, const struct opts *o, const char *voice_nam
             if (!o->quiet)
                 fprintf(stderr, "Listening on %s: say \"coach pause\", \"coach continue\", "
                                 "\"coach next\"...%s\n",
-                        mic_name(l->mic), l->gated ? " (in the coach's pauses)" : "");
+                        mic_name(l->mic),
+                        !l->gated ? ""
+                        : l->aec  ? " (the coach's own sound cancelled)"
+                                  : " (in the coach's pauses)");
             *out = l;
             return EXIT_OK;
         }
@@ -182,6 +254,7 @@ int listen_open(struct listen **out, const struct opts *o, const char *voice_nam
     if (l->pipe[0] >= 0) close(l->pipe[0]), close(l->pipe[1]);
     mic_close(l->mic);
     spotter_close(l->sp);
+    free_aec(l);
     free(l);
     return EXIT_NODEVICE;
 }
@@ -198,8 +271,21 @@ void listen_close(struct listen *l)
         return;
     }
     pthread_join(l->thread, NULL);
+    if (l->aec && l->verbose) {
+        struct aec_state st;
+        aec_state(l->aec, &st);
+        if (st.locked)
+            fprintf(stderr, "coach: echo canceller: the coach %.1f dB softer in the microphone, "
+                            "its sound %.0f ms off the devices' word (moved %u times), %llu ms "
+                            "of it missed\n",
+                    st.erle_db, st.delay_ms, st.moves, (unsigned long long)st.ref_missing / 16);
+        else
+            fprintf(stderr, "coach: echo canceller: the coach's sound never found in the microphone "
+                            "(%u searches, best match %.2f)\n", st.searches, st.score);
+    }
     mic_close(l->mic);
     spotter_close(l->sp);
+    free_aec(l); /* the player, and its tapped sink, closed before */
     close(l->pipe[0]);
     close(l->pipe[1]);
     free(l);
@@ -209,6 +295,11 @@ void listen_close(struct listen *l)
 
 int listen_fd(const struct listen *l) { return l ? l->pipe[0] : -1; }
 
+void listen_tap(struct listen *l, struct player_opts *po)
+{
+    if (l && l->aec) po->sink = sink_tap_wrap(&l->tap, po->sink);
+}
+
 void listen_arm(struct listen *l, uint64_t now_ns)
 {
     if (l) l->armed_ns = now_ns;
@@ -216,7 +307,15 @@ void listen_arm(struct listen *l, uint64_t now_ns)
 
 void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latency_s)
 {
-    if (l) echo_gate_turn(&l->gate, now_ns, speaking, latency_s);
+    if (!l) return;
+    echo_gate_turn(&l->gate, now_ns, speaking, latency_s);
+    if (!l->told_locked && atomic_load(&l->aec_locked)) {
+        l->told_locked = true;
+        if (l->verbose)
+            fprintf(stderr, "coach: the coach's own sound found in the microphone (%d ms later than "
+                            "the devices say): cancelled, commands heard over its speech too\n",
+                    atomic_load(&l->aec_delay_ms));
+    }
 }
 
 enum ctl_cmd listen_take(struct listen *l)
@@ -236,7 +335,13 @@ enum ctl_cmd listen_take(struct listen *l)
                         h.phrase);
             continue;
         }
-        if (l->gated && echo_gate_is_echo(&l->gate, h.end_ns)) {
+        if (h.kept_db < AEC_RESIDUAL_DB) {
+            if (l->verbose)
+                fprintf(stderr, "coach: ignored \"%s\": what the echo canceller left of the coach's own "
+                                "voice (%d dB)\n", h.phrase, (int)h.kept_db);
+            continue;
+        }
+        if (l->gated && !atomic_load(&l->aec_locked) && echo_gate_is_echo(&l->gate, h.end_ns)) {
             if (l->verbose)
                 fprintf(stderr, "coach: ignored \"%s\": the coach was speaking (its own voice?)\n",
                         h.phrase);

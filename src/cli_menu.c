@@ -115,6 +115,7 @@ static int choose(struct menu *m, struct control *c, const struct opts *o, char 
         return st;
     }
     struct player_opts po = cli_player_opts(o);
+    listen_tap(c->listen, &po); /* the echo canceller's reference */
     struct player *p;
     char err[1024] = "";
     enum player_fail f = player_open(&p, &s, &po, err, sizeof err);

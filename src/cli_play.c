@@ -238,6 +238,7 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
     s.inputs = (c->listen ? VOICE_IN_LISTEN : 0) | (c->want_keys ? VOICE_IN_KEYS : 0) |
                (c->mpris ? VOICE_IN_BUTTON : 0);
     struct player_opts po = cli_player_opts(o);
+    listen_tap(c->listen, &po); /* the echo canceller's reference */
     char *hpath = history_default_path();
     po.history_path = hpath;
     po.volume = volume;

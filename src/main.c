@@ -8,6 +8,7 @@
 #define OPT_SPLIT 0x101
 #define OPT_TRANSCRIPT 0x102
 #define OPT_LOUDNESS 0x103
+#define OPT_NO_ECHO_CANCEL 0x104
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -118,12 +119,16 @@ static const char usage_text[] =
     "                           voices): \"coach pause\", \"coach continue\", \"coach next\",\n"
     "                           \"coach back\", \"coach previous\", \"coach repeat\", \"coach\n"
     "                           where am I\", \"coach louder\", \"coach softer\", \"coach stop\";\n"
-    "                           heard only while the coach itself is silent\n"
+    "                           the coach's own sound is cancelled out of the microphone\n"
+    "                           (heard over its speech once it is found; until then only\n"
+    "                           while the coach is silent)\n"
     "      --mic MIC            with --listen: the microphone, by index or part of its\n"
     "                           name (coach devices lists them; default: the default input)\n"
     "      --echo-cancelled     with --listen: the microphone has the coach's sound removed\n"
     "                           (PulseAudio/PipeWire echo cancellation): heard over its\n"
     "                           speech too\n"
+    "      --no-echo-cancel     with --listen: no echo canceller in coach (commands heard\n"
+    "                           only while the coach itself is silent)\n"
     "      --verbose            play, menu: also the engine's figures at the end (first\n"
     "                           sound, missed clips, underruns)\n"
     "      --preroll MS         play, menu, export: MS of an inaudible tone before the\n"
@@ -225,6 +230,7 @@ int main(int argc, char **argv)
         {"strict", no_argument, 0, 'W'},
         {"listen", no_argument, 0, 'H'},       {"mic", required_argument, 0, 'i'},
         {"echo-cancelled", no_argument, 0, 'K'},
+        {"no-echo-cancel", no_argument, 0, OPT_NO_ECHO_CANCEL},
         {"from", required_argument, 0, 'F'},   {"resume", no_argument, 0, 'U'},
         {"with-warm-up", no_argument, 0, 'Y'},
         {"ask-pain", no_argument, 0, OPT_ASK_PAIN},
@@ -307,6 +313,7 @@ int main(int argc, char **argv)
         case 'H': o.listen = true; break;
         case 'i': o.mic = optarg; break;
         case 'K': o.echo_cancelled = true; break;
+        case OPT_NO_ECHO_CANCEL: o.no_echo_cancel = true; break;
         case 'F': o.from = optarg; break;
         case 'U': o.resume = true; break;
         case 'Y': o.with_warm_up = true; break;
@@ -315,7 +322,8 @@ int main(int argc, char **argv)
         default:
             if (optopt && strchr("oflrcds", optopt))
                 return usage_error("option '-%s' needs a value", (char[]){(char)optopt, 0});
-            if (optopt == OPT_LOUDNESS || (optopt > 0 && optopt < 0x100 && strchr("LCPvRpSAEiF", optopt)))
+            if (optopt == OPT_LOUDNESS || optopt == OPT_SPLIT || optopt == OPT_TRANSCRIPT ||
+                (optopt > 0 && optopt < 0x100 && strchr("LCPvRpSAEiF", optopt)))
                 /* long-only: name it as typed */
                 return usage_error("option '%s' needs a value", argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -332,6 +340,8 @@ int main(int argc, char **argv)
     if (o.mic && !o.listen) return usage_error("%s", "--mic chooses the microphone of --listen: give both");
     if (o.echo_cancelled && !o.listen)
         return usage_error("%s", "--echo-cancelled is about the microphone of --listen: give both");
+    if (o.no_echo_cancel && !o.listen)
+        return usage_error("%s", "--no-echo-cancel is about the microphone of --listen: give both");
     if (o.listen && !live) return usage_error("--listen is for play and menu, not %s", cmd);
     if (o.from && o.resume)
         return usage_error("%s", "--from and --resume both choose where to start: give one");

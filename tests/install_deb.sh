@@ -183,7 +183,7 @@ if [ ${#emu[@]} -eq 0 ]; then
         fail "Architecture is '$(field Architecture)', not $(dpkg --print-architecture)"
 fi
 depends=$(field Depends)
-for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0 libtag1v5 libebur128-1 libsystemd0 libpulse0 libpocketsphinx3 libsphinxbase3 libflite1; do
+for p in espeak-ng-data libc6 libespeak-ng1 libportaudio2 libsndfile1 libsoxr0 libtag1v5 libebur128-1 libsystemd0 libpulse0 libpocketsphinx3 libsphinxbase3 libflite1 libspeexdsp1; do
     [[ ", $depends," == *", $p"[\ ,]* ]] || fail "Depends lacks $p: $depends"
 done
 # the mb-* profiles: espeak-ng's MBROLA voices need mbrola (contrib/non-free)

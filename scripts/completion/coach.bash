@@ -184,7 +184,7 @@ _coach()
     fi
 
     local session='--level --progress --voice --speech-rate --pitch --speech-volume --volume --rate --quiet'
-    local live='--music --channels --device --latency --socket --replace --no-mpris --verbose --preroll --listen --mic --echo-cancelled'
+    local live='--music --channels --device --latency --socket --replace --no-mpris --verbose --preroll --listen --mic --echo-cancelled --no-echo-cancel'
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in

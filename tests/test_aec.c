@@ -1,0 +1,183 @@
+/* The echo canceller of spoken commands (aec.h) on synthetic signals: the
+ * delay search finds a known lag; the coach's sound, heard through a room
+ * 137 ms later than the clocks say, is taken out of the microphone by at
+ * least AEC_MIN_DB once the canceller has found it, and what is left of
+ * it is known as such (aec_kept_db); a person's voice (sound not in the
+ * reference) goes through; a microphone that never
+ * hears the coach is passed on unchanged, AEC_FRAME samples late. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coach/aec.h"
+#include "testutil.h"
+
+#define R AEC_RATE_HZ
+#define AEC_MIN_DB 20.0
+#define TRUE_DELAY (R * 137 / 1000) /* the echo's delay beyond the clocks' */
+#define BLOCK (R / 10)              /* 100 ms, as the microphone is read */
+
+static uint32_t seed = 1;
+static double noise(void)
+{
+    seed = seed * 1664525u + 1013904223u;
+    return (double)(seed >> 8) / (1 << 24) - 0.5;
+}
+
+/* Speech-like: noise low-passed, in 220 ms syllables with 90 ms gaps. */
+static void speechlike(float *x, size_t n, double level, unsigned phase)
+{
+    double lp = 0;
+    for (size_t i = 0; i < n; i++) {
+        lp += 0.3 * (noise() - lp);
+        size_t t = (i + phase) % (R * 31 / 100);
+        double env = t < R * 22 / 100 ? sin(3.141592653589793 * (double)t / (R * 0.22)) : 0;
+        x[i] = (float)(level * 4 * lp * env);
+    }
+}
+
+/* The room: the direct sound and a few decaying reflections. */
+static double room(const float *ref, long i)
+{
+    static const long at[] = {0, 90, 230, 500, 900, 1500};
+    static const double g[] = {0.5, -0.2, 0.12, -0.08, 0.05, -0.03};
+    double y = 0;
+    for (size_t k = 0; k < sizeof at / sizeof *at; k++)
+        if (i - at[k] >= 0) y += g[k] * ref[i - at[k]];
+    return y;
+}
+
+static int16_t i16(double v)
+{
+    v *= 32767.0;
+    return (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrint(v));
+}
+
+static void find_delay(void)
+{
+    size_t n = R * 2, lo = R / 10, hi = R / 2;
+    float *x = malloc((n + lo + hi) * sizeof *x);
+    int16_t *ref = malloc((n + lo + hi) * sizeof *ref), *mic = malloc(n * sizeof *mic);
+    speechlike(x, n + lo + hi, 0.3, 0);
+    for (size_t j = 0; j < n + lo + hi; j++) ref[j] = i16(x[j]);
+    long lag = 2000; /* 125 ms later */
+    for (size_t j = 0; j < n; j++) mic[j] = i16(0.5 * x[j + hi - (size_t)lag] + 0.01 * noise());
+    double score;
+    long got = aec_find_delay(mic, n, ref, lo, hi, &score);
+    CHECKF(labs(got - lag) <= 8, "lag %ld, want %ld", got, lag);
+    CHECKF(score > 0.8, "score %.2f", score);
+    memset(mic, 0, n * sizeof *mic); /* a silent microphone: no lag */
+    got = aec_find_delay(mic, n, ref, lo, hi, &score);
+    CHECK(got == 0 && score == 0);
+    free(x), free(ref), free(mic);
+}
+
+/* Plays secs of reference (level ref_lv, or silence) through the room into
+ * the microphone, with near (a person's voice, or NULL) added; returns the
+ * energies of the microphone and of the canceller's output over [from_s, secs). */
+struct run {
+    struct aec *a;
+    float *ref;      /* the whole reference, by sample */
+    long played;     /* samples so far */
+};
+
+static void run(struct run *r, long n, const float *near, long from, double *e_in, double *e_out)
+{
+    int16_t mic[BLOCK], out[BLOCK];
+    *e_in = *e_out = 0;
+    for (long b = 0; b < n; b += BLOCK) {
+        long m0 = r->played;
+        /* the output renders 200 ms ahead; its clock says sample i is heard at i / R */
+        long ahead = m0 + 2 * BLOCK;
+        if (m0 == 0) aec_ref(r->a, r->ref, (size_t)ahead, 0);
+        aec_ref(r->a, r->ref + ahead, BLOCK, (uint64_t)ahead * 1000000000ull / R);
+        for (long i = 0; i < BLOCK; i++) {
+            long k = m0 + i;
+            double v = (k >= TRUE_DELAY ? room(r->ref, k - TRUE_DELAY) : 0) + 0.0003 * noise();
+            if (near) v += near[b + i];
+            mic[i] = i16(v);
+        }
+        aec_mic(r->a, mic, BLOCK, (uint64_t)(m0 + BLOCK - 1) * 1000000000ull / R, out);
+        if (b >= from)
+            for (long i = 0; i < BLOCK; i++) {
+                double o = out[i], m = mic[i];
+                *e_in += m * m;
+                *e_out += o * o;
+            }
+        r->played += BLOCK;
+    }
+}
+
+static void cancels(void)
+{
+    long total = R * 40;
+    struct run r = {.ref = calloc((size_t)total + 4 * BLOCK, sizeof(float))};
+    speechlike(r.ref, (size_t)R * 24, 0.3, 0); /* the coach speaks for 24 s, then is silent */
+    CHECK(aec_open(&r.a) == 0);
+    double e_in, e_out;
+    run(&r, R * 8, NULL, 0, &e_in, &e_out); /* the search and the canceller settle */
+    struct aec_state st;
+    aec_state(r.a, &st);
+    CHECKF(st.locked, "not locked after 8 s (score %.2f, %u searches)", st.score, st.searches);
+    CHECKF(fabs(st.delay_ms - 137.0) < 2.0, "delay %.1f ms, want 137", st.delay_ms);
+    run(&r, R * 8, NULL, 0, &e_in, &e_out);
+    double db = 10 * log10(e_in / (e_out + 1));
+    printf("echo alone: %.1f dB softer\n", db);
+    CHECKF(db >= AEC_MIN_DB, "the echo only %.1f dB softer", db);
+    /* what is left of the coach is known for what it is (a phrase heard
+     * in it is dropped: cli_listen.c) */
+    double kept = aec_kept_db(r.a, (uint64_t)(r.played - 2 * R), (uint64_t)(r.played - AEC_FRAME));
+    CHECKF(kept < AEC_RESIDUAL_DB, "kept %.1f dB of the echo", kept);
+    /* a person speaks over the coach (the double talk is the canceller's
+     * hard case) and then alone: the person comes through */
+    float *near = calloc((size_t)R * 16, sizeof *near);
+    seed = 99;
+    speechlike(near, (size_t)R * 16, 0.1, 777);
+    double e_near = 0;
+    for (long i = R * 8; i < R * 16; i++) e_near += (double)near[i] * near[i] * 32767.0 * 32767.0;
+    run(&r, R * 8, NULL, 0, &e_in, &e_out); /* (24 s: the coach stops) */
+    run(&r, R * 16, near, R * 8, &e_in, &e_out);
+    db = 10 * log10(e_near / (e_out + 1));
+    printf("a person alone: %.1f dB softer\n", db);
+    CHECKF(db < 6.0, "a person's voice %.1f dB softer", db);
+    kept = aec_kept_db(r.a, (uint64_t)(r.played - 2 * R), (uint64_t)(r.played - AEC_FRAME));
+    CHECKF(kept > -6.0, "kept %.1f dB of a person's voice", kept);
+    aec_close(r.a);
+    free(near);
+    free(r.ref);
+}
+
+static void never_hears_the_coach(void)
+{
+    struct aec *a;
+    CHECK(aec_open(&a) == 0);
+    float *ref = calloc(R, sizeof *ref);
+    speechlike(ref, R, 0.3, 0);
+    int16_t in[BLOCK], out[BLOCK], prev[BLOCK] = {0};
+    bool same = true;
+    for (int b = 0; b < 80; b++) {
+        aec_ref(a, ref + (b % 10) * BLOCK, BLOCK, (uint64_t)b * 100000000ull);
+        for (int i = 0; i < BLOCK; i++) in[i] = i16(0.2 * noise());
+        aec_mic(a, in, BLOCK, (uint64_t)b * 100000000ull + 99000000ull, out);
+        for (int i = 0; i < BLOCK; i++) {
+            int16_t want = i < AEC_FRAME ? prev[BLOCK - AEC_FRAME + i] : in[i - AEC_FRAME];
+            if (b && out[i] != want) same = false;
+        }
+        memcpy(prev, in, sizeof prev);
+    }
+    struct aec_state st;
+    aec_state(a, &st);
+    CHECKF(!st.locked, "locked on noise (score %.2f)", st.score);
+    CHECK(st.searches > 0);
+    CHECK(same);
+    aec_close(a);
+    free(ref);
+}
+
+int main(void)
+{
+    find_delay();
+    cancels();
+    never_hears_the_coach();
+    return test_done();
+}
