@@ -35,7 +35,7 @@ command -v clang >/dev/null || {
   echo "fuzz: clang is not installed (bash scripts/setup.sh --test)" >&2
   exit 1
 }
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCOACH_FUZZ=ON \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCOACH_FUZZ=ON \
   >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 
