@@ -2,7 +2,8 @@
  * and writes it with libsndfile (WAV and FLAC as 16-bit PCM, Ogg Vorbis, Ogg
  * Opus, MP3). Speech clips are prepared one block ahead of their first use
  * and released after their last, so memory stays flat however long the
- * routine is. The file is written under a hidden temporary name in the
+ * routine is. The renderer runs on the calling thread, libsndfile's
+ * encoder on a second one, a few blocks behind (blockq.h). The file is written under a hidden temporary name in the
  * target's directory, synced, and renamed into place: a failure or a cancel
  * removes the temporary file and never touches an existing target. The
  * chapters go inside, so players can jump between steps: a WAV gets a cue
@@ -20,6 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sndfile.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,12 +34,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coach/blockq.h"
 #include "coach/clipwin.h"
 #include "coach/common.h"
 #include "coach/render.h"
 #include "coach/tags.h"
 
 #define EXPORT_BLOCK_FRAMES 8192 /* per render + write; also the prepare lookahead */
+/* Blocks rendered ahead of the encoder: enough to ride out one slow
+ * clip preparation or page write, small next to the clips (4 x 64 KB). */
+#define EXPORT_QUEUE_BLOCKS 4
 
 /* libsndfile's SFC_SET_COMPRESSION_LEVEL runs from 0 = best quality
  * (biggest file) to 1 = smallest file. Measured on a 48 kHz mono routine
@@ -546,8 +553,49 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
     return f;
 }
 
-/* Renders and writes every block, the clip window one block ahead.
- * Returns 0 or negative with err set. */
+/* The encoder thread: writes the rendered blocks in order with
+ * libsndfile, which only it touches between open_sndfile and the join.
+ * The first failed write aborts the queue, which stops the renderer. */
+struct encoder {
+    SNDFILE *f;
+    struct vio_file *v;
+    struct blockq *q;
+    bool failed; /* read after the join */
+};
+
+static void *encode_blocks(void *arg)
+{
+    struct encoder *e = arg;
+    size_t n;
+    const float *block;
+    while ((block = blockq_peek(e->q, &n)) != NULL) {
+        if (sf_writef_float(e->f, block, (sf_count_t)n) != (sf_count_t)n || e->v->err) {
+            e->failed = true;
+            blockq_abort(e->q);
+            break;
+        }
+        blockq_release(e->q);
+    }
+    return NULL;
+}
+
+/* Starts the encoder thread with every signal blocked, so SIGINT/SIGTERM
+ * reach the rendering thread, which checks o->cancel. 0 or COACH_ENOMEM. */
+static int start_encoder(pthread_t *t, struct encoder *e)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(t, NULL, encode_blocks, e);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc == 0 ? 0 : COACH_ENOMEM;
+}
+
+/* Renders every block into the queue (the clip window one block ahead)
+ * while the encoder thread writes the blocks before it, so rendering and
+ * encoding use both cores; the blocks, and so the file, are the same as
+ * rendered and written one after the other. Returns 0 or negative with err
+ * set. */
 static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, struct clipwin *w,
                      const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -555,21 +603,35 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
     const uint64_t total = o->to_frame ? o->to_frame : tl->len_frames;
     const size_t block = EXPORT_BLOCK_FRAMES;
     struct renderer r;
-    float *buf = malloc(block * o->channels * sizeof *buf);
-    int rc = buf ? render_init(&r, tl, w->slots, o->channels, block) : COACH_ENOMEM;
+    struct blockq q;
+    int rc = blockq_init(&q, EXPORT_QUEUE_BLOCKS, block * o->channels);
+    if (rc) {
+        coach_set_err(err, err_cap, "%s", coach_strerror(rc));
+        return rc;
+    }
+    rc = render_init(&r, tl, w->slots, o->channels, block);
     if (rc == 0 && render_set_music(&r, o->music) != 0) {
         render_free(&r);
-        free(buf);
+        blockq_free(&q);
         coach_set_err(err, err_cap, "music at %u Hz does not match the output rate %u Hz",
                 o->music->rate_hz, tl->rate_hz);
         return COACH_EINVAL;
     }
     if (rc) {
-        free(buf);
+        blockq_free(&q);
         coach_set_err(err, err_cap, "%s", coach_strerror(rc));
         return rc;
     }
     render_set_gain(&r, loudness_program_gain(o->loudness));
+    struct encoder enc = {.f = f, .v = v, .q = &q};
+    pthread_t thread;
+    rc = start_encoder(&thread, &enc);
+    if (rc) {
+        render_free(&r);
+        blockq_free(&q);
+        coach_set_err(err, err_cap, "cannot start the encoder: %s", coach_strerror(rc));
+        return rc;
+    }
     for (uint64_t a = first; a < total;) {
         if (o->cancel && *o->cancel) {
             rc = COACH_EINTR;
@@ -581,15 +643,25 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
             coach_set_err(err, err_cap, "cannot prepare speech: %s", coach_strerror(rc));
             break;
         }
-        render(&r, a, buf, n);
-        if (sf_writef_float(f, buf, (sf_count_t)n) != (sf_count_t)n || v->err) {
-            errno = v->err ? v->err : EIO;
-            coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_strerror(f));
-            rc = COACH_EIO;
+        float *buf = blockq_acquire(&q);
+        if (!buf) {
+            rc = COACH_EIO; /* the encoder failed: its error is told below */
             break;
         }
+        render(&r, a, buf, n);
+        blockq_publish(&q, n);
         a += n;
         if (o->progress) o->progress(o->progress_ctx, a - first, total - first);
+    }
+    if (rc)
+        blockq_abort(&q);
+    else
+        blockq_close(&q); /* the encoder writes what is queued, then ends */
+    pthread_join(thread, NULL);
+    if (enc.failed && (rc == 0 || rc == COACH_EIO)) {
+        errno = v->err ? v->err : EIO;
+        coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_strerror(f));
+        rc = COACH_EIO;
     }
     if (rc == 0 && o->cancel && *o->cancel) rc = COACH_EINTR; /* set in the last progress */
     if (rc == COACH_EINTR) {
@@ -603,7 +675,7 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
         rc = COACH_EIO;
     }
     render_free(&r);
-    free(buf);
+    blockq_free(&q);
     return rc;
 }
 
