@@ -229,6 +229,25 @@ static void make_taps(void)
     }
 }
 
+/* Whether any |x[i]| of x[0, n) is above hot (a NaN is not, as in the
+ * comparison). In chunks whose test is one vector OR: it stops at the
+ * first loud chunk, where a running maximum read every sample (measured:
+ * a quarter of the limiter's time in an export). */
+#define ABOVE_CHUNK 32
+#define LIMIT_CHUNK 64 /* frames limit_gain judges quiet or not at once */
+static int any_above(const float *x, size_t n, float hot)
+{
+    size_t i = 0;
+    for (; i + ABOVE_CHUNK <= n; i += ABOVE_CHUNK) {
+        int hit = 0;
+        for (size_t j = 0; j < ABOVE_CHUNK; j++) hit |= fabsf(x[i + j]) > hot;
+        if (hit) return 1;
+    }
+    for (; i < n; i++)
+        if (fabsf(x[i]) > hot) return 1;
+    return 0;
+}
+
 /* The look-ahead limiter's gain for frames [a, a+m) from the window's mix
  * x (frames [w0, w0+n)), at master gain k: each frame j needs at most
  * need(j) = ceiling / (k * its peak), its peak being the largest of the
@@ -246,64 +265,91 @@ static int limit_gain(struct renderer *r, uint64_t a, size_t m, float k)
     const float *x = r->win;
     const size_t n = r->win_n;
     const uint64_t w0 = r->win_a;
-    /* max by comparison: fmaxf's NaN rules make it a libm call here */
-    float pk = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        float v = fabsf(x[i]);
-        pk = v > pk ? v : pk;
-    }
     const float hot = RENDER_LIMIT_CEILING / (2.0f * k);
-    if (!(pk > hot)) return 0;
+    if (!any_above(x, n, hot)) return 0;
     /* ip[j]: the highest oversampled point between frames j and j+1 (frames
      * outside the window read as silence: true before frame 0; elsewhere
      * only the window's edges, which no line reaching [a, a+m) comes from) */
     float *ip = r->scratch_tone, *need = r->scratch_gain;
     const int H = RENDER_TP_HALF;
-    for (size_t i = 0; i < n; i++) {
-        float p = 0.0f;
-        if (fabsf(x[i]) > hot || (i + 1 < n && fabsf(x[i + 1]) > hot)) {
-            float acc[3] = {0.0f, 0.0f, 0.0f};
-            for (int t = 0; t < 2 * H; t++) {
-                ptrdiff_t at = (ptrdiff_t)i - H + 1 + t;
-                float v = at >= 0 && (size_t)at < n ? x[at] : 0.0f;
-                acc[0] += v * tp_taps[0][t];
-                acc[1] += v * tp_taps[1][t];
-                acc[2] += v * tp_taps[2][t];
+    for (size_t i0 = 0; i0 < n; i0 += LIMIT_CHUNK) {
+        const size_t i1 = n - i0 > LIMIT_CHUNK ? i0 + LIMIT_CHUNK : n;
+        /* Quiet stretches (most of any programme): with no frame near the
+         * ceiling in [i0 - 1, i1], no point between them is measured and
+         * no frame needs any gain, so ip = 0 and need = 1 as the loops
+         * below would find, without their work per frame. */
+        const size_t lo = i0 ? i0 - 1 : 0, hi = i1 < n ? i1 + 1 : n;
+        if (!any_above(x + lo, hi - lo, hot)) {
+            for (size_t i = i0; i < i1; i++) {
+                ip[i] = 0.0f;
+                need[i] = 1.0f;
             }
-            for (int q = 0; q < 3; q++) p = fabsf(acc[q]) > p ? fabsf(acc[q]) : p;
+            continue;
         }
-        ip[i] = p;
-    }
-    for (size_t i = 0; i < n; i++) {
-        float p = fabsf(x[i]);
-        p = ip[i] > p ? ip[i] : p;
-        if (i > 0) p = ip[i - 1] > p ? ip[i - 1] : p;
-        float e = p * k;
-        /* a hair under: ceiling / e * e may round up past the ceiling */
-        need[i] = e > RENDER_LIMIT_CEILING ? RENDER_LIMIT_CEILING * 0.99999f / e : 1.0f;
+        for (size_t i = i0; i < i1; i++) {
+            float p = 0.0f;
+            if (fabsf(x[i]) > hot || (i + 1 < n && fabsf(x[i + 1]) > hot)) {
+                float acc[3] = {0.0f, 0.0f, 0.0f};
+                for (int t = 0; t < 2 * H; t++) {
+                    ptrdiff_t at = (ptrdiff_t)i - H + 1 + t;
+                    float v = at >= 0 && (size_t)at < n ? x[at] : 0.0f;
+                    acc[0] += v * tp_taps[0][t];
+                    acc[1] += v * tp_taps[1][t];
+                    acc[2] += v * tp_taps[2][t];
+                }
+                for (int q = 0; q < 3; q++) p = fabsf(acc[q]) > p ? fabsf(acc[q]) : p;
+            }
+            ip[i] = p;
+        }
+        for (size_t i = i0; i < i1; i++) {
+            float p = fabsf(x[i]);
+            p = ip[i] > p ? ip[i] : p;
+            if (i > 0) p = ip[i - 1] > p ? ip[i - 1] : p;
+            float e = p * k;
+            /* a hair under: ceiling / e * e may round up past the ceiling */
+            need[i] = e > RENDER_LIMIT_CEILING ? RENDER_LIMIT_CEILING * 0.99999f / e : 1.0f;
+        }
     }
     const float inv_rel = 1.0f / (float)(r->lim_before - RENDER_TP_HALF - 1),
                 inv_att = 1.0f / (float)(r->lim_after - RENDER_TP_HALF - 1);
     float *g = r->lim_gain;
     const size_t off = (size_t)(a - w0);
-    /* release: lines from frames before, forward */
+    /* release: lines from frames before, forward. A line that has risen
+     * to 1 only rises further: it is dropped (best = SIZE_MAX), and where
+     * no line is below 1 the gain is 1 up to the next frame that needs
+     * less, found without the work per frame (the same values: a line at
+     * or above 1 never wins, min(v, 1) is 1 either way). */
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < off + m; i++) {
+        if (best == SIZE_MAX) {
+            size_t j = i;
+            while (j < off + m && !(need[j] < 1.0f)) j++;
+            for (size_t f = i > off ? i : off; f < j; f++) g[f - off] = 1.0f;
+            if (j == off + m) break;
+            i = j;
+        }
         float v = best == SIZE_MAX ? 1.0f : need[best] + (float)(i - best) * inv_rel;
         if (need[i] < 1.0f && need[i] <= v) {
             best = i;
             v = need[i];
         }
+        if (v >= 1.0f) best = SIZE_MAX;
         if (i >= off) g[i - off] = v < 1.0f ? v : 1.0f;
     }
-    /* attack: lines from frames after, backward */
+    /* attack: lines from frames after, backward, the same way (where no
+     * line is below 1, g keeps the release's value) */
     best = SIZE_MAX;
     for (size_t i = n; i-- > off;) {
+        if (best == SIZE_MAX) {
+            while (i > off && !(need[i] < 1.0f)) i--;
+            if (!(need[i] < 1.0f)) break; /* i == off, and it needs nothing */
+        }
         float v = best == SIZE_MAX ? 1.0f : need[best] + (float)(best - i) * inv_att;
         if (need[i] < 1.0f && need[i] <= v) {
             best = i;
             v = need[i];
         }
+        if (v >= 1.0f) best = SIZE_MAX;
         if (i < off + m && v < g[i - off]) g[i - off] = v;
     }
     return 1;

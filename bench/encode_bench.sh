@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Render + encode benchmark (issue 14): two coach builds side by side with
+# farm-bench (medians, A/B paired run by run), per format, for one routine
+# and for `export --all` of every routine.
+#   bash bench/encode_bench.sh BEFORE_COACH [AFTER_COACH] [FORMATS] [ROUTINE]
+# BEFORE_COACH: a build of the old code (e.g. git worktree add /tmp/old
+# <commit> && cmake -S /tmp/old -B /tmp/old/build && cmake --build
+# /tmp/old/build); AFTER_COACH defaults to ./build/coach; FORMATS defaults
+# to "wav flac mp3 opus"; ROUTINE to lower-back-relief. ALL=0 skips the
+# every-routine runs (MP3 and Opus take about a minute a run).
+# The ratio printed is AFTER / BEFORE: below 1 is faster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+before=${1:?usage: bash bench/encode_bench.sh BEFORE_COACH [AFTER_COACH] [FORMATS] [ROUTINE]}
+after=${2:-./build/coach}
+formats=${3:-wav flac mp3 opus}
+routine=${4:-lower-back-relief}
+command -v farm-bench >/dev/null || { echo "needs farm-bench" >&2; exit 1; }
+case $before in /*) ;; *) before=$PWD/$before ;; esac
+case $after in /*) ;; *) after=$PWD/$after ;; esac
+out=$(mktemp -d /tmp/encode_bench.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+export COACH_DATA_DIR=$PWD
+echo "before: $before"
+echo "after:  $after"
+for fmt in $formats; do
+  echo "== $routine, $fmt (A = after, B = before)"
+  farm-bench -n 5 --timeout 600 --vs "$before export $routine -q -o $out/b.$fmt" \
+    -- "$after" export "$routine" -q -o "$out/a.$fmt"
+  # the same samples (Ogg and Opus streams differ in their random serial
+  # number only; WAV, FLAC and MP3 are byte-identical)
+  if [ "$fmt" = wav ] || [ "$fmt" = flac ] || [ "$fmt" = mp3 ]; then
+    cmp -s "$out/a.$fmt" "$out/b.$fmt" && echo "output: byte-identical" || echo "output: DIFFERS"
+  fi
+done
+[ "${ALL:-1}" = 0 ] && exit 0
+for fmt in $formats; do
+  echo "== export --all, $fmt (A = after, B = before)"
+  mkdir -p "$out/a" "$out/b"
+  farm-bench -n 3 --timeout 1800 --vs "$before export --all $out/b --format $fmt -q" \
+    -- "$after" export --all "$out/a" --format "$fmt" -q
+  rm -rf "$out/a" "$out/b"
+done
