@@ -42,8 +42,9 @@
 
 #define EXPORT_BLOCK_FRAMES 8192 /* per render + write; also the prepare lookahead */
 /* Blocks rendered ahead of the encoder: enough to ride out one slow
- * clip preparation or page write, small next to the clips (4 x 64 KB). */
-#define EXPORT_QUEUE_BLOCKS 4
+ * clip preparation or page write (the threads meet every 4 blocks), small
+ * next to the clips (8 x 32 KB mono). */
+#define EXPORT_QUEUE_BLOCKS 8
 
 /* libsndfile's SFC_SET_COMPRESSION_LEVEL runs from 0 = best quality
  * (biggest file) to 1 = smallest file. Measured on a 48 kHz mono routine

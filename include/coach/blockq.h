@@ -4,7 +4,9 @@
  * consumer reads it in place and releases it, so a block is never copied.
  * A mutex and a condition variable, not the lock-free ring: neither side
  * is the audio callback, and both sides must be able to sleep. Either side
- * may abort (an error, a cancel): every wait then returns at once. */
+ * may abort (an error, a cancel): every wait then returns at once. A
+ * waiting side is woken when half the queue is ready for it (or at the
+ * end), so the two threads meet every few blocks, not at every one. */
 #ifndef COACH_BLOCKQ_H
 #define COACH_BLOCKQ_H
 
@@ -21,6 +23,8 @@ struct blockq {
     size_t head, tail;    /* published / released slots so far */
     bool closed;          /* the producer has published its last block */
     bool aborted;
+    bool producer_waits;  /* for a free slot */
+    bool consumer_waits;  /* for a block */
 };
 
 /* cap_blocks slots of slot_floats floats. 0 or COACH_ENOMEM/EINVAL. */
