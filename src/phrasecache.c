@@ -12,10 +12,12 @@
  *  56  key, then the FLAC stream
  *
  * all little-endian, so the size of the file is known from its header and
- * any short, long or flipped file is refused. Sizes are kept as a running
- * total from one scan of the directory at the first store of a process;
- * past the limit the oldest entries go down to 90 % of it, so eviction
- * scans at most once per tenth of the limit written. */
+ * any short, long or flipped file is refused. A store never scans the
+ * directory (a play stores from the thread that also feeds the sound):
+ * the bytes stored are counted, and the directory is scanned once when the
+ * handle is closed if anything was stored, or sooner once a tenth of the
+ * limit was stored; past the limit the oldest entries go, down to 90 % of
+ * it. */
 #define _GNU_SOURCE
 #include "coach/phrasecache.h"
 
@@ -41,8 +43,7 @@ static const char magic[8] = {'C', 'O', 'A', 'C', 'H', 'P', 'C', '\n'};
 struct phrasecache {
     char *dir;
     uint64_t max_bytes;
-    uint64_t total_bytes; /* entries' bytes, once scanned */
-    bool scanned;
+    uint64_t stored_bytes; /* stored since the last scan */
     bool made_dir;        /* mkdir done (or it existed) */
     bool read_only;       /* a store failed: store nothing more */
     unsigned tmp_seq;
@@ -120,9 +121,12 @@ int phrasecache_open(struct phrasecache **out, const char *dir, uint64_t max_byt
     return 0;
 }
 
+static void evict(struct phrasecache *pc);
+
 void phrasecache_close(struct phrasecache *pc)
 {
     if (!pc) return;
+    if (pc->stored_bytes) evict(pc);
     free(pc->dir);
     free(pc);
 }
@@ -323,13 +327,14 @@ static void items_free(struct item *items, size_t n)
     free(items);
 }
 
-/* Down to 90 % of the limit, oldest first. */
+/* Down to 90 % of the limit, oldest first, if over it. */
 static void evict(struct phrasecache *pc)
 {
     struct item *items;
     size_t n;
     uint64_t total;
-    if (scan(pc, true, &items, &n, &total)) {
+    pc->stored_bytes = 0;
+    if (scan(pc, true, &items, &n, &total) || total <= pc->max_bytes) {
         items_free(items, n);
         return;
     }
@@ -341,7 +346,6 @@ static void evict(struct phrasecache *pc)
         free(path);
     }
     items_free(items, n);
-    pc->total_bytes = total;
 }
 
 int phrasecache_put(struct phrasecache *pc, const char *key, const struct phrase_entry *e)
@@ -353,13 +357,6 @@ int phrasecache_put(struct phrasecache *pc, const char *key, const struct phrase
             return COACH_EIO;
         }
         pc->made_dir = true;
-    }
-    if (!pc->scanned) { /* once per process: the running total from here on */
-        struct item *items;
-        size_t n;
-        scan(pc, true, &items, &n, &pc->total_bytes);
-        items_free(items, n);
-        pc->scanned = true;
     }
     size_t key_len = strlen(key);
     uint64_t size = HEADER_BYTES + (uint64_t)key_len + e->flac_bytes;
@@ -392,21 +389,18 @@ int phrasecache_put(struct phrasecache *pc, const char *key, const struct phrase
             write_all(fd, e->flac, e->flac_bytes))
             err = errno ? errno : EIO;
         if (close(fd) && !err) err = errno;
-        /* what it replaces (a damaged entry, another coach's) is not counted twice */
-        struct stat old;
-        uint64_t replaced = !err && stat(path, &old) == 0 ? (uint64_t)old.st_size : 0;
         if (!err && rename(tmp, path)) err = errno;
         if (err) {
             unlink(tmp);
             give_up(pc, "cannot be written", err);
             rc = COACH_EIO;
         } else {
-            pc->total_bytes += size - (replaced < size ? replaced : size);
+            pc->stored_bytes += size;
         }
     }
     free(path);
     free(tmp);
-    if (!rc && pc->total_bytes > pc->max_bytes) evict(pc);
+    if (!rc && pc->stored_bytes > pc->max_bytes / 10) evict(pc);
     return rc;
 }
 
@@ -452,6 +446,6 @@ int phrasecache_clear(struct phrasecache *pc, size_t *removed, uint64_t *bytes)
     int saved = errno;
     closedir(d);
     errno = saved;
-    pc->total_bytes = 0;
+    pc->stored_bytes = 0;
     return rc;
 }

@@ -51,14 +51,17 @@ uint64_t phrasecache_default_max_bytes(void);
  * COACH_ENOTFOUND (no directory can be named, or the limit is 0: run
  * without a cache) or COACH_ENOMEM. */
 int phrasecache_open(struct phrasecache **out, const char *dir, uint64_t max_bytes);
+/* Evicts if anything was stored and the directory is over its limit. */
 void phrasecache_close(struct phrasecache *pc);
 const char *phrasecache_dir(const struct phrasecache *pc);
 
 /* The entry of key into *e (e->flac malloc'd, the caller's). 0: a hit;
  * COACH_ENOTFOUND: a miss (none, damaged, another key); COACH_ENOMEM. */
 int phrasecache_get(struct phrasecache *pc, const char *key, struct phrase_entry *e);
-/* Stores e under key (atomically replacing any entry), evicting the
- * least recently used entries if the directory is then over its limit.
+/* Stores e under key (atomically replacing any entry). The least recently
+ * used entries are evicted when the directory is over its limit, looked at
+ * on phrasecache_close (or after a tenth of the limit stored), never on
+ * every store.
  * 0, or COACH_EIO when it cannot be written: the handle then stores
  * nothing more (the warning hook is called once). */
 int phrasecache_put(struct phrasecache *pc, const char *key, const struct phrase_entry *e);
