@@ -68,6 +68,7 @@ struct opts {
     const char *from;     /* play, export, plan: --from STEP (a number or id) */
     bool resume;          /* play, export, plan: --resume where the last session stopped */
     bool with_warm_up;    /* play, export, plan, check: each routine with its before/after ones */
+    bool no_cache;        /* export, play, menu, check, plan: no phrase cache (phrasecache.h) */
 };
 
 /* main.c: signals and command-line errors. SIGINT and SIGTERM set
@@ -232,6 +233,9 @@ int cmd_check(int argc, char **argv, const struct opts *o);   /* cli_inspect.c *
 int cmd_plan(int argc, char **argv, const struct opts *o);
 int cmd_list(int argc, const struct opts *o);
 int cmd_voices(int argc);
+/* cli_cache.c: 'coach cache [clear]', and the cache's warning line. */
+int cmd_cache(int argc, char **argv);
+void cli_cache_warn(const char *message);
 int cmd_export(int argc, char **argv, const struct opts *o);  /* cli_export.c */
 int cmd_play(int argc, char **argv, const struct opts *o);    /* cli_play.c */
 int cmd_devices(int argc);

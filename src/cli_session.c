@@ -63,7 +63,7 @@ struct session_opts cli_session_opts(const struct opts *o, const char *routine,
         .speech_volume = o->speech_volume, .level = o->level, .progress = o->progress,
         .rate_hz = o->rate_hz, .clips = clips, .defer_plan = true,
         .preroll_ms = o->preroll_ms > 0 ? (uint32_t)o->preroll_ms : 0, .from = o->from,
-        .resume = o->resume, .with_warm_up = o->with_warm_up};
+        .resume = o->resume, .with_warm_up = o->with_warm_up, .no_cache = o->no_cache};
 }
 
 /* Prints why a session could not be opened (arg: the routine asked for);

@@ -16,6 +16,7 @@
 #include "coach/common.h"
 #include "coach/loudness.h"
 #include "coach/pcmstore.h"
+#include "coach/phrasecache.h"
 #include "coach/resample.h"
 
 #define CLIPS_EDGE_FADE_MS 3    /* fade at both ends of a prepared clip */
@@ -127,16 +128,54 @@ static int append(struct clipstore *cs, struct clip *c, uint32_t *id)
     return 0;
 }
 
-/* Synthesizes c->text into c (source kept in CLIPS_AUDIO). */
+/* c from the phrase cache's entry for key: 1 if it had one. */
+static int from_cache(struct clipstore *cs, struct clip *c, const char *key)
+{
+    struct phrase_entry e;
+    if (phrasecache_get(cs->cache, key, &e)) return 0;
+    c->src_len = e.src_len;
+    c->src_rate_hz = e.src_rate_hz;
+    c->loudness_lufs = e.loudness_lufs;
+    c->loudness_known = e.loudness_known;
+    c->flac = e.flac; /* the stream as stored: nothing decoded or encoded again */
+    c->flac_bytes = e.flac_bytes;
+    return 1;
+}
+
+/* Stores c (its source src) under key, loudness measured now so that a
+ * warm run measures nothing. */
+static void to_cache(struct clipstore *cs, struct clip *c, const int16_t *src, const char *key)
+{
+    if (!c->loudness_known)
+        c->loudness_known = loudness_of_phrase(src, c->src_len, c->src_rate_hz, &c->loudness_lufs) == 0;
+    struct phrase_entry e = {.flac = c->flac, .flac_bytes = c->flac_bytes, .src_len = c->src_len,
+                             .src_rate_hz = c->src_rate_hz, .loudness_lufs = c->loudness_lufs,
+                             .loudness_known = c->loudness_known};
+    phrasecache_put(cs->cache, key, &e); /* not kept: only slower next time */
+}
+
+/* Synthesizes c->text into c (source kept in CLIPS_AUDIO), or takes it
+ * from the phrase cache. */
 static int synthesize(struct clipstore *cs, struct clip *c)
 {
     if (!cs->sp) return COACH_ESPEECH;
+    char *key = cs->cache ? speech_cache_key(cs->sp, c->text, c->rate_wpm, PHRASECACHE_FORMAT) : NULL;
     int16_t *src = NULL;
-    int rc = speech_synth_at(cs->sp, c->text, c->rate_wpm, &src, &c->src_len);
-    c->src_rate_hz = speech_rate_hz(cs->sp);
-    if (!rc && cs->mode == CLIPS_AUDIO)
-        rc = pcmstore_encode(src, c->src_len, c->src_rate_hz, &c->flac, &c->flac_bytes);
+    int rc = 0;
+    if (!key || !from_cache(cs, c, key)) {
+        rc = speech_synth_at(cs->sp, c->text, c->rate_wpm, &src, &c->src_len);
+        c->src_rate_hz = speech_rate_hz(cs->sp);
+        if (!rc && (cs->mode == CLIPS_AUDIO || key))
+            rc = pcmstore_encode(src, c->src_len, c->src_rate_hz, &c->flac, &c->flac_bytes);
+        if (!rc && key) to_cache(cs, c, src, key);
+    }
     free(src);
+    free(key);
+    if (!rc && cs->mode != CLIPS_AUDIO) { /* measured only: nothing kept */
+        free(c->flac);
+        c->flac = NULL;
+        c->flac_bytes = 0;
+    }
     if (rc) return rc;
     cs->src_bytes += c->src_len * sizeof *src;
     cs->flac_bytes += c->flac_bytes;

@@ -9,6 +9,7 @@
 #define OPT_TRANSCRIPT 0x102
 #define OPT_LOUDNESS 0x103
 #define OPT_NO_ECHO_CANCEL 0x104
+#define OPT_NO_CACHE 0x105
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include "coach/common.h"
 #include "coach/interrupt.h"
 #include "coach/loudness.h"
+#include "coach/phrasecache.h"
 #include "coach/plan.h"
 #include "coach/routine.h"
 
@@ -51,6 +53,8 @@ static const char usage_text[] =
     "                           previous repeat where louder softer stop\n"
     "  history                  the sessions played so far (--json for programs)\n"
     "  voices                   list the voice profiles and the espeak-ng voices installed\n"
+    "  cache [clear]            the phrase cache: its directory, entries, size and limit;\n"
+    "                           clear empties it\n"
     "  help, version\n"
     "\n"
     "Keys while playing (no Enter needed): space pause/resume, n or Right next step\n"
@@ -137,6 +141,9 @@ static const char usage_text[] =
     "                           and menu: 500 on a Bluetooth output, else 0)\n"
     "                           sound, missed clips, underruns); with --listen, each\n"
     "                           phrase heard or ignored\n"
+    "      --no-cache           export, play, menu, check, plan: synthesize every phrase\n"
+    "                           and keep none in the phrase cache ($XDG_CACHE_HOME/coach,\n"
+    "                           at most $COACH_CACHE_MAX_MB, default 256; 0 turns it off)\n"
     "  -q, --quiet              no progress or summary messages\n"
     "  -h, --help               this help\n"
     "  -V, --version            the version\n"
@@ -237,6 +244,7 @@ int main(int argc, char **argv)
         {"split", required_argument, 0, OPT_SPLIT},
         {"transcript", required_argument, 0, OPT_TRANSCRIPT},
         {"loudness", required_argument, 0, OPT_LOUDNESS},
+        {"no-cache", no_argument, 0, OPT_NO_CACHE},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -314,6 +322,7 @@ int main(int argc, char **argv)
         case 'i': o.mic = optarg; break;
         case 'K': o.echo_cancelled = true; break;
         case OPT_NO_ECHO_CANCEL: o.no_echo_cancel = true; break;
+        case OPT_NO_CACHE: o.no_cache = true; break;
         case 'F': o.from = optarg; break;
         case 'U': o.resume = true; break;
         case 'Y': o.with_warm_up = true; break;
@@ -350,6 +359,9 @@ int main(int argc, char **argv)
         return usage_error("--from and --resume are for play, export and plan, not %s", cmd);
     if (o.with_warm_up && !startable && strcmp(cmd, "check") != 0)
         return usage_error("--with-warm-up is for play, export, plan and check, not %s", cmd);
+    if (o.no_cache && !startable && strcmp(cmd, "check") != 0 && strcmp(cmd, "menu") != 0)
+        return usage_error("--no-cache is for export, play, menu, check and plan, not %s", cmd);
+    phrasecache_set_warn(cli_cache_warn);
 
     if (strcmp(cmd, "play") == 0 || strcmp(cmd, "menu") == 0) signal_pipe_open();
     struct sigaction sa = {.sa_handler = on_signal};
@@ -368,6 +380,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "check") == 0) st = cmd_check(n, args, &o);
     else if (strcmp(cmd, "plan") == 0) st = cmd_plan(n, args, &o);
     else if (strcmp(cmd, "list") == 0) st = cmd_list(n, &o);
+    else if (strcmp(cmd, "cache") == 0) st = cmd_cache(n, args);
     else if (strcmp(cmd, "help") == 0) st = (fputs(usage_text, stdout), EXIT_OK);
     else if (strcmp(cmd, "version") == 0) st = (printf("coach %s\n", COACH_VERSION), EXIT_OK);
     else st = usage_error("unknown command '%s'", cmd);

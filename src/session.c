@@ -16,6 +16,7 @@
 #include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/history.h"
+#include "coach/phrasecache.h"
 #include "coach/progress.h"
 
 const char *session_routine_name(const char *path, char *buf, size_t cap)
@@ -33,6 +34,7 @@ void session_free(struct session *s)
     if (s->have_tl) timeline_free(&s->tl);
     if (s->have_clips) clipstore_free(&s->clips);
     if (s->speech) speech_close(s->speech);
+    phrasecache_close(s->cache);
     if (s->have_voice) voice_free(&s->voice);
     if (s->have_routine) routine_free(&s->routine);
     for (size_t k = 0; k < s->n_parts; k++) {
@@ -491,11 +493,14 @@ static enum session_fail open_speech(struct session *s, const struct session_opt
             speech_explain(rc, v->espeak_voice, v->path, err, cap);
             return SESSION_SPEECH;
         }
+        /* no usable directory is no cache, not a failure */
+        if (!o->no_cache && phrasecache_open(&s->cache, NULL, 0)) s->cache = NULL;
     }
     if (clipstore_init(&s->clips, s->speech, o->rate_hz)) {
         coach_set_err(err, cap, "invalid output rate %u Hz", o->rate_hz);
         return SESSION_SPEECH;
     }
+    s->clips.cache = s->cache;
     clipstore_set_mode(&s->clips, o->clips);
     s->have_clips = true;
     return SESSION_OK;
@@ -547,5 +552,6 @@ int session_set_rate(struct session *s, uint32_t rate_hz)
     clipstore_free(&s->clips);
     int rc = clipstore_init(&s->clips, s->speech, rate_hz);
     clipstore_set_mode(&s->clips, mode);
+    s->clips.cache = s->cache;
     return rc;
 }

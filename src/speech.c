@@ -37,6 +37,7 @@ struct speech {
     char *voice;      /* the engine's voice name */
     int rate_wpm;     /* words per minute */
     int volume;       /* 0-200 percent, applied by the clip store */
+    int pitch;        /* 0-100, as given to the engine */
     int max_clip_s;   /* a synthesis stops with COACH_ETOOLONG past this */
     uint32_t rate_hz; /* what the engine produces with this voice */
     const struct lexicon *lexicon; /* borrowed; NULL: none */
@@ -132,7 +133,7 @@ int speech_open(struct speech **out, const struct speech_settings *s)
     /* rate_wpm <= 0 means the default; the rest is clamped to the
      * documented ranges rather than passed on as garbage. */
     sp->rate_wpm = s && s->rate_wpm > 0 ? clampi(s->rate_wpm, 80, 450) : 175;
-    int pitch = s ? clampi(s->pitch, 0, 100) : 50;
+    int pitch = sp->pitch = s ? clampi(s->pitch, 0, 100) : 50;
     sp->volume = s ? clampi(s->volume, 0, 200) : 100;
     sp->max_clip_s = s && s->max_clip_s > 0 ? clampi(s->max_clip_s, 1, SPEECH_MAX_CLIP_S)
                                             : SPEECH_MAX_CLIP_S;
@@ -253,6 +254,21 @@ int speech_synth_at(struct speech *sp, const char *text, int rate_wpm, int16_t *
     *pcm = p ? p : b.pcm;
     *len_frames = n;
     return 0;
+}
+
+char *speech_cache_key(const struct speech *sp, const char *text, int rate_wpm, int format)
+{
+    if (!sp || !text) return NULL;
+    rate_wpm = rate_wpm > 0 ? clampi(rate_wpm, 80, 450) : sp->rate_wpm;
+    char *said = lexicon_apply(sp->lexicon, text);
+    if (!said) return NULL;
+    /* the volume is the clip store's gain, not in the samples: not part of it */
+    char *key = coach_asprintf("coach phrase %d\nengine %s %s\nvoice %s\nrate %d\npitch %d\n"
+                               "trim %d %d %d\ntext %s",
+                               format, sp->ops->name, sp->ops->version(), sp->voice, rate_wpm,
+                               sp->pitch, TRIM_THRESHOLD, TRIM_LEAD_MS, TRIM_TAIL_MS, said);
+    free(said);
+    return key;
 }
 
 void speech_explain(int rc, const char *voice, const char *profile, char *buf, size_t cap)

@@ -26,6 +26,9 @@ int tts_put(struct tts_buf *b, const int16_t *pcm, size_t n);
 
 struct tts_ops {
     const char *name; /* "espeak-ng", "flite": what a profile's 'engine =' says */
+    /* The engine library's version ("1.51", "2.2"), known without opening
+     * it: part of a phrase's cache key (phrasecache.h). */
+    const char *(*version)(void);
     /* Opens voice (a name of speech_voice_name_ok's shape); its sample
      * rate in *rate_hz. 0 or a COACH_E* code (see speech_open). */
     int (*open)(void **state, const char *voice, int pitch, uint32_t *rate_hz);

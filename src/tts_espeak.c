@@ -386,8 +386,12 @@ static void es_explain(int rc, const char *voice, const char *profile, char *buf
                  profile, voice, data);
 }
 
+/* espeak_Info only reads a static string: no initialization needed */
+static const char *es_version(void) { return espeak_Info(NULL); }
+
 const struct tts_ops tts_espeak_ops = {
     .name = "espeak-ng",
+    .version = es_version,
     .open = es_open,
     .close = es_close,
     .synth = es_synth,

@@ -6,6 +6,7 @@
  * all four, read from the wave it makes). About 10x slower than espeak-ng. */
 #define _POSIX_C_SOURCE 200809L
 #include <flite/flite.h>
+#include <flite/flite_version.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +104,11 @@ static void fl_explain(int rc, const char *voice, const char *profile, char *buf
                  voice);
 }
 
+static const char *fl_version(void) { return FLITE_PROJECT_VERSION; }
+
 const struct tts_ops tts_flite_ops = {
     .name = "flite",
+    .version = fl_version,
     .open = fl_open,
     .close = fl_close,
     .synth = fl_synth,

@@ -58,7 +58,7 @@ offered()
 routines=$(cd "$src/routines" && ls -- *.ini | sed 's/\.ini$//')
 voices=$(cd "$src/voices" && ls -- *.ini | sed 's/\.ini$//')
 [ -n "$routines" ] && [ -n "$voices" ] || { echo "FAIL: no routines or voices in $src"; exit 1; }
-cmds='play menu export check plan list ctl history voices devices help version'
+cmds='play menu export check plan list ctl history voices devices cache help version'
 words='pause resume toggle next back previous repeat where louder softer stop done hurt pain'
 
 # commands, with or without options before them
@@ -80,6 +80,7 @@ comp '--with-warm-up' check --wi
 comp "$routines my.ini sub" export -o out.flac ''
 comp '' export --all out ''
 comp '' list ''
+comp 'clear' cache ''
 # option values
 comp 'easy medium hard' play --level ''
 comp 'medium' play -l m

@@ -48,6 +48,7 @@ struct clipstore {
     float volume;         /* the voice's volume: linear gain on the clips' loudness */
     uint64_t src_bytes;   /* int16 bytes of every source synthesized (raw) */
     uint64_t flac_bytes;  /* bytes of every source kept as FLAC */
+    struct phrasecache *cache; /* borrowed; NULL: every phrase synthesized */
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);

@@ -46,6 +46,7 @@ struct session_opts {
     bool resume;              /* --resume: from the step where the history's last record of
                                * the routine stopped; from the top (with a note) if it was
                                * completed, or there is none */
+    bool no_cache;            /* --no-cache: synthesize every phrase, keep none (phrasecache.h) */
 };
 
 /* What failed; each has its exit status in the CLI. */
@@ -71,6 +72,7 @@ struct session {
     struct voice voice;
     struct speech *speech;
     struct clipstore clips;
+    struct phrasecache *cache; /* the phrase cache the clips use, or NULL */
     struct timeline tl;   /* the whole plan (unless defer_plan) */
     enum level level;     /* the level played */
     unsigned streak;      /* --progress: full completions in a row found */

@@ -80,6 +80,12 @@ int speech_synth_at(struct speech *sp, const char *text, int rate_wpm, int16_t *
                     size_t *len_frames);
 /* The handle's own rate, words per minute. */
 int speech_rate_wpm(const struct speech *sp);
+/* What makes speech_synth_at's samples what they are, as text: format (the
+ * cache's own version), the engine and its version, the voice, the rate
+ * and pitch, the trimming, and the text after the lexicon. Two calls give
+ * the same key only for the same samples (phrasecache.h). Heap; NULL when
+ * out of memory. */
+char *speech_cache_key(const struct speech *sp, const char *text, int rate_wpm, int format);
 
 /* One voice of an engine, for 'coach voices'. */
 struct speech_voice_info {

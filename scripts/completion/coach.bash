@@ -183,7 +183,7 @@ _coach()
         return 0
     fi
 
-    local session='--level --progress --voice --speech-rate --pitch --speech-volume --volume --rate --quiet'
+    local session='--level --progress --voice --speech-rate --pitch --speech-volume --volume --rate --quiet --no-cache'
     local live='--music --channels --device --latency --socket --replace --no-mpris --verbose --preroll --listen --mic --echo-cancelled --no-echo-cancel'
     if [[ $cur == -* ]]; then
         local opts
@@ -195,7 +195,7 @@ _coach()
         plan) opts="$session --json --from --resume --with-warm-up" ;;
         ctl) opts='--socket' ;;
         history) opts='--quiet --json' ;;
-        list | voices | devices) opts='--quiet' ;;
+        list | voices | devices | cache) opts='--quiet' ;;
         help | version) opts= ;;
         *) opts='--help --version --quiet' ;;
         esac
@@ -204,7 +204,7 @@ _coach()
     fi
 
     if [[ -z $cmd ]]; then
-        mapfile -t COMPREPLY < <(compgen -W 'play menu export check plan list ctl history voices devices help version' -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W 'play menu export check plan list ctl history voices devices cache help version' -- "$cur")
         return 0
     fi
 
@@ -223,6 +223,9 @@ _coach()
         ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'pause resume toggle next back previous repeat where louder softer stop done hurt pain' -- "$cur")
         # pain takes the rating
         ((nargs == 1)) && [[ ${words[cword - 1]} == pain ]] && mapfile -t COMPREPLY < <(compgen -W '0 1 2 3 4 5 6 7 8 9 10' -- "$cur")
+        ;;
+    cache)
+        ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W 'clear' -- "$cur")
         ;;
     play | export | plan | check)
         # any number of routines (several play as one session); export --all takes none
