@@ -1,17 +1,24 @@
 /* The speech clip store: a dense array of clips indexed by id plus an
  * open-addressing hash table from text to id. Interning synthesizes a text
  * once and keeps the trimmed int16 source at the synthesizer's rate as a
- * FLAC stream in memory (pcmstore; ~44 KB per second of speech raw at
- * 22050 Hz: 17 MB for the 143 phrases of a 32-minute routine, 56 % of that
- * as FLAC); preparing decodes it and makes the normalized float PCM at the
+ * FLAC stream (pcmstore; ~44 KB per second of speech raw at 22050 Hz: 17 MB
+ * for the 143 phrases of a 32-minute routine, 56 % of that as FLAC) in the
+ * spill store, an unlinked temporary file read back with pread, so that the
+ * resident memory stays flat however long the routine is; preparing decodes it and makes the normalized float PCM at the
  * output rate just before a clip is heard, and releasing drops that PCM
  * again. In the measuring and estimating modes no audio is kept and nothing
  * can be prepared. */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "coach/clips.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "coach/common.h"
 #include "coach/loudness.h"
@@ -56,12 +63,117 @@ void clipstore_free(struct clipstore *cs)
 {
     for (size_t i = 0; i < cs->len; i++) {
         free(cs->clips[i].text);
-        free(cs->clips[i].flac);
         free(cs->clips[i].pcm);
     }
     free(cs->clips);
     free(cs->hash);
+    if (cs->spill_open && cs->spill_fd >= 0) close(cs->spill_fd);
+    free(cs->spill_mem);
     memset(cs, 0, sizeof *cs);
+}
+
+/* An unlinked temporary file under $TMPDIR (else /tmp), or -1. */
+static int spill_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int fd = -1;
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+#endif
+    char *path = coach_asprintf("%s/coach-clips-XXXXXX", dir);
+    if (!path) return -1;
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0) unlink(path);
+    free(path);
+    return fd;
+}
+
+/* Moves the spill store into memory: the file cannot take more (a full
+ * $TMPDIR, a file size limit), and keeping the sources in memory, as before
+ * there was a spill store, is better than failing the session. */
+static int spill_to_memory(struct clipstore *cs)
+{
+    size_t cap = cs->spill_end > (1 << 16) ? (size_t)cs->spill_end : 1 << 16;
+    uint8_t *p = malloc(cap);
+    if (!p) return COACH_ENOMEM;
+    for (size_t done = 0; done < cs->spill_end;) {
+        ssize_t r = pread(cs->spill_fd, p + done, (size_t)cs->spill_end - done, (off_t)done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            free(p);
+            return COACH_EIO;
+        }
+        done += (size_t)r;
+    }
+    if (cs->spill_fd >= 0) close(cs->spill_fd);
+    cs->spill_fd = -1;
+    cs->spill_mem = p;
+    cs->spill_mem_cap = cap;
+    return 0;
+}
+
+/* Appends n bytes at the end of the temporary file; 0 or COACH_EIO. */
+static int spill_write(struct clipstore *cs, const uint8_t *bytes, size_t n)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t w = pwrite(cs->spill_fd, bytes + done, n - done, (off_t)(cs->spill_end + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return COACH_EIO;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+/* Appends bytes to the spill store; their offset in *off. The file is made
+ * on first use; where none can be made or written (no writable $TMPDIR, a
+ * full disk, a file size limit) the bytes stay in memory. */
+static int spill_put(struct clipstore *cs, const uint8_t *bytes, size_t n, uint64_t *off)
+{
+    if (!cs->spill_open) {
+        cs->spill_fd = spill_file();
+        cs->spill_open = true;
+    }
+    if (!cs->spill_mem && (cs->spill_fd < 0 || spill_write(cs, bytes, n) != 0)) {
+        int rc = spill_to_memory(cs);
+        if (rc) return rc;
+    }
+    *off = cs->spill_end;
+    if (cs->spill_mem) {
+        if (cs->spill_end + n > cs->spill_mem_cap) {
+            size_t cap = cs->spill_mem_cap;
+            while (cap < cs->spill_end + n) cap *= 2;
+            uint8_t *p = realloc(cs->spill_mem, cap);
+            if (!p) return COACH_ENOMEM;
+            cs->spill_mem = p;
+            cs->spill_mem_cap = cap;
+        }
+        memcpy(cs->spill_mem + cs->spill_end, bytes, n);
+    }
+    cs->spill_end += n;
+    return 0;
+}
+
+/* Reads n bytes at off from the spill store into a new buffer (*out). */
+static int spill_get(const struct clipstore *cs, uint64_t off, size_t n, uint8_t **out)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    if (!p) return COACH_ENOMEM;
+    if (cs->spill_mem)
+        memcpy(p, cs->spill_mem + off, n);
+    else
+        for (size_t done = 0; done < n;) {
+            ssize_t r = pread(cs->spill_fd, p + done, n - done, (off_t)(off + done));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                free(p);
+                return COACH_EIO;
+            }
+            done += (size_t)r;
+        }
+    *out = p;
+    return 0;
 }
 
 /* Slot of text at rate_wpm in the table, or of the empty slot where it
@@ -128,8 +240,9 @@ static int append(struct clipstore *cs, struct clip *c, uint32_t *id)
     return 0;
 }
 
-/* c from the phrase cache's entry for key: 1 if it had one. */
-static int from_cache(struct clipstore *cs, struct clip *c, const char *key)
+/* c from the phrase cache's entry for key, its FLAC stream in *flac
+ * (malloc'd): 1 if it had one. */
+static int from_cache(struct clipstore *cs, struct clip *c, const char *key, uint8_t **flac)
 {
     struct phrase_entry e;
     if (phrasecache_get(cs->cache, key, &e)) return 0;
@@ -137,18 +250,19 @@ static int from_cache(struct clipstore *cs, struct clip *c, const char *key)
     c->src_rate_hz = e.src_rate_hz;
     c->loudness_lufs = e.loudness_lufs;
     c->loudness_known = e.loudness_known;
-    c->flac = e.flac; /* the stream as stored: nothing decoded or encoded again */
+    *flac = e.flac; /* the stream as stored: nothing decoded or encoded again */
     c->flac_bytes = e.flac_bytes;
     return 1;
 }
 
 /* Stores c (its source src) under key, loudness measured now so that a
  * warm run measures nothing. */
-static void to_cache(struct clipstore *cs, struct clip *c, const int16_t *src, const char *key)
+static void to_cache(struct clipstore *cs, struct clip *c, const int16_t *src, uint8_t *flac,
+                     const char *key)
 {
     if (!c->loudness_known)
         c->loudness_known = loudness_of_phrase(src, c->src_len, c->src_rate_hz, &c->loudness_lufs) == 0;
-    struct phrase_entry e = {.flac = c->flac, .flac_bytes = c->flac_bytes, .src_len = c->src_len,
+    struct phrase_entry e = {.flac = flac, .flac_bytes = c->flac_bytes, .src_len = c->src_len,
                              .src_rate_hz = c->src_rate_hz, .loudness_lufs = c->loudness_lufs,
                              .loudness_known = c->loudness_known};
     phrasecache_put(cs->cache, key, &e); /* not kept: only slower next time */
@@ -161,21 +275,20 @@ static int synthesize(struct clipstore *cs, struct clip *c)
     if (!cs->sp) return COACH_ESPEECH;
     char *key = cs->cache ? speech_cache_key(cs->sp, c->text, c->rate_wpm, PHRASECACHE_FORMAT) : NULL;
     int16_t *src = NULL;
+    uint8_t *flac = NULL;
     int rc = 0;
-    if (!key || !from_cache(cs, c, key)) {
+    if (!key || !from_cache(cs, c, key, &flac)) {
         rc = speech_synth_at(cs->sp, c->text, c->rate_wpm, &src, &c->src_len);
         c->src_rate_hz = speech_rate_hz(cs->sp);
         if (!rc && (cs->mode == CLIPS_AUDIO || key))
-            rc = pcmstore_encode(src, c->src_len, c->src_rate_hz, &c->flac, &c->flac_bytes);
-        if (!rc && key) to_cache(cs, c, src, key);
+            rc = pcmstore_encode(src, c->src_len, c->src_rate_hz, &flac, &c->flac_bytes);
+        if (!rc && key) to_cache(cs, c, src, flac, key);
     }
+    if (!rc && flac && cs->mode == CLIPS_AUDIO) rc = spill_put(cs, flac, c->flac_bytes, &c->flac_off);
+    free(flac);
     free(src);
     free(key);
-    if (!rc && cs->mode != CLIPS_AUDIO) { /* measured only: nothing kept */
-        free(c->flac);
-        c->flac = NULL;
-        c->flac_bytes = 0;
-    }
+    if (!rc && cs->mode != CLIPS_AUDIO) c->flac_bytes = 0; /* measured only: nothing kept */
     if (rc) return rc;
     cs->src_bytes += c->src_len * sizeof *src;
     cs->flac_bytes += c->flac_bytes;
@@ -211,7 +324,6 @@ int clipstore_intern_at(struct clipstore *cs, const char *text, int rate_wpm, ui
     if (!rc) rc = append(cs, &c, &got);
     if (rc) {
         free(c.text);
-        free(c.flac);
         return rc;
     }
     if (id) *id = got;
@@ -250,7 +362,7 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     struct clip *c = &cs->clips[id];
     if (c->pcm) return 0;
     /* audio kept only in CLIPS_AUDIO, and only for synthesized clips */
-    if (c->len_frames && !c->flac) return COACH_EINVAL;
+    if (c->len_frames && !c->flac_bytes) return COACH_EINVAL;
     /* At least one float so a prepared clip is never NULL, even when empty
      * (the renderer reads NULL as "not ready"). */
     size_t n = (size_t)c->len_frames;
@@ -259,7 +371,10 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     pcm[0] = 0.0f;
     if (n) {
         int16_t *src = malloc(c->src_len * sizeof *src);
-        int rc = src ? pcmstore_decode(c->flac, c->flac_bytes, src, c->src_len) : COACH_ENOMEM;
+        uint8_t *flac = NULL;
+        int rc = src ? spill_get(cs, c->flac_off, c->flac_bytes, &flac) : COACH_ENOMEM;
+        if (!rc) rc = pcmstore_decode(flac, c->flac_bytes, src, c->src_len);
+        free(flac);
         if (!rc) rc = resample_i16_to_f32(src, c->src_len, c->src_rate_hz, pcm, n, cs->rate_hz);
         /* Same loudness for every clip whatever espeak's level was: its
          * BS.1770 loudness, measured once on the source (loudness.h says
@@ -298,4 +413,14 @@ void clipstore_release(struct clipstore *cs, uint32_t id)
     if (id >= cs->len) return;
     free(cs->clips[id].pcm);
     cs->clips[id].pcm = NULL;
+}
+
+uint64_t clipstore_resident_bytes(const struct clipstore *cs)
+{
+    uint64_t n = cs->cap * sizeof *cs->clips + cs->hash_cap * sizeof *cs->hash + cs->spill_mem_cap;
+    for (size_t i = 0; i < cs->len; i++) {
+        n += strlen(cs->clips[i].text) + 1;
+        if (cs->clips[i].pcm) n += (cs->clips[i].len_frames ? cs->clips[i].len_frames : 1) * sizeof(float);
+    }
+    return n;
 }

@@ -727,14 +727,18 @@ static int check_args(const struct timeline *tl, const struct clipstore *cs,
     return 0;
 }
 
-/* The clip window of an export: one block ahead, each clip kept until its
- * last use (the renderer runs here, so a released clip is freed at once).
+/* The clip window of an export: one block ahead, a clip kept while it is
+ * used again within EXPORT_KEEP_S (the counts of a set) and freed otherwise
+ * (the renderer runs here, so at once): kept to its last use, the numbers
+ * and other reused phrases would stay in memory for the whole export.
  * *slots is the caller's to free, also on failure. 0 or negative, err set. */
+#define EXPORT_KEEP_S 10
+
 static int open_window(struct clipwin *w, clip_slot **slots, const struct timeline *tl,
                        struct clipstore *cs, char *err, size_t err_cap)
 {
     const struct clipwin_policy pol = {.ahead_frames = 2 * EXPORT_BLOCK_FRAMES,
-                                       .keep_frames = CLIPWIN_UNTIL_LAST_USE,
+                                       .keep_frames = (uint64_t)EXPORT_KEEP_S * tl->rate_hz,
                                        /* the limiter reads the mix before a block */
                                        .behind_frames = render_limit_before_frames(tl->rate_hz)};
     size_t nc = tl->n_clips ? tl->n_clips : 1;

@@ -1,10 +1,12 @@
 /* The flite backend (Debian main, flite1-dev): CMU's US English voices
- * slt, rms, awb and kal16, compiled into the binary (no data files to
- * miss). flite makes a whole phrase in one call (it cannot be stopped
+ * slt, rms, awb and kal16, each a shared library of compiled-in tables
+ * (no data files to miss) opened with dlopen only when a profile uses it:
+ * linked in, their relocated tables cost every coach run ~5 MB of memory. flite makes a whole phrase in one call (it cannot be stopped
  * half-way; a phrase is at most a few seconds of work, and the interrupt
  * is looked at before and after), at the voice's own rate (16000 Hz for
  * all four, read from the wave it makes). About 10x slower than espeak-ng. */
 #define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
 #include <flite/flite.h>
 #include <flite/flite_version.h>
 #include <stdbool.h>
@@ -15,11 +17,6 @@
 #include "coach/common.h"
 #include "tts.h"
 
-cst_voice *register_cmu_us_slt(const char *voxdir);
-cst_voice *register_cmu_us_rms(const char *voxdir);
-cst_voice *register_cmu_us_awb(const char *voxdir);
-cst_voice *register_cmu_us_kal16(const char *voxdir);
-
 /* flite's speed at duration_stretch 1, in espeak-ng's words per minute
  * (the same phrase lasts as long as espeak-ng's at 175: measured 6.11 s
  * against 6.16 s), so a profile's 'rate' means the same with either. */
@@ -27,12 +24,11 @@ cst_voice *register_cmu_us_kal16(const char *voxdir);
 
 static const struct {
     const char *name, *about;
-    cst_voice *(*reg)(const char *);
 } voices[] = {
-    {"slt", "female, US English", register_cmu_us_slt},
-    {"rms", "male, US English", register_cmu_us_rms},
-    {"awb", "male, Scottish English", register_cmu_us_awb},
-    {"kal16", "male, US English (diphone)", register_cmu_us_kal16},
+    {"slt", "female, US English"},
+    {"rms", "male, US English"},
+    {"awb", "male, Scottish English"},
+    {"kal16", "male, US English (diphone)"},
 };
 #define N_VOICES (sizeof voices / sizeof *voices)
 
@@ -40,6 +36,21 @@ static const struct {
  * constant tables plus a small feature list. */
 static cst_voice *g_voice[N_VOICES];
 static bool g_inited;
+static bool g_missing; /* the last open failed for want of the voice's library */
+
+/* Voice k from its library (libflite1: libflite_cmu_us_NAME.so.1), or NULL
+ * with *missing set when the library or its entry point is not there. */
+static cst_voice *load_voice(size_t k, bool *missing)
+{
+    char lib[64], sym[64];
+    snprintf(lib, sizeof lib, "libflite_cmu_us_%s.so.1", voices[k].name);
+    snprintf(sym, sizeof sym, "register_cmu_us_%s", voices[k].name);
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL); /* kept open: the voice points into it */
+    cst_voice *(*reg)(const char *) = NULL;
+    if (h) *(void **)&reg = dlsym(h, sym);
+    *missing = !reg;
+    return reg ? reg(NULL) : NULL;
+}
 
 static long find_voice(const char *name)
 {
@@ -65,12 +76,15 @@ static int fl_open(void **state, const char *voice, int pitch, uint32_t *rate_hz
     (void)pitch; /* flite's voices keep their own pitch (speech.h) */
     *state = NULL;
     long k = find_voice(voice);
+    g_missing = false;
     if (k < 0) return COACH_ESPEECH;
     if (!g_inited) {
         flite_init();
         g_inited = true;
     }
-    if (!g_voice[k] && !(g_voice[k] = voices[k].reg(NULL))) return COACH_ENOMEM;
+    bool missing = false;
+    if (!g_voice[k] && !(g_voice[k] = load_voice((size_t)k, &missing)))
+        return (g_missing = missing) ? COACH_ESPEECH : COACH_ENOMEM;
     /* the rate is the wave's: one short word tells it */
     cst_wave *w = flite_text_to_wave("a", g_voice[k]);
     if (!w) return COACH_ESPEECH;
@@ -97,7 +111,10 @@ static int fl_voices(speech_voice_fn fn, void *ctx)
 
 static void fl_explain(int rc, const char *voice, const char *profile, char *buf, size_t cap)
 {
-    if (rc == COACH_ENOMEM)
+    if (rc == COACH_ESPEECH && g_missing && find_voice(voice) >= 0)
+        snprintf(buf, cap, "coach: flite voice %s cannot be loaded (libflite_cmu_us_%s.so.1: %s)",
+                 voice, voice, "install libflite1");
+    else if (rc == COACH_ENOMEM)
         snprintf(buf, cap, "coach: flite cannot start voice %s: out of memory", voice);
     else
         snprintf(buf, cap, "%s: flite has no voice '%s' (it has slt, rms, awb and kal16)", profile,

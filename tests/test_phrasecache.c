@@ -200,9 +200,9 @@ static void test_clipstore(void)
     clipstore_set_mode(&b, CLIPS_LENGTHS);
     b.cache = pc;
     CHECK(clipstore_intern(&b, "Hold it there, breathing slowly.", &id, &len_b) == 0);
-    CHECK(len_b == len_a && b.clips[id].flac == NULL);
+    CHECK(len_b == len_a && b.clips[id].flac_bytes == 0);
     CHECK(clipstore_intern(&b, "And rest.", &id, &len_b) == 0);
-    CHECK(count_entries(dir) == 2 && b.clips[id].flac == NULL);
+    CHECK(count_entries(dir) == 2 && b.clips[id].flac_bytes == 0);
     clipstore_free(&b);
     phrasecache_close(pc);
     speech_close(sp);

@@ -327,9 +327,10 @@ static void test_clipstore(void)
     uint32_t id1 = 99, id2 = 99, id3 = 99, id4 = 99;
     uint64_t len1 = 0, len2 = 0, len3 = 0, len4 = 1;
     CHECK(clipstore_intern(&cs, "Get ready", &id1, &len1) == 0);
-    const uint8_t *src1 = cs.clips[id1].flac;
+    uint64_t src1 = cs.clips[id1].flac_off;
+    CHECK(cs.clips[id1].flac_bytes > 0);
     CHECK(clipstore_intern(&cs, "Get ready", &id2, &len2) == 0);
-    CHECK(id1 == id2 && len1 == len2 && cs.len == 1 && cs.clips[id1].flac == src1);
+    CHECK(id1 == id2 && len1 == len2 && cs.len == 1 && cs.clips[id1].flac_off == src1);
     CHECK(len1 == resample_out_len(cs.clips[id1].src_len, 22050, 48000));
     CHECK(len1 > 48000 / 4 && len1 < 48000 * 3);
     CHECK(clipstore_intern(&cs, "Rest", &id3, &len3) == 0);
@@ -367,7 +368,7 @@ static void test_clipstore(void)
     float *first = malloc(len1 * sizeof *first);
     memcpy(first, p, len1 * sizeof *first);
     clipstore_release(&cs, id1);
-    CHECK(cs.clips[id1].pcm == NULL && cs.clips[id1].flac == src1);
+    CHECK(cs.clips[id1].pcm == NULL && cs.clips[id1].flac_off == src1);
     CHECK(clipstore_prepare(&cs, id1) == 0 && cs.clips[id1].pcm); /* again after release */
     /* the very same samples: heard again after a seek as the first time */
     CHECK(cs.clips[id1].pcm && memcmp(cs.clips[id1].pcm, first, len1 * sizeof *first) == 0);
@@ -385,7 +386,7 @@ static void test_clipstore(void)
     CHECK(clipstore_intern(&lo, "Rest", &lid, &llen) == 0);
     CHECKF(llen > len3 * 9 / 10 && llen < len3 * 11 / 10, "lengths only: %llu vs %llu",
            (unsigned long long)llen, (unsigned long long)len3);
-    CHECK(lo.clips[lid].flac == NULL && lo.flac_bytes == 0 && lo.src_bytes > 0);
+    CHECK(lo.clips[lid].flac_bytes == 0 && lo.flac_bytes == 0 && lo.src_bytes > 0);
     CHECK(clipstore_prepare(&lo, lid) == COACH_EINVAL && lo.clips[lid].pcm == NULL);
     clipstore_free(&lo);
 

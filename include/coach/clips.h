@@ -2,8 +2,10 @@
  * timeline refers to clips by id only). Each distinct text is synthesized
  * once; its length at the output rate is known at once (the planner needs
  * it); the synthesized source is kept for the whole session (synthesizing
- * the text again could give another length), losslessly as FLAC in memory
- * (see pcmstore.h: the same samples in about half the bytes), and its float
+ * the text again could give another length), losslessly as FLAC in a spill
+ * store: an unlinked temporary file under $TMPDIR (in memory only if none
+ * can be made), so the resident memory does not grow with the routine's
+ * length (see pcmstore.h: the same samples in about half the bytes); its float
  * PCM at the output rate is made ("prepared") only when it is about to be
  * heard and dropped after its last use, so memory stays small for long
  * routines. A store can also only measure (check, plan: no audio is kept)
@@ -12,6 +14,7 @@
 #ifndef COACH_CLIPS_H
 #define COACH_CLIPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,9 +29,9 @@ enum clip_mode {
 struct clip {
     char *text;           /* the UTF-8 text spoken (and captioned) */
     int rate_wpm;         /* said at this rate; 0: the voice's own */
-    uint8_t *flac;        /* synthesized PCM at src_rate_hz, silence trimmed, as a
-                             FLAC stream (pcmstore); NULL unless CLIPS_AUDIO */
-    size_t flac_bytes;    /* bytes at flac */
+    uint64_t flac_off;    /* synthesized PCM at src_rate_hz, silence trimmed, as a
+                             FLAC stream (pcmstore) at this offset in the spill store */
+    size_t flac_bytes;    /* its bytes; 0: no source kept (not CLIPS_AUDIO) */
     size_t src_len;       /* frames at src_rate_hz */
     uint32_t src_rate_hz; /* the synthesizer's rate for this clip's voice */
     uint64_t len_frames;  /* frames at the output rate (exact, known at intern) */
@@ -49,6 +52,12 @@ struct clipstore {
     uint64_t src_bytes;   /* int16 bytes of every source synthesized (raw) */
     uint64_t flac_bytes;  /* bytes of every source kept as FLAC */
     struct phrasecache *cache; /* borrowed; NULL: every phrase synthesized */
+    /* The spill store holding the sources' FLAC bytes end to end: */
+    int spill_fd;         /* an unlinked temporary file, if spill_open; -1: none */
+    bool spill_open;      /* tried to open it */
+    uint8_t *spill_mem;   /* the fallback when the file cannot be made or written */
+    size_t spill_mem_cap;
+    uint64_t spill_end;   /* bytes used */
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);
@@ -75,6 +84,9 @@ uint64_t clipstore_len(const struct clipstore *cs, uint32_t id);
 int clipstore_prepare(struct clipstore *cs, uint32_t id);
 /* Frees clips[id].pcm (the source stays, so it can be prepared again). */
 void clipstore_release(struct clipstore *cs, uint32_t id);
+/* Bytes the store holds in memory now (clip records, texts, hash table,
+ * prepared PCM, an in-memory spill): what grows with a routine's length. */
+uint64_t clipstore_resident_bytes(const struct clipstore *cs);
 
 /* The estimate CLIPS_ESTIMATE uses: about 160 words a minute, 65 ms a
  * character (digits read as words), 0 for an empty text. */

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Memory flat in the routine's length (issue 14): `coach export` of a
+# generated routine whose every step says something new (bench/gen_routine.sh)
+# peaks at most 20 MB (GNU time's maximum resident set) for 5 minutes of
+# audio and 25 MB for an hour. Before the clip sources went to the spill
+# store and the flite voices were dlopen'd: 25 MB and 55 MB. Memory, not
+# timing: the bounds hold on a busy machine.
+set -u
+coach=${COACH:?path to coach}
+src=${COACH_SOURCE_DIR:?}
+tmp=${COACH_TEST_TMP:-/tmp}/memory.$$
+case $coach in /*) ;; *) coach=$PWD/$coach ;; esac
+[ -x /usr/bin/time ] || { echo "SKIP: no GNU time (apt-get install time)"; exit 77; }
+rm -rf "$tmp"; mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+export COACH_DATA_DIR="$src" HOME="$tmp/home" XDG_DATA_HOME= XDG_DATA_DIRS=/nonexistent
+export COACH_HISTORY_FILE="$tmp/home/history.tsv"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+for case in "5 20" "60 25"; do
+  set -- $case
+  minutes=$1 limit_mb=$2
+  bash "$src/bench/gen_routine.sh" "$minutes" >"$tmp/r$minutes.ini"
+  if ! timeout 120 /usr/bin/time -f %M -o "$tmp/rss" "$coach" export "$tmp/r$minutes.ini" \
+      -o "$tmp/r$minutes.wav" -q; then
+    bad "export of the $minutes-minute routine failed"
+    continue
+  fi
+  rss_kb=$(tail -n 1 "$tmp/rss")
+  if [ "$rss_kb" -le $((limit_mb * 1024)) ]; then
+    ok "$minutes minutes: peak RSS $((rss_kb / 1024)) MB <= $limit_mb MB"
+  else
+    bad "$minutes minutes: peak RSS $((rss_kb / 1024)) MB > $limit_mb MB"
+  fi
+  rm -f "$tmp/r$minutes.wav"
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
