@@ -33,8 +33,9 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
 fi
 if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the
-  # renderer's instructions with valgrind (callgrind)
-  packages+=(stress-ng valgrind)
+  # renderer's instructions with valgrind (callgrind); bench/timing.sh
+  # subtracts clock readings with bc
+  packages+=(stress-ng valgrind bc)
 fi
 
 missing=()
