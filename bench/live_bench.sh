@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Live playback benchmark (run by hand; figures go in the issue notes).
 #   bash bench/live_bench.sh first-sound      # launch -> first sound, every routine
+#   bash bench/live_bench.sh first-sound-cache [ROUTINE] [RUNS]  # launch -> first
+#                                             # sound, phrase cache filled (warm: the
+#                                             # routine exported once before) vs empty
+#                                             # (cold), median of RUNS (default 7)
 #   bash bench/live_bench.sh long [ROUTINE] [LEVEL]  # whole routine in real time with
 #                                             # both cores busy (stress-ng --cpu 2):
 #                                             # peak RSS, underruns, missed clips
@@ -51,6 +55,42 @@ first-sound)
       lat=$(sed -E 's/.*\(\+([0-9]+) ms device latency\).*/\1/' <<<"$line")
       printf '%-22s %14s %16s\n' "$name#$run" "$ms" "$lat"
     done
+  done
+  ;;
+first-sound-cache)
+  # "first sound" is coach's own measure (--verbose): from main() to the
+  # first non-silent sample handed to the sink's callback; the device
+  # latency the sink reports is printed beside it, not included.
+  routine=${2:-lower-back-relief}
+  runs=${3:-7}
+  start_pulse
+  mkdir -p "$work/warm"
+  XDG_CACHE_HOME=$work/warm "$coach" export "$routine" -o "$work/fill.wav" -q
+  one() { # $1 cache dir -> "first_sound_ms device_latency_ms"
+    XDG_CACHE_HOME=$1 "$coach" play "$routine" --socket "$work/ctl.sock" --verbose </dev/null \
+      >/dev/null 2>"$work/err" &
+    local pid=$!
+    sleep 3
+    "$coach" ctl stop --socket "$work/ctl.sock" >/dev/null 2>&1 || kill "$pid"
+    wait "$pid" || true
+    sed -nE 's/.*first sound (-?[0-9]+) ms after launch \(\+([0-9]+) ms device latency\).*/\1 \2/p' "$work/err"
+  }
+  printf '%-5s %s\n' cache "first sound ms of each run (device latency ms)"
+  for kind in cold warm; do
+    : >"$work/$kind.ms"
+    line=
+    for _ in $(seq "$runs"); do
+      if [ "$kind" = cold ]; then rm -rf "$work/cold"; mkdir "$work/cold"; dir=$work/cold; else dir=$work/warm; fi
+      read -r ms lat < <(one "$dir")
+      echo "$ms $lat" >>"$work/$kind.ms"
+      line+=" $ms($lat)"
+    done
+    printf '%-5s%s\n' "$kind" "$line"
+  done
+  . bench/timing.sh
+  for kind in cold warm; do
+    printf '%s: median first sound %s ms after launch, + %s ms device latency (median of %s runs)\n' \
+      "$kind" "$(cut -d' ' -f1 "$work/$kind.ms" | median)" "$(cut -d' ' -f2 "$work/$kind.ms" | median)" "$runs"
   done
   ;;
 long)
@@ -114,7 +154,7 @@ print(f"{n} tones over {t[-1] - t[0]:.1f} s: error first minute {sum(first)/len(
 PY
   ;;
 *)
-  echo "usage: $0 first-sound | long [ROUTINE] [LEVEL] | renderer [ROUTINE] | drift [ROUTINE]" >&2
+  echo "usage: $0 first-sound | first-sound-cache [ROUTINE] [RUNS] | long [ROUTINE] [LEVEL] | renderer [ROUTINE] | drift [ROUTINE]" >&2
   exit 2
   ;;
 esac

@@ -34,8 +34,9 @@ fi
 if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the
   # renderer's instructions with valgrind (callgrind); docs/PERFORMANCE.md's
-  # export profiles (issue 14) are perf record's
-  packages+=(stress-ng valgrind linux-perf)
+  # export profiles (issue 14) are perf record's; bench/timing.sh subtracts
+  # clock readings with bc
+  packages+=(stress-ng valgrind linux-perf bc)
 fi
 
 missing=()
