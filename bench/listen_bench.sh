@@ -48,19 +48,21 @@ words=(pause resume next back previous repeat where louder softer stop)
 said=("coach pause" "coach continue" "coach next" "coach back" "coach previous"
       "coach repeat" "coach where am I" "coach louder" "coach softer" "coach stop")
 
-# The coach's own sessions: every shipped English routine, as exported.
+# The coach's own sessions: every shipped English routine, as exported
+# by this coach (made again when the binary is newer: a cached export of
+# an older coach is not what it plays now).
 export COACH_DATA_DIR=$here
 sessions=()
 for r in "$here"/routines/*.ini; do
   name=$(basename "$r" .ini)
   case $name in *.*) continue ;; esac # lower-back-relief.de: not an English voice
   f=$out/session-$name.wav
-  [ -s "$f" ] || "$coach" export "$name" -o "$f" >/dev/null
+  [ -s "$f" ] && [ "$f" -nt "$coach" ] || "$coach" export "$name" -o "$f" >/dev/null
   sessions+=("$f")
 done
 bg=$out/session-lower-back-relief.wav
 bg_speech=$out/session-lower-back-relief.vtt # where the coach speaks in $bg
-[ -s "$bg_speech" ] || "$coach" export lower-back-relief -o "$bg" --captions "$bg_speech" >/dev/null
+[ -s "$bg_speech" ] && [ "$bg_speech" -nt "$coach" ] || "$coach" export lower-back-relief -o "$bg" --captions "$bg_speech" >/dev/null
 
 # The commands: two takes per voice.
 voices=()

@@ -11,7 +11,12 @@
  * seconds of audio with a grammar of all the phrases (verify()): it names
  * the phrase said and places its end, and a phrase crammed into too few
  * frames is refused. pocketsphinx's logging is switched off: coach's
- * stderr stays its own. */
+ * stderr stays its own.
+ * [pronounce] gives a word more pronunciations (espeak-ng's "coach" is
+ * heard as T OW CH): the grammar takes them as the dictionary's "(2)"
+ * variants, but the keyword search takes only a word's first one, so each
+ * is also written as a word of its own ("coach_2") and the phrases with it
+ * are searched too, at the same thresholds. */
 #define _POSIX_C_SOURCE 200809L
 #include "coach/spotter.h"
 
@@ -50,12 +55,20 @@
  * its sessions), the ten commands said by seven other voices, slow and
  * fast, took 7.3-18.8 (bench/listen_bench.sh, docs/PERFORMANCE.md). */
 #define MIN_PHONE_FRAMES 7.0
+#define MAX_PRONS 16 /* [pronounce] lines */
 
 struct phrase {
     char text[64];     /* "coach pause": single spaces, lower case */
     enum ctl_cmd cmd;
     double threshold;  /* pocketsphinx's keyword threshold */
     int line;          /* where it is in the listen file */
+};
+
+struct pron {
+    char word[32];    /* a word of the phrases */
+    char phones[128]; /* "T OW CH" */
+    double stricter;  /* its phrases' thresholds times this (>= 1) */
+    int line;
 };
 
 struct listen_file {
@@ -65,6 +78,8 @@ struct listen_file {
     int phone_loop_line;
     struct phrase ph[MAX_PHRASES];
     size_t n;
+    struct pron pr[MAX_PRONS];
+    size_t n_pr;
     const char *section; /* the known section we are in, or NULL */
     struct ini_lines *lines;
 };
@@ -120,6 +135,58 @@ static int norm_phrase(const char *in, char *out, size_t cap, const char **why)
     return 0;
 }
 
+/* [pronounce]: word = PHONES (the model's phones, upper case) */
+static int on_pron(struct listen_file *F, const char *name, const char *value, int line)
+{
+    struct ini_lines *L = F->lines;
+    struct pron r = {.line = line, .stricter = 1};
+    size_t wl = strlen(name), o = 0;
+    bool ok = wl > 0 && wl < sizeof r.word;
+    for (size_t i = 0; ok && i < wl; i++) ok = word_char(tolower((unsigned char)name[i]));
+    if (!ok) {
+        ini_lines_error(L, line, "'%s': a word of letters a-z and ' (at most %zu)", ini_lines_quote(L, name, wl),
+                        sizeof r.word - 1);
+        return 0;
+    }
+    for (size_t i = 0; i < wl; i++) r.word[i] = (char)tolower((unsigned char)name[i]);
+    char phones[160];
+    ok = ok && snprintf(phones, sizeof phones, "%s", value) < (int)sizeof phones;
+    char *last = strrchr(phones, ' ');
+    if (last && isdigit((unsigned char)last[1])) { /* "T OW CH 1e5": stricter thresholds */
+        char *end = NULL;
+        errno = 0;
+        r.stricter = strtod(last + 1, &end);
+        if (errno || *end || !(r.stricter >= 1)) {
+            ini_lines_error(L, line, "'%s': the factor after the phones must be a number of at least 1", last + 1);
+            return 0;
+        }
+        *last = 0;
+    }
+    for (const char *v = phones; *v && ok; v++) {
+        if (*v == ' ' || *v == '\t') {
+            if (o && r.phones[o - 1] != ' ') r.phones[o++] = ' ';
+        } else if (*v >= 'A' && *v <= 'Z') {
+            r.phones[o++] = *v;
+        } else {
+            ok = false;
+        }
+        if (o + 2 >= sizeof r.phones) ok = false;
+    }
+    while (o && r.phones[o - 1] == ' ') o--;
+    r.phones[o] = 0;
+    if (!ok || !o) {
+        ini_lines_error(L, line, "'%s' is not a pronunciation: the model's phones in upper case, like K OW CH",
+                        ini_lines_quote(L, value, strlen(value)));
+        return 0;
+    }
+    if (F->n_pr == MAX_PRONS) {
+        ini_lines_error(L, line, "more than %d pronunciations", MAX_PRONS);
+        return 0;
+    }
+    F->pr[F->n_pr++] = r;
+    return 0;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
     struct listen_file *F = user;
@@ -163,6 +230,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         *dst_line = line;
         return 0;
     }
+    if (strcmp(F->section, "pronounce") == 0) return on_pron(F, name, value, line);
     /* [commands]: phrase = command threshold */
     struct phrase p = {.line = line};
     const char *why;
@@ -231,9 +299,11 @@ static void on_section(void *user, const char *name)
         F->section = "listen";
     else if (strcmp(name, "commands") == 0)
         F->section = "commands";
+    else if (strcmp(name, "pronounce") == 0)
+        F->section = "pronounce";
     else
-        ini_lines_error(F->lines, ini_lines_current(F->lines), "unknown section [%s] (listen, commands)",
-                        name);
+        ini_lines_error(F->lines, ini_lines_current(F->lines),
+                        "unknown section [%s] (listen, commands, pronounce)", name);
 }
 
 /* The first message of d into err, with a count of the others. */
@@ -356,7 +426,38 @@ static int write_dict(const struct listen_file *F, const char *lf_path, const ch
                           words[k], dict);
             return COACH_EINVAL;
         }
+    /* [pronounce]: a "(N)" variant for the grammar, a word of its own for kws */
+    for (size_t r = 0; r < F->n_pr; r++) {
+        const struct pron *pr = &F->pr[r];
+        bool known = false;
+        for (size_t k = 0; k < nw && !known; k++) known = strcmp(words[k], pr->word) == 0;
+        if (!known) {
+            coach_set_err(err, cap, "%s:%d: '%s' is not a word of the phrases", lf_path, pr->line, pr->word);
+            return COACH_EINVAL;
+        }
+        fprintf(out, "%s(%zu) %s\n%s_%zu %s\n", pr->word, r + 100, pr->phones, pr->word, r + 2, pr->phones);
+    }
     return 0;
+}
+
+/* Writes phrase p to the keyword list, then its variants with each
+ * [pronounce] word in place of the word it says (see the top). */
+static void write_kws(const struct listen_file *F, const struct phrase *p, FILE *out)
+{
+    fprintf(out, "%s /%g/\n", p->text, p->threshold);
+    for (size_t r = 0; r < F->n_pr; r++) {
+        char store[64], line[256] = "";
+        bool has = false;
+        size_t o = 0;
+        strcpy(store, p->text);
+        for (char *t = strtok(store, " "); t; t = strtok(NULL, " ")) {
+            bool is = strcmp(t, F->pr[r].word) == 0;
+            has |= is;
+            o += (size_t)snprintf(line + o, sizeof line - o, is ? "%s%s_%zu" : "%s%s", o ? " " : "", t, r + 2);
+        }
+        double t = p->threshold * F->pr[r].stricter;
+        if (has) fprintf(out, "%s /%g/\n", line, t < 1 ? t : 1);
+    }
 }
 
 /* The second decoder (see verify()): a grammar of the phrases, on the
@@ -416,7 +517,7 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
     if (!rc && !(df = temp_file(dict_name, sizeof dict_name, err, err_cap))) rc = COACH_EIO;
     if (!rc) rc = write_dict(F, listen_file, dict, df, err, err_cap);
     if (!rc)
-        for (size_t i = 0; i < F->n; i++) fprintf(kf, "%s /%g/\n", F->ph[i].text, F->ph[i].threshold);
+        for (size_t i = 0; i < F->n; i++) write_kws(F, &F->ph[i], kf);
     if (kf && fclose(kf) != 0 && !rc) {
         coach_set_err(err, err_cap, "cannot write %s: %s", kws_name, strerror(errno));
         rc = COACH_EIO;

@@ -3,8 +3,10 @@
  * commands spoken by a voice that is not the coach's (flite's slt,
  * synthesized now: skipped without flite) is heard as that command, and
  * the coach's own speech (an export of routines/warm-up.ini at 16 kHz)
- * gives no hit. */
+ * gives no hit; espeak-ng's "coach stop" is heard through the listen
+ * file's [pronounce]. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "coach/catalog.h"
 #include "coach/common.h"
 #include "coach/export.h"
+#include "coach/resample.h"
 #include "coach/session.h"
 #include "coach/spotter.h"
 #include "testutil.h"
@@ -91,6 +94,15 @@ static void test_errors(void)
         "no 'dict'");
     bad("unknown.ini", HEAD "coach pause = pause 1e-30\ncoach zorbflux = stop 1e-30\n", COACH_EINVAL, 6,
         "'zorbflux' is not in the dictionary");
+    /* [pronounce]: more pronunciations of the phrases' words */
+    bad("pron.ini", HEAD "coach pause = pause 1e-30\n[pronounce]\ncoach = t ow ch\n", COACH_EINVAL, 7,
+        "'t ow ch' is not a pronunciation");
+    bad("pronw.ini", HEAD "coach pause = pause 1e-30\n[pronounce]\nco-ach = T OW CH\n", COACH_EINVAL, 7,
+        "a word of letters");
+    bad("pronx.ini", HEAD "coach pause = pause 1e-30\n[pronounce]\nzebra = Z IY B R AH\n", COACH_EINVAL, 7,
+        "'zebra' is not a word of the phrases");
+    bad("pronf.ini", HEAD "coach pause = pause 1e-30\n[pronounce]\ncoach = T OW CH 0.5\n", COACH_EINVAL, 7,
+        "the factor after the phones must be a number of at least 1");
     /* no model: said with the package to install */
     const char *p = put("model.ini", "[listen]\nmodel = /nonexistent/en-us\ndict = en-us/cmudict-en-us.dict\n"
                                      "[commands]\ncoach pause = pause 1e-30\n");
@@ -241,6 +253,45 @@ static void test_commands(struct spotter *s)
     }
 }
 
+static int have_espeak(void)
+{
+    int rc = system("espeak-ng --version >/dev/null 2>&1");
+    return rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
+}
+
+/* espeak-ng's en+m7 "coach stop" (its "coach" is heard as T OW CH: the
+ * keyword search missed it with the dictionary's K OW CH alone; the
+ * listen file's [pronounce] adds it) is heard, as itself. */
+static void test_espeak(struct spotter *s)
+{
+    char wav[4200], cmd[8600];
+    snprintf(wav, sizeof wav, "%s/espeak-stop.wav", tmp);
+    snprintf(cmd, sizeof cmd, "espeak-ng -v en+m7 -s 175 -w '%s' 'coach stop'", wav);
+    CHECKF(system(cmd) == 0, "%s", cmd);
+    SF_INFO info = {0};
+    SNDFILE *f = sf_open(wav, SFM_READ, &info);
+    CHECKF(f && info.channels == 1 && info.frames > 0, "%s: not mono", wav);
+    if (!f) return;
+    size_t n = (size_t)info.frames, pad = SPOTTER_RATE_HZ / 2;
+    int16_t *in = malloc(n * sizeof *in);
+    size_t m = resample_out_len(n, (uint32_t)info.samplerate, SPOTTER_RATE_HZ);
+    float *x = malloc(m * sizeof *x);
+    int16_t *pcm = calloc(pad + m + pad, sizeof *pcm);
+    CHECK(in && x && pcm);
+    if (in && x && pcm && sf_readf_short(f, in, info.frames) == info.frames &&
+        resample_i16_to_f32(in, n, (uint32_t)info.samplerate, x, m, SPOTTER_RATE_HZ) == 0) {
+        for (size_t i = 0; i < m; i++) pcm[pad + i] = (int16_t)lrintf(x[i] * 32767.0f);
+        struct spotter_hit h = {0};
+        int hits = feed_all(s, pcm, pad + m + pad, &h);
+        CHECKF(hits == 1 && h.cmd == CTL_STOP, "espeak-ng en+m7 'coach stop': %d hits, the first '%s'", hits,
+               h.phrase);
+    }
+    sf_close(f);
+    free(in);
+    free(x);
+    free(pcm);
+}
+
 /* The coach's own session, exported at 16 kHz, is never a command. */
 static void test_own_speech(struct spotter *s)
 {
@@ -299,6 +350,10 @@ int main(void)
     } else {
         printf("skip: no flite: the commands are not spoken\n");
     }
+    if (have_espeak())
+        test_espeak(s);
+    else
+        printf("skip: no espeak-ng: its voice is not heard\n");
     spotter_close(s);
     /* a spotter of its own: a miss or a hit here is the coach's speech's */
     s = NULL;
