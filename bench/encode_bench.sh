@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Render + encode benchmark (issue 14): two coach builds side by side with
-# farm-bench (medians, A/B paired run by run), per format, for one routine
-# and for `export --all` of every routine.
+# Render + encode benchmark (issue 14): two coach builds side by side,
+# whole-process wall times run in turn A B A B (bench/timing.sh: medians,
+# the ratio taken pair by pair), per format, for one routine and for
+# `export --all` of every routine. RUNS=N pairs (default 5; 3 for --all).
 #   bash bench/encode_bench.sh BEFORE_COACH [AFTER_COACH] [FORMATS] [ROUTINE]
 # BEFORE_COACH: a build of the old code (e.g. git worktree add /tmp/old
 # <commit> && cmake -S /tmp/old -B /tmp/old/build && cmake --build
@@ -15,18 +16,22 @@ before=${1:?usage: bash bench/encode_bench.sh BEFORE_COACH [AFTER_COACH] [FORMAT
 after=${2:-./build/coach}
 formats=${3:-wav flac mp3 opus}
 routine=${4:-lower-back-relief}
-command -v farm-bench >/dev/null || { echo "needs farm-bench" >&2; exit 1; }
+. bench/timing.sh
 case $before in /*) ;; *) before=$PWD/$before ;; esac
 case $after in /*) ;; *) after=$PWD/$after ;; esac
 out=$(mktemp -d /tmp/encode_bench.XXXXXX)
+work=$out
 trap 'rm -rf "$out"' EXIT
 export COACH_DATA_DIR=$PWD
 echo "before: $before"
 echo "after:  $after"
 for fmt in $formats; do
   echo "== $routine, $fmt (A = after, B = before)"
-  farm-bench -n 5 --timeout 600 --vs "$before export $routine -q -o $out/b.$fmt" \
-    -- "$after" export "$routine" -q -o "$out/a.$fmt"
+  runs=${RUNS:-5}
+  read -r ta tb ratio < <(paired_of "$after" export "$routine" -q -o "$out/a.$fmt" \
+    -- "$before" export "$routine" -q -o "$out/b.$fmt")
+  printf 'wall s: after %.3f, before %.3f, after/before %.3f (median of %d pairs)\n' \
+    "$ta" "$tb" "$ratio" "$runs"
   # the same samples (Ogg and Opus streams differ in their random serial
   # number only; WAV, FLAC and MP3 are byte-identical)
   if [ "$fmt" = wav ] || [ "$fmt" = flac ] || [ "$fmt" = mp3 ]; then
@@ -37,7 +42,10 @@ done
 for fmt in $formats; do
   echo "== export --all, $fmt (A = after, B = before)"
   mkdir -p "$out/a" "$out/b"
-  farm-bench -n 3 --timeout 1800 --vs "$before export --all $out/b --format $fmt -q" \
-    -- "$after" export --all "$out/a" --format "$fmt" -q
+  runs=${RUNS:-3}
+  read -r ta tb ratio < <(paired_of "$after" export --all "$out/a" --format "$fmt" -q \
+    -- "$before" export --all "$out/b" --format "$fmt" -q)
+  printf 'wall s: after %.3f, before %.3f, after/before %.3f (median of %d pairs)\n' \
+    "$ta" "$tb" "$ratio" "$runs"
   rm -rf "$out/a" "$out/b"
 done

@@ -2,7 +2,7 @@
 # Voices (issue 13): for each engine and voice, the synthesis speed (x real
 # time), the first-phrase latency and the word error rate of an independent
 # recognizer (pocketsphinx, generic US English model) on the shipped
-# English routines' phrases; then the whole-process timings with farm-bench
+# English routines' phrases; then the whole-process timings (bench/timing.sh, medians)
 # where it is installed. Run by hand (not a test):
 #
 #   bash scripts/setup.sh --bench && bash scripts/build.sh
@@ -42,15 +42,15 @@ echo "phrases: $(wc -l <"$out/phrases.txt") of $total distinct phrases of the En
 
 # Whole process, from outside: a one-phrase export (start-up, opening the
 # voice, the first phrase, writing) and the breathing routine's export.
-if command -v farm-bench >/dev/null; then
-  printf '[routine]\ntitle = Latency\n\n[say one]\ntext = Lie on your back with your knees bent.\n' \
-    >"$out/one.ini"
-  for v in en-us en-us-slt en-us-rms en-us-kal16; do
-    echo "== one phrase, --voice $v"
-    farm-bench -n 5 -- "$coach" export "$out/one.ini" --voice "$v" --format wav -o "$out/one-$v.wav" \
-      | tee "$out/farm-one-$v.txt"
-    echo "== breathing (8 min 31 s), --voice $v"
-    farm-bench -n 3 --timeout 300 -- "$coach" export breathing --voice "$v" --format wav \
-      -o "$out/breathing-$v.wav" | tee "$out/farm-breathing-$v.txt"
-  done
-fi
+work=$out
+. "$here/bench/timing.sh"
+printf '[routine]\ntitle = Latency\n\n[say one]\ntext = Lie on your back with your knees bent.\n' \
+  >"$out/one.ini"
+for v in en-us en-us-slt en-us-rms en-us-kal16; do
+  runs=5
+  t=$(median_of "$coach" export "$out/one.ini" --voice "$v" --format wav -o "$out/one-$v.wav" --no-cache)
+  echo "one phrase, --voice $v: median wall $t s of $runs runs" | tee "$out/one-$v.txt"
+  runs=3
+  t=$(median_of "$coach" export breathing --voice "$v" --format wav -o "$out/breathing-$v.wav" --no-cache)
+  echo "breathing (8 min 31 s), --voice $v: median wall $t s of $runs runs" | tee "$out/breathing-$v.txt"
+done
