@@ -9,7 +9,8 @@
 # /tmp/old/build); AFTER_COACH defaults to ./build/coach; FORMATS defaults
 # to "wav flac mp3 opus"; ROUTINE to lower-back-relief. ALL=0 skips the
 # every-routine runs (MP3 and Opus take about a minute a run).
-# The ratio printed is AFTER / BEFORE: below 1 is faster.
+# The ratio printed is AFTER / BEFORE: below 1 is faster. AFTER runs with
+# a warm phrase cache of its own (NO_CACHE=1: --no-cache, cold).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 before=${1:?usage: bash bench/encode_bench.sh BEFORE_COACH [AFTER_COACH] [FORMATS] [ROUTINE]}
@@ -22,13 +23,19 @@ case $after in /*) ;; *) after=$PWD/$after ;; esac
 out=$(mktemp -d /tmp/encode_bench.XXXXXX)
 work=$out
 trap 'rm -rf "$out"' EXIT
+# the new build's phrase cache: its own, filled by one untimed export of the
+# routine (timed runs are warm); never the user's ~/.cache
+export XDG_CACHE_HOME=$out/cache
+nc=()
+[ "${NO_CACHE:-0}" = 1 ] && nc=(--no-cache)
 export COACH_DATA_DIR=$PWD
 echo "before: $before"
 echo "after:  $after"
 for fmt in $formats; do
   echo "== $routine, $fmt (A = after, B = before)"
   runs=${RUNS:-5}
-  read -r ta tb ratio < <(paired_of "$after" export "$routine" -q -o "$out/a.$fmt" \
+  "$after" export "$routine" -q -o "$out/a.$fmt"
+  read -r ta tb ratio < <(paired_of "$after" export "$routine" "${nc[@]}" -q -o "$out/a.$fmt" \
     -- "$before" export "$routine" -q -o "$out/b.$fmt")
   printf 'wall s: after %.3f, before %.3f, after/before %.3f (median of %d pairs)\n' \
     "$ta" "$tb" "$ratio" "$runs"
@@ -43,7 +50,7 @@ for fmt in $formats; do
   echo "== export --all, $fmt (A = after, B = before)"
   mkdir -p "$out/a" "$out/b"
   runs=${RUNS:-3}
-  read -r ta tb ratio < <(paired_of "$after" export --all "$out/a" --format "$fmt" -q \
+  read -r ta tb ratio < <(paired_of "$after" export --all "$out/a" "${nc[@]}" --format "$fmt" -q \
     -- "$before" export --all "$out/b" --format "$fmt" -q)
   printf 'wall s: after %.3f, before %.3f, after/before %.3f (median of %d pairs)\n' \
     "$ta" "$tb" "$ratio" "$runs"
