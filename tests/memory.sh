@@ -11,6 +11,12 @@ src=${COACH_SOURCE_DIR:?}
 tmp=${COACH_TEST_TMP:-/tmp}/memory.$$
 case $coach in /*) ;; *) coach=$PWD/$coach ;; esac
 [ -x /usr/bin/time ] || { echo "SKIP: no GNU time (apt-get install time)"; exit 77; }
+# A sanitizer build's runtime alone (shadow memory, quarantine) is over
+# 100 MB: the bounds are for the real program.
+if grep -qa -e __asan_init -e __tsan_init -e __msan_init "$coach"; then
+  echo "SKIP: a sanitizer build (peak RSS is the sanitizer's)"
+  exit 77
+fi
 rm -rf "$tmp"; mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 export COACH_DATA_DIR="$src" HOME="$tmp/home" XDG_DATA_HOME= XDG_DATA_DIRS=/nonexistent
