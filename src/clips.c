@@ -4,14 +4,13 @@
  * FLAC stream (pcmstore; ~44 KB per second of speech raw at 22050 Hz: 17 MB
  * for the 143 phrases of a 32-minute routine, 56 % of that as FLAC) in the
  * spill store, an unlinked temporary file read back with pread, so that the
- * resident memory stays flat however long the routine is; preparing decodes it and makes the normalized float PCM at the
- * output rate just before a clip is heard, and releasing drops that PCM
- * again. In the measuring and estimating modes no audio is kept and nothing
+ * resident memory stays flat however long the routine is; preparing decodes
+ * it and makes the normalized float PCM at the output rate just before a
+ * clip is heard, and releasing drops that PCM again. In the measuring and estimating modes no audio is kept and nothing
  * can be prepared. */
 #define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "coach/clips.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -98,31 +97,14 @@ static int spill_to_memory(struct clipstore *cs)
     size_t cap = cs->spill_end > (1 << 16) ? (size_t)cs->spill_end : 1 << 16;
     uint8_t *p = malloc(cap);
     if (!p) return COACH_ENOMEM;
-    for (size_t done = 0; done < cs->spill_end;) {
-        ssize_t r = pread(cs->spill_fd, p + done, (size_t)cs->spill_end - done, (off_t)done);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            free(p);
-            return COACH_EIO;
-        }
-        done += (size_t)r;
+    if (coach_read_at(cs->spill_fd, p, (size_t)cs->spill_end, 0)) {
+        free(p);
+        return COACH_EIO;
     }
     if (cs->spill_fd >= 0) close(cs->spill_fd);
     cs->spill_fd = -1;
     cs->spill_mem = p;
     cs->spill_mem_cap = cap;
-    return 0;
-}
-
-/* Appends n bytes at the end of the temporary file; 0 or COACH_EIO. */
-static int spill_write(struct clipstore *cs, const uint8_t *bytes, size_t n)
-{
-    for (size_t done = 0; done < n;) {
-        ssize_t w = pwrite(cs->spill_fd, bytes + done, n - done, (off_t)(cs->spill_end + done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return COACH_EIO;
-        done += (size_t)w;
-    }
     return 0;
 }
 
@@ -135,7 +117,7 @@ static int spill_put(struct clipstore *cs, const uint8_t *bytes, size_t n, uint6
         cs->spill_fd = spill_file();
         cs->spill_open = true;
     }
-    if (!cs->spill_mem && (cs->spill_fd < 0 || spill_write(cs, bytes, n) != 0)) {
+    if (!cs->spill_mem && (cs->spill_fd < 0 || coach_write_at(cs->spill_fd, bytes, n, cs->spill_end) != 0)) {
         int rc = spill_to_memory(cs);
         if (rc) return rc;
     }
@@ -162,16 +144,10 @@ static int spill_get(const struct clipstore *cs, uint64_t off, size_t n, uint8_t
     if (!p) return COACH_ENOMEM;
     if (cs->spill_mem)
         memcpy(p, cs->spill_mem + off, n);
-    else
-        for (size_t done = 0; done < n;) {
-            ssize_t r = pread(cs->spill_fd, p + done, n - done, (off_t)(off + done));
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) {
-                free(p);
-                return COACH_EIO;
-            }
-            done += (size_t)r;
-        }
+    else if (coach_read_at(cs->spill_fd, p, n, off)) {
+        free(p);
+        return COACH_EIO;
+    }
     *out = p;
     return 0;
 }

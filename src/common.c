@@ -1,4 +1,4 @@
-/* Error strings and the few string helpers every module uses. */
+/* Error strings and the few string and I/O helpers every module uses. */
 #define _POSIX_C_SOURCE 200809L
 #include "coach/common.h"
 
@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *coach_strerror(int err)
 {
@@ -77,4 +79,28 @@ void coach_set_err(char *err, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, cap, fmt, ap);
     va_end(ap);
+}
+
+int coach_read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) errno = 0;
+        if (r <= 0) return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+int coach_write_at(int fd, const void *buf, size_t n, uint64_t off)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w == 0) errno = 0;
+        if (w <= 0) return -1;
+        done += (size_t)w;
+    }
+    return 0;
 }

@@ -3,12 +3,13 @@
  * Opus, MP3). Speech clips are prepared one block ahead of their first use
  * and released after their last, so memory stays flat however long the
  * routine is. The renderer runs on the calling thread, libsndfile's
- * encoder on a second one, a few blocks behind (blockq.h). The file is written under a hidden temporary name in the
- * target's directory, synced, and renamed into place: a failure or a cancel
- * removes the temporary file and never touches an existing target. The
- * chapters go inside, so players can jump between steps: a WAV gets a cue
- * point per chapter, the other formats named chapters and tags (tags.h)
- * written into the temporary file before the rename.
+ * encoder on a second one, a few blocks behind (blockq.h). The file is
+ * written under a hidden temporary name in the target's directory, synced,
+ * and renamed into place: a failure or a cancel removes the temporary file
+ * and never touches an existing target. The chapters go inside, so players
+ * can jump between steps: a WAV gets a cue point per chapter, the other
+ * formats named chapters and tags (tags.h) written into the temporary file
+ * before the rename.
  * Sidecar text files (captions, chapter lists) share the temporary-file and
  * rename machinery. A set of targets is locked for one coach at a time
  * (export_lock), which also removes the temporary files that a killed

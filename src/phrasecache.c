@@ -148,30 +148,6 @@ static uint64_t checksum(const uint8_t *header, const char *key, size_t key_len,
     return fnv64(h, flac, flac_bytes);
 }
 
-static int read_all(int fd, uint8_t *buf, size_t n)
-{
-    while (n) {
-        ssize_t got = read(fd, buf, n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) return -1;
-        buf += got;
-        n -= (size_t)got;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t n)
-{
-    while (n) {
-        ssize_t put = write(fd, buf, n);
-        if (put < 0 && errno == EINTR) continue;
-        if (put <= 0) return -1;
-        buf += put;
-        n -= (size_t)put;
-    }
-    return 0;
-}
-
 int phrasecache_get(struct phrasecache *pc, const char *key, struct phrase_entry *e)
 {
     memset(e, 0, sizeof *e);
@@ -194,7 +170,7 @@ int phrasecache_get(struct phrasecache *pc, const char *key, struct phrase_entry
         rc = COACH_ENOMEM;
         goto out;
     }
-    if (read_all(fd, buf, size)) goto out;
+    if (coach_read_at(fd, buf, size, 0)) goto out;
     uint64_t flac_bytes = get64(buf + 32);
     if (memcmp(buf, magic, 8) || get32(buf + 8) != PHRASECACHE_FORMAT ||
         get32(buf + 12) != key_len || flac_bytes != size - HEADER_BYTES - key_len ||
@@ -385,8 +361,9 @@ int phrasecache_put(struct phrasecache *pc, const char *key, const struct phrase
     }
     if (!rc) {
         int err = 0;
-        if (write_all(fd, header, HEADER_BYTES) || write_all(fd, (const uint8_t *)key, key_len) ||
-            write_all(fd, e->flac, e->flac_bytes))
+        if (coach_write_at(fd, header, HEADER_BYTES, 0) ||
+            coach_write_at(fd, key, key_len, HEADER_BYTES) ||
+            coach_write_at(fd, e->flac, e->flac_bytes, HEADER_BYTES + key_len))
             err = errno ? errno : EIO;
         if (close(fd) && !err) err = errno;
         if (!err && rename(tmp, path)) err = errno;

@@ -1,9 +1,10 @@
 /* The flite backend (Debian main, flite1-dev): CMU's US English voices
  * slt, rms, awb and kal16, each a shared library of compiled-in tables
  * (no data files to miss) opened with dlopen only when a profile uses it:
- * linked in, their relocated tables cost every coach run ~5 MB of memory. flite makes a whole phrase in one call (it cannot be stopped
- * half-way; a phrase is at most a few seconds of work, and the interrupt
- * is looked at before and after), at the voice's own rate (16000 Hz for
+ * linked in, their relocated tables cost every coach run ~5 MB of memory.
+ * flite makes a whole phrase in one call (it cannot be stopped half-way; a
+ * phrase is at most a few seconds of work, and the interrupt is looked at
+ * before and after), at the voice's own rate (16000 Hz for
  * all four, read from the wave it makes). About 10x slower than espeak-ng. */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>

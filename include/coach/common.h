@@ -43,5 +43,10 @@ void coach_set_err(char *err, size_t cap, const char *fmt, ...) __attribute__((f
 /* 1 if the extension of path's base name (from its last dot) is ext
  * (".vtt": lower case, dot included), ignoring ASCII case; else 0. */
 int coach_path_has_ext(const char *path, const char *ext);
+/* Reads / writes exactly n bytes of fd at byte offset off (pread/pwrite,
+ * retried after EINTR and short transfers). 0, or -1 with errno set (0 at
+ * an end of file reached first). */
+int coach_read_at(int fd, void *buf, size_t n, uint64_t off);
+int coach_write_at(int fd, const void *buf, size_t n, uint64_t off);
 
 #endif
