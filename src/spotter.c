@@ -16,7 +16,11 @@
  * heard as T OW CH): the grammar takes them as the dictionary's "(2)"
  * variants, but the keyword search takes only a word's first one, so each
  * is also written as a word of its own ("coach_2") and the phrases with it
- * are searched too, at the same thresholds. */
+ * are searched too, at the same thresholds.
+ * pocketsphinx (with sphinxbase and the BLAS, LAPACK, gfortran and OpenMP
+ * runtimes under it: 1.3 MB resident once loaded) is opened with dlopen
+ * by the first spotter_open, so that export, check, plan and a play
+ * without --listen go without it. */
 #define _POSIX_C_SOURCE 200809L
 #include "coach/spotter.h"
 
@@ -29,12 +33,64 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
 
 #include "coach/common.h"
 #include "coach/diag.h"
 #include "coach/inireader.h"
+
+/* Every function of pocketsphinx and sphinxbase the spotter calls, looked
+ * up by load_pocketsphinx(); the names below then call through it. */
+#define PS_FUNCS(X)                                                                              \
+    X(cmd_ln_init) X(cmd_ln_free_r) X(err_set_logfp) X(ps_args) X(ps_init) X(ps_free)            \
+    X(ps_set_jsgf_string) X(ps_set_search) X(ps_start_utt) X(ps_end_utt) X(ps_process_raw)       \
+    X(ps_get_hyp) X(ps_seg_iter) X(ps_seg_next) X(ps_seg_frames) X(ps_seg_word)                  \
+    X(ps_lookup_word) X(ps_get_in_speech)
+#define PS_FIELD(f) __typeof__(&f) f;
+static struct {
+    PS_FUNCS(PS_FIELD)
+} psapi;
+#undef PS_FIELD
+static bool psapi_loaded;
+
+/* 0, or COACH_ESPEECH with err set when the libraries are missing. */
+static int load_pocketsphinx(char *err, size_t cap)
+{
+    if (psapi_loaded) return 0;
+    void *h = dlopen("libpocketsphinx.so.3", RTLD_NOW | RTLD_LOCAL); /* kept open */
+    bool all = h != NULL;
+#define PS_LOOKUP(f) all = all && (*(void **)&psapi.f = dlsym(h, #f)) != NULL;
+    PS_FUNCS(PS_LOOKUP)
+#undef PS_LOOKUP
+    if (!all) {
+        coach_set_err(err, cap, "pocketsphinx cannot be loaded (%s); install libpocketsphinx3",
+                      h ? "a function is missing" : dlerror());
+        return COACH_ESPEECH;
+    }
+    psapi_loaded = true;
+    return 0;
+}
+
+#define cmd_ln_init psapi.cmd_ln_init
+#define cmd_ln_free_r psapi.cmd_ln_free_r
+#define err_set_logfp psapi.err_set_logfp
+#define ps_args psapi.ps_args
+#define ps_init psapi.ps_init
+#define ps_free psapi.ps_free
+#define ps_set_jsgf_string psapi.ps_set_jsgf_string
+#define ps_set_search psapi.ps_set_search
+#define ps_start_utt psapi.ps_start_utt
+#define ps_end_utt psapi.ps_end_utt
+#define ps_process_raw psapi.ps_process_raw
+#define ps_get_hyp psapi.ps_get_hyp
+#define ps_seg_iter psapi.ps_seg_iter
+#define ps_seg_next psapi.ps_seg_next
+#define ps_seg_frames psapi.ps_seg_frames
+#define ps_seg_word psapi.ps_seg_word
+#define ps_lookup_word psapi.ps_lookup_word
+#define ps_get_in_speech psapi.ps_get_in_speech
 
 #ifndef COACH_PS_MODELDIR
 #define COACH_PS_MODELDIR "/usr/share/pocketsphinx/model"
@@ -490,6 +546,8 @@ static int open_check(struct spotter *s, const struct listen_file *F, const char
 int spotter_open(struct spotter **out, const char *listen_file, char *err, size_t err_cap)
 {
     *out = NULL;
+    int loaded = load_pocketsphinx(err, err_cap);
+    if (loaded) return loaded;
     err_set_logfp(NULL); /* before anything of sphinxbase can speak */
     struct listen_file *F = calloc(1, sizeof *F);
     struct spotter *s = calloc(1, sizeof *s);
