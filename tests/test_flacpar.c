@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -316,6 +317,72 @@ static void test_write_error(const char *dir)
     free(x);
 }
 
+struct drain {
+    int fd;
+    unsigned char *d;
+    size_t len, cap;
+};
+
+static void *drain(void *arg)
+{
+    struct drain *r = arg;
+    for (;;) {
+        if (r->len == r->cap) {
+            r->cap = r->cap ? 2 * r->cap : 1 << 16;
+            r->d = realloc(r->d, r->cap);
+        }
+        ssize_t n = read(r->fd, r->d + r->len, r->cap - r->len);
+        if (n <= 0) break;
+        r->len += (size_t)n;
+    }
+    return NULL;
+}
+
+/* Into a pipe: written in order, STREAMINFO up front with the length and
+ * no MD5 or frame sizes, the frames the same as in the file. */
+static void test_stream(const char *dir, int flac_tool)
+{
+    const size_t n = 3 * CHUNK + 999;
+    float *x = programme(n, 2);
+    char file[4096], piped[4096];
+    snprintf(file, sizeof file, "%s/stream-ref.flac", dir);
+    snprintf(piped, sizeof piped, "%s/stream.flac", dir);
+    CHECK(write_par(file, x, n, 2, 3, 8192, NULL) == 0);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    struct drain r = {.fd = fds[0]};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, drain, &r) == 0);
+    struct flacpar *p = NULL;
+    const struct flacpar_opts o = {.rate_hz = RATE, .channels = 2, .workers = 3, .title = TITLE,
+                                   .artist = ARTIST, .comment = COMMENT, .stream = 1,
+                                   .stream_frames = n};
+    char err[256];
+    CHECK(flacpar_open(&p, fds[1], &o, err, sizeof err) == 0);
+    for (size_t done = 0; p && done < n; done += 8192)
+        CHECK(flacpar_write(p, x + done * 2, n - done < 8192 ? n - done : 8192) == 0);
+    CHECK(p && flacpar_finish(p) == 0);
+    flacpar_free(p);
+    close(fds[1]);
+    pthread_join(t, NULL);
+    close(fds[0]);
+    FILE *f = fopen(piped, "wb");
+    CHECK(f && fwrite(r.d, 1, r.len, f) == r.len);
+    if (f) fclose(f);
+    CHECK(same_bytes(piped, file, frames_at(piped), frames_at(file)));
+    /* STREAMINFO (at 8): frame sizes 0, samples n, MD5 zeros */
+    const unsigned char *si = r.d + 8;
+    uint64_t samples = (uint64_t)(si[13] & 15) << 32 | (uint64_t)si[14] << 24 | si[15] << 16 |
+                       si[16] << 8 | si[17];
+    static const unsigned char zeros[16];
+    CHECK(r.len > 42 && samples == n && memcmp(si + 4, zeros, 6) == 0 &&
+          memcmp(si + 18, zeros, 16) == 0);
+    check_decoded(piped, x, n, 2);
+    if (flac_tool) check_flac_tool(piped);
+    free(r.d);
+    free(x);
+}
+
 /* The rounding of flacpar.c is lrintf's: ties to even, both signs,
  * the ends of the range (the whole range is checked by hand once:
  * every float in [-1.00002, 1.00002], 2.1e9 values, equal). */
@@ -342,6 +409,7 @@ int main(void)
     test_lengths(dir, flac_tool);
     RATE = 48000;
     test_auto_workers(dir);
+    test_stream(dir, flac_tool);
     test_write_error(dir);
     return test_done();
 }
