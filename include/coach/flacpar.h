@@ -27,7 +27,7 @@ struct flacpar;
 struct flacpar_opts {
     uint32_t rate_hz;     /* 1..655350 */
     uint32_t channels;    /* 1 or 2 */
-    /* encoder threads: 0 = one per online core (at most
+    /* encoder threads: 0 = one per core this process may use (at most
      * FLACPAR_MAX_WORKERS); 1 = one, encoding in order */
     unsigned workers;
     const char *title;   /* Vorbis comments; NULL or "" = none */
