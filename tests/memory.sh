@@ -2,7 +2,8 @@
 # Memory flat in the routine's length (issue 14): `coach export` of a
 # generated routine whose every step says something new (bench/gen_routine.sh)
 # peaks at most 20 MB (GNU time's maximum resident set) for 5 minutes of
-# audio and 25 MB for an hour. Before the clip sources went to the spill
+# audio and 25 MB for an hour, to WAV and to FLAC (encoded on every core,
+# src/flacpar.c: a chunk in flight per worker). Before the clip sources went to the spill
 # store and the flite voices were dlopen'd: 25 MB and 55 MB. Memory, not
 # timing: the bounds hold on a busy machine.
 set -u
@@ -25,22 +26,22 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-for case in "5 20" "60 25"; do
+for case in "5 20 wav" "60 25 wav" "5 20 flac" "60 25 flac"; do
   set -- $case
-  minutes=$1 limit_mb=$2
-  bash "$src/bench/gen_routine.sh" "$minutes" >"$tmp/r$minutes.ini"
+  minutes=$1 limit_mb=$2 fmt=$3
+  [ -f "$tmp/r$minutes.ini" ] || bash "$src/bench/gen_routine.sh" "$minutes" >"$tmp/r$minutes.ini"
   if ! timeout 120 /usr/bin/time -f %M -o "$tmp/rss" "$coach" export "$tmp/r$minutes.ini" \
-      -o "$tmp/r$minutes.wav" -q; then
-    bad "export of the $minutes-minute routine failed"
+      -o "$tmp/r$minutes.$fmt" -q; then
+    bad "export of the $minutes-minute routine to $fmt failed"
     continue
   fi
   rss_kb=$(tail -n 1 "$tmp/rss")
   if [ "$rss_kb" -le $((limit_mb * 1024)) ]; then
-    ok "$minutes minutes: peak RSS $((rss_kb / 1024)) MB <= $limit_mb MB"
+    ok "$minutes minutes, $fmt: peak RSS $((rss_kb / 1024)) MB <= $limit_mb MB"
   else
-    bad "$minutes minutes: peak RSS $((rss_kb / 1024)) MB > $limit_mb MB"
+    bad "$minutes minutes, $fmt: peak RSS $((rss_kb / 1024)) MB > $limit_mb MB"
   fi
-  rm -f "$tmp/r$minutes.wav"
+  rm -f "$tmp/r$minutes.$fmt"
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
