@@ -8,10 +8,11 @@
  * phone_loop (the listen file's) is how likely pocketsphinx's keyword
  * search takes any other speech to be: below its default 0.1 the phrases
  * compete less and voices the model fits badly are heard more.
- * Each detection is then checked by a second decoder on the last two
- * seconds of audio with a grammar of all the phrases (verify()): it names
- * the phrase said and places its end, and a phrase crammed into too few
- * frames is refused. pocketsphinx's logging is switched off: coach's
+ * Each detection is then checked, once the speech has ended, by a second
+ * decoder on the last 2.5 seconds of audio with a grammar of all the
+ * phrases (verify()): it names the phrase said and places its end, and a
+ * phrase crammed into too few frames or cut off by the audio's end is
+ * refused. pocketsphinx's logging is switched off: coach's
  * stderr stays its own.
  * [pronounce] gives a word more pronunciations (espeak-ng's "coach" is
  * heard as T OW CH): the grammar takes them as the dictionary's "(2)"
