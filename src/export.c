@@ -703,7 +703,7 @@ static int open_writer(struct vio_file *v, SNDFILE **f, struct flacpar **fp,
         const struct flacpar_opts fo = {.rate_hz = tl->rate_hz, .channels = o->channels,
                                         .title = o->title, .artist = o->artist,
                                         .comment = o->comment, .stream = v->stream,
-                                        .stream_frames = frames};
+                                        .stream_frames = frames, .workers = o->encode_workers};
         return flacpar_open(fp, v->fd, &fo, err, err_cap);
     }
     *f = open_sndfile(v, tl, o, err, err_cap);

@@ -41,6 +41,8 @@ struct export_opts {
     const struct music *music;
     /* --loudness: the programme gain (loudness.h); 0 is podcast */
     enum loudness_mode loudness;
+    /* threads encoding FLAC (flacpar.h): 0 = one per core, 1 = one */
+    unsigned encode_workers;
 };
 
 /* ".wav" -> EXPORT_WAV ... (case-insensitive); EXPORT_UNKNOWN otherwise. */
