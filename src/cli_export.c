@@ -417,7 +417,7 @@ static int export_all(int argc, const struct opts *o)
                 c.chapters = json;
                 c.format = ext;
                 c.quiet = true; /* the parent reports; no interleaved progress bars */
-                c.one_core = jobs > 1; /* measured: inner workers too made warm --all 1.25x slower */
+                c.one_core = jobs > 1; /* workers of their own too oversubscribed the cores */
                 char *arg = paths[next];
                 int rc = cmd_export(1, &arg, &c);
                 fflush(NULL);
