@@ -38,6 +38,7 @@
 #include "coach/blockq.h"
 #include "coach/clipwin.h"
 #include "coach/common.h"
+#include "coach/mp3par.h"
 #include "coach/render.h"
 #include "coach/tags.h"
 
@@ -560,6 +561,7 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
  * The first failed write aborts the queue, which stops the renderer. */
 struct encoder {
     SNDFILE *f;
+    struct mp3par *mp3; /* instead of f: an MP3 file encoded on every core */
     struct vio_file *v;
     struct blockq *q;
     bool failed; /* read after the join */
@@ -571,7 +573,8 @@ static void *encode_blocks(void *arg)
     size_t n;
     const float *block;
     while ((block = blockq_peek(e->q, &n)) != NULL) {
-        if (sf_writef_float(e->f, block, (sf_count_t)n) != (sf_count_t)n || e->v->err) {
+        if (e->mp3 ? mp3par_write(e->mp3, block, n) != 0
+                   : sf_writef_float(e->f, block, (sf_count_t)n) != (sf_count_t)n || e->v->err) {
             e->failed = true;
             blockq_abort(e->q);
             break;
@@ -598,8 +601,8 @@ static int start_encoder(pthread_t *t, struct encoder *e)
  * encoding use both cores; the blocks, and so the file, are the same as
  * rendered and written one after the other. Returns 0 or negative with err
  * set. */
-static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, struct clipwin *w,
-                     const struct export_opts *o, char *err, size_t err_cap)
+static int write_all(SNDFILE *f, struct mp3par *mp3, struct vio_file *v, const struct timeline *tl,
+                     struct clipwin *w, const struct export_opts *o, char *err, size_t err_cap)
 {
     const uint64_t first = o->to_frame ? o->from_frame : 0;
     const uint64_t total = o->to_frame ? o->to_frame : tl->len_frames;
@@ -625,7 +628,7 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
         return rc;
     }
     render_set_gain(&r, loudness_program_gain(o->loudness));
-    struct encoder enc = {.f = f, .v = v, .q = &q};
+    struct encoder enc = {.f = f, .mp3 = mp3, .v = v, .q = &q};
     pthread_t thread;
     rc = start_encoder(&thread, &enc);
     if (rc) {
@@ -660,7 +663,11 @@ static int write_all(SNDFILE *f, struct vio_file *v, const struct timeline *tl, 
     else
         blockq_close(&q); /* the encoder writes what is queued, then ends */
     pthread_join(thread, NULL);
-    if (enc.failed && (rc == 0 || rc == COACH_EIO)) {
+    if (mp3 && !v->err) v->err = mp3par_errno(mp3);
+    if (enc.failed && (rc == 0 || rc == COACH_EIO) && mp3 && !v->err) {
+        coach_set_err(err, err_cap, "cannot encode MP3: %s", coach_strerror(mp3par_write(mp3, NULL, 0)));
+        rc = COACH_EIO;
+    } else if (enc.failed && (rc == 0 || rc == COACH_EIO)) {
         errno = v->err ? v->err : EIO;
         coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_strerror(f));
         rc = COACH_EIO;
@@ -752,6 +759,64 @@ static int open_window(struct clipwin *w, clip_slot **slots, const struct timeli
     return clipwin_set_timeline(w, tl, err, err_cap);
 }
 
+/* A file with libsndfile: renders, encodes and finishes it (the encoders
+ * flush their last frames in sf_close). 0 or negative with err set. */
+static int write_sndfile(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
+                         const struct export_opts *o, char *err, size_t err_cap)
+{
+    SNDFILE *f = open_sndfile(v, tl, o, err, err_cap);
+    if (!f) return v->err ? COACH_EIO : COACH_EFORMAT;
+    int rc = write_all(f, NULL, v, tl, w, o, err, err_cap);
+    int sf_rc = sf_close(f);
+    if (rc == 0 && (sf_rc || v->err)) {
+        errno = v->err ? v->err : EIO;
+        coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_error_number(sf_rc));
+        rc = COACH_EIO;
+    }
+    return rc;
+}
+
+/* An MP3 file, encoded on every core (mp3par.h): libsndfile's LAME
+ * settings at compression_level's level, one encoder per segment. */
+static int write_mp3(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
+                     const struct export_opts *o, char *err, size_t err_cap)
+{
+    const struct mp3par_opts mo = {
+        .rate_hz = tl->rate_hz, .channels = o->channels,
+        .len_frames = o->to_frame ? o->to_frame - o->from_frame : tl->len_frames,
+        .vbr_quality = 10.0 * compression_level(EXPORT_MP3),
+        .title = o->title, .artist = o->artist, .comment = o->comment};
+    struct mp3par *m = NULL;
+    int rc = mp3par_open(&m, v->fd, &mo);
+    if (rc == COACH_EFORMAT)
+        coach_set_err(err, err_cap, "cannot write mp3 at %u Hz, %u channel(s)", tl->rate_hz, o->channels);
+    else if (rc == 0)
+        rc = write_all(NULL, m, v, tl, w, o, err, err_cap);
+    else if (rc != COACH_EIO)
+        coach_set_err(err, err_cap, "cannot start the MP3 encoder: %s", coach_strerror(rc));
+    if (m && rc == 0) rc = mp3par_finish(m);
+    int e = m ? mp3par_errno(m) : rc == COACH_EIO ? errno : 0;
+    if (e) { /* a failed write, here or on the encoder thread */
+        errno = e;
+        coach_set_err(err, err_cap, "write failed: %s", strerror(e));
+        rc = COACH_EIO;
+    } else if (rc && err && !*err) {
+        coach_set_err(err, err_cap, "cannot encode MP3: %s", coach_strerror(rc));
+    }
+    int saved = e ? e : errno;
+    mp3par_free(m);
+    errno = saved;
+    return rc;
+}
+
+/* The one place that picks a file's writer by its format. */
+static int write_audio(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
+                       const struct export_opts *o, char *err, size_t err_cap)
+{
+    if (o->format == EXPORT_MP3) return write_mp3(v, tl, w, o, err, err_cap);
+    return write_sndfile(v, tl, w, o, err, err_cap);
+}
+
 int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
                     const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -767,7 +832,6 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     struct clipwin w = {0};
     clip_slot *slots = NULL;
     char *tmp = NULL, *dir = NULL;
-    SNDFILE *f = NULL;
     struct vio_file v = {.fd = -1};
     int fd = -1, hold = -1;
     rc = open_window(&w, &slots, tl, cs, err, err_cap);
@@ -784,22 +848,8 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     }
     hold = hold_lock(fd);
     v.fd = fd;
-    f = open_sndfile(&v, tl, o, err, err_cap);
-    if (!f) {
-        rc = v.err ? COACH_EIO : COACH_EFORMAT;
-        goto out;
-    }
-    rc = write_all(f, &v, tl, &w, o, err, err_cap);
+    rc = write_audio(&v, tl, &w, o, err, err_cap);
     if (rc) goto out;
-    /* Finish the file: encoders flush their last frames in sf_close. */
-    int sf_rc = sf_close(f);
-    f = NULL;
-    if (sf_rc || v.err) {
-        errno = v.err ? v.err : EIO;
-        coach_set_err(err, err_cap, "write failed: %s", v.err ? strerror(v.err) : sf_error_number(sf_rc));
-        rc = COACH_EIO;
-        goto out;
-    }
     /* What libsndfile cannot write (chapters, album, track), into the
      * temporary file: synced with it below, gone with it on failure. */
     const struct tags tags = {.title = o->title, .artist = o->artist, .album = o->album,
@@ -834,7 +884,6 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
 
 out:;
     int saved = errno; /* cleanup must not hide the cause */
-    if (f) sf_close(f);
     if (fd >= 0) close(fd);
     if (tmp) unlink(tmp);
     if (hold >= 0) close(hold); /* after the rename or unlink: never an orphan's look */
@@ -858,7 +907,7 @@ int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
     rc = open_window(&w, &slots, tl, cs, err, err_cap);
     if (rc == 0 && !(f = open_sndfile(&v, tl, o, err, err_cap)))
         rc = v.err ? COACH_EIO : COACH_EFORMAT;
-    if (rc == 0) rc = write_all(f, &v, tl, &w, o, err, err_cap);
+    if (rc == 0) rc = write_all(f, NULL, &v, tl, &w, o, err, err_cap);
     if (f) {
         /* the encoders' last frames go out in sf_close, also after a
          * failure (then into a pipe that is gone: ignored) */
