@@ -163,6 +163,10 @@ static void one_case(const char *dir, uint32_t rate, uint32_t ch, uint64_t n, in
         /* no worse at the joins than one encoder for the whole file */
         CHECKF(pj.e2 <= 1.25 * sj.e2 + 1e-9 && pj.max <= 1.25 * sj.max + 1e-4,
                "joins: error %.3g (serial %.3g), max %.3g (serial %.3g)", pj.e2, sj.e2, pj.max, sj.max);
+        /* and as close to the serial file there as that file is to the
+         * input, 35 dB below (a lead-in of 1 frame, or no tail: ~20 dB) */
+        CHECKF(db(dj.s2) - db(dj.e2) >= 35, "joins: parallel - serial only %.1f dB down",
+               db(dj.s2) - db(dj.e2));
         free(s);
     }
     free(y);
