@@ -3,7 +3,9 @@
  * Opus, MP3). Speech clips are prepared one block ahead of their first use
  * and released after their last, so memory stays flat however long the
  * routine is. The renderer runs on the calling thread, libsndfile's
- * encoder on a second one, a few blocks behind (blockq.h). The file is
+ * encoder on a second one, a few blocks behind (blockq.h); an MP3 file
+ * (not a stream) goes from there to mp3par.h, which encodes segments on
+ * every core. The file is
  * written under a hidden temporary name in the target's directory, synced,
  * and renamed into place: a failure or a cancel removes the temporary file
  * and never touches an existing target. The chapters go inside, so players
