@@ -235,11 +235,10 @@ static int write_next(struct mp3par *m, bool wait)
     uint64_t s = m->written;
     struct seg *g = slot(m, s);
     pthread_mutex_lock(&m->mu);
-    bool ready = s < m->queued && g->state == SEG_DONE;
     while (wait && s < m->queued && g->state != SEG_DONE) pthread_cond_wait(&m->done_cv, &m->mu);
-    ready = s < m->queued && g->state == SEG_DONE;
+    bool ready = s < m->queued && g->state == SEG_DONE;
     pthread_mutex_unlock(&m->mu);
-    if (!ready) return 0;
+    if (!ready) return wait ? fail(m, COACH_EINVAL) : 0; /* waiting for one never queued: a bug */
     if (g->err) return fail(m, g->err);
     /* the seek table and the music CRC, frame by frame */
     for (size_t at = 0; at < g->out_len;) {
