@@ -130,6 +130,14 @@ static size_t frame_len(const unsigned char *p, size_t avail)
     return len <= avail ? len : 0;
 }
 
+/* Whole frames in p[0, len). */
+static uint64_t count_frames(const unsigned char *p, size_t len)
+{
+    uint64_t n = 0;
+    for (size_t at = 0, fl; at < len && (fl = frame_len(p + at, len - at)) != 0; at += fl) n++;
+    return n;
+}
+
 /* The input frames segment s is fed: [in_a, in_b). */
 static uint64_t seg_in_a(const struct mp3par *m, uint64_t s)
 {
@@ -167,7 +175,12 @@ static int encode_seg(struct mp3par *m, uint64_t s)
         else len += (size_t)b;
         i += c;
     }
-    if (rc == 0) {
+    /* A segment before the last has its frames out once the tail is in
+     * (reservoir off: LAME holds none back); the flush would only encode
+     * padding. The last one is flushed, as one encoder's end. */
+    const bool last = s + 1 == m->n_segs;
+    const uint64_t lead = s == 0 ? 0 : LEAD_MP3_FRAMES;
+    if (rc == 0 && (last || count_frames(g->out, len) < lead + SEG_MP3_FRAMES)) {
         int b = lame_encode_flush(e, g->out + len, (int)(m->out_cap - len));
         if (b < 0) rc = COACH_ENOMEM;
         else len += (size_t)b;
@@ -175,8 +188,6 @@ static int encode_seg(struct mp3par *m, uint64_t s)
     lame_close(e);
     if (rc) return rc;
     /* keep frames [lead, lead + K) (the last segment: [lead, end)) */
-    const bool last = s + 1 == m->n_segs;
-    const uint64_t lead = s == 0 ? 0 : LEAD_MP3_FRAMES;
     size_t at = 0, keep_a = 0, keep_b = 0;
     uint64_t i = 0;
     while (at < len) {
