@@ -2,7 +2,7 @@
  * drives it): feeds audio files through one spotter, as a microphone would,
  * and prints what it heard and the CPU it took.
  *
- *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] ITEM...
+ *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] [--trace 1] ITEM...
  *
  * ITEM is WORD=FILE: FILE (any rate, mono; resampled to 16 kHz) says the
  * command WORD (as `coach ctl` takes it); it is fed between a second of
@@ -12,7 +12,8 @@
  * the background is set by this file's speech instead (the full export,
  * when the background is the same session without its speech: the sounds
  * keep their level relative to the coach's voice). --bg-speech: the
- * captions of the background (`coach export --captions x.vtt`): each
+ * captions of the background (`coach export --captions x.vtt`; its bracketed
+ * cues, "[hold, 30 seconds]", mark wordless parts, not speech): each
  * item's background is then taken only from where the coach does not
  * speak and something sounds (clicks, tones, beeps), spread over the session:
  * the live side ignores phrases over the coach's speech, so this is the
@@ -32,6 +33,9 @@
  * at -60 dBFS) and the canceller takes it out before the spotter.
  *
  * Built by CMake (target listen_bench, not installed).
+ *
+ * --trace 1: before each item's line, what the keyword search detected
+ * and what the grammar check heard (spotter_trace()).
  *
  * One line per item: "item WORD FILE right N wrong N false N audio_s S",
  * then "total right N of M, wrong N, false N over S s, cpu S s, share P"
@@ -142,6 +146,8 @@ static int load_spans(const char *path)
         if (sscanf(line, "%31s --> %31s", a, b) == 2) {
             double ta = vtt_time(a), tb = vtt_time(b);
             if (ta < 0 || tb < ta) continue;
+            /* "[hold, 30 seconds]": a wordless part's cue (src/captions.c), not speech */
+            if (fgets(line, sizeof line, f) && line[0] == '[') continue;
             span_a[n_spans] = (size_t)(ta * RATE);
             span_b[n_spans++] = (size_t)(tb * RATE);
         }
@@ -335,7 +341,7 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] WORD=FILE|-=FILE...\n");
+        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] [--trace 1] WORD=FILE|-=FILE...\n");
         return 2;
     }
     struct spotter *s;
@@ -369,6 +375,8 @@ int main(int argc, char **argv)
             use_aec = aec_kind != 0;
         } else if (strcmp(argv[i], "--bg-db") == 0) {
             bg_db = atof(argv[i + 1]);
+        } else if (strcmp(argv[i], "--trace") == 0) {
+            spotter_trace(s, atoi(argv[i + 1]) ? stdout : NULL);
         } else {
             return 2;
         }

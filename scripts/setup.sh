@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config
   portaudio19-dev libasound2-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libsoxr-dev libsystemd-dev
   libebur128-dev
+  libflac-dev nettle-dev # FLAC export on every core (src/flacpar.c) and its MD5
   libpulse-dev
   libtag1-dev
   libpocketsphinx-dev pocketsphinx-en-us
@@ -28,9 +29,10 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests/play_terminal.sh plays from an interactive shell in tmux;
   # tests/mpris.sh steers a session over a private session bus with playerctl;
   # test_spotter and bench/listen_bench.sh speak the commands with flite;
-  # tests/chapters_embed.sh reads the embedded chapters back with ffprobe (ffmpeg)
+  # tests/chapters_embed.sh reads the embedded chapters back with ffprobe (ffmpeg);
+  # tests/flac_check.sh tests exported FLAC files with the reference decoder (flac -t)
   packages+=(espeak-ng sox time python3 pulseaudio pulseaudio-utils libasound2-plugins
-             clang libclang-rt-14-dev strace groff-base man-db tmux dbus playerctl flite ffmpeg)
+             clang libclang-rt-14-dev strace groff-base man-db tmux dbus playerctl flite ffmpeg flac)
 fi
 if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the

@@ -24,6 +24,7 @@
 #include "coach/pcmstore.h"
 #include "coach/phrasecache.h"
 #include "coach/resample.h"
+#include "coach/synthpool.h"
 
 #define CLIPS_EDGE_FADE_MS 3    /* fade at both ends of a prepared clip */
 #define CLIPS_PI 3.14159265358979f
@@ -44,12 +45,18 @@ int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz)
     cs->rate_hz = rate_hz;
     cs->sp = sp;
     cs->mode = CLIPS_AUDIO;
+    cs->workers = synthpool_default_workers();
     /* the voice's volume scales the loudness every clip is brought to */
     cs->volume = (float)(sp ? speech_volume_pct(sp) : 100) / 100.0f;
     return 0;
 }
 
 void clipstore_set_mode(struct clipstore *cs, enum clip_mode mode) { cs->mode = mode; }
+
+void clipstore_set_workers(struct clipstore *cs, unsigned workers)
+{
+    cs->workers = workers < 1 ? 1 : workers > SYNTHPOOL_MAX_WORKERS ? SYNTHPOOL_MAX_WORKERS : workers;
+}
 
 uint64_t clip_estimate_frames(const char *text, uint32_t rate_hz)
 {
@@ -66,6 +73,10 @@ void clipstore_free(struct clipstore *cs)
     }
     free(cs->clips);
     free(cs->hash);
+    for (size_t i = 0; i < cs->ready_len; i++)
+        free(cs->ready[i].text);
+    free(cs->ready);
+    free(cs->ready_hash);
     if (cs->spill_open && cs->spill_fd >= 0) close(cs->spill_fd);
     free(cs->spill_mem);
     memset(cs, 0, sizeof *cs);
@@ -152,68 +163,100 @@ static int spill_get(const struct clipstore *cs, uint64_t off, size_t n, uint8_t
     return 0;
 }
 
+/* A table of clips: a dense array and an open-addressing hash from (text,
+ * rate) to index + 1. The store's clips are one; the clips synthesized
+ * ahead (clipstore_prefetch) another. */
+struct cliptab_ref {
+    struct clip **v;
+    size_t *len, *cap;
+    uint32_t **hash;
+    size_t *hash_cap;
+};
+
+static struct cliptab_ref tab_clips(struct clipstore *cs)
+{
+    return (struct cliptab_ref){&cs->clips, &cs->len, &cs->cap, &cs->hash, &cs->hash_cap};
+}
+
+static struct cliptab_ref tab_ready(struct clipstore *cs)
+{
+    return (struct cliptab_ref){&cs->ready, &cs->ready_len, &cs->ready_cap, &cs->ready_hash,
+                                &cs->ready_hash_cap};
+}
+
 /* Slot of text at rate_wpm in the table, or of the empty slot where it
  * would go. */
-static size_t hash_slot(const struct clipstore *cs, const char *text, int rate_wpm)
+static size_t hash_slot(struct cliptab_ref t, const char *text, int rate_wpm)
 {
-    size_t mask = cs->hash_cap - 1;
+    size_t mask = *t.hash_cap - 1;
     size_t i = hash_text(text, rate_wpm) & mask;
-    while (cs->hash[i] && (cs->clips[cs->hash[i] - 1].rate_wpm != rate_wpm ||
-                           strcmp(cs->clips[cs->hash[i] - 1].text, text) != 0))
+    const struct clip *v = *t.v;
+    const uint32_t *h = *t.hash;
+    while (h[i] && (v[h[i] - 1].rate_wpm != rate_wpm || strcmp(v[h[i] - 1].text, text) != 0))
         i = (i + 1) & mask;
     return i;
 }
 
 /* Keeps the load factor at most 1/2 for len + 1 entries. */
-static int hash_reserve(struct clipstore *cs)
+static int hash_reserve(struct cliptab_ref t)
 {
-    if ((cs->len + 1) * 2 <= cs->hash_cap) return 0;
-    size_t cap = cs->hash_cap ? cs->hash_cap * 2 : 64;
-    uint32_t *old = cs->hash;
-    size_t old_cap = cs->hash_cap;
-    cs->hash = calloc(cap, sizeof *cs->hash);
-    if (!cs->hash) {
-        cs->hash = old;
+    if ((*t.len + 1) * 2 <= *t.hash_cap) return 0;
+    size_t cap = *t.hash_cap ? *t.hash_cap * 2 : 64;
+    uint32_t *old = *t.hash;
+    size_t old_cap = *t.hash_cap;
+    *t.hash = calloc(cap, sizeof **t.hash);
+    if (!*t.hash) {
+        *t.hash = old;
         return COACH_ENOMEM;
     }
-    cs->hash_cap = cap;
+    *t.hash_cap = cap;
     for (size_t i = 0; i < old_cap; i++)
         if (old[i]) {
-            const struct clip *c = &cs->clips[old[i] - 1];
-            cs->hash[hash_slot(cs, c->text, c->rate_wpm)] = old[i];
+            const struct clip *c = &(*t.v)[old[i] - 1];
+            (*t.hash)[hash_slot(t, c->text, c->rate_wpm)] = old[i];
         }
     free(old);
     return 0;
 }
 
-/* The id of text at rate_wpm if the store has it, else -1. */
-static int64_t find(const struct clipstore *cs, const char *text, int rate_wpm)
+/* The index of text at rate_wpm if the table has it, else -1. */
+static int64_t tab_find(struct cliptab_ref t, const char *text, int rate_wpm)
 {
-    if (!cs->hash_cap) return -1;
-    size_t slot = hash_slot(cs, text, rate_wpm);
-    return cs->hash[slot] ? (int64_t)cs->hash[slot] - 1 : -1;
+    if (!*t.hash_cap) return -1;
+    size_t slot = hash_slot(t, text, rate_wpm);
+    return (*t.hash)[slot] ? (int64_t)(*t.hash)[slot] - 1 : -1;
 }
 
-/* Appends c (its text owned by the store from now on); its id in *id. */
-static int append(struct clipstore *cs, struct clip *c, uint32_t *id)
+static int64_t find(struct clipstore *cs, const char *text, int rate_wpm)
 {
-    int rc = cs->len >= UINT32_MAX - 1 ? COACH_ENOMEM : hash_reserve(cs);
-    if (!rc && cs->len == cs->cap) {
-        size_t cap = cs->cap ? cs->cap * 2 : 32;
-        struct clip *p = realloc(cs->clips, cap * sizeof *p);
+    return tab_find(tab_clips(cs), text, rate_wpm);
+}
+
+/* Appends c (its text owned by the table from now on); its index in *id. */
+static int tab_append(struct cliptab_ref t, struct clip *c, uint32_t *id)
+{
+    int rc = *t.len >= UINT32_MAX - 1 ? COACH_ENOMEM : hash_reserve(t);
+    if (!rc && *t.len == *t.cap) {
+        size_t cap = *t.cap ? *t.cap * 2 : 32;
+        struct clip *p = realloc(*t.v, cap * sizeof *p);
         if (!p)
             rc = COACH_ENOMEM;
         else {
-            cs->clips = p;
-            cs->cap = cap;
+            *t.v = p;
+            *t.cap = cap;
         }
     }
     if (rc) return rc;
-    uint32_t k = (uint32_t)cs->len;
-    cs->clips[cs->len++] = *c;
-    cs->hash[hash_slot(cs, c->text, c->rate_wpm)] = k + 1;
+    uint32_t k = (uint32_t)*t.len;
+    (*t.v)[(*t.len)++] = *c;
+    (*t.hash)[hash_slot(t, c->text, c->rate_wpm)] = k + 1;
     if (id) *id = k;
     return 0;
+}
+
+static int append(struct clipstore *cs, struct clip *c, uint32_t *id)
+{
+    return tab_append(tab_clips(cs), c, id);
 }
 
 /* c from the phrase cache's entry for key, its FLAC stream in *flac
@@ -231,45 +274,161 @@ static int from_cache(struct clipstore *cs, struct clip *c, const char *key, uin
     return 1;
 }
 
-/* Stores c (its source src) under key, loudness measured now so that a
- * warm run measures nothing. */
-static void to_cache(struct clipstore *cs, struct clip *c, const int16_t *src, uint8_t *flac,
-                     const char *key)
+/* Stores c (its source's FLAC stream flac, its loudness measured with it
+ * by the synthesizing child) under key. */
+static void to_cache(struct clipstore *cs, const struct clip *c, uint8_t *flac, const char *key)
 {
-    if (!c->loudness_known)
-        c->loudness_known = loudness_of_phrase(src, c->src_len, c->src_rate_hz, &c->loudness_lufs) == 0;
     struct phrase_entry e = {.flac = flac, .flac_bytes = c->flac_bytes, .src_len = c->src_len,
                              .src_rate_hz = c->src_rate_hz, .loudness_lufs = c->loudness_lufs,
                              .loudness_known = c->loudness_known};
     phrasecache_put(cs->cache, key, &e); /* not kept: only slower next time */
 }
 
-/* Synthesizes c->text into c (source kept in CLIPS_AUDIO), or takes it
- * from the phrase cache. */
+/* c's fields from a finished synthesis job (flac not taken). */
+static void from_job(struct clip *c, const struct synth_job *j)
+{
+    c->src_len = j->src_len;
+    c->src_rate_hz = j->src_rate_hz;
+    c->loudness_lufs = j->loudness_lufs;
+    c->loudness_known = j->loudness_known;
+    c->flac_bytes = j->flac_bytes;
+}
+
+/* Keeps c's source (its FLAC stream flac) in the spill store in
+ * CLIPS_AUDIO; in the other modes nothing is kept. */
+static int keep_source(struct clipstore *cs, struct clip *c, const uint8_t *flac)
+{
+    if (cs->mode != CLIPS_AUDIO || !flac) {
+        if (cs->mode != CLIPS_AUDIO) c->flac_bytes = 0; /* measured only */
+        return 0;
+    }
+    return spill_put(cs, flac, c->flac_bytes, &c->flac_off);
+}
+
+/* A clip's length and the store's counts, once its source is known. */
+static void count(struct clipstore *cs, struct clip *c)
+{
+    cs->src_bytes += c->src_len * sizeof(int16_t);
+    cs->flac_bytes += c->flac_bytes;
+    c->len_frames = resample_out_len(c->src_len, c->src_rate_hz, cs->rate_hz);
+}
+
+/* Sources are encoded when they are kept or cached. */
+static bool wants_audio(const struct clipstore *cs)
+{
+    return cs->mode == CLIPS_AUDIO || cs->cache;
+}
+
+struct one_job {
+    struct clipstore *cs;
+    struct clip *c;
+    const char *key;
+    int rc;
+};
+
+static void one_done(void *ctx, struct synth_job *j)
+{
+    struct one_job *o = ctx;
+    o->rc = j->rc;
+    if (j->rc) return;
+    from_job(o->c, j);
+    if (o->key) to_cache(o->cs, o->c, j->flac, o->key);
+    o->rc = keep_source(o->cs, o->c, j->flac);
+}
+
+/* Synthesizes c->text into c (source kept in CLIPS_AUDIO): taken from the
+ * clips synthesized ahead, else from the phrase cache, else synthesized
+ * now, here. */
 static int synthesize(struct clipstore *cs, struct clip *c)
 {
     if (!cs->sp) return COACH_ESPEECH;
+    int64_t r = tab_find(tab_ready(cs), c->text, c->rate_wpm);
+    if (r >= 0) {
+        char *text = c->text; /* the ready copy's text stays with the table */
+        *c = cs->ready[r];
+        c->text = text;
+        count(cs, c);
+        return 0;
+    }
     char *key = cs->cache ? speech_cache_key(cs->sp, c->text, c->rate_wpm, PHRASECACHE_FORMAT) : NULL;
-    int16_t *src = NULL;
     uint8_t *flac = NULL;
     int rc = 0;
-    if (!key || !from_cache(cs, c, key, &flac)) {
-        rc = speech_synth_at(cs->sp, c->text, c->rate_wpm, &src, &c->src_len);
-        c->src_rate_hz = speech_rate_hz(cs->sp);
-        if (!rc && (cs->mode == CLIPS_AUDIO || key))
-            rc = pcmstore_encode(src, c->src_len, c->src_rate_hz, &flac, &c->flac_bytes);
-        if (!rc && key) to_cache(cs, c, src, flac, key);
+    if (key && from_cache(cs, c, key, &flac)) {
+        rc = keep_source(cs, c, flac);
+        free(flac);
+    } else {
+        struct synth_job j = {.text = c->text, .rate_wpm = c->rate_wpm};
+        struct one_job o = {.cs = cs, .c = c, .key = key};
+        rc = synthpool_run(cs->sp, &j, 1, 1, wants_audio(cs), one_done, &o);
+        if (!rc) rc = o.rc;
     }
-    if (!rc && flac && cs->mode == CLIPS_AUDIO) rc = spill_put(cs, flac, c->flac_bytes, &c->flac_off);
-    free(flac);
-    free(src);
     free(key);
-    if (!rc && cs->mode != CLIPS_AUDIO) c->flac_bytes = 0; /* measured only: nothing kept */
     if (rc) return rc;
-    cs->src_bytes += c->src_len * sizeof *src;
-    cs->flac_bytes += c->flac_bytes;
-    c->len_frames = resample_out_len(c->src_len, c->src_rate_hz, cs->rate_hz);
+    count(cs, c);
     return 0;
+}
+
+struct ahead {
+    struct clipstore *cs;
+    struct synth_job *jobs;
+    char **keys;
+    int rc;
+};
+
+/* Adds a clip synthesized ahead (its FLAC stream flac) to the ready table. */
+static int add_ready(struct clipstore *cs, const char *text, int rate_wpm, struct clip *c,
+                     const uint8_t *flac)
+{
+    c->text = coach_strdup(text);
+    c->rate_wpm = rate_wpm;
+    int rc = c->text ? keep_source(cs, c, flac) : COACH_ENOMEM;
+    if (!rc) rc = tab_append(tab_ready(cs), c, NULL);
+    if (rc) free(c->text);
+    return rc;
+}
+
+static void ahead_done(void *ctx, struct synth_job *j)
+{
+    struct ahead *a = ctx;
+    if (j->rc || a->rc) return; /* a failure is met again, and told, when it is interned */
+    struct clip c = {0};
+    from_job(&c, j);
+    const char *key = a->keys[j - a->jobs];
+    if (key) to_cache(a->cs, &c, j->flac, key);
+    a->rc = add_ready(a->cs, j->text, j->rate_wpm, &c, j->flac);
+}
+
+int clipstore_prefetch(struct clipstore *cs, const struct clipstore *wanted)
+{
+    if (!cs->sp || cs->mode == CLIPS_ESTIMATE || !wanted->len) return 0;
+    struct ahead a = {.cs = cs, .jobs = calloc(wanted->len, sizeof *a.jobs),
+                      .keys = calloc(wanted->len, sizeof *a.keys)};
+    int rc = a.jobs && a.keys ? 0 : COACH_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; !rc && i < wanted->len; i++) {
+        const struct clip *w = &wanted->clips[i];
+        if (!*w->text || find(cs, w->text, w->rate_wpm) >= 0 ||
+            tab_find(tab_ready(cs), w->text, w->rate_wpm) >= 0)
+            continue;
+        char *key = cs->cache ? speech_cache_key(cs->sp, w->text, w->rate_wpm, PHRASECACHE_FORMAT) : NULL;
+        struct clip c = {0};
+        uint8_t *flac = NULL;
+        if (key && from_cache(cs, &c, key, &flac)) {
+            rc = add_ready(cs, w->text, w->rate_wpm, &c, flac);
+            free(flac);
+            free(key);
+            continue;
+        }
+        a.jobs[n] = (struct synth_job){.text = w->text, .rate_wpm = w->rate_wpm};
+        a.keys[n++] = key;
+    }
+    if (!rc) rc = synthpool_run(cs->sp, a.jobs, n, cs->workers, wants_audio(cs), ahead_done, &a);
+    if (!rc) rc = a.rc;
+    for (size_t i = 0; a.keys && i < n; i++)
+        free(a.keys[i]);
+    free(a.keys);
+    free(a.jobs);
+    return rc;
 }
 
 int clipstore_intern(struct clipstore *cs, const char *text, uint32_t *id, uint64_t *len_frames)
@@ -393,7 +552,10 @@ void clipstore_release(struct clipstore *cs, uint32_t id)
 
 uint64_t clipstore_resident_bytes(const struct clipstore *cs)
 {
-    uint64_t n = cs->cap * sizeof *cs->clips + cs->hash_cap * sizeof *cs->hash + cs->spill_mem_cap;
+    uint64_t n = cs->cap * sizeof *cs->clips + cs->hash_cap * sizeof *cs->hash + cs->spill_mem_cap +
+                 cs->ready_cap * sizeof *cs->ready + cs->ready_hash_cap * sizeof *cs->ready_hash;
+    for (size_t i = 0; i < cs->ready_len; i++)
+        n += strlen(cs->ready[i].text) + 1;
     for (size_t i = 0; i < cs->len; i++) {
         n += strlen(cs->clips[i].text) + 1;
         if (cs->clips[i].pcm) n += (cs->clips[i].len_frames ? cs->clips[i].len_frames : 1) * sizeof(float);

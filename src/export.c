@@ -1,11 +1,12 @@
 /* The file sink: renders a whole timeline block by block with the renderer
- * and writes it with libsndfile (WAV and FLAC as 16-bit PCM, Ogg Vorbis, Ogg
- * Opus, MP3). Speech clips are prepared one block ahead of their first use
- * and released after their last, so memory stays flat however long the
- * routine is. The renderer runs on the calling thread, libsndfile's
- * encoder on a second one, a few blocks behind (blockq.h); an MP3 file
- * (not a stream) goes from there to mp3par.h, which encodes segments on
- * every core. The file is
+ * and writes it with libsndfile (WAV as 16-bit PCM, Ogg Vorbis, Ogg Opus,
+ * MP3) or, for FLAC, with the parallel writer (flacpar.h: libsndfile's
+ * bytes, encoded on every core). Speech clips are prepared one block ahead
+ * of their first use and released after their last, so memory stays flat
+ * however long the routine is. The renderer runs on the calling thread,
+ * the encoder on a second one (FLAC: it feeds the writer's workers), a few
+ * blocks behind (blockq.h); an MP3 file (not a stream) goes from there to
+ * mp3par.h, which encodes segments on every core. The file is
  * written under a hidden temporary name in the target's directory, synced,
  * and renamed into place: a failure or a cancel removes the temporary file
  * and never touches an existing target. The chapters go inside, so players
@@ -40,6 +41,7 @@
 #include "coach/blockq.h"
 #include "coach/clipwin.h"
 #include "coach/common.h"
+#include "coach/flacpar.h"
 #include "coach/mp3par.h"
 #include "coach/render.h"
 #include "coach/tags.h"
@@ -559,10 +561,12 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
 }
 
 /* The encoder thread: writes the rendered blocks in order with
- * libsndfile, which only it touches between open_sndfile and the join.
- * The first failed write aborts the queue, which stops the renderer. */
+ * libsndfile (or hands them to the FLAC writer's workers), which only it
+ * touches between the writer's opening and the join. The first failed
+ * write aborts the queue, which stops the renderer. */
 struct encoder {
     SNDFILE *f;
+    struct flacpar *fp; /* instead of f: a FLAC file (open_writer) */
     struct mp3par *mp3; /* instead of f: an MP3 file encoded on every core */
     struct vio_file *v;
     struct blockq *q;
@@ -575,8 +579,11 @@ static void *encode_blocks(void *arg)
     size_t n;
     const float *block;
     while ((block = blockq_peek(e->q, &n)) != NULL) {
-        if (e->mp3 ? mp3par_write(e->mp3, block, n) != 0
-                   : sf_writef_float(e->f, block, (sf_count_t)n) != (sf_count_t)n || e->v->err) {
+        bool ok = e->mp3 ? mp3par_write(e->mp3, block, n) == 0
+                : e->fp ? flacpar_write(e->fp, block, n) == 0
+                        : sf_writef_float(e->f, block, (sf_count_t)n) == (sf_count_t)n && !e->v->err;
+        if (!ok) {
+            if (e->fp && flacpar_error(e->fp, &e->v->err) && !e->v->err) e->v->err = EIO;
             e->failed = true;
             blockq_abort(e->q);
             break;
@@ -603,7 +610,8 @@ static int start_encoder(pthread_t *t, struct encoder *e)
  * encoding use both cores; the blocks, and so the file, are the same as
  * rendered and written one after the other. Returns 0 or negative with err
  * set. */
-static int write_all(SNDFILE *f, struct mp3par *mp3, struct vio_file *v, const struct timeline *tl,
+static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct vio_file *v,
+                     const struct timeline *tl,
                      struct clipwin *w, const struct export_opts *o, char *err, size_t err_cap)
 {
     const uint64_t first = o->to_frame ? o->from_frame : 0;
@@ -630,7 +638,7 @@ static int write_all(SNDFILE *f, struct mp3par *mp3, struct vio_file *v, const s
         return rc;
     }
     render_set_gain(&r, loudness_program_gain(o->loudness));
-    struct encoder enc = {.f = f, .mp3 = mp3, .v = v, .q = &q};
+    struct encoder enc = {.f = f, .fp = fp, .mp3 = mp3, .v = v, .q = &q};
     pthread_t thread;
     rc = start_encoder(&thread, &enc);
     if (rc) {
@@ -688,6 +696,52 @@ static int write_all(SNDFILE *f, struct mp3par *mp3, struct vio_file *v, const s
     render_free(&r);
     blockq_free(&q);
     return rc;
+}
+
+/* The file's writer: FLAC goes to the parallel writer (flacpar.h: a
+ * file gets libsndfile's bytes, encoded on every core; a pipe a header
+ * with the length, where libsndfile left it unknown and appended the
+ * values it could not seek back to), every other format to libsndfile.
+ * 0 or negative with err set; *f or *fp is set. */
+static int open_writer(struct vio_file *v, SNDFILE **f, struct flacpar **fp,
+                       const struct timeline *tl, const struct export_opts *o, char *err,
+                       size_t err_cap)
+{
+    if (o->format == EXPORT_FLAC) {
+        uint64_t frames = o->to_frame ? o->to_frame - o->from_frame : tl->len_frames;
+        const struct flacpar_opts fo = {.rate_hz = tl->rate_hz, .channels = o->channels,
+                                        .title = o->title, .artist = o->artist,
+                                        .comment = o->comment, .stream = v->stream,
+                                        .stream_frames = frames};
+        return flacpar_open(fp, v->fd, &fo, err, err_cap);
+    }
+    *f = open_sndfile(v, tl, o, err, err_cap);
+    return *f ? 0 : v->err ? COACH_EIO : COACH_EFORMAT;
+}
+
+/* Finishes the file: the encoders write their last frames (sf_close,
+ * flacpar_finish). 0 or negative with errno and err set. */
+static int close_writer(SNDFILE **f, struct flacpar **fp, struct vio_file *v, char *err,
+                        size_t err_cap)
+{
+    if (*fp) {
+        int rc = flacpar_finish(*fp), e = errno;
+        flacpar_free(*fp);
+        *fp = NULL;
+        if (rc) {
+            coach_set_err(err, err_cap, "write failed: %s", strerror(e));
+            errno = e;
+        }
+        return rc;
+    }
+    int sf_rc = sf_close(*f);
+    *f = NULL;
+    if (sf_rc || v->err) {
+        errno = v->err ? v->err : EIO;
+        coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_error_number(sf_rc));
+        return COACH_EIO;
+    }
+    return 0;
 }
 
 /* Makes the rename durable; best effort (some filesystems refuse). */
@@ -761,23 +815,6 @@ static int open_window(struct clipwin *w, clip_slot **slots, const struct timeli
     return clipwin_set_timeline(w, tl, err, err_cap);
 }
 
-/* A file with libsndfile: renders, encodes and finishes it (the encoders
- * flush their last frames in sf_close). 0 or negative with err set. */
-static int write_sndfile(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
-                         const struct export_opts *o, char *err, size_t err_cap)
-{
-    SNDFILE *f = open_sndfile(v, tl, o, err, err_cap);
-    if (!f) return v->err ? COACH_EIO : COACH_EFORMAT;
-    int rc = write_all(f, NULL, v, tl, w, o, err, err_cap);
-    int sf_rc = sf_close(f);
-    if (rc == 0 && (sf_rc || v->err)) {
-        errno = v->err ? v->err : EIO;
-        coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_error_number(sf_rc));
-        rc = COACH_EIO;
-    }
-    return rc;
-}
-
 /* An MP3 file, encoded on every core (mp3par.h): libsndfile's LAME
  * settings at compression_level's level, one encoder per segment. */
 static int write_mp3(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
@@ -793,7 +830,7 @@ static int write_mp3(struct vio_file *v, const struct timeline *tl, struct clipw
     if (rc == COACH_EFORMAT)
         coach_set_err(err, err_cap, "cannot write mp3 at %u Hz, %u channel(s)", tl->rate_hz, o->channels);
     else if (rc == 0)
-        rc = write_all(NULL, m, v, tl, w, o, err, err_cap);
+        rc = write_all(NULL, NULL, m, v, tl, w, o, err, err_cap);
     else if (rc != COACH_EIO)
         coach_set_err(err, err_cap, "cannot start the MP3 encoder: %s", coach_strerror(rc));
     if (m && rc == 0) rc = mp3par_finish(m);
@@ -811,14 +848,6 @@ static int write_mp3(struct vio_file *v, const struct timeline *tl, struct clipw
     return rc;
 }
 
-/* The one place that picks a file's writer by its format. */
-static int write_audio(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
-                       const struct export_opts *o, char *err, size_t err_cap)
-{
-    if (o->format == EXPORT_MP3) return write_mp3(v, tl, w, o, err, err_cap);
-    return write_sndfile(v, tl, w, o, err, err_cap);
-}
-
 int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
                     const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -834,6 +863,8 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     struct clipwin w = {0};
     clip_slot *slots = NULL;
     char *tmp = NULL, *dir = NULL;
+    SNDFILE *f = NULL;
+    struct flacpar *fp = NULL;
     struct vio_file v = {.fd = -1};
     int fd = -1, hold = -1;
     rc = open_window(&w, &slots, tl, cs, err, err_cap);
@@ -850,8 +881,17 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     }
     hold = hold_lock(fd);
     v.fd = fd;
-    rc = write_audio(&v, tl, &w, o, err, err_cap);
-    if (rc) goto out;
+    if (o->format == EXPORT_MP3) { /* a file: on every core (a stream: libsndfile) */
+        rc = write_mp3(&v, tl, &w, o, err, err_cap);
+        if (rc) goto out;
+    } else {
+        rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
+        if (rc) goto out;
+        rc = write_all(f, fp, NULL, &v, tl, &w, o, err, err_cap);
+        if (rc) goto out;
+        rc = close_writer(&f, &fp, &v, err, err_cap);
+        if (rc) goto out;
+    }
     /* What libsndfile cannot write (chapters, album, track), into the
      * temporary file: synced with it below, gone with it on failure. */
     const struct tags tags = {.title = o->title, .artist = o->artist, .album = o->album,
@@ -886,6 +926,8 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
 
 out:;
     int saved = errno; /* cleanup must not hide the cause */
+    if (f) sf_close(f);
+    flacpar_free(fp);
     if (fd >= 0) close(fd);
     if (tmp) unlink(tmp);
     if (hold >= 0) close(hold); /* after the rename or unlink: never an orphan's look */
@@ -906,10 +948,12 @@ int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
     clip_slot *slots = NULL;
     struct vio_file v = {.fd = fd, .stream = true};
     SNDFILE *f = NULL;
+    struct flacpar *fp = NULL;
     rc = open_window(&w, &slots, tl, cs, err, err_cap);
-    if (rc == 0 && !(f = open_sndfile(&v, tl, o, err, err_cap)))
-        rc = v.err ? COACH_EIO : COACH_EFORMAT;
-    if (rc == 0) rc = write_all(f, NULL, &v, tl, &w, o, err, err_cap);
+    if (rc == 0) rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
+    if (rc == 0) rc = write_all(f, fp, NULL, &v, tl, &w, o, err, err_cap);
+    if (rc == 0 && fp) rc = close_writer(&f, &fp, &v, err, err_cap);
+    flacpar_free(fp); /* after a failure: what is written stays, the rest is dropped */
     if (f) {
         /* the encoders' last frames go out in sf_close, also after a
          * failure (then into a pipe that is gone: ignored) */

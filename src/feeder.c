@@ -159,6 +159,11 @@ static int plan_stages(struct feeder *f)
 {
     static const enum plan_part parts[3] = {PLAN_TITLE, PLAN_INTRO, PLAN_FULL};
     char msg[512];
+    /* One core stays with the audio: the rest of the plan is made while
+     * the first words play, and synthesis workers on every core gave
+     * underruns on a loaded 2-core machine (tests/play_pulse.sh). */
+    unsigned workers = f->s->clips.workers;
+    if (workers > 1) clipstore_set_workers(&f->s->clips, workers - 1);
     for (int k = 0; k < 3; k++) {
         struct timeline *tl = calloc(1, sizeof *tl);
         msg[0] = 0;

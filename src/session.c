@@ -532,6 +532,30 @@ enum session_fail session_open(struct session *s, const struct session_opts *o,
     return f;
 }
 
+/* The phrases the plan will ask for, synthesized ahead on every core: a
+ * first pass with estimated lengths names them (nearly all: a phrase that
+ * fits only by its estimate, or a length said in words, may differ, and
+ * is then synthesized when the real pass asks for it). */
+static int prefetch(struct session *s, const struct plan_opts *po)
+{
+    if (!s->speech || s->clips.mode == CLIPS_ESTIMATE || s->clips.workers < 2) return 0;
+    struct clipstore est;
+    if (clipstore_init(&est, NULL, s->clips.rate_hz)) return 0;
+    clipstore_set_mode(&est, CLIPS_ESTIMATE);
+    struct coach_diags misfits; /* kept so the pass goes on to the end; told by the real one */
+    diags_init(&misfits);
+    struct plan_opts eo = *po;
+    eo.problems = &misfits;
+    eo.tick = NULL;
+    struct timeline tl;
+    char err[256];
+    if (plan_build(&s->routine, &s->voice, &est, &eo, &tl, err, sizeof err) == 0) timeline_free(&tl);
+    diags_free(&misfits);
+    int rc = clipstore_prefetch(&s->clips, &est);
+    clipstore_free(&est);
+    return rc == COACH_ENOMEM ? 0 : rc; /* without it, only slower */
+}
+
 int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx), void *tick_ctx,
                  struct timeline *tl, char *err, size_t err_cap)
 {
@@ -540,7 +564,8 @@ int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx),
                            .inputs = s->inputs, .tick = tick, .tick_ctx = tick_ctx,
                            .preroll_ms = s->preroll_ms, .from = s->from,
                            .problems = s->plan_problems};
-    int rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);
+    int rc = prefetch(s, &po);
+    if (!rc) rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);
     if (rc && err && err_cap && !err[0]) coach_set_err(err, err_cap, "%s", coach_strerror(rc));
     return rc;
 }

@@ -3,20 +3,28 @@
  * temporary files (pocketsphinx reads a keyword list and a dictionary only
  * from files; the whole 130 000-word dictionary would cost a second and
  * 30 MB to load), opens pocketsphinx's keyword search on them and feeds it
- * in small blocks, so that the search can restart right after a hit.
+ * in small blocks, so that the search can restart right after a hit and
+ * at the end of speech in which it heard nothing (see collect()).
  * phone_loop (the listen file's) is how likely pocketsphinx's keyword
  * search takes any other speech to be: below its default 0.1 the phrases
  * compete less and voices the model fits badly are heard more.
- * Each detection is then checked by a second decoder on the last two
- * seconds of audio with a grammar of all the phrases (verify()): it names
- * the phrase said and places its end, and a phrase crammed into too few
- * frames is refused. pocketsphinx's logging is switched off: coach's
+ * Each detection is then checked, once the speech has ended, by a second
+ * decoder on the last 2.5 seconds of audio with a grammar of all the
+ * phrases (verify()): it names the phrase said and places its end, and a
+ * phrase crammed into too few frames or cut off by the audio's end is
+ * refused. pocketsphinx's logging is switched off: coach's
  * stderr stays its own.
  * [pronounce] gives a word more pronunciations (espeak-ng's "coach" is
  * heard as T OW CH): the grammar takes them as the dictionary's "(2)"
  * variants, but the keyword search takes only a word's first one, so each
- * is also written as a word of its own ("coach_2") and the phrases with it
- * are searched too, at the same thresholds. */
+ * is also written as a word of its own ("coach_2") and the phrases are
+ * searched again with every combination of their words' pronunciations
+ * ("coach_2 pause_3"), at thresholds FACTOR times stricter.
+ * spotter_trace() writes what both decoders hear, for diagnosis.
+ * pocketsphinx (with sphinxbase and the BLAS, LAPACK, gfortran and OpenMP
+ * runtimes under it: 1.3 MB resident once loaded) is opened with dlopen
+ * by the first spotter_open, so that export, check, plan and a play
+ * without --listen go without it. */
 #define _POSIX_C_SOURCE 200809L
 #include "coach/spotter.h"
 
@@ -29,12 +37,64 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
 
 #include "coach/common.h"
 #include "coach/diag.h"
 #include "coach/inireader.h"
+
+/* Every function of pocketsphinx and sphinxbase the spotter calls, looked
+ * up by load_pocketsphinx(); the names below then call through it. */
+#define PS_FUNCS(X)                                                                              \
+    X(cmd_ln_init) X(cmd_ln_free_r) X(err_set_logfp) X(ps_args) X(ps_init) X(ps_free)            \
+    X(ps_set_jsgf_string) X(ps_set_search) X(ps_start_utt) X(ps_end_utt) X(ps_process_raw)       \
+    X(ps_get_hyp) X(ps_seg_iter) X(ps_seg_next) X(ps_seg_frames) X(ps_seg_word)                  \
+    X(ps_lookup_word) X(ps_get_in_speech)
+#define PS_FIELD(f) __typeof__(&f) f;
+static struct {
+    PS_FUNCS(PS_FIELD)
+} psapi;
+#undef PS_FIELD
+static bool psapi_loaded;
+
+/* 0, or COACH_ESPEECH with err set when the libraries are missing. */
+static int load_pocketsphinx(char *err, size_t cap)
+{
+    if (psapi_loaded) return 0;
+    void *h = dlopen("libpocketsphinx.so.3", RTLD_NOW | RTLD_LOCAL); /* kept open */
+    bool all = h != NULL;
+#define PS_LOOKUP(f) all = all && (*(void **)&psapi.f = dlsym(h, #f)) != NULL;
+    PS_FUNCS(PS_LOOKUP)
+#undef PS_LOOKUP
+    if (!all) {
+        coach_set_err(err, cap, "pocketsphinx cannot be loaded (%s); install libpocketsphinx3",
+                      h ? "a function is missing" : dlerror());
+        return COACH_ESPEECH;
+    }
+    psapi_loaded = true;
+    return 0;
+}
+
+#define cmd_ln_init psapi.cmd_ln_init
+#define cmd_ln_free_r psapi.cmd_ln_free_r
+#define err_set_logfp psapi.err_set_logfp
+#define ps_args psapi.ps_args
+#define ps_init psapi.ps_init
+#define ps_free psapi.ps_free
+#define ps_set_jsgf_string psapi.ps_set_jsgf_string
+#define ps_set_search psapi.ps_set_search
+#define ps_start_utt psapi.ps_start_utt
+#define ps_end_utt psapi.ps_end_utt
+#define ps_process_raw psapi.ps_process_raw
+#define ps_get_hyp psapi.ps_get_hyp
+#define ps_seg_iter psapi.ps_seg_iter
+#define ps_seg_next psapi.ps_seg_next
+#define ps_seg_frames psapi.ps_seg_frames
+#define ps_seg_word psapi.ps_seg_word
+#define ps_lookup_word psapi.ps_lookup_word
+#define ps_get_in_speech psapi.ps_get_in_speech
 
 #ifndef COACH_PS_MODELDIR
 #define COACH_PS_MODELDIR "/usr/share/pocketsphinx/model"
@@ -47,7 +107,8 @@
 #define RESTART_SAMPLES (SPOTTER_RATE_HZ * 30) /* a long quiet utterance restarts */
 #define PENDING_MAX 8
 #define SETTLE_SAMPLES (SPOTTER_RATE_HZ * 3 / 10) /* 300 ms: see collect() */
-#define CHECK_SAMPLES (SPOTTER_RATE_HZ * 2) /* see verify(): a phrase and the settling after it */
+#define SETTLE_MAX_SAMPLES (SPOTTER_RATE_HZ * 1) /* 1 s: see collect() */
+#define CHECK_SAMPLES (SPOTTER_RATE_HZ * 5 / 2) /* see verify(): a phrase and the settling after it */
 #define RING_SAMPLES CHECK_SAMPLES
 /* The fewest frames (10 ms) per phone of a phrase really said, on
  * average over its words: the coach's own speech that the grammar bends
@@ -56,6 +117,7 @@
  * fast, took 7.3-18.8 (bench/listen_bench.sh, docs/PERFORMANCE.md). */
 #define MIN_PHONE_FRAMES 7.0
 #define MAX_PRONS 16 /* [pronounce] lines */
+#define CUT_FRAMES 2 /* a phrase ending this close to the end of the checked audio is cut off */
 
 struct phrase {
     char text[64];     /* "coach pause": single spaces, lower case */
@@ -93,9 +155,12 @@ struct spotter {
     struct spotter_hit pending[PENDING_MAX]; /* hits not yet returned */
     size_t n_pending;
     uint64_t settle_until; /* a detection is waiting until this sample; 0: none */
+    uint64_t detected_at;  /* the sample at which it was detected */
     ps_decoder_t *check; /* the grammar of the phrases: see verify() */
     int16_t ring[RING_SAMPLES]; /* the last samples fed; sample k at k % RING_SAMPLES */
     int16_t seg[CHECK_SAMPLES]; /* a detection's audio, for check */
+    FILE *trace; /* spotter_trace(); NULL: quiet */
+    bool was_in_speech; /* the search's voice activity after the last block */
 };
 
 static bool word_char(int c) { return (c >= 'a' && c <= 'z') || c == '\''; }
@@ -440,23 +505,54 @@ static int write_dict(const struct listen_file *F, const char *lf_path, const ch
     return 0;
 }
 
-/* Writes phrase p to the keyword list, then its variants with each
- * [pronounce] word in place of the word it says (see the top). */
-static void write_kws(const struct listen_file *F, const struct phrase *p, FILE *out)
+/* Writes phrase p to the keyword list, then its variants: every
+ * combination of its words' [pronounce] lines ("coach_2 pause_4": espeak-ng's
+ * "coach" and its "pause" in one phrase; see the top), at the phrase's
+ * threshold times the product of their FACTORs. A variant whose threshold
+ * would reach 1 (deaf) is not searched. At most MAX_VARIANTS per phrase:
+ * COACH_EINVAL with err at the phrase's line beyond. */
+#define MAX_VARIANTS 256
+static int write_kws(const struct listen_file *F, const char *lf_path, const struct phrase *p, FILE *out,
+                     char *err, size_t cap)
 {
-    fprintf(out, "%s /%g/\n", p->text, p->threshold);
-    for (size_t r = 0; r < F->n_pr; r++) {
-        char store[64], line[256] = "";
-        bool has = false;
+    char store[64];
+    const char *word[MAX_WORDS_PER_PHRASE];
+    size_t nw = 0;
+    strcpy(store, p->text);
+    for (char *t = strtok(store, " "); t && nw < MAX_WORDS_PER_PHRASE; t = strtok(NULL, " ")) word[nw++] = t;
+    /* pick[k]: the [pronounce] line word k is said with; F->n_pr: its dictionary one */
+    size_t pick[MAX_WORDS_PER_PHRASE];
+    for (size_t k = 0; k < nw; k++) pick[k] = F->n_pr;
+    int lines = 0;
+    for (;;) {
+        char line[256];
         size_t o = 0;
-        strcpy(store, p->text);
-        for (char *t = strtok(store, " "); t; t = strtok(NULL, " ")) {
-            bool is = strcmp(t, F->pr[r].word) == 0;
-            has |= is;
-            o += (size_t)snprintf(line + o, sizeof line - o, is ? "%s%s_%zu" : "%s%s", o ? " " : "", t, r + 2);
+        double t = p->threshold;
+        for (size_t k = 0; k < nw; k++) {
+            if (pick[k] < F->n_pr) {
+                o += (size_t)snprintf(line + o, sizeof line - o, "%s%s_%zu", o ? " " : "", word[k], pick[k] + 2);
+                t *= F->pr[pick[k]].stricter;
+            } else {
+                o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", o ? " " : "", word[k]);
+            }
         }
-        double t = p->threshold * F->pr[r].stricter;
-        if (has) fprintf(out, "%s /%g/\n", line, t < 1 ? t : 1);
+        if (t < 1 || lines == 0) {
+            if (++lines > MAX_VARIANTS) {
+                coach_set_err(err, cap, "%s:%d: '%s' has more than %d pronunciations to search ([pronounce])",
+                              lf_path, p->line, p->text, MAX_VARIANTS);
+                return COACH_EINVAL;
+            }
+            fprintf(out, "%s /%g/\n", line, t);
+        }
+        /* the next combination: word k's next [pronounce] line, or back to its own */
+        size_t k = 0;
+        for (; k < nw; k++) {
+            size_t r = pick[k] == F->n_pr ? 0 : pick[k] + 1;
+            while (r < F->n_pr && strcmp(F->pr[r].word, word[k]) != 0) r++;
+            pick[k] = r;
+            if (r < F->n_pr) break;
+        }
+        if (k == nw) return 0;
     }
 }
 
@@ -490,6 +586,8 @@ static int open_check(struct spotter *s, const struct listen_file *F, const char
 int spotter_open(struct spotter **out, const char *listen_file, char *err, size_t err_cap)
 {
     *out = NULL;
+    int loaded = load_pocketsphinx(err, err_cap);
+    if (loaded) return loaded;
     err_set_logfp(NULL); /* before anything of sphinxbase can speak */
     struct listen_file *F = calloc(1, sizeof *F);
     struct spotter *s = calloc(1, sizeof *s);
@@ -516,8 +614,7 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
     if (!rc && !(kf = temp_file(kws_name, sizeof kws_name, err, err_cap))) rc = COACH_EIO;
     if (!rc && !(df = temp_file(dict_name, sizeof dict_name, err, err_cap))) rc = COACH_EIO;
     if (!rc) rc = write_dict(F, listen_file, dict, df, err, err_cap);
-    if (!rc)
-        for (size_t i = 0; i < F->n; i++) write_kws(F, &F->ph[i], kf);
+    for (size_t i = 0; !rc && i < F->n; i++) rc = write_kws(F, listen_file, &F->ph[i], kf, err, err_cap);
     if (kf && fclose(kf) != 0 && !rc) {
         coach_set_err(err, err_cap, "cannot write %s: %s", kws_name, strerror(errno));
         rc = COACH_EIO;
@@ -582,6 +679,7 @@ static int restart(struct spotter *s)
     if (ps_end_utt(s->ps) < 0 || ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
     s->utt_start = s->fed;
     s->settle_until = 0;
+    s->was_in_speech = false;
     return 0;
 }
 
@@ -621,7 +719,25 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
         for (const char *c = pron; c && *c; c++) phones += c == pron || (c[-1] == ' ' && *c != ' ');
     }
     double per_phone = phones ? (double)frames / phones : 0;
-    if (!p || ef < 0 || per_phone < MIN_PHONE_FRAMES) return NULL;
+    /* the phrase runs to the end of the audio: it goes on (collect() waited
+     * up to SETTLE_MAX_SAMPLES for the speech to end), so it is a piece of
+     * longer speech bent to a phrase, not a command said on its own */
+    bool cut = ef >= (int)(n / FRAME_SAMPLES) - CUT_FRAMES;
+    if (s->trace) {
+        fprintf(s->trace, "check %.2f-%.2f s: \"%s\"", (double)a / SPOTTER_RATE_HZ,
+                (double)s->fed / SPOTTER_RATE_HZ, hyp ? hyp : "");
+        for (ps_seg_t *seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
+            int f0 = 0, f1 = 0;
+            ps_seg_frames(seg, &f0, &f1);
+            fprintf(s->trace, " %s[%d-%d]", ps_seg_word(seg), f0, f1);
+        }
+        fprintf(s->trace, " %.1f frames/phone: %s\n", per_phone,
+                !p                           ? "refused, not a phrase"
+                : per_phone < MIN_PHONE_FRAMES ? "refused, too short"
+                : cut                          ? "refused, cut off"
+                                               : "taken");
+    }
+    if (!p || ef < 0 || per_phone < MIN_PHONE_FRAMES || cut) return NULL;
     *end = a + (uint64_t)(ef + 1) * FRAME_SAMPLES;
     return p;
 }
@@ -635,12 +751,31 @@ static int collect(struct spotter *s)
 {
     const char *hyp = ps_get_hyp(s->ps, NULL);
     if (!hyp || !*hyp) {
-        if (s->fed - s->utt_start > RESTART_SAMPLES && !ps_get_in_speech(s->ps))
-            return restart(s); /* bounded state over hours of listening: restart in a pause */
+        /* Speech ended and nothing was heard: restart. The search's
+         * cepstral mean (sphinxbase's live CMN) moves only when an utterance
+         * ends or after 800 frames of speech: a voice far from the model's
+         * starting mean (espeak-ng's: c0 62 against 41) was otherwise heard
+         * with the wrong mean until a hit or the 30 s restart, and missed
+         * without a hit: its first 8 commands in a row. Also bounds the
+         * state over hours of listening. */
+        bool speech = ps_get_in_speech(s->ps);
+        bool ended = s->was_in_speech && !speech;
+        s->was_in_speech = speech;
+        if (ended || (s->fed - s->utt_start > RESTART_SAMPLES && !speech)) return restart(s);
         return 0;
     }
-    if (!s->settle_until) s->settle_until = s->fed + SETTLE_SAMPLES;
+    if (!s->settle_until) {
+        s->settle_until = s->fed + SETTLE_SAMPLES;
+        s->detected_at = s->fed;
+        if (s->trace)
+            fprintf(s->trace, "kws \"%s\" at %.2f s (utterance from %.2f s)\n", hyp, (double)s->fed / SPOTTER_RATE_HZ,
+                    (double)s->utt_start / SPOTTER_RATE_HZ);
+    }
     if (s->fed < s->settle_until) return 0;
+    /* ... and until the speech has ended (at most SETTLE_MAX_SAMPLES):
+     * kws finds "coach pause" in the first half of a slow "coach next",
+     * and 300 ms later the grammar, given half a word, named "coach done" */
+    if (ps_get_in_speech(s->ps) && s->fed < s->detected_at + SETTLE_MAX_SAMPLES) return 0;
     uint64_t end = 0;
     int rc = 0;
     const struct phrase *p = verify(s, &end, &rc);
@@ -666,6 +801,8 @@ int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter
     s->n_pending--;
     return 1;
 }
+
+void spotter_trace(struct spotter *s, FILE *f) { s->trace = f; }
 
 void spotter_close(struct spotter *s)
 {

@@ -2,7 +2,8 @@
 # Memory flat in the routine's length (issue 14): `coach export` of a
 # generated routine whose every step says something new (bench/gen_routine.sh)
 # peaks at most 20 MB (GNU time's maximum resident set) for 5 minutes of
-# audio and 25 MB for an hour. Before the clip sources went to the spill
+# audio and 25 MB for an hour, to WAV and to FLAC (encoded on every core,
+# src/flacpar.c: a chunk in flight per worker). Before the clip sources went to the spill
 # store and the flite voices were dlopen'd: 25 MB and 55 MB. MP3 is
 # encoded on every core in segments (mp3par.c: a ring of workers + 3
 # segment buffers of ~0.5 MB and one LAME per worker): 2.5 MB more than WAV
@@ -29,13 +30,13 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-for case in "5 20 wav" "60 25 wav" "5 24 mp3" "60 29 mp3"; do
+for case in "5 20 wav" "60 25 wav" "5 20 flac" "60 25 flac" "5 24 mp3" "60 29 mp3"; do
   set -- $case
   minutes=$1 limit_mb=$2 fmt=$3
   [ -f "$tmp/r$minutes.ini" ] || bash "$src/bench/gen_routine.sh" "$minutes" >"$tmp/r$minutes.ini"
   if ! timeout 180 /usr/bin/time -f %M -o "$tmp/rss" "$coach" export "$tmp/r$minutes.ini" \
       -o "$tmp/r$minutes.$fmt" -q; then
-    bad "$fmt export of the $minutes-minute routine failed"
+    bad "export of the $minutes-minute routine to $fmt failed"
     continue
   fi
   rss_kb=$(tail -n 1 "$tmp/rss")

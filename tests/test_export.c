@@ -204,6 +204,13 @@ static void check_format(const struct timeline *tl, struct clipstore *cs, const 
             if (e > worst) worst = e;
         }
         CHECKF(worst <= 1.5 / 32767, "wav/%u: max error %.3g", ch, worst);
+    } else if (f == EXPORT_FLAC) {
+        /* the parallel writer (flacpar.h): exactly the rendered samples as
+         * 16-bit, round(x * 32767), read back as q / 32768 */
+        size_t bad = 0;
+        for (uint64_t i = 0; i < tl->len_frames * ch; i++)
+            bad += lrintf(got[i] * 32768.0f) != lrintf(ref[i] * 32767.0f);
+        CHECKF(bad == 0, "flac/%u: %zu samples differ from the renderer's", ch, bad);
     } else if (!lossless) {
         /* The speech region sounds like the reference (level within 2 dB). */
         double want = rms(ref, ch, ten);
@@ -322,7 +329,8 @@ static void test_error_paths(struct clipstore *cs)
     static const struct {
         enum export_format f;
         rlim_t limit;
-    } lim_cases[] = {{EXPORT_WAV, 256 * 1024}, {EXPORT_MP3, 8 * 1024}, {EXPORT_OGG, 16 * 1024}};
+    } lim_cases[] = {{EXPORT_WAV, 256 * 1024}, {EXPORT_MP3, 8 * 1024}, {EXPORT_OGG, 16 * 1024},
+                     {EXPORT_FLAC, 24 * 1024}};
     for (size_t k = 0; k < sizeof lim_cases / sizeof lim_cases[0]; k++) {
         snprintf(path, sizeof path, "%s/full.%s", dir, export_format_name(lim_cases[k].f));
         write_old(path);
@@ -338,6 +346,7 @@ static void test_error_paths(struct clipstore *cs)
         printf("file too big (%s): %s\n", export_format_name(lim_cases[k].f), err);
         CHECK(old_intact(path));
         CHECK(count_entries(dir) == 2 + (int)k); /* out.flac + the full.* so far */
+        if (k == 3) CHECK(cs->clips[0].pcm == NULL); /* the window let go after the failure too */
     }
     signal(SIGXFSZ, old_sig);
 
@@ -367,6 +376,45 @@ static void test_error_paths(struct clipstore *cs)
     timeline_free(&tl);
 }
 
+/* A FLAC of a timeline without sound, 0 to a few frames long: a valid
+ * stream (`flac -t`, when installed) of exactly that many silent frames. */
+static void test_short_flac(void)
+{
+    const char *dir = test_tmpdir("export-short");
+    static const uint64_t lens[] = {0, 1, 100, 4097};
+    int flac_tool = system("command -v flac >/dev/null 2>&1") == 0;
+    struct clipstore cs;
+    clipstore_init(&cs, NULL, 48000);
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        struct timeline tl = {.rate_hz = 48000, .len_frames = lens[k]};
+        char path[4096], err[256] = "";
+        snprintf(path, sizeof path, "%s/short-%llu.flac", dir, (unsigned long long)lens[k]);
+        struct export_opts o = {.format = EXPORT_FLAC, .channels = 2, .title = "t"};
+        int rc = export_timeline(&tl, &cs, path, &o, err, sizeof err);
+        CHECKF(rc == 0, "%llu frames: %d %s", (unsigned long long)lens[k], rc, err);
+        SF_INFO info = {0};
+        SNDFILE *sf = sf_open(path, SFM_READ, &info);
+        CHECKF(sf != NULL, "%s: %s", path, sf_strerror(NULL));
+        if (!sf) continue;
+        /* no samples: the length is unknown (0) in STREAMINFO */
+        CHECK(info.frames == (lens[k] ? (sf_count_t)lens[k] : SF_COUNT_MAX) && info.channels == 2);
+        short s[2 * 4097 + 2];
+        sf_count_t n = sf_readf_short(sf, s, 4098);
+        CHECK(n == (sf_count_t)lens[k]);
+        int silent = 1;
+        for (sf_count_t i = 0; i < 2 * n; i++) silent &= s[i] == 0;
+        CHECK(silent);
+        sf_close(sf);
+        if (flac_tool) {
+            char cmd[4200];
+            snprintf(cmd, sizeof cmd, "flac -t -s '%s' 2>/dev/null", path);
+            CHECKF(system(cmd) == 0, "flac -t %s", path);
+        }
+    }
+    CHECK(count_entries(dir) == 4);
+    clipstore_free(&cs);
+}
+
 int main(void)
 {
     umask(022);
@@ -383,6 +431,7 @@ int main(void)
     clipstore_init(&cs44, sp, 44100);
     test_formats(&cs48, &cs44);
     test_error_paths(&cs48);
+    test_short_flac();
     clipstore_free(&cs48);
     clipstore_free(&cs44);
     speech_close(sp);

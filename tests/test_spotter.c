@@ -101,6 +101,10 @@ static void test_errors(void)
         "a word of letters");
     bad("pronx.ini", HEAD "coach pause = pause 1e-30\n[pronounce]\nzebra = Z IY B R AH\n", COACH_EINVAL, 7,
         "'zebra' is not a word of the phrases");
+    /* every combination of the words' pronunciations is searched: 5^4 > 256 */
+    bad("pronmany.ini",
+        HEAD "coach pause pause pause pause = pause 1e-30\n[pronounce]\npause = P AA Z\npause = P OW Z\npause = P AH Z\npause = P AO S\n",
+        COACH_EINVAL, 5, "'coach pause pause pause pause' has more than 256 pronunciations to search");
     bad("pronf.ini", HEAD "coach pause = pause 1e-30\n[pronounce]\ncoach = T OW CH 0.5\n", COACH_EINVAL, 7,
         "the factor after the phones must be a number of at least 1");
     /* no model: said with the package to install */
@@ -259,6 +263,42 @@ static int have_espeak(void)
     return rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
 }
 
+/* flite's kal16 says the ten commands of bench/listen_bench.sh, each at
+ * two rates, between seconds of silence, to a spotter of its own: each is
+ * heard as itself. Its "coach softer" was heard as "coach stop": the
+ * keyword search finds "coach stop" in its first half, and the grammar,
+ * given the audio 300 ms after that detection, had half of "softer"; it
+ * now waits for the end of the speech. */
+static void test_whole_phrase(const char *listen_file)
+{
+    struct spotter *s = NULL;
+    char err[512] = "";
+    CHECKF(spotter_open(&s, listen_file, err, sizeof err) == 0 && s, "spotter_open: %s", err);
+    if (!s) return;
+    static const char *stretch[] = {"", "--setf duration_stretch=1.25"};
+    for (size_t i = 0; i < 10; i++)
+        for (size_t r = 0; r < 2; r++) {
+            char wav[4200], cmd[8600];
+            snprintf(wav, sizeof wav, "%s/kal16-%zu-%zu.wav", tmp, i, r);
+            snprintf(cmd, sizeof cmd, "flite -voice kal16 %s -t '%s' -o '%s'", stretch[r], commands[i].said, wav);
+            CHECKF(system(cmd) == 0, "%s", cmd);
+            size_t n = 0;
+            int16_t *speech = read_16k(wav, &n);
+            CHECKF(speech != NULL, "%s: not 16 kHz mono", wav);
+            if (!speech) continue;
+            size_t pad = SPOTTER_RATE_HZ, total = pad + n + pad;
+            int16_t *pcm = calloc(total, sizeof *pcm);
+            memcpy(pcm + pad, speech, n * sizeof *pcm);
+            struct spotter_hit h = {0};
+            int hits = feed_all(s, pcm, total, &h);
+            CHECKF(hits == 1 && h.cmd == commands[i].cmd, "flite kal16 '%s'%s: %d hits, the first '%s'",
+                   commands[i].said, r ? " (slower)" : "", hits, h.phrase);
+            free(pcm);
+            free(speech);
+        }
+    spotter_close(s);
+}
+
 /* espeak-ng's en+m7 "coach stop" (its "coach" is heard as T OW CH: the
  * keyword search missed it with the dictionary's K OW CH alone; the
  * listen file's [pronounce] adds it) is heard, as itself. */
@@ -347,6 +387,7 @@ int main(void)
     if (!s) return test_done();
     if (have_flite()) {
         test_commands(s);
+        test_whole_phrase(test_src_path("voices/listen/en.ini"));
     } else {
         printf("skip: no flite: the commands are not spoken\n");
     }

@@ -8,8 +8,9 @@
  * length (see pcmstore.h: the same samples in about half the bytes); its float
  * PCM at the output rate is made ("prepared") only when it is about to be
  * heard and dropped after its last use, so memory stays small for long
- * routines. A store can also only measure (check, plan: no audio is kept)
- * or only estimate (no synthesis: lengths from the text, for the menu's
+ * routines. A plan's phrases can be synthesized ahead on every core
+ * (clipstore_prefetch, synthpool.h). A store can also only measure (check,
+ * plan: no audio is kept) or only estimate (no synthesis: lengths from the text, for the menu's
  * estimates and the tests). Not thread-safe. */
 #ifndef COACH_CLIPS_H
 #define COACH_CLIPS_H
@@ -58,12 +59,28 @@ struct clipstore {
     uint8_t *spill_mem;   /* the fallback when the file cannot be made or written */
     size_t spill_mem_cap;
     uint64_t spill_end;   /* bytes used */
+    /* Clips synthesized ahead (clipstore_prefetch), taken when interned: */
+    struct clip *ready;
+    size_t ready_len, ready_cap;
+    uint32_t *ready_hash;
+    size_t ready_hash_cap;
+    unsigned workers;     /* phrases synthesized at once (synthpool.h) */
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);
 /* CLIPS_AUDIO by default; set before the first clip. */
 void clipstore_set_mode(struct clipstore *cs, enum clip_mode mode);
+/* Phrases synthesized at once by clipstore_prefetch (1..SYNTHPOOL_MAX_WORKERS;
+ * synthpool_default_workers() by default). */
+void clipstore_set_workers(struct clipstore *cs, unsigned workers);
 void clipstore_free(struct clipstore *cs);
+/* Synthesizes ahead, on cs->workers processes at once, every text of
+ * wanted (a store that only estimated: the texts a plan will likely ask
+ * for) that cs has not, nor the phrase cache: interning one later takes
+ * it at once. A text that fails is left to fail again, with its message,
+ * when it is interned.
+ * Returns 0, COACH_EINTR or COACH_ENOMEM. */
+int clipstore_prefetch(struct clipstore *cs, const struct clipstore *wanted);
 /* Returns the id of text, synthesizing (or estimating) it if new;
  * *len_frames is the clip's length at the output rate. Returns 0 or
  * negative. */

@@ -1,5 +1,6 @@
 /* Export: render a whole timeline into an audio file with libsndfile (WAV,
- * FLAC, OGG Vorbis, Opus, MP3), with the chapters inside (tags.h).
+ * OGG Vorbis, Opus, MP3) or flacpar.h (FLAC, encoded on every core), with
+ * the chapters inside (tags.h).
  * Written to a temporary file next to the target and renamed, so a failure
  * never leaves a partial file. Sidecar text files (captions, chapter lists)
  * are written the same way and renamed only once the audio is in place. */
@@ -74,7 +75,7 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
 
 /* Renders tl to fd, a stream such as a pipe to a player, in order and
  * never seeking back: a WAV gets a header with its exact sizes up front
- * and no cue points, a FLAC leaves its length unknown in its header, an
+ * and no cue points, a FLAC has its length but no MD5 in its header, an
  * MP3 has no Xing tag. fd is not closed. Returns 0, or negative with errno
  * and a short reason in err: COACH_EIO with errno EPIPE when the reader
  * went away (SIGPIPE must be ignored), COACH_EINTR on cancel. */

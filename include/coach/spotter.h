@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "coach/control.h" /* enum ctl_cmd, ctl_from_word */
 
@@ -36,6 +37,13 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
 int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter_hit *hit);
 
 void spotter_close(struct spotter *s);
+
+/* Writes to f, one line each, what the keyword search detects and what
+ * the grammar check then hears (phrase, words with their frames, frames
+ * per phone, taken or why refused); NULL: nothing (the default). For
+ * benchmarks and diagnosis (bench/listen_bench --trace), never coach's
+ * own stderr. */
+void spotter_trace(struct spotter *s, FILE *f);
 
 /* The listen file for a voice language ("en-us", "de"...), looked up in dir
  * (e.g. the voices directory + "/listen"): writes its path to out and returns 0,
