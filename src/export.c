@@ -5,7 +5,8 @@
  * of their first use and released after their last, so memory stays flat
  * however long the routine is. The renderer runs on the calling thread,
  * the encoder on a second one (FLAC: it feeds the writer's workers), a few
- * blocks behind (blockq.h). The file is
+ * blocks behind (blockq.h); an MP3 file (not a stream) goes from there to
+ * mp3par.h, which encodes segments on every core. The file is
  * written under a hidden temporary name in the target's directory, synced,
  * and renamed into place: a failure or a cancel removes the temporary file
  * and never touches an existing target. The chapters go inside, so players
@@ -41,6 +42,7 @@
 #include "coach/clipwin.h"
 #include "coach/common.h"
 #include "coach/flacpar.h"
+#include "coach/mp3par.h"
 #include "coach/render.h"
 #include "coach/tags.h"
 
@@ -565,6 +567,7 @@ static SNDFILE *open_sndfile(struct vio_file *v, const struct timeline *tl,
 struct encoder {
     SNDFILE *f;
     struct flacpar *fp; /* instead of f: a FLAC file (open_writer) */
+    struct mp3par *mp3; /* instead of f: an MP3 file encoded on every core */
     struct vio_file *v;
     struct blockq *q;
     bool failed; /* read after the join */
@@ -576,7 +579,8 @@ static void *encode_blocks(void *arg)
     size_t n;
     const float *block;
     while ((block = blockq_peek(e->q, &n)) != NULL) {
-        bool ok = e->fp ? flacpar_write(e->fp, block, n) == 0
+        bool ok = e->mp3 ? mp3par_write(e->mp3, block, n) == 0
+                : e->fp ? flacpar_write(e->fp, block, n) == 0
                         : sf_writef_float(e->f, block, (sf_count_t)n) == (sf_count_t)n && !e->v->err;
         if (!ok) {
             if (e->fp && flacpar_error(e->fp, &e->v->err) && !e->v->err) e->v->err = EIO;
@@ -606,7 +610,8 @@ static int start_encoder(pthread_t *t, struct encoder *e)
  * encoding use both cores; the blocks, and so the file, are the same as
  * rendered and written one after the other. Returns 0 or negative with err
  * set. */
-static int write_all(SNDFILE *f, struct flacpar *fp, struct vio_file *v, const struct timeline *tl,
+static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct vio_file *v,
+                     const struct timeline *tl,
                      struct clipwin *w, const struct export_opts *o, char *err, size_t err_cap)
 {
     const uint64_t first = o->to_frame ? o->from_frame : 0;
@@ -633,7 +638,7 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct vio_file *v, const s
         return rc;
     }
     render_set_gain(&r, loudness_program_gain(o->loudness));
-    struct encoder enc = {.f = f, .fp = fp, .v = v, .q = &q};
+    struct encoder enc = {.f = f, .fp = fp, .mp3 = mp3, .v = v, .q = &q};
     pthread_t thread;
     rc = start_encoder(&thread, &enc);
     if (rc) {
@@ -668,7 +673,11 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct vio_file *v, const s
     else
         blockq_close(&q); /* the encoder writes what is queued, then ends */
     pthread_join(thread, NULL);
-    if (enc.failed && (rc == 0 || rc == COACH_EIO)) {
+    if (mp3 && !v->err) v->err = mp3par_errno(mp3);
+    if (enc.failed && (rc == 0 || rc == COACH_EIO) && mp3 && !v->err) {
+        coach_set_err(err, err_cap, "cannot encode MP3: %s", coach_strerror(mp3par_write(mp3, NULL, 0)));
+        rc = COACH_EIO;
+    } else if (enc.failed && (rc == 0 || rc == COACH_EIO)) {
         errno = v->err ? v->err : EIO;
         coach_set_err(err, err_cap, "write failed: %s", v->err ? strerror(v->err) : sf_strerror(f));
         rc = COACH_EIO;
@@ -806,6 +815,39 @@ static int open_window(struct clipwin *w, clip_slot **slots, const struct timeli
     return clipwin_set_timeline(w, tl, err, err_cap);
 }
 
+/* An MP3 file, encoded on every core (mp3par.h): libsndfile's LAME
+ * settings at compression_level's level, one encoder per segment. */
+static int write_mp3(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
+                     const struct export_opts *o, char *err, size_t err_cap)
+{
+    const struct mp3par_opts mo = {
+        .rate_hz = tl->rate_hz, .channels = o->channels,
+        .len_frames = o->to_frame ? o->to_frame - o->from_frame : tl->len_frames,
+        .vbr_quality = 10.0 * compression_level(EXPORT_MP3),
+        .title = o->title, .artist = o->artist, .comment = o->comment};
+    struct mp3par *m = NULL;
+    int rc = mp3par_open(&m, v->fd, &mo);
+    if (rc == COACH_EFORMAT)
+        coach_set_err(err, err_cap, "cannot write mp3 at %u Hz, %u channel(s)", tl->rate_hz, o->channels);
+    else if (rc == 0)
+        rc = write_all(NULL, NULL, m, v, tl, w, o, err, err_cap);
+    else if (rc != COACH_EIO)
+        coach_set_err(err, err_cap, "cannot start the MP3 encoder: %s", coach_strerror(rc));
+    if (m && rc == 0) rc = mp3par_finish(m);
+    int e = m ? mp3par_errno(m) : rc == COACH_EIO ? errno : 0;
+    if (e) { /* a failed write, here or on the encoder thread */
+        errno = e;
+        coach_set_err(err, err_cap, "write failed: %s", strerror(e));
+        rc = COACH_EIO;
+    } else if (rc && err && !*err) {
+        coach_set_err(err, err_cap, "cannot encode MP3: %s", coach_strerror(rc));
+    }
+    int saved = e ? e : errno;
+    mp3par_free(m);
+    errno = saved;
+    return rc;
+}
+
 int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
                     const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -839,12 +881,17 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     }
     hold = hold_lock(fd);
     v.fd = fd;
-    rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
-    if (rc) goto out;
-    rc = write_all(f, fp, &v, tl, &w, o, err, err_cap);
-    if (rc) goto out;
-    rc = close_writer(&f, &fp, &v, err, err_cap);
-    if (rc) goto out;
+    if (o->format == EXPORT_MP3) { /* a file: on every core (a stream: libsndfile) */
+        rc = write_mp3(&v, tl, &w, o, err, err_cap);
+        if (rc) goto out;
+    } else {
+        rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
+        if (rc) goto out;
+        rc = write_all(f, fp, NULL, &v, tl, &w, o, err, err_cap);
+        if (rc) goto out;
+        rc = close_writer(&f, &fp, &v, err, err_cap);
+        if (rc) goto out;
+    }
     /* What libsndfile cannot write (chapters, album, track), into the
      * temporary file: synced with it below, gone with it on failure. */
     const struct tags tags = {.title = o->title, .artist = o->artist, .album = o->album,
@@ -904,7 +951,7 @@ int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
     struct flacpar *fp = NULL;
     rc = open_window(&w, &slots, tl, cs, err, err_cap);
     if (rc == 0) rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
-    if (rc == 0) rc = write_all(f, fp, &v, tl, &w, o, err, err_cap);
+    if (rc == 0) rc = write_all(f, fp, NULL, &v, tl, &w, o, err, err_cap);
     if (rc == 0 && fp) rc = close_writer(&f, &fp, &v, err, err_cap);
     flacpar_free(fp); /* after a failure: what is written stays, the rest is dropped */
     if (f) {
