@@ -27,7 +27,7 @@
 
 #include "coach/common.h"
 
-#define SEG_MP3_FRAMES 96   /* K: ~2.3 s at 48 kHz; the lead-in and tail cost ~6 % */
+#define SEG_MP3_FRAMES 48   /* K: ~1.2 s at 48 kHz; the lead-in and tail cost ~10 % */
 #define LEAD_MP3_FRAMES 3   /* L: primes the MDCT overlap and the psychoacoustic model */
 #define TAIL_MP3_FRAMES 2   /* past the segment: overlap + look-ahead, real samples */
 #define MAX_FRAME_BYTES 1441 /* 320 kbit/s at 32 kHz, or 160 at 8 kHz, padded */
@@ -519,8 +519,9 @@ int mp3par_open(struct mp3par **out, int fd, const struct mp3par_opts *o)
     m->pcm_cap = (size_t)(SEG_MP3_FRAMES + LEAD_MP3_FRAMES + TAIL_MP3_FRAMES) * m->spf;
     size_t local_frames = (m->pcm_cap + m->delay + 1152) / m->spf + 2;
     m->out_cap = local_frames * MAX_FRAME_BYTES + 7200;
-    /* filling two, encoding n_workers, one waiting to be written */
-    m->n_ring = m->n_workers + 3;
+    /* one filling, n_workers encoding, one written (a slot fewer than with
+     * a second one filling: 0.3 MB less resident, the same speed) */
+    m->n_ring = m->n_workers + 2;
     m->ring = calloc(m->n_ring, sizeof *m->ring);
     rc = m->ring ? 0 : COACH_ENOMEM;
     for (size_t i = 0; rc == 0 && i < m->n_ring; i++) {
