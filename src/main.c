@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -218,15 +217,6 @@ int main(int argc, char **argv)
      * EFBIG, which export and the history report and clean up after, not
      * kill the process with its temporary files left behind. */
     signal(SIGXFSZ, SIG_IGN);
-    /* Blocks of 1 MB and more (a long clip's PCM) mapped on their own and
-     * given back when freed. glibc would otherwise raise its mmap
-     * threshold to the largest block freed so far and keep such blocks in
-     * the heap, where they stay resident; the heap's top is still kept up
-     * to 8 MB, so the clips' smaller blocks reuse it without new page
-     * faults. Measured (lower-back-relief, peak RSS): WAV 19.5 -> 18.8 MB,
-     * MP3 20.0 -> 19.2 MB, for 2000 more page faults (+0.03 s). */
-    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
     struct opts o = {.rate_hz = 48000, .channels = 1, .speech_rate = -1, .pitch = -1,
                      .speech_volume = -1, .preroll_ms = -1};
     static const struct option longopts[] = {
