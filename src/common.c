@@ -1,7 +1,8 @@
 /* Error strings and the few string and I/O helpers every module uses. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT; pread, pwrite */
 #include "coach/common.h"
 
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +104,12 @@ int coach_write_at(int fd, const void *buf, size_t n, uint64_t off)
         done += (size_t)w;
     }
     return 0;
+}
+
+unsigned coach_cores(void)
+{
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                          : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (unsigned)n;
 }

@@ -7,7 +7,7 @@
  * it over, then waits for its chunk's turn and writes the frames at the
  * file's end. One mutex and one condition variable: a handful of threads
  * that meet once a chunk (~1 s of audio). */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT; sysconf, pthread_sigmask */
+#define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
 
 #include "coach/flacpar.h"
 
@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <nettle/md5.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -400,14 +399,10 @@ out:
 
 /* ---- the public side ---- */
 
-/* The cores this process may run on (taskset, a container's cpuset), else
- * the online ones. */
 static unsigned auto_workers(void)
 {
-    cpu_set_t set;
-    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                          : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > FLACPAR_MAX_WORKERS ? FLACPAR_MAX_WORKERS : (unsigned)n;
+    unsigned n = coach_cores();
+    return n > FLACPAR_MAX_WORKERS ? FLACPAR_MAX_WORKERS : n;
 }
 
 int flacpar_open(struct flacpar **out, int fd, const struct flacpar_opts *o, char *err,

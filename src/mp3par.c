@@ -12,7 +12,7 @@
  * the calling thread copies samples in, queues full segments to the
  * workers and writes finished ones in order, so memory is a few segments
  * however long the file. */
-#define _POSIX_C_SOURCE 200809L /* sysconf */
+#define _POSIX_C_SOURCE 200809L
 
 #include "coach/mp3par.h"
 
@@ -503,8 +503,7 @@ int mp3par_open(struct mp3par **out, int fd, const struct mp3par_opts *o)
         for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xA001 : c >> 1;
         m->crc_tab[i] = (uint16_t)c;
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    m->n_workers = o->workers ? o->workers : cores > 0 ? (unsigned)cores : 1;
+    m->n_workers = o->workers ? o->workers : coach_cores();
     if (m->n_workers > MAX_WORKERS) m->n_workers = MAX_WORKERS;
     int rc = write_head(m, o);
     if (rc) {

@@ -56,9 +56,8 @@ unsigned synthpool_default_workers(void)
         long v = strtol(env, &end, 10);
         if (!*end && v >= 1 && v <= SYNTHPOOL_MAX_WORKERS) return (unsigned)v;
     }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) return 1;
-    return n > SYNTHPOOL_MAX_WORKERS ? SYNTHPOOL_MAX_WORKERS : (unsigned)n;
+    unsigned n = coach_cores();
+    return n > SYNTHPOOL_MAX_WORKERS ? SYNTHPOOL_MAX_WORKERS : n;
 }
 
 /* One phrase's whole work, in whichever process runs it. */

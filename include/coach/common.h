@@ -47,6 +47,9 @@ int coach_path_has_ext(const char *path, const char *ext);
  * retried after EINTR and short transfers). 0, or -1 with errno set (0 at
  * an end of file reached first). */
 int coach_read_at(int fd, void *buf, size_t n, uint64_t off);
+/* The cores this process may run on (taskset, a container's cpuset), else
+ * the online ones; at least 1. What the worker pools size themselves by. */
+unsigned coach_cores(void);
 int coach_write_at(int fd, const void *buf, size_t n, uint64_t off);
 
 #endif

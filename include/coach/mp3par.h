@@ -21,7 +21,7 @@ struct mp3par_opts {
     uint32_t rate_hz;     /* MPEG rates only: 8000 ... 48000 */
     uint32_t channels;    /* 1 or 2 */
     uint64_t len_frames;  /* exactly this many sample frames will be written */
-    unsigned workers;     /* encoder threads; 0 = online cores, at most 4 */
+    unsigned workers;     /* encoder threads; 0 = coach_cores(), at most 4 */
     double vbr_quality;   /* LAME's VBR quality, 0 (best) ... 9.999 */
     const char *title, *artist, *comment; /* ID3v2 text, may be NULL */
 };

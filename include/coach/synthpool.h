@@ -39,7 +39,7 @@ struct synth_job {
     int loudness_known;
 };
 
-/* Children at once by default: the online cores (at most
+/* Workers at once by default: coach_cores() (at most
  * SYNTHPOOL_MAX_WORKERS), or $COACH_SYNTH_JOBS (1..16) when set. */
 unsigned synthpool_default_workers(void);
 
