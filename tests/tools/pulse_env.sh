@@ -66,6 +66,7 @@ pulse_start() {
     if pactl info >/dev/null 2>&1; then
       if pactl list short sinks 2>/dev/null | grep -q ci_sink; then
         _pulse_watchdog
+        _pulse_stallwatch
         return 0
       fi
       _pulse_say "the server runs but has no ci_sink"
@@ -88,6 +89,24 @@ _pulse_watchdog() {
     kill -KILL "$server" 2>/dev/null
   ) </dev/null >/dev/null 2>&1 &
   PULSE_WATCHDOG_PID=$!
+}
+
+# Machine stalls during the test (tests/tools/stallwatch.py), for
+# pulse_stalls; the watcher dies with the watchdog's shell or in pulse_stop.
+_pulse_stallwatch() {
+  PULSE_STALLS=$PULSE_DIR/stalls
+  : >"$PULSE_STALLS"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/stallwatch.py" "$PULSE_STALLS" 100 $$ </dev/null >/dev/null 2>&1 &
+  PULSE_STALLWATCH_PID=$!
+}
+
+# pulse_stalls T0 T1: the machine stalls (whole machine not scheduled for
+# 100 ms or more) that overlap wall-clock seconds T0..T1, as "N ms at
+# +S s" words, or nothing
+pulse_stalls() {
+  [ -s "${PULSE_STALLS:-}" ] || return 0
+  awk -v t0="$1" -v t1="$2" '$1 >= t0 && $1 - $2 / 1000 <= t1 {
+    printf "%s%d ms at +%.1f s", n++ ? ", " : "", $2, $1 - $2 / 1000 - t0 }' "$PULSE_STALLS"
 }
 
 # pulse_record FILE: records ci_sink's monitor (48000 Hz, 2 channels, s16)
@@ -151,6 +170,11 @@ pulse_stop() {
     wait "$PULSE_WATCHDOG_PID" 2>/dev/null
   fi
   PULSE_WATCHDOG_PID=
+  if _pulse_alive "${PULSE_STALLWATCH_PID:-}"; then
+    kill "$PULSE_STALLWATCH_PID" 2>/dev/null
+    wait "$PULSE_STALLWATCH_PID" 2>/dev/null
+  fi
+  PULSE_STALLWATCH_PID=
 }
 
 _pulse_cleanup() {
