@@ -5,6 +5,9 @@
 #                                             # sound, phrase cache filled (warm: the
 #                                             # routine exported once before) vs empty
 #                                             # (cold), median of RUNS (default 7)
+#   BASE=OLD/coach bash bench/live_bench.sh first-sound-vs [ROUTINE] [RUNS]
+#                                             # the same, warm, this coach and BASE in
+#                                             # turn (RUNS pairs, default 15): medians
 #   bash bench/live_bench.sh long [ROUTINE] [LEVEL]  # whole routine in real time with
 #                                             # both cores busy (stress-ng --cpu 2):
 #                                             # peak RSS, underruns, missed clips
@@ -38,6 +41,18 @@ start_pulse() {
   echo "PulseAudio did not start" >&2; exit 1
 }
 
+# first_sound COACH CACHE_DIR SECONDS: plays $routine for SECONDS with that
+# cache -> "first_sound_ms device_latency_ms" (coach's own measure, --verbose)
+first_sound() {
+  XDG_CACHE_HOME=$2 "$1" play "$routine" --socket "$work/ctl.sock" --verbose </dev/null \
+    >/dev/null 2>"$work/err" &
+  local pid=$!
+  sleep "$3"
+  "$1" ctl stop --socket "$work/ctl.sock" >/dev/null 2>&1 || kill "$pid"
+  wait "$pid" || true
+  sed -nE 's/.*first sound (-?[0-9]+) ms after launch \(\+([0-9]+) ms device latency\).*/\1 \2/p' "$work/err"
+}
+
 case "$mode" in
 first-sound)
   start_pulse
@@ -66,15 +81,7 @@ first-sound-cache)
   start_pulse
   mkdir -p "$work/warm"
   XDG_CACHE_HOME=$work/warm "$coach" export "$routine" -o "$work/fill.wav" -q
-  one() { # $1 cache dir -> "first_sound_ms device_latency_ms"
-    XDG_CACHE_HOME=$1 "$coach" play "$routine" --socket "$work/ctl.sock" --verbose </dev/null \
-      >/dev/null 2>"$work/err" &
-    local pid=$!
-    sleep 3
-    "$coach" ctl stop --socket "$work/ctl.sock" >/dev/null 2>&1 || kill "$pid"
-    wait "$pid" || true
-    sed -nE 's/.*first sound (-?[0-9]+) ms after launch \(\+([0-9]+) ms device latency\).*/\1 \2/p' "$work/err"
-  }
+  one() { first_sound "$coach" "$1" 3; }
   printf '%-5s %s\n' cache "first sound ms of each run (device latency ms)"
   for kind in cold warm; do
     : >"$work/$kind.ms"
@@ -92,6 +99,26 @@ first-sound-cache)
     printf '%s: median first sound %s ms after launch, + %s ms device latency (median of %s runs)\n' \
       "$kind" "$(cut -d' ' -f1 "$work/$kind.ms" | median)" "$(cut -d' ' -f2 "$work/$kind.ms" | median)" "$runs"
   done
+  ;;
+first-sound-vs)
+  routine=${2:-lower-back-relief}
+  runs=${3:-15}
+  base=${BASE:?BASE=path to the other coach}
+  start_pulse
+  mkdir -p "$work/warm"
+  XDG_CACHE_HOME=$work/warm "$coach" export "$routine" -o "$work/fill.wav" -q
+  one_of() { first_sound "$1" "$work/warm" 1.5 | cut -d' ' -f1; }
+  : >"$work/this.ms"
+  : >"$work/base.ms"
+  for _ in $(seq "$runs"); do
+    one_of "$coach" >>"$work/this.ms"
+    one_of "$base" >>"$work/base.ms"
+  done
+  . bench/timing.sh
+  echo "this: $(tr '\n' ' ' <"$work/this.ms")"
+  echo "base: $(tr '\n' ' ' <"$work/base.ms")"
+  printf 'warm first sound, median of %s: this %s ms, base %s ms (+ device latency)\n' "$runs" \
+    "$(median <"$work/this.ms")" "$(median <"$work/base.ms")"
   ;;
 long)
   routine=${2:-lower-back-relief}

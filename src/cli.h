@@ -125,6 +125,9 @@ struct control {
      * player needs to record the session even at the limit of open files */
     int spare_fds[CONTROL_SPARE_FDS];
     int accept_errno_told; /* the control socket's accept failure already reported */
+    /* why MPRIS is off, told by control_tell once the session is sure to
+     * play (a session refused says that alone) */
+    char mpris_note[200];
 };
 /* What a loop drives. command: carries out c (reply: for `coach ctl`, or
  * NULL for a key or a signal) and returns LOOP_GO_ON, or the exit status
@@ -175,8 +178,8 @@ struct player_opts cli_player_opts(const struct opts *o);
 int cli_player_failed(enum player_fail f, const char *err, const char *routine);
 /* cli_mpris.c. Opens the connection and takes the name
  * org.mpris.MediaPlayer2.coach (or .instancePID): 0, or a negative errno
- * after one line on stderr (unless quiet) with *out NULL. */
-int mpris_open(struct mpris **out, bool quiet);
+ * with *out NULL and the line to tell in why (unless why is NULL). */
+int mpris_open(struct mpris **out, char *why, size_t cap);
 void mpris_close(struct mpris *m);
 const char *mpris_name(const struct mpris *m);
 /* Its descriptor, the events it waits for, and a shorter timeout if it
@@ -211,9 +214,13 @@ void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latenc
 enum ctl_cmd listen_take(struct listen *l);
 /* The inputs for a session whose voice is voice (play_routine, choose):
  * the listener if --listen and not yet open, then MPRIS unless
- * --no-mpris (once). EXIT_OK or an exit status. */
+ * --no-mpris (once; why it is off is kept for control_tell). EXIT_OK or
+ * an exit status. */
 int control_listen(struct control *c, const struct opts *o, const char *voice_name,
                    const char *language);
+/* Tells what control_listen kept to tell (why MPRIS is off), once: when the
+ * session is sure to go on. */
+void control_tell(struct control *c);
 void noise_filter_start(void);
 void noise_filter_stop(void);
 extern uint64_t launch_ns;

@@ -193,8 +193,15 @@ int control_listen(struct control *c, const struct opts *o, const char *voice_na
     int st = control_listen_open(c, o, voice_name, language);
     /* MPRIS after the refusals: a session refused (a voice --listen
      * cannot serve) says that alone, not "MPRIS off" first */
-    if (st == EXIT_OK && !o->no_mpris && !c->mpris) mpris_open(&c->mpris, o->quiet);
+    if (st == EXIT_OK && !o->no_mpris && !c->mpris)
+        mpris_open(&c->mpris, o->quiet ? NULL : c->mpris_note, sizeof c->mpris_note);
     return st;
+}
+
+void control_tell(struct control *c)
+{
+    if (c->mpris_note[0]) fprintf(stderr, "%s\n", c->mpris_note);
+    c->mpris_note[0] = 0;
 }
 
 static int control_listen_open(struct control *c, const struct opts *o, const char *voice_name,

@@ -114,6 +114,7 @@ static int choose(struct menu *m, struct control *c, const struct opts *o, char 
         session_free(&s);
         return st;
     }
+    control_tell(c);
     struct player_opts po = cli_player_opts(o);
     listen_tap(c->listen, &po); /* the echo canceller's reference */
     struct player *p;

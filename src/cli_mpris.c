@@ -245,20 +245,21 @@ static const sd_bus_vtable player_vtable[] = {
 
 /* ---- the connection ---- */
 
-int mpris_open(struct mpris **out, bool quiet)
+int mpris_open(struct mpris **out, char *why, size_t cap)
 {
+    if (why && cap) why[0] = 0;
     *out = NULL;
     struct mpris *m = calloc(1, sizeof *m);
     if (!m) return -ENOMEM;
     m->st.volume = 1.0;
     int r = sd_bus_open_user(&m->bus);
     if (r < 0) {
-        if (quiet) {
+        if (!why) {
         } else if (r == -ENOMEDIUM || r == -ENOENT || r == -ECONNREFUSED) {
-            fprintf(stderr, "coach: MPRIS off: no session bus (media keys and Bluetooth "
-                            "buttons do not reach coach; see coach(1))\n");
+            snprintf(why, cap, "coach: MPRIS off: no session bus (media keys and Bluetooth "
+                               "buttons do not reach coach; see coach(1))");
         } else {
-            fprintf(stderr, "coach: MPRIS off: no session bus (%s)\n", strerror(-r));
+            snprintf(why, cap, "coach: MPRIS off: no session bus (%s)", strerror(-r));
         }
         free(m);
         return r;
@@ -276,7 +277,7 @@ int mpris_open(struct mpris **out, bool quiet)
         }
     }
     if (r < 0) {
-        if (!quiet) fprintf(stderr, "coach: MPRIS off: %s\n", strerror(-r));
+        if (why) snprintf(why, cap, "coach: MPRIS off: %s", strerror(-r));
         mpris_close(m);
         return r;
     }

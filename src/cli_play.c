@@ -220,7 +220,14 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
 {
     struct session s;
     const char *routine = routines[0];
-    int st = cli_session_open_many(&s, n, routines, o, CLIPS_AUDIO);
+    struct session_opts so = cli_session_opts(o, routine, CLIPS_AUDIO);
+    if (n > 1) {
+        so.routines = (const char *const *)routines;
+        so.n_routines = (size_t)n;
+    }
+    /* espeak-ng starts while the sound system does (player_open waits) */
+    so.speech_async = true;
+    int st = cli_session_open_with(&s, &so, o);
     if (st) {
         session_free(&s);
         return st;
@@ -246,6 +253,7 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
     struct player *p;
     char err[1024] = "";
     enum player_fail f = player_open(&p, &s, &po, err, sizeof err);
+    if (!f) control_tell(c); /* after the refusals: a session refused says that alone */
     if (f) {
         /* Ctrl-C or SIGTERM while the first words were made stopped them */
         st = interrupted ? EXIT_INTERRUPTED : cli_player_failed(f, err, s.name);

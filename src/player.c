@@ -1004,6 +1004,10 @@ enum player_fail player_open(struct player **out, struct session *s, const struc
         return PLAYER_NOMEM;
     }
     enum player_fail f = open_sink(p, err, err_cap);
+    /* the speech engine may have started while the sound system did
+     * (session_opts.speech_async): its failure is told first, as when it
+     * started with the session */
+    if (f != PLAYER_HUNG && session_speech_ready(s, err, err_cap)) f = PLAYER_SPEECH;
     if (!f) f = open_music(p, err, err_cap);
     if (!f) f = open_engine(p, err, err_cap);
     if (!f && p->ops->start(p->sink, err, err_cap)) f = PLAYER_NO_DEVICE;

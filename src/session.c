@@ -488,7 +488,7 @@ static enum session_fail open_speech(struct session *s, const struct session_opt
         struct speech_settings ss = {.espeak_voice = v->espeak_voice, .engine = v->engine,
                                      .lexicon = &v->lexicon, .rate_wpm = v->rate_wpm,
                                      .pitch = v->pitch, .volume = v->volume};
-        int rc = speech_open(&s->speech, &ss);
+        int rc = o->speech_async ? speech_open_async(&s->speech, &ss) : speech_open(&s->speech, &ss);
         if (rc) { /* what it lacks, named: data, the voice, memory or descriptors */
             speech_explain(rc, v->espeak_voice, v->path, err, cap);
             return SESSION_SPEECH;
@@ -504,6 +504,15 @@ static enum session_fail open_speech(struct session *s, const struct session_opt
     clipstore_set_mode(&s->clips, o->clips);
     s->have_clips = true;
     return SESSION_OK;
+}
+
+enum session_fail session_speech_ready(struct session *s, char *err, size_t cap)
+{
+    if (!s->speech) return SESSION_OK;
+    int rc = speech_opened(s->speech);
+    if (!rc) return SESSION_OK;
+    speech_explain(rc, s->voice.espeak_voice, s->voice.path, err, cap);
+    return SESSION_SPEECH;
 }
 
 enum session_fail session_open(struct session *s, const struct session_opts *o,

@@ -88,15 +88,24 @@ static void unmute_stderr(int saved)
 }
 
 /* PortAudio's ALSA back-end opens every PCM the ALSA configuration defines,
- * to learn what each can do. One of them is never a speaker for coach and
- * costs dearly: opening "a52" (an AC-3 encoder for S/PDIF receivers, from
- * libasound2-plugins) maps libavcodec and some twenty libraries it needs,
- * 12 MB that stay resident for the whole session. Its definition is dropped
+ * to learn what each can do. The plugins of libasound2-plugins below are
+ * never a speaker for coach, and opening them costs dearly:
+ * - "a52" (an AC-3 encoder for S/PDIF receivers) maps libavcodec and some
+ *   twenty libraries it needs, 12 MB that stay resident for the session;
+ * - "upmix", "vdownmix" and "speex" wrap the default device: each is one
+ *   more connection to the sound server; "jack" opens a JACK client (two
+ *   lookups in JACK's database in /dev/shm; PortAudio has its own JACK
+ *   back-end), "oss" a /dev/dsp, "usbstream" a USB hwdep; the rate
+ *   converters ("lavrate", "samplerate", "speexrate") are no devices.
+ * Together they were 13 of Pa_Initialize's 33 ms before the first sound
+ * (bench/live_bench.sh first-sound-cache). Their definitions are dropped
  * from the in-memory configuration before PortAudio looks (the files are
  * untouched, and a device the user names is kept). */
 static void skip_costly_plugins(const char *keep)
 {
-    static const char *const costly[] = {"a52", NULL};
+    static const char *const costly[] = {"a52",       "upmix",   "vdownmix",   "speex",
+                                         "jack",      "oss",     "usbstream",  "lavrate",
+                                         "samplerate", "speexrate", NULL};
     typedef int (*update_fn)(void);
     typedef int (*search_fn)(void *, const char *, void **);
     typedef int (*delete_fn)(void *);
@@ -327,18 +336,6 @@ int sink_portaudio_list(FILE *out, char *err, size_t cap)
     return found;
 }
 
-static bool rate_ok(int index, uint32_t channels, uint32_t rate_hz)
-{
-    const PaDeviceInfo *d = Pa_GetDeviceInfo(index);
-    PaStreamParameters p = {.device = index, .channelCount = (int)channels,
-                            .sampleFormat = paFloat32,
-                            .suggestedLatency = d ? d->defaultHighOutputLatency : 0.1};
-    int saved = mute_stderr();
-    PaError e = Pa_IsFormatSupported(NULL, &p, rate_hz);
-    unmute_stderr(saved);
-    return e == paFormatIsSupported;
-}
-
 int sink_portaudio_find(const char *device, bool input)
 {
     int n = Pa_GetDeviceCount(), k = paNoDevice;
@@ -362,30 +359,19 @@ int sink_portaudio_find(const char *device, bool input)
     return d && (input ? d->maxInputChannels : d->maxOutputChannels) > 0 ? k : paNoDevice;
 }
 
-/* The device (sink_portaudio_find) and a rate it can play: *rate_hz as
- * asked, else 48000 or 44100. */
-static int pick(const char *device, uint32_t channels, uint32_t *rate_hz, int *index, char *err,
-                size_t cap)
+/* The device (sink_portaudio_find). Its rate is learnt by opening it
+ * (pa_open): asking PortAudio first whether a rate would do opens the
+ * device once more, one more connection to a sound server before the
+ * first sound. */
+static int pick(const char *device, int *index, char *err, size_t cap)
 {
-    int pick = sink_portaudio_find(device, false);
-    if (pick == paNoDevice) {
-        if (device)
-            snprintf(err, cap, "no output device '%s' (see 'coach devices')", device);
-        else
-            snprintf(err, cap, "no audio output device found");
-        return COACH_ENOTFOUND;
-    }
-    const uint32_t tries[3] = {*rate_hz, 48000, 44100};
-    for (int i = 0; i < 3; i++)
-        if (rate_ok(pick, channels, tries[i])) {
-            *rate_hz = tries[i];
-            *index = pick;
-            return 0;
-        }
-    const PaDeviceInfo *d = Pa_GetDeviceInfo(pick);
-    snprintf(err, cap, "the device '%s' can play neither 48000 nor 44100 Hz",
-             d ? d->name : "?");
-    return COACH_EIO;
+    *index = sink_portaudio_find(device, false);
+    if (*index != paNoDevice) return 0;
+    if (device)
+        snprintf(err, cap, "no output device '%s' (see 'coach devices')", device);
+    else
+        snprintf(err, cap, "no audio output device found");
+    return COACH_ENOTFOUND;
 }
 
 /* The audio callback: the render callback, the underrun count, the moment
@@ -421,9 +407,8 @@ static int pa_open(struct sink **out, const struct sink_config *cfg, char *err, 
 {
     int rc = pa_start(cfg->device, err, cap);
     if (rc) return rc;
-    uint32_t rate = cfg->rate_hz;
     int index;
-    rc = pick(cfg->device, cfg->channels, &rate, &index, err, cap);
+    rc = pick(cfg->device, &index, err, cap);
     if (rc && blame_resources(err, cap)) rc = COACH_EIO;
     struct sink *s = rc ? NULL : calloc(1, sizeof *s);
     if (!rc && !s) rc = COACH_ENOMEM;
@@ -432,7 +417,6 @@ static int pa_open(struct sink **out, const struct sink_config *cfg, char *err, 
         return rc;
     }
     s->cfg = *cfg;
-    s->rate_hz = rate;
     const PaDeviceInfo *d = Pa_GetDeviceInfo(index);
     /* A coach needs no low latency, and must not drop out on a busy Pi:
      * by default at least PA_SINK_DEFAULT_LATENCY_S of buffer. */
@@ -452,15 +436,25 @@ static int pa_open(struct sink **out, const struct sink_config *cfg, char *err, 
     struct sched_param was, rt = {.sched_priority = sched_get_priority_min(SCHED_FIFO)};
     bool raised = pthread_getschedparam(pthread_self(), &policy, &was) == 0 &&
                   pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
-    PaError e = Pa_OpenStream(&s->stream, NULL, &p, rate, paFramesPerBufferUnspecified,
-                              paClipOff | paDitherOff, callback, s);
+    /* the rate asked for, else 48000, else 44100 */
+    const uint32_t tries[3] = {cfg->rate_hz, 48000, 44100};
+    PaError e = paInvalidSampleRate;
+    for (int i = 0; i < 3 && e == paInvalidSampleRate; i++) {
+        if (!tries[i] || (i && tries[i] == tries[0]) || (i == 2 && tries[2] == tries[1])) continue;
+        e = Pa_OpenStream(&s->stream, NULL, &p, tries[i], paFramesPerBufferUnspecified,
+                          paClipOff | paDitherOff, callback, s);
+        if (e == paNoError) s->rate_hz = tries[i];
+    }
     if (raised) pthread_setschedparam(pthread_self(), policy, &was);
     unmute_stderr(saved);
     const PaHostApiInfo *api = d ? Pa_GetHostApiInfo(d->hostApi) : NULL;
     s->alsa = api && api->type == paALSA;
     if (e != paNoError) {
-        snprintf(err, cap, "cannot open the audio device '%s': %s", d ? d->name : "?",
-                 Pa_GetErrorText(e));
+        if (e == paInvalidSampleRate)
+            snprintf(err, cap, "the device '%s' can play neither 48000 nor 44100 Hz", d ? d->name : "?");
+        else
+            snprintf(err, cap, "cannot open the audio device '%s': %s", d ? d->name : "?",
+                     Pa_GetErrorText(e));
         rc = blame_resources(err, cap) ? COACH_EIO
              : e == paDeviceUnavailable || e == paInvalidDevice ? COACH_ENOTFOUND
                                                                  : COACH_EIO;

@@ -4,11 +4,15 @@
  * the backend's audio under the clip cap and the interrupt, and trims
  * leading/trailing silence so a clip's first sample is its onset. The
  * engines are global state: everything here must run on one thread (or
- * under one lock held by the caller). */
+ * under one lock held by the caller). speech_open_async is the exception:
+ * the engine starts on a thread of its own (espeak-ng takes ~10 ms, while
+ * `coach play` waits as long for the sound system), and every call that
+ * needs the engine waits for that thread first. */
 #define _POSIX_C_SOURCE 200809L
 #include "coach/speech.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,12 @@ struct speech {
     int max_clip_s;   /* a synthesis stops with COACH_ETOOLONG past this */
     uint32_t rate_hz; /* what the engine produces with this voice */
     const struct lexicon *lexicon; /* borrowed; NULL: none */
+    /* speech_open_async: the thread opening the engine, joined once (under
+     * mu) by the first call that needs it; open_rc is what it returned */
+    pthread_mutex_t mu;
+    pthread_t opener;
+    bool opening;
+    int open_rc;
 };
 
 /* The engine of the last speech_open, for speech_explain. */
@@ -117,7 +127,8 @@ int speech_voice_name_ok(const char *name)
     return part > 0;
 }
 
-int speech_open(struct speech **out, const struct speech_settings *s)
+/* The handle without its engine: everything speech_open checks first. */
+static int speech_new(struct speech **out, const struct speech_settings *s)
 {
     *out = NULL;
     enum speech_engine e = s ? s->engine : SPEECH_ESPEAK;
@@ -133,35 +144,86 @@ int speech_open(struct speech **out, const struct speech_settings *s)
     /* rate_wpm <= 0 means the default; the rest is clamped to the
      * documented ranges rather than passed on as garbage. */
     sp->rate_wpm = s && s->rate_wpm > 0 ? clampi(s->rate_wpm, 80, 450) : 175;
-    int pitch = sp->pitch = s ? clampi(s->pitch, 0, 100) : 50;
+    sp->pitch = s ? clampi(s->pitch, 0, 100) : 50;
     sp->volume = s ? clampi(s->volume, 0, 200) : 100;
     sp->max_clip_s = s && s->max_clip_s > 0 ? clampi(s->max_clip_s, 1, SPEECH_MAX_CLIP_S)
                                             : SPEECH_MAX_CLIP_S;
     sp->lexicon = s ? s->lexicon : NULL;
     /* never a path or an overlong variant into an engine (see speech.h) */
-    int rc = speech_voice_name_ok(sp->voice) ? sp->ops->open(&sp->state, sp->voice, pitch,
-                                                             &sp->rate_hz)
-                                             : COACH_EINVAL;
-    if (rc) {
+    if (!speech_voice_name_ok(sp->voice)) {
         free(sp->voice);
         free(sp);
-        return rc;
+        return COACH_EINVAL;
     }
+    pthread_mutex_init(&sp->mu, NULL);
     *out = sp;
     return 0;
+}
+
+static void speech_free(struct speech *sp)
+{
+    pthread_mutex_destroy(&sp->mu);
+    free(sp->voice);
+    free(sp);
+}
+
+static int engine_open(struct speech *sp)
+{
+    return sp->ops->open(&sp->state, sp->voice, sp->pitch, &sp->rate_hz);
+}
+
+int speech_open(struct speech **out, const struct speech_settings *s)
+{
+    struct speech *sp;
+    int rc = speech_new(&sp, s);
+    if (!rc && (rc = engine_open(sp))) speech_free(sp);
+    *out = rc ? NULL : sp;
+    return rc;
+}
+
+static void *opener_run(void *arg)
+{
+    struct speech *sp = arg;
+    sp->open_rc = engine_open(sp);
+    return NULL;
+}
+
+int speech_open_async(struct speech **out, const struct speech_settings *s)
+{
+    int rc = speech_new(out, s);
+    if (rc) return rc;
+    struct speech *sp = *out;
+    sp->opening = pthread_create(&sp->opener, NULL, opener_run, sp) == 0;
+    if (!sp->opening) sp->open_rc = engine_open(sp); /* no thread to spare: here */
+    return 0;
+}
+
+/* The handle is const to its readers; its mutex and the join are the only
+ * things changed. */
+int speech_opened(const struct speech *csp)
+{
+    if (!csp) return COACH_EINVAL;
+    struct speech *sp = (struct speech *)csp;
+    pthread_mutex_lock(&sp->mu);
+    if (sp->opening) {
+        pthread_join(sp->opener, NULL);
+        sp->opening = false;
+    }
+    int rc = sp->open_rc;
+    pthread_mutex_unlock(&sp->mu);
+    return rc;
 }
 
 void speech_close(struct speech *sp)
 {
     if (!sp) return;
-    sp->ops->close(sp->state);
-    free(sp->voice);
-    free(sp);
+    if (!speech_opened(sp)) sp->ops->close(sp->state);
+    speech_free(sp);
 }
 
 uint32_t speech_rate_hz(const struct speech *sp)
 {
-    return sp ? sp->rate_hz : 0;
+    return sp && !speech_opened(sp) ? sp->rate_hz : 0;
 }
 
 int speech_volume_pct(const struct speech *sp) { return sp ? sp->volume : 100; }
@@ -209,6 +271,8 @@ int speech_synth_at(struct speech *sp, const char *text, int rate_wpm, int16_t *
     if (!sp || !text) return COACH_EINVAL;
     if (!*text) return 0; /* nothing to say; no engine involved */
     if (coach_interrupted()) return COACH_EINTR;
+    int open_rc = speech_opened(sp);
+    if (open_rc) return open_rc;
     rate_wpm = rate_wpm > 0 ? clampi(rate_wpm, 80, 450) : sp->rate_wpm;
     /* the lexicon's words, never the caption's: only the engine hears them */
     char *said = lexicon_apply(sp->lexicon, text);
@@ -258,7 +322,7 @@ int speech_synth_at(struct speech *sp, const char *text, int rate_wpm, int16_t *
 
 char *speech_cache_key(const struct speech *sp, const char *text, int rate_wpm, int format)
 {
-    if (!sp || !text) return NULL;
+    if (!sp || !text || speech_opened(sp)) return NULL; /* the engine's version is in it */
     rate_wpm = rate_wpm > 0 ? clampi(rate_wpm, 80, 450) : sp->rate_wpm;
     char *said = lexicon_apply(sp->lexicon, text);
     if (!said) return NULL;

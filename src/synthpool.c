@@ -217,6 +217,9 @@ int synthpool_run(struct speech *sp, struct synth_job *jobs, size_t n_jobs, unsi
     struct slot slots[SYNTHPOOL_MAX_WORKERS];
     struct pollfd pfd[SYNTHPOOL_MAX_WORKERS];
     size_t running = 0;
+    /* a child gets no threads: an engine still starting (speech_open_async)
+     * is waited for here; if it failed, the jobs fail as in-process ones */
+    if (n > 1 && speech_opened(sp)) n = 1;
     if (n > 1) {
         fflush(NULL); /* nothing buffered may be written twice */
         while (running < n && start(&slots[running], sp, jobs, n_jobs, running, n, audio) == 0)

@@ -321,15 +321,18 @@ pause_run() {
     ctl pause
     r1=$reply
     tp=$(now)
-    # PortAudio must not have probed ALSA's a52 plugin: it maps libavcodec
-    # and some twenty libraries (11 MB resident for the whole session)
+    # PortAudio must not have probed ALSA's a52 plugin (it maps libavcodec
+    # and some twenty libraries, 11 MB resident for the whole session) nor
+    # the others that are no speaker and slow the first sound down
+    # (sink_portaudio.c skip_costly_plugins)
     cpid=$(pgrep -P "$coach_pid" -x coach | head -n 1)
+    skipped='libasound_module_pcm_\(a52\|upmix\|vdownmix\|speex\|jack\|oss\|usb_stream\)\.so\|libavcodec'
     if [ -z "$cpid" ] || [ ! -r "/proc/$cpid/maps" ]; then
       bad "pause: cannot find the playing coach under $coach_pid"
-    elif grep -q 'libasound_module_pcm_a52\|libavcodec' "/proc/$cpid/maps"; then
-      bad "pause: the a52 plugin was loaded ($(grep -c '\.so' "/proc/$cpid/maps") mappings)"
+    elif grep -q "$skipped" "/proc/$cpid/maps"; then
+      bad "pause: ALSA plugins that are no speaker were loaded: $(grep -o "$skipped" "/proc/$cpid/maps" | sort -u | tr '\n' ' ')"
     else
-      ok "pause: no a52 plugin, no libavcodec in the playing process"
+      ok "pause: no a52, upmix, vdownmix, speex, jack, oss or usb_stream plugin, no libavcodec in the playing process"
     fi
     sleep 3
     ctl resume

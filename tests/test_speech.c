@@ -615,6 +615,52 @@ static void test_no_descriptors(void)
     CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 }
 
+/* speech_open_async: returns at once; the engine's answer comes from
+ * speech_opened, and is the one speech_open gives (an unknown voice fails
+ * there, and every call needing the engine fails the same way, no crash). */
+static void test_open_async(void)
+{
+    struct speech *sp = NULL;
+    struct speech_settings set = {.espeak_voice = "en-us", .rate_wpm = 175, .pitch = 50, .volume = 100};
+    CHECK(speech_open_async(&sp, &set) == 0 && sp);
+    if (!sp) return;
+    CHECK(speech_volume_pct(sp) == 100 && speech_rate_wpm(sp) == 175); /* no wait for these */
+    CHECK(speech_opened(sp) == 0);
+    CHECK(speech_opened(sp) == 0); /* joined once, asked again */
+    CHECK(speech_rate_hz(sp) == 22050);
+    int16_t *pcm = NULL;
+    size_t n = 0;
+    CHECK(speech_synth(sp, "Ready.", &pcm, &n) == 0 && n > 0);
+    free(pcm);
+    char *key = speech_cache_key(sp, "Ready.", 0, 1);
+    CHECK(key != NULL);
+    free(key);
+    speech_close(sp);
+
+    /* closed without anyone waiting: speech_close waits */
+    CHECK(speech_open_async(&sp, &set) == 0 && sp);
+    speech_close(sp);
+
+    /* an unknown voice: the handle exists, the engine's failure is told by
+     * speech_opened and by each call that needs the engine */
+    struct speech_settings bs = {.espeak_voice = "no-such-voice-xx", .rate_wpm = 175, .pitch = 50,
+                                 .volume = 100};
+    sp = NULL;
+    CHECK(speech_open_async(&sp, &bs) == 0 && sp);
+    if (sp) {
+        CHECK(speech_opened(sp) == COACH_ESPEECH);
+        CHECK(speech_rate_hz(sp) == 0);
+        pcm = NULL;
+        CHECK(speech_synth(sp, "Ready.", &pcm, &n) == COACH_ESPEECH && pcm == NULL);
+        CHECK(speech_cache_key(sp, "Ready.", 0, 1) == NULL);
+        speech_close(sp);
+    }
+    /* an unsafe name never reaches a thread or the engine */
+    bs.espeak_voice = "../../etc/passwd";
+    sp = (struct speech *)&bs;
+    CHECK(speech_open_async(&sp, &bs) == COACH_EINVAL && sp == NULL);
+}
+
 int main(void)
 {
     test_missing_data();
@@ -625,6 +671,7 @@ int main(void)
     test_too_long_blames_profile();
     test_voice_rate();
     test_speech();
+    test_open_async();
     test_volume();
     test_resample_lengths();
     test_resample_sine();

@@ -47,6 +47,9 @@ struct session_opts {
                                * the routine stopped; from the top (with a note) if it was
                                * completed, or there is none */
     bool no_cache;            /* --no-cache: synthesize every phrase, keep none (phrasecache.h) */
+    /* play: the speech engine starts on a thread of its own while the sound
+     * system does (speech_open_async); session_speech_ready waits for it */
+    bool speech_async;
 };
 
 /* What failed; each has its exit status in the CLI. */
@@ -108,6 +111,9 @@ struct session {
  * freed. */
 enum session_fail session_open(struct session *s, const struct session_opts *o,
                                struct coach_diags *d, char *err, size_t err_cap);
+/* With speech_async: waits for the speech engine. SESSION_SPEECH, with
+ * what it lacks in err (as session_open says it), if it failed to start. */
+enum session_fail session_speech_ready(struct session *s, char *err, size_t cap);
 /* Plans part of the routine into tl (the whole routine into s->tl is
  * session_open's). The clip store must be used by one thread at a time:
  * the caller's. Returns 0 or negative with err set. */

@@ -57,6 +57,14 @@ struct speech_settings {
  * be made) or COACH_EIO (no file descriptor left: EMFILE or ENFILE; the
  * reason is kept for speech_explain). */
 int speech_open(struct speech **out, const struct speech_settings *s);
+/* speech_open with the engine started on a thread of its own: returns at
+ * once (COACH_EINVAL or COACH_ENOMEM as speech_open does before the
+ * engine), and speech_opened waits for the engine and returns what
+ * speech_open would have. Every call below that needs the engine waits
+ * for it first (and fails as it failed). The synthesis pool calls
+ * speech_opened before it forks. */
+int speech_open_async(struct speech **out, const struct speech_settings *s);
+int speech_opened(const struct speech *sp);
 void speech_close(struct speech *sp);
 /* The sample rate speech_synth produces with this handle's voice, read
  * from the engine for each voice: 22050 for espeak-ng's own voices, the
