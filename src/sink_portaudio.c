@@ -99,27 +99,98 @@ static void unmute_stderr(int saved)
  *   converters ("lavrate", "samplerate", "speexrate") are no devices.
  * Together they were 13 of Pa_Initialize's 33 ms before the first sound
  * (bench/live_bench.sh first-sound-cache). Their definitions are dropped
- * from the in-memory configuration before PortAudio looks (the files are
- * untouched, and a device the user names is kept). */
+ * from the in-memory configuration before PortAudio looks. The files are
+ * untouched, and a device the user names is kept, as is one that another
+ * PCM is built on (a default routed through "jack"). */
+/* libasound's configuration calls, looked up at run time as the rest of
+ * this file's ALSA calls are (coachcore does not link libasound). */
+#define ALSA_CFG_STRING 3      /* SND_CONFIG_TYPE_STRING */
+#define ALSA_CFG_COMPOUND 1024 /* SND_CONFIG_TYPE_COMPOUND */
+struct alsa_cfg {
+    int (*update)(void);
+    int (*search)(void *, const char *, void **);
+    int (*del)(void *);
+    void *(*first)(const void *);
+    void *(*next)(void *);
+    void *(*end)(const void *);
+    void *(*entry)(void *);
+    int (*type)(const void *);
+    int (*get_string)(const void *, const char **);
+    int (*get_id)(const void *, const char **);
+};
+
+static bool alsa_cfg_find(struct alsa_cfg *a)
+{
+    static const char *const names[] = {
+        "snd_config_update",         "snd_config_search",         "snd_config_delete",
+        "snd_config_iterator_first", "snd_config_iterator_next",  "snd_config_iterator_end",
+        "snd_config_iterator_entry", "snd_config_get_type",       "snd_config_get_string",
+        "snd_config_get_id"};
+    void **fns[] = {(void **)&a->update, (void **)&a->search, (void **)&a->del,
+                    (void **)&a->first,  (void **)&a->next,   (void **)&a->end,
+                    (void **)&a->entry,  (void **)&a->type,   (void **)&a->get_string,
+                    (void **)&a->get_id};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!(*fns[i] = dlsym(RTLD_DEFAULT, names[i]))) return false;
+    return true;
+}
+
+/* Whether a string under node names the PCM name ("name" or "name:ARGS");
+ * too deep to tell counts as yes. */
+static bool names_pcm(const struct alsa_cfg *a, const void *node, const char *name, int depth)
+{
+    if (depth > 16) return true;
+    int t = a->type(node);
+    if (t == ALSA_CFG_STRING) {
+        const char *v = NULL;
+        size_t n = strlen(name);
+        return a->get_string(node, &v) >= 0 && v && strncmp(v, name, n) == 0 &&
+               (v[n] == 0 || v[n] == ':');
+    }
+    if (t != ALSA_CFG_COMPOUND) return false;
+    for (void *it = a->first(node); it != a->end(node); it = a->next(it))
+        if (names_pcm(a, a->entry(it), name, depth + 1)) return true;
+    return false;
+}
+
+static bool in_list(const char *id, const char *const *list)
+{
+    for (int k = 0; list[k]; k++)
+        if (strcmp(id, list[k]) == 0) return true;
+    return false;
+}
+
+/* Whether a PCM other than the skipped ones is built on name (a user's
+ * default routed through "jack", say): then it stays. */
+static bool pcm_used(const struct alsa_cfg *a, void *pcms, const char *name, const char *const *skipped)
+{
+    for (void *it = a->first(pcms); it != a->end(pcms); it = a->next(it)) {
+        void *def = a->entry(it);
+        const char *id = NULL;
+        if (a->get_id(def, &id) < 0 || !id) continue;
+        if (!in_list(id, skipped) && names_pcm(a, def, name, 0)) return true;
+    }
+    return false;
+}
+
 static void skip_costly_plugins(const char *keep)
 {
     static const char *const costly[] = {"a52",       "upmix",   "vdownmix",   "speex",
                                          "jack",      "oss",     "usbstream",  "lavrate",
                                          "samplerate", "speexrate", NULL};
-    typedef int (*update_fn)(void);
-    typedef int (*search_fn)(void *, const char *, void **);
-    typedef int (*delete_fn)(void *);
-    update_fn update = (update_fn)dlsym(RTLD_DEFAULT, "snd_config_update");
-    search_fn search = (search_fn)dlsym(RTLD_DEFAULT, "snd_config_search");
-    delete_fn del = (delete_fn)dlsym(RTLD_DEFAULT, "snd_config_delete");
+    struct alsa_cfg a;
     void **top = (void **)dlsym(RTLD_DEFAULT, "snd_config"); /* the global tree */
-    if (!update || !search || !del || !top || update() < 0 || !*top) return;
+    if (!alsa_cfg_find(&a) || !top || a.update() < 0 || !*top) return;
+    void *pcms;
+    if (a.search(*top, "pcm", &pcms) < 0 || a.type(pcms) != ALSA_CFG_COMPOUND) return;
+    bool drop[sizeof costly / sizeof *costly] = {false};
+    for (int i = 0; costly[i]; i++) /* decided before any is deleted */
+        drop[i] = !(keep && strstr(keep, costly[i])) && !pcm_used(&a, pcms, costly[i], costly);
     for (int i = 0; costly[i]; i++) {
-        if (keep && strstr(keep, costly[i])) continue;
         char key[64];
         void *node;
         snprintf(key, sizeof key, "pcm.%s", costly[i]);
-        if (search(*top, key, &node) >= 0) del(node);
+        if (drop[i] && a.search(*top, key, &node) >= 0) a.del(node);
     }
 }
 
