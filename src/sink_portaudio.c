@@ -87,21 +87,6 @@ static void unmute_stderr(int saved)
     close(saved);
 }
 
-/* PortAudio's ALSA back-end opens every PCM the ALSA configuration defines,
- * to learn what each can do. The plugins of libasound2-plugins below are
- * never a speaker for coach, and opening them costs dearly:
- * - "a52" (an AC-3 encoder for S/PDIF receivers) maps libavcodec and some
- *   twenty libraries it needs, 12 MB that stay resident for the session;
- * - "upmix", "vdownmix" and "speex" wrap the default device: each is one
- *   more connection to the sound server; "jack" opens a JACK client (two
- *   lookups in JACK's database in /dev/shm; PortAudio has its own JACK
- *   back-end), "oss" a /dev/dsp, "usbstream" a USB hwdep; the rate
- *   converters ("lavrate", "samplerate", "speexrate") are no devices.
- * Together they were 13 of Pa_Initialize's 33 ms before the first sound
- * (bench/live_bench.sh first-sound-cache). Their definitions are dropped
- * from the in-memory configuration before PortAudio looks. The files are
- * untouched, and a device the user names is kept, as is one that another
- * PCM is built on (a default routed through "jack"). */
 /* libasound's configuration calls, looked up at run time as the rest of
  * this file's ALSA calls are (coachcore does not link libasound). */
 #define ALSA_CFG_STRING 3      /* SND_CONFIG_TYPE_STRING */
@@ -173,6 +158,21 @@ static bool pcm_used(const struct alsa_cfg *a, void *pcms, const char *name, con
     return false;
 }
 
+/* PortAudio's ALSA back-end opens every PCM the ALSA configuration defines,
+ * to learn what each can do. The plugins of libasound2-plugins below are
+ * never a speaker for coach, and opening them costs dearly:
+ * - "a52" (an AC-3 encoder for S/PDIF receivers) maps libavcodec and some
+ *   twenty libraries it needs, 12 MB that stay resident for the session;
+ * - "upmix", "vdownmix" and "speex" wrap the default device: each is one
+ *   more connection to the sound server; "jack" opens a JACK client (two
+ *   lookups in JACK's database in /dev/shm; PortAudio has its own JACK
+ *   back-end), "oss" a /dev/dsp, "usbstream" a USB hwdep; the rate
+ *   converters ("lavrate", "samplerate", "speexrate") are no devices.
+ * Together they were 13 of Pa_Initialize's 33 ms before the first sound
+ * (bench/live_bench.sh first-sound-cache). Their definitions are dropped
+ * from the in-memory configuration before PortAudio looks. The files are
+ * untouched, and a device the user names is kept, as is one that another
+ * PCM is built on (a default routed through "jack"). */
 static void skip_costly_plugins(const char *keep)
 {
     static const char *const costly[] = {"a52",       "upmix",   "vdownmix",   "speex",
