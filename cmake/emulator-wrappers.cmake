@@ -49,8 +49,10 @@ endfunction()
 
 coach_emulator_wrapper(coach _coach_wrapper)
 coach_emulator_wrapper(coach-onsets _coach_onsets_wrapper)
+coach_emulator_wrapper(coach-loudness _coach_loudness_wrapper)
 foreach(_src IN LISTS COACH_SHELL_TESTS)
   get_filename_component(_name ${_src} NAME_WE)
   set_property(TEST ${_name} APPEND PROPERTY ENVIRONMENT_MODIFICATION
-    "COACH=set:${_coach_wrapper}" "COACH_ONSETS=set:${_coach_onsets_wrapper}")
+    "COACH=set:${_coach_wrapper}" "COACH_ONSETS=set:${_coach_onsets_wrapper}"
+    "COACH_LOUDNESS=set:${_coach_loudness_wrapper}")
 endforeach()

@@ -162,6 +162,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   nobody_dir=$(mktemp -d /tmp/coach-cache.XXXXXX)
   chmod 755 "$nobody_dir"
   cp "$coach" "$nobody_dir/coach"
+  # a cross build's coach is an emulator wrapper that copies its binary
+  # beside itself on first run: done here, as root, not by nobody
+  "$nobody_dir/coach" --version >/dev/null 2>&1
   mkdir -p "$nobody_dir/voices" "$nobody_dir/out" "$nobody_dir/home"
   cp "$src/voices/en-us.ini" "$nobody_dir/voices/"
   cp "$a" "$b" "$nobody_dir/"
