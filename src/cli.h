@@ -96,7 +96,10 @@ int cli_session_open_with(struct session *s, const struct session_opts *so, cons
 int cli_session_open_errors(struct session *s, const struct session_opts *so, const struct opts *o);
 int cli_session_open(struct session *s, const char *routine, const struct opts *o,
                      enum clip_mode clips);
-/* Several routines as one session (a sequence); n == 1: cli_session_open. */
+/* Several routines as one session (a sequence); n == 1: cli_session_open.
+ * cli_session_opts_many: the options it opens with. */
+struct session_opts cli_session_opts_many(const struct opts *o, int n, char **routines,
+                                          enum clip_mode clips);
 int cli_session_open_many(struct session *s, int n, char **routines, const struct opts *o,
                           enum clip_mode clips);
 int cli_session_plan(struct session *s);

@@ -220,11 +220,7 @@ int play_routine(int n, char **routines, const struct opts *o, struct control *c
 {
     struct session s;
     const char *routine = routines[0];
-    struct session_opts so = cli_session_opts(o, routine, CLIPS_AUDIO);
-    if (n > 1) {
-        so.routines = (const char *const *)routines;
-        so.n_routines = (size_t)n;
-    }
+    struct session_opts so = cli_session_opts_many(o, n, routines, CLIPS_AUDIO);
     /* espeak-ng starts while the sound system does (player_open waits) */
     so.speech_async = true;
     int st = cli_session_open_with(&s, &so, o);

@@ -196,14 +196,21 @@ int cli_session_open(struct session *s, const char *routine, const struct opts *
     return cli_session_open_with(s, &so, o);
 }
 
-int cli_session_open_many(struct session *s, int n, char **routines, const struct opts *o,
-                          enum clip_mode clips)
+struct session_opts cli_session_opts_many(const struct opts *o, int n, char **routines,
+                                          enum clip_mode clips)
 {
     struct session_opts so = cli_session_opts(o, routines[0], clips);
     if (n > 1) {
         so.routines = (const char *const *)routines;
         so.n_routines = (size_t)n;
     }
+    return so;
+}
+
+int cli_session_open_many(struct session *s, int n, char **routines, const struct opts *o,
+                          enum clip_mode clips)
+{
+    struct session_opts so = cli_session_opts_many(o, n, routines, clips);
     return cli_session_open_with(s, &so, o);
 }
 

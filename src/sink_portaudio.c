@@ -511,7 +511,7 @@ static int pa_open(struct sink **out, const struct sink_config *cfg, char *err, 
     const uint32_t tries[3] = {cfg->rate_hz, 48000, 44100};
     PaError e = paInvalidSampleRate;
     for (int i = 0; i < 3 && e == paInvalidSampleRate; i++) {
-        if (!tries[i] || (i && tries[i] == tries[0]) || (i == 2 && tries[2] == tries[1])) continue;
+        if (!tries[i] || (i && tries[i] == tries[0])) continue; /* none, or asked already */
         e = Pa_OpenStream(&s->stream, NULL, &p, tries[i], paFramesPerBufferUnspecified,
                           paClipOff | paDitherOff, callback, s);
         if (e == paNoError) s->rate_hz = tries[i];
