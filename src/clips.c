@@ -28,6 +28,10 @@
 
 #define CLIPS_EDGE_FADE_MS 3    /* fade at both ends of a prepared clip */
 #define CLIPS_PI 3.14159265358979f
+/* A streamed clip is made at least this many frames at a time (soxr
+ * copies what it holds on each call: a block, 8192 frames, at a time cost
+ * 11 % of a WAV export in copies), into a window of twice that. */
+#define CLIPS_MAKE_FRAMES (CLIPS_STREAM_WINDOW_FRAMES / 2)
 
 /* A clip is its text said at its rate: both make its identity. */
 static uint32_t hash_text(const char *s, int rate_wpm)
@@ -68,8 +72,8 @@ uint64_t clip_estimate_frames(const char *text, uint32_t rate_hz)
 void clipstore_free(struct clipstore *cs)
 {
     for (size_t i = 0; i < cs->len; i++) {
+        clipstore_release(cs, (uint32_t)i);
         free(cs->clips[i].text);
-        free(cs->clips[i].pcm);
     }
     free(cs->clips);
     free(cs->hash);
@@ -145,21 +149,6 @@ static int spill_put(struct clipstore *cs, const uint8_t *bytes, size_t n, uint6
         memcpy(cs->spill_mem + cs->spill_end, bytes, n);
     }
     cs->spill_end += n;
-    return 0;
-}
-
-/* Reads n bytes at off from the spill store into a new buffer (*out). */
-static int spill_get(const struct clipstore *cs, uint64_t off, size_t n, uint8_t **out)
-{
-    uint8_t *p = malloc(n ? n : 1);
-    if (!p) return COACH_ENOMEM;
-    if (cs->spill_mem)
-        memcpy(p, cs->spill_mem + off, n);
-    else if (coach_read_at(cs->spill_fd, p, n, off)) {
-        free(p);
-        return COACH_EIO;
-    }
-    *out = p;
     return 0;
 }
 
@@ -491,13 +480,139 @@ uint64_t clipstore_len(const struct clipstore *cs, uint32_t id)
     return id < cs->len ? cs->clips[id].len_frames : 0;
 }
 
-int clipstore_prepare(struct clipstore *cs, uint32_t id)
+/* Where a clip's FLAC source is read from: the spill store, through the
+ * store (its memory fallback may move when it grows). */
+struct spill_at {
+    const struct clipstore *cs;
+    uint64_t off;
+};
+
+static int read_spill(void *ctx, uint64_t off, void *buf, size_t n)
+{
+    const struct spill_at *at = ctx;
+    if (at->cs->spill_mem) {
+        memcpy(buf, at->cs->spill_mem + at->off + off, n);
+        return 0;
+    }
+    return coach_read_at(at->cs->spill_fd, buf, n, at->off + off) ? COACH_EIO : 0;
+}
+
+/* A clip being made: its source decoded and resampled in order, scaled to
+ * the speech loudness, with a fade at both ends. A whole preparation makes
+ * every frame at once, a streamed one (clipstore_prepare_streamed) a few
+ * blocks at a time: the same frames either way. */
+struct clipstream {
+    struct spill_at at;
+    struct pcmstore_reader *rd;
+    struct resampler *rs;
+    float gain;       /* loudness and volume */
+    bool scaled;      /* gain applies (the loudness is known and finite) */
+    size_t fade;      /* frames faded in at the start and out at the end */
+    uint64_t made;    /* frames of the clip made so far */
+    /* streamed: the window holds the clip's frames [first, made) */
+    float *win;
+    size_t win_cap;   /* frames */
+    uint64_t first;
+};
+
+static int pull_source(void *ctx, int16_t *in, size_t n)
+{
+    return pcmstore_reader_read(ctx, in, n);
+}
+
+/* Measures c's loudness on its whole source, where the synthesizer did not
+ * (loudness.h says how short phrases are measured). */
+static int measure(struct clipstore *cs, struct clip *c)
+{
+    int16_t *src = malloc(c->src_len * sizeof *src);
+    struct spill_at at = {cs, c->flac_off};
+    struct pcmstore_bytes b = {.read_at = read_spill, .ctx = &at, .len = c->flac_bytes};
+    struct pcmstore_reader *rd = NULL;
+    int rc = src ? pcmstore_reader_open(&rd, &b, c->src_len) : COACH_ENOMEM;
+    if (!rc) rc = pcmstore_reader_read(rd, src, c->src_len);
+    pcmstore_reader_close(rd);
+    if (!rc) rc = loudness_of_phrase(src, c->src_len, c->src_rate_hz, &c->loudness_lufs);
+    c->loudness_known = rc == 0;
+    free(src);
+    return rc;
+}
+
+static void stream_close(struct clipstream *st)
+{
+    resampler_close(st->rs);
+    pcmstore_reader_close(st->rd);
+    st->rs = NULL;
+    st->rd = NULL;
+}
+
+/* Starts making c from its first frame (its loudness known: measure). */
+static int stream_open(const struct clipstore *cs, const struct clip *c, struct clipstream *st)
+{
+    st->made = 0;
+    st->at = (struct spill_at){cs, c->flac_off};
+    st->scaled = isfinite(c->loudness_lufs);
+    if (st->scaled)
+        st->gain = cs->volume * (float)pow(10.0, (LOUDNESS_SPEECH_LUFS - c->loudness_lufs) / 20.0);
+    /* Trimming cut the clip at a near-silent but nonzero sample: a short
+     * raised-cosine fade at both ends so no clip starts or stops with a
+     * click. */
+    size_t n = (size_t)c->len_frames;
+    st->fade = (size_t)CLIPS_EDGE_FADE_MS * cs->rate_hz / 1000;
+    if (st->fade > n / 2) st->fade = n / 2;
+    struct pcmstore_bytes b = {.read_at = read_spill, .ctx = &st->at, .len = c->flac_bytes};
+    int rc = pcmstore_reader_open(&st->rd, &b, c->src_len);
+    if (!rc) rc = resampler_open(&st->rs, c->src_len, c->src_rate_hz, cs->rate_hz, pull_source, st->rd);
+    if (rc) stream_close(st);
+    return rc;
+}
+
+static float fade_weight(size_t i, size_t fade)
+{
+    return 0.5f - 0.5f * cosf(CLIPS_PI * ((float)i + 0.5f) / (float)fade);
+}
+
+/* Makes c's frames up to upto (at most its length) into pcm, where frame
+ * f of the clip goes to pcm[f - first]. */
+static int stream_make(const struct clip *c, struct clipstream *st, float *pcm, uint64_t first,
+                       uint64_t upto)
+{
+    uint64_t n = c->len_frames;
+    if (upto > n) upto = n;
+    if (upto <= st->made) return 0;
+    pcm -= first; /* from here on indexed by the clip's frame, always >= first */
+    float *out = pcm + st->made;
+    size_t k = (size_t)(upto - st->made);
+    int rc = resampler_run(st->rs, out, k);
+    if (rc) return rc;
+    if (st->scaled)
+        for (size_t i = 0; i < k; i++)
+            out[i] *= st->gain;
+    for (uint64_t f = st->made; f < upto && f < st->fade; f++)
+        pcm[f] *= fade_weight((size_t)f, st->fade);
+    for (uint64_t f = st->made > n - st->fade ? st->made : n - st->fade; f < upto; f++)
+        pcm[f] *= fade_weight((size_t)(n - 1 - f), st->fade);
+    st->made = upto;
+    return 0;
+}
+
+/* 0 if clip id can be made: its audio kept (only in CLIPS_AUDIO, and only
+ * for synthesized clips) and its loudness known, measured here where the
+ * synthesizer did not. */
+static int makeable(struct clipstore *cs, uint32_t id)
 {
     if (id >= cs->len) return COACH_EINVAL;
     struct clip *c = &cs->clips[id];
-    if (c->pcm) return 0;
-    /* audio kept only in CLIPS_AUDIO, and only for synthesized clips */
     if (c->len_frames && !c->flac_bytes) return COACH_EINVAL;
+    return c->len_frames && !c->loudness_known ? measure(cs, c) : 0;
+}
+
+/* Makes clip id whole into a new buffer (*out), its loudness known. */
+static int make_whole(const struct clipstore *cs, uint32_t id, float **out)
+{
+    *out = NULL;
+    if (id >= cs->len) return COACH_EINVAL;
+    const struct clip *c = &cs->clips[id];
+    if (c->len_frames && (!c->flac_bytes || !c->loudness_known)) return COACH_EINVAL;
     /* At least one float so a prepared clip is never NULL, even when empty
      * (the renderer reads NULL as "not ready"). */
     size_t n = (size_t)c->len_frames;
@@ -505,49 +620,114 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     if (!pcm) return COACH_ENOMEM;
     pcm[0] = 0.0f;
     if (n) {
-        int16_t *src = malloc(c->src_len * sizeof *src);
-        uint8_t *flac = NULL;
-        int rc = src ? spill_get(cs, c->flac_off, c->flac_bytes, &flac) : COACH_ENOMEM;
-        if (!rc) rc = pcmstore_decode(flac, c->flac_bytes, src, c->src_len);
-        free(flac);
-        if (!rc) rc = resample_i16_to_f32(src, c->src_len, c->src_rate_hz, pcm, n, cs->rate_hz);
-        /* Same loudness for every clip whatever espeak's level was: its
-         * BS.1770 loudness, measured once on the source (loudness.h says
-         * how short phrases are measured). */
-        if (!rc && !c->loudness_known) {
-            rc = loudness_of_phrase(src, c->src_len, c->src_rate_hz, &c->loudness_lufs);
-            c->loudness_known = rc == 0;
-        }
-        free(src);
+        struct clipstream st = {0};
+        int rc = stream_open(cs, c, &st);
+        if (!rc) rc = stream_make(c, &st, pcm, 0, n);
+        stream_close(&st);
         if (rc) {
             free(pcm);
             return rc;
         }
-        if (isfinite(c->loudness_lufs)) {
-            float g = cs->volume * (float)pow(10.0, (LOUDNESS_SPEECH_LUFS - c->loudness_lufs) / 20.0);
-            for (size_t i = 0; i < n; i++)
-                pcm[i] *= g;
-        }
-        /* Trimming cut the clip at a near-silent but nonzero sample: a short
-         * raised-cosine fade at both ends so no clip starts or stops with a
-         * click. */
-        size_t fade = (size_t)CLIPS_EDGE_FADE_MS * cs->rate_hz / 1000;
-        if (fade > n / 2) fade = n / 2;
-        for (size_t i = 0; i < fade; i++) {
-            float w = 0.5f - 0.5f * cosf(CLIPS_PI * ((float)i + 0.5f) / (float)fade);
-            pcm[i] *= w;
-            pcm[n - 1 - i] *= w;
-        }
     }
-    c->pcm = pcm;
+    *out = pcm;
+    return 0;
+}
+
+int clipstore_prepare(struct clipstore *cs, uint32_t id)
+{
+    if (id < cs->len && cs->clips[id].pcm) return 0;
+    int rc = makeable(cs, id);
+    if (!rc) rc = make_whole(cs, id, &cs->clips[id].pcm);
+    return rc;
+}
+
+/* The address at which a streamed clip's frame 0 would be, so that the
+ * renderer's pcm + frame lands in the window for every frame in it. Made
+ * in integers: it points outside the window, and is only ever used
+ * offset back into it. */
+static float *window_base(const struct clipstream *st)
+{
+    return (float *)((uintptr_t)st->win - (uintptr_t)(st->first * sizeof(float)));
+}
+
+int clipstore_prepare_streamed(struct clipstore *cs, uint32_t id)
+{
+    if (id >= cs->len) return COACH_EINVAL;
+    struct clip *c = &cs->clips[id];
+    if (c->pcm) return 0;
+    if (!c->len_frames) return clipstore_prepare(cs, id);
+    int rc = makeable(cs, id);
+    if (rc) return rc;
+    struct clipstream *st = calloc(1, sizeof *st);
+    if (!st) return COACH_ENOMEM;
+    st->win_cap = c->len_frames < CLIPS_STREAM_WINDOW_FRAMES ? (size_t)c->len_frames
+                                                             : CLIPS_STREAM_WINDOW_FRAMES;
+    st->win = malloc(st->win_cap * sizeof *st->win);
+    rc = st->win ? stream_open(cs, c, st) : COACH_ENOMEM;
+    if (rc) {
+        free(st->win);
+        free(st);
+        return rc;
+    }
+    c->stream = st;
+    c->pcm = window_base(st);
+    return 0;
+}
+
+int clipstore_window(struct clipstore *cs, uint32_t id, uint64_t from, uint64_t upto)
+{
+    if (id >= cs->len) return COACH_EINVAL;
+    struct clip *c = &cs->clips[id];
+    struct clipstream *st = c->stream;
+    if (!st) return c->pcm ? 0 : COACH_EINVAL;
+    if (upto > c->len_frames) upto = c->len_frames;
+    if (from > upto) from = upto;
+    if (from < st->first) { /* a use from further back: made again from the start */
+        stream_close(st);
+        st->first = 0;
+        int rc = stream_open(cs, c, st);
+        if (rc) return rc;
+    }
+    if (!st->rs) return COACH_EIO; /* a failed restart */
+    if (upto > st->made && upto - st->made < CLIPS_MAKE_FRAMES) {
+        upto = st->made + CLIPS_MAKE_FRAMES;
+        if (upto > c->len_frames) upto = c->len_frames;
+    }
+    if (upto > st->made) {
+        /* Frames before from are heard: slide what is kept to the window's
+         * start when the new ones would not fit after it. */
+        uint64_t keep_from = from < st->made ? from : st->made;
+        if (upto - st->first > st->win_cap) {
+            memmove(st->win, st->win + (keep_from - st->first),
+                    (size_t)(st->made - keep_from) * sizeof *st->win);
+            st->first = keep_from;
+        }
+        if (upto - st->first > st->win_cap) { /* a wider window than ever asked */
+            float *w = realloc(st->win, (size_t)(upto - st->first) * sizeof *w);
+            if (!w) return COACH_ENOMEM;
+            st->win = w;
+            st->win_cap = (size_t)(upto - st->first);
+        }
+        int rc = stream_make(c, st, st->win, st->first, upto);
+        if (rc) return rc;
+    }
+    c->pcm = window_base(st);
     return 0;
 }
 
 void clipstore_release(struct clipstore *cs, uint32_t id)
 {
     if (id >= cs->len) return;
-    free(cs->clips[id].pcm);
-    cs->clips[id].pcm = NULL;
+    struct clip *c = &cs->clips[id];
+    if (c->stream) {
+        stream_close(c->stream);
+        free(c->stream->win);
+        free(c->stream);
+        c->stream = NULL;
+    } else {
+        free(c->pcm);
+    }
+    c->pcm = NULL;
 }
 
 uint64_t clipstore_resident_bytes(const struct clipstore *cs)
@@ -558,7 +738,11 @@ uint64_t clipstore_resident_bytes(const struct clipstore *cs)
         n += strlen(cs->ready[i].text) + 1;
     for (size_t i = 0; i < cs->len; i++) {
         n += strlen(cs->clips[i].text) + 1;
-        if (cs->clips[i].pcm) n += (cs->clips[i].len_frames ? cs->clips[i].len_frames : 1) * sizeof(float);
+        const struct clip *c = &cs->clips[i];
+        if (c->stream)
+            n += c->stream->win_cap * sizeof(float) + sizeof *c->stream;
+        else if (c->pcm)
+            n += (c->len_frames ? c->len_frames : 1) * sizeof(float);
     }
     return n;
 }

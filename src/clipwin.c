@@ -3,7 +3,8 @@
  * the events near the playhead (binary search, then the window), marks the
  * clips they use with the update's number, prepares the unready ones among
  * those due, and walks the short list of ready clips to release the ones
- * no longer kept. */
+ * no longer kept. A long clip may be streamed (export): made a few blocks
+ * ahead of the playhead and given back as it is heard. */
 #include "coach/clipwin.h"
 
 #include <stdio.h>
@@ -27,7 +28,16 @@ int clipwin_init(struct clipwin *w, struct clipstore *cs, clip_slot *slots, size
     w->last_end = calloc(n, sizeof *w->last_end);
     w->seen = calloc(n, sizeof *w->seen);
     w->ready = malloc(n * sizeof *w->ready);
-    if (!w->last_end || !w->seen || !w->ready) {
+    /* Streaming needs the renderer on this thread: a streamed clip's
+     * frames are dropped as soon as they are heard. */
+    if (w->pol.deferred_free) w->pol.stream_min_frames = 0;
+    if (w->pol.stream_min_frames) {
+        w->need_lo = malloc(n * sizeof *w->need_lo);
+        w->need_hi = malloc(n * sizeof *w->need_hi);
+        w->need_no = calloc(n, sizeof *w->need_no);
+    }
+    if (!w->last_end || !w->seen || !w->ready ||
+        (w->pol.stream_min_frames && (!w->need_lo || !w->need_hi || !w->need_no))) {
         clipwin_free(w);
         return COACH_ENOMEM;
     }
@@ -66,8 +76,14 @@ static void publish(struct clipwin *w, uint32_t id, float *pcm)
     atomic_store_explicit(&w->slots[id], pcm, memory_order_release);
 }
 
+static bool streams(const struct clipwin *w, uint32_t id)
+{
+    return w->pol.stream_min_frames && clipstore_len(w->cs, id) >= w->pol.stream_min_frames;
+}
+
 /* Marks the clips of speech sounding in [lo, hi) as seen by this update,
- * and prepares them if prepare. */
+ * and prepares them if prepare; for a streamed clip, the frames of it
+ * those uses reach are noted in need_lo / need_hi. */
 static int scan(struct clipwin *w, uint64_t lo, uint64_t hi, bool prepare)
 {
     const struct timeline *tl = w->tl;
@@ -76,12 +92,23 @@ static int scan(struct clipwin *w, uint64_t lo, uint64_t hi, bool prepare)
         const struct event *e = &tl->ev[i];
         if (e->kind != EV_SPEECH || e->frame + e->len_frames <= lo) continue;
         uint32_t id = e->clip;
+        if (prepare && w->need_lo && streams(w, id)) {
+            uint64_t from = lo > e->frame ? lo - e->frame : 0, upto = hi - e->frame;
+            if (w->need_no[id] != w->update_no) {
+                w->need_no[id] = w->update_no;
+                w->need_lo[id] = from;
+                w->need_hi[id] = upto;
+            } else {
+                if (from < w->need_lo[id]) w->need_lo[id] = from;
+                if (upto > w->need_hi[id]) w->need_hi[id] = upto;
+            }
+        }
         if (w->seen[id] == w->update_no) continue;
         bool is_ready = atomic_load_explicit(&w->slots[id], memory_order_relaxed) != NULL;
         if (!is_ready && !prepare) continue; /* only ready clips need keeping */
         w->seen[id] = w->update_no;
         if (is_ready) continue;
-        int rc = clipstore_prepare(w->cs, id);
+        int rc = streams(w, id) ? clipstore_prepare_streamed(w->cs, id) : clipstore_prepare(w->cs, id);
         if (rc) return rc;
         w->prepares++;
         w->ready[w->n_ready++] = id;
@@ -133,6 +160,7 @@ int clipwin_update(struct clipwin *w, uint64_t playhead, uint64_t want, uint64_t
     const struct clipwin_policy *p = &w->pol;
     if (++w->update_no == 0) { /* wrapped: forget every mark */
         memset(w->seen, 0, w->n_slots * sizeof *w->seen);
+        if (w->need_no) memset(w->need_no, 0, w->n_slots * sizeof *w->need_no);
         w->update_no = 1;
     }
     uint64_t lo = playhead > p->behind_frames ? playhead - p->behind_frames : 0;
@@ -146,7 +174,14 @@ int clipwin_update(struct clipwin *w, uint64_t playhead, uint64_t want, uint64_t
     }
     for (size_t i = 0; i < w->n_ready;) {
         uint32_t id = w->ready[i];
-        bool keep = w->seen[id] == w->update_no || (to_last && w->last_end[id] > lo);
+        /* a streamed clip is not kept between uses: heard, it is given back */
+        bool keep = w->seen[id] == w->update_no ||
+                    (to_last && w->last_end[id] > lo && !(w->need_lo && streams(w, id)));
+        if (keep && w->need_lo && streams(w, id) && w->need_no[id] == w->update_no) {
+            rc = clipstore_window(w->cs, id, w->need_lo[id], w->need_hi[id]);
+            if (rc) return rc;
+            publish(w, id, w->cs->clips[id].pcm); /* the window may have moved */
+        }
         if (keep || release(w, id, epoch)) {
             i++;
             continue;
@@ -169,5 +204,8 @@ void clipwin_free(struct clipwin *w)
     free(w->last_end);
     free(w->seen);
     free(w->ready);
+    free(w->need_lo);
+    free(w->need_hi);
+    free(w->need_no);
     memset(w, 0, sizeof *w);
 }

@@ -372,6 +372,7 @@ RENDER_INLINE const float *mix_block(struct renderer *r, uint64_t a, size_t m)
     return NULL;
 }
 
+#define FINISH_CHUNK 16
 RENDER_INLINE void finish_block(struct renderer *r, const float *mono, float *out, size_t m)
 {
     const uint32_t ch = r->channels;
@@ -386,14 +387,31 @@ RENDER_INLINE void finish_block(struct renderer *r, const float *mono, float *ou
     }
     if (!(vol >= 0.0f)) vol = 0.0f; /* negative or NaN: mute, keep zeros +0 */
     const float k = vol * r->program_gain;
-    const float *g = r->lim_gain;
-    for (size_t i = 0; i < m; i++) {
-        float y = soft_limit(mono[i] * k * (lim ? g[i] : 1.0f));
-        if (ch == 1)
-            out[i] = y;
-        else
-            out[2 * i] = out[2 * i + 1] = y;
+    /* Scaled in passes the compiler vectorizes (chunks of a fixed count,
+     * as in any_above), the soft limiter's curve only if a frame passes
+     * its knee: below it soft_limit returns the value as it is, so the
+     * frames are the same as one soft_limit(mono * k * g) per frame. A
+     * frame at a time was 16 % of a warm WAV export. */
+    float *y = out; /* mono: the output itself; stereo: spread out after */
+    size_t i = 0;
+    int over = 0;
+    if (lim) {
+        const float *g = r->lim_gain;
+        for (; i + FINISH_CHUNK <= m; i += FINISH_CHUNK)
+            for (size_t j = i; j < i + FINISH_CHUNK; j++) y[j] = mono[j] * k * g[j];
+        for (; i < m; i++) y[i] = mono[i] * k * g[i];
+    } else {
+        for (; i + FINISH_CHUNK <= m; i += FINISH_CHUNK)
+            for (size_t j = i; j < i + FINISH_CHUNK; j++) y[j] = mono[j] * k;
+        for (; i < m; i++) y[i] = mono[i] * k;
     }
+    for (i = 0; i + FINISH_CHUNK <= m; i += FINISH_CHUNK)
+        for (size_t j = i; j < i + FINISH_CHUNK; j++) over |= !(fabsf(y[j]) <= LIMIT_KNEE);
+    for (; i < m; i++) over |= !(fabsf(y[i]) <= LIMIT_KNEE);
+    if (over)
+        for (i = 0; i < m; i++) y[i] = soft_limit(y[i]);
+    if (ch == 2) /* from the end, so no frame is overwritten before it is read */
+        for (i = m; i-- > 0;) out[2 * i] = out[2 * i + 1] = y[i];
 }
 
 /* Renders frames [a, a+m) mono into mono (m <= win_cap). Returns 0 if

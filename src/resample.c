@@ -1,11 +1,18 @@
-/* Resampling of a whole mono int16 speech clip to float at the
- * output rate with libsoxr (high quality). The output length is fixed by an
- * integer formula, not by what soxr happens to return, so the planner can
- * know a clip's length before it is resampled and every machine agrees. */
+/* Resampling of a mono int16 speech clip to float at the output rate with
+ * libsoxr (high quality), whole or in pieces: a clip is streamed through
+ * one resampler in short input blocks (soxr_oneshot on a whole clip
+ * buffers about 14 bytes per input sample: valgrind massif, 6.7 MB for the
+ * longest caution), and soxr's output does not depend on how its input or
+ * output is cut, so a clip made in pieces is the same clip. The output
+ * length is fixed by an integer formula, not by what soxr happens to
+ * return, so the planner can know a clip's length before it is resampled
+ * and every machine agrees. */
 #include "coach/resample.h"
 
 #include <soxr.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "coach/common.h"
 
@@ -21,51 +28,135 @@ size_t resample_out_len(size_t in_len, uint32_t in_rate_hz, uint32_t out_rate_hz
     return (size_t)(num / in_rate_hz);
 }
 
+/* The input a resampler pulls, RESAMPLE_BLOCK_FRAMES at a time. */
+struct resampler {
+    soxr_t rs;           /* NULL when the rates are equal: a plain scale */
+    int (*pull)(void *ctx, int16_t *in, size_t n);
+    void *ctx;
+    size_t in_left;      /* input frames not pulled yet */
+    size_t want, done;   /* output frames in all / made so far */
+    size_t buf_pos, buf_len;
+    bool flushed;        /* soxr has given everything it had */
+    int16_t buf[RESAMPLE_BLOCK_FRAMES];
+};
+
+int resampler_open(struct resampler **out, size_t in_len, uint32_t in_rate_hz,
+                   uint32_t out_rate_hz, int (*pull)(void *ctx, int16_t *in, size_t n), void *ctx)
+{
+    *out = NULL;
+    if (in_rate_hz == 0 || out_rate_hz == 0) return COACH_EINVAL;
+    struct resampler *r = calloc(1, sizeof *r);
+    if (!r) return COACH_ENOMEM;
+    r->pull = pull;
+    r->ctx = ctx;
+    r->in_left = in_len;
+    r->want = resample_out_len(in_len, in_rate_hz, out_rate_hz);
+    if (in_rate_hz != out_rate_hz && r->want) {
+        /* libsoxr does not check all of its allocations (filter tables,
+         * fifos): at the edge of an address-space limit it would die of
+         * SIGSEGV instead of failing, so the room it needs, with a margin,
+         * is asked for first and given back: if it cannot be had, this is
+         * "out of memory", not a crash. (volatile: the compiler may not
+         * drop the pair.) */
+        void *volatile room = malloc(RESAMPLE_BLOCK_FRAMES * 16 + ((size_t)4 << 20));
+        if (!room) {
+            free(r);
+            return COACH_ENOMEM;
+        }
+        free(room);
+        /* HQ explicitly: soxr's default is low quality. */
+        soxr_io_spec_t io = soxr_io_spec(SOXR_INT16_I, SOXR_FLOAT32_I);
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+        soxr_error_t e = NULL;
+        r->rs = soxr_create(in_rate_hz, out_rate_hz, 1, &e, &io, &q, NULL);
+        if (e || !r->rs) {
+            if (r->rs) soxr_delete(r->rs);
+            free(r);
+            return COACH_EIO;
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+/* Refills the input buffer when it is used up: 0, or the pull's error. */
+static int refill(struct resampler *r)
+{
+    if (r->buf_pos < r->buf_len || !r->in_left) return 0;
+    size_t n = r->in_left < RESAMPLE_BLOCK_FRAMES ? r->in_left : RESAMPLE_BLOCK_FRAMES;
+    int rc = r->pull(r->ctx, r->buf, n);
+    if (rc) return rc;
+    r->in_left -= n;
+    r->buf_pos = 0;
+    r->buf_len = n;
+    return 0;
+}
+
+int resampler_run(struct resampler *r, float *out, size_t n)
+{
+    if (n > r->want - r->done) return COACH_EINVAL;
+    size_t made_here = 0;
+    while (made_here < n) {
+        int rc = refill(r);
+        if (rc) return rc;
+        size_t avail = r->buf_len - r->buf_pos;
+        if (!r->rs) { /* equal rates: in and out are the same frames */
+            size_t k = avail < n - made_here ? avail : n - made_here;
+            if (!k) break;
+            for (size_t i = 0; i < k; i++)
+                out[made_here + i] = r->buf[r->buf_pos + i] * (1.0f / 32768.0f);
+            r->buf_pos += k;
+            made_here += k;
+            continue;
+        }
+        if (r->flushed) break;
+        size_t used = 0, made = 0;
+        /* past the input's end, a NULL input flushes what soxr still holds */
+        soxr_error_t e = soxr_process(r->rs, avail ? r->buf + r->buf_pos : NULL, avail,
+                                      avail ? &used : NULL, out + made_here, n - made_here, &made);
+        if (e) return COACH_EIO;
+        r->buf_pos += used;
+        made_here += made;
+        if (!avail && !made) r->flushed = true;
+    }
+    /* Never more than want (soxr was told the room); pad if it gave less. */
+    for (size_t i = made_here; i < n; i++)
+        out[i] = 0.0f;
+    r->done += n;
+    return 0;
+}
+
+void resampler_close(struct resampler *r)
+{
+    if (!r) return;
+    if (r->rs) soxr_delete(r->rs);
+    free(r);
+}
+
+struct from_array {
+    const int16_t *in;
+    size_t pos;
+};
+
+static int pull_array(void *ctx, int16_t *in, size_t n)
+{
+    struct from_array *a = ctx;
+    memcpy(in, a->in + a->pos, n * sizeof *in);
+    a->pos += n;
+    return 0;
+}
+
 int resample_i16_to_f32(const int16_t *in, size_t in_len, uint32_t in_rate_hz, float *out,
                         size_t out_len, uint32_t out_rate_hz)
 {
     size_t want = resample_out_len(in_len, in_rate_hz, out_rate_hz);
     if (in_rate_hz == 0 || out_rate_hz == 0 || out_len < want) return COACH_EINVAL;
     if (want == 0) return 0;
-    if (in_rate_hz == out_rate_hz) {
-        for (size_t i = 0; i < in_len; i++)
-            out[i] = in[i] * (1.0f / 32768.0f);
-        return 0;
-    }
-    /* Streamed through one resampler in short input blocks rather than
-     * soxr_oneshot on the whole clip: oneshot buffers about 14 bytes per
-     * input sample (valgrind massif: 6.7 MB for the longest caution, half
-     * of an export's heap), streaming a fixed few hundred KB, and soxr's
-     * output does not depend on how its input is cut. libsoxr does not
-     * check all of its allocations (filter tables, fifos): at the edge of an
-     * address-space limit it would die of SIGSEGV instead of failing, so
-     * the room it needs, with a margin, is asked for first and given back:
-     * if it cannot be had, this is "out of memory", not a crash.
-     * (volatile: the compiler may not drop the pair.) */
-    void *volatile room = malloc(RESAMPLE_BLOCK_FRAMES * 16 + ((size_t)4 << 20));
-    if (!room) return COACH_ENOMEM;
-    free(room);
-    /* HQ explicitly: soxr's default is low quality. */
-    soxr_io_spec_t io = soxr_io_spec(SOXR_INT16_I, SOXR_FLOAT32_I);
-    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-    soxr_error_t e = NULL;
-    soxr_t rs = soxr_create(in_rate_hz, out_rate_hz, 1, &e, &io, &q, NULL);
-    if (e || !rs) return COACH_EIO;
-    size_t in_pos = 0, done = 0;
-    while (!e && done < want) {
-        size_t in_n = in_len - in_pos < RESAMPLE_BLOCK_FRAMES ? in_len - in_pos : RESAMPLE_BLOCK_FRAMES;
-        size_t used = 0, made = 0;
-        /* past the input's end, a NULL input flushes what soxr still holds */
-        e = soxr_process(rs, in_n ? in + in_pos : NULL, in_n, in_n ? &used : NULL, out + done,
-                         want - done, &made);
-        in_pos += used;
-        done += made;
-        if (!in_n && !made) break; /* flushed */
-    }
-    soxr_delete(rs);
-    if (e) return COACH_EIO;
-    /* Never more than want (soxr was told the room); pad if it gave less. */
-    for (size_t i = done; i < want; i++)
-        out[i] = 0.0f;
-    return 0;
+    struct from_array a = {.in = in};
+    struct resampler *r;
+    int rc = resampler_open(&r, in_len, in_rate_hz, out_rate_hz, pull_array, &a);
+    if (rc) return rc;
+    rc = resampler_run(r, out, want);
+    resampler_close(r);
+    return rc;
 }

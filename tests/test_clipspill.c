@@ -1,8 +1,8 @@
 /* The clip store's memory does not grow with the routine's length: the
  * synthesized sources go to the spill store (an unlinked temporary file),
  * so adding clips adds only their records and texts to the heap; a clip is
- * read back whole when prepared; with no usable $TMPDIR the store still
- * works (in memory). */
+ * read back whole when prepared, or a window at a time when streamed; with
+ * no usable $TMPDIR the store still works (in memory). */
 #define _GNU_SOURCE /* mallinfo2 */
 #include <malloc.h>
 #include <math.h>
@@ -60,6 +60,50 @@ static void bounded(struct speech *sp)
     clipstore_free(&cs);
 }
 
+/* A clip streamed (clipstore_prepare_streamed) gives the same frames as
+ * the clip prepared whole, in whatever windows it is asked for, while the
+ * store holds only the window: forwards in small steps, a jump ahead, a
+ * window wider than the usual, and back to the start (made again). */
+static void streamed(struct speech *sp)
+{
+    struct clipstore cs;
+    CHECK(clipstore_init(&cs, sp, 48000) == 0);
+    uint32_t id;
+    uint64_t n;
+    CHECK(clipstore_intern(&cs, "Keep your back flat on the floor, your knees bent and your feet "
+                                "hip width apart, and breathe slowly in and out through the nose.",
+                           &id, &n) == 0);
+    CHECKF(n > 2 * CLIPS_STREAM_WINDOW_FRAMES, "%llu frames", (unsigned long long)n);
+    CHECK(clipstore_prepare(&cs, id) == 0);
+    float *whole = malloc(n * sizeof *whole);
+    memcpy(whole, cs.clips[id].pcm, n * sizeof *whole);
+    clipstore_release(&cs, id);
+    uint64_t res0 = clipstore_resident_bytes(&cs);
+
+    CHECK(clipstore_prepare_streamed(&cs, id) == 0 && cs.clips[id].stream);
+    struct span { uint64_t from, upto; } steps[64];
+    size_t k = 0;
+    for (uint64_t f = 0; f < n / 2 && k < 40; f += 7919) steps[k++] = (struct span){f, f + 16384};
+    steps[k++] = (struct span){n - 30000, n + 5000}; /* a jump ahead, past the end */
+    steps[k++] = (struct span){0, 100};                /* back to the start */
+    steps[k++] = (struct span){10, 3 * CLIPS_STREAM_WINDOW_FRAMES}; /* wider than usual */
+    size_t bad = 0;
+    for (size_t i = 0; i < k; i++) {
+        CHECK(clipstore_window(&cs, id, steps[i].from, steps[i].upto) == 0);
+        const float *p = cs.clips[id].pcm;
+        uint64_t hi = steps[i].upto < n ? steps[i].upto : n;
+        for (uint64_t f = steps[i].from; f < hi; f++) bad += p[f] != whole[f];
+        uint64_t held = clipstore_resident_bytes(&cs) - res0;
+        uint64_t want = (i == k - 1 ? 3 : 1) * CLIPS_STREAM_WINDOW_FRAMES * sizeof(float) + 4096;
+        CHECKF(held <= want, "step %zu: %llu bytes held", i, (unsigned long long)held);
+    }
+    CHECKF(bad == 0, "%zu frames differ from the whole clip's", bad);
+    clipstore_release(&cs, id);
+    CHECK(cs.clips[id].pcm == NULL && cs.clips[id].stream == NULL && clipstore_resident_bytes(&cs) == res0);
+    free(whole);
+    clipstore_free(&cs);
+}
+
 /* No writable $TMPDIR: the sources stay in memory, everything still works. */
 static void no_tmpdir(struct speech *sp)
 {
@@ -73,6 +117,16 @@ static void no_tmpdir(struct speech *sp)
     CHECK(clipstore_intern(&cs, "Breathe in", &id, NULL) == 0 && id == 1);
     CHECK(clipstore_prepare(&cs, 1) == 0 && cs.clips[1].pcm);
     CHECK(clipstore_prepare(&cs, 0) == 0 && cs.clips[0].pcm);
+    /* streamed from the memory store: the same frames */
+    clipstore_release(&cs, 1);
+    CHECK(clipstore_prepare(&cs, 1) == 0);
+    uint64_t n = cs.clips[1].len_frames;
+    float *whole = malloc(n * sizeof *whole);
+    memcpy(whole, cs.clips[1].pcm, n * sizeof *whole);
+    clipstore_release(&cs, 1);
+    CHECK(clipstore_prepare_streamed(&cs, 1) == 0 && clipstore_window(&cs, 1, 0, n) == 0);
+    CHECK(memcmp(cs.clips[1].pcm, whole, n * sizeof *whole) == 0);
+    free(whole);
     clipstore_free(&cs);
     if (saved) setenv("TMPDIR", saved, 1); else unsetenv("TMPDIR");
     free(saved);
@@ -88,6 +142,7 @@ int main(void)
         return 77;
     }
     bounded(sp);
+    streamed(sp);
     no_tmpdir(sp);
     speech_close(sp);
     return test_done();

@@ -415,6 +415,71 @@ static void test_short_flac(void)
     clipstore_free(&cs);
 }
 
+/* A clip longer than the streaming window (a caution) is made as it is
+ * heard (clipstore_prepare_streamed): the export is still the renderer's
+ * output over the whole clip, sample for sample (FLAC, exact), where the
+ * clip overlaps another, overlaps itself (a second use starting before
+ * the first ends: made again from its start) and comes back after it was
+ * released. */
+static void test_long_clip(struct clipstore *cs)
+{
+    const char *dir = test_tmpdir("export-long");
+    const uint32_t rate = 48000;
+    uint32_t lid, tid;
+    uint64_t llen, tlen;
+    CHECK(clipstore_intern(cs, "Stop at once if you feel sharp pain, numbness or tingling in your "
+                               "legs, and ask your doctor before you go on with these exercises.",
+                           &lid, &llen) == 0);
+    CHECK(clipstore_intern(cs, "Ten", &tid, &tlen) == 0);
+    CHECKF(llen > 2 * CLIPS_STREAM_WINDOW_FRAMES, "the long clip is %llu frames",
+           (unsigned long long)llen);
+    struct timeline tl = {.rate_hz = rate, .n_clips = (uint32_t)cs->len, .cap_ev = 8};
+    tl.ev = calloc(tl.cap_ev, sizeof *tl.ev);
+    add_ev(&tl, EV_SPEECH, rate / 4, llen, lid);
+    add_ev(&tl, EV_SPEECH, rate, tlen, tid);
+    add_ev(&tl, EV_BEEP, 2 * (uint64_t)rate, tone_default_len(EV_BEEP, rate), 0);
+    add_ev(&tl, EV_SPEECH, llen - rate, llen, lid);            /* over its own first use */
+    add_ev(&tl, EV_SPEECH, 2 * llen + 15 * (uint64_t)rate, llen, lid); /* after a release */
+    tl.len_frames = 3 * llen + 16 * (uint64_t)rate;
+
+    clip_slot *slots = calloc(tl.n_clips, sizeof *slots);
+    CHECK(clipstore_prepare(cs, lid) == 0 && clipstore_prepare(cs, tid) == 0);
+    slots[lid] = cs->clips[lid].pcm;
+    slots[tid] = cs->clips[tid].pcm;
+    struct renderer r;
+    float *ref = malloc(tl.len_frames * sizeof *ref);
+    CHECK(render_init(&r, &tl, slots, 1, 4096) == 0);
+    render_set_gain(&r, loudness_program_gain(LOUDNESS_PODCAST));
+    render(&r, 0, ref, tl.len_frames);
+    render_free(&r);
+    clipstore_release(cs, lid);
+    clipstore_release(cs, tid);
+    free(slots);
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/long.flac", dir);
+    struct export_opts o = {.format = EXPORT_FLAC, .channels = 1};
+    char err[256] = "";
+    int rc = export_timeline(&tl, cs, path, &o, err, sizeof err);
+    CHECKF(rc == 0, "long clip: %d %s", rc, err);
+    CHECK(cs->clips[lid].pcm == NULL && cs->clips[lid].stream == NULL); /* released */
+    SF_INFO info = {0};
+    SNDFILE *sf = rc ? NULL : sf_open(path, SFM_READ, &info);
+    float *got = calloc(tl.len_frames, sizeof *got);
+    CHECK(sf && info.frames == (sf_count_t)tl.len_frames &&
+          sf_readf_float(sf, got, info.frames) == info.frames);
+    if (sf) sf_close(sf);
+    size_t bad = 0, first_bad = 0;
+    for (uint64_t i = 0; i < tl.len_frames; i++)
+        if (lrintf(got[i] * 32768.0f) != lrintf(ref[i] * 32767.0f) && !bad++) first_bad = i;
+    CHECKF(bad == 0, "long clip: %zu samples differ from the renderer's, the first at %zu", bad,
+           first_bad);
+    CHECK(rms(got, 1, (struct span){rate / 4, rate / 4 + llen}) > 0.05);
+    free(got);
+    free(ref);
+    free(tl.ev);
+}
+
 int main(void)
 {
     umask(022);
@@ -431,6 +496,7 @@ int main(void)
     clipstore_init(&cs44, sp, 44100);
     test_formats(&cs48, &cs44);
     test_error_paths(&cs48);
+    test_long_clip(&cs48);
     test_short_flac();
     clipstore_free(&cs48);
     clipstore_free(&cs44);

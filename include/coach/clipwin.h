@@ -8,7 +8,7 @@
  *     playhead + keep_frames), and released after that;
  *     keep_frames == CLIPWIN_UNTIL_LAST_USE keeps it until its last use.
  * Export: one block ahead, kept until the last use, released at once (the
- * renderer runs on the same thread). Live: 20 s ahead and kept 20 s, 1 s
+ * renderer runs on the same thread); long clips streamed. Live: 20 s ahead and kept 20 s, 1 s
  * behind, and a released clip's memory is freed only two audio blocks later
  * (the callback may still be reading it in the block it renders): the
  * caller passes the audio thread's block count, its "epoch". */
@@ -31,6 +31,11 @@ struct clipwin_policy {
     uint64_t behind_frames; /* keep uses that ended this recently */
     uint64_t keep_frames;   /* keep uses starting this soon (>= ahead), or UNTIL_LAST_USE */
     bool deferred_free;     /* another thread renders: free two epochs after release */
+    /* Clips at least this long are streamed (clipstore_prepare_streamed):
+     * made from behind_frames before the playhead to ahead_frames after it,
+     * given back once heard, and released between uses. 0: never. Only
+     * without deferred_free (the renderer on the updating thread). */
+    uint64_t stream_min_frames;
 };
 
 struct clipwin_retired {
@@ -54,6 +59,9 @@ struct clipwin {
     struct clipwin_retired *retired; /* released, not yet freed (deferred_free) */
     size_t n_retired, cap_retired;
     uint64_t prepares;         /* clips prepared so far (each preparation counted) */
+    /* streamed clips (stream_min_frames): id -> the frames this update needs */
+    uint64_t *need_lo, *need_hi;
+    uint32_t *need_no;         /* id -> update number need_lo/hi are for */
 };
 
 /* slots: n_slots entries (zeroed by the caller), shared with the renderer.
