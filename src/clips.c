@@ -689,6 +689,17 @@ int clipstore_window(struct clipstore *cs, uint32_t id, uint64_t from, uint64_t 
         if (rc) return rc;
     }
     if (!st->rs) return COACH_EIO; /* a failed restart */
+    /* A jump ahead (an export from the middle of a clip): the frames before
+     * from are made a window at a time and dropped, so the window does not
+     * grow to the jump (the resampler has to go through them). */
+    while (st->made < from) {
+        uint64_t to = st->first + st->win_cap < from ? st->first + st->win_cap : from;
+        if (to > st->made) {
+            int rc = stream_make(c, st, st->win, st->first, to);
+            if (rc) return rc;
+        }
+        st->first = st->made;
+    }
     if (upto > st->made && upto - st->made < CLIPS_MAKE_FRAMES) {
         upto = st->made + CLIPS_MAKE_FRAMES;
         if (upto > c->len_frames) upto = c->len_frames;

@@ -174,7 +174,8 @@ int clipwin_update(struct clipwin *w, uint64_t playhead, uint64_t want, uint64_t
     }
     for (size_t i = 0; i < w->n_ready;) {
         uint32_t id = w->ready[i];
-        /* a streamed clip is not kept between uses: heard, it is given back */
+        /* a streamed clip is kept only while a use is near, never to its
+         * last use: between uses it is given back */
         bool keep = w->seen[id] == w->update_no ||
                     (to_last && w->last_end[id] > lo && !(w->need_lo && streams(w, id)));
         if (keep && w->need_lo && streams(w, id) && w->need_no[id] == w->update_no) {

@@ -63,7 +63,8 @@ static void bounded(struct speech *sp)
 /* A clip streamed (clipstore_prepare_streamed) gives the same frames as
  * the clip prepared whole, in whatever windows it is asked for, while the
  * store holds only the window: forwards in small steps, a jump ahead, a
- * window wider than the usual, and back to the start (made again). */
+ * jump further than the window holds, a window wider than the usual, and
+ * back to the start (made again). */
 static void streamed(struct speech *sp)
 {
     struct clipstore cs;
@@ -86,6 +87,8 @@ static void streamed(struct speech *sp)
     for (uint64_t f = 0; f < n / 2 && k < 40; f += 7919) steps[k++] = (struct span){f, f + 16384};
     steps[k++] = (struct span){n - 30000, n + 5000}; /* a jump ahead, past the end */
     steps[k++] = (struct span){0, 100};                /* back to the start */
+    steps[k++] = (struct span){n - 2000, n};           /* a jump wider than the window */
+    steps[k++] = (struct span){0, 100};                /* and back again */
     steps[k++] = (struct span){10, 3 * CLIPS_STREAM_WINDOW_FRAMES}; /* wider than usual */
     size_t bad = 0;
     for (size_t i = 0; i < k; i++) {
