@@ -606,13 +606,12 @@ static int makeable(struct clipstore *cs, uint32_t id)
     return c->len_frames && !c->loudness_known ? measure(cs, c) : 0;
 }
 
-/* Makes clip id whole into a new buffer (*out), its loudness known. */
-static int make_whole(const struct clipstore *cs, uint32_t id, float **out)
+int clipstore_prepare(struct clipstore *cs, uint32_t id)
 {
-    *out = NULL;
-    if (id >= cs->len) return COACH_EINVAL;
-    const struct clip *c = &cs->clips[id];
-    if (c->len_frames && (!c->flac_bytes || !c->loudness_known)) return COACH_EINVAL;
+    if (id < cs->len && cs->clips[id].pcm) return 0;
+    int rc = makeable(cs, id);
+    if (rc) return rc;
+    struct clip *c = &cs->clips[id];
     /* At least one float so a prepared clip is never NULL, even when empty
      * (the renderer reads NULL as "not ready"). */
     size_t n = (size_t)c->len_frames;
@@ -621,7 +620,7 @@ static int make_whole(const struct clipstore *cs, uint32_t id, float **out)
     pcm[0] = 0.0f;
     if (n) {
         struct clipstream st = {0};
-        int rc = stream_open(cs, c, &st);
+        rc = stream_open(cs, c, &st);
         if (!rc) rc = stream_make(c, &st, pcm, 0, n);
         stream_close(&st);
         if (rc) {
@@ -629,16 +628,8 @@ static int make_whole(const struct clipstore *cs, uint32_t id, float **out)
             return rc;
         }
     }
-    *out = pcm;
+    c->pcm = pcm;
     return 0;
-}
-
-int clipstore_prepare(struct clipstore *cs, uint32_t id)
-{
-    if (id < cs->len && cs->clips[id].pcm) return 0;
-    int rc = makeable(cs, id);
-    if (!rc) rc = make_whole(cs, id, &cs->clips[id].pcm);
-    return rc;
 }
 
 /* The address at which a streamed clip's frame 0 would be, so that the

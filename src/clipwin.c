@@ -92,7 +92,7 @@ static int scan(struct clipwin *w, uint64_t lo, uint64_t hi, bool prepare)
         const struct event *e = &tl->ev[i];
         if (e->kind != EV_SPEECH || e->frame + e->len_frames <= lo) continue;
         uint32_t id = e->clip;
-        if (prepare && w->need_lo && streams(w, id)) {
+        if (prepare && streams(w, id)) {
             uint64_t from = lo > e->frame ? lo - e->frame : 0, upto = hi - e->frame;
             if (w->need_no[id] != w->update_no) {
                 w->need_no[id] = w->update_no;
@@ -177,8 +177,8 @@ int clipwin_update(struct clipwin *w, uint64_t playhead, uint64_t want, uint64_t
         /* a streamed clip is kept only while a use is near, never to its
          * last use: between uses it is given back */
         bool keep = w->seen[id] == w->update_no ||
-                    (to_last && w->last_end[id] > lo && !(w->need_lo && streams(w, id)));
-        if (keep && w->need_lo && streams(w, id) && w->need_no[id] == w->update_no) {
+                    (to_last && w->last_end[id] > lo && !streams(w, id));
+        if (keep && streams(w, id) && w->need_no[id] == w->update_no) {
             rc = clipstore_window(w->cs, id, w->need_lo[id], w->need_hi[id]);
             if (rc) return rc;
             publish(w, id, w->cs->clips[id].pcm); /* the window may have moved */

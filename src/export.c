@@ -4,12 +4,12 @@
  * bytes, encoded on every core). Speech clips are prepared one block ahead
  * of their first use and released after their last, and a long one is
  * made as it is heard (clipstore_prepare_streamed), so memory stays flat
- * however long the routine or its phrases are. The renderer runs on the calling thread,
- * the encoder on a second one (FLAC: it feeds the writer's workers), a few
- * blocks behind (blockq.h); an MP3 file (not a stream) goes from there to
- * mp3par.h, which encodes segments on every core. The file is
- * written under a hidden temporary name in the target's directory, synced,
- * and renamed into place: a failure or a cancel removes the temporary file
+ * however long the routine or its phrases are. The renderer runs on the
+ * calling thread, the encoder on a second one (FLAC: it feeds the writer's
+ * workers), a few blocks behind (blockq.h); an MP3 file (not a stream)
+ * goes from there to mp3par.h, which encodes segments on every core. The
+ * file is written under a hidden temporary name in the target's directory,
+ * synced, and renamed into place: a failure or a cancel removes the temporary file
  * and never touches an existing target. The chapters go inside, so players
  * can jump between steps: a WAV gets a cue point per chapter, the other
  * formats named chapters and tags (tags.h) written into the temporary file
@@ -821,8 +821,8 @@ static int check_args(const struct timeline *tl, const struct clipstore *cs,
  * speech prepared (lower-back-relief: 431 s instead of 510 s, for 339 s of
  * distinct speech), the same peak; 60 s saved more (386 s) but held
  * 1.3 MB more at the peak.
- * A clip longer than a streaming window is streamed (and released between
- * uses): a 25 s caution held whole was 4.8 MB of an export's peak.
+ * A clip longer than a streaming window is streamed (and not kept to its
+ * last use): a 25 s caution held whole was 4.8 MB of an export's peak.
  * *slots is the caller's to free, also on failure. 0 or negative, err set. */
 #define EXPORT_KEEP_S 30
 

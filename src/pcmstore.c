@@ -239,7 +239,8 @@ void pcmstore_reader_close(struct pcmstore_reader *r)
     free(r);
 }
 
-int pcmstore_read_mem(void *ctx, uint64_t off, void *buf, size_t n)
+/* read_at for a stream in memory: ctx is its first byte. */
+static int read_mem(void *ctx, uint64_t off, void *buf, size_t n)
 {
     memcpy(buf, (const uint8_t *)ctx + off, n);
     return 0;
@@ -249,7 +250,7 @@ int pcmstore_decode(const uint8_t *in, size_t in_bytes, int16_t *out, size_t n)
 {
     if (n == 0) return 0;
     if (!in) return COACH_EINVAL;
-    struct pcmstore_bytes src = {.read_at = pcmstore_read_mem, .ctx = (void *)in, .len = in_bytes};
+    struct pcmstore_bytes src = {.read_at = read_mem, .ctx = (void *)in, .len = in_bytes};
     struct pcmstore_reader *r;
     int rc = pcmstore_reader_open(&r, &src, n);
     if (rc) return rc == COACH_EIO ? COACH_EINVAL : rc;

@@ -100,21 +100,22 @@ uint64_t clipstore_len(const struct clipstore *cs, uint32_t id);
 /* Makes clips[id].pcm (resample + normalize). Idempotent. COACH_EINVAL for
  * a clip whose audio was not kept (another mode, or clipstore_add). */
 int clipstore_prepare(struct clipstore *cs, uint32_t id);
-/* Prepares clips[id] in pieces, for a long clip heard once from start to
- * end (export): its pcm is address space for the whole clip, but frames
- * are made only when clipstore_window asks for them, and given back once
- * heard, so memory stays flat however long the clip. The frames made are
- * clipstore_prepare's. Returns 0 or negative. */
+/* Prepares clips[id] in pieces, for a long clip heard in order (export):
+ * its frames are made only when clipstore_window asks for them, into a
+ * window that drops what was heard, so memory stays flat however long the
+ * clip; its pcm is the address frame 0 would have, so pcm + frame reads
+ * the window. The frames made are clipstore_prepare's. Returns 0 or
+ * negative. */
 int clipstore_prepare_streamed(struct clipstore *cs, uint32_t id);
 /* The frames a streamed clip holds at most (as float: 512 KB), unless
  * clipstore_window asks for a wider span: streaming pays only for clips
  * longer than this. */
 #define CLIPS_STREAM_WINDOW_FRAMES 131072
 /* A streamed clip's frames [from, upto) are about to be read: makes them
- * (from the start again if frames before from were given back) and gives
- * back whole pages before from. A clip prepared whole: nothing to do.
- * Returns 0, or negative (then what the clip's pcm holds is not to be
- * used). */
+ * (from the start again if frames before from were dropped), drops what
+ * is before from when the window needs room, and moves pcm with the
+ * window. A clip prepared whole: nothing to do. Returns 0, or negative
+ * (then what the clip's pcm holds is not to be used). */
 int clipstore_window(struct clipstore *cs, uint32_t id, uint64_t from, uint64_t upto);
 /* Frees clips[id].pcm (the source stays, so it can be prepared again). */
 void clipstore_release(struct clipstore *cs, uint32_t id);

@@ -8,8 +8,8 @@
  *     playhead + keep_frames), and released after that;
  *     keep_frames == CLIPWIN_UNTIL_LAST_USE keeps it until its last use.
  * Export: one block ahead, kept until the last use, released at once (the
- * renderer runs on the same thread); long clips streamed. Live: 20 s ahead and kept 20 s, 1 s
- * behind, and a released clip's memory is freed only two audio blocks later
+ * renderer runs on the same thread), long clips streamed. Live: 20 s ahead
+ * and kept 20 s, 1 s behind, and a released clip's memory is freed only two audio blocks later
  * (the callback may still be reading it in the block it renders): the
  * caller passes the audio thread's block count, its "epoch". */
 #ifndef COACH_CLIPWIN_H
@@ -33,7 +33,7 @@ struct clipwin_policy {
     bool deferred_free;     /* another thread renders: free two epochs after release */
     /* Clips at least this long are streamed (clipstore_prepare_streamed):
      * made from behind_frames before the playhead to ahead_frames after it,
-     * given back once heard, and released between uses. 0: never. Only
+     * dropped once heard, and never kept to their last use. 0: never. Only
      * without deferred_free (the renderer on the updating thread). */
     uint64_t stream_min_frames;
 };

@@ -28,8 +28,6 @@ struct pcmstore_bytes {
     void *ctx;
     size_t len; /* the stream's bytes */
 };
-/* read_at for a stream in memory: ctx is its first byte. */
-int pcmstore_read_mem(void *ctx, uint64_t off, void *buf, size_t n);
 
 /* A stream decoded in pieces, in order: the same samples pcmstore_decode
  * gives, with memory that does not grow with the stream (a long clip is
