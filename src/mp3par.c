@@ -8,10 +8,8 @@
  * The last segment ends where the input ends and keeps every frame its
  * flush gives, as one encoder for the whole file would. Bit reservoir off:
  * a frame's bits never sit in an earlier frame, so frames from different
- * encoders follow each other. Segment buffers form a ring, reused in order;
- * the calling thread copies samples in, queues full segments to the
- * workers and writes finished ones in order, so memory is a few segments
- * however long the file. */
+ * encoders follow each other. The segments are scheduled by segpar.h:
+ * a ring of a few, so memory does not grow with the file. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "coach/mp3par.h"
@@ -19,30 +17,19 @@
 #include <errno.h>
 #include <lame/lame.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/segpar.h"
 
 #define SEG_MP3_FRAMES 48   /* K: ~1.2 s at 48 kHz; the lead-in and tail cost ~10 % */
 #define LEAD_MP3_FRAMES 3   /* L: primes the MDCT overlap and the psychoacoustic model */
 #define TAIL_MP3_FRAMES 2   /* past the segment: overlap + look-ahead, real samples */
 #define MAX_FRAME_BYTES 1441 /* 320 kbit/s at 32 kHz, or 160 at 8 kHz, padded */
 #define FEED_FRAMES 4608    /* samples per lame_encode call */
-#define MAX_WORKERS 4
-
-enum seg_state { SEG_FREE, SEG_FILLING, SEG_QUEUED, SEG_DONE };
-
-struct seg {
-    float *pcm;           /* interleaved input, from in_a */
-    unsigned char *out;   /* the kept frames once done */
-    size_t out_len;       /* bytes in out */
-    int err;              /* worker's result: 0 or negative */
-    enum seg_state state; /* guarded by mu */
-};
 
 struct mp3par {
     /* immutable after open */
@@ -53,31 +40,16 @@ struct mp3par {
     unsigned delay;       /* LAME's encoder delay, samples */
     uint64_t est_frames;  /* MP3 frames one encoder would write (for the seek table) */
     uint64_t n_segs;
-    size_t pcm_cap;       /* frames per segment buffer */
-    size_t out_cap;       /* bytes per segment output */
     double quality;
-    size_t n_ring;
-    struct seg *ring;
-    unsigned n_workers;
-    pthread_t workers[MAX_WORKERS];
-    unsigned started;     /* workers running */
     unsigned char *info;  /* the info frame (LAME's, patched at finish) */
     size_t info_len, xing; /* its size; where "Xing" starts in it */
     uint64_t audio_off;   /* file offset of the info frame */
     unsigned char id3v1[128];
     size_t id3v1_len;
     uint16_t crc_tab[256];
+    struct segpar *sp;
 
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv, done_cv;
-    uint64_t queued;      /* segments handed to the workers (mu) */
-    uint64_t taken;       /* segments a worker took (mu) */
-    bool stop;            /* (mu) */
-
-    /* caller's thread only */
-    uint64_t pos;         /* input frames received */
-    uint64_t next_open;   /* next segment to start filling */
-    uint64_t written;     /* segments written */
+    /* the writing thread only */
     uint64_t frames_out;  /* MP3 frames written */
     uint64_t bytes_out;   /* their bytes */
     uint16_t music_crc;
@@ -139,38 +111,35 @@ static uint64_t count_frames(const unsigned char *p, size_t len)
 }
 
 /* The input frames segment s is fed: [in_a, in_b). */
-static uint64_t seg_in_a(const struct mp3par *m, uint64_t s)
+static uint64_t seg_in_a(void *ctx, uint64_t s)
 {
+    const struct mp3par *m = ctx;
     return s == 0 ? 0 : (s * SEG_MP3_FRAMES - LEAD_MP3_FRAMES) * (uint64_t)m->spf;
 }
 
-static uint64_t seg_in_b(const struct mp3par *m, uint64_t s)
+static uint64_t seg_in_b(void *ctx, uint64_t s)
 {
+    const struct mp3par *m = ctx;
     if (s + 1 >= m->n_segs) return m->total;
     uint64_t b = ((s + 1) * SEG_MP3_FRAMES + TAIL_MP3_FRAMES) * (uint64_t)m->spf;
     return b < m->total ? b : m->total;
 }
 
-static struct seg *slot(const struct mp3par *m, uint64_t s)
+/* Encodes segment s on a worker: into out, the kept frames only. */
+static int encode_seg(void *ctx, uint64_t s, const float *pcm, size_t n, unsigned char *out,
+                      size_t out_cap, size_t *out_len)
 {
-    return &m->ring[s % m->n_ring];
-}
-
-/* Encodes segment s on a worker: into its out, the kept frames only. */
-static int encode_seg(struct mp3par *m, uint64_t s)
-{
-    struct seg *g = slot(m, s);
+    struct mp3par *m = ctx;
     lame_t e = new_encoder(m, false);
     if (!e) return COACH_ENOMEM;
-    size_t n = (size_t)(seg_in_b(m, s) - seg_in_a(m, s));
     size_t len = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;) {
         size_t c = n - i < FEED_FRAMES ? n - i : FEED_FRAMES;
-        const float *x = g->pcm + i * m->channels;
+        const float *x = pcm + i * m->channels;
         int b = m->channels == 2
-                    ? lame_encode_buffer_interleaved_ieee_float(e, x, (int)c, g->out + len, (int)(m->out_cap - len))
-                    : lame_encode_buffer_ieee_float(e, x, NULL, (int)c, g->out + len, (int)(m->out_cap - len));
+                    ? lame_encode_buffer_interleaved_ieee_float(e, x, (int)c, out + len, (int)(out_cap - len))
+                    : lame_encode_buffer_ieee_float(e, x, NULL, (int)c, out + len, (int)(out_cap - len));
         if (b < 0) rc = COACH_ENOMEM; /* -1: out too small, -2: malloc; neither expected */
         else len += (size_t)b;
         i += c;
@@ -180,8 +149,8 @@ static int encode_seg(struct mp3par *m, uint64_t s)
      * padding. The last one is flushed, as one encoder's end. */
     const bool last = s + 1 == m->n_segs;
     const uint64_t lead = s == 0 ? 0 : LEAD_MP3_FRAMES;
-    if (rc == 0 && (last || count_frames(g->out, len) < lead + SEG_MP3_FRAMES)) {
-        int b = lame_encode_flush(e, g->out + len, (int)(m->out_cap - len));
+    if (rc == 0 && (last || count_frames(out, len) < lead + SEG_MP3_FRAMES)) {
+        int b = lame_encode_flush(e, out + len, (int)(out_cap - len));
         if (b < 0) rc = COACH_ENOMEM;
         else len += (size_t)b;
     }
@@ -191,7 +160,7 @@ static int encode_seg(struct mp3par *m, uint64_t s)
     size_t at = 0, keep_a = 0, keep_b = 0;
     uint64_t i = 0;
     while (at < len) {
-        size_t fl = frame_len(g->out + at, len - at);
+        size_t fl = frame_len(out + at, len - at);
         if (!fl) return COACH_EFORMAT; /* not LAME's plain frames */
         if (i == lead) keep_a = at;
         at += fl;
@@ -201,28 +170,9 @@ static int encode_seg(struct mp3par *m, uint64_t s)
     if (i < lead || (!last && i < lead + SEG_MP3_FRAMES)) return COACH_EFORMAT; /* too few frames */
     keep_b = at;
     if (i == lead) keep_a = keep_b; /* an empty last segment */
-    memmove(g->out, g->out + keep_a, keep_b - keep_a);
-    g->out_len = keep_b - keep_a;
+    memmove(out, out + keep_a, keep_b - keep_a);
+    *out_len = keep_b - keep_a;
     return 0;
-}
-
-static void *worker(void *arg)
-{
-    struct mp3par *m = arg;
-    pthread_mutex_lock(&m->mu);
-    for (;;) {
-        while (!m->stop && m->taken == m->queued) pthread_cond_wait(&m->work_cv, &m->mu);
-        if (m->stop) break;
-        uint64_t s = m->taken++;
-        pthread_mutex_unlock(&m->mu);
-        int rc = encode_seg(m, s);
-        pthread_mutex_lock(&m->mu);
-        slot(m, s)->err = rc;
-        slot(m, s)->state = SEG_DONE;
-        pthread_cond_broadcast(&m->done_cv);
-    }
-    pthread_mutex_unlock(&m->mu);
-    return NULL;
 }
 
 static int fail(struct mp3par *m, int rc)
@@ -239,94 +189,32 @@ static int write_at(struct mp3par *m, const void *p, size_t n, uint64_t off)
     return fail(m, COACH_EIO);
 }
 
-/* Writes the oldest unwritten segment, waiting for its worker if `wait`;
- * 1 if one was written, 0 if not (not done yet), negative on error. */
-static int write_next(struct mp3par *m, bool wait)
+/* Writes a finished segment, in order: the seek table and the music CRC
+ * follow it frame by frame. */
+static int emit_seg(void *ctx, uint64_t s, const unsigned char *out, size_t out_len)
 {
-    uint64_t s = m->written;
-    struct seg *g = slot(m, s);
-    pthread_mutex_lock(&m->mu);
-    while (wait && s < m->queued && g->state != SEG_DONE) pthread_cond_wait(&m->done_cv, &m->mu);
-    bool ready = s < m->queued && g->state == SEG_DONE;
-    pthread_mutex_unlock(&m->mu);
-    if (!ready) return wait ? fail(m, COACH_EINVAL) : 0; /* waiting for one never queued: a bug */
-    if (g->err) return fail(m, g->err);
-    /* the seek table and the music CRC, frame by frame */
-    for (size_t at = 0; at < g->out_len;) {
-        size_t fl = frame_len(g->out + at, g->out_len - at);
+    struct mp3par *m = ctx;
+    (void)s;
+    for (size_t at = 0; at < out_len;) {
+        size_t fl = frame_len(out + at, out_len - at);
         while (m->toc_next < 100 && m->frames_out >= m->toc_next * m->est_frames / 100)
             m->toc_pos[m->toc_next++] = m->info_len + m->bytes_out + at;
         for (size_t k = at; k < at + fl; k++)
-            m->music_crc = (uint16_t)((m->music_crc >> 8) ^ m->crc_tab[(m->music_crc ^ g->out[k]) & 0xFF]);
+            m->music_crc = (uint16_t)((m->music_crc >> 8) ^ m->crc_tab[(m->music_crc ^ out[k]) & 0xFF]);
         at += fl;
         m->frames_out++;
     }
-    int rc = write_at(m, g->out, g->out_len, m->audio_off + m->info_len + m->bytes_out);
+    int rc = write_at(m, out, out_len, m->audio_off + m->info_len + m->bytes_out);
     if (rc) return rc;
-    m->bytes_out += g->out_len;
-    pthread_mutex_lock(&m->mu);
-    g->state = SEG_FREE;
-    pthread_mutex_unlock(&m->mu);
-    m->written++;
-    return 1;
-}
-
-static void queue_seg(struct mp3par *m, uint64_t s)
-{
-    pthread_mutex_lock(&m->mu);
-    slot(m, s)->state = SEG_QUEUED;
-    m->queued = s + 1;
-    pthread_cond_signal(&m->work_cv);
-    pthread_mutex_unlock(&m->mu);
-}
-
-/* Opens segment s for filling once its slot is free: the segment that
- * used it before is written (finished ones are written on the way). */
-static int open_seg(struct mp3par *m, uint64_t s)
-{
-    int rc;
-    while ((rc = write_next(m, false)) > 0) {}
-    if (rc < 0) return rc;
-    while (m->written + m->n_ring <= s)
-        if ((rc = write_next(m, true)) < 0) return rc;
-    struct seg *g = slot(m, s);
-    g->state = SEG_FILLING;
-    g->out_len = 0;
-    g->err = 0;
+    m->bytes_out += out_len;
     return 0;
-}
-
-/* Copies x into every segment it belongs to, opening and queueing
- * segments as the position passes their bounds. */
-static int feed(struct mp3par *m, const float *x, size_t n)
-{
-    for (;;) {
-        int rc;
-        while (m->next_open < m->n_segs && seg_in_a(m, m->next_open) <= m->pos) {
-            if ((rc = open_seg(m, m->next_open)) != 0) return rc;
-            m->next_open++;
-        }
-        while (m->queued < m->next_open && seg_in_b(m, m->queued) <= m->pos) queue_seg(m, m->queued);
-        if (n == 0) return 0;
-        uint64_t lim = m->pos + n;
-        if (m->next_open < m->n_segs && seg_in_a(m, m->next_open) < lim) lim = seg_in_a(m, m->next_open);
-        if (m->queued < m->next_open && seg_in_b(m, m->queued) < lim) lim = seg_in_b(m, m->queued);
-        size_t c = (size_t)(lim - m->pos);
-        if (c == 0) return fail(m, COACH_EINVAL); /* unreachable: more than total is refused */
-        for (uint64_t s = m->queued; s < m->next_open; s++)
-            memcpy(slot(m, s)->pcm + (m->pos - seg_in_a(m, s)) * m->channels, x,
-                   c * m->channels * sizeof *x);
-        x += c * m->channels;
-        n -= c;
-        m->pos += c;
-    }
 }
 
 int mp3par_write(struct mp3par *m, const float *frames, size_t n)
 {
     if (m->err) return m->err;
-    if (n > m->total - m->pos) return fail(m, COACH_EINVAL);
-    return feed(m, frames, n);
+    int rc = segpar_write(m->sp, frames, n);
+    return rc ? fail(m, rc) : 0;
 }
 
 static void put_be32(unsigned char *p, uint64_t v)
@@ -338,10 +226,8 @@ static void put_be32(unsigned char *p, uint64_t v)
 int mp3par_finish(struct mp3par *m)
 {
     if (m->err) return m->err;
-    if (m->pos != m->total) return fail(m, COACH_EINVAL);
-    int rc = feed(m, NULL, 0);
-    while (rc == 0 && m->written < m->n_segs) rc = write_next(m, true) < 0 ? m->err : 0;
-    if (rc) return rc;
+    int rc = segpar_finish(m->sp);
+    if (rc) return fail(m, rc);
     uint64_t samples = m->frames_out * m->spf;
     if (samples < m->delay + m->total || samples - m->delay - m->total > 4095)
         return fail(m, COACH_EFORMAT); /* the tag cannot say this padding */
@@ -393,21 +279,8 @@ void mp3par_geometry(const struct mp3par *m, unsigned *spf, unsigned *seg_frames
 void mp3par_free(struct mp3par *m)
 {
     if (!m) return;
-    pthread_mutex_lock(&m->mu);
-    m->stop = true;
-    pthread_cond_broadcast(&m->work_cv);
-    pthread_mutex_unlock(&m->mu);
-    for (unsigned i = 0; i < m->started; i++) pthread_join(m->workers[i], NULL);
-    if (m->ring)
-        for (size_t i = 0; i < m->n_ring; i++) {
-            free(m->ring[i].pcm);
-            free(m->ring[i].out);
-        }
-    free(m->ring);
+    segpar_free(m->sp);
     free(m->info);
-    pthread_mutex_destroy(&m->mu);
-    pthread_cond_destroy(&m->work_cv);
-    pthread_cond_destroy(&m->done_cv);
     free(m);
 }
 
@@ -468,21 +341,6 @@ static int write_head(struct mp3par *m, const struct mp3par_opts *o)
     return rc;
 }
 
-static int start_workers(struct mp3par *m)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals go to the caller's threads */
-    int rc = 0;
-    for (; m->started < m->n_workers; m->started++)
-        if (pthread_create(&m->workers[m->started], NULL, worker, m) != 0) {
-            rc = COACH_ENOMEM;
-            break;
-        }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
 int mp3par_open(struct mp3par **out, int fd, const struct mp3par_opts *o)
 {
     *out = NULL;
@@ -490,9 +348,6 @@ int mp3par_open(struct mp3par **out, int fd, const struct mp3par_opts *o)
         return COACH_EFORMAT;
     struct mp3par *m = calloc(1, sizeof *m);
     if (!m) return COACH_ENOMEM;
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->work_cv, NULL);
-    pthread_cond_init(&m->done_cv, NULL);
     m->fd = fd;
     m->rate_hz = o->rate_hz;
     m->channels = o->channels;
@@ -503,8 +358,6 @@ int mp3par_open(struct mp3par **out, int fd, const struct mp3par_opts *o)
         for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xA001 : c >> 1;
         m->crc_tab[i] = (uint16_t)c;
     }
-    m->n_workers = o->workers ? o->workers : coach_cores();
-    if (m->n_workers > MAX_WORKERS) m->n_workers = MAX_WORKERS;
     int rc = write_head(m, o);
     if (rc) {
         mp3par_free(m);
@@ -515,20 +368,14 @@ int mp3par_open(struct mp3par **out, int fd, const struct mp3par_opts *o)
     m->est_frames = (m->total + m->delay + 1152 + m->spf - 1) / m->spf;
     m->n_segs = (m->est_frames + SEG_MP3_FRAMES - 1) / SEG_MP3_FRAMES;
     if (m->n_segs == 0) m->n_segs = 1;
-    m->pcm_cap = (size_t)(SEG_MP3_FRAMES + LEAD_MP3_FRAMES + TAIL_MP3_FRAMES) * m->spf;
-    size_t local_frames = (m->pcm_cap + m->delay + 1152) / m->spf + 2;
-    m->out_cap = local_frames * MAX_FRAME_BYTES + 7200;
-    /* one filling, n_workers encoding, one written (a slot fewer than with
-     * a second one filling: 0.3 MB less resident, the same speed) */
-    m->n_ring = m->n_workers + 2;
-    m->ring = calloc(m->n_ring, sizeof *m->ring);
-    rc = m->ring ? 0 : COACH_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < m->n_ring; i++) {
-        m->ring[i].pcm = malloc(m->pcm_cap * m->channels * sizeof(float));
-        m->ring[i].out = malloc(m->out_cap);
-        if (!m->ring[i].pcm || !m->ring[i].out) rc = COACH_ENOMEM;
-    }
-    if (rc == 0) rc = start_workers(m);
+    size_t pcm_cap = (size_t)(SEG_MP3_FRAMES + LEAD_MP3_FRAMES + TAIL_MP3_FRAMES) * m->spf;
+    size_t local_frames = (pcm_cap + m->delay + 1152) / m->spf + 2;
+    const struct segpar_opts so = {.channels = m->channels, .total = m->total, .n_segs = m->n_segs,
+                                   .pcm_cap = pcm_cap, .out_cap = local_frames * MAX_FRAME_BYTES + 7200,
+                                   .workers = o->workers};
+    const struct segpar_codec codec = {.ctx = m, .in_a = seg_in_a, .in_b = seg_in_b,
+                                       .encode = encode_seg, .emit = emit_seg};
+    rc = segpar_open(&m->sp, &so, &codec);
     if (rc) {
         mp3par_free(m);
         return rc;
