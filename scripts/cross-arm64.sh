@@ -88,7 +88,7 @@ sysroot=$build/sysroot
 aptdir=$build/apt
 triplet=aarch64-linux-gnu
 arm64_packages=(libc6-dev libstdc++-12-dev portaudio19-dev libsndfile1-dev libespeak-ng-dev libsoxr-dev libtag1-dev libsystemd-dev libpulse-dev libpocketsphinx-dev
-  libebur128-dev libflac-dev nettle-dev flite1-dev libspeexdsp-dev libmp3lame-dev # as scripts/setup.sh
+  libebur128-dev libflac-dev nettle-dev flite1-dev libspeexdsp-dev libmp3lame-dev libopus-dev libogg-dev # as scripts/setup.sh
   pocketsphinx-en-us) # the English model: test_spotter and listen need it
 # unpacked without their dependencies, only these files: ALSA's pulse
 # plugin (libpulse0 is there already) for play tests through PulseAudio

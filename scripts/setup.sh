@@ -15,6 +15,7 @@ packages=(
   flite1-dev # the second speech engine (slt, rms, awb, kal16); voices_bench too
   libspeexdsp-dev
   libmp3lame-dev # MP3 files encoded on every core (src/mp3par.c)
+  libopus-dev libogg-dev # Opus files encoded on every core (src/opuspar.c)
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # tests check JSON with python3; the benchmark compares against the

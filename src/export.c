@@ -1,13 +1,14 @@
 /* The file sink: renders a whole timeline block by block with the renderer
- * and writes it with libsndfile (WAV as 16-bit PCM, Ogg Vorbis, Ogg Opus,
- * MP3) or, for FLAC, with the parallel writer (flacpar.h: libsndfile's
- * bytes, encoded on every core). Speech clips are prepared one block ahead
+ * and writes it with libsndfile (WAV as 16-bit PCM, Ogg Vorbis, and Ogg
+ * Opus or MP3 into a pipe) or, for FLAC, with the parallel writer
+ * (flacpar.h: libsndfile's bytes, encoded on every core). Speech clips are prepared one block ahead
  * of their first use and released after their last, and a long one is
  * made as it is heard (clipstore_prepare_streamed), so memory stays flat
  * however long the routine or its phrases are. The renderer runs on the
  * calling thread, the encoder on a second one (FLAC: it feeds the writer's
- * workers), a few blocks behind (blockq.h); an MP3 file (not a stream)
- * goes from there to mp3par.h, which encodes segments on every core. The
+ * workers), a few blocks behind (blockq.h); an MP3 or Opus file (not a
+ * stream) goes from there to mp3par.h or opuspar.h, which encode segments
+ * on every core. The
  * file is written under a hidden temporary name in the target's directory,
  * synced, and renamed into place: a failure or a cancel removes the temporary file
  * and never touches an existing target. The chapters go inside, so players
@@ -44,6 +45,7 @@
 #include "coach/common.h"
 #include "coach/flacpar.h"
 #include "coach/mp3par.h"
+#include "coach/opuspar.h"
 #include "coach/render.h"
 #include "coach/tags.h"
 
@@ -590,6 +592,7 @@ struct encoder {
     SNDFILE *f;
     struct flacpar *fp; /* instead of f: a FLAC file (open_writer) */
     struct mp3par *mp3; /* instead of f: an MP3 file encoded on every core */
+    struct opuspar *opus; /* instead of f: an Opus file encoded on every core */
     struct vio_file *v;
     struct blockq *q;
     bool failed; /* read after the join */
@@ -601,7 +604,8 @@ static void *encode_blocks(void *arg)
     size_t n;
     const float *block;
     while ((block = blockq_peek(e->q, &n)) != NULL) {
-        bool ok = e->mp3 ? mp3par_write(e->mp3, block, n) == 0
+        bool ok = e->mp3    ? mp3par_write(e->mp3, block, n) == 0
+                : e->opus ? opuspar_write(e->opus, block, n) == 0
                 : e->fp ? flacpar_write(e->fp, block, n) == 0
                         : sf_writef_float(e->f, block, (sf_count_t)n) == (sf_count_t)n && !e->v->err;
         if (!ok) {
@@ -632,7 +636,8 @@ static int start_encoder(pthread_t *t, struct encoder *e)
  * encoding use both cores; the blocks, and so the file, are the same as
  * rendered and written one after the other. Returns 0 or negative with err
  * set. */
-static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct vio_file *v,
+static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct opuspar *opus,
+                     struct vio_file *v,
                      const struct timeline *tl,
                      struct clipwin *w, const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -660,7 +665,7 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct 
         return rc;
     }
     render_set_gain(&r, loudness_program_gain(o->loudness));
-    struct encoder enc = {.f = f, .fp = fp, .mp3 = mp3, .v = v, .q = &q};
+    struct encoder enc = {.f = f, .fp = fp, .mp3 = mp3, .opus = opus, .v = v, .q = &q};
     pthread_t thread;
     rc = start_encoder(&thread, &enc);
     if (rc) {
@@ -696,8 +701,10 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct 
         blockq_close(&q); /* the encoder writes what is queued, then ends */
     pthread_join(thread, NULL);
     if (mp3 && !v->err) v->err = mp3par_errno(mp3);
-    if (enc.failed && (rc == 0 || rc == COACH_EIO) && mp3 && !v->err) {
-        coach_set_err(err, err_cap, "cannot encode MP3: %s", coach_strerror(mp3par_write(mp3, NULL, 0)));
+    if (opus && !v->err) v->err = opuspar_errno(opus);
+    if (enc.failed && (rc == 0 || rc == COACH_EIO) && (mp3 || opus) && !v->err) {
+        coach_set_err(err, err_cap, "cannot encode %s: %s", mp3 ? "MP3" : "Opus",
+                      coach_strerror(mp3 ? mp3par_write(mp3, NULL, 0) : opuspar_write(opus, NULL, 0)));
         rc = COACH_EIO;
     } else if (enc.failed && (rc == 0 || rc == COACH_EIO)) {
         errno = v->err ? v->err : EIO;
@@ -846,35 +853,58 @@ static int open_window(struct clipwin *w, clip_slot **slots, const struct timeli
     return clipwin_set_timeline(w, tl, err, err_cap);
 }
 
-/* An MP3 file, encoded on every core (mp3par.h): libsndfile's LAME
- * settings at compression_level's level, one encoder per segment. */
-static int write_mp3(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
-                     const struct export_opts *o, char *err, size_t err_cap)
+/* libsndfile's Opus bitrate for a compression level (ogg_opus.c: 6 to
+ * 256 kbit/s per channel), the same expression so the same integer. */
+static int opus_bitrate(double level, uint32_t channels)
 {
-    const struct mp3par_opts mo = {
-        .rate_hz = tl->rate_hz, .channels = o->channels,
-        .len_frames = o->to_frame ? o->to_frame - o->from_frame : tl->len_frames,
-        .vbr_quality = 10.0 * compression_level(EXPORT_MP3),
-        .title = o->title, .artist = o->artist, .comment = o->comment};
+    return (int)(((1.0 - level) * (250000.0)) + 6000.0) * (int)channels;
+}
+
+/* An MP3 or Opus file, encoded on every core (mp3par.h, opuspar.h):
+ * libsndfile's encoder settings at compression_level's level, one encoder
+ * per segment. */
+static int write_segmented(struct vio_file *v, const struct timeline *tl, struct clipwin *w,
+                           const struct export_opts *o, char *err, size_t err_cap)
+{
+    const bool is_mp3 = o->format == EXPORT_MP3;
+    const uint64_t frames = o->to_frame ? o->to_frame - o->from_frame : tl->len_frames;
     struct mp3par *m = NULL;
-    int rc = mp3par_open(&m, v->fd, &mo);
-    if (rc == COACH_EFORMAT)
+    struct opuspar *op = NULL;
+    int rc;
+    if (is_mp3) {
+        const struct mp3par_opts mo = {.rate_hz = tl->rate_hz, .channels = o->channels, .len_frames = frames,
+                                       .vbr_quality = 10.0 * compression_level(EXPORT_MP3),
+                                       .title = o->title, .artist = o->artist, .comment = o->comment};
+        rc = mp3par_open(&m, v->fd, &mo);
+    } else {
+        const struct opuspar_opts oo = {.rate_hz = tl->rate_hz, .channels = o->channels, .len_frames = frames,
+                                        .bitrate_bps = opus_bitrate(compression_level(EXPORT_OPUS), o->channels),
+                                        .title = o->title, .artist = o->artist, .comment = o->comment};
+        rc = opuspar_open(&op, v->fd, &oo);
+    }
+    const char *name = is_mp3 ? "MP3" : "Opus";
+    if (rc == COACH_EFORMAT && is_mp3)
         coach_set_err(err, err_cap, "cannot write mp3 at %u Hz, %u channel(s)", tl->rate_hz, o->channels);
+    else if (rc == COACH_EFORMAT)
+        coach_set_err(err, err_cap,
+                      "cannot write opus at %u Hz, %u channel(s): Opus takes only 8000, 12000, 16000, 24000 "
+                      "or 48000 Hz (--rate)", tl->rate_hz, o->channels);
     else if (rc == 0)
-        rc = write_all(NULL, NULL, m, v, tl, w, o, err, err_cap);
+        rc = write_all(NULL, NULL, m, op, v, tl, w, o, err, err_cap);
     else if (rc != COACH_EIO)
-        coach_set_err(err, err_cap, "cannot start the MP3 encoder: %s", coach_strerror(rc));
-    if (m && rc == 0) rc = mp3par_finish(m);
-    int e = m ? mp3par_errno(m) : rc == COACH_EIO ? errno : 0;
+        coach_set_err(err, err_cap, "cannot start the %s encoder: %s", name, coach_strerror(rc));
+    if ((m || op) && rc == 0) rc = m ? mp3par_finish(m) : opuspar_finish(op);
+    int e = m ? mp3par_errno(m) : op ? opuspar_errno(op) : rc == COACH_EIO ? errno : 0;
     if (e) { /* a failed write, here or on the encoder thread */
         errno = e;
         coach_set_err(err, err_cap, "write failed: %s", strerror(e));
         rc = COACH_EIO;
     } else if (rc && err && !*err) {
-        coach_set_err(err, err_cap, "cannot encode MP3: %s", coach_strerror(rc));
+        coach_set_err(err, err_cap, "cannot encode %s: %s", name, coach_strerror(rc));
     }
     int saved = e ? e : errno;
     mp3par_free(m);
+    opuspar_free(op);
     errno = saved;
     return rc;
 }
@@ -912,13 +942,13 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     }
     hold = hold_lock(fd);
     v.fd = fd;
-    if (o->format == EXPORT_MP3) { /* a file: on every core (a stream: libsndfile) */
-        rc = write_mp3(&v, tl, &w, o, err, err_cap);
+    if (o->format == EXPORT_MP3 || o->format == EXPORT_OPUS) { /* a file: on every core (a stream: libsndfile) */
+        rc = write_segmented(&v, tl, &w, o, err, err_cap);
         if (rc) goto out;
     } else {
         rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
         if (rc) goto out;
-        rc = write_all(f, fp, NULL, &v, tl, &w, o, err, err_cap);
+        rc = write_all(f, fp, NULL, NULL, &v, tl, &w, o, err, err_cap);
         if (rc) goto out;
         rc = close_writer(&f, &fp, &v, err, err_cap);
         if (rc) goto out;
@@ -982,7 +1012,7 @@ int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
     struct flacpar *fp = NULL;
     rc = open_window(&w, &slots, tl, cs, err, err_cap);
     if (rc == 0) rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
-    if (rc == 0) rc = write_all(f, fp, NULL, &v, tl, &w, o, err, err_cap);
+    if (rc == 0) rc = write_all(f, fp, NULL, NULL, &v, tl, &w, o, err, err_cap);
     if (rc == 0 && fp) rc = close_writer(&f, &fp, &v, err, err_cap);
     flacpar_free(fp); /* after a failure: what is written stays, the rest is dropped */
     if (f) {

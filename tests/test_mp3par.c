@@ -7,7 +7,6 @@
  * own serial encoding of the same samples is there (no click). A failed
  * write gives COACH_EIO and its errno. */
 #define _POSIX_C_SOURCE 200809L
-#define PI 3.14159265358979323846
 
 #include "coach/mp3par.h"
 
@@ -21,32 +20,6 @@
 
 #include "coach/common.h"
 #include "testutil.h"
-
-static uint32_t rng = 12345;
-static float noise(void)
-{
-    rng = rng * 1664525u + 1013904223u;
-    return (float)((rng >> 8) / 8388608.0 - 1.0);
-}
-
-/* n frames of a programme with something at every kind of join. */
-static float *programme(uint32_t rate, uint32_t ch, uint64_t n)
-{
-    float *x = calloc(n ? n * ch : 1, sizeof *x);
-    double ph = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        double t = (double)i / rate;
-        double f0 = 180 + 40 * sin(2 * PI * 3 * t); /* a voice-like pitch */
-        ph += 2 * PI * f0 / rate;
-        double env = fmod(t, 1.7) < 1.2 ? 0.5 * sin(PI * fmod(t, 1.7) / 1.2) : 0; /* words, pauses */
-        double v = 0;
-        for (int h = 1; h <= 8; h++) v += sin(h * ph) / h;
-        v = 0.4 * env * v + (fmod(t, 2.3) < 0.15 ? 0.1 * noise() : 0); /* and hiss */
-        if (i % (rate / 2) < 3) v += 0.6; /* a click every half second */
-        for (uint32_t c = 0; c < ch; c++) x[i * ch + c] = (float)(c ? 0.7 * v : v);
-    }
-    return x;
-}
 
 static int encode_par(const char *path, const float *x, uint32_t rate, uint32_t ch, uint64_t n,
                       unsigned workers)
@@ -82,47 +55,6 @@ static int encode_serial(const char *path, const float *x, uint32_t rate, uint32
     return sf_close(f) == 0 && w == (sf_count_t)n ? 0 : -1;
 }
 
-/* Decoded frames of path into *out (heap), -1 if it cannot be read. */
-static int64_t decode(const char *path, float **out)
-{
-    SF_INFO info = {0};
-    SNDFILE *f = sf_open(path, SFM_READ, &info);
-    *out = NULL;
-    if (!f) return -1;
-    *out = calloc(info.frames > 0 ? (size_t)info.frames * info.channels : 1, sizeof **out);
-    sf_count_t got = sf_readf_float(f, *out, info.frames);
-    sf_close(f);
-    return got;
-}
-
-struct err {
-    double e2, s2, max;
-};
-
-/* Error of y against x over the windows of a frame either side of
- * `centre + k * period` (k >= 1), the joins or the points between. */
-static struct err window_err(const float *x, const float *y, uint32_t ch, uint64_t n, int64_t first,
-                             int64_t period, int64_t half)
-{
-    struct err r = {0};
-    for (int64_t c = first; c < (int64_t)n; c += period)
-        for (int64_t i = c - half; i < c + half; i++) {
-            if (i < 0 || i >= (int64_t)n) continue;
-            for (uint32_t k = 0; k < ch; k++) {
-                double e = (double)y[i * ch + k] - x[i * ch + k];
-                r.e2 += e * e;
-                r.s2 += (double)x[i * ch + k] * x[i * ch + k];
-                if (fabs(e) > r.max) r.max = fabs(e);
-            }
-        }
-    return r;
-}
-
-static double db(double v)
-{
-    return 10 * log10(v > 1e-30 ? v : 1e-30);
-}
-
 static void one_case(const char *dir, uint32_t rate, uint32_t ch, uint64_t n, int measure)
 {
     char p1[512], p2[512], p3[512], ps[512];
@@ -130,7 +62,7 @@ static void one_case(const char *dir, uint32_t rate, uint32_t ch, uint64_t n, in
     snprintf(p2, sizeof p2, "%s/w2-%u-%u-%llu.mp3", dir, rate, ch, (unsigned long long)n);
     snprintf(p3, sizeof p3, "%s/w3-%u-%u-%llu.mp3", dir, rate, ch, (unsigned long long)n);
     snprintf(ps, sizeof ps, "%s/serial-%u-%u-%llu.mp3", dir, rate, ch, (unsigned long long)n);
-    float *x = programme(rate, ch, n);
+    float *x = test_programme(rate, ch, n);
     CHECK(encode_par(p1, x, rate, ch, n, 1) == 0);
     CHECK(encode_par(p2, x, rate, ch, n, 2) == 0);
     CHECK(encode_par(p3, x, rate, ch, n, 3) == 0);
@@ -142,31 +74,31 @@ static void one_case(const char *dir, uint32_t rate, uint32_t ch, uint64_t n, in
     free(b2);
     free(b3);
     float *y = NULL;
-    int64_t got = decode(p2, &y);
+    int64_t got = test_decode(p2, &y);
     CHECKF(got == (int64_t)n, "%u Hz %u ch: %lld frames decoded, %llu written", rate, ch,
            (long long)got, (unsigned long long)n);
     if (measure && got == (int64_t)n) {
         float *s = NULL;
         CHECK(encode_serial(ps, x, rate, ch, n) == 0);
-        int64_t sgot = decode(ps, &s);
+        int64_t sgot = test_decode(ps, &s);
         CHECK(sgot == (int64_t)n);
         /* joins: sample s*K*spf - delay of the input (mp3par.c) */
         const int64_t spf = rate >= 32000 ? 1152 : 576, period = 96 * spf, delay = 576;
-        struct err pj = window_err(x, y, ch, n, period - delay, period, spf);
-        struct err sj = window_err(x, s, ch, n, period - delay, period, spf);
-        struct err pc = window_err(x, y, ch, n, period / 2 - delay, period, spf);
-        struct err dj = window_err(s, y, ch, n, period - delay, period, spf);
+        struct test_err pj = test_window_err(x, y, ch, n, period - delay, period, spf);
+        struct test_err sj = test_window_err(x, s, ch, n, period - delay, period, spf);
+        struct test_err pc = test_window_err(x, y, ch, n, period / 2 - delay, period, spf);
+        struct test_err dj = test_window_err(s, y, ch, n, period - delay, period, spf);
         printf("%u Hz %u ch: at joins parallel SNR %.1f dB max %.1f dBFS, serial %.1f dB max %.1f dBFS;"
                " between joins parallel %.1f dB; parallel - serial at joins %.1f dB max %.1f dBFS\n",
-               rate, ch, db(pj.s2) - db(pj.e2), 2 * db(pj.max), db(sj.s2) - db(sj.e2), 2 * db(sj.max),
-               db(pc.s2) - db(pc.e2), db(dj.s2) - db(dj.e2), 2 * db(dj.max));
+               rate, ch, test_db(pj.s2) - test_db(pj.e2), 2 * test_db(pj.max), test_db(sj.s2) - test_db(sj.e2), 2 * test_db(sj.max),
+               test_db(pc.s2) - test_db(pc.e2), test_db(dj.s2) - test_db(dj.e2), 2 * test_db(dj.max));
         /* no worse at the joins than one encoder for the whole file */
         CHECKF(pj.e2 <= 1.25 * sj.e2 + 1e-9 && pj.max <= 1.25 * sj.max + 1e-4,
                "joins: error %.3g (serial %.3g), max %.3g (serial %.3g)", pj.e2, sj.e2, pj.max, sj.max);
         /* and as close to the serial file there as that file is to the
          * input, 35 dB below (a lead-in of 1 frame, or no tail: ~20 dB) */
-        CHECKF(db(dj.s2) - db(dj.e2) >= 35, "joins: parallel - serial only %.1f dB down",
-               db(dj.s2) - db(dj.e2));
+        CHECKF(test_db(dj.s2) - test_db(dj.e2) >= 35, "joins: parallel - serial only %.1f dB down",
+               test_db(dj.s2) - test_db(dj.e2));
         free(s);
     }
     free(y);

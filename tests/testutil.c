@@ -8,6 +8,8 @@
 #include "coach/timeline.h"
 
 #include <dirent.h>
+#include <math.h>
+#include <sndfile.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,3 +164,70 @@ float *test_render_all(const struct timeline *tl, struct clipstore *cs)
     free(slots);
     return ref;
 }
+
+#define TEST_PI 3.14159265358979323846
+
+/* Codec tests (test_mp3par, test_opuspar): a programme, decoding, error windows. */
+static uint32_t test_rng = 12345;
+static float noise(void)
+{
+    test_rng = test_rng * 1664525u + 1013904223u;
+    return (float)((test_rng >> 8) / 8388608.0 - 1.0);
+}
+
+/* n frames of a programme with something at every kind of join. */
+float *test_programme(uint32_t rate, uint32_t ch, uint64_t n)
+{
+    float *x = calloc(n ? n * ch : 1, sizeof *x);
+    double ph = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        double t = (double)i / rate;
+        double f0 = 180 + 40 * sin(2 * TEST_PI * 3 * t); /* a voice-like pitch */
+        ph += 2 * TEST_PI * f0 / rate;
+        double env = fmod(t, 1.7) < 1.2 ? 0.5 * sin(TEST_PI * fmod(t, 1.7) / 1.2) : 0; /* words, pauses */
+        double v = 0;
+        for (int h = 1; h <= 8; h++) v += sin(h * ph) / h;
+        v = 0.4 * env * v + (fmod(t, 2.3) < 0.15 ? 0.1 * noise() : 0); /* and hiss */
+        if (i % (rate / 2) < 3) v += 0.6; /* a click every half second */
+        for (uint32_t c = 0; c < ch; c++) x[i * ch + c] = (float)(c ? 0.7 * v : v);
+    }
+    return x;
+}
+
+/* Decoded frames of path into *out (heap), -1 if it cannot be read. */
+int64_t test_decode(const char *path, float **out)
+{
+    SF_INFO info = {0};
+    SNDFILE *f = sf_open(path, SFM_READ, &info);
+    *out = NULL;
+    if (!f) return -1;
+    *out = calloc(info.frames > 0 ? (size_t)info.frames * info.channels : 1, sizeof **out);
+    sf_count_t got = sf_readf_float(f, *out, info.frames);
+    sf_close(f);
+    return got;
+}
+
+/* Error of y against x over the windows of a frame either side of
+ * `centre + k * period` (k >= 1), the joins or the points between. */
+struct test_err test_window_err(const float *x, const float *y, uint32_t ch, uint64_t n, int64_t first,
+                             int64_t period, int64_t half)
+{
+    struct test_err r = {0};
+    for (int64_t c = first; c < (int64_t)n; c += period)
+        for (int64_t i = c - half; i < c + half; i++) {
+            if (i < 0 || i >= (int64_t)n) continue;
+            for (uint32_t k = 0; k < ch; k++) {
+                double e = (double)y[i * ch + k] - x[i * ch + k];
+                r.e2 += e * e;
+                r.s2 += (double)x[i * ch + k] * x[i * ch + k];
+                if (fabs(e) > r.max) r.max = fabs(e);
+            }
+        }
+    return r;
+}
+
+double test_db(double v)
+{
+    return 10 * log10(v > 1e-30 ? v : 1e-30);
+}
+

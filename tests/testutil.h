@@ -58,4 +58,20 @@ void test_estimator(struct clipstore *cs, uint32_t rate_hz);
  * session's output is compared with. Heap (free it); failures are CHECKs. */
 float *test_render_all(const struct timeline *tl, struct clipstore *cs);
 
+/* Codec tests: n frames (ch channels) of a programme with something at
+ * every kind of join: a voice-like tone in words and pauses, hiss, a click
+ * every half second. Heap. */
+float *test_programme(uint32_t rate, uint32_t ch, uint64_t n);
+/* Decoded frames of path (libsndfile) into *out (heap), -1 if unreadable. */
+int64_t test_decode(const char *path, float **out);
+struct test_err {
+    double e2, s2, max;
+};
+/* Error of y against x over the windows of `half` frames either side of
+ * first + k * period (k >= 0). */
+struct test_err test_window_err(const float *x, const float *y, uint32_t ch, uint64_t n, int64_t first,
+                                int64_t period, int64_t half);
+/* 10 log10(v), floored. */
+double test_db(double v);
+
 #endif

@@ -1,0 +1,145 @@
+/* The parallel Ogg Opus writer (opuspar.h): a synthetic programme (tones
+ * with vibrato, bursts of noise, clicks, silences) encoded with 1, 2 and 3
+ * workers gives the same bytes; decoded (libsndfile trims the pre-skip and
+ * the end by the granule positions) it has exactly the samples written,
+ * also in stereo, at 16 kHz, for less than one packet and for nothing;
+ * around every join between segments it is as close to the input as
+ * libsndfile's own serial encoding of the same samples is there (no
+ * click). A failed write gives
+ * COACH_EIO and its errno; a rate Opus has not, COACH_EFORMAT. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "coach/opuspar.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coach/common.h"
+#include "testutil.h"
+
+/* export.c's bitrate at its compression level 0.8 */
+static int bitrate(uint32_t ch) { return (int)(((1.0 - 0.8) * (250000.0)) + 6000.0) * (int)ch; }
+
+static int encode_par(const char *path, const float *x, uint32_t rate, uint32_t ch, uint64_t n,
+                      unsigned workers, unsigned *geometry)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return COACH_EIO;
+    struct opuspar *p = NULL;
+    const struct opuspar_opts o = {.rate_hz = rate, .channels = ch, .len_frames = n, .workers = workers,
+                                   .bitrate_bps = bitrate(ch), .serial = 0x636f6163,
+                                   .title = "t", .artist = "a", .comment = "c"};
+    int rc = opuspar_open(&p, fd, &o);
+    if (rc == 0 && geometry) opuspar_geometry(p, &geometry[0], &geometry[1], &geometry[2], &geometry[3]);
+    /* in uneven pieces, as a renderer's blocks and a last short one */
+    for (uint64_t a = 0; rc == 0 && a < n;) {
+        size_t c = (size_t)(n - a < 5000 ? n - a : 5000);
+        rc = opuspar_write(p, x + a * ch, c);
+        a += c;
+    }
+    if (rc == 0) rc = opuspar_finish(p);
+    opuspar_free(p);
+    close(fd);
+    return rc;
+}
+
+/* libsndfile's serial writer at export.c's level: the reference. */
+static int encode_serial(const char *path, const float *x, uint32_t rate, uint32_t ch, uint64_t n)
+{
+    SF_INFO info = {.samplerate = (int)rate, .channels = (int)ch, .format = SF_FORMAT_OGG | SF_FORMAT_OPUS};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    if (!f) return -1;
+    double level = 0.8;
+    sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
+    sf_count_t w = sf_writef_float(f, x, (sf_count_t)n);
+    return sf_close(f) == 0 && w == (sf_count_t)n ? 0 : -1;
+}
+
+static void one_case(const char *dir, uint32_t rate, uint32_t ch, uint64_t n, int measure)
+{
+    char p1[512], p2[512], p3[512], ps[512];
+    snprintf(p1, sizeof p1, "%s/w1-%u-%u-%llu.opus", dir, rate, ch, (unsigned long long)n);
+    snprintf(p2, sizeof p2, "%s/w2-%u-%u-%llu.opus", dir, rate, ch, (unsigned long long)n);
+    snprintf(p3, sizeof p3, "%s/w3-%u-%u-%llu.opus", dir, rate, ch, (unsigned long long)n);
+    snprintf(ps, sizeof ps, "%s/serial-%u-%u-%llu.opus", dir, rate, ch, (unsigned long long)n);
+    float *x = test_programme(rate, ch, n);
+    unsigned g[4] = {0};
+    CHECK(encode_par(p1, x, rate, ch, n, 1, g) == 0);
+    CHECK(encode_par(p2, x, rate, ch, n, 2, NULL) == 0);
+    CHECK(encode_par(p3, x, rate, ch, n, 3, NULL) == 0);
+    size_t l1 = 0, l2 = 0, l3 = 0;
+    char *b1 = test_read_file(p1, &l1), *b2 = test_read_file(p2, &l2), *b3 = test_read_file(p3, &l3);
+    CHECKF(b1 && b2 && b3 && l1 == l2 && l1 == l3 && !memcmp(b1, b2, l1) && !memcmp(b1, b3, l1),
+           "%u Hz %u ch %llu frames: 1, 2 and 3 workers differ", rate, ch, (unsigned long long)n);
+    free(b1);
+    free(b2);
+    free(b3);
+    float *y = NULL;
+    int64_t got = test_decode(p2, &y);
+    CHECKF(got == (int64_t)n, "%u Hz %u ch: %lld frames decoded, %llu written", rate, ch,
+           (long long)got, (unsigned long long)n);
+    if (measure && got == (int64_t)n) {
+        float *s = NULL;
+        CHECK(encode_serial(ps, x, rate, ch, n) == 0);
+        int64_t sgot = test_decode(ps, &s);
+        CHECK(sgot == (int64_t)n);
+        /* joins: decoded sample s*K*P - pre-skip (opuspar.h), a packet either side */
+        const int64_t P = g[0], period = (int64_t)g[1] * P, delay = g[3] / (48000 / rate);
+        struct test_err pj = test_window_err(x, y, ch, n, period - delay, period, P);
+        struct test_err sj = test_window_err(x, s, ch, n, period - delay, period, P);
+        struct test_err pc = test_window_err(x, y, ch, n, period / 2 - delay, period, P);
+        struct test_err sc = test_window_err(x, s, ch, n, period / 2 - delay, period, P);
+        printf("%u Hz %u ch: at joins parallel SNR %.1f dB max %.1f dBFS, serial %.1f dB max %.1f dBFS;"
+               " between joins parallel %.1f dB, serial %.1f dB\n",
+               rate, ch, test_db(pj.s2) - test_db(pj.e2), 2 * test_db(pj.max), test_db(sj.s2) - test_db(sj.e2),
+               2 * test_db(sj.max), test_db(pc.s2) - test_db(pc.e2), test_db(sc.s2) - test_db(sc.e2));
+        /* at the joins no worse than one encoder for the whole file is
+         * there (within 1 dB; the error between joins depends on what the
+         * programme has there, for either file) */
+        CHECKF(pj.e2 <= 1.26 * sj.e2 + 1e-9, "joins: error %.3g, serial there %.3g", pj.e2, sj.e2);
+        CHECKF(pj.max <= 1.26 * sj.max + 1e-4, "joins: max %.3g, serial there %.3g", pj.max, sj.max);
+        free(s);
+    }
+    free(y);
+    free(x);
+}
+
+int main(void)
+{
+    const char *dir = test_tmpdir("opuspar");
+    one_case(dir, 48000, 1, 20 * 48000 + 777, 1); /* 20 joins, the export's rate */
+    one_case(dir, 48000, 2, 6 * 48000, 1);        /* a whole number of segments */
+    one_case(dir, 16000, 1, 6 * 16000 + 5, 1);
+    one_case(dir, 48000, 1, 500, 0);              /* less than one packet */
+    one_case(dir, 48000, 2, 0, 0);                /* nothing */
+
+    /* more frames than promised, and fewer: refused */
+    char path[512];
+    snprintf(path, sizeof path, "%s/count.opus", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    struct opuspar *p = NULL;
+    const struct opuspar_opts o = {.rate_hz = 48000, .channels = 1, .len_frames = 100, .bitrate_bps = 56000};
+    float z[200] = {0};
+    CHECK(opuspar_open(&p, fd, &o) == 0);
+    CHECK(opuspar_write(p, z, 200) == COACH_EINVAL);
+    opuspar_free(p);
+    CHECK(opuspar_open(&p, fd, &o) == 0);
+    CHECK(opuspar_write(p, z, 50) == 0 && opuspar_finish(p) == COACH_EINVAL);
+    opuspar_free(p);
+    close(fd);
+    /* a write that fails (a read-only descriptor): COACH_EIO with errno */
+    fd = open(path, O_RDONLY);
+    errno = 0;
+    int rc = opuspar_open(&p, fd, &o);
+    CHECKF(rc == COACH_EIO && errno == EBADF && p == NULL, "%d %s", rc, strerror(errno));
+    close(fd);
+    /* a rate Opus has not */
+    const struct opuspar_opts bad = {.rate_hz = 44100, .channels = 1, .bitrate_bps = 56000};
+    CHECK(opuspar_open(&p, -1, &bad) == COACH_EFORMAT);
+    return test_done();
+}
