@@ -57,27 +57,11 @@ static int encode_serial(const char *path, const float *x, uint32_t rate, uint32
 
 static void one_case(const char *dir, uint32_t rate, uint32_t ch, uint64_t n, int measure)
 {
-    char p1[512], p2[512], p3[512], ps[512];
-    snprintf(p1, sizeof p1, "%s/w1-%u-%u-%llu.mp3", dir, rate, ch, (unsigned long long)n);
-    snprintf(p2, sizeof p2, "%s/w2-%u-%u-%llu.mp3", dir, rate, ch, (unsigned long long)n);
-    snprintf(p3, sizeof p3, "%s/w3-%u-%u-%llu.mp3", dir, rate, ch, (unsigned long long)n);
+    char ps[512];
     snprintf(ps, sizeof ps, "%s/serial-%u-%u-%llu.mp3", dir, rate, ch, (unsigned long long)n);
     float *x = test_programme(rate, ch, n);
-    CHECK(encode_par(p1, x, rate, ch, n, 1) == 0);
-    CHECK(encode_par(p2, x, rate, ch, n, 2) == 0);
-    CHECK(encode_par(p3, x, rate, ch, n, 3) == 0);
-    size_t l1 = 0, l2 = 0, l3 = 0;
-    char *b1 = test_read_file(p1, &l1), *b2 = test_read_file(p2, &l2), *b3 = test_read_file(p3, &l3);
-    CHECKF(b1 && b2 && b3 && l1 == l2 && l1 == l3 && !memcmp(b1, b2, l1) && !memcmp(b1, b3, l1),
-           "%u Hz %u ch %llu frames: 1, 2 and 3 workers differ", rate, ch, (unsigned long long)n);
-    free(b1);
-    free(b2);
-    free(b3);
-    float *y = NULL;
-    int64_t got = test_decode(p2, &y);
-    CHECKF(got == (int64_t)n, "%u Hz %u ch: %lld frames decoded, %llu written", rate, ch,
-           (long long)got, (unsigned long long)n);
-    if (measure && got == (int64_t)n) {
+    float *y = test_par_encodes(dir, "mp3", encode_par, x, rate, ch, n);
+    if (measure && y) {
         float *s = NULL;
         CHECK(encode_serial(ps, x, rate, ch, n) == 0);
         int64_t sgot = test_decode(ps, &s);

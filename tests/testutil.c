@@ -231,3 +231,30 @@ double test_db(double v)
     return 10 * log10(v > 1e-30 ? v : 1e-30);
 }
 
+
+float *test_par_encodes(const char *dir, const char *ext, test_encode_fn enc, const float *x,
+                        uint32_t rate, uint32_t ch, uint64_t n)
+{
+    char path[3][512];
+    char *bytes[3];
+    size_t len[3] = {0};
+    for (unsigned w = 1; w <= 3; w++) {
+        snprintf(path[w - 1], sizeof path[w - 1], "%s/w%u-%u-%u-%llu.%s", dir, w, rate, ch,
+                 (unsigned long long)n, ext);
+        CHECKF(enc(path[w - 1], x, rate, ch, n, w) == 0, "%s: cannot encode", path[w - 1]);
+        bytes[w - 1] = test_read_file(path[w - 1], &len[w - 1]);
+    }
+    CHECKF(bytes[0] && bytes[1] && bytes[2] && len[0] == len[1] && len[0] == len[2] &&
+               !memcmp(bytes[0], bytes[1], len[0]) && !memcmp(bytes[0], bytes[2], len[0]),
+           "%s %u Hz %u ch %llu frames: 1, 2 and 3 workers differ", ext, rate, ch, (unsigned long long)n);
+    for (int i = 0; i < 3; i++) free(bytes[i]);
+    float *y = NULL;
+    int64_t got = test_decode(path[1], &y);
+    CHECKF(got == (int64_t)n, "%s %u Hz %u ch: %lld frames decoded, %llu written", ext, rate, ch,
+           (long long)got, (unsigned long long)n);
+    if (got != (int64_t)n) {
+        free(y);
+        return NULL;
+    }
+    return y;
+}

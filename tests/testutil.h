@@ -73,5 +73,14 @@ struct test_err test_window_err(const float *x, const float *y, uint32_t ch, uin
                                 int64_t period, int64_t half);
 /* 10 log10(v), floored. */
 double test_db(double v);
+/* Writes x (n frames, ch channels) to path with `workers` encoder threads;
+ * 0 or negative. */
+typedef int (*test_encode_fn)(const char *path, const float *x, uint32_t rate, uint32_t ch, uint64_t n,
+                              unsigned workers);
+/* A parallel writer's common checks: x encoded with 1, 2 and 3 workers
+ * into dir/wK-RATE-CH-N.ext gives the same bytes, and decodes to exactly n
+ * frames. The decoded frames (heap), or NULL when they are not n. */
+float *test_par_encodes(const char *dir, const char *ext, test_encode_fn enc, const float *x,
+                        uint32_t rate, uint32_t ch, uint64_t n);
 
 #endif
