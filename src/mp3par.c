@@ -25,7 +25,7 @@
 #include "coach/common.h"
 #include "coach/segpar.h"
 
-#define SEG_MP3_FRAMES 48   /* K: ~1.2 s at 48 kHz; the lead-in and tail cost ~10 % */
+#define SEG_MP3_FRAMES 72   /* K: ~1.7 s at 48 kHz; the lead-in and tail cost ~7 % */
 #define LEAD_MP3_FRAMES 3   /* L: primes the MDCT overlap and the psychoacoustic model */
 #define TAIL_MP3_FRAMES 2   /* past the segment: overlap + look-ahead, real samples */
 #define MAX_FRAME_BYTES 1441 /* 320 kbit/s at 32 kHz, or 160 at 8 kHz, padded */

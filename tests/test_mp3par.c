@@ -21,6 +21,8 @@
 #include "coach/common.h"
 #include "testutil.h"
 
+static unsigned seg_frames; /* MP3 frames per segment (mp3par_geometry) */
+
 static int encode_par(const char *path, const float *x, uint32_t rate, uint32_t ch, uint64_t n,
                       unsigned workers)
 {
@@ -30,6 +32,7 @@ static int encode_par(const char *path, const float *x, uint32_t rate, uint32_t 
     const struct mp3par_opts o = {.rate_hz = rate, .channels = ch, .len_frames = n, .workers = workers,
                                   .vbr_quality = 5.0, .title = "t", .artist = "a", .comment = "c"};
     int rc = mp3par_open(&m, fd, &o);
+    if (rc == 0) mp3par_geometry(m, NULL, &seg_frames, NULL);
     /* in uneven pieces, as a renderer's blocks and a last short one */
     for (uint64_t a = 0; rc == 0 && a < n;) {
         size_t c = (size_t)(n - a < 5000 ? n - a : 5000);
@@ -67,7 +70,8 @@ static void one_case(const char *dir, uint32_t rate, uint32_t ch, uint64_t n, in
         int64_t sgot = test_decode(ps, &s);
         CHECK(sgot == (int64_t)n);
         /* joins: sample s*K*spf - delay of the input (mp3par.c) */
-        const int64_t spf = rate >= 32000 ? 1152 : 576, period = 96 * spf, delay = 576;
+        const int64_t spf = rate >= 32000 ? 1152 : 576, period = (int64_t)seg_frames * spf,
+                      delay = 576;
         struct test_err pj = test_window_err(x, y, ch, n, period - delay, period, spf);
         struct test_err sj = test_window_err(x, s, ch, n, period - delay, period, spf);
         struct test_err pc = test_window_err(x, y, ch, n, period / 2 - delay, period, spf);
