@@ -106,6 +106,18 @@ int coach_write_at(int fd, const void *buf, size_t n, uint64_t off)
     return 0;
 }
 
+int coach_write_full(int fd, const void *buf, size_t n)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(fd, (const char *)buf + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w == 0) errno = EIO;
+        if (w <= 0) return -1;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 unsigned coach_cores(void)
 {
     cpu_set_t set;

@@ -1,14 +1,14 @@
 /* The file sink: renders a whole timeline block by block with the renderer
- * and writes it with libsndfile (WAV as 16-bit PCM, Ogg Vorbis, and Ogg
- * Opus or MP3 into a pipe) or, for FLAC, with the parallel writer
- * (flacpar.h: libsndfile's bytes, encoded on every core). Speech clips are prepared one block ahead
+ * and writes it with libsndfile (WAV as 16-bit PCM, Ogg Vorbis, MP3 into
+ * a pipe) or with a parallel writer: FLAC (flacpar.h: libsndfile's bytes,
+ * encoded on every core), Opus (opuspar.h, a file or a pipe). Speech clips are prepared one block ahead
  * of their first use and released after their last, and a long one is
  * made as it is heard (clipstore_prepare_streamed), so memory stays flat
  * however long the routine or its phrases are. The renderer runs on the
  * calling thread, the encoder on a second one (FLAC: it feeds the writer's
- * workers), a few blocks behind (blockq.h); an MP3 or Opus file (not a
- * stream) goes from there to mp3par.h or opuspar.h, which encode segments
- * on every core. The
+ * workers), a few blocks behind (blockq.h); an MP3 file (not a stream)
+ * or any Opus goes from there to mp3par.h or opuspar.h, which encode
+ * segments on every core. The
  * file is written under a hidden temporary name in the target's directory,
  * synced, and renamed into place: a failure or a cancel removes the temporary file
  * and never touches an existing target. The chapters go inside, so players
@@ -879,6 +879,7 @@ static int write_segmented(struct vio_file *v, const struct timeline *tl, struct
     } else {
         const struct opuspar_opts oo = {.rate_hz = tl->rate_hz, .channels = o->channels, .len_frames = frames,
                                         .bitrate_bps = opus_bitrate(compression_level(EXPORT_OPUS), o->channels),
+                                        .stream = v->stream,
                                         .title = o->title, .artist = o->artist, .comment = o->comment};
         rc = opuspar_open(&op, v->fd, &oo);
     }
@@ -1011,6 +1012,10 @@ int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
     SNDFILE *f = NULL;
     struct flacpar *fp = NULL;
     rc = open_window(&w, &slots, tl, cs, err, err_cap);
+    if (rc == 0 && o->format == EXPORT_OPUS) { /* on every core, pages in order */
+        rc = write_segmented(&v, tl, &w, o, err, err_cap);
+        goto out;
+    }
     if (rc == 0) rc = open_writer(&v, &f, &fp, tl, o, err, err_cap);
     if (rc == 0) rc = write_all(f, fp, NULL, NULL, &v, tl, &w, o, err, err_cap);
     if (rc == 0 && fp) rc = close_writer(&f, &fp, &v, err, err_cap);
@@ -1026,6 +1031,7 @@ int export_stream(const struct timeline *tl, struct clipstore *cs, int fd,
             rc = COACH_EIO;
         }
     }
+out:;
     int saved = errno;
     if (w.cs) clipwin_free(&w);
     free(slots);

@@ -263,14 +263,7 @@ static void fail_locked(struct flacpar *p, int rc, int e)
 static int put_bytes(struct flacpar *p, const void *d, size_t n, uint64_t at)
 {
     if (!p->stream) return n ? coach_write_at(p->fd, d, n, at) : 0;
-    for (size_t done = 0; done < n;) {
-        ssize_t w = write(p->fd, (const char *)d + done, n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w == 0) errno = EIO;
-        if (w <= 0) return -1;
-        done += (size_t)w;
-    }
-    return 0;
+    return coach_write_full(p->fd, d, n);
 }
 
 static void *work(void *arg)

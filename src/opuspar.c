@@ -36,6 +36,7 @@
 struct opuspar {
     /* immutable after open */
     int fd;
+    bool stream;        /* fd is a pipe: pages written in order with write */
     uint32_t rate_hz, channels;
     uint64_t total;     /* input frames promised */
     unsigned packet;    /* P: input frames per packet */
@@ -159,8 +160,12 @@ static int fail(struct opuspar *p, int rc)
 
 static int write_page(struct opuspar *p, const ogg_page *pg)
 {
-    if (coach_write_at(p->fd, pg->header, (size_t)pg->header_len, p->off) == 0 &&
-        coach_write_at(p->fd, pg->body, (size_t)pg->body_len, p->off + (uint64_t)pg->header_len) == 0) {
+    bool ok = p->stream ? coach_write_full(p->fd, pg->header, (size_t)pg->header_len) == 0 &&
+                              coach_write_full(p->fd, pg->body, (size_t)pg->body_len) == 0
+                        : coach_write_at(p->fd, pg->header, (size_t)pg->header_len, p->off) == 0 &&
+                              coach_write_at(p->fd, pg->body, (size_t)pg->body_len,
+                                             p->off + (uint64_t)pg->header_len) == 0;
+    if (ok) {
         p->off += (uint64_t)pg->header_len + (uint64_t)pg->body_len;
         return 0;
     }
@@ -324,6 +329,7 @@ int opuspar_open(struct opuspar **out, int fd, const struct opuspar_opts *o)
     struct opuspar *p = calloc(1, sizeof *p);
     if (!p) return COACH_ENOMEM;
     p->fd = fd;
+    p->stream = o->stream;
     p->rate_hz = o->rate_hz;
     p->channels = o->channels;
     p->total = o->len_frames;

@@ -90,6 +90,10 @@ has "$(cat "$tmp/err")" "the reader closed the pipe"
   head -c 1000 >/dev/null
 st=${PIPESTATUS[0]}
 [ "$st" = 4 ] && ok || bad "broken pipe (ogg): exited $st, wanted 4: $(cat "$tmp/err")"
+"$coach" export lower-back-relief --format opus -o - 2>"$tmp/err" | head -c 1000 >/dev/null
+st=${PIPESTATUS[0]}
+[ "$st" = 4 ] && ok || bad "broken pipe (opus, encoded on every core): exited $st, wanted 4: $(cat "$tmp/err")"
+has "$(cat "$tmp/err")" "the reader closed the pipe"
 left=$(ls -A)
 [ -z "$left" ] && ok || bad "left behind after a broken pipe: $left"
 

@@ -3,7 +3,8 @@
  * workers gives the same bytes; decoded (libsndfile trims the pre-skip and
  * the end by the granule positions) it has exactly the samples written,
  * also in stereo, at 16 kHz, for less than one packet and for nothing;
- * around every join between segments it is as close to the input as
+ * written in order into a pipe it is the same bytes; around every join
+ * between segments it is as close to the input as
  * libsndfile's own serial encoding of the same samples is there (no
  * click). A failed write gives
  * COACH_EIO and its errno; a rate Opus has not, COACH_EFORMAT. */
@@ -124,6 +125,31 @@ int main(void)
     int rc = opuspar_open(&p, fd, &o);
     CHECKF(rc == COACH_EIO && errno == EBADF && p == NULL, "%d %s", rc, strerror(errno));
     close(fd);
+    /* written in order (a pipe's way, here into a file): the same bytes */
+    {
+        const uint64_t n = 3 * 48000 + 123;
+        float *x = test_programme(48000, 1, n);
+        char a[512], b[512];
+        snprintf(a, sizeof a, "%s/seek.opus", dir);
+        snprintf(b, sizeof b, "%s/stream.opus", dir);
+        CHECK(encode_par(a, x, 48000, 1, n, 2) == 0);
+        int sfd = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const struct opuspar_opts so = {.rate_hz = 48000, .channels = 1, .len_frames = n, .workers = 2,
+                                        .bitrate_bps = bitrate(1), .serial = 0x636f6163, .stream = true,
+                                        .title = "t", .artist = "a", .comment = "c"};
+        rc = opuspar_open(&p, sfd, &so);
+        if (rc == 0) rc = opuspar_write(p, x, (size_t)n);
+        if (rc == 0) rc = opuspar_finish(p);
+        CHECK(rc == 0);
+        opuspar_free(p);
+        close(sfd);
+        size_t la = 0, lb = 0;
+        char *ba = test_read_file(a, &la), *bb = test_read_file(b, &lb);
+        CHECKF(ba && bb && la == lb && !memcmp(ba, bb, la), "streamed: %zu bytes, the file %zu", lb, la);
+        free(ba);
+        free(bb);
+        free(x);
+    }
     /* a rate Opus has not */
     const struct opuspar_opts bad = {.rate_hz = 44100, .channels = 1, .bitrate_bps = 56000};
     CHECK(opuspar_open(&p, -1, &bad) == COACH_EFORMAT);

@@ -51,5 +51,8 @@ int coach_read_at(int fd, void *buf, size_t n, uint64_t off);
  * the online ones; at least 1. What the worker pools size themselves by. */
 unsigned coach_cores(void);
 int coach_write_at(int fd, const void *buf, size_t n, uint64_t off);
+/* Writes exactly n bytes at fd's position (a pipe): write, retried after
+ * EINTR and short writes. 0, or -1 with errno (EIO if nothing was taken). */
+int coach_write_full(int fd, const void *buf, size_t n);
 
 #endif

@@ -9,10 +9,12 @@
  * headers (OpusHead with the encoder's look-ahead as pre-skip, OpusTags
  * with libopus's version as vendor), and the end trimmed by the last
  * page's granule position, so decoders give exactly the samples written.
- * A regular file, written from offset 0 with pwrite. */
+ * A regular file, written from offset 0 with pwrite, or a pipe, written
+ * in order (nothing is ever written twice). */
 #ifndef COACH_OPUSPAR_H
 #define COACH_OPUSPAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +27,7 @@ struct opuspar_opts {
     unsigned workers;     /* encoder threads; 0 = coach_cores(), at most 4 */
     int bitrate_bps;      /* the whole stream's target */
     uint32_t serial;      /* the Ogg stream's serial number; 0 = a random one */
+    bool stream;          /* fd is a pipe: written in order with write */
     const char *title, *artist, *comment; /* OpusTags text, may be NULL */
 };
 
