@@ -7,7 +7,9 @@
  * at the end of speech in which it heard nothing (see collect()).
  * phone_loop (the listen file's) is how likely pocketsphinx's keyword
  * search takes any other speech to be: below its default 0.1 the phrases
- * compete less and voices the model fits badly are heard more.
+ * compete less and voices the model fits badly are heard more. gaussians
+ * is how many of each codebook's Gaussians score a frame (-topn, both
+ * decoders): above its default 4 such voices are scored more exactly.
  * Each detection is then checked, once the speech has ended, by a second
  * decoder on the last 2.5 seconds of audio with a grammar of all the
  * phrases (verify()): it names the phrase said and places its end, and a
@@ -117,6 +119,7 @@ static int load_pocketsphinx(char *err, size_t cap)
  * fast, took 7.3-18.8 (bench/listen_bench.sh, docs/PERFORMANCE.md). */
 #define MIN_PHONE_FRAMES 7.0
 #define MAX_PRONS 16 /* [pronounce] lines */
+#define MAX_GAUSSIANS 64 /* gaussians = N: the en-us model has 128 per codebook */
 #define CUT_FRAMES 2 /* a phrase ending this close to the end of the checked audio is cut off */
 
 struct phrase {
@@ -138,6 +141,8 @@ struct listen_file {
     int model_line, dict_line;
     double phone_loop; /* pocketsphinx's -kws_plp; 0: its default */
     int phone_loop_line;
+    int gaussians;     /* pocketsphinx's -topn; 0: its default (4) */
+    int gaussians_line;
     struct phrase ph[MAX_PHRASES];
     size_t n;
     struct pron pr[MAX_PRONS];
@@ -276,9 +281,25 @@ static int on_key(void *user, const char *section, const char *name, const char 
             F->phone_loop_line = line;
             return 0;
         }
+        if (strcmp(name, "gaussians") == 0) {
+            if (F->gaussians_line) {
+                ini_lines_error(L, line, "duplicate key '%s' (first on line %d)", name, F->gaussians_line);
+                return 0;
+            }
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(value, &end, 10);
+            if (errno || end == value || *end || v < 1 || v > MAX_GAUSSIANS) {
+                ini_lines_error(L, line, "gaussians must be a whole number from 1 to %d (like 16)", MAX_GAUSSIANS);
+                return 0;
+            }
+            F->gaussians = (int)v;
+            F->gaussians_line = line;
+            return 0;
+        }
         bool is_model = strcmp(name, "model") == 0;
         if (!is_model && strcmp(name, "dict") != 0) {
-            ini_lines_error(L, line, "unknown key '%s' in [listen] (model, dict, phone_loop)", name);
+            ini_lines_error(L, line, "unknown key '%s' in [listen] (model, dict, phone_loop, gaussians)", name);
             return 0;
         }
         char *dst = is_model ? F->model : F->dict;
@@ -564,9 +585,11 @@ static int write_kws(const struct listen_file *F, const char *lf_path, const str
 static int open_check(struct spotter *s, const struct listen_file *F, const char *model, const char *dict,
                       char *err, size_t cap)
 {
+    char topn[16];
+    snprintf(topn, sizeof topn, "%d", F->gaussians);
     cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", model, "-dict", dict, "-samprate", "16000",
                                    "-remove_silence", "no", "-beam", "1e-80", "-pbeam", "1e-80", "-wbeam",
-                                   "1e-80", NULL);
+                                   "1e-80", F->gaussians ? "-topn" : NULL, topn, NULL);
     s->check = config ? ps_init(config) : NULL;
     if (config) cmd_ln_free_r(config);
     char *g = malloc(64 + MAX_PHRASES * 68);
@@ -626,8 +649,11 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
     if (!rc) {
         char plp[32];
         snprintf(plp, sizeof plp, "%g", F->phone_loop > 0 ? F->phone_loop : 0.1); /* 0.1: pocketsphinx's own */
+        char topn[16];
+        snprintf(topn, sizeof topn, "%d", F->gaussians);
         cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", model, "-dict", dict_name, "-kws",
-                                       kws_name, "-samprate", "16000", "-kws_plp", plp, NULL);
+                                       kws_name, "-samprate", "16000", "-kws_plp", plp,
+                                       F->gaussians ? "-topn" : NULL, topn, NULL);
         s->ps = config ? ps_init(config) : NULL;
         if (config) cmd_ln_free_r(config); /* the decoder keeps its own reference */
         if (!s->ps) {

@@ -88,6 +88,11 @@ static void test_errors(void)
     bad("plpx.ini", "[listen]\nphone_loop = 1e-2x\n", COACH_EINVAL, 2, "phone_loop must be");
     bad("plpdup.ini", "[listen]\nphone_loop = 1e-2\nphone_loop = 1e-1\n", COACH_EINVAL, 3,
         "duplicate key 'phone_loop' (first on line 2)");
+    bad("g0.ini", "[listen]\ngaussians = 0\n", COACH_EINVAL, 2, "gaussians must be a whole number from 1 to 64");
+    bad("g65.ini", "[listen]\ngaussians = 65\n", COACH_EINVAL, 2, "gaussians must be");
+    bad("gx.ini", "[listen]\ngaussians = 8x\n", COACH_EINVAL, 2, "gaussians must be");
+    bad("gdup.ini", "[listen]\ngaussians = 8\ngaussians = 16\n", COACH_EINVAL, 3,
+        "duplicate key 'gaussians' (first on line 2)");
     bad("empty.ini", "[listen]\nmodel = en-us/en-us\ndict = en-us/cmudict-en-us.dict\n", COACH_EINVAL, 0,
         "no phrase in [commands]");
     bad("nodict.ini", "[listen]\nmodel = en-us/en-us\n[commands]\ncoach pause = pause 1e-30\n", COACH_EINVAL, 0,
@@ -299,37 +304,79 @@ static void test_whole_phrase(const char *listen_file)
     spotter_close(s);
 }
 
-/* espeak-ng's en+m7 "coach stop" (its "coach" is heard as T OW CH: the
- * keyword search missed it with the dictionary's K OW CH alone; the
- * listen file's [pronounce] adds it) is heard, as itself. */
-static void test_espeak(struct spotter *s)
+/* espeak-ng's voice saying text, fed to s between half-seconds of
+ * silence: the number of hits, the first in *h (-1: no audio). */
+static int espeak_heard(struct spotter *s, const char *voice, const char *text, struct spotter_hit *h)
 {
     char wav[4200], cmd[8600];
-    snprintf(wav, sizeof wav, "%s/espeak-stop.wav", tmp);
-    snprintf(cmd, sizeof cmd, "espeak-ng -v en+m7 -s 175 -w '%s' 'coach stop'", wav);
+    snprintf(wav, sizeof wav, "%s/espeak-%s.wav", tmp, voice);
+    snprintf(cmd, sizeof cmd, "espeak-ng -v %s -s 175 -w '%s' '%s'", voice, wav, text);
     CHECKF(system(cmd) == 0, "%s", cmd);
     SF_INFO info = {0};
     SNDFILE *f = sf_open(wav, SFM_READ, &info);
     CHECKF(f && info.channels == 1 && info.frames > 0, "%s: not mono", wav);
-    if (!f) return;
+    if (!f) return -1;
     size_t n = (size_t)info.frames, pad = SPOTTER_RATE_HZ / 2;
     int16_t *in = malloc(n * sizeof *in);
     size_t m = resample_out_len(n, (uint32_t)info.samplerate, SPOTTER_RATE_HZ);
     float *x = malloc(m * sizeof *x);
     int16_t *pcm = calloc(pad + m + pad, sizeof *pcm);
     CHECK(in && x && pcm);
+    int hits = -1;
     if (in && x && pcm && sf_readf_short(f, in, info.frames) == info.frames &&
         resample_i16_to_f32(in, n, (uint32_t)info.samplerate, x, m, SPOTTER_RATE_HZ) == 0) {
         for (size_t i = 0; i < m; i++) pcm[pad + i] = (int16_t)lrintf(x[i] * 32767.0f);
-        struct spotter_hit h = {0};
-        int hits = feed_all(s, pcm, pad + m + pad, &h);
-        CHECKF(hits == 1 && h.cmd == CTL_STOP, "espeak-ng en+m7 'coach stop': %d hits, the first '%s'", hits,
-               h.phrase);
+        hits = feed_all(s, pcm, pad + m + pad, h);
     }
     sf_close(f);
     free(in);
     free(x);
     free(pcm);
+    return hits;
+}
+
+/* espeak-ng's en+m7 "coach stop" (its "coach" is heard as T OW CH: the
+ * keyword search missed it with the dictionary's K OW CH alone; the
+ * listen file's [pronounce] adds it) is heard, as itself. */
+static void test_espeak(struct spotter *s)
+{
+    struct spotter_hit h = {0};
+    int hits = espeak_heard(s, "en+m7", "coach stop", &h);
+    CHECKF(hits == 1 && h.cmd == CTL_STOP, "espeak-ng en+m7 'coach stop': %d hits, the first '%s'", hits,
+           h.phrase);
+}
+
+/* gaussians = 64 in [listen] reaches both decoders: espeak-ng's en-gb
+ * "coach next" (175 wpm), which the shipped file (4, pocketsphinx's
+ * default) does not hear, is heard as itself. */
+static void test_gaussians(void)
+{
+    size_t len = 0;
+    char *text = test_read_file(test_src_path("voices/listen/en.ini"), &len);
+    const char *at = text ? strstr(text, "\n[listen]\n") : NULL;
+    CHECK(at != NULL);
+    if (!at) {
+        free(text);
+        return;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/en.ini", tmp);
+    FILE *f = fopen(path, "w");
+    size_t head = (size_t)(at - text) + strlen("\n[listen]\n");
+    CHECK(f && fwrite(text, 1, head, f) == head && fputs("gaussians = 64\n", f) >= 0 &&
+          fwrite(text + head, 1, len - head, f) == len - head);
+    if (f) fclose(f);
+    free(text);
+    struct spotter *s = NULL;
+    char err[512] = "";
+    int rc = spotter_open(&s, path, err, sizeof err);
+    CHECKF(rc == 0 && s, "spotter_open with gaussians = 64: %s", err);
+    if (!s) return;
+    struct spotter_hit h = {0};
+    int hits = espeak_heard(s, "en-gb", "coach next", &h);
+    CHECKF(hits == 1 && h.cmd == CTL_NEXT, "gaussians = 64: espeak-ng en-gb 'coach next': %d hits, the first '%s'",
+           hits, h.phrase);
+    spotter_close(s);
 }
 
 /* The coach's own session, exported at 16 kHz, is never a command. */
@@ -391,8 +438,10 @@ int main(void)
     } else {
         printf("skip: no flite: the commands are not spoken\n");
     }
-    if (have_espeak())
+    if (have_espeak()) {
         test_espeak(s);
+        test_gaussians();
+    }
     else
         printf("skip: no espeak-ng: its voice is not heard\n");
     spotter_close(s);
