@@ -1,16 +1,16 @@
 /* The file sink: renders a whole timeline block by block with the renderer
  * and writes it with libsndfile (WAV as 16-bit PCM, Ogg Vorbis, MP3 into
  * a pipe) or with a parallel writer: FLAC (flacpar.h: libsndfile's bytes,
- * encoded on every core), Opus (opuspar.h, a file or a pipe). Speech clips are prepared one block ahead
- * of their first use and released after their last, and a long one is
- * made as it is heard (clipstore_prepare_streamed), so memory stays flat
- * however long the routine or its phrases are. The renderer runs on the
- * calling thread, the encoder on a second one (FLAC: it feeds the writer's
- * workers), a few blocks behind (blockq.h); an MP3 file (not a stream)
- * or any Opus goes from there to mp3par.h or opuspar.h, which encode
- * segments on every core. The
- * file is written under a hidden temporary name in the target's directory,
- * synced, and renamed into place: a failure or a cancel removes the temporary file
+ * encoded on every core), Opus (opuspar.h, a file or a pipe). Speech clips
+ * are prepared one block ahead of their first use and released after their
+ * last, and a long one is made as it is heard (clipstore_prepare_streamed),
+ * so memory stays flat however long the routine or its phrases are. The
+ * renderer runs on the calling thread, the encoder on a second one (FLAC:
+ * it feeds the writer's workers), a few blocks behind (blockq.h); an MP3
+ * file (not a stream) or any Opus goes from there to mp3par.h or
+ * opuspar.h, which encode segments on every core. The file is written
+ * under a hidden temporary name in the target's directory, synced, and
+ * renamed into place: a failure or a cancel removes the temporary file
  * and never touches an existing target. The chapters go inside, so players
  * can jump between steps: a WAV gets a cue point per chapter, the other
  * formats named chapters and tags (tags.h) written into the temporary file

@@ -136,7 +136,7 @@ static int encode_seg(void *ctx, uint64_t s, const float *pcm, size_t n, unsigne
         unsigned frames = j + 1 == p->n_packets ? last_packet_frames(p) : (unsigned)P;
         const float *x = pcm + at * ch;
         if (at + P > n) { /* a flush packet */
-            if (!tail && !(tail = calloc(P * ch, sizeof *tail))) {
+            if (!tail && !(tail = malloc(P * ch * sizeof *tail))) {
                 rc = COACH_ENOMEM;
                 break;
             }

@@ -257,6 +257,17 @@ static int on_pron(struct listen_file *F, const char *name, const char *value, i
     return 0;
 }
 
+/* 1 if a [listen] key has not been taken yet (first_line 0), else says
+ * where it first was and returns 0. */
+static int first_time(struct ini_lines *L, int line, const char *name, int first_line)
+{
+    if (first_line) {
+        ini_lines_error(L, line, "duplicate key '%s' (first on line %d)", name, first_line);
+        return 0;
+    }
+    return 1;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
     struct listen_file *F = user;
@@ -266,10 +277,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!F->section) return 0; /* an unknown section: said once at its header */
     if (strcmp(F->section, "listen") == 0) {
         if (strcmp(name, "phone_loop") == 0) {
-            if (F->phone_loop_line) {
-                ini_lines_error(L, line, "duplicate key '%s' (first on line %d)", name, F->phone_loop_line);
-                return 0;
-            }
+            if (!first_time(L, line, name, F->phone_loop_line)) return 0;
             char *end = NULL;
             errno = 0;
             double v = strtod(value, &end);
@@ -282,10 +290,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return 0;
         }
         if (strcmp(name, "gaussians") == 0) {
-            if (F->gaussians_line) {
-                ini_lines_error(L, line, "duplicate key '%s' (first on line %d)", name, F->gaussians_line);
-                return 0;
-            }
+            if (!first_time(L, line, name, F->gaussians_line)) return 0;
             char *end = NULL;
             errno = 0;
             long v = strtol(value, &end, 10);
@@ -304,10 +309,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         }
         char *dst = is_model ? F->model : F->dict;
         int *dst_line = is_model ? &F->model_line : &F->dict_line;
-        if (*dst_line) {
-            ini_lines_error(L, line, "duplicate key '%s' (first on line %d)", name, *dst_line);
-            return 0;
-        }
+        if (!first_time(L, line, name, *dst_line)) return 0;
         if (!*value || strlen(value) >= sizeof F->model) {
             ini_lines_error(L, line, "%s must be a path of 1-%zu bytes", name, sizeof F->model - 1);
             return 0;
