@@ -131,7 +131,9 @@ assert a == b, (a, b)
 PY
 
 # record NAME: records the Bluetooth-named sink's monitor into $tmp/NAME.wav
-# (returns once audio flows: an idle null sink starts late)
+# (returns once a second of audio is in the file: an idle null sink starts
+# late, and before_word needs half a second of capture before the first
+# word; coach with a warm phrase cache speaks within ~0.1 s of starting)
 rec_pid=
 record() {
   rm -f "$tmp/$1.wav"
@@ -139,8 +141,8 @@ record() {
     --format=s16le "$tmp/$1.wav" 2>/dev/null &
   rec_pid=$!
   local i
-  for i in $(seq 60); do
-    [ "$(stat -c %s "$tmp/$1.wav" 2>/dev/null || echo 0)" -gt 10000 ] && { sleep 0.3; return 0; }
+  for i in $(seq 100); do
+    [ "$(stat -c %s "$tmp/$1.wav" 2>/dev/null || echo 0)" -gt 96000 ] && return 0
     sleep 0.1
   done
   return 1
@@ -168,8 +170,9 @@ play() {
   record_stop
 }
 
-# what comes before the first word: "lead-in PEAK RMS" of the 0.4 s before
-# the first sample above -30 dBFS
+# what comes before the first word: "word PEAK RMS" of the 0.4 s before
+# the first sample above -30 dBFS; "none" when no sample is that loud,
+# "early SECONDS" when the first is too near the capture's start to judge
 before_word() {
   python3 - "$tmp/$1.wav" <<'PY'
 import array, math, sys, wave
@@ -177,8 +180,11 @@ with wave.open(sys.argv[1]) as w:
     rate = w.getframerate()
     x = array.array("h", w.readframes(w.getnframes()))
 loud = next((i for i, v in enumerate(x) if abs(v) > 1036), None)
-if loud is None or loud < rate // 2:
+if loud is None:
     print("none 0 0")
+    sys.exit()
+if loud < rate // 2:
+    print("early %.3f 0" % (loud / rate))
     sys.exit()
 seg = x[loud - rate * 45 // 100 : loud - rate * 5 // 100]
 peak = max(abs(v) for v in seg)
@@ -196,14 +202,18 @@ read -r what peak rms < <(before_word bt)
 echo "  before the first word: peak $peak LSB, rms $rms LSB"
 [ "$what" = word ] && [ "$peak" -gt 0 ] && [ "$peak" -le 46 ] &&
   python3 -c "import sys; sys.exit(not float(sys.argv[1]) >= 5)" "$rms" && ok ||
-  bad "no inaudible lead-in before the first word (peak $peak, rms $rms)"
+  bad "no inaudible lead-in before the first word ($what: peak $peak, rms $rms)"
 
 section "--preroll 0: off"
 play off --preroll 0
 lacks "$(cat "$tmp/off.err")" "coach: preroll"
 read -r what peak rms < <(before_word off)
 echo "  before the first word: peak $peak LSB, rms $rms LSB"
-[ "$what" = word ] && [ "$peak" = 0 ] && ok || bad "with --preroll 0 something came before the first word (peak $peak)"
+if [ "$what" = word ]; then
+  [ "$peak" = 0 ] && ok || bad "with --preroll 0 something came before the first word (peak $peak)"
+else
+  bad "with --preroll 0 the capture shows no first word to judge ($what $peak s)"
+fi
 
 section "PULSE_SINK names a Bluetooth sink (PipeWire style); an ordinary default does not"
 pw=bluez_output.AA_BB_CC_DD_EE_FF.1
