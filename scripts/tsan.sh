@@ -3,7 +3,8 @@
 # core library, every test) in ./build-tsan with -fsanitize=thread and runs
 # the tests whose code runs on more than one thread: the lock-free ring
 # (test_ring), the export's renderer and encoder threads (test_blockq,
-# test_export), the MP3 and Opus writers' segment workers (segpar.c:
+# test_export), the clips made ahead of the renderer (test_clipahead),
+# the MP3 and Opus writers' segment workers (segpar.c:
 # test_mp3par, test_opuspar), the live engine, the player with its speech thread
 # (test_player, test_selfpaced: control thread, speech thread, the memory
 # sink's callback),
@@ -39,6 +40,6 @@ export TSAN_OPTIONS="halt_on_error=1:exitcode=86:second_deadlock_stack=1:log_pat
 
 status=0
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" \
-  -R '^(test_ring|test_blockq|test_export|test_mp3par|test_opuspar|test_live|test_player|test_selfpaced|test_control|play_pulse|listen|test_echo)$' "$@" || status=$?
+  -R '^(test_ring|test_blockq|test_export|test_clipahead|test_mp3par|test_opuspar|test_live|test_player|test_selfpaced|test_control|play_pulse|listen|test_echo)$' "$@" || status=$?
 
 san_reports "$logs" "$status" tsan

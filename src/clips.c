@@ -509,6 +509,8 @@ struct clipstream {
     bool scaled;      /* gain applies (the loudness is known and finite) */
     size_t fade;      /* frames faded in at the start and out at the end */
     uint64_t made;    /* frames of the clip made so far */
+    uint64_t rs_at;   /* frames the resampler has given since it was opened: made,
+                         unless a streamed clip's frames came from elsewhere */
     /* streamed: the window holds the clip's frames [first, made) */
     float *win;
     size_t win_cap;   /* frames */
@@ -546,9 +548,10 @@ static void stream_close(struct clipstream *st)
 }
 
 /* Starts making c from its first frame (its loudness known: measure). */
+/* Opens the source and the resampler at the clip's start (rs_at = 0). */
 static int stream_open(const struct clipstore *cs, const struct clip *c, struct clipstream *st)
 {
-    st->made = 0;
+    st->rs_at = 0;
     st->at = (struct spill_at){cs, c->flac_off};
     st->scaled = isfinite(c->loudness_lufs);
     if (st->scaled)
@@ -584,6 +587,7 @@ static int stream_make(const struct clip *c, struct clipstream *st, float *pcm, 
     size_t k = (size_t)(upto - st->made);
     int rc = resampler_run(st->rs, out, k);
     if (rc) return rc;
+    st->rs_at = upto;
     if (st->scaled)
         for (size_t i = 0; i < k; i++)
             out[i] *= st->gain;
@@ -606,12 +610,9 @@ static int makeable(struct clipstore *cs, uint32_t id)
     return c->len_frames && !c->loudness_known ? measure(cs, c) : 0;
 }
 
-int clipstore_prepare(struct clipstore *cs, uint32_t id)
+/* Makes clip c's whole PCM into a new buffer; reads cs and c only. */
+static int make_whole(const struct clipstore *cs, const struct clip *c, float **out)
 {
-    if (id < cs->len && cs->clips[id].pcm) return 0;
-    int rc = makeable(cs, id);
-    if (rc) return rc;
-    struct clip *c = &cs->clips[id];
     /* At least one float so a prepared clip is never NULL, even when empty
      * (the renderer reads NULL as "not ready"). */
     size_t n = (size_t)c->len_frames;
@@ -620,7 +621,7 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
     pcm[0] = 0.0f;
     if (n) {
         struct clipstream st = {0};
-        rc = stream_open(cs, c, &st);
+        int rc = stream_open(cs, c, &st);
         if (!rc) rc = stream_make(c, &st, pcm, 0, n);
         stream_close(&st);
         if (rc) {
@@ -628,7 +629,123 @@ int clipstore_prepare(struct clipstore *cs, uint32_t id)
             return rc;
         }
     }
+    *out = pcm;
+    return 0;
+}
+
+bool clipstore_can_make(const struct clipstore *cs, uint32_t id)
+{
+    if (id >= cs->len) return false;
+    const struct clip *c = &cs->clips[id];
+    return c->len_frames && c->flac_bytes && c->loudness_known;
+}
+
+int clipstore_make(const struct clipstore *cs, uint32_t id, float **pcm)
+{
+    if (!clipstore_can_make(cs, id)) return COACH_EINVAL;
+    return make_whole(cs, &cs->clips[id], pcm);
+}
+
+int clipstore_prepare(struct clipstore *cs, uint32_t id)
+{
+    if (id < cs->len && cs->clips[id].pcm) return 0;
+    int rc = makeable(cs, id);
+    if (rc) return rc;
+    struct clip *c = &cs->clips[id];
+    float *pcm = NULL;
+    if (cs->premade) { /* made on another thread, if it got there first */
+        rc = cs->premade(cs->premade_ctx, id, &pcm);
+        if (rc < 0) return rc;
+    }
+    if (!pcm) {
+        rc = make_whole(cs, c, &pcm);
+        if (rc) return rc;
+    }
     c->pcm = pcm;
+    return 0;
+}
+
+int clipstore_stream_open(const struct clipstore *cs, uint32_t id, struct clipstream **out)
+{
+    *out = NULL;
+    if (!clipstore_can_make(cs, id)) return COACH_EINVAL;
+    struct clipstream *st = calloc(1, sizeof *st);
+    if (!st) return COACH_ENOMEM;
+    int rc = stream_open(cs, &cs->clips[id], st);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+int clipstore_stream_next(const struct clipstore *cs, uint32_t id, struct clipstream *st, float *pcm,
+                          size_t n, size_t *got)
+{
+    const struct clip *c = &cs->clips[id];
+    uint64_t upto = st->made + n < c->len_frames ? st->made + n : c->len_frames;
+    *got = (size_t)(upto - st->made);
+    return stream_make(c, st, pcm, st->made, upto);
+}
+
+void clipstore_stream_close(struct clipstream *st)
+{
+    if (!st) return;
+    stream_close(st);
+    free(st);
+}
+
+/* Brings a streamed clip's resampler to its window's end (made): opened
+ * (again, when it went past: a restart), and the frames before made that
+ * came from elsewhere made and dropped. */
+static int stream_sync(const struct clipstore *cs, const struct clip *c, struct clipstream *st)
+{
+    if (st->rs && st->rs_at == st->made) return 0;
+    if (!st->rs || st->rs_at > st->made) {
+        stream_close(st);
+        int rc = stream_open(cs, c, st);
+        if (rc) return rc;
+    }
+    float *scratch = NULL;
+    size_t cap = 0;
+    while (st->rs_at < st->made) {
+        size_t k = st->made - st->rs_at < 8192 ? (size_t)(st->made - st->rs_at) : 8192;
+        if (!scratch) {
+            cap = k;
+            scratch = malloc(cap * sizeof *scratch);
+            if (!scratch) return COACH_ENOMEM;
+        }
+        int rc = resampler_run(st->rs, scratch, k < cap ? k : cap);
+        if (rc) {
+            free(scratch);
+            return rc;
+        }
+        st->rs_at += k < cap ? k : cap;
+    }
+    free(scratch);
+    return 0;
+}
+
+/* Makes a streamed clip's frames [made, upto) into its window: taken from
+ * the clips made ahead (cs->premade_frames) where they are there, else
+ * made here. */
+static int window_make(const struct clipstore *cs, uint32_t id, struct clipstream *st, uint64_t upto)
+{
+    const struct clip *c = &cs->clips[id];
+    while (st->made < upto) {
+        if (cs->premade_frames) {
+            size_t k = cs->premade_frames(cs->premade_ctx, id, st->made, upto,
+                                          st->win + (st->made - st->first));
+            if (k) {
+                st->made += k;
+                continue;
+            }
+        }
+        int rc = stream_sync(cs, c, st);
+        if (!rc) rc = stream_make(c, st, st->win, st->first, upto);
+        return rc;
+    }
     return 0;
 }
 
@@ -654,12 +771,12 @@ int clipstore_prepare_streamed(struct clipstore *cs, uint32_t id)
     st->win_cap = c->len_frames < CLIPS_STREAM_WINDOW_FRAMES ? (size_t)c->len_frames
                                                              : CLIPS_STREAM_WINDOW_FRAMES;
     st->win = malloc(st->win_cap * sizeof *st->win);
-    rc = st->win ? stream_open(cs, c, st) : COACH_ENOMEM;
-    if (rc) {
-        free(st->win);
+    if (!st->win) {
         free(st);
-        return rc;
+        return COACH_ENOMEM;
     }
+    /* the source and resampler are opened when a frame is first made here
+       (window_make): the clips made ahead may give every frame */
     c->stream = st;
     c->pcm = window_base(st);
     return 0;
@@ -676,17 +793,15 @@ int clipstore_window(struct clipstore *cs, uint32_t id, uint64_t from, uint64_t 
     if (from < st->first) { /* a use from further back: made again from the start */
         stream_close(st);
         st->first = 0;
-        int rc = stream_open(cs, c, st);
-        if (rc) return rc;
+        st->made = 0;
     }
-    if (!st->rs) return COACH_EIO; /* a failed restart */
     /* A jump ahead (an export from the middle of a clip): the frames before
      * from are made a window at a time and dropped, so the window does not
      * grow to the jump (the resampler has to go through them). */
     while (st->made < from) {
         uint64_t to = st->first + st->win_cap < from ? st->first + st->win_cap : from;
         if (to > st->made) {
-            int rc = stream_make(c, st, st->win, st->first, to);
+            int rc = window_make(cs, id, st, to);
             if (rc) return rc;
         }
         st->first = st->made;
@@ -710,7 +825,7 @@ int clipstore_window(struct clipstore *cs, uint32_t id, uint64_t from, uint64_t 
             st->win = w;
             st->win_cap = (size_t)(upto - st->first);
         }
-        int rc = stream_make(c, st, st->win, st->first, upto);
+        int rc = window_make(cs, id, st, upto);
         if (rc) return rc;
     }
     c->pcm = window_base(st);

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "coach/blockq.h"
+#include "coach/clipahead.h"
 #include "coach/clipwin.h"
 #include "coach/common.h"
 #include "coach/flacpar.h"
@@ -55,6 +56,13 @@
  * next to the clips (8 x 32 KB mono). */
 #define EXPORT_QUEUE_BLOCKS 8
 #define EXPORT_KICK_BYTES ((sf_count_t)4 << 20) /* written bytes sent on to the disk at a time */
+/* Speech clips are made ahead of the renderer on a thread of their own
+ * (clipahead.h), up to 6 s and 512 KB ahead. Measured on lower-back-relief
+ * to WAV in tmpfs (median of 9): 1 s ahead 0.40 s, 3 s 0.35 s, 6 s 0.34 s,
+ * 12 s 0.33 s; a bound of 512 KB, 1 MB or 2 MB the same speed, and 512 KB
+ * kept the peak of an MP3 export where it was without the thread. */
+#define EXPORT_MAKE_AHEAD_S 6
+#define EXPORT_MAKE_AHEAD_BYTES ((size_t)512 << 10)
 
 /* libsndfile's SFC_SET_COMPRESSION_LEVEL runs from 0 = best quality
  * (biggest file) to 1 = smallest file. Measured on a 48 kHz mono routine
@@ -674,12 +682,26 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct 
         coach_set_err(err, err_cap, "cannot start the encoder: %s", coach_strerror(rc));
         return rc;
     }
+    struct clipahead *ahead = NULL;
+    const struct clipwin_policy *wp = &w->pol;
+    const struct clipahead_policy ap = {
+        .first_frame = first,
+        .ahead_frames = (uint64_t)EXPORT_MAKE_AHEAD_S * tl->rate_hz,
+        .skip_frames = wp->ahead_frames + block, /* the window's own, and a block to spare */
+        .keep_frames = wp->keep_frames >= UINT64_MAX - wp->behind_frames
+                           ? UINT64_MAX
+                           : wp->keep_frames + wp->behind_frames,
+        .stream_min_frames = wp->stream_min_frames,
+        .max_bytes = EXPORT_MAKE_AHEAD_BYTES};
+    if (clipahead_start(&ahead, w->cs, tl, &ap) != 0)
+        ahead = NULL; /* no memory for it: every clip made here, as before */
     for (uint64_t a = first; a < total;) {
         if (o->cancel && *o->cancel) {
             rc = COACH_EINTR;
             break;
         }
         size_t n = total - a < block ? (size_t)(total - a) : block;
+        clipahead_advance(ahead, a);
         rc = clipwin_update(w, a, CLIPWIN_NO_WANT, 0);
         if (rc) {
             coach_set_err(err, err_cap, "cannot prepare speech: %s", coach_strerror(rc));
@@ -695,6 +717,7 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct 
         a += n;
         if (o->progress) o->progress(o->progress_ctx, a - first, total - first);
     }
+    clipahead_stop(ahead, NULL);
     if (rc)
         blockq_abort(&q);
     else

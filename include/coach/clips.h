@@ -66,6 +66,15 @@ struct clipstore {
     uint32_t *ready_hash;
     size_t ready_hash_cap;
     unsigned workers;     /* phrases synthesized at once (synthpool.h) */
+    /* Clips made on another thread (clipahead.h), asked first by
+     * clipstore_prepare: 1 and *pcm (clipstore_make's, now the store's),
+     * 0 (make it here) or negative (that thread's error). NULL: none. */
+    int (*premade)(void *ctx, uint32_t id, float **pcm);
+    /* ... and asked first by a streamed clip's window: copies frames
+     * [from, upto) of clip id from their start into pcm as far as it has
+     * them, and returns how many (0: make them here). */
+    size_t (*premade_frames)(void *ctx, uint32_t id, uint64_t from, uint64_t upto, float *pcm);
+    void *premade_ctx;
 };
 
 int clipstore_init(struct clipstore *cs, struct speech *sp, uint32_t rate_hz);
@@ -100,6 +109,22 @@ uint64_t clipstore_len(const struct clipstore *cs, uint32_t id);
 /* Makes clips[id].pcm (resample + normalize). Idempotent. COACH_EINVAL for
  * a clip whose audio was not kept (another mode, or clipstore_add). */
 int clipstore_prepare(struct clipstore *cs, uint32_t id);
+/* Whether clipstore_make can make clip id: audio kept, loudness known
+ * (measured by the synthesizer or a first clipstore_prepare), not empty. */
+bool clipstore_can_make(const struct clipstore *cs, uint32_t id);
+/* Makes clip id's PCM, the frames clipstore_prepare makes, into a new
+ * buffer (*pcm, the caller's to free) without touching the store: it may
+ * run on another thread while the owner prepares, streams and releases
+ * clips, as long as no clip is added meanwhile. COACH_EINVAL unless
+ * clipstore_can_make; else 0 or negative. */
+int clipstore_make(const struct clipstore *cs, uint32_t id, float **pcm);
+/* The same frames in pieces, in order, under clipstore_make's rules:
+ * opens clip id's source and resampler; each clipstore_stream_next makes
+ * the next n frames (*got: fewer at the clip's end, 0 after it) into pcm. */
+int clipstore_stream_open(const struct clipstore *cs, uint32_t id, struct clipstream **st);
+int clipstore_stream_next(const struct clipstore *cs, uint32_t id, struct clipstream *st, float *pcm,
+                          size_t n, size_t *got);
+void clipstore_stream_close(struct clipstream *st);
 /* Prepares clips[id] in pieces, for a long clip heard in order (export):
  * its frames are made only when clipstore_window asks for them, into a
  * window that drops what was heard, so memory stays flat however long the
