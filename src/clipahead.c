@@ -68,6 +68,8 @@ struct clipahead {
     bool stop;
     bool thread_waits; /* for the playhead */
     bool owner_waits;  /* for a piece being made */
+    bool owner_settles; /* for the thread to catch up (clipahead_settle) */
+    bool done;         /* the thread has nothing more to make */
     struct clipahead_stats stats;
 };
 
@@ -223,6 +225,7 @@ static void *run(void *arg)
              (a->pol.max_bytes && a->bytes >= a->pol.max_bytes &&
               due >= a->playhead + a->pol.skip_frames))) {
             a->thread_waits = true;
+            if (a->owner_settles) pthread_cond_broadcast(&a->cv);
             pthread_cond_wait(&a->cv, &a->mu);
             a->thread_waits = false;
             continue;
@@ -242,6 +245,8 @@ static void *run(void *arg)
             a->slots[it->id].chain_next = 0;
         }
     }
+    a->done = true;
+    if (a->owner_settles) pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     return NULL;
 }
@@ -409,6 +414,17 @@ void clipahead_advance(struct clipahead *a, uint64_t frame)
     pthread_mutex_lock(&a->mu);
     a->playhead = frame;
     if (a->thread_waits) pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+void clipahead_settle(struct clipahead *a)
+{
+    if (!a) return;
+    pthread_mutex_lock(&a->mu);
+    a->owner_settles = true;
+    while (!a->done && !a->thread_waits)
+        pthread_cond_wait(&a->cv, &a->mu);
+    a->owner_settles = false;
     pthread_mutex_unlock(&a->mu);
 }
 

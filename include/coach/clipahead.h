@@ -51,6 +51,9 @@ int clipahead_start(struct clipahead **out, struct clipstore *cs, const struct t
                     const struct clipahead_policy *pol);
 /* The owner's playhead moved to frame (called before each block). */
 void clipahead_advance(struct clipahead *a, uint64_t frame);
+/* Waits until the thread has made all it may for now (it waits for the
+ * playhead) or has nothing more to make: for tests that need it ahead. */
+void clipahead_settle(struct clipahead *a);
 /* Stops and joins the thread, frees what was not taken, unhooks cs, and
  * fills *stats (if not NULL). NULL: nothing. */
 void clipahead_stop(struct clipahead *a, struct clipahead_stats *stats);
