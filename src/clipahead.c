@@ -7,11 +7,9 @@
  * whole is one piece, taken by the owner as it is; a streamed clip's use
  * is a chain of pieces of CLIPAHEAD_CHUNK_FRAMES made by one stream of its
  * own, copied into the owner's window as it asks for them. */
-#define _POSIX_C_SOURCE 200809L /* pthread_sigmask, sigfillset */
 #include "coach/clipahead.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +52,9 @@ struct chain {
 struct clipahead {
     struct clipstore *cs;
     struct clipahead_policy pol;
+    uint64_t skip_frames;       /* clips due sooner than this are the owner's */
+    uint64_t keep_frames;       /* a use within this after the last one reuses its clip */
+    uint64_t stream_min_frames; /* clips this long are streamed: made in pieces */
     struct item *items; /* in due order */
     size_t n_items;
     struct slot *slots; /* clip id -> the pieces made of it */
@@ -223,7 +224,7 @@ static void *run(void *arg)
         if (!a->owner_waits &&
             (due >= a->playhead + a->pol.ahead_frames ||
              (a->pol.max_bytes && a->bytes >= a->pol.max_bytes &&
-              due >= a->playhead + a->pol.skip_frames))) {
+              due >= a->playhead + a->skip_frames))) {
             a->thread_waits = true;
             if (a->owner_settles) pthread_cond_broadcast(&a->cv);
             pthread_cond_wait(&a->cv, &a->mu);
@@ -236,7 +237,7 @@ static void *run(void *arg)
             continue;
         }
         const struct item *it = &a->items[i++];
-        if (it->due < a->playhead + a->pol.skip_frames) continue; /* the owner's */
+        if (it->due < a->playhead + a->skip_frames) continue; /* the owner's */
         if (!it->streamed) {
             make_whole(a, it);
         } else if (a->n_chains < CLIPAHEAD_MAX_CHAINS &&
@@ -318,37 +319,33 @@ static size_t take_frames(void *ctx, uint32_t id, uint64_t from, uint64_t upto, 
     return copied;
 }
 
-/* The uses the clip window prepares anew, from pol->first_frame on, in
+/* The uses the clip window prepares anew, from pol.first_frame on, in
  * due order: of a clip made whole, those after no use within keep_frames;
  * of a streamed clip (never kept between uses), every one. */
 static int plan_items(struct clipahead *a, const struct timeline *tl)
 {
-    const struct clipahead_policy *p = &a->pol;
     size_t n_ids = a->cs->len;
+    /* clip id -> end of its last use so far; 0: none (a clip made here is
+       never empty, so a use ends after frame 0) */
     uint64_t *last_end = calloc(n_ids ? n_ids : 1, sizeof *last_end);
-    bool *used = calloc(n_ids ? n_ids : 1, sizeof *used);
     a->items = malloc((tl->n_ev ? tl->n_ev : 1) * sizeof *a->items);
-    if (!last_end || !used || !a->items) {
+    if (!last_end || !a->items) {
         free(last_end);
-        free(used);
         return COACH_ENOMEM;
     }
     for (size_t i = 0; i < tl->n_ev; i++) {
         const struct event *e = &tl->ev[i];
         if (e->kind != EV_SPEECH || e->clip >= n_ids || !clipstore_can_make(a->cs, e->clip)) continue;
         uint64_t end = e->frame + e->len_frames;
-        if (end <= p->first_frame) continue;
-        bool streamed =
-            p->stream_min_frames && clipstore_len(a->cs, e->clip) >= p->stream_min_frames;
-        bool anew = streamed || !used[e->clip] ||
-                    (p->keep_frames < UINT64_MAX - last_end[e->clip] &&
-                     e->frame > last_end[e->clip] + p->keep_frames);
-        if (!used[e->clip] || end > last_end[e->clip]) last_end[e->clip] = end;
-        used[e->clip] = true;
+        if (end <= a->pol.first_frame) continue;
+        uint64_t *last = &last_end[e->clip];
+        bool streamed = a->stream_min_frames && clipstore_len(a->cs, e->clip) >= a->stream_min_frames;
+        bool anew = streamed || !*last ||
+                    (a->keep_frames < UINT64_MAX - *last && e->frame > *last + a->keep_frames);
+        if (end > *last) *last = end;
         if (anew) a->items[a->n_items++] = (struct item){e->frame, e->clip, streamed};
     }
     free(last_end);
-    free(used);
     return 0;
 }
 
@@ -367,13 +364,18 @@ static void destroy(struct clipahead *a)
 }
 
 int clipahead_start(struct clipahead **out, struct clipstore *cs, const struct timeline *tl,
-                    const struct clipahead_policy *pol)
+                    const struct clipwin_policy *win, const struct clipahead_policy *pol)
 {
     *out = NULL;
     struct clipahead *a = calloc(1, sizeof *a);
     if (!a) return COACH_ENOMEM;
     a->cs = cs;
     a->pol = *pol;
+    a->skip_frames = win->ahead_frames + win->ahead_frames / 2;
+    a->keep_frames = win->keep_frames >= UINT64_MAX - win->behind_frames
+                         ? UINT64_MAX
+                         : win->keep_frames + win->behind_frames;
+    a->stream_min_frames = win->stream_min_frames;
     a->playhead = pol->first_frame;
     int rc = plan_items(a, tl);
     if (rc || !a->n_items) {
@@ -389,17 +391,12 @@ int clipahead_start(struct clipahead **out, struct clipstore *cs, const struct t
         a->slots[i].chain_next = NO_FRAME;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
-    /* Signals go to the owner, which checks for a cancel. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&a->thread, NULL, run, a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    rc = coach_thread_start(&a->thread, run, a); /* signals go to the owner */
     if (rc) {
         pthread_cond_destroy(&a->cv);
         pthread_mutex_destroy(&a->mu);
         destroy(a);
-        return COACH_ENOMEM;
+        return rc;
     }
     cs->premade = take;
     cs->premade_frames = take_frames;

@@ -547,8 +547,8 @@ static void stream_close(struct clipstream *st)
     st->rd = NULL;
 }
 
-/* Starts making c from its first frame (its loudness known: measure). */
-/* Opens the source and the resampler at the clip's start (rs_at = 0). */
+/* Opens c's source and resampler at its first frame (rs_at = 0; its
+ * loudness known: measure). */
 static int stream_open(const struct clipstore *cs, const struct clip *c, struct clipstream *st)
 {
     st->rs_at = 0;
@@ -707,24 +707,18 @@ static int stream_sync(const struct clipstore *cs, const struct clip *c, struct 
         int rc = stream_open(cs, c, st);
         if (rc) return rc;
     }
-    float *scratch = NULL;
-    size_t cap = 0;
-    while (st->rs_at < st->made) {
-        size_t k = st->made - st->rs_at < 8192 ? (size_t)(st->made - st->rs_at) : 8192;
-        if (!scratch) {
-            cap = k;
-            scratch = malloc(cap * sizeof *scratch);
-            if (!scratch) return COACH_ENOMEM;
-        }
-        int rc = resampler_run(st->rs, scratch, k < cap ? k : cap);
-        if (rc) {
-            free(scratch);
-            return rc;
-        }
-        st->rs_at += k < cap ? k : cap;
+    uint64_t gap = st->made - st->rs_at;
+    if (!gap) return 0;
+    size_t cap = gap < 8192 ? (size_t)gap : 8192;
+    float *scratch = malloc(cap * sizeof *scratch);
+    int rc = scratch ? 0 : COACH_ENOMEM;
+    while (!rc && st->rs_at < st->made) {
+        size_t k = st->made - st->rs_at < cap ? (size_t)(st->made - st->rs_at) : cap;
+        rc = resampler_run(st->rs, scratch, k);
+        if (!rc) st->rs_at += k;
     }
     free(scratch);
-    return 0;
+    return rc;
 }
 
 /* Makes a streamed clip's frames [made, upto) into its window: taken from

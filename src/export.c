@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sndfile.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -627,18 +626,6 @@ static void *encode_blocks(void *arg)
     return NULL;
 }
 
-/* Starts the encoder thread with every signal blocked, so SIGINT/SIGTERM
- * reach the rendering thread, which checks o->cancel. 0 or COACH_ENOMEM. */
-static int start_encoder(pthread_t *t, struct encoder *e)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(t, NULL, encode_blocks, e);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc == 0 ? 0 : COACH_ENOMEM;
-}
-
 /* Renders every block into the queue (the clip window one block ahead)
  * while the encoder thread writes the blocks before it, so rendering and
  * encoding use both cores; the blocks, and so the file, are the same as
@@ -675,7 +662,7 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct 
     render_set_gain(&r, loudness_program_gain(o->loudness));
     struct encoder enc = {.f = f, .fp = fp, .mp3 = mp3, .opus = opus, .v = v, .q = &q};
     pthread_t thread;
-    rc = start_encoder(&thread, &enc);
+    rc = coach_thread_start(&thread, encode_blocks, &enc); /* the cancel is checked here */
     if (rc) {
         render_free(&r);
         blockq_free(&q);
@@ -683,17 +670,10 @@ static int write_all(SNDFILE *f, struct flacpar *fp, struct mp3par *mp3, struct 
         return rc;
     }
     struct clipahead *ahead = NULL;
-    const struct clipwin_policy *wp = &w->pol;
-    const struct clipahead_policy ap = {
-        .first_frame = first,
-        .ahead_frames = (uint64_t)EXPORT_MAKE_AHEAD_S * tl->rate_hz,
-        .skip_frames = wp->ahead_frames + block, /* the window's own, and a block to spare */
-        .keep_frames = wp->keep_frames >= UINT64_MAX - wp->behind_frames
-                           ? UINT64_MAX
-                           : wp->keep_frames + wp->behind_frames,
-        .stream_min_frames = wp->stream_min_frames,
-        .max_bytes = EXPORT_MAKE_AHEAD_BYTES};
-    if (clipahead_start(&ahead, w->cs, tl, &ap) != 0)
+    const struct clipahead_policy ap = {.first_frame = first,
+                                        .ahead_frames = (uint64_t)EXPORT_MAKE_AHEAD_S * tl->rate_hz,
+                                        .max_bytes = EXPORT_MAKE_AHEAD_BYTES};
+    if (clipahead_start(&ahead, w->cs, tl, &w->pol, &ap) != 0)
         ahead = NULL; /* no memory for it: every clip made here, as before */
     for (uint64_t a = first; a < total;) {
         if (o->cancel && *o->cancel) {

@@ -7,7 +7,7 @@
  * it over, then waits for its chunk's turn and writes the frames at the
  * file's end. One mutex and one condition variable: a handful of threads
  * that meet once a chunk (~1 s of audio). */
-#define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
+#define _POSIX_C_SOURCE 200809L
 
 #include "coach/flacpar.h"
 
@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <nettle/md5.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,20 +461,14 @@ int flacpar_open(struct flacpar **out, int fd, const struct flacpar_opts *o, cha
             rc = COACH_ENOMEM;
         }
     }
-    /* every signal blocked: SIGINT and SIGTERM go to the caller's thread,
-     * which cancels */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     for (unsigned i = 0; rc == 0 && i < p->n; i++) {
-        if (pthread_create(&p->w[i].thread, NULL, work, &p->w[i]) != 0) {
+        if (coach_thread_start(&p->w[i].thread, work, &p->w[i]) != 0) {
             coach_set_err(err, err_cap, "cannot start the FLAC encoders");
             rc = COACH_ENOMEM;
         } else {
             p->w[i].started = true;
         }
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
         int e = errno;
         flacpar_free(p);

@@ -10,7 +10,6 @@
 #include "coach/segpar.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,17 +192,11 @@ void segpar_free(struct segpar *p)
 
 static int start_workers(struct segpar *p)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals go to the caller's threads */
-    int rc = 0;
-    for (; p->started < p->n_workers; p->started++)
-        if (pthread_create(&p->workers[p->started], NULL, worker, p) != 0) {
-            rc = COACH_ENOMEM;
-            break;
-        }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
+    for (; p->started < p->n_workers; p->started++) {
+        int rc = coach_thread_start(&p->workers[p->started], worker, p);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 int segpar_open(struct segpar **out, const struct segpar_opts *o, const struct segpar_codec *c)

@@ -48,10 +48,7 @@ static float *render_all(struct clipstore *cs, const struct timeline *tl, uint64
     if (pol) {
         struct clipahead_policy p = *pol;
         p.first_frame = first;
-        p.skip_frames = wp.ahead_frames + BLOCK;
-        p.keep_frames = wp.keep_frames + wp.behind_frames;
-        p.stream_min_frames = wp.stream_min_frames;
-        CHECK(clipahead_start(&a, cs, tl, &p) == 0 && a);
+        CHECK(clipahead_start(&a, cs, tl, &wp, &p) == 0 && a);
     }
     struct renderer r;
     CHECK(render_init(&r, tl, slots, 1, BLOCK) == 0);

@@ -4,6 +4,7 @@
 #ifndef COACH_COMMON_H
 #define COACH_COMMON_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,5 +55,8 @@ int coach_write_at(int fd, const void *buf, size_t n, uint64_t off);
 /* Writes exactly n bytes at fd's position (a pipe): write, retried after
  * EINTR and short writes. 0, or -1 with errno (EIO if nothing was taken). */
 int coach_write_full(int fd, const void *buf, size_t n);
+/* Starts a thread with every signal blocked, so SIGINT and SIGTERM reach
+ * the caller's threads, which check for a cancel. 0 or COACH_ENOMEM. */
+int coach_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 #endif
