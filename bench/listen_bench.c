@@ -2,7 +2,7 @@
  * drives it): feeds audio files through one spotter, as a microphone would,
  * and prints what it heard and the CPU it took.
  *
- *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] [--trace 1] ITEM...
+ *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--trace 1] ITEM...
  *
  * ITEM is WORD=FILE: FILE (any rate, mono; resampled to 16 kHz) says the
  * command WORD (as `coach ctl` takes it); it is fed between a second of
@@ -34,6 +34,23 @@
  *
  * Built by CMake (target listen_bench, not installed).
  *
+ * --cancelled 1: the spotter opened as behind coach's own canceller
+ * (SPOTTER_CANCELLED: the listen file's canceller_gaussians), with no
+ * echo to take out: a command said in a quiet room in `coach play
+ * --listen`'s default mode. --aec 2 implies it.
+ *
+ * --answers 1: the answers (pain 0-10) are searched too, as while
+ * --ask-pain's question waits (spotter_answers()); without it, as the rest
+ * of a session: only the commands.
+ *
+ * --gate 1 (with -=FILE): a phrase is dropped ("gated") as the live gate
+ * drops it (coach play --listen --no-echo-cancel): when the
+ * ECHO_PHRASE_MS before its end overlap the coach's speech, widened by
+ * ECHO_MARGIN_MS; the speech is FILE.vtt's cues (`coach export
+ * --captions`). --aec 1 with -=FILE: the session through the room and
+ * speexdsp's canceller, given the session as the reference (what
+ * --echo-cancelled trusts the sound server to do).
+ *
  * --trace 1: before each item's line, what the keyword search detected
  * and what the grammar check heard (spotter_trace()).
  *
@@ -51,6 +68,7 @@
 
 #include "coach/aec.h"
 #include "coach/common.h"
+#include "coach/echo.h"
 #include "coach/resample.h"
 #include "coach/spotter.h"
 
@@ -292,6 +310,24 @@ static void through_coach_aec(float *y, size_t total, const float *ref, double g
     }
 }
 
+/* --gate 1: a session's phrase is dropped as the live gate drops it
+ * (echo.h, the rule of `coach play --listen --no-echo-cancel`) when the
+ * ECHO_PHRASE_MS before its end overlap the coach's speech (the session's
+ * captions, FILE.vtt beside FILE.wav) widened by ECHO_MARGIN_MS. */
+static bool gate_on;
+static uint64_t item_start; /* samples fed to the spotter before this item */
+static int gated_hits;
+
+static bool gated(uint64_t end_sample)
+{
+    if (!gate_on || end_sample < item_start) return false;
+    double end = (double)(end_sample - item_start), from = end - ECHO_PHRASE_MS * RATE / 1000.0;
+    double margin = ECHO_MARGIN_MS * RATE / 1000.0;
+    for (size_t k = 0; k < n_spans; k++)
+        if (from < span_b[k] + margin && end > span_a[k] - margin) return true;
+    return false;
+}
+
 static struct {
     double cpu, audio_s;
     int right, wrong, false_hits, items;
@@ -318,7 +354,9 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
                 to = to > AEC_FRAME ? to - AEC_FRAME : 0;
                 kept = aec_kept_db(caec, to > span ? to - span : 0, to);
             }
-            if (kept < AEC_RESIDUAL_DB)
+            if (want == CTL_NONE && gated(h.end_sample))
+                gated_hits++, printf("gated %s at %.2f s\n", h.phrase, (double)h.end_sample / RATE);
+            else if (kept < AEC_RESIDUAL_DB)
                 residual_hits++, printf("residual %s at %.2f s (%.0f dB kept)\n", h.phrase,
                                         (double)h.end_sample / RATE, kept);
             else if (want == CTL_NONE)
@@ -341,12 +379,19 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1] [--trace 1] WORD=FILE|-=FILE...\n");
+        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--trace 1] WORD=FILE|-=FILE...\n");
         return 2;
     }
+    /* behind coach's own canceller (--aec 2) the listen file's
+     * canceller_gaussians applies, as in `coach play --listen` */
+    unsigned flags = 0;
+    for (int k = 2; k + 1 < argc && strncmp(argv[k], "--", 2) == 0; k += 2)
+        if ((strcmp(argv[k], "--aec") == 0 && atoi(argv[k + 1]) == 2) ||
+            (strcmp(argv[k], "--cancelled") == 0 && atoi(argv[k + 1])))
+            flags = SPOTTER_CANCELLED;
     struct spotter *s;
     char err[512];
-    int rc = spotter_open(&s, argv[1], err, sizeof err);
+    int rc = spotter_open(&s, argv[1], flags, err, sizeof err);
     if (rc) {
         fprintf(stderr, "listen_bench: %s\n", err);
         return 1;
@@ -373,6 +418,12 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--aec") == 0) {
             aec_kind = atoi(argv[i + 1]);
             use_aec = aec_kind != 0;
+        } else if (strcmp(argv[i], "--cancelled") == 0) {
+            /* read above: the spotter as behind coach's canceller (with no echo to take out) */
+        } else if (strcmp(argv[i], "--answers") == 0) {
+            if (spotter_answers(s, atoi(argv[i + 1]) != 0)) return 1;
+        } else if (strcmp(argv[i], "--gate") == 0) {
+            gate_on = atoi(argv[i + 1]) != 0;
         } else if (strcmp(argv[i], "--bg-db") == 0) {
             bg_db = atof(argv[i + 1]);
         } else if (strcmp(argv[i], "--trace") == 0) {
@@ -394,7 +445,20 @@ int main(int argc, char **argv)
         float *x = load(path, &n);
         if (!x) return 1;
         int right = 0, wrong = 0, false_hits = 0;
-        if (want == CTL_NONE && aec_kind == 2) { /* the session, played into the room */
+        item_start = (uint64_t)llround(tot.audio_s * RATE);
+        if (want == CTL_NONE && gate_on) {
+            char vtt[4096];
+            snprintf(vtt, sizeof vtt, "%.*s.vtt", (int)(strlen(path) > 4 ? strlen(path) - 4 : strlen(path)), path);
+            n_spans = 0;
+            if (load_spans(vtt)) return 1;
+        }
+        if (want == CTL_NONE && aec_kind == 1) { /* the session through the room and speexdsp's canceller */
+            float *y = calloc(n + 1, sizeof *y);
+            if (!y) return 1;
+            through_aec(y, n, x, 0, 1.0, pow(10, -60.0 / 20));
+            feed(s, y, n, want, &right, &wrong, &false_hits);
+            free(y);
+        } else if (want == CTL_NONE && aec_kind == 2) { /* the session, played into the room */
             float y[BLOCK]; /* block by block: the residual rule looks back 1 s */
             for (size_t at = 0; at < n; at += BLOCK) {
                 size_t len = n - at < BLOCK ? n - at : BLOCK;
@@ -464,6 +528,7 @@ int main(int argc, char **argv)
     }
     printf("total right %d of %d, wrong %d, false %d over %.1f s, cpu %.2f s, share %.4f\n", tot.right,
            tot.items, tot.wrong, tot.false_hits, tot.audio_s, tot.cpu, tot.audio_s > 0 ? tot.cpu / tot.audio_s : 0);
+    if (gate_on) printf("gate: %d phrases dropped over the coach's speech\n", gated_hits);
     if (erle_in > 0 && erle_out > 0)
         printf("aec: the coach's sound %.1f dB softer where no command is\n", 10 * log10(erle_in / erle_out));
     if (caec) {

@@ -22,11 +22,17 @@
 #     is not silent, at the level they have beside its speech, the whole mixed
 #     10 dB below the command's speech): the live side ignores commands
 #     that overlap the coach's speech, so this is where commands are heard;
+#     and alone again, heard as behind coach's own canceller ("0 dB, AEC":
+#     `coach play --listen`'s default, the listen file's
+#     canceller_gaussians);
 # (b) false triggers over every English routine exported as coach plays it
 #     (fed straight in, as a microphone next to the speaker would hear it),
-#     and the same through the room and coach's own canceller (what the
-#     spotter hears live once the canceller has found the coach: the gate
-#     of the coach's speech is then open);
+#     the same with the live gate (--no-echo-cancel: a phrase over the
+#     coach's speech, by the session's captions, is dropped), through the
+#     room and speexdsp's canceller (--echo-cancelled), and through the
+#     room and coach's own canceller (the default: what the spotter hears
+#     live once the canceller has found the coach; the gate is then open);
+#     the answers (pain 0-10) are not searched: no question waits;
 # (c) CPU seconds per audio second: the share of one core.
 # Needs flite and espeak-ng; writes to bench/out/listen (cached: delete it
 # to make the audio again).
@@ -57,12 +63,13 @@ for r in "$here"/routines/*.ini; do
   name=$(basename "$r" .ini)
   case $name in *.*) continue ;; esac # lower-back-relief.de: not an English voice
   f=$out/session-$name.wav
-  [ -s "$f" ] && [ "$f" -nt "$coach" ] || "$coach" export "$name" -o "$f" >/dev/null
+  # its captions beside it: where the coach speaks (the gate's spans)
+  [ -s "$f" ] && [ "$f" -nt "$coach" ] && [ -s "${f%.wav}.vtt" ] ||
+    "$coach" export "$name" -o "$f" --captions "${f%.wav}.vtt" >/dev/null
   sessions+=("$f")
 done
 bg=$out/session-lower-back-relief.wav
 bg_speech=$out/session-lower-back-relief.vtt # where the coach speaks in $bg
-[ -s "$bg_speech" ] && [ "$bg_speech" -nt "$coach" ] || "$coach" export lower-back-relief -o "$bg" --captions "$bg_speech" >/dev/null
 
 # The commands: two takes per voice.
 voices=()
@@ -89,7 +96,7 @@ echo "listen file: $listen"
 if [ "$part" != false ]; then
 echo
 echo "(a) hits of 20 (10 commands x 2 rates), each between seconds of silence or background"
-printf '%-18s %12s %12s %12s %12s %12s\n' voice "0 dB" "coach -10 dB" "  echo-canc." "in-coach AEC" "sounds -10"
+printf '%-18s %12s %12s %12s %12s %12s %12s\n' voice "0 dB" "coach -10 dB" "  echo-canc." "in-coach AEC" "sounds -10" "0 dB, AEC"
 cpu=0 audio=0 all_right=0 all_items=0 all_wrong=0
 for vv in "${voices[@]}"; do
   kind=${vv%%:*} v=${vv#*:}
@@ -98,8 +105,9 @@ for vv in "${voices[@]}"; do
     items+=("${words[$i]}=$out/$kind-$v-$i-1.wav" "${words[$i]}=$out/$kind-$v-$i-2.wav")
   done
   row=()
-  for cond in clean bg aec caec sounds; do
+  for cond in clean bg aec caec sounds cclean; do
     extra=()
+    [ $cond = cclean ] && extra=(--cancelled 1)
     [ $cond = bg ] && extra=(--bg "$bg" --bg-db -10)
     [ $cond = aec ] && extra=(--bg "$bg" --bg-db -10 --aec 1)
     [ $cond = caec ] && extra=(--bg "$bg" --bg-db -10 --aec 2)
@@ -117,7 +125,7 @@ for vv in "${voices[@]}"; do
     [ $cond = caec ] && grep -E '^(aec|coach aec):' <<<"$res" | sed "s/^aec:/  $vv in-coach canceller:/; s/^coach aec:/  $vv in-coach canceller:/" >>"$out/aec.txt"
     all_right=$((all_right + right)) all_items=$((all_items + n)) all_wrong=$((all_wrong + wrong))
   done
-  printf '%-18s %12s %12s %12s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}" "${row[4]}"
+  printf '%-18s %12s %12s %12s %12s %12s %12s\n' "$vv" "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}" "${row[4]}" "${row[5]}"
 done
 echo "all: $all_right of $all_items heard, $all_wrong heard as another command"
 [ -s "$out/aec.txt" ] && { cat "$out/aec.txt"; rm -f "$out/aec.txt"; }
@@ -133,7 +141,16 @@ res=$("$bench" "$listen" "${items[@]}")
 grep '^false' <<<"$res" || true
 tot=$(grep '^total' <<<"$res")
 awk '{a=$11; printf "%d false triggers over %.1f min of %d sessions; cpu %s s for %s s of audio: %.2f %% of one core (%.4f)\n", $9, a/60, n, $14, a, $17*100, $17}' n=${#sessions[@]} <<<"$tot"
-echo "the same through the room and coach's own echo canceller:"
+echo "the same with the live gate (--no-echo-cancel: phrases over the coach's speech dropped):"
+res=$("$bench" "$listen" --gate 1 "${items[@]}")
+grep -E '^(false|gate)' <<<"$res" || true
+awk '$1 == "total" {print $9 " false triggers"}' <<<"$res"
+echo "the same through the room and speexdsp's canceller (--echo-cancelled):"
+res=$("$bench" "$listen" --aec 1 "${items[@]}")
+grep '^false' <<<"$res" || true
+tot=$(grep '^total' <<<"$res")
+awk '{print $9 " false triggers"}' <<<"$tot"
+echo "the same through the room and coach's own echo canceller (the default; canceller_gaussians):"
 res=$("$bench" "$listen" --aec 2 "${items[@]}")
 grep '^false' <<<"$res" || true
 tot=$(grep '^total' <<<"$res")

@@ -157,8 +157,9 @@ struct loop_ops {
     void (*media)(void *ctx, struct mpris_state *st);
     int (*tick)(void *ctx);
     /* is speech being rendered now, and the device's latency (for the
-     * echo gate of spoken commands; NULL: never speaking) */
-    void (*output)(void *ctx, bool *speaking, double *latency_s);
+     * echo gate of spoken commands), and does a question wait for its
+     * answer (spoken answers are listened for only then); NULL: never */
+    void (*output)(void *ctx, bool *speaking, double *latency_s, bool *asking);
     void (*interrupt)(void *ctx);
     enum ctl_cmd (*key)(int key);
     int fd; /* polled as well (the player's), or -1 */
@@ -209,8 +210,9 @@ struct player_opts;
 void listen_tap(struct listen *l, struct player_opts *po);
 /* A loop starts at now_ns: phrases heard before are stale. */
 void listen_arm(struct listen *l, uint64_t now_ns);
-/* One look at the output (echo.h's gate). */
-void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latency_s);
+/* One look at the output (echo.h's gate), and whether a question waits
+ * for its answer (the spotter listens for answers only then). */
+void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latency_s, bool asking);
 /* The next command heard and not the coach's own voice; CTL_NONE: none.
  * Says once on stderr when the microphone stopped; --verbose: each
  * phrase heard or ignored. */

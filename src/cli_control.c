@@ -345,10 +345,10 @@ static int socket_words(struct control *c, const struct loop_ops *ops, void *ctx
  * every phrase heard that is not its own voice, carried out like keys. */
 static int spoken(struct control *c, const struct loop_ops *ops, void *ctx)
 {
-    bool speaking = false;
+    bool speaking = false, asking = false;
     double latency_s = 0.0;
-    if (ops->output) ops->output(ctx, &speaking, &latency_s);
-    listen_turn(c->listen, coach_mono_ns(), speaking, latency_s);
+    if (ops->output) ops->output(ctx, &speaking, &latency_s, &asking);
+    listen_turn(c->listen, coach_mono_ns(), speaking, latency_s, asking);
     int st = LOOP_GO_ON;
     enum ctl_cmd cmd;
     while (st == LOOP_GO_ON && (cmd = listen_take(c->listen)) != CTL_NONE)

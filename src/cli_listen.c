@@ -50,6 +50,7 @@ struct listen {
     pthread_t thread;
     atomic_bool stop;            /* loop writes, thread reads */
     atomic_bool done;            /* thread writes when it returns */
+    atomic_bool answers;         /* loop writes: a question waits (the spotter listens for answers) */
     struct echo_gate gate;       /* loop only */
     bool gated;                  /* drop phrases over the coach's speech (no --echo-cancelled) */
     struct aec *aec;             /* the thread's; NULL: --no-echo-cancel or --echo-cancelled */
@@ -93,6 +94,7 @@ static void *run(void *arg)
     uint64_t fed = 0; /* samples given to the spotter */
     /* the canceller's output is AEC_FRAME samples late */
     uint64_t late = l->aec ? AEC_FRAME : 0;
+    bool answering = false; /* the spotter's (off at open) */
     char err[160] = "";
     while (!atomic_load(&l->stop)) {
         size_t n;
@@ -112,8 +114,11 @@ static void *run(void *arg)
             atomic_store(&l->aec_locked, st.locked);
         }
         fed += n;
+        bool answers = atomic_load(&l->answers);
+        int rc = answers != answering ? spotter_answers(l->sp, answers) : 0;
+        answering = answers;
         struct spotter_hit hit;
-        int rc = spotter_feed(l->sp, heard, n, &hit);
+        if (!rc) rc = spotter_feed(l->sp, heard, n, &hit);
         while (rc == 1) {
             /* the hit ended (fed - end_sample) samples before the last one read */
             /* (through the canceller, AEC_FRAME samples more: output j is input j - late) */
@@ -214,7 +219,7 @@ int listen_open(struct listen **out, const struct opts *o, const char *voice_nam
             return EXIT_INVALID;
         }
     }
-    int rc = spotter_open(&l->sp, path, err, sizeof err);
+    int rc = spotter_open(&l->sp, path, l->aec ? SPOTTER_CANCELLED : 0, err, sizeof err);
     if (rc) {
         fprintf(stderr, "coach: cannot listen: %s\n", err);
         free_aec(l);
@@ -305,9 +310,10 @@ void listen_arm(struct listen *l, uint64_t now_ns)
     if (l) l->armed_ns = now_ns;
 }
 
-void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latency_s)
+void listen_turn(struct listen *l, uint64_t now_ns, bool speaking, double latency_s, bool asking)
 {
     if (!l) return;
+    atomic_store(&l->answers, asking);
     echo_gate_turn(&l->gate, now_ns, speaking, latency_s);
     if (!l->told_locked && atomic_load(&l->aec_locked)) {
         l->told_locked = true;

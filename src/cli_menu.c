@@ -78,13 +78,14 @@ static int menu_tick(void *ctx)
 static void menu_interrupt(void *ctx) { (void)ctx; }
 
 /* For the echo gate of spoken commands: the menu's sentences. */
-static void menu_output(void *ctx, bool *speaking, double *latency_s)
+static void menu_output(void *ctx, bool *speaking, double *latency_s, bool *asking)
 {
     struct choosing *ch = ctx;
     struct player_status st;
     player_status(ch->p, &st);
     *speaking = st.speaking;
     *latency_s = st.latency_s;
+    *asking = st.asking;
 }
 
 /* The menu's voice: --voice, else the first routine's, else en-us. */

@@ -117,13 +117,14 @@ static int play_tick(void *ctx)
 }
 
 /* For the echo gate of spoken commands. */
-static void play_output(void *ctx, bool *speaking, double *latency_s)
+static void play_output(void *ctx, bool *speaking, double *latency_s, bool *asking)
 {
     struct playing *pl = ctx;
     struct player_status st;
     player_status(pl->p, &st);
     *speaking = st.speaking;
     *latency_s = st.latency_s;
+    *asking = st.asking;
 }
 
 static void play_interrupt(void *ctx)

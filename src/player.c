@@ -895,6 +895,7 @@ void player_status(struct player *p, struct player_status *st)
     st->latency_s = ss.latency_s;
     st->self_paced = p->state == PLAYER_PLAYING && current_wait(p) != NULL;
     st->waiting = st->self_paced && atomic_load(&p->live.wait_frames) > 0;
+    st->asking = p->asking;
 }
 
 float player_volume(const struct player *p) { return atomic_load(&p->live.r.volume); }

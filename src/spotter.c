@@ -22,6 +22,10 @@
  * is also written as a word of its own ("coach_2") and the phrases are
  * searched again with every combination of their words' pronunciations
  * ("coach_2 pause_3"), at thresholds FACTOR times stricter.
+ * canceller_gaussians replaces gaussians behind coach's own echo canceller
+ * (SPOTTER_CANCELLED). The answers to a question (pain 0-10) are in a
+ * second keyword search and grammar, used only while spotter_answers() is
+ * on: the switch is made at a restart, between utterances.
  * spotter_trace() writes what both decoders hear, for diagnosis.
  * pocketsphinx (with sphinxbase and the BLAS, LAPACK, gfortran and OpenMP
  * runtimes under it: 1.3 MB resident once loaded) is opened with dlopen
@@ -53,7 +57,7 @@
     X(cmd_ln_init) X(cmd_ln_free_r) X(err_set_logfp) X(ps_args) X(ps_init) X(ps_free)            \
     X(ps_set_jsgf_string) X(ps_set_search) X(ps_start_utt) X(ps_end_utt) X(ps_process_raw)       \
     X(ps_get_hyp) X(ps_seg_iter) X(ps_seg_next) X(ps_seg_frames) X(ps_seg_word)                  \
-    X(ps_lookup_word) X(ps_get_in_speech)
+    X(ps_lookup_word) X(ps_get_in_speech) X(ps_set_kws)
 #define PS_FIELD(f) __typeof__(&f) f;
 static struct {
     PS_FUNCS(PS_FIELD)
@@ -97,6 +101,7 @@ static int load_pocketsphinx(char *err, size_t cap)
 #define ps_seg_word psapi.ps_seg_word
 #define ps_lookup_word psapi.ps_lookup_word
 #define ps_get_in_speech psapi.ps_get_in_speech
+#define ps_set_kws psapi.ps_set_kws
 
 #ifndef COACH_PS_MODELDIR
 #define COACH_PS_MODELDIR "/usr/share/pocketsphinx/model"
@@ -143,6 +148,8 @@ struct listen_file {
     int phone_loop_line;
     int gaussians;     /* pocketsphinx's -topn; 0: its default (4) */
     int gaussians_line;
+    int canceller_gaussians; /* ... behind coach's own echo canceller; 0: gaussians */
+    int canceller_gaussians_line;
     struct phrase ph[MAX_PHRASES];
     size_t n;
     struct pron pr[MAX_PRONS];
@@ -166,6 +173,8 @@ struct spotter {
     int16_t seg[CHECK_SAMPLES]; /* a detection's audio, for check */
     FILE *trace; /* spotter_trace(); NULL: quiet */
     bool was_in_speech; /* the search's voice activity after the last block */
+    bool answers;       /* the answers (pain 0-10) are searched now: see spotter_answers() */
+    bool want_answers;  /* ... from the next restart */
 };
 
 static bool word_char(int c) { return (c >= 'a' && c <= 'z') || c == '\''; }
@@ -289,22 +298,26 @@ static int on_key(void *user, const char *section, const char *name, const char 
             F->phone_loop_line = line;
             return 0;
         }
-        if (strcmp(name, "gaussians") == 0) {
-            if (!first_time(L, line, name, F->gaussians_line)) return 0;
+        bool behind = strcmp(name, "canceller_gaussians") == 0;
+        if (behind || strcmp(name, "gaussians") == 0) {
+            int *at_line = behind ? &F->canceller_gaussians_line : &F->gaussians_line;
+            if (!first_time(L, line, name, *at_line)) return 0;
             char *end = NULL;
             errno = 0;
             long v = strtol(value, &end, 10);
             if (errno || end == value || *end || v < 1 || v > MAX_GAUSSIANS) {
-                ini_lines_error(L, line, "gaussians must be a whole number from 1 to %d (like 16)", MAX_GAUSSIANS);
+                ini_lines_error(L, line, "%s must be a whole number from 1 to %d (like 16)", name, MAX_GAUSSIANS);
                 return 0;
             }
-            F->gaussians = (int)v;
-            F->gaussians_line = line;
+            *(behind ? &F->canceller_gaussians : &F->gaussians) = (int)v;
+            *at_line = line;
             return 0;
         }
         bool is_model = strcmp(name, "model") == 0;
         if (!is_model && strcmp(name, "dict") != 0) {
-            ini_lines_error(L, line, "unknown key '%s' in [listen] (model, dict, phone_loop, gaussians)", name);
+            ini_lines_error(L, line,
+                            "unknown key '%s' in [listen] (model, dict, phone_loop, gaussians, canceller_gaussians)",
+                            name);
             return 0;
         }
         char *dst = is_model ? F->model : F->dict;
@@ -421,6 +434,10 @@ static int read_listen_file(const char *path, struct listen_file *F, char *err, 
         if (!rc && !d.len && !F->model_line) ini_lines_error(&L, 0, "no 'model' in [listen]");
         if (!rc && !d.len && !F->dict_line) ini_lines_error(&L, 0, "no 'dict' in [listen]");
         if (!rc && !d.len && !F->n) ini_lines_error(&L, 0, "no phrase in [commands]");
+        bool command = false;
+        for (size_t i = 0; i < F->n; i++) command = command || !CTL_IS_PAIN(F->ph[i].cmd);
+        if (!rc && !d.len && F->n && !command)
+            ini_lines_error(&L, 0, "no phrase in [commands] but answers (pain 0-10): a command is needed");
         if (!rc && L.nomem) rc = COACH_ENOMEM;
         if (!rc && d.len) rc = COACH_EINVAL;
         F->lines = NULL;
@@ -596,19 +613,21 @@ static int open_check(struct spotter *s, const struct listen_file *F, const char
     if (config) cmd_ln_free_r(config);
     char *g = malloc(64 + MAX_PHRASES * 68);
     int rc = s->check && g ? 0 : COACH_ESPEECH;
-    if (!rc) {
+    /* "commands": the phrases but the answers; "answers": all of them */
+    for (int all = 0; all < 2 && !rc; all++) {
         size_t o = (size_t)sprintf(g, "#JSGF V1.0;\ngrammar coach;\npublic <command> = ");
-        for (size_t i = 0; i < F->n; i++) o += (size_t)sprintf(g + o, "%s%s", i ? " | " : "", F->ph[i].text);
+        for (size_t i = 0, k = 0; i < F->n; i++)
+            if (all || !CTL_IS_PAIN(F->ph[i].cmd)) o += (size_t)sprintf(g + o, "%s%s", k++ ? " | " : "", F->ph[i].text);
         strcpy(g + o, ";\n");
-        if (ps_set_jsgf_string(s->check, "grammar", g) < 0 || ps_set_search(s->check, "grammar") < 0)
-            rc = COACH_ESPEECH;
+        if (ps_set_jsgf_string(s->check, all ? "answers" : "commands", g) < 0) rc = COACH_ESPEECH;
     }
+    if (!rc && ps_set_search(s->check, "commands") < 0) rc = COACH_ESPEECH;
     free(g);
     if (rc) coach_set_err(err, cap, "pocketsphinx could not open the model at %s for checking phrases", model);
     return rc;
 }
 
-int spotter_open(struct spotter **out, const char *listen_file, char *err, size_t err_cap)
+int spotter_open(struct spotter **out, const char *listen_file, unsigned flags, char *err, size_t err_cap)
 {
     *out = NULL;
     int loaded = load_pocketsphinx(err, err_cap);
@@ -623,7 +642,8 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
         return COACH_ENOMEM;
     }
     int rc = read_listen_file(listen_file, F, err, err_cap);
-    char model[600], dict[600], kws_name[256] = "", dict_name[256] = "";
+    if (!rc && (flags & SPOTTER_CANCELLED) && F->canceller_gaussians) F->gaussians = F->canceller_gaussians;
+    char model[600], dict[600], kws_name[256] = "", all_name[256] = "", dict_name[256] = "";
     if (!rc) {
         data_path(F->model, model, sizeof model);
         data_path(F->dict, dict, sizeof dict);
@@ -635,13 +655,23 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
             rc = COACH_ENOTFOUND;
         }
     }
-    FILE *kf = NULL, *df = NULL;
+    FILE *kf = NULL, *af = NULL, *df = NULL;
     if (!rc && !(kf = temp_file(kws_name, sizeof kws_name, err, err_cap))) rc = COACH_EIO;
+    if (!rc && !(af = temp_file(all_name, sizeof all_name, err, err_cap))) rc = COACH_EIO;
     if (!rc && !(df = temp_file(dict_name, sizeof dict_name, err, err_cap))) rc = COACH_EIO;
     if (!rc) rc = write_dict(F, listen_file, dict, df, err, err_cap);
-    for (size_t i = 0; !rc && i < F->n; i++) rc = write_kws(F, listen_file, &F->ph[i], kf, err, err_cap);
+    /* two keyword lists: the commands, and the commands with the answers
+     * (searched only while a question waits: see spotter_answers()) */
+    for (size_t i = 0; !rc && i < F->n; i++) {
+        rc = write_kws(F, listen_file, &F->ph[i], af, err, err_cap);
+        if (!rc && !CTL_IS_PAIN(F->ph[i].cmd)) rc = write_kws(F, listen_file, &F->ph[i], kf, err, err_cap);
+    }
     if (kf && fclose(kf) != 0 && !rc) {
         coach_set_err(err, err_cap, "cannot write %s: %s", kws_name, strerror(errno));
+        rc = COACH_EIO;
+    }
+    if (af && fclose(af) != 0 && !rc) {
+        coach_set_err(err, err_cap, "cannot write %s: %s", all_name, strerror(errno));
         rc = COACH_EIO;
     }
     if (df && fclose(df) != 0 && !rc) {
@@ -658,6 +688,11 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
                                        F->gaussians ? "-topn" : NULL, topn, NULL);
         s->ps = config ? ps_init(config) : NULL;
         if (config) cmd_ln_free_r(config); /* the decoder keeps its own reference */
+        if (s->ps && (ps_set_kws(s->ps, "commands", kws_name) < 0 || ps_set_kws(s->ps, "answers", all_name) < 0 ||
+                      ps_set_search(s->ps, "commands") < 0)) {
+            ps_free(s->ps);
+            s->ps = NULL;
+        }
         if (!s->ps) {
             coach_set_err(err, err_cap, "pocketsphinx could not open the model at %s with the phrases of %s",
                           model, listen_file);
@@ -666,6 +701,7 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
     }
     if (!rc) rc = open_check(s, F, model, dict_name, err, err_cap);
     if (kws_name[0]) unlink(kws_name);
+    if (all_name[0]) unlink(all_name);
     if (dict_name[0]) unlink(dict_name);
     if (!rc && ps_start_utt(s->ps) < 0) {
         coach_set_err(err, err_cap, "pocketsphinx could not start listening");
@@ -704,7 +740,14 @@ static void queue(struct spotter *s, const struct phrase *p, uint64_t end)
 /* Restarts the search: what comes next is a new utterance. */
 static int restart(struct spotter *s)
 {
-    if (ps_end_utt(s->ps) < 0 || ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
+    if (ps_end_utt(s->ps) < 0) return COACH_ESPEECH;
+    if (s->want_answers != s->answers) {
+        if (ps_set_search(s->ps, s->want_answers ? "answers" : "commands") < 0 ||
+            ps_set_search(s->check, s->want_answers ? "answers" : "commands") < 0)
+            return COACH_ESPEECH;
+        s->answers = s->want_answers;
+    }
+    if (ps_start_utt(s->ps) < 0) return COACH_ESPEECH;
     s->utt_start = s->fed;
     s->settle_until = 0;
     s->was_in_speech = false;
@@ -831,6 +874,13 @@ int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter
 }
 
 void spotter_trace(struct spotter *s, FILE *f) { s->trace = f; }
+
+int spotter_answers(struct spotter *s, bool on)
+{
+    s->want_answers = on;
+    /* at once unless a detection waits for its check (then at its restart) */
+    return s->want_answers != s->answers && !s->settle_until ? restart(s) : 0;
+}
 
 void spotter_close(struct spotter *s)
 {

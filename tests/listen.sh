@@ -22,6 +22,7 @@ say() { flite -voice "$1" -t "$2" -o "$tmp/$3.wav" || { bad "flite cannot say '$
 for v in slt awb; do
   say $v "coach pause" pause.$v
   say $v "coach continue" continue.$v
+  say $v "coach pain three" "pain three.$v"
 done
 speak() { paplay -d micsink "$tmp/$1.wav"; } # into the microphone
 # say_until CMD LOG: says "coach CMD" into the microphone until LOG shows
@@ -101,6 +102,34 @@ wait "$coach_pid"
 st=$?
 coach_pid=
 check '[ $st = 0 ]' "stopped: exit 0" "exit $st: $(cat "$tmp/play.err")"
+
+echo "== play --listen --ask-pain: the answer said once the question waits"
+# the answers ("coach pain three") are listened for only while the
+# question waits: the listener must switch them on when it is asked
+cat >"$tmp/ask.ini" <<'INI'
+[routine]
+title = Answer test
+prepare = 2
+
+[exercise plank]
+name = Plank
+duration = 8
+metronome = 100
+INI
+PULSE_SOURCE=micsink.monitor timeout 150 "$coach" play "$tmp/ask.ini" --listen --ask-pain --verbose \
+  --socket "$sock" </dev/null >"$tmp/ask.out" 2>"$tmp/ask.err" &
+coach_pid=$!
+if wait_for 60 "the step" grep -q "Plank" "$tmp/ask.out"; then
+  sleep 16 # the step ends (8 s), then the question is asked and waits
+  say_until "pain three" "$tmp/ask.err" && ok "\"coach pain three\" heard at the question" ||
+    bad "\"coach pain three\" not heard at the question"
+  wait_for 30 "the answer noted" grep -q "Pain 3 of 10" "$tmp/ask.out" &&
+    ok "the spoken answer is the rating: $(grep -o 'Pain 3 of 10.' "$tmp/ask.out")"
+fi
+"$coach" ctl --socket "$sock" stop >/dev/null 2>&1
+for i in $(seq 100); do kill -0 "$coach_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$coach_pid"
+coach_pid=
 
 echo "== the coach's own voice in the microphone"
 # the microphone hears ci_sink (the coach's own output, loud and clear),

@@ -108,6 +108,7 @@ struct player_status {
     double latency_s;           /* the device's output latency (what it reports) */
     bool self_paced;            /* in a self-paced part: done (and next) finish it */
     bool waiting;               /* held at its end, waiting for done */
+    bool asking;                /* --ask-pain's question waits for its answer */
 };
 #define PLAYER_SPEAKING_MS 100
 

@@ -7,6 +7,7 @@
 #ifndef COACH_SPOTTER_H
 #define COACH_SPOTTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,10 +25,17 @@ struct spotter_hit {
     uint64_t end_sample; /* samples (16 kHz) fed since open when it ended */
 };
 
+/* spotter_open's flags. SPOTTER_CANCELLED: the microphone's audio comes
+ * through coach's own echo canceller (aec.h), whose residual rule drops
+ * what is left of the coach's voice: the listen file's
+ * canceller_gaussians then applies (exact scores that hear more voices
+ * but would take the coach's own voice, fed straight, for commands). */
+#define SPOTTER_CANCELLED 1u
+
 /* Opens the recognizer with the phrases of listen_file (a path to en.ini).
  * 0, or a COACH_E* status with err ("file:line: ...", "pocketsphinx model not
  * found at ...: install pocketsphinx-en-us", ...). */
-int spotter_open(struct spotter **out, const char *listen_file, char *err, size_t err_cap);
+int spotter_open(struct spotter **out, const char *listen_file, unsigned flags, char *err, size_t err_cap);
 
 /* Feeds 16 kHz mono signed 16-bit samples (any count). Returns 1 with *hit filled
  * when a phrase was spotted in them (the search restarts after it, so one
@@ -35,6 +43,14 @@ int spotter_open(struct spotter **out, const char *listen_file, char *err, size_
  * When one call's samples hold more than one hit, the later ones are
  * returned by the next calls (n may be 0 to collect them). */
 int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter_hit *hit);
+
+/* The answers (the phrases of "pain 0" .. "pain 10", --ask-pain's
+ * question) are searched only while on: a question waits for them.
+ * Outside it they would only be refused, and these eleven phrases were
+ * most of what the coach's own sessions set off (docs/PERFORMANCE.md).
+ * Off at open. Takes effect at once, or after a detection waiting for its
+ * check. 0, or <0 (COACH_E*) on failure. */
+int spotter_answers(struct spotter *s, bool on);
 
 void spotter_close(struct spotter *s);
 
