@@ -2,7 +2,7 @@
  * drives it): feeds audio files through one spotter, as a microphone would,
  * and prints what it heard and the CPU it took.
  *
- *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--trace 1] ITEM...
+ *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--trace 1] ITEM...
  *
  * ITEM is WORD=FILE: FILE (any rate, mono; resampled to 16 kHz) says the
  * command WORD (as `coach ctl` takes it); it is fed between a second of
@@ -50,6 +50,9 @@
  * --captions`). --aec 1 with -=FILE: the session through the room and
  * speexdsp's canceller, given the session as the reference (what
  * --echo-cancelled trusts the sound server to do).
+ *
+ * --levels 1: for each hit, "level PHRASE L dBFS": the RMS of the second
+ * of what was fed before its end.
  *
  * --trace 1: before each item's line, what the keyword search detected
  * and what the grammar check heard (spotter_trace()).
@@ -315,6 +318,7 @@ static void through_coach_aec(float *y, size_t total, const float *ref, double g
  * ECHO_PHRASE_MS before its end overlap the coach's speech (the session's
  * captions, FILE.vtt beside FILE.wav) widened by ECHO_MARGIN_MS. */
 static bool gate_on;
+static bool level_trace; /* --levels 1 */
 static uint64_t item_start; /* samples fed to the spotter before this item */
 static int gated_hits;
 
@@ -338,6 +342,7 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
                  int *false_hits)
 {
     int16_t blk[BLOCK];
+    uint64_t base = (uint64_t)llround(tot.audio_s * RATE); /* x[0]'s sample in the spotter's count */
     for (size_t at = 0; at < n; at += BLOCK) {
         size_t len = n - at < BLOCK ? n - at : BLOCK;
         for (size_t i = 0; i < len; i++) {
@@ -348,6 +353,12 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
         struct spotter_hit h;
         int rc = spotter_feed(s, blk, len, &h);
         while (rc == 1) {
+            if (level_trace) { /* the phrase's level: the second before its end */
+                uint64_t e = h.end_sample > base ? h.end_sample - base : 0, b = e > RATE ? e - RATE : 0;
+                double sum = 0;
+                for (uint64_t k = b; k < e && k < n; k++) sum += (double)x[k] * x[k];
+                printf("level %s %.1f dBFS\n", h.phrase, 10 * log10(sum / (double)(e > b ? e - b : 1) + 1e-20));
+            }
             double kept = 0;
             if (caec) { /* the live rule: a phrase the canceller took 20 dB out of is the coach's */
                 uint64_t to = h.end_sample + caec_ahead, span = RATE;
@@ -379,7 +390,7 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--trace 1] WORD=FILE|-=FILE...\n");
+        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--trace 1] WORD=FILE|-=FILE...\n");
         return 2;
     }
     /* behind coach's own canceller (--aec 2) the listen file's
@@ -422,6 +433,8 @@ int main(int argc, char **argv)
             /* read above: the spotter as behind coach's canceller (with no echo to take out) */
         } else if (strcmp(argv[i], "--answers") == 0) {
             if (spotter_answers(s, atoi(argv[i + 1]) != 0)) return 1;
+        } else if (strcmp(argv[i], "--levels") == 0) {
+            level_trace = atoi(argv[i + 1]) != 0;
         } else if (strcmp(argv[i], "--gate") == 0) {
             gate_on = atoi(argv[i + 1]) != 0;
         } else if (strcmp(argv[i], "--bg-db") == 0) {
