@@ -94,7 +94,6 @@ static void *run(void *arg)
     uint64_t fed = 0; /* samples given to the spotter */
     /* the canceller's output is AEC_FRAME samples late */
     uint64_t late = l->aec ? AEC_FRAME : 0;
-    bool answering = false; /* the spotter's (off at open) */
     char err[160] = "";
     while (!atomic_load(&l->stop)) {
         size_t n;
@@ -114,9 +113,7 @@ static void *run(void *arg)
             atomic_store(&l->aec_locked, st.locked);
         }
         fed += n;
-        bool answers = atomic_load(&l->answers);
-        int rc = answers != answering ? spotter_answers(l->sp, answers) : 0;
-        answering = answers;
+        int rc = spotter_answers(l->sp, atomic_load(&l->answers)); /* a no-op when unchanged */
         struct spotter_hit hit;
         if (!rc) rc = spotter_feed(l->sp, heard, n, &hit);
         while (rc == 1) {

@@ -683,9 +683,9 @@ int spotter_open(struct spotter **out, const char *listen_file, unsigned flags, 
         snprintf(plp, sizeof plp, "%g", F->phone_loop > 0 ? F->phone_loop : 0.1); /* 0.1: pocketsphinx's own */
         char topn[16];
         snprintf(topn, sizeof topn, "%d", F->gaussians);
-        cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", model, "-dict", dict_name, "-kws",
-                                       kws_name, "-samprate", "16000", "-kws_plp", plp,
-                                       F->gaussians ? "-topn" : NULL, topn, NULL);
+        /* no search here: the two keyword searches are added below */
+        cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", model, "-dict", dict_name, "-samprate",
+                                       "16000", "-kws_plp", plp, F->gaussians ? "-topn" : NULL, topn, NULL);
         s->ps = config ? ps_init(config) : NULL;
         if (config) cmd_ln_free_r(config); /* the decoder keeps its own reference */
         if (s->ps && (ps_set_kws(s->ps, "commands", kws_name) < 0 || ps_set_kws(s->ps, "answers", all_name) < 0 ||
