@@ -2,7 +2,7 @@
  * drives it): feeds audio files through one spotter, as a microphone would,
  * and prints what it heard and the CPU it took.
  *
- *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--trace 1] ITEM...
+ *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--dump FILE] [--trace 1] ITEM...
  *
  * ITEM is WORD=FILE: FILE (any rate, mono; resampled to 16 kHz) says the
  * command WORD (as `coach ctl` takes it); it is fed between a second of
@@ -53,6 +53,9 @@
  *
  * --levels 1: for each hit, "level PHRASE L dBFS": the RMS of the second
  * of what was fed before its end.
+ *
+ * --dump FILE: every sample fed to the spotter, as raw 16-bit mono at 16
+ * kHz (the items one after the other: a hit's time is its place in it).
  *
  * --trace 1: before each item's line, what the keyword search detected
  * and what the grammar check heard (spotter_trace()).
@@ -319,6 +322,7 @@ static void through_coach_aec(float *y, size_t total, const float *ref, double g
  * captions, FILE.vtt beside FILE.wav) widened by ECHO_MARGIN_MS. */
 static bool gate_on;
 static bool level_trace; /* --levels 1 */
+static FILE *dump; /* --dump FILE: what the spotter is fed */
 static uint64_t item_start; /* samples fed to the spotter before this item */
 static int gated_hits;
 
@@ -348,6 +352,10 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
         for (size_t i = 0; i < len; i++) {
             float v = x[at + i] * 32767.0f;
             blk[i] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : lrintf(v));
+        }
+        if (dump && fwrite(blk, sizeof blk[0], len, dump) != len) {
+            fprintf(stderr, "listen_bench: --dump: write failed\n");
+            exit(1);
         }
         double c0 = cpu_s();
         struct spotter_hit h;
@@ -390,7 +398,7 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--trace 1] WORD=FILE|-=FILE...\n");
+        fprintf(stderr, "usage: listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--dump FILE] [--trace 1] WORD=FILE|-=FILE...\n");
         return 2;
     }
     /* behind coach's own canceller (--aec 2) the listen file's
@@ -433,6 +441,11 @@ int main(int argc, char **argv)
             /* read above: the spotter as behind coach's canceller (with no echo to take out) */
         } else if (strcmp(argv[i], "--answers") == 0) {
             if (spotter_answers(s, atoi(argv[i + 1]) != 0)) return 1;
+        } else if (strcmp(argv[i], "--dump") == 0) {
+            if (!(dump = fopen(argv[i + 1], "wb"))) {
+                perror(argv[i + 1]);
+                return 1;
+            }
         } else if (strcmp(argv[i], "--levels") == 0) {
             level_trace = atoi(argv[i + 1]) != 0;
         } else if (strcmp(argv[i], "--gate") == 0) {
@@ -560,5 +573,9 @@ int main(int argc, char **argv)
         speex_echo_state_destroy(aec);
     }
     free(bg);
+    if (dump && fclose(dump)) {
+        fprintf(stderr, "listen_bench: --dump: write failed\n");
+        return 1;
+    }
     return 0;
 }

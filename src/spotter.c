@@ -14,7 +14,9 @@
  * decoder on the last 2.5 seconds of audio with a grammar of all the
  * phrases (verify()): it names the phrase said and places its end, and a
  * phrase crammed into too few frames or cut off by the audio's end is
- * refused. pocketsphinx's logging is switched off: coach's
+ * refused, and so is one whose words are quieter than the listen file's
+ * floor_dbfs (an echo canceller's residual is heard as commands at -80
+ * dBFS). pocketsphinx's logging is switched off: coach's
  * stderr stays its own.
  * [pronounce] gives a word more pronunciations (espeak-ng's "coach" is
  * heard as T OW CH): the grammar takes them as the dictionary's "(2)"
@@ -36,6 +38,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +153,8 @@ struct listen_file {
     int gaussians_line;
     int canceller_gaussians; /* ... behind coach's own echo canceller; 0: gaussians */
     int canceller_gaussians_line;
+    double floor_dbfs; /* a phrase's words quieter than this are refused; 0: no floor */
+    int floor_line;
     struct phrase ph[MAX_PHRASES];
     size_t n;
     struct pron pr[MAX_PRONS];
@@ -169,6 +174,7 @@ struct spotter {
     uint64_t settle_until; /* a detection is waiting until this sample; 0: none */
     uint64_t detected_at;  /* the sample at which it was detected */
     ps_decoder_t *check; /* the grammar of the phrases: see verify() */
+    double floor_rms;    /* the listen file's floor_dbfs as an RMS in samples; 0: none */
     int16_t ring[RING_SAMPLES]; /* the last samples fed; sample k at k % RING_SAMPLES */
     int16_t seg[CHECK_SAMPLES]; /* a detection's audio, for check */
     FILE *trace; /* spotter_trace(); NULL: quiet */
@@ -298,6 +304,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
             F->phone_loop_line = line;
             return 0;
         }
+        if (strcmp(name, "floor_dbfs") == 0) {
+            if (!first_time(L, line, name, F->floor_line)) return 0;
+            char *end = NULL;
+            errno = 0;
+            double v = strtod(value, &end);
+            if (errno || end == value || *end || !(v >= -96 && v < 0)) {
+                ini_lines_error(L, line, "floor_dbfs must be a level in dBFS from -96 to below 0 (like -60)");
+                return 0;
+            }
+            F->floor_dbfs = v;
+            F->floor_line = line;
+            return 0;
+        }
         bool behind = strcmp(name, "canceller_gaussians") == 0;
         if (behind || strcmp(name, "gaussians") == 0) {
             int *at_line = behind ? &F->canceller_gaussians_line : &F->gaussians_line;
@@ -316,7 +335,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
         bool is_model = strcmp(name, "model") == 0;
         if (!is_model && strcmp(name, "dict") != 0) {
             ini_lines_error(L, line,
-                            "unknown key '%s' in [listen] (model, dict, phone_loop, gaussians, canceller_gaussians)",
+                            "unknown key '%s' in [listen] (model, dict, phone_loop, gaussians, "
+                            "canceller_gaussians, floor_dbfs)",
                             name);
             return 0;
         }
@@ -716,6 +736,7 @@ int spotter_open(struct spotter **out, const char *listen_file, unsigned flags, 
     }
     memcpy(s->ph, F->ph, sizeof s->ph);
     s->n = F->n;
+    if (F->floor_line) s->floor_rms = 32768.0 * pow(10.0, F->floor_dbfs / 20.0);
     free(F);
     *out = s;
     return 0;
@@ -757,6 +778,18 @@ static int restart(struct spotter *s)
 /* A silence or noise word of the model (<sil>, [NOISE], +SPN+...). */
 static bool filler(const char *w) { return !w || w[0] == '<' || w[0] == '[' || w[0] == '+'; }
 
+/* The RMS of pcm[0..n) over the frames f0..f1 (a phrase's words), in
+ * samples; 0 when they are not there. */
+static double words_rms(const int16_t *pcm, size_t n, int f0, int f1)
+{
+    if (f0 < 0 || f1 < f0) return 0;
+    size_t a = (size_t)f0 * FRAME_SAMPLES, b = (size_t)(f1 + 1) * FRAME_SAMPLES;
+    if (b > n) b = n;
+    double sum = 0;
+    for (size_t i = a; i < b; i++) sum += (double)pcm[i] * pcm[i];
+    return b > a ? sqrt(sum / (double)(b - a)) : 0;
+}
+
 /* Checks a detection: decodes the last CHECK_SAMPLES fed (the detection,
  * the phrase's start before it and its end after it) with a grammar of
  * all the phrases, which names the phrase said: kws weighs each phrase
@@ -778,13 +811,14 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
     if (ps_end_utt(ps) < 0) return *rc = COACH_ESPEECH, NULL;
     const char *hyp = ps_get_hyp(ps, NULL);
     const struct phrase *p = hyp ? phrase_of(s, hyp, strlen(hyp)) : NULL;
-    int ef = -1, frames = 0, phones = 0;
+    int sf = -1, ef = -1, frames = 0, phones = 0;
     for (ps_seg_t *seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
         int f0 = 0, f1 = 0;
         ps_seg_frames(seg, &f0, &f1);
         const char *w = ps_seg_word(seg);
         if (filler(w)) continue;
         frames += f1 - f0 + 1;
+        if (sf < 0) sf = f0;
         ef = f1;
         const char *pron = ps_lookup_word(ps, w); /* "K OW CH" */
         for (const char *c = pron; c && *c; c++) phones += c == pron || (c[-1] == ' ' && *c != ' ');
@@ -794,6 +828,8 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
      * up to SETTLE_MAX_SAMPLES for the speech to end), so it is a piece of
      * longer speech bent to a phrase, not a command said on its own */
     bool cut = ef >= (int)(n / FRAME_SAMPLES) - CUT_FRAMES;
+    double rms = words_rms(s->seg, n, sf, ef);
+    bool quiet = rms < s->floor_rms;
     if (s->trace) {
         fprintf(s->trace, "check %.2f-%.2f s: \"%s\"", (double)a / SPOTTER_RATE_HZ,
                 (double)s->fed / SPOTTER_RATE_HZ, hyp ? hyp : "");
@@ -802,13 +838,15 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
             ps_seg_frames(seg, &f0, &f1);
             fprintf(s->trace, " %s[%d-%d]", ps_seg_word(seg), f0, f1);
         }
-        fprintf(s->trace, " %.1f frames/phone: %s\n", per_phone,
+        fprintf(s->trace, " %.1f frames/phone, %.1f dBFS: %s\n", per_phone,
+                20 * log10(rms / 32768.0 + 1e-10),
                 !p                           ? "refused, not a phrase"
                 : per_phone < MIN_PHONE_FRAMES ? "refused, too short"
                 : cut                          ? "refused, cut off"
+                : quiet                        ? "refused, too quiet"
                                                : "taken");
     }
-    if (!p || ef < 0 || per_phone < MIN_PHONE_FRAMES || cut) return NULL;
+    if (!p || ef < 0 || per_phone < MIN_PHONE_FRAMES || cut || quiet) return NULL;
     *end = a + (uint64_t)(ef + 1) * FRAME_SAMPLES;
     return p;
 }
