@@ -30,7 +30,10 @@
  * latency misreported): it must find the delay itself. Or -=FILE: fed
  * straight, every hit is a false trigger; with --aec 2 the FILE is the
  * coach's output: it reaches the microphone through the room (room noise
- * at -60 dBFS) and the canceller takes it out before the spotter.
+ * at -60 dBFS) and the canceller takes it out before the spotter; until
+ * the canceller has found the coach and settled (aec_settled_at), the
+ * live gate drops a phrase over its speech (FILE.vtt, as --gate 1), as
+ * `coach play --listen` does.
  *
  * Built by CMake (target listen_bench, not installed).
  *
@@ -326,9 +329,15 @@ static FILE *dump; /* --dump FILE: what the spotter is fed */
 static uint64_t item_start; /* samples fed to the spotter before this item */
 static int gated_hits;
 
-static bool gated(uint64_t end_sample)
+static bool gate_until_locked; /* --aec 2 on sessions: see gated() */
+
+/* With --aec 2 on a session, the gate judges a phrase that starts before
+ * coach's canceller has settled (aec_settled_at), as live (cli_listen.c).
+ * canceller_from: the phrase's first sample in the canceller's count. */
+static bool gated(uint64_t end_sample, uint64_t canceller_from)
 {
-    if (!gate_on || end_sample < item_start) return false;
+    bool on = gate_on || (gate_until_locked && caec && !aec_settled_at(caec, canceller_from));
+    if (!on || end_sample < item_start) return false;
     double end = (double)(end_sample - item_start), from = end - ECHO_PHRASE_MS * RATE / 1000.0;
     double margin = ECHO_MARGIN_MS * RATE / 1000.0;
     for (size_t k = 0; k < n_spans; k++)
@@ -368,12 +377,14 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
                 printf("level %s %.1f dBFS\n", h.phrase, 10 * log10(sum / (double)(e > b ? e - b : 1) + 1e-20));
             }
             double kept = 0;
+            uint64_t from = 0; /* the phrase's start, in the canceller's count */
             if (caec) { /* the live rule: a phrase the canceller took 20 dB out of is the coach's */
-                uint64_t to = h.end_sample + caec_ahead, span = RATE;
+                uint64_t to = h.end_sample + caec_ahead, span = (uint64_t)ECHO_PHRASE_MS * RATE / 1000;
                 to = to > AEC_FRAME ? to - AEC_FRAME : 0;
-                kept = aec_kept_db(caec, to > span ? to - span : 0, to);
+                from = to > span ? to - span : 0;
+                kept = aec_kept_db(caec, from, to);
             }
-            if (want == CTL_NONE && gated(h.end_sample))
+            if (want == CTL_NONE && gated(h.end_sample, from))
                 gated_hits++, printf("gated %s at %.2f s\n", h.phrase, (double)h.end_sample / RATE);
             else if (kept < AEC_RESIDUAL_DB)
                 residual_hits++, printf("residual %s at %.2f s (%.0f dB kept)\n", h.phrase,
@@ -472,7 +483,8 @@ int main(int argc, char **argv)
         if (!x) return 1;
         int right = 0, wrong = 0, false_hits = 0;
         item_start = (uint64_t)llround(tot.audio_s * RATE);
-        if (want == CTL_NONE && gate_on) {
+        if (want == CTL_NONE && (gate_on || aec_kind == 2)) {
+            gate_until_locked = aec_kind == 2;
             char vtt[4096];
             snprintf(vtt, sizeof vtt, "%.*s.vtt", (int)(strlen(path) > 4 ? strlen(path) - 4 : strlen(path)), path);
             n_spans = 0;
@@ -554,7 +566,9 @@ int main(int argc, char **argv)
     }
     printf("total right %d of %d, wrong %d, false %d over %.1f s, cpu %.2f s, share %.4f\n", tot.right,
            tot.items, tot.wrong, tot.false_hits, tot.audio_s, tot.cpu, tot.audio_s > 0 ? tot.cpu / tot.audio_s : 0);
-    if (gate_on) printf("gate: %d phrases dropped over the coach's speech\n", gated_hits);
+    if (gate_on || gate_until_locked)
+        printf("gate%s: %d phrases dropped over the coach's speech\n",
+               gate_until_locked ? " (until coach's canceller settled)" : "", gated_hits);
     if (erle_in > 0 && erle_out > 0)
         printf("aec: the coach's sound %.1f dB softer where no command is\n", 10 * log10(erle_in / erle_out));
     if (caec) {

@@ -39,6 +39,7 @@ struct aec {
     int16_t in[AEC_FRAME], out[AEC_FRAME];
     size_t fill;
     bool locked;
+    int64_t locked_at; /* locked: the microphone sample at which it locked */
     int64_t k;         /* locked: microphone sample m holds the echo of reference sample m + k */
     int64_t next_search;
     struct aec_state st;
@@ -206,6 +207,7 @@ static void maybe_search(struct aec *a)
         int64_t k_nom = nominal_k(a);
         if (search(a, k_nom, MS(AEC_SEARCH_EARLY_MS), MS(AEC_SEARCH_LATE_MS), &k)) {
             a->locked = true;
+            a->locked_at = a->mic_total;
             a->k = k;
             a->st.delay_ms = (double)(k_nom - k) * 1000.0 / AEC_RATE_HZ;
             speex_echo_state_reset(a->echo);
@@ -282,6 +284,11 @@ double aec_kept_db(const struct aec *a, uint64_t from, uint64_t to)
     double in = 0, out = 0;
     for (uint64_t f = f0; f < f1; f++) in += a->fr_in[f % FRAME_HIST], out += a->fr_out[f % FRAME_HIST];
     return in > 0 ? 10 * log10((out + 1e-3) / in) : 0.0;
+}
+
+bool aec_settled_at(const struct aec *a, uint64_t from)
+{
+    return a->locked && a->locked_at + MS(AEC_SETTLE_MS) <= (int64_t)from;
 }
 
 void aec_state(const struct aec *a, struct aec_state *st) { *st = a->st; }

@@ -9,8 +9,8 @@
  * is taken out of the microphone first (aec.h), its reference the
  * player's output tapped on its way to the device (sink_tap.h: the
  * callback only copies into a ring); once the canceller has found the
- * coach in the microphone, the gate opens: commands are heard over its
- * speech too. */
+ * coach in the microphone and settled (AEC_SETTLE_MS), the gate opens for
+ * phrases said from then on: commands are heard over its speech too. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +40,7 @@ struct heard {
     int32_t cmd;        /* enum ctl_cmd; CTL_NONE: the microphone stopped (why: phrase) */
     uint64_t end_ns;    /* CLOCK_MONOTONIC: when its audio ended */
     int32_t kept_db;    /* how much of its sound the echo canceller let through (0: all) */
+    bool judged;        /* the canceller had settled before it (aec_settled_at): kept_db tells */
     char phrase[160];   /* "coach pause", or why the microphone stopped */
 };
 
@@ -55,7 +56,7 @@ struct listen {
     bool gated;                  /* drop phrases over the coach's speech (no --echo-cancelled) */
     struct aec *aec;             /* the thread's; NULL: --no-echo-cancel or --echo-cancelled */
     struct sink_tap tap;         /* with aec: the callback pushes, the thread takes */
-    atomic_bool aec_locked;      /* thread writes: the canceller found the coach (the gate opens) */
+    atomic_bool aec_locked;      /* thread writes: the canceller found the coach (told with -v) */
     atomic_int aec_delay_ms;     /* ... this much later than the clocks say */
     bool told_locked;            /* loop only */
     bool verbose;
@@ -125,6 +126,7 @@ static void *run(void *arg)
                 uint64_t to = hit.end_sample > late ? hit.end_sample - late : 0;
                 uint64_t span = (uint64_t)ECHO_PHRASE_MS * MIC_RATE_HZ / 1000;
                 h.kept_db = (int32_t)lrint(aec_kept_db(l->aec, to > span ? to - span : 0, to));
+                h.judged = aec_settled_at(l->aec, to > span ? to - span : 0);
             }
             snprintf(h.phrase, sizeof h.phrase, "%s", hit.phrase);
             tell(l, &h);
@@ -344,7 +346,9 @@ enum ctl_cmd listen_take(struct listen *l)
                                 "voice (%d dB)\n", h.phrase, (int)h.kept_db);
             continue;
         }
-        if (l->gated && !atomic_load(&l->aec_locked) && echo_gate_is_echo(&l->gate, h.end_ns)) {
+        /* until the canceller has settled, the gate judges (it opens for
+         * phrases that start once the canceller has) */
+        if (l->gated && !h.judged && echo_gate_is_echo(&l->gate, h.end_ns)) {
             if (l->verbose)
                 fprintf(stderr, "coach: ignored \"%s\": the coach was speaking (its own voice?)\n",
                         h.phrase);

@@ -16,8 +16,10 @@
  * phrase crammed into too few frames or cut off by the audio's end is
  * refused, and so is one whose words are quieter than the listen file's
  * floor_dbfs (an echo canceller's residual is heard as commands at -80
- * dBFS). pocketsphinx's logging is switched off: coach's
- * stderr stays its own.
+ * dBFS). A reading that calls speech silence between its words ("coach
+ * [where am] back") is refused too, and the audio decoded again without
+ * that phrase (read_hyp(), verify()). pocketsphinx's logging is switched
+ * off: coach's stderr stays its own.
  * [pronounce] gives a word more pronunciations (espeak-ng's "coach" is
  * heard as T OW CH): the grammar takes them as the dictionary's "(2)"
  * variants, but the keyword search takes only a word's first one, so each
@@ -126,9 +128,22 @@ static int load_pocketsphinx(char *err, size_t cap)
  * its sessions), the ten commands said by seven other voices, slow and
  * fast, took 7.3-18.8 (bench/listen_bench.sh, docs/PERFORMANCE.md). */
 #define MIN_PHONE_FRAMES 7.0
+/* ... and of each word: the commands heard right took 4.5 or more, a false
+ * trigger on the coach's own session crammed "coach" into 9 frames (3) */
+#define MIN_WORD_PHONE_FRAMES 4.0
 #define MAX_PRONS 16 /* [pronounce] lines */
 #define MAX_GAUSSIANS 64 /* gaussians = N: the en-us model has 128 per codebook */
 #define CUT_FRAMES 2 /* a phrase ending this close to the end of the checked audio is cut off */
+/* Silence between a reading's words that is this loud against its words
+ * (-10 dB: a pause is room noise, far softer) is speech the grammar could
+ * not place; more than INSIDE_MAX_FRAMES of it and the reading is refused:
+ * the commands heard right (bench/listen_bench.sh) had at most 14 frames
+ * of it (espeak-ng's en+m7 "where [] am i"), the wrong ones 32-44, a false
+ * trigger on the coach's own session ("coach [] pause") 24. */
+#define INSIDE_LEVEL 0.316
+#define INSIDE_MAX_FRAMES 20
+#define RETRIES_MAX 3 /* readings refused for speech inside, each decoded again without */
+#define GRAMMAR_BYTES (64 + MAX_PHRASES * 68)
 
 struct phrase {
     char text[64];     /* "coach pause": single spaces, lower case */
@@ -175,6 +190,7 @@ struct spotter {
     uint64_t detected_at;  /* the sample at which it was detected */
     ps_decoder_t *check; /* the grammar of the phrases: see verify() */
     double floor_rms;    /* the listen file's floor_dbfs as an RMS in samples; 0: none */
+    char grammar[GRAMMAR_BYTES]; /* see grammar() */
     int16_t ring[RING_SAMPLES]; /* the last samples fed; sample k at k % RING_SAMPLES */
     int16_t seg[CHECK_SAMPLES]; /* a detection's audio, for check */
     FILE *trace; /* spotter_trace(); NULL: quiet */
@@ -616,6 +632,19 @@ static int write_kws(const struct listen_file *F, const char *lf_path, const str
     }
 }
 
+/* Writes into g (GRAMMAR_BYTES) the grammar of the phrases ph[0..n): the
+ * answers only with answers, none of those marked in without (if given).
+ * Returns how many phrases it holds. */
+static size_t grammar(char *g, const struct phrase *ph, size_t n, bool answers, const bool *without)
+{
+    size_t o = (size_t)sprintf(g, "#JSGF V1.0;\ngrammar coach;\npublic <command> = "), k = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((answers || !CTL_IS_PAIN(ph[i].cmd)) && !(without && without[i]))
+            o += (size_t)sprintf(g + o, "%s%s", k++ ? " | " : "", ph[i].text);
+    strcpy(g + o, ";\n");
+    return k;
+}
+
 /* The second decoder (see verify()): a grammar of the phrases, on the
  * same model and words. Its beams are wide: it decodes only the two
  * seconds around a detection, and a narrow beam loses the phrases of
@@ -631,18 +660,13 @@ static int open_check(struct spotter *s, const struct listen_file *F, const char
                                    "1e-80", F->gaussians ? "-topn" : NULL, topn, NULL);
     s->check = config ? ps_init(config) : NULL;
     if (config) cmd_ln_free_r(config);
-    char *g = malloc(64 + MAX_PHRASES * 68);
-    int rc = s->check && g ? 0 : COACH_ESPEECH;
+    int rc = s->check ? 0 : COACH_ESPEECH;
     /* "commands": the phrases but the answers; "answers": all of them */
     for (int all = 0; all < 2 && !rc; all++) {
-        size_t o = (size_t)sprintf(g, "#JSGF V1.0;\ngrammar coach;\npublic <command> = ");
-        for (size_t i = 0, k = 0; i < F->n; i++)
-            if (all || !CTL_IS_PAIN(F->ph[i].cmd)) o += (size_t)sprintf(g + o, "%s%s", k++ ? " | " : "", F->ph[i].text);
-        strcpy(g + o, ";\n");
-        if (ps_set_jsgf_string(s->check, all ? "answers" : "commands", g) < 0) rc = COACH_ESPEECH;
+        grammar(s->grammar, F->ph, F->n, all, NULL);
+        if (ps_set_jsgf_string(s->check, all ? "answers" : "commands", s->grammar) < 0) rc = COACH_ESPEECH;
     }
     if (!rc && ps_set_search(s->check, "commands") < 0) rc = COACH_ESPEECH;
-    free(g);
     if (rc) coach_set_err(err, cap, "pocketsphinx could not open the model at %s for checking phrases", model);
     return rc;
 }
@@ -778,24 +802,116 @@ static int restart(struct spotter *s)
 /* A silence or noise word of the model (<sil>, [NOISE], +SPN+...). */
 static bool filler(const char *w) { return !w || w[0] == '<' || w[0] == '[' || w[0] == '+'; }
 
-/* The RMS of pcm[0..n) over the frames f0..f1 (a phrase's words), in
- * samples; 0 when they are not there. */
-static double words_rms(const int16_t *pcm, size_t n, int f0, int f1)
+/* The RMS of pcm[0..n) over the frames f0..f1, in samples (0 when they
+ * are not there), and its sum of squares into *sum, its samples into *len. */
+static double frames_rms(const int16_t *pcm, size_t n, int f0, int f1, double *sum, size_t *len)
 {
+    *sum = 0;
+    *len = 0;
     if (f0 < 0 || f1 < f0) return 0;
     size_t a = (size_t)f0 * FRAME_SAMPLES, b = (size_t)(f1 + 1) * FRAME_SAMPLES;
     if (b > n) b = n;
+    for (size_t i = a; i < b; i++) *sum += (double)pcm[i] * pcm[i];
+    *len = b > a ? b - a : 0;
+    return *len ? sqrt(*sum / (double)*len) : 0;
+}
+
+enum verdict { TAKEN, NOT_A_PHRASE, TOO_SHORT, CUT_OFF, TOO_QUIET, SPEECH_INSIDE };
+static const char *const verdict_words[] = {"taken", "refused, not a phrase", "refused, too short",
+                                            "refused, cut off", "refused, too quiet",
+                                            "refused, speech inside"};
+
+/* What the grammar decoder's reading of the checked audio is worth. */
+struct reading {
+    const struct phrase *p;
+    int ef;           /* the frame its last word ends on; -1: no word */
+    double per_phone; /* frames per phone of its words */
+    double rms;       /* of its words' frames, in samples */
+    int inside;       /* frames the reading calls silence, between its words, as loud as speech */
+    enum verdict v;
+};
+
+#define MAX_SEGS 64
+/* Reads hyp and its segments (it) over the n samples of s->seg. */
+static void read_hyp(struct spotter *s, const char *hyp, ps_seg_t *it, size_t n, struct reading *r)
+{
+    struct seg_span {
+        int f0, f1;
+        bool filler;
+    } sg[MAX_SEGS];
+    size_t k = 0;
+    int frames = 0, phones = 0, sf = -1;
+    bool crammed = false; /* a word in too few frames */
     double sum = 0;
-    for (size_t i = a; i < b; i++) sum += (double)pcm[i] * pcm[i];
-    return b > a ? sqrt(sum / (double)(b - a)) : 0;
+    size_t len = 0;
+    *r = (struct reading){.p = hyp ? phrase_of(s, hyp, strlen(hyp)) : NULL, .ef = -1};
+    for (; it; it = ps_seg_next(it)) {
+        int f0 = 0, f1 = 0;
+        ps_seg_frames(it, &f0, &f1);
+        const char *w = ps_seg_word(it);
+        bool fill = filler(w);
+        if (k < MAX_SEGS) sg[k++] = (struct seg_span){f0, f1, fill};
+        if (fill) continue;
+        frames += f1 - f0 + 1;
+        if (sf < 0) sf = f0;
+        r->ef = f1;
+        double ws;
+        size_t wl;
+        frames_rms(s->seg, n, f0, f1, &ws, &wl);
+        sum += ws;
+        len += wl;
+        const char *pron = ps_lookup_word(s->check, w); /* "K OW CH" */
+        int word_phones = 0;
+        for (const char *c = pron; c && *c; c++) word_phones += c == pron || (c[-1] == ' ' && *c != ' ');
+        phones += word_phones;
+        if (word_phones && f1 - f0 + 1 < MIN_WORD_PHONE_FRAMES * word_phones) crammed = true;
+    }
+    r->per_phone = phones ? (double)frames / phones : 0;
+    r->rms = len ? sqrt(sum / (double)len) : 0;
+    /* the grammar may call speech it cannot place silence, between the
+     * words of a phrase it bends that speech to ("coach [where am] back") */
+    for (size_t i = 0; i < k; i++) {
+        if (!sg[i].filler || sg[i].f0 <= sf || sg[i].f1 >= r->ef) continue;
+        double fs;
+        size_t fl;
+        if (frames_rms(s->seg, n, sg[i].f0, sg[i].f1, &fs, &fl) >= r->rms * INSIDE_LEVEL)
+            r->inside += sg[i].f1 - sg[i].f0 + 1;
+    }
+    /* the phrase runs to the end of the audio: it goes on (collect() waited
+     * up to SETTLE_MAX_SAMPLES for the speech to end), so it is a piece of
+     * longer speech bent to a phrase, not a command said on its own */
+    bool cut = r->ef >= (int)(n / FRAME_SAMPLES) - CUT_FRAMES;
+    r->v = !r->p || r->ef < 0            ? NOT_A_PHRASE
+           : r->per_phone < MIN_PHONE_FRAMES || crammed ? TOO_SHORT
+           : cut                            ? CUT_OFF
+           : r->rms < s->floor_rms          ? TOO_QUIET
+           : r->inside > INSIDE_MAX_FRAMES  ? SPEECH_INSIDE
+                                            : TAKEN;
+}
+
+static void trace_reading(struct spotter *s, const char *what, const char *hyp, ps_seg_t *it,
+                          const struct reading *r)
+{
+    fprintf(s->trace, "%s%s\"%s\"", what, *what ? " " : "", hyp ? hyp : "");
+    for (; it; it = ps_seg_next(it)) {
+        int f0 = 0, f1 = 0;
+        ps_seg_frames(it, &f0, &f1);
+        fprintf(s->trace, " %s[%d-%d]", ps_seg_word(it), f0, f1);
+    }
+    fprintf(s->trace, " %.1f frames/phone, %.1f dBFS, %d frames of speech inside: %s\n",
+            r->per_phone, 20 * log10(r->rms / 32768.0 + 1e-10), r->inside, verdict_words[r->v]);
 }
 
 /* Checks a detection: decodes the last CHECK_SAMPLES fed (the detection,
  * the phrase's start before it and its end after it) with a grammar of
  * all the phrases, which names the phrase said: kws weighs each phrase
  * alone, and a short one fits parts of longer ones. Returns the phrase,
- * its end sample into *end (NULL: no phrase, or one too short to have
- * been said: see MIN_PHONE_FRAMES); < 0 into *rc on failure. */
+ * its end sample into *end (NULL: no phrase, or one refused: see
+ * read_hyp()); < 0 into *rc on failure. When the reading holds speech it
+ * calls silence, the audio is decoded again without that phrase (the
+ * lattice's n-best are pieces of paths, not other phrases): espeak-ng's
+ * en+m7 "coach where am I" is read as "coach back", "where am" taken
+ * for silence. */
 static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
 {
     uint64_t a = s->fed > CHECK_SAMPLES ? s->fed - CHECK_SAMPLES : 0;
@@ -810,43 +926,32 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
     }
     if (ps_end_utt(ps) < 0) return *rc = COACH_ESPEECH, NULL;
     const char *hyp = ps_get_hyp(ps, NULL);
-    const struct phrase *p = hyp ? phrase_of(s, hyp, strlen(hyp)) : NULL;
-    int sf = -1, ef = -1, frames = 0, phones = 0;
-    for (ps_seg_t *seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
-        int f0 = 0, f1 = 0;
-        ps_seg_frames(seg, &f0, &f1);
-        const char *w = ps_seg_word(seg);
-        if (filler(w)) continue;
-        frames += f1 - f0 + 1;
-        if (sf < 0) sf = f0;
-        ef = f1;
-        const char *pron = ps_lookup_word(ps, w); /* "K OW CH" */
-        for (const char *c = pron; c && *c; c++) phones += c == pron || (c[-1] == ' ' && *c != ' ');
-    }
-    double per_phone = phones ? (double)frames / phones : 0;
-    /* the phrase runs to the end of the audio: it goes on (collect() waited
-     * up to SETTLE_MAX_SAMPLES for the speech to end), so it is a piece of
-     * longer speech bent to a phrase, not a command said on its own */
-    bool cut = ef >= (int)(n / FRAME_SAMPLES) - CUT_FRAMES;
-    double rms = words_rms(s->seg, n, sf, ef);
-    bool quiet = rms < s->floor_rms;
+    struct reading r;
+    read_hyp(s, hyp, ps_seg_iter(ps), n, &r);
     if (s->trace) {
-        fprintf(s->trace, "check %.2f-%.2f s: \"%s\"", (double)a / SPOTTER_RATE_HZ,
-                (double)s->fed / SPOTTER_RATE_HZ, hyp ? hyp : "");
-        for (ps_seg_t *seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
-            int f0 = 0, f1 = 0;
-            ps_seg_frames(seg, &f0, &f1);
-            fprintf(s->trace, " %s[%d-%d]", ps_seg_word(seg), f0, f1);
-        }
-        fprintf(s->trace, " %.1f frames/phone, %.1f dBFS: %s\n", per_phone,
-                20 * log10(rms / 32768.0 + 1e-10),
-                !p                           ? "refused, not a phrase"
-                : per_phone < MIN_PHONE_FRAMES ? "refused, too short"
-                : cut                          ? "refused, cut off"
-                : quiet                        ? "refused, too quiet"
-                                               : "taken");
+        fprintf(s->trace, "check %.2f-%.2f s: ", (double)a / SPOTTER_RATE_HZ, (double)s->fed / SPOTTER_RATE_HZ);
+        trace_reading(s, "", hyp, ps_seg_iter(ps), &r);
     }
-    if (!p || ef < 0 || per_phone < MIN_PHONE_FRAMES || cut || quiet) return NULL;
+    /* speech the reading called silence: the audio is decoded again
+     * without its phrase, for one that takes in the whole utterance */
+    bool without[MAX_PHRASES] = {false};
+    for (int k = 0; r.v == SPEECH_INSIDE && k < RETRIES_MAX; k++) {
+        without[r.p - s->ph] = true;
+        if (!grammar(s->grammar, s->ph, s->n, s->answers, without)) break; /* none left */
+        if (ps_set_jsgf_string(ps, "without", s->grammar) < 0 || ps_set_search(ps, "without") < 0)
+            return *rc = COACH_ESPEECH, NULL;
+        int bad = ps_start_utt(ps) < 0 || ps_process_raw(ps, s->seg, n, FALSE, TRUE) < 0;
+        bad |= ps_end_utt(ps) < 0;
+        if (!bad) {
+            hyp = ps_get_hyp(ps, NULL);
+            read_hyp(s, hyp, ps_seg_iter(ps), n, &r);
+            if (s->trace) trace_reading(s, "  without it:", hyp, ps_seg_iter(ps), &r);
+        }
+        if (ps_set_search(ps, s->answers ? "answers" : "commands") < 0 || bad) return *rc = COACH_ESPEECH, NULL;
+    }
+    if (r.v != TAKEN) return NULL;
+    const struct phrase *p = r.p;
+    int ef = r.ef;
     *end = a + (uint64_t)(ef + 1) * FRAME_SAMPLES;
     return p;
 }
