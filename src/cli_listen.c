@@ -132,6 +132,11 @@ static void *run(void *arg)
             tell(l, &h);
             rc = spotter_feed(l->sp, pcm, 0, &hit); /* more in the same samples */
         }
+        char quiet[64];
+        double quiet_dbfs;
+        if (l->verbose && spotter_refused_quiet(l->sp, quiet, sizeof quiet, &quiet_dbfs))
+            fprintf(stderr, "coach: ignored \"%s\": too quiet (%.0f dBFS, under the listen file's floor); "
+                            "if you said it, turn the microphone up\n", quiet, quiet_dbfs);
         if (rc < 0) {
             snprintf(err, sizeof err, "the recognizer failed (%s)", coach_strerror(rc));
             break;

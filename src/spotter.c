@@ -191,6 +191,8 @@ struct spotter {
     ps_decoder_t *check; /* the grammar of the phrases: see verify() */
     double floor_rms;    /* the listen file's floor_dbfs as an RMS in samples; 0: none */
     char grammar[GRAMMAR_BYTES]; /* see grammar() */
+    const struct phrase *quiet;  /* the last phrase refused as too quiet; NULL: none since asked */
+    double quiet_dbfs;           /* ... its words' level */
     int16_t ring[RING_SAMPLES]; /* the last samples fed; sample k at k % RING_SAMPLES */
     int16_t seg[CHECK_SAMPLES]; /* a detection's audio, for check */
     FILE *trace; /* spotter_trace(); NULL: quiet */
@@ -949,6 +951,7 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
         }
         if (ps_set_search(ps, s->answers ? "answers" : "commands") < 0 || bad) return *rc = COACH_ESPEECH, NULL;
     }
+    if (r.v == TOO_QUIET) s->quiet = r.p, s->quiet_dbfs = 20 * log10(r.rms / 32768.0 + 1e-10);
     if (r.v != TAKEN) return NULL;
     const struct phrase *p = r.p;
     int ef = r.ef;
@@ -1023,6 +1026,15 @@ int spotter_answers(struct spotter *s, bool on)
     s->want_answers = on;
     /* at once unless a detection waits for its check (then at its restart) */
     return s->want_answers != s->answers && !s->settle_until ? restart(s) : 0;
+}
+
+int spotter_refused_quiet(struct spotter *s, char *phrase, size_t cap, double *dbfs)
+{
+    if (!s->quiet) return 0;
+    snprintf(phrase, cap, "%s", s->quiet->text);
+    *dbfs = s->quiet_dbfs;
+    s->quiet = NULL;
+    return 1;
 }
 
 void spotter_close(struct spotter *s)

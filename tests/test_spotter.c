@@ -369,12 +369,21 @@ static void test_quiet(void)
         }
         struct spotter_hit h = {0};
         int hits = feed_all(s, pcm, total, &h);
-        if (k == 0)
+        char quiet[64] = "";
+        double quiet_dbfs = 0;
+        int told = spotter_refused_quiet(s, quiet, sizeof quiet, &quiet_dbfs);
+        if (k == 0) {
             CHECKF(hits == 1 && h.cmd == CTL_WHERE, "'coach where am I' at %.0f dBFS (peak): %d hits, the first '%s'",
                    peak_db[k], hits, h.phrase);
-        else
+            CHECKF(!told, "refused as too quiet at %.0f dBFS (peak): '%s'", peak_db[k], quiet);
+        } else {
             CHECKF(hits == 0, "'coach where am I' at %.0f dBFS (peak), under the floor: %d hits, the first '%s'",
                    peak_db[k], hits, h.phrase);
+            /* told once, for --verbose */
+            CHECKF(told && strcmp(quiet, "coach where am i") == 0 && quiet_dbfs < -60 && quiet_dbfs > -75,
+                   "refused as too quiet: %d '%s' %.1f dBFS", told, quiet, quiet_dbfs);
+            CHECK(!spotter_refused_quiet(s, quiet, sizeof quiet, &quiet_dbfs));
+        }
         free(pcm);
     }
     free(speech);

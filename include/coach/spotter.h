@@ -52,6 +52,12 @@ int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter
  * check. 0, or <0 (COACH_E*) on failure. */
 int spotter_answers(struct spotter *s, bool on);
 
+/* 1 with the phrase (into phrase, cap bytes) and its words' level in
+ * dBFS when a phrase was refused as quieter than the listen file's
+ * floor_dbfs since the last call (the last such), 0 when none: what
+ * `--verbose` tells, as a microphone set too low looks like no command. */
+int spotter_refused_quiet(struct spotter *s, char *phrase, size_t cap, double *dbfs);
+
 void spotter_close(struct spotter *s);
 
 /* Writes to f, one line each, what the keyword search detects and what
