@@ -56,7 +56,11 @@ said=("coach pause" "coach continue" "coach next" "coach back" "coach previous"
 
 # The coach's own sessions: every shipped English routine, as exported
 # by this coach (made again when the binary is newer: a cached export of
-# an older coach is not what it plays now).
+# an older coach is not what it plays now). Synthesized afresh in one
+# process: espeak-ng's pitch flutter runs on from one phrase to the next
+# (docs/PERFORMANCE.md), so the phrase cache's history and the number of
+# synthesis workers (the cores) would change the sessions, and with them
+# the figures, from one machine to the next.
 export COACH_DATA_DIR=$here
 sessions=()
 for r in "$here"/routines/*.ini; do
@@ -65,7 +69,7 @@ for r in "$here"/routines/*.ini; do
   f=$out/session-$name.wav
   # its captions beside it: where the coach speaks (the gate's spans)
   [ -s "$f" ] && [ "$f" -nt "$coach" ] && [ -s "${f%.wav}.vtt" ] ||
-    "$coach" export "$name" -o "$f" --captions "${f%.wav}.vtt" >/dev/null
+    COACH_SYNTH_JOBS=1 "$coach" export "$name" --no-cache -o "$f" --captions "${f%.wav}.vtt" >/dev/null
   sessions+=("$f")
 done
 bg=$out/session-lower-back-relief.wav

@@ -39,7 +39,7 @@ struct aec {
     int16_t in[AEC_FRAME], out[AEC_FRAME];
     size_t fill;
     bool locked;
-    int64_t locked_at; /* locked: the microphone sample at which it locked */
+    int64_t locked_at; /* locked: the microphone sample at which it locked, or last moved */
     int64_t k;         /* locked: microphone sample m holds the echo of reference sample m + k */
     int64_t next_search;
     struct aec_state st;
@@ -220,6 +220,7 @@ static void maybe_search(struct aec *a)
             a->st.delay_ms = (double)(k_nom - k) * 1000.0 / AEC_RATE_HZ;
             a->k = k;
             a->st.moves++;
+            a->locked_at = a->mic_total; /* its filter adapts anew: see aec_settled_at */
         }
     }
     a->st.locked = a->locked;
