@@ -329,14 +329,14 @@ static FILE *dump; /* --dump FILE: what the spotter is fed */
 static uint64_t item_start; /* samples fed to the spotter before this item */
 static int gated_hits;
 
-static bool gate_until_locked; /* --aec 2 on sessions: see gated() */
+static bool gate_until_settled; /* --aec 2 on sessions: see gated() */
 
 /* With --aec 2 on a session, the gate judges a phrase that starts before
  * coach's canceller has settled (aec_settled_at), as live (cli_listen.c).
  * canceller_from: the phrase's first sample in the canceller's count. */
 static bool gated(uint64_t end_sample, uint64_t canceller_from)
 {
-    bool on = gate_on || (gate_until_locked && caec && !aec_settled_at(caec, canceller_from));
+    bool on = gate_on || (gate_until_settled && caec && !aec_settled_at(caec, canceller_from));
     if (!on || end_sample < item_start) return false;
     double end = (double)(end_sample - item_start), from = end - ECHO_PHRASE_MS * RATE / 1000.0;
     double margin = ECHO_MARGIN_MS * RATE / 1000.0;
@@ -484,7 +484,7 @@ int main(int argc, char **argv)
         int right = 0, wrong = 0, false_hits = 0;
         item_start = (uint64_t)llround(tot.audio_s * RATE);
         if (want == CTL_NONE && (gate_on || aec_kind == 2)) {
-            gate_until_locked = aec_kind == 2;
+            gate_until_settled = aec_kind == 2;
             char vtt[4096];
             snprintf(vtt, sizeof vtt, "%.*s.vtt", (int)(strlen(path) > 4 ? strlen(path) - 4 : strlen(path)), path);
             n_spans = 0;
@@ -566,9 +566,9 @@ int main(int argc, char **argv)
     }
     printf("total right %d of %d, wrong %d, false %d over %.1f s, cpu %.2f s, share %.4f\n", tot.right,
            tot.items, tot.wrong, tot.false_hits, tot.audio_s, tot.cpu, tot.audio_s > 0 ? tot.cpu / tot.audio_s : 0);
-    if (gate_on || gate_until_locked)
+    if (gate_on || gate_until_settled)
         printf("gate%s: %d phrases dropped over the coach's speech\n",
-               gate_until_locked ? " (until coach's canceller settled)" : "", gated_hits);
+               gate_until_settled ? " (until coach's canceller settled)" : "", gated_hits);
     if (erle_in > 0 && erle_out > 0)
         printf("aec: the coach's sound %.1f dB softer where no command is\n", 10 * log10(erle_in / erle_out));
     if (caec) {

@@ -125,8 +125,9 @@ static void *run(void *arg)
             if (l->aec) { /* the phrase's input: the ECHO_PHRASE_MS before its end */
                 uint64_t to = hit.end_sample > late ? hit.end_sample - late : 0;
                 uint64_t span = (uint64_t)ECHO_PHRASE_MS * MIC_RATE_HZ / 1000;
-                h.kept_db = (int32_t)lrint(aec_kept_db(l->aec, to > span ? to - span : 0, to));
-                h.judged = aec_settled_at(l->aec, to > span ? to - span : 0);
+                uint64_t from = to > span ? to - span : 0;
+                h.kept_db = (int32_t)lrint(aec_kept_db(l->aec, from, to));
+                h.judged = aec_settled_at(l->aec, from);
             }
             snprintf(h.phrase, sizeof h.phrase, "%s", hit.phrase);
             tell(l, &h);

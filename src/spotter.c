@@ -891,6 +891,9 @@ static void read_hyp(struct spotter *s, const char *hyp, ps_seg_t *it, size_t n,
                                             : TAKEN;
 }
 
+/* An RMS in samples as dB under full scale. */
+static double dbfs_of(double rms) { return 20 * log10(rms / 32768.0 + 1e-10); }
+
 static void trace_reading(struct spotter *s, const char *what, const char *hyp, ps_seg_t *it,
                           const struct reading *r)
 {
@@ -901,7 +904,7 @@ static void trace_reading(struct spotter *s, const char *what, const char *hyp, 
         fprintf(s->trace, " %s[%d-%d]", ps_seg_word(it), f0, f1);
     }
     fprintf(s->trace, " %.1f frames/phone, %.1f dBFS, %d frames of speech inside: %s\n",
-            r->per_phone, 20 * log10(r->rms / 32768.0 + 1e-10), r->inside, verdict_words[r->v]);
+            r->per_phone, dbfs_of(r->rms), r->inside, verdict_words[r->v]);
 }
 
 /* Checks a detection: decodes the last CHECK_SAMPLES fed (the detection,
@@ -951,7 +954,7 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
         }
         if (ps_set_search(ps, s->answers ? "answers" : "commands") < 0 || bad) return *rc = COACH_ESPEECH, NULL;
     }
-    if (r.v == TOO_QUIET) s->quiet = r.p, s->quiet_dbfs = 20 * log10(r.rms / 32768.0 + 1e-10);
+    if (r.v == TOO_QUIET) s->quiet = r.p, s->quiet_dbfs = dbfs_of(r.rms);
     if (r.v != TAKEN) return NULL;
     const struct phrase *p = r.p;
     int ef = r.ef;
