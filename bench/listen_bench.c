@@ -309,8 +309,15 @@ static void through_coach_aec(float *y, size_t total, const float *ref, double g
             mic[i] = to_i16(y[b + i] + gain * echo + noise_rms * room_noise());
         }
         c0 = cpu_s();
+        struct aec_state was;
+        aec_state(caec, &was);
         aec_mic(caec, mic, len, v_ns(vclock + len - 1), out);
         caec_cpu += cpu_s() - c0;
+        struct aec_state now;
+        aec_state(caec, &now);
+        if (now.moves != was.moves) /* the room's delay never changes here: every move is a mistake */
+            printf("coach aec moved at %.1f s of its stream: delay %.1f -> %.1f ms (score %.2f)\n",
+                   (double)(vclock + len) / RATE, was.delay_ms, now.delay_ms, now.score);
         for (size_t i = 0; i < len; i++) {
             y[b + i] = (float)out[i] / 32767.0f;
             if (b + i < erle_upto) erle_in += (double)mic[i] * mic[i], erle_out += (double)out[i] * out[i];

@@ -19,7 +19,8 @@
 #define DECIM 8             /* the search runs at 2 kHz */
 #define SEARCH_EVERY MS(2000)      /* unlocked: look again this often */
 #define TRACK_EVERY MS(10000)      /* locked: search again this often (the clocks drift) */
-#define TRACK_MOVE_MS 10           /* ... and move the reference only past this */
+#define TRACK_MOVE_MS 10           /* ... and move the reference only past this, */
+#define CONFIRM_EVERY MS(AEC_WINDOW_MS) /* ... once a search over the next window agrees */
 #define UNIQUE_MS 25               /* a rival match is this far from the best one */
 #define UNIQUE_RATIO 0.8           /* ... and must score under this share of it */
 /* A search below this is not taken: speech against other speech stays
@@ -41,6 +42,8 @@ struct aec {
     bool locked;
     int64_t locked_at; /* locked: the microphone sample at which it locked, or last moved */
     int64_t k;         /* locked: microphone sample m holds the echo of reference sample m + k */
+    bool moving;       /* locked: a search put the echo at k_new; the next one confirms it */
+    int64_t k_new;
     int64_t next_search;
     struct aec_state st;
     double e_in, e_out; /* erle_db's sums */
@@ -144,6 +147,7 @@ void aec_restart(struct aec *a)
     a->ref_total = 0;
     a->have_ref = false;
     a->locked = false;
+    a->moving = false;
     a->st.locked = false;
     a->next_search = a->mic_total + SEARCH_EVERY;
     speex_echo_state_reset(a->echo);
@@ -213,15 +217,24 @@ static void maybe_search(struct aec *a)
             speex_echo_state_reset(a->echo);
         }
     } else { /* the whole range again: a first lock may have been wrong */
-        a->next_search = a->mic_total + TRACK_EVERY;
+        /* One window's answer is not enough to move: a coach's tone or
+         * count can match itself a reflection later (core-strength moved
+         * 150 -> 206 ms and back every 10 s, bench/listen_bench.sh), and
+         * each move leaves the filter adapting anew with the coach let
+         * through. A second search over the next window must agree. */
         int64_t k_nom = nominal_k(a);
-        if (search(a, k_nom, MS(AEC_SEARCH_EARLY_MS), MS(AEC_SEARCH_LATE_MS), &k) &&
-            llabs(k - a->k) >= MS(TRACK_MOVE_MS)) {
+        bool found = search(a, k_nom, MS(AEC_SEARCH_EARLY_MS), MS(AEC_SEARCH_LATE_MS), &k);
+        bool elsewhere = found && llabs(k - a->k) >= MS(TRACK_MOVE_MS);
+        if (elsewhere && a->moving && llabs(k - a->k_new) < MS(TRACK_MOVE_MS)) {
             a->st.delay_ms = (double)(k_nom - k) * 1000.0 / AEC_RATE_HZ;
             a->k = k;
             a->st.moves++;
             a->locked_at = a->mic_total; /* its filter adapts anew: see aec_settled_at */
+            elsewhere = false;
         }
+        a->moving = elsewhere;
+        a->k_new = k;
+        a->next_search = a->mic_total + (elsewhere ? CONFIRM_EVERY : TRACK_EVERY);
     }
     a->st.locked = a->locked;
 }

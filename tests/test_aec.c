@@ -148,6 +148,25 @@ static void cancels(void)
     free(r.ref);
 }
 
+/* A canceller given total samples of the coach speaking, run until it
+ * has found the coach (at most 8 s), unsettled all along; its state into
+ * *st. */
+static struct run run_to_lock(long total, struct aec_state *st)
+{
+    struct run r = {.ref = calloc((size_t)total + 4 * BLOCK, sizeof(float))};
+    speechlike(r.ref, (size_t)total, 0.3, 0);
+    CHECK(aec_open(&r.a) == 0);
+    double e_in, e_out;
+    *st = (struct aec_state){0};
+    while (!st->locked && r.played < R * 8) {
+        CHECK(!aec_settled_at(r.a, (uint64_t)r.played));
+        run(&r, BLOCK, NULL, 0, &e_in, &e_out);
+        aec_state(r.a, st);
+    }
+    CHECKF(st->locked, "not locked after 8 s");
+    return r;
+}
+
 /* Just after it finds the coach the canceller's filter has not converged:
  * aec_kept_db cannot yet tell what is left of the coach from a person, so
  * a phrase starting before AEC_SETTLE_MS after the lock, or after a move
@@ -156,17 +175,9 @@ static void cancels(void)
 static void settles(void)
 {
     long total = R * 30;
-    struct run r = {.ref = calloc((size_t)total + 4 * BLOCK, sizeof(float))};
-    speechlike(r.ref, (size_t)total, 0.3, 0);
-    CHECK(aec_open(&r.a) == 0);
+    struct aec_state st;
+    struct run r = run_to_lock(total, &st);
     double e_in, e_out;
-    struct aec_state st = {0};
-    while (!st.locked && r.played < R * 8) {
-        CHECK(!aec_settled_at(r.a, (uint64_t)r.played));
-        run(&r, BLOCK, NULL, 0, &e_in, &e_out);
-        aec_state(r.a, &st);
-    }
-    CHECKF(st.locked, "not locked after 8 s");
     long locked_at = r.played;
     double first = 0; /* kept over the first half-second after the lock */
     run(&r, R / 2, NULL, 0, &e_in, &e_out);
@@ -194,6 +205,40 @@ static void settles(void)
     true_delay = TRUE_DELAY;
     aec_restart(r.a); /* a new output: found again, settled again */
     CHECK(!aec_settled_at(r.a, (uint64_t)r.played));
+    aec_close(r.a);
+    free(r.ref);
+}
+
+/* One search that finds the echo elsewhere does not move the reference:
+ * the coach's own sound can match itself at another lag over one window
+ * (core-strength's moved 150 -> 206 ms and back every 10 s through the
+ * bench's room). Here the echo comes 60 ms later over exactly the window
+ * of one tracking search, then where it was: no move. */
+static void holds_its_place(void)
+{
+    long total = R * 40;
+    struct aec_state st;
+    struct run r = run_to_lock(total, &st);
+    double e_in, e_out;
+    /* the first tracking search: from it, the next is 10 s later */
+    unsigned searches = st.searches;
+    while (st.searches == searches && r.played < R * 25) {
+        run(&r, BLOCK, NULL, 0, &e_in, &e_out);
+        aec_state(r.a, &st);
+    }
+    CHECKF(st.searches == searches + 1, "no tracking search by 25 s");
+    long next = r.played + R * 10, window = (long)AEC_WINDOW_MS * R / 1000;
+    run(&r, next - window - R / 5 - r.played, NULL, 0, &e_in, &e_out);
+    true_delay = TRUE_DELAY + R * 60 / 1000; /* over the next search's window */
+    run(&r, window + R * 2 / 5, NULL, 0, &e_in, &e_out);
+    true_delay = TRUE_DELAY;
+    aec_state(r.a, &st);
+    CHECKF(st.searches > searches + 1, "the search at %.1f s has not run", (double)next / R);
+    run(&r, total - r.played, NULL, 0, &e_in, &e_out);
+    aec_state(r.a, &st);
+    CHECKF(st.moves == 0, "%u moves (delay %.1f ms) after one window with the echo 60 ms later", st.moves,
+           st.delay_ms);
+    CHECKF(fabs(st.delay_ms - 137.0) < 2.0, "delay %.1f ms, want 137", st.delay_ms);
     aec_close(r.a);
     free(r.ref);
 }
@@ -230,6 +275,7 @@ int main(void)
     find_delay();
     cancels();
     settles();
+    holds_its_place();
     never_hears_the_coach();
     return test_done();
 }

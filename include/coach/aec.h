@@ -6,8 +6,9 @@
  * reported latency is unreliable through a sound server): a delay search
  * (cross-correlation over a bounded range) finds where the coach's sound
  * is in the microphone, and is repeated now and then to follow the two
- * devices' clocks drifting apart. Pure computation at 16 kHz on the
- * listener's thread: no device, no lock, testable on synthetic signals. */
+ * devices' clocks drifting apart (moving only when two windows in a row
+ * agree). Pure computation at 16 kHz on the listener's thread: no
+ * device, no lock, testable on synthetic signals. */
 #ifndef COACH_AEC_H
 #define COACH_AEC_H
 
@@ -79,7 +80,7 @@ struct aec_state {
     double delay_ms;  /* the echo's delay beyond what the clocks say (locked) */
     double score;     /* the last search's correlation (0..1) */
     unsigned searches; /* searches run */
-    unsigned moves;    /* times a later search moved the reference */
+    unsigned moves;    /* times two later searches in a row moved the reference */
     /* locked, over the frames where the coach sounds: the microphone's
      * energy over the output's, in dB (the echo taken out; a person
      * speaking over the coach lowers it) */
