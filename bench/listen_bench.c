@@ -63,6 +63,10 @@
  * --trace 1: before each item's line, what the keyword search detected
  * and what the grammar check heard (spotter_trace()).
  *
+ * With --aec 2, each move of coach's canceller's reference: "coach aec
+ * moved at S s of its stream: delay A -> B ms (score C)" (the bench's
+ * room never changes its delay: every move is a mistake).
+ *
  * One line per item: "item WORD FILE right N wrong N false N audio_s S",
  * then "total right N of M, wrong N, false N over S s, cpu S s, share P"
  * (cpu: the spotter's process CPU time while feeding; share: of one core). */
