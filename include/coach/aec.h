@@ -65,13 +65,16 @@ double aec_kept_db(const struct aec *a, uint64_t from, uint64_t to);
 #define AEC_RESIDUAL_DB -20.0
 
 /* Whether the canceller had found the coach AEC_SETTLE_MS before the
- * microphone's sample `from` (counted as for aec_kept_db) and ran since
- * without moving its reference: only then does aec_kept_db tell what is
- * left of the coach from a person over [from, ...). Just after it locks,
- * or moves, its filter has not converged: the coach's "three calming
- * breathing techniques" at 4 s of a session was heard as "coach it
- * hurts", 1 s after the lock, and its speech in core-strength as "coach
- * louder" just after a move (bench/listen_bench.sh). */
+ * microphone's sample `from` (counted as for aec_kept_db), ran since
+ * without moving its reference, and by `from` had taken the coach's sound
+ * 25 dB out over half a second of it: only then does aec_kept_db tell
+ * what is left of the coach from a person over [from, ...). Just after it
+ * locks, or moves, its filter has not converged: the coach's "three
+ * calming breathing techniques" at 4 s of a session was heard as "coach
+ * it hurts", 1 s after the lock, and its speech in core-strength as
+ * "coach louder" just after a move (bench/listen_bench.sh); through a
+ * real PulseAudio path it was only 21 dB softer 2 s after the lock, 28 dB
+ * at 3 s. A path where it never gets there is never settled. */
 bool aec_settled_at(const struct aec *a, uint64_t from);
 #define AEC_SETTLE_MS 2000
 
