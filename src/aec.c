@@ -265,9 +265,9 @@ static void maybe_search(struct aec *a)
 static void run_frame(struct aec *a, int64_t m_first)
 {
     size_t f = (size_t)(m_first / AEC_FRAME) % FRAME_HIST;
-    double e = 0;
-    for (size_t i = 0; i < AEC_FRAME; i++) e += (double)a->in[i] * a->in[i];
-    a->fr_in[f] = a->fr_out[f] = (float)e;
+    double e_in = 0, e_out = 0;
+    for (size_t i = 0; i < AEC_FRAME; i++) e_in += (double)a->in[i] * a->in[i];
+    a->fr_in[f] = a->fr_out[f] = (float)e_in;
     if (!a->locked) {
         memcpy(a->out, a->in, sizeof a->out);
         return;
@@ -283,25 +283,20 @@ static void run_frame(struct aec *a, int64_t m_first)
         a->st.ref_missing += (uint64_t)(r0 >= a->ref_total ? AEC_FRAME : r0 + AEC_FRAME - a->ref_total);
     speex_echo_cancellation(a->echo, a->in, ref, a->out);
     speex_preprocess_run(a->pre, a->out);
-    e = 0;
-    for (size_t i = 0; i < AEC_FRAME; i++) e += (double)a->out[i] * a->out[i];
-    a->fr_out[f] = (float)e;
-    bool coach = e_ref > AEC_FRAME * 100.0 * 100.0; /* the coach sounds (over -50 dBFS) */
-    if (coach && a->converged_at < 0) { /* converging: judged over 0.5 s of the coach at a time */
-        a->conv_in += a->fr_in[f];
-        a->conv_out += e;
+    for (size_t i = 0; i < AEC_FRAME; i++) e_out += (double)a->out[i] * a->out[i];
+    a->fr_out[f] = (float)e_out;
+    if (e_ref <= AEC_FRAME * 100.0 * 100.0) return; /* the coach is silent (under -50 dBFS) */
+    a->e_in += e_in;
+    a->e_out += e_out;
+    a->st.erle_db = 10 * log10((a->e_in + 1) / (a->e_out + 1));
+    if (a->converged_at < 0) { /* converging: judged over 0.5 s of the coach at a time */
+        a->conv_in += e_in;
+        a->conv_out += e_out;
         if (++a->conv_frames == CONVERGE_FRAMES) {
             if (10 * log10((a->conv_out + 1) / (a->conv_in + 1)) <= CONVERGED_DB) a->converged_at = m_first + AEC_FRAME;
             a->conv_in = a->conv_out = 0;
             a->conv_frames = 0;
         }
-    }
-    if (coach) {
-        for (size_t i = 0; i < AEC_FRAME; i++) {
-            a->e_in += (double)a->in[i] * a->in[i];
-            a->e_out += (double)a->out[i] * a->out[i];
-        }
-        a->st.erle_db = 10 * log10((a->e_in + 1) / (a->e_out + 1));
     }
 }
 

@@ -167,6 +167,15 @@ static struct run run_to_lock(long total, struct aec_state *st)
     return r;
 }
 
+/* Runs r a block at a time until the canceller is settled at the sample
+ * being played, or r has played `until` samples; whether it settled. */
+static bool run_until_settled(struct run *r, long until)
+{
+    double e_in, e_out;
+    while (!aec_settled_at(r->a, (uint64_t)r->played) && r->played < until) run(r, BLOCK, NULL, 0, &e_in, &e_out);
+    return aec_settled_at(r->a, (uint64_t)r->played);
+}
+
 /* Just after it finds the coach the canceller's filter has not converged:
  * aec_kept_db cannot yet tell what is left of the coach from a person, so
  * a phrase starting before AEC_SETTLE_MS after the lock, or after a move
@@ -201,10 +210,9 @@ static void settles(void)
     CHECKF(st.moves == moves + 1, "not moved (%u moves, delay %.1f ms)", st.moves, st.delay_ms);
     long moved_at = r.played;
     CHECK(!aec_settled_at(r.a, (uint64_t)moved_at));
-    while (!aec_settled_at(r.a, (uint64_t)r.played) && r.played < moved_at + R * 6) /* it converges again */
-        run(&r, BLOCK, NULL, 0, &e_in, &e_out);
+    bool again = run_until_settled(&r, moved_at + R * 6); /* it converges again */
     printf("settled again %.1f s after the move\n", (double)(r.played - moved_at) / R);
-    CHECKF(aec_settled_at(r.a, (uint64_t)r.played), "not settled 6 s after the move");
+    CHECKF(again, "not settled 6 s after the move");
     CHECK(!aec_settled_at(r.a, (uint64_t)(moved_at + settle - 1)));
     true_delay = TRUE_DELAY;
     aec_restart(r.a); /* a new output: found again, settled again */
@@ -226,19 +234,18 @@ static void settles_by_what_it_did(void)
     struct aec_state st;
     struct run r = run_to_lock(total, &st);
     double e_in, e_out;
+    long locked_at = r.played;
     long quiet_from = r.played + 3 * BLOCK, quiet_to = quiet_from + R * 5; /* past what was given ahead */
     memset(r.ref + quiet_from, 0, (size_t)(quiet_to - quiet_from) * sizeof *r.ref);
     run(&r, quiet_to - r.played, NULL, 0, &e_in, &e_out);
     CHECKF(!aec_settled_at(r.a, (uint64_t)r.played), "settled when the coach speaks again, %.1f s after the lock "
-           "with %.1f s of its sound", (double)(r.played - quiet_from) / R + 0.3, 0.3);
+           "with %.1f s of its sound", (double)(r.played - locked_at) / R, (double)(quiet_from - locked_at) / R);
     long back = r.played;
     run(&r, R / 2, NULL, 0, &e_in, &e_out);
     double kept = aec_kept_db(r.a, (uint64_t)back, (uint64_t)(r.played - AEC_FRAME));
     printf("the coach again after the quiet: kept %.1f dB over its first half-second\n", kept);
     CHECKF(kept > AEC_RESIDUAL_DB, "kept %.1f dB: converged already", kept);
-    while (!aec_settled_at(r.a, (uint64_t)r.played) && r.played < total - R)
-        run(&r, BLOCK, NULL, 0, &e_in, &e_out);
-    CHECKF(aec_settled_at(r.a, (uint64_t)r.played), "never settled after the quiet");
+    CHECKF(run_until_settled(&r, total - R), "never settled after the quiet");
     printf("settled %.1f s after the coach spoke again\n", (double)(r.played - back) / R);
     aec_close(r.a);
     free(r.ref);
