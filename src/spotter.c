@@ -27,7 +27,9 @@
  * searched again with every combination of their words' pronunciations
  * ("coach_2 pause_3"), at thresholds FACTOR times stricter.
  * canceller_gaussians replaces gaussians behind coach's own echo canceller
- * (SPOTTER_CANCELLED). The answers to a question (pain 0-10) are in a
+ * (SPOTTER_CANCELLED), and canceller_thresholds multiplies every threshold
+ * there (the variants' included, so a variant too strict to search fed
+ * straight may be searched there). The answers to a question (pain 0-10) are in a
  * second keyword search and grammar, used only while spotter_answers() is
  * on: the switch is made at a restart, between utterances.
  * spotter_trace() writes what both decoders hear, for diagnosis.
@@ -168,6 +170,8 @@ struct listen_file {
     int gaussians_line;
     int canceller_gaussians; /* ... behind coach's own echo canceller; 0: gaussians */
     int canceller_gaussians_line;
+    double canceller_factor; /* ... and every threshold times this; 0: 1 */
+    int canceller_factor_line;
     double floor_dbfs; /* a phrase's words quieter than this are refused; 0: no floor */
     int floor_line;
     struct phrase ph[MAX_PHRASES];
@@ -301,6 +305,32 @@ static int first_time(struct ini_lines *L, int line, const char *name, int first
     return 1;
 }
 
+/* The bounds of a [listen] key's number: lo and hi, each in or out. */
+struct range {
+    double lo, hi;
+    bool lo_in, hi_in;
+    const char *what; /* "NAME must be WHAT" */
+};
+
+/* A [listen] key of one real number within r into *v, its line into
+ * *at_line. Returns 0 (inih's handler: errors are collected in L). */
+static int real_key(struct ini_lines *L, int line, const char *name, const char *value, struct range r, double *v,
+                    int *at_line)
+{
+    if (!first_time(L, line, name, *at_line)) return 0;
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(value, &end);
+    bool in = (r.lo_in ? x >= r.lo : x > r.lo) && (r.hi_in ? x <= r.hi : x < r.hi);
+    if (errno || end == value || *end || !in) {
+        ini_lines_error(L, line, "%s must be %s", name, r.what);
+        return 0;
+    }
+    *v = x;
+    *at_line = line;
+    return 0;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
     struct listen_file *F = user;
@@ -309,32 +339,18 @@ static int on_key(void *user, const char *section, const char *name, const char 
     (void)section;
     if (!F->section) return 0; /* an unknown section: said once at its header */
     if (strcmp(F->section, "listen") == 0) {
-        if (strcmp(name, "phone_loop") == 0) {
-            if (!first_time(L, line, name, F->phone_loop_line)) return 0;
-            char *end = NULL;
-            errno = 0;
-            double v = strtod(value, &end);
-            if (errno || end == value || *end || !(v > 0 && v <= 1)) {
-                ini_lines_error(L, line, "phone_loop must be a probability above 0 and at most 1 (like 1e-3)");
-                return 0;
-            }
-            F->phone_loop = v;
-            F->phone_loop_line = line;
-            return 0;
-        }
-        if (strcmp(name, "floor_dbfs") == 0) {
-            if (!first_time(L, line, name, F->floor_line)) return 0;
-            char *end = NULL;
-            errno = 0;
-            double v = strtod(value, &end);
-            if (errno || end == value || *end || !(v >= -96 && v < 0)) {
-                ini_lines_error(L, line, "floor_dbfs must be a level in dBFS from -96 to below 0 (like -60)");
-                return 0;
-            }
-            F->floor_dbfs = v;
-            F->floor_line = line;
-            return 0;
-        }
+        if (strcmp(name, "phone_loop") == 0)
+            return real_key(L, line, name, value,
+                            (struct range){0, 1, false, true, "a probability above 0 and at most 1 (like 1e-3)"},
+                            &F->phone_loop, &F->phone_loop_line);
+        if (strcmp(name, "canceller_thresholds") == 0)
+            return real_key(L, line, name, value,
+                            (struct range){0, 1, false, true, "a factor above 0 and at most 1 (like 1e-5)"},
+                            &F->canceller_factor, &F->canceller_factor_line);
+        if (strcmp(name, "floor_dbfs") == 0)
+            return real_key(L, line, name, value,
+                            (struct range){-96, 0, true, false, "a level in dBFS from -96 to below 0 (like -60)"},
+                            &F->floor_dbfs, &F->floor_line);
         bool behind = strcmp(name, "canceller_gaussians") == 0;
         if (behind || strcmp(name, "gaussians") == 0) {
             int *at_line = behind ? &F->canceller_gaussians_line : &F->gaussians_line;
@@ -354,7 +370,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         if (!is_model && strcmp(name, "dict") != 0) {
             ini_lines_error(L, line,
                             "unknown key '%s' in [listen] (model, dict, phone_loop, gaussians, "
-                            "canceller_gaussians, floor_dbfs)",
+                            "canceller_gaussians, canceller_thresholds, floor_dbfs)",
                             name);
             return 0;
         }
@@ -688,7 +704,11 @@ int spotter_open(struct spotter **out, const char *listen_file, unsigned flags, 
         return COACH_ENOMEM;
     }
     int rc = read_listen_file(listen_file, F, err, err_cap);
-    if (!rc && (flags & SPOTTER_CANCELLED) && F->canceller_gaussians) F->gaussians = F->canceller_gaussians;
+    if (!rc && (flags & SPOTTER_CANCELLED)) {
+        if (F->canceller_gaussians) F->gaussians = F->canceller_gaussians;
+        if (F->canceller_factor > 0)
+            for (size_t i = 0; i < F->n; i++) F->ph[i].threshold *= F->canceller_factor;
+    }
     char model[600], dict[600], kws_name[256] = "", all_name[256] = "", dict_name[256] = "";
     if (!rc) {
         data_path(F->model, model, sizeof model);

@@ -101,6 +101,10 @@ static void test_errors(void)
         "floor_dbfs must be a level in dBFS from -96 to below 0");
     bad("floorlow.ini", "[listen]\nfloor_dbfs = -97\n", COACH_EINVAL, 2, "floor_dbfs must be");
     bad("floorx.ini", "[listen]\nfloor_dbfs = -60dB\n", COACH_EINVAL, 2, "floor_dbfs must be");
+    bad("ctzero.ini", "[listen]\ncanceller_thresholds = 0\n", COACH_EINVAL, 2,
+        "canceller_thresholds must be a factor above 0 and at most 1");
+    bad("ctbig.ini", "[listen]\ncanceller_thresholds = 2\n", COACH_EINVAL, 2, "canceller_thresholds must be");
+    bad("ctx.ini", "[listen]\ncanceller_thresholds = 1e-5x\n", COACH_EINVAL, 2, "canceller_thresholds must be");
     bad("floordup.ini", "[listen]\nfloor_dbfs = -60\nfloor_dbfs = -50\n", COACH_EINVAL, 3,
         "duplicate key 'floor_dbfs' (first on line 2)");
     bad("empty.ini", "[listen]\nmodel = en-us/en-us\ndict = en-us/cmudict-en-us.dict\n", COACH_EINVAL, 0,
@@ -432,27 +436,40 @@ static void test_espeak(struct spotter *s)
            h.phrase);
 }
 
+/* The shipped listen file written to tmp/name (its path into path) with
+ * insert put after the first `find` in it, or (drop) with the line that
+ * `find` starts (after its newline) left out. False if find is not there. */
+static bool edited_copy(const char *name, const char *find, bool drop, const char *insert, char *path,
+                        size_t cap)
+{
+    size_t len = 0;
+    char *text = test_read_file(test_src_path("voices/listen/en.ini"), &len);
+    const char *at = text ? strstr(text, find) : NULL;
+    const char *eol = at && drop ? strchr(at + 1, '\n') : NULL;
+    CHECKF(at && (!drop || eol), "en.ini has no '%s'", find);
+    if (!at || (drop && !eol)) {
+        free(text);
+        return false;
+    }
+    size_t head = drop ? (size_t)(at - text) + 1 : (size_t)(at - text) + strlen(find);
+    size_t tail = drop ? (size_t)(eol - text) + 1 : head;
+    snprintf(path, cap, "%s/%s", tmp, name);
+    FILE *f = fopen(path, "w");
+    bool ok = f && fwrite(text, 1, head, f) == head && fputs(insert, f) >= 0 &&
+              fwrite(text + tail, 1, len - tail, f) == len - tail;
+    if (f && fclose(f)) ok = false;
+    CHECKF(ok, "%s: not written", path);
+    free(text);
+    return ok;
+}
+
 /* gaussians = 64 in [listen] reaches both decoders: espeak-ng's en-gb
  * "coach next" (175 wpm), which the shipped file (4, pocketsphinx's
  * default) does not hear, is heard as itself. */
 static void test_gaussians(void)
 {
-    size_t len = 0;
-    char *text = test_read_file(test_src_path("voices/listen/en.ini"), &len);
-    const char *at = text ? strstr(text, "\n[listen]\n") : NULL;
-    CHECK(at != NULL);
-    if (!at) {
-        free(text);
-        return;
-    }
     char path[4200];
-    snprintf(path, sizeof path, "%s/en.ini", tmp);
-    FILE *f = fopen(path, "w");
-    size_t head = (size_t)(at - text) + strlen("\n[listen]\n");
-    CHECK(f && fwrite(text, 1, head, f) == head && fputs("gaussians = 64\n", f) >= 0 &&
-          fwrite(text + head, 1, len - head, f) == len - head);
-    if (f) fclose(f);
-    free(text);
+    if (!edited_copy("en.ini", "\n[listen]\n", false, "gaussians = 64\n", path, sizeof path)) return;
     struct spotter *s = NULL;
     char err[512] = "";
     int rc = spotter_open(&s, path, 0, err, sizeof err);
@@ -478,6 +495,33 @@ static void test_gaussians(void)
         else
             CHECKF(hits == 0, "the shipped file without the canceller: en-gb 'coach next': %d hits, the first '%s'",
                    hits, h.phrase);
+        spotter_close(s);
+    }
+}
+
+/* canceller_thresholds behind coach's canceller: espeak-ng's en+m7
+ * "coach pause" (175 wpm), missed at the phrase's own threshold, is heard
+ * as itself with the shipped file's 1e-5. */
+static void test_canceller_thresholds(void)
+{
+    char path[4200];
+    if (!edited_copy("en-no-factor.ini", "\ncanceller_thresholds = ", true, "", path, sizeof path)) return;
+    for (int shipped = 0; shipped <= 1; shipped++) {
+        struct spotter *s = NULL;
+        char err[512] = "";
+        int rc = spotter_open(&s, shipped ? test_src_path("voices/listen/en.ini") : path, SPOTTER_CANCELLED, err,
+                              sizeof err);
+        CHECKF(rc == 0 && s, "spotter_open: %s", err);
+        if (!s) return;
+        struct spotter_hit h = {0};
+        int hits = espeak_heard(s, "en+m7", "coach pause", &h);
+        if (shipped)
+            CHECKF(hits == 1 && h.cmd == CTL_PAUSE,
+                   "behind the canceller, canceller_thresholds = 1e-5: en+m7 'coach pause': %d hits, the first '%s'",
+                   hits, h.phrase);
+        else
+            CHECKF(hits == 0, "behind the canceller, no canceller_thresholds: en+m7 'coach pause': %d hits, the "
+                   "first '%s'", hits, h.phrase);
         spotter_close(s);
     }
 }
@@ -576,6 +620,7 @@ int main(void)
         test_espeak(s);
         test_gaussians();
         test_speech_inside();
+        test_canceller_thresholds();
     }
     else
         printf("skip: no espeak-ng: its voice is not heard\n");

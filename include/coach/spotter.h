@@ -29,7 +29,8 @@ struct spotter_hit {
  * through coach's own echo canceller (aec.h), whose residual rule drops
  * what is left of the coach's voice: the listen file's
  * canceller_gaussians then applies (exact scores that hear more voices
- * but would take the coach's own voice, fed straight, for commands). */
+ * but would take the coach's own voice, fed straight, for commands), and
+ * every threshold is multiplied by canceller_thresholds (more eager). */
 #define SPOTTER_CANCELLED 1u
 
 /* Opens the recognizer with the phrases of listen_file (a path to en.ini).
