@@ -39,8 +39,9 @@ if [ "${1:-}" = "--bench" ]; then
   # bench/live_bench.sh loads both cores with stress-ng and counts the
   # renderer's instructions with valgrind (callgrind); docs/PERFORMANCE.md's
   # export profiles (issue 14) are perf record's; bench/timing.sh subtracts
-  # clock readings with bc
-  packages+=(stress-ng valgrind linux-perf bc)
+  # clock readings with bc; bench/listen_live_bench.sh measures speech levels
+  # with Debian's python3, numpy and soundfile
+  packages+=(stress-ng valgrind linux-perf bc python3-numpy python3-soundfile)
 fi
 
 missing=()
