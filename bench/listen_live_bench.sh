@@ -68,11 +68,7 @@ export COACH_DATA_DIR=$src HOME=$tmp/home XDG_DATA_HOME="" XDG_DATA_DIRS=/nonexi
 export COACH_HISTORY_FILE=$tmp/home/history.tsv
 sock=$tmp/ctl.sock
 
-stream_of() { # the sink input of process $1, once it plays
-  pactl list sink-inputs | awk -v p="$1" '/^Sink Input #/ {i = substr($3, 2)}
-    /application.process.id = / {gsub(/"/, "", $3); if ($3 == p) print i}'
-}
-now() { echo "$EPOCHREALTIME"; }
+now_us() { echo "${EPOCHREALTIME/./}"; } # microseconds
 
 false_triggers() {
   local routines=("$@") r name len err t0 t1 st set_level answered n idx false_n ign found canc u s
@@ -85,15 +81,17 @@ false_triggers() {
     len=$("$coach" plan "$r" --json | python3 -c 'import json, sys; print("%.1f" % json.load(sys.stdin)["length_seconds"])')
     err=$tmp/$(basename "$r" .ini).err
     : >"$err"
-    t0=$(now)
+    t0=$(now_us)
     PULSE_SINK=micsink PULSE_SOURCE=micsink.monitor /usr/bin/time -f '%U %S' -o "$tmp/cpu" \
       "$coach" play "$r" --listen --verbose --socket "$sock" </dev/null >"$tmp/out" \
-      2> >(while IFS= read -r l; do printf '%.1f %s\n' "$(python3 -c "print($EPOCHREALTIME - $t0)")" "$l"; done >"$err") &
+      2> >(while IFS= read -r l; do
+        d=$(($(now_us) - t0)); printf '%d.%d %s\n' $((d / 1000000)) $((d / 100000 % 10)) "$l"
+      done >"$err") &
     coach_pid=$!
     set_level=0 answered=0
     while kill -0 "$coach_pid" 2>/dev/null; do
       if [ $set_level = 0 ] && [ "$level_db" != 0 ]; then
-        idx=$(stream_of "$(pgrep -P "$coach_pid" -x coach | head -1)")
+        idx=$(pulse_stream_of "$(pgrep -P "$coach_pid" -x coach | head -1)")
         [ -n "$idx" ] && pactl set-sink-input-volume "$idx" "${level_db}dB" && set_level=1
       fi
       # a false "coach pause" would hold the session: go on, as a listener would
@@ -109,15 +107,15 @@ false_triggers() {
     st=$?
     sleep 0.5 # the time stamper drains
     coach_pid=
-    t1=$(now)
+    t1=$(now_us)
     false_n=$(grep -c 'heard "' "$err")
     ign=$(grep -c 'ignored "' "$err")
     found=$(awk '/found in the microphone/ {print $1 " s"; exit}' "$err"); found=${found:-never}
     canc=$(grep -o 'echo canceller: .*' "$err" | head -1 | sed 's/echo canceller: //')
     read -r u s <"$tmp/cpu"
     awk -v n="$(basename "$r" .ini)" -v a="$len" -v t0="$t0" -v t1="$t1" -v f="$false_n" -v i="$ign" \
-      -v fd="$found" -v u="$u" -v s="$s" -v c="$canc" 'BEGIN {
-        printf "%-20s %8.1f %8.1f %6d %8d %8s %7.2f%% %s\n", n, a, t1 - t0, f, i, fd, 100 * (u + s) / (t1 - t0), c }'
+      -v fd="$found" -v u="$u" -v s="$s" -v c="$canc" 'BEGIN { w = (t1 - t0) / 1e6
+        printf "%-20s %8.1f %8.1f %6d %8d %8s %7.2f%% %s\n", n, a, w, f, i, fd, 100 * (u + s) / w, c }'
     grep -E 'heard "|ignored "' "$err" | sed -E 's/^([0-9.]+) coach: /    at \1 s: /'
     [ $st = 0 ] || echo "    exit $st: $(grep -v -E 'heard|ignored|Listening|found|canceller' "$err" | cut -d' ' -f2- | tail -n 3 | tr '\n' ' ')"
     grep -q "^Played" "$tmp/out" || echo "    not played to the end"
@@ -152,7 +150,7 @@ start_session() {
     --verbose --socket "$sock" </dev/null >/dev/null 2>"$err" &
   coach_pid=$!
   for i in $(seq 100); do
-    idx=$(stream_of "$coach_pid")
+    idx=$(pulse_stream_of "$coach_pid")
     [ -n "$idx" ] && break
     sleep 0.1
   done

@@ -19,11 +19,6 @@ set -u
 at() { python3 -c "print($1)"; }
 sock=$tmp/ctl.sock
 
-# the sink input of process $1 (coach's stream), once it plays
-stream_of() {
-  pactl list sink-inputs | awk -v p="$1" '/^Sink Input #/ {i = substr($3, 2)}
-    /application.process.id = / {gsub(/"/, "", $3); if ($3 == p) print i}'
-}
 for v in slt awb; do
   flite -voice $v -t "coach pause" -o "$tmp/pause.$v.wav" || { bad "flite cannot speak"; exit 1; }
 done
@@ -52,7 +47,7 @@ over_speech() {
     --socket "$sock" "$@" </dev/null >"$tmp/$log.out" 2>"$tmp/$log.err" &
   coach_pid=$!
   wait_for 60 "the step" grep -q "Standing" "$tmp/$log.out" || return 1
-  idx=$(stream_of "$coach_pid")
+  idx=$(pulse_stream_of "$coach_pid")
   pactl set-sink-input-volume "$idx" -10dB || { bad "cannot turn the coach's stream down"; return 1; }
   parecord -d micsink.monitor --file-format=wav --rate=16000 --channels=1 --format=s16le \
     "$tmp/$log.wav" 2>/dev/null &

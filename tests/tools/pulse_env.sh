@@ -130,6 +130,13 @@ pulse_record() {
   return 1
 }
 
+# pulse_stream_of PID: the index of process PID's sink input (its playing
+# stream, e.g. for pactl set-sink-input-volume), or nothing before it plays.
+pulse_stream_of() {
+  pactl list sink-inputs | awk -v p="$1" '/^Sink Input #/ {i = substr($3, 2)}
+    /application.process.id = / {gsub(/"/, "", $3); if ($3 == p) print i}'
+}
+
 # pulse_record_stop: ends the recording (SIGINT: parecord finishes the WAV
 # header) and waits for it.
 pulse_record_stop() {
