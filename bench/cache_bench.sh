@@ -4,7 +4,10 @@
 # `coach export ROUTINE` to WAV and to FLAC three ways, RUNS times each
 # (default 5), median wall and CPU seconds and peak RSS (GNU time):
 #   cold      the cache emptied before every run (its phrases stored)
-#   warm      every phrase in the cache (nothing synthesized)
+#   warm      every phrase in the cache (nothing synthesized), the file
+#             written all the same (--rewrite)
+#   kept      the same export again: its file is up to date and kept
+#             (uptodate.h: the plan and a digest, no render)
 #   no-cache  --no-cache (the export as before the cache)
 # In a cache directory of its own (bench/out/xdg): the user's is untouched.
 set -euo pipefail
@@ -18,6 +21,7 @@ mkdir -p "$out"
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: bash scripts/setup.sh --bench" >&2; exit 1; }
 export XDG_CACHE_HOME=$PWD/$out/xdg
 unset COACH_CACHE_MAX_MB
+. bench/timing.sh
 
 # one MODE FMT: prints the medians of RUNS runs
 one() {
@@ -27,6 +31,7 @@ one() {
     [ "$mode" = cold ] && "$coach" cache clear >/dev/null
     local extra=()
     [ "$mode" = no-cache ] && extra=(--no-cache)
+    [ "$mode" = warm ] && mapfile -t extra < <(rewrite_of "$coach")
     /usr/bin/time -a -f '%e %U %S %M' -o "$out/cache_times" \
       "$coach" export "$routine" -o "$out/cache.$fmt" -q "${extra[@]}"
     cp "$out/cache.$fmt" "$out/cache-$mode.$fmt"
@@ -42,10 +47,11 @@ PY
 
 for fmt in wav flac; do
   "$coach" export "$routine" -o "$out/cache-warmup.$fmt" -q # the cache filled
-  for mode in cold warm no-cache; do one "$mode" "$fmt"; done
+  for mode in cold warm kept no-cache; do one "$mode" "$fmt"; done
   cmp -s "$out/cache-cold.$fmt" "$out/cache-warm.$fmt" &&
+    cmp -s "$out/cache-cold.$fmt" "$out/cache-kept.$fmt" &&
     cmp -s "$out/cache-cold.$fmt" "$out/cache-no-cache.$fmt" &&
-    echo "$fmt: cold, warm and --no-cache outputs byte-identical" ||
+    echo "$fmt: cold, warm, kept and --no-cache outputs byte-identical" ||
     echo "$fmt: OUTPUTS DIFFER"
 done
 "$coach" cache

@@ -28,6 +28,9 @@ trap 'rm -rf "$out"' EXIT
 export XDG_CACHE_HOME=$out/cache
 nc=()
 [ "${NO_CACHE:-0}" = 1 ] && nc=(--no-cache)
+# both render and write every run, even where a file is up to date
+mapfile -t rwa < <(rewrite_of "$after")
+mapfile -t rwb < <(rewrite_of "$before")
 export COACH_DATA_DIR=$PWD
 echo "before: $before"
 echo "after:  $after"
@@ -35,8 +38,8 @@ for fmt in $formats; do
   echo "== $routine, $fmt (A = after, B = before)"
   runs=${RUNS:-5}
   "$after" export "$routine" -q -o "$out/a.$fmt"
-  read -r ta tb ratio < <(paired_of "$after" export "$routine" "${nc[@]}" -q -o "$out/a.$fmt" \
-    -- "$before" export "$routine" -q -o "$out/b.$fmt")
+  read -r ta tb ratio < <(paired_of "$after" export "$routine" "${nc[@]}" "${rwa[@]}" -q -o "$out/a.$fmt" \
+    -- "$before" export "$routine" "${rwb[@]}" -q -o "$out/b.$fmt")
   printf 'wall s: after %.3f, before %.3f, after/before %.3f (median of %d pairs)\n' \
     "$ta" "$tb" "$ratio" "$runs"
   # the same samples (Ogg and Opus streams differ in their random serial
@@ -50,8 +53,8 @@ for fmt in $formats; do
   echo "== export --all, $fmt (A = after, B = before)"
   mkdir -p "$out/a" "$out/b"
   runs=${RUNS:-3}
-  read -r ta tb ratio < <(paired_of "$after" export --all "$out/a" "${nc[@]}" --format "$fmt" -q \
-    -- "$before" export --all "$out/b" --format "$fmt" -q)
+  read -r ta tb ratio < <(paired_of "$after" export --all "$out/a" "${nc[@]}" "${rwa[@]}" --format "$fmt" -q \
+    -- "$before" export --all "$out/b" "${rwb[@]}" --format "$fmt" -q)
   printf 'wall s: after %.3f, before %.3f, after/before %.3f (median of %d pairs)\n' \
     "$ta" "$tb" "$ratio" "$runs"
   rm -rf "$out/a" "$out/b"

@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 fmt=${1:-wav}
 naive_routine=${2:-lower-back-relief}
 coach=${COACH:-./build/coach}
+. bench/timing.sh # rewrite_of
+mapfile -t rw < <(rewrite_of "$coach") # every export renders and writes its file
 out=bench/out
 mkdir -p "$out"
 [ -x "$coach" ] || { echo "build first: bash scripts/build.sh" >&2; exit 1; }
@@ -23,7 +25,7 @@ total_audio=0 total_wall=0 max_rss=0
 for f in routines/*.ini; do
   name=$(basename "$f" .ini)
   audio=$("$coach" plan "$f" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["length_seconds"])')
-  /usr/bin/time -f '%e %M' -o "$out/time" "$coach" export "$f" -o "$out/$name.$fmt" -q
+  /usr/bin/time -f '%e %M' -o "$out/time" "$coach" export "$f" -o "$out/$name.$fmt" -q "${rw[@]}"
   read -r wall rss_kb <"$out/time"
   x=$(python3 -c "print(f'{$audio/max($wall,0.001):.0f}')")
   printf '%-22s %9.1f %9.2f %10s %9.1f\n' "$name" "$audio" "$wall" "$x" "$(python3 -c "print($rss_kb/1024)")"

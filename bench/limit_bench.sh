@@ -78,9 +78,10 @@ limit2() {
   synth_all 1 2 && "$lb" encode "$work/all.f32" "$hz" "$ch" "$fmt" "$work/b.$fmt" 1 2
   wait "$bg"
 }
+mapfile -t rw < <(rewrite_of "$coach") # every export renders and writes its file
 export_all() { # coach export of the routine(s), XDG_CACHE_HOME=$1
   for r in "${routines[@]}"; do
-    XDG_CACHE_HOME=$1 "$coach" export "$r" -o "$work/e.$fmt" -q --format "$fmt"
+    XDG_CACHE_HOME=$1 "$coach" export "$r" -o "$work/e.$fmt" -q --format "$fmt" "${rw[@]}"
   done
 }
 fresh_cache() { rm -rf "$work/cache.cold"; mkdir "$work/cache.cold"; }

@@ -5,6 +5,10 @@
 #   paired_of CMD_A -- CMD_B   A and B in turn (A B A B ...), $runs pairs:
 #                         "median_A median_B median(A/B pair by pair)", so the
 #                         ratio holds when the machine's speed drifts
+#   rewrite_of BIN        "--rewrite" if BIN has it, else nothing: an export
+#                         whose file is already what it would write keeps it
+#                         (uptodate.h), so a bench of the render asks for the
+#                         write; builds from before it have no such option
 # Needs: runs, and a writable $work for the failing run's messages.
 now_s() { date +%s.%N; }
 time_once() {
@@ -31,3 +35,4 @@ paired_of() {
   done
   echo "$(printf '%s\n' "${ra[@]}" | median) $(printf '%s\n' "${rb[@]}" | median) $(printf '%s\n' "${rr[@]}" | median)"
 }
+rewrite_of() { if "$1" --help 2>/dev/null | grep -q -- '--rewrite'; then echo --rewrite; fi; }

@@ -69,6 +69,7 @@ struct opts {
     bool resume;          /* play, export, plan: --resume where the last session stopped */
     bool with_warm_up;    /* play, export, plan, check: each routine with its before/after ones */
     bool no_cache;        /* export, play, menu, check, plan: no phrase cache (phrasecache.h) */
+    bool rewrite;         /* export: write the file even when it is up to date (uptodate.h) */
     bool one_core;        /* export --all's jobs: no synthesis workers or encoder threads of
                            * their own (the jobs already use every core) */
 };

@@ -4,12 +4,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "coach/common.h"
 #include "coach/phrasecache.h"
 #include "coach/textsafe.h"
+#include "coach/uptodate.h"
 
 void cli_cache_warn(const char *message)
 {
@@ -41,7 +43,17 @@ int cmd_cache(int argc, char **argv)
             fprintf(stderr, "coach: cannot clear %s: %s\n", dir, strerror(errno));
             st = EXIT_OUTPUT;
         }
-        printf("removed %zu entries (%.1f MB) from %s\n", n, (double)bytes / 1e6, dir);
+        /* and what exports were written with: without the phrases, the
+         * next export of each is done in full anyway */
+        size_t records = 0;
+        char *rd = uptodate_records_dir(phrasecache_dir(pc));
+        if (!rd || uptodate_clear(rd, &records)) {
+            fprintf(stderr, "coach: cannot clear %s/exports: %s\n", dir, strerror(errno));
+            st = EXIT_OUTPUT;
+        }
+        free(rd);
+        printf("removed %zu entries (%.1f MB) and %zu export records from %s\n", n,
+               (double)bytes / 1e6, records, dir);
     } else {
         struct phrasecache_stats s;
         phrasecache_stats(pc, &s);

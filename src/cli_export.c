@@ -18,8 +18,10 @@
 #include "coach/chapters.h"
 #include "coach/common.h"
 #include "coach/export.h"
+#include "coach/phrasecache.h"
 #include "coach/split.h"
 #include "coach/textsafe.h"
+#include "coach/uptodate.h"
 
 struct progress {
     const char *name;
@@ -301,10 +303,24 @@ int cmd_export(int argc, char **argv, const struct opts *o)
                                  .loudness = (enum loudness_mode)o->loudness,
                                  .encode_workers = o->one_core ? 1 : 0};
         char err[512] = "";
-        int rc = o->split_dir ? split_export(&s.tl, &s.clips, out, s.name, &eo, err, sizeof err)
+        /* A file already what this export would write (uptodate.h) is kept
+         * as it is: not for a pipe or --split, nor without a phrase cache
+         * (--no-cache: everything made anew); --rewrite writes it anyway
+         * (and records it). */
+        char key[UPTODATE_KEY_HEX + 1] = "";
+        char *records = NULL;
+        bool kept = false;
+        if (!o->split_dir && !to_stdout && s.clips.cache &&
+            (records = uptodate_records_dir(phrasecache_dir(s.clips.cache))) &&
+            uptodate_key(&s.tl, &s.clips, &eo, key) == 0)
+            kept = !o->rewrite && uptodate_is_fresh(records, out, key);
+        int rc = kept         ? 0
+                 : o->split_dir ? split_export(&s.tl, &s.clips, out, s.name, &eo, err, sizeof err)
                  : to_stdout  ? export_stream(&s.tl, &s.clips, STDOUT_FILENO, &eo, err, sizeof err)
                               : export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
         int e = errno;
+        if (!rc && !kept && key[0]) uptodate_record(records, out, key);
+        free(records);
         if (to_stdout && rc == COACH_EIO && e == EPIPE) {
             if (show) fputc('\n', stderr);
             fputs("coach: standard output: the reader closed the pipe before the end of the "
@@ -322,7 +338,8 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         } else if (!o->quiet) {
             char d[64];
             fmt_duration(d, sizeof d, s.tl.len_frames, s.tl.rate_hz);
-            fprintf(msg, "Wrote %s: %s%s, %s, %u Hz, %s.\n", out,
+            fprintf(msg, "%s %s%s: %s%s, %s, %u Hz, %s.\n", kept ? "Kept" : "Wrote", out,
+                    kept ? " (up to date)" : "",
                     o->split_dir ? "one file per step and a playlist, " : "", d,
                     export_format_name(fmt), o->rate_hz, o->channels == 2 ? "stereo" : "mono");
         }
@@ -334,14 +351,15 @@ int cmd_export(int argc, char **argv, const struct opts *o)
         char *path = coach_strdup(sc->path);
         if (export_sidecar_commit(sc, err, sizeof err)) {
             /* the audio is in place already: say so */
-            fprintf(stderr, "coach: %s: %s (%s was written, this file was not changed)\n",
+            fprintf(stderr, "coach: %s: %s (%s is in place, this file was not changed)\n",
                     path ? path : "sidecar", err, out);
             st = EXIT_OUTPUT;
         } else if (!o->quiet) {
+            const char *did = sc->kept ? "Kept" : "Wrote", *why = sc->kept ? " (up to date)" : "";
             if (k == 1)
-                fprintf(msg, "Wrote %s: %zu chapters.\n", path, s.tl.n_ch);
+                fprintf(msg, "%s %s%s: %zu chapters.\n", did, path, why, s.tl.n_ch);
             else
-                fprintf(msg, "Wrote %s: %zu %s.\n", path, n_cues, k ? "lines" : "captions");
+                fprintf(msg, "%s %s%s: %zu %s.\n", did, path, why, n_cues, k ? "lines" : "captions");
         }
         free(path);
     }

@@ -497,6 +497,16 @@ static int read_spill(void *ctx, uint64_t off, void *buf, size_t n)
     return coach_read_at(at->cs->spill_fd, buf, n, at->off + off) ? COACH_EIO : 0;
 }
 
+int clipstore_source_read(const struct clipstore *cs, uint32_t id, uint64_t off, void *buf, size_t n)
+{
+    if (id >= cs->len) return COACH_EINVAL;
+    const struct clip *c = &cs->clips[id];
+    if (off > c->flac_bytes || n > c->flac_bytes - off) return COACH_EINVAL;
+    if (!n) return 0;
+    struct spill_at at = {cs, c->flac_off};
+    return read_spill(&at, off, buf, n);
+}
+
 /* A clip being made: its source decoded and resampled in order, scaled to
  * the speech loudness, with a fade at both ends. A whole preparation makes
  * every frame at once, a streamed one (clipstore_prepare_streamed) a few

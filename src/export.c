@@ -1098,10 +1098,34 @@ int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap)
     return 0;
 }
 
+/* Whether the regular files a and b hold the same bytes. */
+static bool same_bytes(const char *a, const char *b)
+{
+    int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat sa, sb;
+    bool same = fa >= 0 && fb >= 0 && !fstat(fa, &sa) && !fstat(fb, &sb) && S_ISREG(sb.st_mode) &&
+                sa.st_size == sb.st_size;
+    char ba[16384], bb[sizeof ba];
+    for (uint64_t off = 0; same && off < (uint64_t)sa.st_size; off += sizeof ba) {
+        size_t n = (uint64_t)sa.st_size - off < sizeof ba ? (size_t)((uint64_t)sa.st_size - off) : sizeof ba;
+        same = !coach_read_at(fa, ba, n, off) && !coach_read_at(fb, bb, n, off) && !memcmp(ba, bb, n);
+    }
+    if (fa >= 0) close(fa);
+    if (fb >= 0) close(fb);
+    return same;
+}
+
 int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap)
 {
     int rc = export_sidecar_close(sc, err, err_cap);
     if (rc == 0) rc = check_existing(sc->path, err, err_cap);
+    /* The same text as the file there: that file is kept, time stamp and
+     * all (export --all into a phone's folder: its sync copies nothing). */
+    if (rc == 0 && same_bytes(sc->tmp, sc->path)) {
+        export_sidecar_discard(sc);
+        sc->kept = true;
+        return 0;
+    }
     if (rc == 0 && rename(sc->tmp, sc->path) != 0) {
         int e = errno;
         coach_set_err(err, err_cap, "cannot rename %s to %s: %s", sc->tmp, sc->path, strerror(e));

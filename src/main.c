@@ -10,6 +10,7 @@
 #define OPT_LOUDNESS 0x103
 #define OPT_NO_ECHO_CANCEL 0x104
 #define OPT_NO_CACHE 0x105
+#define OPT_REWRITE 0x106
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -134,16 +135,18 @@ static const char usage_text[] =
     "      --no-echo-cancel     with --listen: no echo canceller in coach (commands heard\n"
     "                           only while the coach itself is silent)\n"
     "      --verbose            play, menu: also the engine's figures at the end (first\n"
-    "                           sound, missed clips, underruns)\n"
+    "                           sound, missed clips, underruns); with --listen, each\n"
+    "                           phrase heard or ignored\n"
     "      --preroll MS         play, menu, export: MS of an inaudible tone before the\n"
     "                           first sound, and through silences over 4 s, so a\n"
     "                           Bluetooth speaker is awake for every word (0-10000; play\n"
     "                           and menu: 500 on a Bluetooth output, else 0)\n"
-    "                           sound, missed clips, underruns); with --listen, each\n"
-    "                           phrase heard or ignored\n"
     "      --no-cache           export, play, menu, check, plan: synthesize every phrase\n"
     "                           and keep none in the phrase cache ($XDG_CACHE_HOME/coach,\n"
     "                           at most $COACH_CACHE_MAX_MB, default 256; 0 turns it off)\n"
+    "      --rewrite            export: write the file even when it is up to date (an\n"
+    "                           export whose file is already what it would write keeps\n"
+    "                           it, time stamp and all: \"Kept FILE (up to date)\")\n"
     "  -q, --quiet              no progress or summary messages\n"
     "  -h, --help               this help\n"
     "  -V, --version            the version\n"
@@ -245,6 +248,7 @@ int main(int argc, char **argv)
         {"transcript", required_argument, 0, OPT_TRANSCRIPT},
         {"loudness", required_argument, 0, OPT_LOUDNESS},
         {"no-cache", no_argument, 0, OPT_NO_CACHE},
+        {"rewrite", no_argument, 0, OPT_REWRITE},
         {0, 0, 0, 0}};
     int c;
     opterr = 0;
@@ -323,6 +327,7 @@ int main(int argc, char **argv)
         case 'K': o.echo_cancelled = true; break;
         case OPT_NO_ECHO_CANCEL: o.no_echo_cancel = true; break;
         case OPT_NO_CACHE: o.no_cache = true; break;
+        case OPT_REWRITE: o.rewrite = true; break;
         case 'F': o.from = optarg; break;
         case 'U': o.resume = true; break;
         case 'Y': o.with_warm_up = true; break;
@@ -361,6 +366,8 @@ int main(int argc, char **argv)
         return usage_error("--with-warm-up is for play, export, plan and check, not %s", cmd);
     if (o.no_cache && !startable && strcmp(cmd, "check") != 0 && strcmp(cmd, "menu") != 0)
         return usage_error("--no-cache is for export, play, menu, check and plan, not %s", cmd);
+    if (o.rewrite && strcmp(cmd, "export") != 0)
+        return usage_error("--rewrite is for export, not %s", cmd);
     phrasecache_set_warn(cli_cache_warn);
 
     if (strcmp(cmd, "play") == 0 || strcmp(cmd, "menu") == 0) signal_pipe_open();

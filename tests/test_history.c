@@ -215,15 +215,6 @@ static void test_errors(const char *dir)
     free(out);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
 static off_t file_size(const char *path)
 {
     struct stat st;
@@ -259,7 +250,7 @@ static void test_symlinks(const char *dir)
     mkdir(shared, 0777);
     chmod(shared, 01777); /* as /tmp */
     snprintf(target, sizeof target, "%s/target.txt", dir);
-    write_file(target, "precious\n");
+    test_write_file(target, "precious\n");
 
     /* the history is a symbolic link (to a file we own, even): refused */
     snprintf(link, sizeof link, "%s/h.tsv", safe);
@@ -341,7 +332,7 @@ static void test_symlinks(const char *dir)
     refused(path, "belongs to another user");
     CHECK(access(path, F_OK) != 0);
     snprintf(path, sizeof path, "%s/theirs.tsv", safe);
-    write_file(path, "2026-01-01T10:00:00\tx\tX\t1\t1\t60\tcompleted\t0\n");
+    test_write_file(path, "2026-01-01T10:00:00\tx\tX\t1\t1\t60\tcompleted\t0\n");
     CHECK(chown(path, 65534, 65534) == 0);
     off_t before = file_size(path);
     refused(path, "belongs to another user");

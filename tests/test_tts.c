@@ -126,15 +126,6 @@ static void test_lexicon_synth(void)
     lexicon_free(&lx);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Profiles: engine and voice, the old 'espeak =' still read, [lexicon]
  * inherited through base and its bad entries at their file:line. */
 static void test_profiles(void)
@@ -166,8 +157,8 @@ static void test_profiles(void)
     snprintf(child, sizeof child, "%s/child.ini", tmp);
     char text[8192];
     snprintf(text, sizeof text, "[voice]\nbase = en-us\n\n[lexicon]\nbridge = bridj\n");
-    write_file(base, text);
-    write_file(child, "[voice]\nbase = base.ini\nengine = flite\nvoice = rms\n\n[lexicon]\n"
+    test_write_file(base, text);
+    test_write_file(child, "[voice]\nbase = base.ini\nengine = flite\nvoice = rms\n\n[lexicon]\n"
                       "bridge = brij\nplank = plaink\n");
     diags_init(&d);
     CHECKF(voice_load(child, &v, &d) == 0, "%s", d.len ? d.items[0].msg : "");
@@ -181,7 +172,7 @@ static void test_profiles(void)
     diags_free(&d);
 
     /* 'espeak =' on a flite base: espeak-ng again */
-    write_file(child, "[voice]\nbase = en-us-slt\nespeak = en-gb\n");
+    test_write_file(child, "[voice]\nbase = en-us-slt\nespeak = en-gb\n");
     diags_init(&d);
     CHECKF(voice_load(child, &v, &d) == 0, "%s", d.len ? d.items[0].msg : "");
     if (d.len == 0) {
@@ -190,7 +181,7 @@ static void test_profiles(void)
     }
     diags_free(&d);
     /* 'voice =' alone keeps the base's engine */
-    write_file(child, "[voice]\nbase = en-us-slt\nvoice = kal16\n");
+    test_write_file(child, "[voice]\nbase = en-us-slt\nvoice = kal16\n");
     diags_init(&d);
     CHECKF(voice_load(child, &v, &d) == 0, "%s", d.len ? d.items[0].msg : "");
     if (d.len == 0) {
@@ -218,7 +209,7 @@ static void test_profiles(void)
          "child.ini:4: 'espeak' and 'voice' both name the voice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        write_file(child, bad[i].text);
+        test_write_file(child, bad[i].text);
         diags_init(&d);
         int rc = voice_load(child, &v, &d);
         char all[4096] = "";

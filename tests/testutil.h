@@ -35,6 +35,8 @@ int test_done(void);
 const char *test_src_path(const char *rel);
 /* A fresh scratch directory under $COACH_TEST_TMP (or /tmp). */
 const char *test_tmpdir(const char *name);
+/* Writes text as the whole of path (a failure is a CHECK). */
+void test_write_file(const char *path, const char *text);
 /* Reads a whole file into a heap string (NULL on failure). */
 char *test_read_file(const char *path, size_t *len);
 /* Number of entries in dir other than . and .. (so hidden temporary files

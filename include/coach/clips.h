@@ -106,6 +106,9 @@ int clipstore_add(struct clipstore *cs, const char *text, uint64_t len_frames, u
 /* The clip's text and length; NULL / 0 for an unknown id. */
 const char *clipstore_text(const struct clipstore *cs, uint32_t id);
 uint64_t clipstore_len(const struct clipstore *cs, uint32_t id);
+/* Bytes [off, off+n) of clip id's kept source (its FLAC stream, flac_bytes
+ * long): 0, COACH_EINVAL outside it, or COACH_EIO. */
+int clipstore_source_read(const struct clipstore *cs, uint32_t id, uint64_t off, void *buf, size_t n);
 /* Makes clips[id].pcm (resample + normalize). Idempotent. COACH_EINVAL for
  * a clip whose audio was not kept (another mode, or clipstore_add). */
 int clipstore_prepare(struct clipstore *cs, uint32_t id);

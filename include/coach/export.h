@@ -8,6 +8,7 @@
 #define COACH_EXPORT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -96,6 +97,7 @@ struct export_sidecar {
     char *tmp;   /* the temporary file, NULL once renamed or removed */
     char *dir;   /* the target's directory (synced after the rename) */
     int hold_fd; /* while tmp is set: keeps tmp locked (a live writer's), or -1 */
+    bool kept;   /* after a commit: the target already held these bytes and was kept */
 };
 
 /* Returns 0, or negative with errno and a reason in err (nothing created;
@@ -106,7 +108,9 @@ int export_sidecar_open(struct export_sidecar *sc, const char *path, char *err, 
  * temporary file stays until commit or discard). */
 int export_sidecar_close(struct export_sidecar *sc, char *err, size_t err_cap);
 /* Closes (if still open) and renames into place (checking the target
- * again, as it may have changed meanwhile). On failure the temporary
+ * again, as it may have changed meanwhile); where the target already holds
+ * the same bytes it is kept as it is (its time stamp too) and the
+ * temporary file removed. On failure the temporary
  * file is removed and the target untouched; returns negative with errno and
  * err set. Frees sc either way. */
 int export_sidecar_commit(struct export_sidecar *sc, char *err, size_t err_cap);

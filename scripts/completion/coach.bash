@@ -190,7 +190,7 @@ _coach()
         case $cmd in
         play) opts="$session $live --from --resume --with-warm-up --ask-pain --loudness" ;;
         menu) opts="$session $live --ask-pain --loudness" ;;
-        export) opts="$session --output --format --captions --chapters --transcript --all --split --music --channels --preroll --from --resume --with-warm-up --loudness" ;;
+        export) opts="$session --output --format --captions --chapters --transcript --all --split --music --channels --preroll --from --resume --with-warm-up --loudness --rewrite" ;;
         check) opts="$session --strict --with-warm-up" ;;
         plan) opts="$session --json --from --resume --with-warm-up" ;;
         ctl) opts='--socket' ;;

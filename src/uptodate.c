@@ -1,0 +1,353 @@
+/* Whether an export's file is already what it would write (uptodate.h).
+ * A record is a small text file, DIR/exports/HASH.export, HASH naming the
+ * output's absolute path:
+ *
+ *   coach export record 1
+ *   path /home/me/phone/lower-back-relief.flac
+ *   key  <64 hex digits>
+ *   file <dev> <ino> <size> <mtime s.ns> <ctime s.ns>
+ *
+ * written to a temporary file and renamed, so a reader sees a whole record
+ * or the one before; nothing is synced: a record lost in a crash only
+ * means the next export is done in full. */
+#define _GNU_SOURCE /* O_CLOEXEC, mkostemp */
+#include "coach/uptodate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coach/common.h"
+
+#define RECORD_MAGIC "coach export record 1"
+#define RECORD_SUFFIX ".export"
+#define SOURCE_CHUNK 65536
+
+/* The digest's input, each value written the same way on every machine
+ * (little-endian, strings with their length first), so that no two
+ * different inputs share a byte sequence. */
+static void put_u64(struct sha256_ctx *h, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    sha256_update(h, sizeof b, b);
+}
+
+static void put_str(struct sha256_ctx *h, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    put_u64(h, s ? n : UINT64_MAX); /* NULL and "" differ */
+    if (n) sha256_update(h, n, (const uint8_t *)s);
+}
+
+static void put_double(struct sha256_ctx *h, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    put_u64(h, v);
+}
+
+/* The program and every library it has mapped (/proc/self/maps), each
+ * file once, in the order of their names (the addresses, and with them
+ * the listing's order, change from run to run). Where there is no /proc,
+ * the program's version string alone. */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int put_program(struct sha256_ctx *h)
+{
+    put_str(h, COACH_VERSION);
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f) return 0;
+    char line[PATH_MAX + 128];
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        char *path = strchr(line, '/');
+        if (!path) continue; /* anonymous, [heap], [stack], ... */
+        path[strcspn(path, "\n")] = 0;
+        if (n && !strcmp(path, paths[n - 1])) continue; /* a file's mappings come together */
+        if (n == cap) {
+            size_t c = cap ? 2 * cap : 64;
+            char **p = realloc(paths, c * sizeof *p);
+            if (!p) {
+                rc = COACH_ENOMEM;
+                break;
+            }
+            paths = p;
+            cap = c;
+        }
+        if (!(paths[n] = coach_strdup(path))) rc = COACH_ENOMEM;
+        else n++;
+    }
+    fclose(f);
+    if (n) qsort(paths, n, sizeof *paths, by_name);
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(paths[i], paths[i - 1])) continue;
+        struct stat st;
+        put_str(h, paths[i]);
+        if (stat(paths[i], &st) != 0) {
+            put_u64(h, UINT64_MAX); /* deleted since it was mapped: only its name */
+            continue;
+        }
+        put_u64(h, (uint64_t)st.st_dev);
+        put_u64(h, (uint64_t)st.st_ino);
+        put_u64(h, (uint64_t)st.st_size);
+        put_u64(h, (uint64_t)st.st_mtim.tv_sec);
+        put_u64(h, (uint64_t)st.st_mtim.tv_nsec);
+    }
+    for (size_t i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    return rc;
+}
+
+static void put_timeline(struct sha256_ctx *h, const struct timeline *tl)
+{
+    put_u64(h, tl->rate_hz);
+    put_u64(h, tl->len_frames);
+    put_u64(h, tl->ending_frame);
+    put_u64(h, tl->n_ev);
+    for (size_t i = 0; i < tl->n_ev; i++) {
+        const struct event *e = &tl->ev[i];
+        put_u64(h, e->frame);
+        put_u64(h, e->len_frames);
+        put_u64(h, e->clip);
+        put_u64(h, (uint64_t)(int64_t)e->step);
+        put_u64(h, (uint64_t)e->kind | (uint64_t)e->variant << 8 | (uint64_t)e->set << 16 |
+                       (uint64_t)e->side << 24 | (uint64_t)e->rep << 32);
+    }
+    put_u64(h, tl->n_ch);
+    for (size_t i = 0; i < tl->n_ch; i++) {
+        const struct chapter *c = &tl->ch[i];
+        put_u64(h, c->frame);
+        put_u64(h, c->body_frame);
+        put_u64(h, c->end_frame);
+        put_u64(h, (uint64_t)(int64_t)c->step);
+        put_str(h, c->title);
+    }
+    put_u64(h, tl->n_waits);
+    for (size_t i = 0; i < tl->n_waits; i++) {
+        const struct wait *w = &tl->waits[i];
+        put_u64(h, w->open_frame);
+        put_u64(h, w->start_frame);
+        put_u64(h, w->frame);
+        put_u64(h, (uint64_t)(int64_t)w->step);
+        put_u64(h, w->kind);
+        put_str(h, w->caption);
+    }
+    put_u64(h, tl->n_notes);
+    for (size_t i = 0; i < tl->n_notes; i++) {
+        put_u64(h, tl->notes[i].frame);
+        put_u64(h, tl->notes[i].end_frame);
+        put_str(h, tl->notes[i].text);
+    }
+}
+
+/* Every clip the timeline speaks, once, in id order: what it is made from. */
+static int put_clips(struct sha256_ctx *h, const struct timeline *tl, const struct clipstore *cs)
+{
+    put_u64(h, cs->rate_hz);
+    put_double(h, cs->volume);
+    if (!cs->len) return 0;
+    uint8_t *used = calloc(cs->len, 1);
+    uint8_t *buf = malloc(SOURCE_CHUNK);
+    int rc = used && buf ? 0 : COACH_ENOMEM;
+    for (size_t i = 0; !rc && i < tl->n_ev; i++) {
+        if (tl->ev[i].kind != EV_SPEECH) continue;
+        if (tl->ev[i].clip >= cs->len) rc = COACH_EINVAL;
+        else used[tl->ev[i].clip] = 1;
+    }
+    for (uint32_t id = 0; !rc && id < cs->len; id++) {
+        if (!used[id]) continue;
+        const struct clip *c = &cs->clips[id];
+        put_u64(h, id);
+        put_str(h, c->text);
+        put_u64(h, (uint64_t)(int64_t)c->rate_wpm);
+        put_u64(h, c->src_len);
+        put_u64(h, c->src_rate_hz);
+        put_u64(h, c->len_frames);
+        put_u64(h, (uint64_t)c->loudness_known);
+        put_double(h, c->loudness_known ? c->loudness_lufs : 0.0);
+        put_u64(h, c->flac_bytes);
+        for (uint64_t off = 0; !rc && off < c->flac_bytes; off += SOURCE_CHUNK) {
+            size_t n = c->flac_bytes - off < SOURCE_CHUNK ? (size_t)(c->flac_bytes - off) : SOURCE_CHUNK;
+            rc = clipstore_source_read(cs, id, off, buf, n);
+            if (!rc) sha256_update(h, n, buf);
+        }
+    }
+    free(used);
+    free(buf);
+    return rc;
+}
+
+int uptodate_key(const struct timeline *tl, const struct clipstore *cs, const struct export_opts *o,
+                 char key[UPTODATE_KEY_HEX + 1])
+{
+    key[0] = 0;
+    if (o->music) return COACH_EINVAL;
+    struct sha256_ctx h;
+    sha256_init(&h);
+    put_str(&h, "coach export key 1");
+    int rc = put_program(&h);
+    if (rc) return rc;
+    put_u64(&h, (uint64_t)o->format);
+    put_u64(&h, o->channels);
+    put_str(&h, o->title);
+    put_str(&h, o->artist);
+    put_str(&h, o->comment);
+    put_str(&h, o->album);
+    put_u64(&h, o->track);
+    put_u64(&h, o->from_frame);
+    put_u64(&h, o->to_frame);
+    put_u64(&h, (uint64_t)o->loudness);
+    put_u64(&h, o->encode_workers);
+    put_timeline(&h, tl);
+    rc = put_clips(&h, tl, cs);
+    if (rc) return rc;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&h, sizeof d, d);
+    for (size_t i = 0; i < sizeof d; i++) snprintf(key + 2 * i, 3, "%02x", d[i]);
+    return 0;
+}
+
+char *uptodate_records_dir(const char *cache_dir)
+{
+    return coach_asprintf("%s/exports", cache_dir);
+}
+
+/* path made absolute without resolving its last part (a symlink there is
+ * what the rename replaces); heap, NULL if its directory is unknown. */
+static char *absolute(const char *path)
+{
+    char *copy = coach_strdup(path), *copy2 = coach_strdup(path);
+    char *dir = NULL, *out = NULL;
+    if (copy && copy2) {
+        dir = realpath(dirname(copy), NULL);
+        const char *base = basename(copy2);
+        if (dir) out = coach_asprintf("%s/%s", strcmp(dir, "/") ? dir : "", base);
+    }
+    free(dir);
+    free(copy);
+    free(copy2);
+    return out;
+}
+
+/* DIR/HASH.export for the absolute path abs (heap). */
+static char *record_path(const char *records_dir, const char *abs)
+{
+    struct sha256_ctx h;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&h);
+    sha256_update(&h, strlen(abs), (const uint8_t *)abs);
+    sha256_digest(&h, sizeof d, d);
+    char hex[33];
+    for (size_t i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return coach_asprintf("%s/%s" RECORD_SUFFIX, records_dir, hex);
+}
+
+/* The record's last line for a file as it is now. */
+static int identity(const char *path, char *line, size_t cap)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    snprintf(line, cap, "file %" PRIu64 " %" PRIu64 " %" PRIu64 " %lld.%09ld %lld.%09ld",
+             (uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
+             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+             st.st_ctim.tv_nsec);
+    return 0;
+}
+
+/* The whole text of a record for abs, key and the file's identity. */
+static char *record_text(const char *abs, const char *key)
+{
+    char id[256];
+    if (identity(abs, id, sizeof id)) return NULL;
+    return coach_asprintf(RECORD_MAGIC "\npath %s\nkey %s\n%s\n", abs, key, id);
+}
+
+bool uptodate_is_fresh(const char *records_dir, const char *path, const char *key)
+{
+    if (!records_dir || !key || strlen(key) != UPTODATE_KEY_HEX) return false;
+    char *abs = absolute(path);
+    char *rp = abs ? record_path(records_dir, abs) : NULL;
+    char *want = abs ? record_text(abs, key) : NULL;
+    bool fresh = false;
+    int fd = rp && want ? open(rp, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        size_t n = strlen(want);
+        char *have = malloc(n + 1);
+        ssize_t got = have ? read(fd, have, n + 1) : -1; /* one byte more: a longer record differs */
+        fresh = got == (ssize_t)n && !memcmp(have, want, n);
+        free(have);
+        close(fd);
+    }
+    free(want);
+    free(rp);
+    free(abs);
+    return fresh;
+}
+
+int uptodate_record(const char *records_dir, const char *path, const char *key)
+{
+    if (!records_dir || !key || strlen(key) != UPTODATE_KEY_HEX) return COACH_EINVAL;
+    char *parent = coach_strdup(records_dir);
+    if (parent) mkdir(dirname(parent), 0700); /* the cache directory; EEXIST is fine */
+    free(parent);
+    mkdir(records_dir, 0700);
+    char *abs = absolute(path);
+    char *rp = abs ? record_path(records_dir, abs) : NULL;
+    char *text = abs ? record_text(abs, key) : NULL;
+    char *tmp = rp ? coach_asprintf("%s.tmp-XXXXXX", rp) : NULL;
+    int rc = COACH_ENOMEM;
+    if (abs && !text) rc = COACH_EIO; /* the file is not there, or not a regular file */
+    if (text && tmp) {
+        rc = COACH_EIO;
+        int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd >= 0) {
+            int w = coach_write_full(fd, text, strlen(text));
+            if (close(fd) == 0 && w == 0 && rename(tmp, rp) == 0) rc = 0;
+            else unlink(tmp);
+        }
+    }
+    free(tmp);
+    free(text);
+    free(rp);
+    free(abs);
+    return rc;
+}
+
+int uptodate_clear(const char *records_dir, size_t *removed)
+{
+    *removed = 0;
+    DIR *d = opendir(records_dir);
+    if (!d) return errno == ENOENT ? 0 : COACH_EIO;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        if (!strstr(de->d_name, RECORD_SUFFIX)) continue; /* records and their temporary files */
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0) {
+            if (coach_path_has_ext(de->d_name, RECORD_SUFFIX)) (*removed)++;
+        } else if (errno != ENOENT) {
+            rc = COACH_EIO;
+        }
+    }
+    closedir(d);
+    rmdir(records_dir); /* empty now, unless something else was put there */
+    return rc;
+}
