@@ -309,17 +309,25 @@ int cmd_export(int argc, char **argv, const struct opts *o)
          * (and records it). */
         char key[UPTODATE_KEY_HEX + 1] = "";
         char *records = NULL;
+        struct uptodate_job *job = NULL; /* the key, made while the file is written */
         bool kept = false;
         if (!o->split_dir && !to_stdout && s.clips.cache &&
-            (records = uptodate_records_dir(phrasecache_dir(s.clips.cache))) &&
-            uptodate_key(&s.tl, &s.clips, &eo, key) == 0)
-            kept = !o->rewrite && uptodate_is_fresh(records, out, key);
+            (records = uptodate_records_dir(phrasecache_dir(s.clips.cache)))) {
+            if (!o->rewrite && uptodate_may_be_fresh(records, out)) {
+                if (uptodate_key(&s.tl, &s.clips, &eo, key) == 0)
+                    kept = uptodate_is_fresh(records, out, key);
+            } else if (uptodate_key_start(&job, &s.tl, &s.clips, &eo) != 0) {
+                job = NULL; /* no key: written, not recorded */
+            }
+        }
         int rc = kept         ? 0
                  : o->split_dir ? split_export(&s.tl, &s.clips, out, s.name, &eo, err, sizeof err)
                  : to_stdout  ? export_stream(&s.tl, &s.clips, STDOUT_FILENO, &eo, err, sizeof err)
                               : export_timeline(&s.tl, &s.clips, out, &eo, err, sizeof err);
         int e = errno;
+        if (job && uptodate_key_finish(job, key) != 0) key[0] = 0;
         if (!rc && !kept && key[0]) uptodate_record(records, out, key);
+        errno = e;
         free(records);
         if (to_stdout && rc == COACH_EIO && e == EPIPE) {
             if (show) fputc('\n', stderr);

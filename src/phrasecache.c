@@ -8,7 +8,8 @@
  *  24  u64 src_len       frames
  *  32  u64 flac_bytes
  *  40  u64 loudness      the double's bits
- *  48  u64 check         FNV-1a 64 of bytes 0-47, the key and the FLAC
+ *  48  u64 check         FNV-1a 64 of bytes 0-47 and the key, then of the
+ *                        FLAC 8 bytes at a time (fnv64_words)
  *  56  key, then the FLAC stream
  *
  * all little-endian, so the size of the file is known from its header and
@@ -140,12 +141,24 @@ static char *entry_path(const struct phrasecache *pc, const char *key)
     return coach_asprintf("%s/%016llx" ENTRY_SUFFIX, pc->dir, (unsigned long long)h);
 }
 
+/* FNV-1a's step taken on 8 bytes at a time (little-endian words, the last
+ * few bytes one by one): each step is still a bijection of the state, so
+ * any one word changed still changes the sum, at an eighth of the
+ * multiplications. A warm plan checks every entry it reads: byte by byte
+ * this sum was 29 % of a kept export of lower-back-relief.es (perf). */
+static uint64_t fnv64_words(uint64_t h, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) h = (h ^ get64(p + i)) * 0x100000001b3ull;
+    return fnv64(h, p + i, n - i);
+}
+
 static uint64_t checksum(const uint8_t *header, const char *key, size_t key_len,
                          const uint8_t *flac, size_t flac_bytes)
 {
     uint64_t h = fnv64(FNV64_INIT, header, 48);
     h = fnv64(h, key, key_len);
-    return fnv64(h, flac, flac_bytes);
+    return fnv64_words(h, flac, flac_bytes);
 }
 
 int phrasecache_get(struct phrasecache *pc, const char *key, struct phrase_entry *e)

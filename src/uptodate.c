@@ -19,6 +19,8 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
+#include <pthread.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 #define RECORD_MAGIC "coach export record 1"
 #define RECORD_SUFFIX ".export"
 #define SOURCE_CHUNK 65536
+#define RECORD_MAX_BYTES (PATH_MAX + 512)
 
 /* The digest's input, each value written the same way on every machine
  * (little-endian, strings with their length first), so that no two
@@ -56,8 +59,10 @@ static void put_double(struct sha256_ctx *h, double d)
     put_u64(h, v);
 }
 
-/* The program and every library it has mapped (/proc/self/maps), each
- * file once, in the order of their names (the addresses, and with them
+/* The program and every library it runs code from (the files of its
+ * executable mappings in /proc/self/maps; not data such as locales, nor a
+ * file since deleted, such as a sanitizer's per-process scratch file),
+ * each once, in the order of their names (the addresses, and with them
  * the listing's order, change from run to run). Where there is no /proc,
  * the program's version string alone. */
 static int by_name(const void *a, const void *b)
@@ -78,6 +83,10 @@ static int put_program(struct sha256_ctx *h)
         char *path = strchr(line, '/');
         if (!path) continue; /* anonymous, [heap], [stack], ... */
         path[strcspn(path, "\n")] = 0;
+        char perms[5] = "";
+        if (sscanf(line, "%*s %4s", perms) != 1 || perms[2] != 'x') continue;
+        size_t len = strlen(path);
+        if (len > 10 && !strcmp(path + len - 10, " (deleted)")) continue;
         if (n && !strcmp(path, paths[n - 1])) continue; /* a file's mappings come together */
         if (n == cap) {
             size_t c = cap ? 2 * cap : 64;
@@ -155,73 +164,6 @@ static void put_timeline(struct sha256_ctx *h, const struct timeline *tl)
     }
 }
 
-/* Every clip the timeline speaks, once, in id order: what it is made from. */
-static int put_clips(struct sha256_ctx *h, const struct timeline *tl, const struct clipstore *cs)
-{
-    put_u64(h, cs->rate_hz);
-    put_double(h, cs->volume);
-    if (!cs->len) return 0;
-    uint8_t *used = calloc(cs->len, 1);
-    uint8_t *buf = malloc(SOURCE_CHUNK);
-    int rc = used && buf ? 0 : COACH_ENOMEM;
-    for (size_t i = 0; !rc && i < tl->n_ev; i++) {
-        if (tl->ev[i].kind != EV_SPEECH) continue;
-        if (tl->ev[i].clip >= cs->len) rc = COACH_EINVAL;
-        else used[tl->ev[i].clip] = 1;
-    }
-    for (uint32_t id = 0; !rc && id < cs->len; id++) {
-        if (!used[id]) continue;
-        const struct clip *c = &cs->clips[id];
-        put_u64(h, id);
-        put_str(h, c->text);
-        put_u64(h, (uint64_t)(int64_t)c->rate_wpm);
-        put_u64(h, c->src_len);
-        put_u64(h, c->src_rate_hz);
-        put_u64(h, c->len_frames);
-        put_u64(h, (uint64_t)c->loudness_known);
-        put_double(h, c->loudness_known ? c->loudness_lufs : 0.0);
-        put_u64(h, c->flac_bytes);
-        for (uint64_t off = 0; !rc && off < c->flac_bytes; off += SOURCE_CHUNK) {
-            size_t n = c->flac_bytes - off < SOURCE_CHUNK ? (size_t)(c->flac_bytes - off) : SOURCE_CHUNK;
-            rc = clipstore_source_read(cs, id, off, buf, n);
-            if (!rc) sha256_update(h, n, buf);
-        }
-    }
-    free(used);
-    free(buf);
-    return rc;
-}
-
-int uptodate_key(const struct timeline *tl, const struct clipstore *cs, const struct export_opts *o,
-                 char key[UPTODATE_KEY_HEX + 1])
-{
-    key[0] = 0;
-    if (o->music) return COACH_EINVAL;
-    struct sha256_ctx h;
-    sha256_init(&h);
-    put_str(&h, "coach export key 1");
-    int rc = put_program(&h);
-    if (rc) return rc;
-    put_u64(&h, (uint64_t)o->format);
-    put_u64(&h, o->channels);
-    put_str(&h, o->title);
-    put_str(&h, o->artist);
-    put_str(&h, o->comment);
-    put_str(&h, o->album);
-    put_u64(&h, o->track);
-    put_u64(&h, o->from_frame);
-    put_u64(&h, o->to_frame);
-    put_u64(&h, (uint64_t)o->loudness);
-    put_u64(&h, o->encode_workers);
-    put_timeline(&h, tl);
-    rc = put_clips(&h, tl, cs);
-    if (rc) return rc;
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(&h, sizeof d, d);
-    for (size_t i = 0; i < sizeof d; i++) snprintf(key + 2 * i, 3, "%02x", d[i]);
-    return 0;
-}
-
 char *uptodate_records_dir(const char *cache_dir)
 {
     return coach_asprintf("%s/exports", cache_dir);
@@ -275,6 +217,206 @@ static char *record_text(const char *abs, const char *key)
     char id[256];
     if (identity(abs, id, sizeof id)) return NULL;
     return coach_asprintf(RECORD_MAGIC "\npath %s\nkey %s\n%s\n", abs, key, id);
+}
+
+/* A key being made: what the export's bytes are made from, with what may
+ * change while it renders (a clip's loudness, measured at its first
+ * prepare) copied first, so the digest can be taken on another thread
+ * while the export runs: the rest it reads (the timeline, the clips'
+ * texts, lengths and sources) does not change once the plan is made. */
+struct uptodate_job {
+    const struct timeline *tl;
+    const struct clipstore *cs;
+    struct export_opts o;
+    uint32_t *ids;     /* the clips the timeline speaks, in id order */
+    double *lufs;      /* their loudness when the job was made, NaN: not known */
+    size_t n_ids;
+    pthread_t thread;
+    bool started;
+    int rc;
+    char key[UPTODATE_KEY_HEX + 1];
+};
+
+static void job_free(struct uptodate_job *j)
+{
+    if (!j) return;
+    free(j->ids);
+    free(j->lufs);
+    free(j);
+}
+
+static int job_make(struct uptodate_job **out, const struct timeline *tl, const struct clipstore *cs,
+                    const struct export_opts *o)
+{
+    *out = NULL;
+    if (o->music) return COACH_EINVAL;
+    struct uptodate_job *j = calloc(1, sizeof *j);
+    uint8_t *used = cs->len ? calloc(cs->len, 1) : NULL;
+    if (!j || (cs->len && !used)) {
+        free(j);
+        free(used);
+        return COACH_ENOMEM;
+    }
+    j->tl = tl;
+    j->cs = cs;
+    j->o = *o;
+    j->o.progress = NULL; /* never called from here */
+    int rc = 0;
+    size_t n = 0;
+    for (size_t i = 0; !rc && i < tl->n_ev; i++) {
+        if (tl->ev[i].kind != EV_SPEECH) continue;
+        if (tl->ev[i].clip >= cs->len) rc = COACH_EINVAL;
+        else if (!used[tl->ev[i].clip]) used[tl->ev[i].clip] = 1, n++;
+    }
+    if (!rc && n) {
+        j->ids = malloc(n * sizeof *j->ids);
+        j->lufs = malloc(n * sizeof *j->lufs);
+        if (!j->ids || !j->lufs) rc = COACH_ENOMEM;
+    }
+    for (uint32_t id = 0; !rc && id < cs->len; id++) {
+        if (!used[id]) continue;
+        const struct clip *c = &cs->clips[id];
+        j->ids[j->n_ids] = id;
+        j->lufs[j->n_ids++] = c->loudness_known ? c->loudness_lufs : NAN;
+    }
+    free(used);
+    if (rc) {
+        job_free(j);
+        return rc;
+    }
+    *out = j;
+    return 0;
+}
+
+/* Every clip the timeline speaks, once, in id order: what it is made from. */
+static int put_clips(struct sha256_ctx *h, const struct uptodate_job *j)
+{
+    const struct clipstore *cs = j->cs;
+    put_u64(h, cs->rate_hz);
+    put_double(h, cs->volume);
+    uint8_t *buf = j->n_ids ? malloc(SOURCE_CHUNK) : NULL;
+    if (j->n_ids && !buf) return COACH_ENOMEM;
+    int rc = 0;
+    for (size_t k = 0; !rc && k < j->n_ids; k++) {
+        uint32_t id = j->ids[k];
+        const struct clip *c = &cs->clips[id];
+        put_u64(h, id);
+        put_str(h, c->text);
+        put_u64(h, (uint64_t)(int64_t)c->rate_wpm);
+        put_u64(h, c->src_len);
+        put_u64(h, c->src_rate_hz);
+        put_u64(h, c->len_frames);
+        put_u64(h, !isnan(j->lufs[k]));
+        put_double(h, isnan(j->lufs[k]) ? 0.0 : j->lufs[k]);
+        put_u64(h, c->flac_bytes);
+        for (uint64_t off = 0; !rc && off < c->flac_bytes; off += SOURCE_CHUNK) {
+            size_t n = c->flac_bytes - off < SOURCE_CHUNK ? (size_t)(c->flac_bytes - off) : SOURCE_CHUNK;
+            rc = clipstore_source_read(cs, id, off, buf, n);
+            if (!rc) sha256_update(h, n, buf);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int job_run(struct uptodate_job *j)
+{
+    const struct export_opts *o = &j->o;
+    struct sha256_ctx h;
+    sha256_init(&h);
+    put_str(&h, "coach export key 1");
+    int rc = put_program(&h);
+    if (rc) return rc;
+    put_u64(&h, (uint64_t)o->format);
+    put_u64(&h, o->channels);
+    put_str(&h, o->title);
+    put_str(&h, o->artist);
+    put_str(&h, o->comment);
+    put_str(&h, o->album);
+    put_u64(&h, o->track);
+    put_u64(&h, o->from_frame);
+    put_u64(&h, o->to_frame);
+    put_u64(&h, (uint64_t)o->loudness);
+    put_u64(&h, o->encode_workers);
+    put_timeline(&h, j->tl);
+    rc = put_clips(&h, j);
+    if (rc) return rc;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&h, sizeof d, d);
+    for (size_t i = 0; i < sizeof d; i++) snprintf(j->key + 2 * i, 3, "%02x", d[i]);
+    return 0;
+}
+
+int uptodate_key(const struct timeline *tl, const struct clipstore *cs, const struct export_opts *o,
+                 char key[UPTODATE_KEY_HEX + 1])
+{
+    key[0] = 0;
+    struct uptodate_job *j;
+    int rc = job_make(&j, tl, cs, o);
+    if (!rc && !(rc = job_run(j))) memcpy(key, j->key, sizeof j->key);
+    job_free(j);
+    return rc;
+}
+
+static void *job_thread(void *arg)
+{
+    struct uptodate_job *j = arg;
+    j->rc = job_run(j);
+    return NULL;
+}
+
+int uptodate_key_start(struct uptodate_job **out, const struct timeline *tl, const struct clipstore *cs,
+                       const struct export_opts *o)
+{
+    int rc = job_make(out, tl, cs, o);
+    if (rc) return rc;
+    if (coach_thread_start(&(*out)->thread, job_thread, *out) == 0) {
+        (*out)->started = true;
+    } else {
+        (*out)->rc = job_run(*out); /* no thread: here, now */
+    }
+    return 0;
+}
+
+int uptodate_key_finish(struct uptodate_job *j, char key[UPTODATE_KEY_HEX + 1])
+{
+    key[0] = 0;
+    if (!j) return COACH_EINVAL;
+    if (j->started) pthread_join(j->thread, NULL);
+    int rc = j->rc;
+    if (!rc) memcpy(key, j->key, sizeof j->key);
+    job_free(j);
+    return rc;
+}
+
+bool uptodate_may_be_fresh(const char *records_dir, const char *path)
+{
+    if (!records_dir) return false;
+    char *abs = absolute(path);
+    char *rp = abs ? record_path(records_dir, abs) : NULL;
+    char id[256], *rec = NULL;
+    bool may = false;
+    if (rp && !identity(abs, id, sizeof id)) {
+        int fd = open(rp, O_RDONLY | O_CLOEXEC);
+        rec = fd >= 0 ? malloc(RECORD_MAX_BYTES + 1) : NULL;
+        ssize_t got = rec ? read(fd, rec, RECORD_MAX_BYTES) : -1;
+        if (fd >= 0) close(fd);
+        if (got > 0) {
+            rec[got] = 0;
+            /* its path line, and its last line is the file as it is now */
+            char *want_path = coach_asprintf("\npath %s\n", abs);
+            char *want_id = coach_asprintf("\n%s\n", id);
+            size_t n = want_id ? strlen(want_id) : 0;
+            may = want_path && want_id && strstr(rec, want_path) && (size_t)got >= n &&
+                  !strcmp(rec + got - n, want_id);
+            free(want_path);
+            free(want_id);
+        }
+    }
+    free(rec);
+    free(rp);
+    free(abs);
+    return may;
 }
 
 bool uptodate_is_fresh(const char *records_dir, const char *path, const char *key)

@@ -61,6 +61,13 @@ static void test_key(struct clipstore *cs)
     key_of(&tl, cs, &o, k);
     CHECKF(!strcmp(k, k0), "the same export, two keys: %s %s", k0, k);
 
+    /* made on a thread: the same key */
+    struct uptodate_job *job = NULL;
+    CHECK(uptodate_key_start(&job, &tl, cs, &o) == 0);
+    CHECK(uptodate_key_finish(job, k) == 0);
+    CHECK(!strcmp(k, k0));
+    CHECK(uptodate_key_finish(NULL, k) == COACH_EINVAL && k[0] == 0);
+
     /* what is not in the file (a progress callback) does not count */
     o.progress_ctx = &o;
     key_of(&tl, cs, &o, k);
@@ -177,9 +184,12 @@ static void test_records(void)
     CHECK(uptodate_record(records, file, key) != 0);
     test_write_file(file, "audio");
     CHECK(!uptodate_is_fresh(records, file, key));
+    CHECK(!uptodate_may_be_fresh(records, file));
     CHECK(uptodate_record(records, file, key) == 0);
     CHECK(uptodate_is_fresh(records, file, key));
     CHECK(!uptodate_is_fresh(records, file, other));
+    CHECK(uptodate_may_be_fresh(records, file)); /* whatever the key */
+    CHECK(!uptodate_may_be_fresh(NULL, file));
     /* the same file by another name of its directory */
     char *dotted = coach_asprintf("%s/./a.flac", dir);
     CHECK(uptodate_is_fresh(records, dotted, key));
@@ -197,6 +207,7 @@ static void test_records(void)
     struct timespec times[2] = {st0.st_atim, st0.st_mtim};
     CHECK(utimensat(AT_FDCWD, file, times, 0) == 0);
     CHECK(!uptodate_is_fresh(records, file, key));
+    CHECK(!uptodate_may_be_fresh(records, file));
     CHECK(uptodate_record(records, file, key) == 0);
     CHECK(uptodate_is_fresh(records, file, key));
 

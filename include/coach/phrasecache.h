@@ -25,7 +25,7 @@
 /* Bumped whenever what an entry holds changes meaning (the layout, the
  * trimming, the FLAC packing, the loudness measure): old entries then
  * simply miss. Part of every key. */
-#define PHRASECACHE_FORMAT 1
+#define PHRASECACHE_FORMAT 2 /* 2: the check sums the FLAC 8 bytes at a time */
 
 struct phrasecache;
 

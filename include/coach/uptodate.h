@@ -35,6 +35,22 @@
 int uptodate_key(const struct timeline *tl, const struct clipstore *cs, const struct export_opts *o,
                  char key[UPTODATE_KEY_HEX + 1]);
 
+/* The same key made on a thread of its own while the export renders (what
+ * may change meanwhile is copied first: tl, cs and o's strings must stay
+ * until the finish, and no clip may be added): 0 or as uptodate_key;
+ * uptodate_key_finish waits for it and frees the job, with
+ * uptodate_key's result. Where no thread can be started the key is made
+ * at once. */
+struct uptodate_job;
+int uptodate_key_start(struct uptodate_job **job, const struct timeline *tl, const struct clipstore *cs,
+                       const struct export_opts *o);
+int uptodate_key_finish(struct uptodate_job *job, char key[UPTODATE_KEY_HEX + 1]);
+
+/* Whether path's record in records_dir is for the file as it is now,
+ * whatever its key: when not, the export is written in any case, and its
+ * key can be made while it renders. */
+bool uptodate_may_be_fresh(const char *records_dir, const char *path);
+
 /* Whether path is a regular file whose record in records_dir says it was
  * written with key and has not changed since. */
 bool uptodate_is_fresh(const char *records_dir, const char *path, const char *key);
