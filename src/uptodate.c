@@ -389,56 +389,54 @@ int uptodate_key_finish(struct uptodate_job *j, char key[UPTODATE_KEY_HEX + 1])
     return rc;
 }
 
+/* path's record, whole (heap; NULL if none, unreadable or too long), and
+ * path made absolute in *abs (heap, the caller's; NULL if unknown). */
+static char *read_record(const char *records_dir, const char *path, char **abs)
+{
+    *abs = absolute(path);
+    char *rp = *abs ? record_path(records_dir, *abs) : NULL;
+    int fd = rp ? open(rp, O_RDONLY | O_CLOEXEC) : -1;
+    free(rp);
+    if (fd < 0) return NULL;
+    char *rec = malloc(RECORD_MAX_BYTES + 1);
+    ssize_t got = rec ? read(fd, rec, RECORD_MAX_BYTES + 1) : -1; /* one byte more: too long */
+    close(fd);
+    if (got <= 0 || got > RECORD_MAX_BYTES || memchr(rec, 0, (size_t)got)) {
+        free(rec);
+        return NULL;
+    }
+    rec[got] = 0;
+    return rec;
+}
+
+/* Whether path's record is the one record_text would write now with key;
+ * key NULL: with the key the record holds (the file is as recorded). */
+static bool record_matches(const char *records_dir, const char *path, const char *key)
+{
+    char *abs, *rec = read_record(records_dir, path, &abs);
+    char recorded[UPTODATE_KEY_HEX + 1] = "";
+    const char *k = rec ? strstr(rec, "\nkey ") : NULL;
+    if (!key && k && strlen(k + 5) > UPTODATE_KEY_HEX) {
+        memcpy(recorded, k + 5, UPTODATE_KEY_HEX);
+        key = recorded;
+    }
+    char *want = rec && key ? record_text(abs, key) : NULL;
+    bool same = want && !strcmp(rec, want);
+    free(want);
+    free(rec);
+    free(abs);
+    return same;
+}
+
 bool uptodate_may_be_fresh(const char *records_dir, const char *path)
 {
-    if (!records_dir) return false;
-    char *abs = absolute(path);
-    char *rp = abs ? record_path(records_dir, abs) : NULL;
-    char id[256], *rec = NULL;
-    bool may = false;
-    if (rp && !identity(abs, id, sizeof id)) {
-        int fd = open(rp, O_RDONLY | O_CLOEXEC);
-        rec = fd >= 0 ? malloc(RECORD_MAX_BYTES + 1) : NULL;
-        ssize_t got = rec ? read(fd, rec, RECORD_MAX_BYTES) : -1;
-        if (fd >= 0) close(fd);
-        if (got > 0) {
-            rec[got] = 0;
-            /* its path line, and its last line is the file as it is now */
-            char *want_path = coach_asprintf("\npath %s\n", abs);
-            char *want_id = coach_asprintf("\n%s\n", id);
-            size_t n = want_id ? strlen(want_id) : 0;
-            may = want_path && want_id && strstr(rec, want_path) && (size_t)got >= n &&
-                  !strcmp(rec + got - n, want_id);
-            free(want_path);
-            free(want_id);
-        }
-    }
-    free(rec);
-    free(rp);
-    free(abs);
-    return may;
+    return records_dir && record_matches(records_dir, path, NULL);
 }
 
 bool uptodate_is_fresh(const char *records_dir, const char *path, const char *key)
 {
     if (!records_dir || !key || strlen(key) != UPTODATE_KEY_HEX) return false;
-    char *abs = absolute(path);
-    char *rp = abs ? record_path(records_dir, abs) : NULL;
-    char *want = abs ? record_text(abs, key) : NULL;
-    bool fresh = false;
-    int fd = rp && want ? open(rp, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd >= 0) {
-        size_t n = strlen(want);
-        char *have = malloc(n + 1);
-        ssize_t got = have ? read(fd, have, n + 1) : -1; /* one byte more: a longer record differs */
-        fresh = got == (ssize_t)n && !memcmp(have, want, n);
-        free(have);
-        close(fd);
-    }
-    free(want);
-    free(rp);
-    free(abs);
-    return fresh;
+    return record_matches(records_dir, path, key);
 }
 
 int uptodate_record(const char *records_dir, const char *path, const char *key)
