@@ -376,6 +376,49 @@ static void test_error_paths(struct clipstore *cs)
     timeline_free(&tl);
 }
 
+/* A target large enough that its cached pages are dropped on a thread
+ * while the export renders (export.c, old_target_start): a cancelled
+ * export leaves it whole, byte for byte; a finished one replaces it. */
+static void test_replace_large(struct clipstore *cs)
+{
+    struct timeline tl;
+    build_timeline(&tl, cs, 48000, 60.0, NULL, NULL);
+    const char *dir = test_tmpdir("export-large");
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/big.wav", dir);
+    const size_t big = (size_t)6 << 20;
+    unsigned char *old = malloc(big);
+    CHECK(old != NULL);
+    if (!old) return;
+    for (size_t i = 0; i < big; i++) old[i] = (unsigned char)(i * 2654435761u >> 13);
+    FILE *fp = fopen(path, "wb");
+    CHECK(fp && fwrite(old, 1, big, fp) == big);
+    if (fp) fclose(fp);
+
+    volatile sig_atomic_t cancel = 0;
+    struct progress_log pl = {.monotonic = 1, .cancel_after = 5, .cancel = &cancel};
+    struct export_opts o = {.format = EXPORT_WAV, .channels = 1, .progress = on_progress,
+                            .progress_ctx = &pl, .cancel = &cancel};
+    int rc = export_timeline(&tl, cs, path, &o, err, sizeof err);
+    CHECKF(rc == COACH_EINTR, "cancel over a large target: %d %s", rc, err);
+    size_t len = 0;
+    char *now = test_read_file(path, &len);
+    CHECK(now && len == big && memcmp(now, old, big) == 0);
+    free(now);
+    CHECK(count_entries(dir) == 1);
+
+    o = (struct export_opts){.format = EXPORT_WAV, .channels = 1};
+    rc = export_timeline(&tl, cs, path, &o, err, sizeof err);
+    CHECKF(rc == 0, "over a large target: %d %s", rc, err);
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    CHECK(sf != NULL && info.frames == (sf_count_t)tl.len_frames && info.channels == 1);
+    if (sf) sf_close(sf);
+    CHECK(count_entries(dir) == 1);
+    free(old);
+    timeline_free(&tl);
+}
+
 /* A FLAC of a timeline without sound, 0 to a few frames long: a valid
  * stream (`flac -t`, when installed) of exactly that many silent frames. */
 static void test_short_flac(void)
@@ -496,6 +539,7 @@ int main(void)
     clipstore_init(&cs44, sp, 44100);
     test_formats(&cs48, &cs44);
     test_error_paths(&cs48);
+    test_replace_large(&cs48);
     test_long_clip(&cs48);
     test_short_flac();
     clipstore_free(&cs48);
