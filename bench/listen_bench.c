@@ -2,7 +2,7 @@
  * drives it): feeds audio files through one spotter, as a microphone would,
  * and prints what it heard and the CPU it took.
  *
- *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--dump FILE] [--trace 1] ITEM...
+ *   listen_bench LISTEN_FILE [--bg WAV] [--bg-ref WAV] [--bg-speech VTT] [--bg-db DB] [--aec 1|2] [--noise-db DB] [--linear 0|1] [--cancelled 1] [--gate 1] [--answers 1] [--levels 1] [--dump FILE] [--trace 1] ITEM...
  *
  * ITEM is WORD=FILE: FILE (any rate, mono; resampled to 16 kHz) says the
  * command WORD (as `coach ctl` takes it); it is fed between a second of
@@ -36,6 +36,15 @@
  * `coach play --listen` does.
  *
  * Built by CMake (target listen_bench, not installed).
+ *
+ * --noise-db DB: the room noise under the command with --aec 1|2 and
+ * items (default -50; below -150: none). The espeak-ng voices' cells
+ * depend on it, through speexdsp's preprocessor (docs/PERFORMANCE.md).
+ *
+ * --linear 0: behind coach's canceller (--aec 2) the spotter is fed only
+ * its output (spotter_feed), not also its linear filter's output
+ * (spotter_feed_both, as `coach play --listen`): the check as before
+ * stop 31, for comparison.
  *
  * --cancelled 1: the spotter opened as behind coach's own canceller
  * (SPOTTER_CANCELLED: the listen file's canceller_gaussians), with no
@@ -294,11 +303,12 @@ static uint64_t v_ns(uint64_t v) { return v * 1000000000ull / RATE; }
 /* y[0..total) (at the microphone, the person's part) gets ref[0..total)
  * (what coach plays) through the room at gain, and noise; then coach's
  * canceller, given ref as it is played, takes it out; the echo before and
- * after it is summed over y[0..erle_upto). */
-static void through_coach_aec(float *y, size_t total, const float *ref, double gain, double noise_rms,
-                              size_t erle_upto)
+ * after it is summed over y[0..erle_upto). y_linear (NULL: not wanted)
+ * gets the canceller's linear output (aec_mic). */
+static void through_coach_aec(float *y, float *y_linear, size_t total, const float *ref, double gain,
+                              double noise_rms, size_t erle_upto)
 {
-    int16_t mic[BLOCK], out[BLOCK];
+    int16_t mic[BLOCK], out[BLOCK], linear[BLOCK];
     for (size_t b = 0; b < total; b += BLOCK) {
         size_t len = total - b < BLOCK ? total - b : BLOCK;
         double c0 = cpu_s();
@@ -315,7 +325,7 @@ static void through_coach_aec(float *y, size_t total, const float *ref, double g
         c0 = cpu_s();
         struct aec_state was;
         aec_state(caec, &was);
-        aec_mic(caec, mic, len, v_ns(vclock + len - 1), out);
+        aec_mic(caec, mic, len, v_ns(vclock + len - 1), out, linear);
         caec_cpu += cpu_s() - c0;
         struct aec_state now;
         aec_state(caec, &now);
@@ -324,6 +334,7 @@ static void through_coach_aec(float *y, size_t total, const float *ref, double g
                    (double)(vclock + len) / RATE, was.delay_ms, now.delay_ms, now.score);
         for (size_t i = 0; i < len; i++) {
             y[b + i] = (float)out[i] / 32767.0f;
+            if (y_linear) y_linear[b + i] = (float)linear[i] / 32767.0f;
             if (b + i < erle_upto) erle_in += (double)mic[i] * mic[i], erle_out += (double)out[i] * out[i];
         }
         vclock += len;
@@ -361,17 +372,25 @@ static struct {
     int right, wrong, false_hits, items;
 } tot;
 
-/* Feeds x[0..n) as int16 in blocks; counts hits by what they are. */
-static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want, int *right, int *wrong,
-                 int *false_hits)
+static int16_t sample_i16(float x)
 {
-    int16_t blk[BLOCK];
+    float v = x * 32767.0f;
+    return (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : lrintf(v));
+}
+
+/* Feeds x[0..n) as int16 in blocks (with x_linear, the same samples
+ * before the canceller's suppression: spotter_feed_both); counts hits by
+ * what they are. */
+static void feed(struct spotter *s, const float *x, const float *x_linear, size_t n, enum ctl_cmd want, int *right,
+                 int *wrong, int *false_hits)
+{
+    int16_t blk[BLOCK], blk_linear[BLOCK];
     uint64_t base = (uint64_t)llround(tot.audio_s * RATE); /* x[0]'s sample in the spotter's count */
     for (size_t at = 0; at < n; at += BLOCK) {
         size_t len = n - at < BLOCK ? n - at : BLOCK;
         for (size_t i = 0; i < len; i++) {
-            float v = x[at + i] * 32767.0f;
-            blk[i] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : lrintf(v));
+            blk[i] = sample_i16(x[at + i]);
+            if (x_linear) blk_linear[i] = sample_i16(x_linear[at + i]);
         }
         if (dump && fwrite(blk, sizeof blk[0], len, dump) != len) {
             fprintf(stderr, "listen_bench: --dump: write failed\n");
@@ -379,7 +398,7 @@ static void feed(struct spotter *s, const float *x, size_t n, enum ctl_cmd want,
         }
         double c0 = cpu_s();
         struct spotter_hit h;
-        int rc = spotter_feed(s, blk, len, &h);
+        int rc = spotter_feed_both(s, blk, x_linear ? blk_linear : NULL, len, &h);
         while (rc == 1) {
             if (level_trace) { /* the phrase's level: the second before its end */
                 uint64_t e = h.end_sample > base ? h.end_sample - base : 0, b = e > RATE ? e - RATE : 0;
@@ -439,7 +458,8 @@ int main(int argc, char **argv)
     }
     float *bg = NULL;
     size_t bg_n = 0, bg_at = 0;
-    double bg_db = -10, bg_rms = 0, bg_ref_rms = 0;
+    double bg_db = -10, bg_rms = 0, bg_ref_rms = 0, noise_db = -50;
+    bool use_linear = true;
     bool use_aec = false, warm = false;
     int aec_kind = 0;
     int i = 2;
@@ -459,6 +479,10 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--aec") == 0) {
             aec_kind = atoi(argv[i + 1]);
             use_aec = aec_kind != 0;
+        } else if (strcmp(argv[i], "--noise-db") == 0) {
+            noise_db = atof(argv[i + 1]);
+        } else if (strcmp(argv[i], "--linear") == 0) {
+            use_linear = atoi(argv[i + 1]) != 0;
         } else if (strcmp(argv[i], "--cancelled") == 0) {
             /* read above: the spotter as behind coach's canceller (with no echo to take out) */
         } else if (strcmp(argv[i], "--answers") == 0) {
@@ -505,21 +529,21 @@ int main(int argc, char **argv)
             float *y = calloc(n + 1, sizeof *y);
             if (!y) return 1;
             through_aec(y, n, x, 0, 1.0, pow(10, -60.0 / 20));
-            feed(s, y, n, want, &right, &wrong, &false_hits);
+            feed(s, y, NULL, n, want, &right, &wrong, &false_hits);
             free(y);
         } else if (want == CTL_NONE && aec_kind == 2) { /* the session, played into the room */
-            float y[BLOCK]; /* block by block: the residual rule looks back 1 s */
+            float y[BLOCK], y_linear[BLOCK]; /* block by block: the residual rule looks back 1 s */
             for (size_t at = 0; at < n; at += BLOCK) {
                 size_t len = n - at < BLOCK ? n - at : BLOCK;
                 memset(y, 0, sizeof y);
-                through_coach_aec(y, len, x + at, 1.0, pow(10, -60.0 / 20), len);
-                feed(s, y, len, want, &right, &wrong, &false_hits);
+                through_coach_aec(y, y_linear, len, x + at, 1.0, pow(10, -60.0 / 20), len);
+                feed(s, y, use_linear ? y_linear : NULL, len, want, &right, &wrong, &false_hits);
             }
         } else if (want == CTL_NONE) {
-            feed(s, x, n, want, &right, &wrong, &false_hits);
+            feed(s, x, NULL, n, want, &right, &wrong, &false_hits);
         } else {
             size_t pad = RATE, total = pad + n + pad;
-            float *y = calloc(total, sizeof *y);
+            float *y = calloc(total, sizeof *y), *y_linear = NULL;
             if (!y) return 1;
             memcpy(y + pad, x, n * sizeof *x);
             if (bg && bg_n > total && bg_rms > 0) {
@@ -538,22 +562,23 @@ int main(int argc, char **argv)
                 double e = 0;
                 for (size_t k = 0; k < total; k++) e += (double)bg[bg_at + k] * bg[bg_at + k];
                 if (use_aec) {
-                    double noise = speech_rms(x, n) * pow(10, -50.0 / 20);
+                    double noise = noise_db < -150 ? 0 : speech_rms(x, n) * pow(10, noise_db / 20);
                     if (!warm) { /* the canceller adapts on the 10 s before the first item */
                         size_t w = 10 * RATE;
                         if (bg_at < w) bg_at = w;
                         float *z = calloc(w + 1, sizeof *z);
                         if (!z) return 1;
                         if (aec_kind == 2)
-                            through_coach_aec(z, w, bg + bg_at - w, gain, noise, 0), caec_ahead += w;
+                            through_coach_aec(z, NULL, w, bg + bg_at - w, gain, noise, 0), caec_ahead += w;
                         else
                             through_aec(z, w, bg, bg_at - w, gain, noise);
                         free(z);
                         warm = true;
                         erle_in = erle_out = 0;
                     }
+                    if (aec_kind == 2 && use_linear && !(y_linear = calloc(total, sizeof *y_linear))) return 1;
                     if (aec_kind == 2)
-                        through_coach_aec(y, total, bg + bg_at, gain, noise, RATE * 9 / 10);
+                        through_coach_aec(y, y_linear, total, bg + bg_at, gain, noise, RATE * 9 / 10);
                     else
                         through_aec(y, total, bg, bg_at, gain, noise);
                 } else {
@@ -563,7 +588,8 @@ int main(int argc, char **argv)
                        20 * log10(speech_rms(x, n) / (gain * sqrt(e / total) + 1e-12)));
                 bg_at += total + (n_spans ? BG_STRIDE : 0);
             }
-            feed(s, y, total, want, &right, &wrong, &false_hits);
+            feed(s, y, y_linear, total, want, &right, &wrong, &false_hits);
+            free(y_linear);
             free(y);
         }
         printf("item %s %s right %d wrong %d false %d audio_s %.1f\n", word, path, right, wrong, false_hits,

@@ -44,6 +44,7 @@ struct aec {
     int64_t mic_total; /* microphone samples since opening */
     int64_t mic_t0_ns; /* when microphone sample 0 was captured */
     int16_t in[AEC_FRAME], out[AEC_FRAME];
+    int16_t linear[AEC_FRAME]; /* out before speexdsp's preprocessor: see aec_mic */
     size_t fill;
     bool locked;
     int64_t locked_at; /* locked: the microphone sample at which it locked, or last moved */
@@ -270,6 +271,7 @@ static void run_frame(struct aec *a, int64_t m_first)
     a->fr_in[f] = a->fr_out[f] = (float)e_in;
     if (!a->locked) {
         memcpy(a->out, a->in, sizeof a->out);
+        memcpy(a->linear, a->in, sizeof a->linear);
         return;
     }
     int16_t ref[AEC_FRAME];
@@ -282,6 +284,7 @@ static void run_frame(struct aec *a, int64_t m_first)
     if (r0 + AEC_FRAME > a->ref_total) /* the tap is behind: rendered, not yet taken */
         a->st.ref_missing += (uint64_t)(r0 >= a->ref_total ? AEC_FRAME : r0 + AEC_FRAME - a->ref_total);
     speex_echo_cancellation(a->echo, a->in, ref, a->out);
+    memcpy(a->linear, a->out, sizeof a->linear);
     speex_preprocess_run(a->pre, a->out);
     for (size_t i = 0; i < AEC_FRAME; i++) e_out += (double)a->out[i] * a->out[i];
     a->fr_out[f] = (float)e_out;
@@ -300,12 +303,13 @@ static void run_frame(struct aec *a, int64_t m_first)
     }
 }
 
-void aec_mic(struct aec *a, const int16_t *in, size_t n, uint64_t end_ns, int16_t *out)
+void aec_mic(struct aec *a, const int16_t *in, size_t n, uint64_t end_ns, int16_t *out, int16_t *linear)
 {
     for (size_t i = 0; i < n; i++) {
         a->mic[(size_t)a->mic_total % MIC_HIST] = in[i];
         a->in[a->fill] = in[i];
         out[i] = a->out[a->fill];
+        if (linear) linear[i] = a->linear[a->fill];
         a->mic_total++;
         if (++a->fill == AEC_FRAME) {
             run_frame(a, a->mic_total - AEC_FRAME);

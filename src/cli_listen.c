@@ -91,7 +91,8 @@ static int take_reference(struct listen *l)
 static void *run(void *arg)
 {
     struct listen *l = arg;
-    int16_t pcm[MIC_RATE_HZ * MIC_READ_MS / 1000 + 64], clean[sizeof pcm / sizeof *pcm];
+    int16_t pcm[MIC_RATE_HZ * MIC_READ_MS / 1000 + 64], clean[sizeof pcm / sizeof *pcm],
+        linear[sizeof pcm / sizeof *pcm]; /* clean before the canceller's suppression */
     uint64_t fed = 0; /* samples given to the spotter */
     /* the canceller's output is AEC_FRAME samples late */
     uint64_t late = l->aec ? AEC_FRAME : 0;
@@ -100,14 +101,15 @@ static void *run(void *arg)
         size_t n;
         uint64_t end_ns;
         if (mic_read(l->mic, pcm, sizeof pcm / sizeof *pcm, &n, &end_ns, err, sizeof err)) break;
-        const int16_t *heard = pcm;
+        const int16_t *heard = pcm, *heard_linear = NULL;
         if (l->aec) {
             if (take_reference(l)) {
                 snprintf(err, sizeof err, "out of memory");
                 break;
             }
-            aec_mic(l->aec, pcm, n, end_ns, clean);
+            aec_mic(l->aec, pcm, n, end_ns, clean, linear);
             heard = clean;
+            heard_linear = linear;
             struct aec_state st;
             aec_state(l->aec, &st);
             atomic_store(&l->aec_delay_ms, (int)st.delay_ms);
@@ -116,7 +118,7 @@ static void *run(void *arg)
         fed += n;
         int rc = spotter_answers(l->sp, atomic_load(&l->answers)); /* a no-op when unchanged */
         struct spotter_hit hit;
-        if (!rc) rc = spotter_feed(l->sp, heard, n, &hit);
+        if (!rc) rc = spotter_feed_both(l->sp, heard, heard_linear, n, &hit);
         while (rc == 1) {
             /* the hit ended (fed - end_sample) samples before the last one read */
             /* (through the canceller, AEC_FRAME samples more: output j is input j - late) */

@@ -4,7 +4,8 @@
  * synthesized now: skipped without flite) is heard as that command, and
  * the coach's own speech (an export of routines/warm-up.ini at 16 kHz)
  * gives no hit; espeak-ng's "coach stop" is heard through the listen
- * file's [pronounce]. */
+ * file's [pronounce]; behind coach's canceller, a command the canceller's
+ * suppression bent is read as said in its linear filter's output. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <signal.h>
@@ -557,6 +558,69 @@ static void test_speech_inside(void)
 }
 
 /* The coach's own session, exported at 16 kHz, is never a command. */
+/* Behind coach's canceller the check reads the audio before the
+ * canceller's suppression too (spotter_feed_both). Two commands of
+ * espeak-ng's en-us+f3 said over the coach's speech 10 dB louder (the
+ * first item of `build/listen_bench voices/listen/en.ini --bg
+ * bench/out/listen/session-lower-back-relief.wav --bg-db -10 --aec 2
+ * back=espeak-en-us+f3-3-1.wav` or `pause=...-0-1.wav`, its room noise
+ * 50 dB under the command), as the spotter is fed them: channel 1 the
+ * canceller's output, channel 2 its linear filter's. After the
+ * suppression "coach back" reads "coach where am i", crammed (refused),
+ * and "coach pause" reads "coach back"; before it, each reads as said. */
+static void test_before_suppression(void)
+{
+    static const struct {
+        const char *file, *said;
+        enum ctl_cmd cmd;
+        int hits_after; /* fed only the canceller's output: hits */
+        enum ctl_cmd after;
+    } cases[] = {
+        {"tests/listen/f3-back-cancelled.flac", "coach back", CTL_BACK, 0, CTL_NONE},
+        {"tests/listen/f3-pause-cancelled.flac", "coach pause", CTL_PAUSE, 1, CTL_BACK},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        SF_INFO info = {0};
+        SNDFILE *f = sf_open(test_src_path(cases[k].file), SFM_READ, &info);
+        CHECKF(f && info.channels == 2 && info.samplerate == SPOTTER_RATE_HZ, "%s", cases[k].file);
+        if (!f) continue;
+        size_t n = (size_t)info.frames;
+        int16_t *both = malloc(2 * n * sizeof *both), *out = malloc(n * sizeof *out),
+                *linear = malloc(n * sizeof *linear);
+        CHECK(both && out && linear && sf_readf_short(f, both, info.frames) == info.frames);
+        sf_close(f);
+        for (size_t i = 0; both && out && linear && i < n; i++) out[i] = both[2 * i], linear[i] = both[2 * i + 1];
+        for (int with_linear = 0; with_linear < 2 && out && linear; with_linear++) {
+            struct spotter *s = NULL;
+            char err[512] = "";
+            CHECKF(spotter_open(&s, test_src_path("voices/listen/en.ini"), SPOTTER_CANCELLED, err, sizeof err) == 0,
+                   "spotter_open: %s", err);
+            if (!s) break;
+            int hits = 0;
+            struct spotter_hit h, first = {0};
+            for (size_t at = 0; at < n; at += 1600) {
+                size_t len = n - at < 1600 ? n - at : 1600;
+                int rc = spotter_feed_both(s, out + at, with_linear ? linear + at : NULL, len, &h);
+                while (rc == 1) {
+                    if (!hits++) first = h;
+                    rc = spotter_feed_both(s, NULL, NULL, 0, &h);
+                }
+                CHECK(rc == 0);
+            }
+            if (with_linear)
+                CHECKF(hits == 1 && first.cmd == cases[k].cmd, "'%s' before the suppression too: %d hits, '%s'",
+                       cases[k].said, hits, first.phrase);
+            else
+                CHECKF(hits == cases[k].hits_after && (!hits || first.cmd == cases[k].after),
+                       "'%s' after the suppression only: %d hits, '%s'", cases[k].said, hits, first.phrase);
+            spotter_close(s);
+        }
+        free(both);
+        free(out);
+        free(linear);
+    }
+}
+
 static void test_own_speech(struct spotter *s)
 {
     struct session_opts so = {.routine = test_src_path("routines/warm-up.ini"),
@@ -625,6 +689,7 @@ int main(void)
     else
         printf("skip: no espeak-ng: its voice is not heard\n");
     spotter_close(s);
+    test_before_suppression();
     /* a spotter of its own: a miss or a hit here is the coach's speech's */
     s = NULL;
     rc = spotter_open(&s, test_src_path("voices/listen/en.ini"), 0, err, sizeof err);

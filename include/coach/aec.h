@@ -50,8 +50,13 @@ void aec_restart(struct aec *a);
 void aec_ref(struct aec *a, const float *x, size_t n, uint64_t play_ns);
 /* The microphone: n samples, the last captured at end_ns. out gets n
  * samples, the input with the coach taken out, AEC_FRAME samples late
- * (the same delay whether or not it is cancelling). */
-void aec_mic(struct aec *a, const int16_t *in, size_t n, uint64_t end_ns, int16_t *out);
+ * (the same delay whether or not it is cancelling). linear (NULL: not
+ * wanted) gets the same samples as the linear filter left them, before
+ * speexdsp's preprocessor suppresses what is left of the echo and the
+ * noise: more of the coach remains there, but also all of a command said
+ * over it (the suppression takes a /p/'s burst out with the coach's
+ * echo: spotter_feed_both). */
+void aec_mic(struct aec *a, const int16_t *in, size_t n, uint64_t end_ns, int16_t *out, int16_t *linear);
 
 /* How much of the microphone's sound over its samples [from, to)
  * (counted from the first given to aec_mic; the output's sample j is the

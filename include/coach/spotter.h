@@ -44,6 +44,12 @@ int spotter_open(struct spotter **out, const char *listen_file, unsigned flags, 
  * When one call's samples hold more than one hit, the later ones are
  * returned by the next calls (n may be 0 to collect them). */
 int spotter_feed(struct spotter *s, const int16_t *pcm, size_t n, struct spotter_hit *hit);
+/* The same, behind coach's echo canceller (aec.h): pcm is its output,
+ * linear (NULL: as spotter_feed) the same samples before its suppression
+ * (aec_mic's linear). The search hears pcm; a detection is then read in
+ * both (verify() in spotter.c says how one is chosen). */
+int spotter_feed_both(struct spotter *s, const int16_t *pcm, const int16_t *linear, size_t n,
+                      struct spotter_hit *hit);
 
 /* The answers (the phrases of "pain 0" .. "pain 10", --ask-pain's
  * question) are searched only while on: a question waits for them.
