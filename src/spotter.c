@@ -936,6 +936,14 @@ static void trace_reading(struct spotter *s, const char *what, const char *hyp, 
             r->per_phone, dbfs_of(r->rms), r->inside, verdict_words[r->v]);
 }
 
+/* One utterance of pcm[0..n) through the grammar decoder ps: 0, or -1. */
+static int decode(ps_decoder_t *ps, const int16_t *pcm, size_t n)
+{
+    if (ps_start_utt(ps) < 0) return -1;
+    int bad = ps_process_raw(ps, pcm, n, FALSE, TRUE) < 0;
+    return ps_end_utt(ps) < 0 || bad ? -1 : 0;
+}
+
 /* Checks a detection: decodes the last CHECK_SAMPLES fed (the detection,
  * the phrase's start before it and its end after it) with a grammar of
  * all the phrases, which names the phrase said: kws weighs each phrase
@@ -946,14 +954,6 @@ static void trace_reading(struct spotter *s, const char *what, const char *hyp, 
  * lattice's n-best are pieces of paths, not other phrases): espeak-ng's
  * en+m7 "coach where am I" is read as "coach back", "where am" taken
  * for silence. */
-/* One utterance of pcm[0..n) through the grammar decoder ps: 0, or -1. */
-static int decode(ps_decoder_t *ps, const int16_t *pcm, size_t n)
-{
-    if (ps_start_utt(ps) < 0) return -1;
-    int bad = ps_process_raw(ps, pcm, n, FALSE, TRUE) < 0;
-    return ps_end_utt(ps) < 0 || bad ? -1 : 0;
-}
-
 static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
 {
     uint64_t a = s->fed > CHECK_SAMPLES ? s->fed - CHECK_SAMPLES : 0;
@@ -995,7 +995,7 @@ static const struct phrase *verify(struct spotter *s, uint64_t *end, int *rc)
      * command rather than on what is left around it. Measured over the
      * coach's speech (docs/PERFORMANCE.md, stop 31): 133 of 140 heard
      * instead of 125, 3 heard as another command instead of 7, and no
-     * voice worse at any room noise level. */
+     * cell worse at any of four room noise levels. */
     if (s->linear_from <= a) {
         for (size_t i = 0; i < n; i++) s->seg_linear[i] = s->ring_linear[(a + i) % RING_SAMPLES];
         if (decode(ps, s->seg_linear, n) < 0) return *rc = COACH_ESPEECH, NULL;
