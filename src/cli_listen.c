@@ -101,7 +101,7 @@ static void *run(void *arg)
         size_t n;
         uint64_t end_ns;
         if (mic_read(l->mic, pcm, sizeof pcm / sizeof *pcm, &n, &end_ns, err, sizeof err)) break;
-        const int16_t *heard = pcm, *heard_linear = NULL;
+        const int16_t *heard = pcm;
         if (l->aec) {
             if (take_reference(l)) {
                 snprintf(err, sizeof err, "out of memory");
@@ -109,7 +109,6 @@ static void *run(void *arg)
             }
             aec_mic(l->aec, pcm, n, end_ns, clean, linear);
             heard = clean;
-            heard_linear = linear;
             struct aec_state st;
             aec_state(l->aec, &st);
             atomic_store(&l->aec_delay_ms, (int)st.delay_ms);
@@ -118,7 +117,7 @@ static void *run(void *arg)
         fed += n;
         int rc = spotter_answers(l->sp, atomic_load(&l->answers)); /* a no-op when unchanged */
         struct spotter_hit hit;
-        if (!rc) rc = spotter_feed_both(l->sp, heard, heard_linear, n, &hit);
+        if (!rc) rc = spotter_feed_both(l->sp, heard, l->aec ? linear : NULL, n, &hit);
         while (rc == 1) {
             /* the hit ended (fed - end_sample) samples before the last one read */
             /* (through the canceller, AEC_FRAME samples more: output j is input j - late) */

@@ -201,23 +201,31 @@ static int16_t *read_16k(const char *path, size_t *n)
     return pcm;
 }
 
-/* Feeds pcm in 100 ms blocks; counts the hits and keeps the first. */
-static int feed_all(struct spotter *s, const int16_t *pcm, size_t n, struct spotter_hit *first)
+/* Feeds pcm in 100 ms blocks (with linear: spotter_feed_both); counts
+ * the hits and keeps the first. */
+static int feed_both_all(struct spotter *s, const int16_t *pcm, const int16_t *linear, size_t n,
+                         struct spotter_hit *first)
 {
     int hits = 0;
     struct spotter_hit h;
-    fed_total += n;
     for (size_t at = 0; at < n; at += 1600) {
         size_t len = n - at < 1600 ? n - at : 1600;
-        int rc = spotter_feed(s, pcm + at, len, &h);
+        int rc = spotter_feed_both(s, pcm + at, linear ? linear + at : NULL, len, &h);
         while (rc == 1) {
             if (!hits++ && first) *first = h;
-            rc = spotter_feed(s, NULL, 0, &h);
+            rc = spotter_feed_both(s, NULL, NULL, 0, &h);
         }
         CHECK(rc == 0);
         if (rc < 0) break;
     }
     return hits;
+}
+
+/* The same without linear, the samples counted in fed_total. */
+static int feed_all(struct spotter *s, const int16_t *pcm, size_t n, struct spotter_hit *first)
+{
+    fed_total += n;
+    return feed_both_all(s, pcm, NULL, n, first);
 }
 
 static int have_flite(void)
@@ -596,17 +604,8 @@ static void test_before_suppression(void)
             CHECKF(spotter_open(&s, test_src_path("voices/listen/en.ini"), SPOTTER_CANCELLED, err, sizeof err) == 0,
                    "spotter_open: %s", err);
             if (!s) break;
-            int hits = 0;
-            struct spotter_hit h, first = {0};
-            for (size_t at = 0; at < n; at += 1600) {
-                size_t len = n - at < 1600 ? n - at : 1600;
-                int rc = spotter_feed_both(s, out + at, with_linear ? linear + at : NULL, len, &h);
-                while (rc == 1) {
-                    if (!hits++) first = h;
-                    rc = spotter_feed_both(s, NULL, NULL, 0, &h);
-                }
-                CHECK(rc == 0);
-            }
+            struct spotter_hit first = {0};
+            int hits = feed_both_all(s, out, with_linear ? linear : NULL, n, &first);
             if (with_linear)
                 CHECKF(hits == 1 && first.cmd == cases[k].cmd, "'%s' before the suppression too: %d hits, '%s'",
                        cases[k].said, hits, first.phrase);
