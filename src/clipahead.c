@@ -67,7 +67,9 @@ struct clipahead {
     uint64_t playhead; /* the owner's */
     size_t bytes;      /* of the pieces made and not taken */
     bool stop;
-    bool thread_waits; /* for the playhead */
+    bool thread_waits; /* for the playhead, or for room (wait_full) */
+    bool wait_full;    /* it waits with max_bytes held: a piece let go may end it */
+    uint64_t wake_frame; /* while it waits, a playhead before this cannot end the wait */
     bool owner_waits;  /* for a piece being made */
     bool owner_settles; /* for the thread to catch up (clipahead_settle) */
     bool done;         /* the thread has nothing more to make */
@@ -89,7 +91,7 @@ static void let_go(struct clipahead *a, struct slot *s, struct piece *p)
     unlink_piece(s, p);
     p->pcm = NULL;
     a->bytes -= (size_t)p->n * sizeof(float);
-    if (a->thread_waits) pthread_cond_broadcast(&a->cv);
+    if (a->thread_waits && a->wait_full) pthread_cond_broadcast(&a->cv);
 }
 
 static void free_pcm(struct clipahead *a, struct slot *s, struct piece *p)
@@ -203,6 +205,29 @@ static void make_chunk(struct clipahead *a, size_t k)
         pthread_cond_broadcast(&a->cv);
 }
 
+/* The first playhead at which a wait for the next piece (due at due; far:
+ * it is more than ahead_frames away, full: max_bytes are held) may end:
+ * the piece comes within reach, or the oldest piece not taken is passed
+ * and freed. The owner wakes the thread only from there on: woken at
+ * every block it found nothing to do ~1300 times in a warm export of the
+ * longest routine, and each wake cost both threads a context switch and
+ * the owner a contended unlock (perf sched). Under mu. */
+static uint64_t wake_frame(const struct clipahead *a, uint64_t due, bool far, bool full)
+{
+    uint64_t w = NO_FRAME;
+    if (far) w = due - a->pol.ahead_frames + 1;
+    if (full) {
+        uint64_t near = due - a->skip_frames + 1;
+        if (near < w) w = near;
+        for (const struct piece *p = a->made_head; p; p = p->next_made)
+            if (p->pcm) {
+                if (p->passed + 1 < w) w = p->passed + 1;
+                break;
+            }
+    }
+    return w;
+}
+
 static void *run(void *arg)
 {
     struct clipahead *a = arg;
@@ -221,11 +246,14 @@ static void *run(void *arg)
         }
         /* a piece due soon is made however much is held: the owner may be
            waiting for it */
-        if (!a->owner_waits &&
-            (due >= a->playhead + a->pol.ahead_frames ||
-             (a->pol.max_bytes && a->bytes >= a->pol.max_bytes &&
-              due >= a->playhead + a->skip_frames))) {
+        const bool far = due >= a->playhead + a->pol.ahead_frames;
+        const bool full = a->pol.max_bytes && a->bytes >= a->pol.max_bytes &&
+                          due >= a->playhead + a->skip_frames;
+        if (!a->owner_waits && (far || full)) {
+            a->wake_frame = wake_frame(a, due, far, full);
+            a->wait_full = full;
             a->thread_waits = true;
+            a->stats.waits++;
             if (a->owner_settles) pthread_cond_broadcast(&a->cv);
             pthread_cond_wait(&a->cv, &a->mu);
             a->thread_waits = false;
@@ -410,8 +438,9 @@ void clipahead_advance(struct clipahead *a, uint64_t frame)
     if (!a) return;
     pthread_mutex_lock(&a->mu);
     a->playhead = frame;
-    if (a->thread_waits) pthread_cond_broadcast(&a->cv);
+    const bool wake = a->thread_waits && frame >= a->wake_frame;
     pthread_mutex_unlock(&a->mu);
+    if (wake) pthread_cond_broadcast(&a->cv); /* after the unlock: the thread wakes to a free mutex */
 }
 
 void clipahead_settle(struct clipahead *a)

@@ -4,7 +4,8 @@
  * after a release), streamed clips (one use, two uses far apart, a use over
  * its own first use), from the start and from the middle; every piece the
  * thread makes is taken when it runs well ahead (caught up before every
- * block: clipahead_settle); and with a thread that
+ * block: clipahead_settle); left to run as in an export, the thread is
+ * woken where it has work, not at every block; and with a thread that
  * can hardly get ahead (ahead 1 frame, or a bound of 1 byte) the owner
  * makes what is missing itself and the samples are still the same. */
 #include <stdbool.h>
@@ -126,6 +127,18 @@ int main(void)
         CHECKF(st.made > 3 && st.taken <= st.made && st.taken + 1 >= st.made,
                "from %llu: made %llu, taken %llu",
                (unsigned long long)first, (unsigned long long)st.made, (unsigned long long)st.taken);
+        free(got);
+        /* left to run as an export does (no settle): the thread sleeps for
+           the playhead and is woken where it has work, not at every block
+           (it was woken at every one: waits ~ blocks) */
+        got = render_all(&cs, &tl, first, &roomy, false, &st);
+        bad = differ(ref, got, first, tl.len_frames);
+        const uint64_t blocks = (tl.len_frames - first + BLOCK - 1) / BLOCK;
+        CHECKF(bad == 0 && st.waits <= 2 * st.made + 2 && blocks > 4 * (2 * st.made + 2),
+               "from %llu, not settled: %zu samples differ, the thread slept %llu times "
+               "for %llu pieces over %llu blocks",
+               (unsigned long long)first, bad, (unsigned long long)st.waits,
+               (unsigned long long)st.made, (unsigned long long)blocks);
         free(got);
         const struct clipahead_policy tight[] = {{.ahead_frames = 1},
                                                  {.ahead_frames = 6 * (uint64_t)RATE, .max_bytes = 1}};

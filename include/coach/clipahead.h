@@ -38,6 +38,7 @@ struct clipahead_policy {
 struct clipahead_stats {
     uint64_t made;  /* clips made by the thread */
     uint64_t taken; /* of those, taken by the owner */
+    uint64_t waits; /* times the thread slept for the playhead or for room */
 };
 
 /* Plans the clips of tl to make for the owner's clip window (win: what it
