@@ -47,6 +47,7 @@
 #include "coach/mp3par.h"
 #include "coach/opuspar.h"
 #include "coach/render.h"
+#include "coach/replaced.h"
 #include "coach/tags.h"
 
 #define EXPORT_BLOCK_FRAMES 8192 /* per render + write; also the prepare lookahead */
@@ -913,55 +914,6 @@ static int write_segmented(struct vio_file *v, const struct timeline *tl, struct
     return rc;
 }
 
-/* The file an export replaces has its cached pages dropped on a thread of
- * its own while the new one is rendered. Replacing a file frees its page
- * cache inside rename(), on the rendering thread, once everything else is
- * done, while the render leaves the second core time to spare. Measured
- * on a warm export of lower-back-relief.es to a 108 MB WAV on ext4
- * (0.335 s to a new path, 0.375 s over the last export): rename() 29-32 ms
- * before, and after it the last close of the old file 18 ms (freeing its
- * blocks, which only the unlink may do); 0.986x the wall, 31 pairs. Only
- * the cache is dropped (POSIX_FADV_DONTNEED): the file itself is untouched
- * until the rename, and stays whole if the export fails. */
-#define EXPORT_DROP_MIN_BYTES ((off_t)4 << 20) /* below this, a thread costs more than it saves */
-
-struct old_target {
-    int fd;
-    bool started;
-    pthread_t thread;
-};
-
-static void *drop_old_pages(void *arg)
-{
-    struct old_target *o = arg;
-    (void)posix_fadvise(o->fd, 0, 0, POSIX_FADV_DONTNEED); /* advice: a failure costs only time */
-    return NULL;
-}
-
-static void old_target_start(struct old_target *o, const char *path)
-{
-    *o = (struct old_target){.fd = -1};
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return; /* nothing there (or not ours to read): nothing to drop */
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < EXPORT_DROP_MIN_BYTES) {
-        close(fd);
-        return;
-    }
-    o->fd = fd;
-    o->started = coach_thread_start(&o->thread, drop_old_pages, o) == 0;
-}
-
-/* After the rename (or a failure): the last reference to a replaced file
- * goes here, its pages already dropped. */
-static void old_target_end(struct old_target *o)
-{
-    if (o->started) pthread_join(o->thread, NULL);
-    if (o->fd >= 0) close(o->fd);
-    o->fd = -1;
-    o->started = false;
-}
-
 int export_timeline(const struct timeline *tl, struct clipstore *cs, const char *path,
                     const struct export_opts *o, char *err, size_t err_cap)
 {
@@ -973,8 +925,8 @@ int export_timeline(const struct timeline *tl, struct clipstore *cs, const char 
     }
     rc = check_existing(path, err, err_cap);
     if (rc) return rc;
-    struct old_target old;
-    old_target_start(&old, path);
+    struct replaced old;
+    replaced_start(&old, path);
 
     struct clipwin w = {0};
     clip_slot *slots = NULL;
@@ -1047,7 +999,7 @@ out:;
     if (fd >= 0) close(fd);
     if (tmp) unlink(tmp);
     if (hold >= 0) close(hold); /* after the rename or unlink: never an orphan's look */
-    old_target_end(&old);
+    replaced_end(&old);
     if (w.cs) clipwin_free(&w);
     free(tmp);
     free(dir);

@@ -8,6 +8,7 @@
  * leave no file, no temporary file, and an existing target untouched. */
 #define _POSIX_C_SOURCE 200809L /* umask, setrlimit, signal */
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coach/clips.h"
@@ -23,6 +25,7 @@
 #include "coach/export.h"
 #include "coach/loudness.h"
 #include "coach/render.h"
+#include "coach/replaced.h"
 #include "coach/speech.h"
 #include "coach/tone.h"
 #include "testutil.h"
@@ -379,6 +382,46 @@ static void test_error_paths(struct clipstore *cs)
 /* A target large enough that its cached pages are dropped on a thread
  * while the export renders (export.c, old_target_start): a cancelled
  * export leaves it whole, byte for byte; a finished one replaces it. */
+/* A process other than this one with `what` open (its /proc fd link);
+ * *n_fds: how many descriptors it has. 0: none. */
+static pid_t holder_of(const char *what, int *n_fds)
+{
+    DIR *proc = opendir("/proc");
+    if (!proc) return 0;
+    pid_t found = 0;
+    for (struct dirent *d; !found && (d = readdir(proc));) {
+        pid_t pid = (pid_t)atoi(d->d_name);
+        if (pid <= 0 || pid == getpid()) continue;
+        char dir[64], link[320], to[4200];
+        snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+        DIR *fds = opendir(dir);
+        if (!fds) continue;
+        int n = 0;
+        for (struct dirent *f; (f = readdir(fds));) {
+            if (f->d_name[0] == '.') continue;
+            n++;
+            snprintf(link, sizeof link, "%s/%s", dir, f->d_name);
+            ssize_t len = readlink(link, to, sizeof to - 1);
+            if (len > 0 && (to[len] = 0, strcmp(to, what) == 0)) found = pid;
+        }
+        closedir(fds);
+        if (found) *n_fds = n;
+    }
+    closedir(proc);
+    return found;
+}
+
+/* Waits up to 10 s for no process to hold `what`. */
+static int let_go_of(const char *what)
+{
+    int n;
+    for (int i = 0; i < 1000; i++) {
+        if (!holder_of(what, &n)) return 1;
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    return 0;
+}
+
 static void test_replace_large(struct clipstore *cs)
 {
     struct timeline tl;
@@ -406,10 +449,22 @@ static void test_replace_large(struct clipstore *cs)
     CHECK(now && len == big && memcmp(now, old, big) == 0);
     free(now);
     CHECK(count_entries(dir) == 1);
+    replaced_let_go(); /* its holder ends, the file stays */
+    CHECKF(let_go_of(path), "a process still holds %s", path);
 
     o = (struct export_opts){.format = EXPORT_WAV, .channels = 1};
     rc = export_timeline(&tl, cs, path, &o, err, sizeof err);
     CHECKF(rc == 0, "over a large target: %d %s", rc, err);
+    /* The replaced file is held by a process of its own, with nothing else
+     * open (no one's pipe held), until it is let go of; then it is freed. */
+    char deleted[4200];
+    snprintf(deleted, sizeof deleted, "%s (deleted)", path);
+    int n_fds = 0;
+    pid_t holder = holder_of(deleted, &n_fds);
+    CHECKF(holder > 0 && n_fds == 2, "the replaced file: holder %d with %d descriptors",
+           (int)holder, n_fds);
+    replaced_let_go();
+    CHECKF(let_go_of(deleted), "the replaced file is still held after 10 s");
     SF_INFO info = {0};
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     CHECK(sf != NULL && info.frames == (sf_count_t)tl.len_frames && info.channels == 1);
