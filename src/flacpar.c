@@ -1,12 +1,17 @@
 /* The parallel FLAC writer (flacpar.h). Threads: one producer (the caller
  * of flacpar_write) converts the samples to 16-bit, adds them to the MD5
- * and fills the input of the worker whose turn it is; each worker encodes
- * its chunk with a fresh libFLAC stream encoder (init, process, finish, so
- * the chunk's last block comes out too: libFLAC holds a block back until
- * it has seen one sample past it), renumbering each frame as libFLAC hands
- * it over, then waits for its chunk's turn and writes the frames at the
- * file's end. One mutex and one condition variable: a handful of threads
- * that meet once a chunk (~1 s of audio). */
+ * and fills the next of SLOTS_PER_WORKER x workers chunk slots, in turn;
+ * any idle worker takes the earliest chunk filled and encodes it with a
+ * fresh libFLAC stream encoder (init, process, finish, so the chunk's last
+ * block comes out too: libFLAC holds a block back until it has seen one
+ * sample past it), renumbering each frame as libFLAC hands it over into
+ * the slot. The worker that finishes the chunk whose turn it is writes it
+ * at the file's end, and every finished chunk after it; a slot is filled
+ * again once written. Before, each worker had one slot and waited for its
+ * own chunk's turn: on two cores shared with the renderer, a worker
+ * waiting for the other's chunk left a core idle (a warm FLAC export used
+ * 1.47 of 2 cores). One mutex and one condition variable: a handful of
+ * threads that meet once a chunk (~1 s of audio). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "coach/flacpar.h"
@@ -41,21 +46,34 @@
 
 struct flacpar;
 
+#define SLOTS_PER_WORKER 2 /* chunks filled, encoded or waiting to be written, per worker */
+
+enum slot_state {
+    SLOT_FREE,     /* the producer's: being filled */
+    SLOT_FILLED,   /* waiting for a worker */
+    SLOT_ENCODING, /* a worker's */
+    SLOT_DONE,     /* encoded, waiting for its turn to be written */
+};
+
+struct chunk_slot {
+    FLAC__int32 *in;           /* chunk_frames x channels */
+    unsigned char *out;        /* the chunk's frames, renumbered */
+    size_t out_len, out_cap;   /* bytes */
+    uint32_t min_bytes, max_bytes; /* of the chunk's frames */
+    /* guarded by p->mu */
+    enum slot_state state;
+    uint64_t chunk;            /* its index */
+    size_t frames;             /* in it */
+};
+
 struct worker {
     struct flacpar *p;
     pthread_t thread;
     bool started;
     FLAC__StreamEncoder *enc; /* worker only, between start and join */
-    FLAC__int32 *in;          /* chunk_frames x channels: the producer's while !in_full */
-    /* guarded by p->mu */
-    bool in_full;     /* in holds a chunk to encode */
-    size_t in_frames; /* frames in it */
-    uint64_t chunk;   /* its index */
     /* worker only */
-    unsigned char *out;        /* the chunk's frames, renumbered */
-    size_t out_len, out_cap;   /* bytes */
+    struct chunk_slot *cur;    /* the slot being encoded */
     uint64_t first_frame;      /* the stream's number of the chunk's first frame */
-    uint32_t min_bytes, max_bytes; /* of the chunk's frames */
     int rc;                    /* why on_frame failed, 0 if it did not */
 };
 
@@ -69,6 +87,8 @@ struct flacpar {
     size_t chunk_frames;
     unsigned n;                /* workers */
     struct worker w[FLACPAR_MAX_WORKERS];
+    unsigned n_slots;          /* SLOTS_PER_WORKER x n */
+    struct chunk_slot slot[SLOTS_PER_WORKER * FLACPAR_MAX_WORKERS]; /* chunk k in slot k % n_slots */
     /* producer only */
     uint64_t fill_chunk;       /* the chunk being filled */
     size_t fill_frames;        /* frames in it so far */
@@ -78,6 +98,7 @@ struct flacpar {
     bool finished;
     /* guarded by mu */
     uint64_t write_turn;       /* the chunk whose frames go out next */
+    bool writing;              /* a worker is writing chunks out */
     uint64_t end_bytes;        /* where they go: the file's length so far */
     uint32_t min_bytes, max_bytes; /* of every frame written */
     bool closing;              /* no more chunks: idle workers end */
@@ -154,10 +175,10 @@ static size_t number_put(unsigned char *d, uint32_t v)
     return n;
 }
 
-/* Appends frame f (one libFLAC hands over whole) to w->out as frame
+/* Appends frame f (one libFLAC hands over whole) to w's slot as frame
  * number `number` of the stream: a new number, header CRC-8 and CRC-16;
  * the rest of the frame, the audio, as it is. 0 or negative. */
-static int put_frame(struct worker *w, const unsigned char *f, size_t len, uint64_t number)
+static int put_frame(struct chunk_slot *w, const unsigned char *f, size_t len, uint64_t number)
 {
     /* fixed block size: sync 0xFFF8; then block size and rate codes, the
      * channels and bits byte, the number; 8 or 16 more bits of block size
@@ -222,16 +243,18 @@ static FLAC__StreamEncoderWriteStatus on_frame(const FLAC__StreamEncoder *e, con
     (void)e;
     struct worker *w = u;
     if (samples == 0) return FLAC__STREAM_ENCODER_WRITE_STATUS_OK;
-    w->rc = put_frame(w, buf, bytes, w->first_frame + frame_no);
+    w->rc = put_frame(w->cur, buf, bytes, w->first_frame + frame_no);
     return w->rc ? FLAC__STREAM_ENCODER_WRITE_STATUS_FATAL_ERROR : FLAC__STREAM_ENCODER_WRITE_STATUS_OK;
 }
 
-/* Encodes w->in (frames frames, chunk `chunk`) into w->out. 0 or negative. */
-static int encode_chunk(struct worker *w, uint64_t chunk, size_t frames)
+/* Encodes slot s's chunk (frames frames, chunk `chunk`) into its out. 0
+ * or negative. */
+static int encode_chunk(struct worker *w, struct chunk_slot *s, uint64_t chunk, size_t frames)
 {
-    w->out_len = 0;
-    w->min_bytes = UINT32_MAX;
-    w->max_bytes = 0;
+    s->out_len = 0;
+    s->min_bytes = UINT32_MAX;
+    s->max_bytes = 0;
+    w->cur = s;
     w->first_frame = chunk * w->p->chunk_blocks;
     w->rc = 0;
     if (!configure(w->enc, w->p, false) ||
@@ -240,7 +263,7 @@ static int encode_chunk(struct worker *w, uint64_t chunk, size_t frames)
         FLAC__stream_encoder_finish(w->enc); /* back to uninitialized for the next try */
         return COACH_ENOMEM; /* the settings were accepted at open: only memory is left */
     }
-    bool ok = FLAC__stream_encoder_process_interleaved(w->enc, w->in, (uint32_t)frames);
+    bool ok = FLAC__stream_encoder_process_interleaved(w->enc, s->in, (uint32_t)frames);
     ok = FLAC__stream_encoder_finish(w->enc) && ok; /* the last block */
     if (w->rc) return w->rc;
     return ok ? 0 : COACH_ENOMEM;
@@ -265,42 +288,71 @@ static int put_bytes(struct flacpar *p, const void *d, size_t n, uint64_t at)
     return coach_write_full(p->fd, d, n);
 }
 
+/* The filled slot of the earliest chunk, or NULL. Under p->mu. */
+static struct chunk_slot *next_filled(struct flacpar *p)
+{
+    struct chunk_slot *best = NULL;
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        struct chunk_slot *s = &p->slot[i];
+        if (s->state == SLOT_FILLED && (!best || s->chunk < best->chunk)) best = s;
+    }
+    return best;
+}
+
+/* Writes the chunk whose turn it is, and each one after it, while they
+ * are encoded; one worker at a time (the others go on encoding). Under
+ * p->mu, released while writing. 0, or negative once it failed. */
+static int write_ready(struct flacpar *p)
+{
+    if (p->writing) return 0; /* that worker looks again after each chunk */
+    p->writing = true;
+    int rc = 0;
+    for (;;) {
+        struct chunk_slot *s = &p->slot[p->write_turn % p->n_slots];
+        if (p->stop || s->state != SLOT_DONE || s->chunk != p->write_turn) break;
+        uint64_t at = p->end_bytes;
+        pthread_mutex_unlock(&p->mu);
+        /* the turn is ours: nobody else writes until write_turn moves */
+        int wr = put_bytes(p, s->out, s->out_len, at);
+        int e = errno;
+        pthread_mutex_lock(&p->mu);
+        if (wr != 0) {
+            fail_locked(p, COACH_EIO, e ? e : EIO);
+            rc = COACH_EIO;
+            break;
+        }
+        p->end_bytes += s->out_len;
+        if (s->min_bytes < p->min_bytes) p->min_bytes = s->min_bytes;
+        if (s->max_bytes > p->max_bytes) p->max_bytes = s->max_bytes;
+        s->state = SLOT_FREE; /* the producer may fill it again */
+        p->write_turn++;
+        pthread_cond_broadcast(&p->cv);
+    }
+    p->writing = false;
+    return rc;
+}
+
 static void *work(void *arg)
 {
     struct worker *w = arg;
     struct flacpar *p = w->p;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!w->in_full && !p->closing && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stop || !w->in_full) break;
-        uint64_t chunk = w->chunk;
-        size_t frames = w->in_frames;
+        struct chunk_slot *s;
+        while (!(s = next_filled(p)) && !p->closing && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || !s) break; /* closing, and nothing left to encode */
+        s->state = SLOT_ENCODING;
+        uint64_t chunk = s->chunk;
+        size_t frames = s->frames;
         pthread_mutex_unlock(&p->mu);
-        int rc = encode_chunk(w, chunk, frames);
+        int rc = encode_chunk(w, s, chunk, frames);
         pthread_mutex_lock(&p->mu);
-        w->in_full = false; /* the producer may fill it again */
-        pthread_cond_broadcast(&p->cv);
         if (rc) {
             fail_locked(p, rc, rc == COACH_ENOMEM ? ENOMEM : EIO);
             break;
         }
-        while (p->write_turn != chunk && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stop) break;
-        uint64_t at = p->end_bytes;
-        pthread_mutex_unlock(&p->mu);
-        /* the turn is ours: nobody else writes until write_turn moves */
-        int wr = put_bytes(p, w->out, w->out_len, at);
-        int e = errno;
-        pthread_mutex_lock(&p->mu);
-        if (wr != 0) {
-            fail_locked(p, COACH_EIO, e ? e : EIO);
-            break;
-        }
-        p->end_bytes += w->out_len;
-        if (w->min_bytes < p->min_bytes) p->min_bytes = w->min_bytes;
-        if (w->max_bytes > p->max_bytes) p->max_bytes = w->max_bytes;
-        p->write_turn++;
-        pthread_cond_broadcast(&p->cv);
+        s->state = SLOT_DONE;
+        if (write_ready(p) != 0) break;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -449,14 +501,22 @@ int flacpar_open(struct flacpar **out, int fd, const struct flacpar_opts *o, cha
         p->chunk_blocks = (CHUNK_BLOCKS_MIN + loose - 1) / loose * loose;
         p->chunk_frames = (size_t)p->block_frames * p->chunk_blocks;
     }
+    p->n_slots = SLOTS_PER_WORKER * p->n;
+    for (unsigned i = 0; rc == 0 && i < p->n_slots; i++) {
+        struct chunk_slot *s = &p->slot[i];
+        s->out_cap = p->chunk_frames * p->channels * 2 + 1024; /* about a raw chunk */
+        s->in = malloc(p->chunk_frames * p->channels * sizeof *s->in);
+        s->out = malloc(s->out_cap);
+        if (!s->in || !s->out) {
+            coach_set_err(err, err_cap, "out of memory");
+            rc = COACH_ENOMEM;
+        }
+    }
     for (unsigned i = 0; rc == 0 && i < p->n; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
-        w->out_cap = p->chunk_frames * p->channels * 2 + 1024; /* about a raw chunk */
-        w->in = malloc(p->chunk_frames * p->channels * sizeof *w->in);
-        w->out = malloc(w->out_cap);
         w->enc = FLAC__stream_encoder_new();
-        if (!w->in || !w->out || !w->enc) {
+        if (!w->enc) {
             coach_set_err(err, err_cap, "out of memory");
             rc = COACH_ENOMEM;
         }
@@ -539,14 +599,14 @@ static void convert(struct flacpar *p, FLAC__int32 *dst, const float *src, size_
     }
 }
 
-/* Hands the filled chunk to its worker. */
+/* Hands the filled chunk to the workers. */
 static void submit(struct flacpar *p)
 {
-    struct worker *w = &p->w[p->fill_chunk % p->n];
+    struct chunk_slot *s = &p->slot[p->fill_chunk % p->n_slots];
     pthread_mutex_lock(&p->mu);
-    w->chunk = p->fill_chunk;
-    w->in_frames = p->fill_frames;
-    w->in_full = true;
+    s->chunk = p->fill_chunk;
+    s->frames = p->fill_frames;
+    s->state = SLOT_FILLED;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     p->fill_chunk++;
@@ -557,10 +617,10 @@ int flacpar_write(struct flacpar *p, const float *frames, size_t n)
 {
     if (p->finished) return COACH_EINVAL;
     while (n) {
-        struct worker *w = &p->w[p->fill_chunk % p->n];
-        if (p->fill_frames == 0) { /* wait until the worker is done with its last chunk */
+        struct chunk_slot *w = &p->slot[p->fill_chunk % p->n_slots];
+        if (p->fill_frames == 0) { /* wait until the slot's last chunk is written */
             pthread_mutex_lock(&p->mu);
-            while (w->in_full && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+            while (w->state != SLOT_FREE && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
             int rc = p->rc ? p->rc : p->stop ? COACH_EIO : 0;
             pthread_mutex_unlock(&p->mu);
             if (rc) return rc;
@@ -594,6 +654,10 @@ int flacpar_finish(struct flacpar *p)
     for (unsigned i = 0; i < p->n; i++) {
         if (p->w[i].started) pthread_join(p->w[i].thread, NULL);
         p->w[i].started = false;
+    }
+    if (!p->rc && p->write_turn != p->fill_chunk) { /* a bug here: never a file with a hole */
+        p->rc = COACH_EIO;
+        p->err = EIO;
     }
     if (p->rc) {
         errno = p->err;
@@ -642,8 +706,10 @@ void flacpar_free(struct flacpar *p)
         struct worker *w = &p->w[i];
         if (w->started) pthread_join(w->thread, NULL);
         if (w->enc) FLAC__stream_encoder_delete(w->enc);
-        free(w->in);
-        free(w->out);
+    }
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        free(p->slot[i].in);
+        free(p->slot[i].out);
     }
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);

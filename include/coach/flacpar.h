@@ -3,16 +3,16 @@
  * 4) libFLAC codes each frame from that frame's samples only, but for one
  * thing: in stereo it tries every channel assignment only every ~0.4 s and
  * keeps the last one's kind in between. So the samples are cut into
- * chunks of whole such periods (of whole blocks), chunk k goes to worker
- * k mod N (each its own libFLAC encoder, started fresh per chunk), and the
- * workers write their chunks' frames in chunk order, renumbered (the frame
- * number in each header, its CRC-8 and the frame's CRC-16). The file is byte for byte what libsndfile 1.2 writes
+ * chunks of whole such periods (of whole blocks), each chunk goes to the
+ * next idle worker (each its own libFLAC encoder, started fresh per
+ * chunk), and the chunks' frames are written in chunk order, renumbered
+ * (the frame number in each header, its CRC-8 and the frame's CRC-16). The file is byte for byte what libsndfile 1.2 writes
  * through one encoder: the same header (STREAMINFO, then a VORBIS_COMMENT
  * with title, artist and comment), the same frames, and STREAMINFO filled
  * in at the end with the frame sizes, the length and the MD5 of the
  * samples. Into a pipe, STREAMINFO is written once, up front, with the
  * length the caller gives and without MD5 and frame sizes (0: unknown).
- * Chunks in flight are bounded (one per worker), so memory does not grow
+ * Chunks in flight are bounded (two per worker), so memory does not grow
  * with the length. */
 #ifndef COACH_FLACPAR_H
 #define COACH_FLACPAR_H
@@ -47,7 +47,7 @@ int flacpar_open(struct flacpar **out, int fd, const struct flacpar_opts *o, cha
 
 /* Adds n interleaved frames (float, full scale +-1, stored as 16-bit the
  * way libsndfile does: rounded x * 32767, clipped). One producer thread.
- * Waits while every worker is busy. 0, or negative once the file has
+ * Waits while every chunk slot is busy. 0, or negative once the file has
  * failed (flacpar_error says why). */
 int flacpar_write(struct flacpar *p, const float *frames, size_t n);
 
