@@ -35,4 +35,6 @@ paired_of() {
   done
   echo "$(printf '%s\n' "${ra[@]}" | median) $(printf '%s\n' "${rb[@]}" | median) $(printf '%s\n' "${rr[@]}" | median)"
 }
-rewrite_of() { if "$1" --help 2>/dev/null | grep -q -- '--rewrite'; then echo --rewrite; fi; }
+# (grep without -q reads all of the help: -q stops at the match, coach then
+# dies of SIGPIPE, and pipefail made the answer depend on that race)
+rewrite_of() { if "$1" --help 2>/dev/null | grep -- '--rewrite' >/dev/null; then echo --rewrite; fi; }
