@@ -93,12 +93,12 @@ struct flacpar {
     uint64_t fill_chunk;       /* the chunk being filled */
     size_t fill_frames;        /* frames in it so far */
     uint64_t total_frames;
-    struct md5_ctx md5;        /* the writer's (writing), in chunk order; then flacpar_finish's */
     unsigned char streaminfo[STREAMINFO_LEN]; /* as libFLAC wrote it at the start */
     bool finished;
     /* guarded by mu */
     uint64_t write_turn;       /* the chunk whose frames go out next */
     bool writing;              /* a worker is writing chunks out */
+    struct md5_ctx md5;        /* the writing worker's, in chunk order; then flacpar_finish's */
     uint64_t end_bytes;        /* where they go: the file's length so far */
     uint32_t min_bytes, max_bytes; /* of every frame written */
     bool closing;              /* no more chunks: idle workers end */
@@ -175,10 +175,10 @@ static size_t number_put(unsigned char *d, uint32_t v)
     return n;
 }
 
-/* Appends frame f (one libFLAC hands over whole) to w's slot as frame
+/* Appends frame f (one libFLAC hands over whole) to slot s as frame
  * number `number` of the stream: a new number, header CRC-8 and CRC-16;
  * the rest of the frame, the audio, as it is. 0 or negative. */
-static int put_frame(struct chunk_slot *w, const unsigned char *f, size_t len, uint64_t number)
+static int put_frame(struct chunk_slot *s, const unsigned char *f, size_t len, uint64_t number)
 {
     /* fixed block size: sync 0xFFF8; then block size and rate codes, the
      * channels and bits byte, the number; 8 or 16 more bits of block size
@@ -191,14 +191,14 @@ static int put_frame(struct chunk_slot *w, const unsigned char *f, size_t len, u
     unsigned char num[6];
     size_t n = number_put(num, (uint32_t)number);
     size_t new_len = len - old_n + n;
-    if (w->out_len + new_len > w->out_cap) {
-        size_t cap = 2 * (w->out_len + new_len);
-        unsigned char *o = realloc(w->out, cap);
+    if (s->out_len + new_len > s->out_cap) {
+        size_t cap = 2 * (s->out_len + new_len);
+        unsigned char *o = realloc(s->out, cap);
         if (!o) return COACH_ENOMEM;
-        w->out = o;
-        w->out_cap = cap;
+        s->out = o;
+        s->out_cap = cap;
     }
-    unsigned char *d = w->out + w->out_len;
+    unsigned char *d = s->out + s->out_len;
     memcpy(d, f, 4);
     memcpy(d + 4, num, n);
     memcpy(d + 4 + n, f + 4 + old_n, extra);
@@ -208,9 +208,9 @@ static int put_frame(struct chunk_slot *w, const unsigned char *f, size_t len, u
     uint16_t c = crc16(d, new_len - 2);
     d[new_len - 2] = (unsigned char)(c >> 8);
     d[new_len - 1] = (unsigned char)c;
-    w->out_len += new_len;
-    if (new_len < w->min_bytes) w->min_bytes = (uint32_t)new_len;
-    if (new_len > w->max_bytes) w->max_bytes = (uint32_t)new_len;
+    s->out_len += new_len;
+    if (new_len < s->min_bytes) s->min_bytes = (uint32_t)new_len;
+    if (new_len > s->max_bytes) s->max_bytes = (uint32_t)new_len;
     return 0;
 }
 
@@ -619,17 +619,17 @@ int flacpar_write(struct flacpar *p, const float *frames, size_t n)
 {
     if (p->finished) return COACH_EINVAL;
     while (n) {
-        struct chunk_slot *w = &p->slot[p->fill_chunk % p->n_slots];
+        struct chunk_slot *s = &p->slot[p->fill_chunk % p->n_slots];
         if (p->fill_frames == 0) { /* wait until the slot's last chunk is written */
             pthread_mutex_lock(&p->mu);
-            while (w->state != SLOT_FREE && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+            while (s->state != SLOT_FREE && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
             int rc = p->rc ? p->rc : p->stop ? COACH_EIO : 0;
             pthread_mutex_unlock(&p->mu);
             if (rc) return rc;
         }
         size_t m = p->chunk_frames - p->fill_frames;
         if (m > n) m = n;
-        to_pcm16(w->in + p->fill_frames * p->channels, frames, m * p->channels);
+        to_pcm16(s->in + p->fill_frames * p->channels, frames, m * p->channels);
         p->fill_frames += m;
         p->total_frames += m;
         frames += m * p->channels;

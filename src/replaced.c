@@ -71,7 +71,6 @@ static void *hand_off(void *arg)
     if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         close(r->fd); /* the holder's is the last reference now */
         r->fd = -1;
-        r->handed = true;
     } else {
         (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
     }

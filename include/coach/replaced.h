@@ -23,11 +23,10 @@
 #define REPLACED_MIN_BYTES ((off_t)4 << 20)
 
 struct replaced {
-    int fd;        /* the old file, while this process holds it */
+    int fd;        /* the old file, while this process holds it (-1 once a holder has it) */
     int hold_r;    /* the holder's end of its pipe, until it is forked */
     int hold_w;    /* ours: its close tells the holder to let go */
     bool started;  /* the thread runs */
-    bool handed;   /* a holder has the file (fd closed here) */
     pthread_t thread;
 };
 
