@@ -137,10 +137,14 @@ def cmd_speech(plan, segs_path, cmp_path, ref_end, first_step, gap_speech):
     # reference and joins the next: (capture start, end, piece)
     head_end = head_hi + off
     tail_start = resume + tail_off if cut else float("inf")
+    # the cut is known to 0.1 s (the reply's "paused at 0:10.2"), and the
+    # acknowledgement tone starts at the real one: up to half of that
+    # before head_end, where its onset blurs into the speech just before
+    edge = 0.050 * rate if cut else 0.0
     parts = []
     for a, b in segs:
-        if a < head_end:
-            parts.append((a, min(b, head_end), 0))
+        if a < head_end - edge:
+            parts.append((a, min(b, head_end - edge), 0))
         if cut and b > tail_start:
             # the resume/jump acknowledgement sounds as the tail fades in:
             # its first `ack` frames are not the plan's speech
