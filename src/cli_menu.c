@@ -176,7 +176,7 @@ int cmd_menu(int argc, const struct opts *o)
         level = (int)lv;
     }
     struct menu m;
-    int rc = menu_load_checked(&m, level, o->voice, warn_skipped, NULL);
+    int rc = menu_load_checked(&m, level, o->voice, o->no_cache, warn_skipped, NULL);
     if (rc) {
         fprintf(stderr, "coach: %s\n", coach_strerror(rc));
         control_close(&c);

@@ -1,7 +1,9 @@
-/* The routine menu of `coach menu`: loads what the catalog finds, estimates
- * each routine's length with the clip estimator (the real planner on
- * estimated clip lengths: no espeak-ng, milliseconds per routine), keeps a
- * wrapping cursor and words the spoken items from the voice profile. */
+/* The routine menu of `coach menu`: loads what the catalog finds, gives
+ * each routine's length from the real planner on its phrases' lengths as
+ * the phrase cache holds them, estimated for the rest (no espeak-ng,
+ * milliseconds per routine: a menu says what the routine's intro will say
+ * once it has been played, exported or planned), keeps a wrapping cursor
+ * and words the spoken items from the voice profile. */
 #include "coach/menu.h"
 
 #include <stdbool.h>
@@ -35,14 +37,16 @@ void menu_free(struct menu *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Fills it from one routine file: a session of estimated clip lengths
- * (the real planner, no synthesis). COACH_EINVAL if it cannot be played. */
+/* Fills it from one routine file: a session of clip lengths from the
+ * phrase cache where it has them, else estimated (the real planner, no
+ * synthesis). COACH_EINVAL if it cannot be played. */
 static int item_load(struct menu_item *it, const char *name, const char *path, int level,
-                     const char *voice)
+                     const char *voice, bool no_cache)
 {
     struct session_opts so = {.routine = path, .voice = voice, .speech_rate = -1, .pitch = -1,
                               .speech_volume = -1, .level = level < 0 ? NULL : level_name(level),
-                              .rate_hz = MENU_RATE_HZ, .clips = CLIPS_ESTIMATE};
+                              .rate_hz = MENU_RATE_HZ, .clips = CLIPS_ESTIMATE,
+                              .no_cache = no_cache};
     struct session s;
     struct coach_diags d;
     diags_init(&d);
@@ -71,11 +75,11 @@ static int item_load(struct menu_item *it, const char *name, const char *path, i
 
 int menu_load(struct menu *m, int level, const char *voice)
 {
-    return menu_load_checked(m, level, voice, NULL, NULL);
+    return menu_load_checked(m, level, voice, false, NULL, NULL);
 }
 
-int menu_load_checked(struct menu *m, int level, const char *voice, catalog_skip_fn skip,
-                      void *ctx)
+int menu_load_checked(struct menu *m, int level, const char *voice, bool no_cache,
+                      catalog_skip_fn skip, void *ctx)
 {
     memset(m, 0, sizeof *m);
     char **names, **paths;
@@ -84,7 +88,7 @@ int menu_load_checked(struct menu *m, int level, const char *voice, catalog_skip
     if (rc) return rc;
     if (n && !(m->items = calloc(n, sizeof *m->items))) rc = COACH_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
-        int irc = item_load(&m->items[m->n], names[i], paths[i], level, voice);
+        int irc = item_load(&m->items[m->n], names[i], paths[i], level, voice, no_cache);
         if (irc == COACH_ENOMEM) rc = irc;
         else if (irc) m->skipped++; /* `coach check` says why; the menu offers the rest */
         else m->n++;

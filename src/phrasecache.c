@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/speech.h"
 
 #define HEADER_BYTES 56
 #define ENTRY_SUFFIX ".phrase"
@@ -161,39 +162,60 @@ static uint64_t checksum(const uint8_t *header, const char *key, size_t key_len,
     return fnv64_words(h, flac, flac_bytes);
 }
 
+/* key's entry file opened, if it is a regular file of a size an entry of
+ * key can have (into *size): a descriptor, -1 (none) or -2 (no memory). */
+static int open_entry(const struct phrasecache *pc, const char *key, size_t *size)
+{
+    char *path = entry_path(pc, key);
+    if (!path) return -2;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+                    (uint64_t)st.st_size < HEADER_BYTES + strlen(key) ||
+                    (uint64_t)st.st_size > MAX_ENTRY_BYTES)) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0) *size = (size_t)st.st_size;
+    return fd;
+}
+
+/* Whether buf (an entry's header and key, of a file of size bytes) is one
+ * of key's; its source's length and rate into *len, *rate. */
+static bool header_ok(const uint8_t *buf, const char *key, size_t size, uint64_t *len,
+                      uint32_t *rate)
+{
+    size_t key_len = strlen(key);
+    uint64_t flac_bytes = get64(buf + 32);
+    *len = get64(buf + 24);
+    *rate = get32(buf + 16);
+    if (memcmp(buf, magic, 8) || get32(buf + 8) != PHRASECACHE_FORMAT ||
+        get32(buf + 12) != key_len || flac_bytes != size - HEADER_BYTES - key_len ||
+        memcmp(buf + HEADER_BYTES, key, key_len))
+        return false;
+    /* a source needs a stream and a rate (and is no longer than a clip may
+     * be); an empty one neither */
+    return *len ? flac_bytes && *rate && *len <= (uint64_t)*rate * SPEECH_MAX_CLIP_S
+                : flac_bytes == 0;
+}
+
 int phrasecache_get(struct phrasecache *pc, const char *key, struct phrase_entry *e)
 {
     memset(e, 0, sizeof *e);
     if (!pc) return COACH_ENOTFOUND;
-    char *path = entry_path(pc, key);
-    if (!path) return COACH_ENOMEM;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
-    if (fd < 0) return COACH_ENOTFOUND;
-    size_t key_len = strlen(key);
-    struct stat st;
-    uint8_t *buf = NULL;
-    int rc = COACH_ENOTFOUND;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < HEADER_BYTES + key_len ||
-        (uint64_t)st.st_size > MAX_ENTRY_BYTES)
-        goto out;
-    size_t size = (size_t)st.st_size;
-    buf = malloc(size);
-    if (!buf) {
-        rc = COACH_ENOMEM;
-        goto out;
-    }
-    if (coach_read_at(fd, buf, size, 0)) goto out;
-    uint64_t flac_bytes = get64(buf + 32);
-    if (memcmp(buf, magic, 8) || get32(buf + 8) != PHRASECACHE_FORMAT ||
-        get32(buf + 12) != key_len || flac_bytes != size - HEADER_BYTES - key_len ||
-        memcmp(buf + HEADER_BYTES, key, key_len) ||
+    size_t size = 0, key_len = strlen(key);
+    int fd = open_entry(pc, key, &size);
+    if (fd < 0) return fd == -2 ? COACH_ENOMEM : COACH_ENOTFOUND;
+    uint8_t *buf = malloc(size);
+    int rc = buf ? COACH_ENOTFOUND : COACH_ENOMEM;
+    uint64_t len, flac_bytes = size - HEADER_BYTES - key_len;
+    uint32_t rate;
+    if (!buf || coach_read_at(fd, buf, size, 0) || !header_ok(buf, key, size, &len, &rate) ||
         get64(buf + 48) != checksum(buf, key, key_len, buf + HEADER_BYTES + key_len, flac_bytes))
         goto out;
-    e->src_rate_hz = get32(buf + 16);
-    e->src_len = (size_t)get64(buf + 24);
-    /* a source needs a stream and a rate; an empty one neither */
-    if (e->src_len ? !flac_bytes || !e->src_rate_hz : flac_bytes != 0) goto out;
+    e->src_rate_hz = rate;
+    e->src_len = (size_t)len;
     uint64_t bits = get64(buf + 40);
     memcpy(&e->loudness_lufs, &bits, sizeof bits);
     e->loudness_known = get32(buf + 20) & 1;
@@ -210,6 +232,32 @@ int phrasecache_get(struct phrasecache *pc, const char *key, struct phrase_entry
     rc = 0;
 out:
     if (rc) memset(e, 0, sizeof *e);
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/* The header only: a menu of the ten shipped routines, every phrase in
+ * the cache, loads in 6 ms so (3 ms on estimates alone), in 42 ms reading
+ * and summing whole entries (the checksum half of it). */
+int phrasecache_length(struct phrasecache *pc, const char *key, size_t *src_len,
+                       uint32_t *src_rate_hz)
+{
+    *src_len = 0;
+    *src_rate_hz = 0;
+    if (!pc) return COACH_ENOTFOUND;
+    size_t size = 0, head = HEADER_BYTES + strlen(key);
+    int fd = open_entry(pc, key, &size);
+    if (fd < 0) return fd == -2 ? COACH_ENOMEM : COACH_ENOTFOUND;
+    uint8_t *buf = malloc(head);
+    int rc = buf ? COACH_ENOTFOUND : COACH_ENOMEM;
+    uint64_t len;
+    uint32_t rate;
+    if (buf && !coach_read_at(fd, buf, head, 0) && header_ok(buf, key, size, &len, &rate)) {
+        *src_len = (size_t)len;
+        *src_rate_hz = rate;
+        rc = 0;
+    }
     free(buf);
     close(fd);
     return rc;

@@ -483,24 +483,26 @@ static enum session_fail pick_start(struct session *s, const struct session_opts
 static enum session_fail open_speech(struct session *s, const struct session_opts *o, char *err,
                                      size_t cap)
 {
+    const struct voice *v = &s->voice;
+    struct speech_settings ss = {.espeak_voice = v->espeak_voice, .engine = v->engine,
+                                 .lexicon = &v->lexicon, .rate_wpm = v->rate_wpm,
+                                 .pitch = v->pitch, .volume = v->volume};
+    /* no usable directory is no cache, not a failure */
+    if (!o->no_cache && phrasecache_open(&s->cache, NULL, 0)) s->cache = NULL;
     if (o->clips != CLIPS_ESTIMATE) {
-        const struct voice *v = &s->voice;
-        struct speech_settings ss = {.espeak_voice = v->espeak_voice, .engine = v->engine,
-                                     .lexicon = &v->lexicon, .rate_wpm = v->rate_wpm,
-                                     .pitch = v->pitch, .volume = v->volume};
         int rc = o->speech_async ? speech_open_async(&s->speech, &ss) : speech_open(&s->speech, &ss);
         if (rc) { /* what it lacks, named: data, the voice, memory or descriptors */
             speech_explain(rc, v->espeak_voice, v->path, err, cap);
             return SESSION_SPEECH;
         }
-        /* no usable directory is no cache, not a failure */
-        if (!o->no_cache && phrasecache_open(&s->cache, NULL, 0)) s->cache = NULL;
     }
     if (clipstore_init(&s->clips, s->speech, o->rate_hz)) {
         coach_set_err(err, cap, "invalid output rate %u Hz", o->rate_hz);
         return SESSION_SPEECH;
     }
     s->clips.cache = s->cache;
+    s->clips.keys = ss; /* its strings are the voice's, which outlives the store */
+    s->clips.has_keys = o->clips == CLIPS_ESTIMATE;
     clipstore_set_mode(&s->clips, o->clips);
     s->have_clips = true;
     return SESSION_OK;
@@ -551,6 +553,7 @@ static int prefetch(struct session *s, const struct plan_opts *po)
     struct clipstore est;
     if (clipstore_init(&est, NULL, s->clips.rate_hz)) return 0;
     clipstore_set_mode(&est, CLIPS_ESTIMATE);
+    est.keys = s->clips.keys; /* the voice's rate, for the estimates (no cache: has_keys) */
     struct coach_diags misfits; /* kept so the pass goes on to the end; told by the real one */
     diags_init(&misfits);
     struct plan_opts eo = *po;
@@ -583,9 +586,13 @@ int session_set_rate(struct session *s, uint32_t rate_hz)
 {
     if (!s->have_clips || s->clips.len || rate_hz == 0) return COACH_EINVAL;
     enum clip_mode mode = s->clips.mode;
+    struct speech_settings keys = s->clips.keys;
+    bool has_keys = s->clips.has_keys;
     clipstore_free(&s->clips);
     int rc = clipstore_init(&s->clips, s->speech, rate_hz);
     clipstore_set_mode(&s->clips, mode);
     s->clips.cache = s->cache;
+    s->clips.keys = keys;
+    s->clips.has_keys = has_keys;
     return rc;
 }

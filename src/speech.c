@@ -320,9 +320,8 @@ int speech_synth_at(struct speech *sp, const char *text, int rate_wpm, int16_t *
     return 0;
 }
 
-char *speech_cache_key(const struct speech *sp, const char *text, int rate_wpm, int format)
+static char *key_of(const struct speech *sp, const char *text, int rate_wpm, int format)
 {
-    if (!sp || !text || speech_opened(sp)) return NULL; /* the engine's version is in it */
     rate_wpm = rate_wpm > 0 ? clampi(rate_wpm, 80, 450) : sp->rate_wpm;
     char *said = lexicon_apply(sp->lexicon, text);
     if (!said) return NULL;
@@ -332,6 +331,28 @@ char *speech_cache_key(const struct speech *sp, const char *text, int rate_wpm, 
                                format, sp->ops->name, sp->ops->version(), sp->voice, rate_wpm,
                                sp->pitch, TRIM_THRESHOLD, TRIM_LEAD_MS, TRIM_TAIL_MS, said);
     free(said);
+    return key;
+}
+
+char *speech_cache_key(const struct speech *sp, const char *text, int rate_wpm, int format)
+{
+    if (!sp || !text || speech_opened(sp)) return NULL;
+    return key_of(sp, text, rate_wpm, format);
+}
+
+/* The engine's version is known without opening it (tts.h), so a handle
+ * made and never opened names the same key. */
+char *speech_settings_cache_key(const struct speech_settings *s, const char *text, int rate_wpm,
+                                int format)
+{
+    if (!text) return NULL;
+    const struct tts_ops *last = g_last_ops; /* naming a key opens nothing to explain */
+    struct speech *sp;
+    int rc = speech_new(&sp, s);
+    g_last_ops = last;
+    if (rc) return NULL;
+    char *key = key_of(sp, text, rate_wpm, format);
+    speech_free(sp);
     return key;
 }
 

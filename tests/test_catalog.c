@@ -141,7 +141,7 @@ int main(void)
     /* the menu offers what is there */
     struct menu m;
     s = (struct skips){.n = 0};
-    CHECK(menu_load_checked(&m, -1, NULL, on_skip, &s) == 0);
+    CHECK(menu_load_checked(&m, -1, NULL, false, on_skip, &s) == 0);
     CHECKF(m.n == 3 && m.skipped == 0, "menu: %zu items, %zu skipped", m.n, m.skipped);
     CHECK(s.n == 4);
     menu_free(&m);

@@ -2,7 +2,8 @@
  * hash collision (another key under the name), a truncated and a flipped
  * entry (misses, then replaced), eviction of the least recently used past
  * a small limit, a directory that cannot be made (stores refused, one
- * warning), the stats and clear; and the clip store on it: a second store
+ * warning), the stats and clear; a length alone from an entry's header
+ * (not marking it used); and the clip store on it: a second store
  * takes a phrase from the cache (nothing synthesized) with the same
  * prepared samples. */
 #define _GNU_SOURCE
@@ -62,6 +63,12 @@ static void test_store(void)
     CHECK(got.loudness_known && got.loudness_lufs == -23.5);
     free(got.flac);
     CHECK(phrasecache_get(pc, "key two", &got) == COACH_ENOTFOUND);
+    /* the length alone (a menu's): from the header */
+    size_t len = 0;
+    uint32_t rate = 0;
+    CHECK(phrasecache_length(pc, "key one", &len, &rate) == 0 && len == 10000 && rate == 22050);
+    CHECK(phrasecache_length(pc, "key two", &len, &rate) == COACH_ENOTFOUND && len == 0);
+    CHECK(phrasecache_length(NULL, "key one", &len, &rate) == COACH_ENOTFOUND);
 
     char path[1024];
     only_entry(dir, path, sizeof path);
@@ -80,6 +87,7 @@ static void test_store(void)
         snprintf(other, sizeof other, "%s/other.tmp", dir);
         CHECK(rename(other, path) == 0); /* key two's entry now under key one's name */
         CHECK(phrasecache_get(pc, "key one", &got) == COACH_ENOTFOUND);
+        CHECK(phrasecache_length(pc, "key one", &len, &rate) == COACH_ENOTFOUND);
         free(o.flac);
     }
     /* replaced; then truncated: a miss; then a flipped byte: a miss */
@@ -88,6 +96,28 @@ static void test_store(void)
     free(got.flac);
     CHECK(truncate(path, 3000) == 0);
     CHECK(phrasecache_get(pc, "key one", &got) == COACH_ENOTFOUND);
+    CHECK(phrasecache_length(pc, "key one", &len, &rate) == COACH_ENOTFOUND);
+    CHECK(phrasecache_put(pc, "key one", &e) == 0);
+    /* the length does not mark the entry used (a menu lists; it plays
+     * nothing), the entry does */
+    struct timespec old[2] = {{.tv_sec = 1000000}, {.tv_sec = 1000000}};
+    struct stat sb;
+    CHECK(utimensat(AT_FDCWD, path, old, 0) == 0);
+    CHECK(phrasecache_length(pc, "key one", &len, &rate) == 0 && len == 10000);
+    CHECK(stat(path, &sb) == 0 && sb.st_mtime == 1000000);
+    CHECK(phrasecache_get(pc, "key one", &got) == 0);
+    free(got.flac);
+    CHECK(stat(path, &sb) == 0 && sb.st_mtime > 1000000);
+    /* a length no clip can have (a flipped high bit): a miss either way */
+    {
+        int hfd = open(path, O_RDWR);
+        CHECK(hfd >= 0);
+        uint8_t hi = 0x01;
+        CHECK(pwrite(hfd, &hi, 1, 24 + 5) == 1); /* src_len += 2^40 */
+        close(hfd);
+        CHECK(phrasecache_length(pc, "key one", &len, &rate) == COACH_ENOTFOUND);
+        CHECK(phrasecache_get(pc, "key one", &got) == COACH_ENOTFOUND);
+    }
     CHECK(phrasecache_put(pc, "key one", &e) == 0);
     int fd = open(path, O_RDWR);
     CHECK(fd >= 0);
@@ -98,6 +128,8 @@ static void test_store(void)
     close(fd);
     CHECK(phrasecache_get(pc, "key one", &got) == COACH_ENOTFOUND);
     CHECK(got.flac == NULL);
+    /* the audio's checksum is not read for a length: the header still says it */
+    CHECK(phrasecache_length(pc, "key one", &len, &rate) == 0 && len == 10000);
 
     size_t removed;
     uint64_t bytes;
@@ -203,6 +235,31 @@ static void test_clipstore(void)
     CHECK(len_b == len_a && b.clips[id].flac_bytes == 0);
     CHECK(clipstore_intern(&b, "And rest.", &id, &len_b) == 0);
     CHECK(count_entries(dir) == 2 && b.clips[id].flac_bytes == 0);
+    clipstore_free(&b);
+
+    /* estimating (a menu): no engine; a cached phrase's length as
+     * synthesized, through the key named from the settings alone (the
+     * same key as the open handle's, at the voice's rate and another) */
+    for (int r = 0; r <= 200; r += 200) {
+        char *k1 = speech_cache_key(sp, "And rest.", r, PHRASECACHE_FORMAT);
+        char *k2 = speech_settings_cache_key(&ss, "And rest.", r, PHRASECACHE_FORMAT);
+        CHECKF(k1 && k2 && strcmp(k1, k2) == 0, "%s / %s", k1, k2);
+        free(k1);
+        free(k2);
+    }
+    CHECK(clipstore_init(&b, NULL, 48000) == 0);
+    clipstore_set_mode(&b, CLIPS_ESTIMATE);
+    b.cache = pc;
+    b.keys = ss;
+    b.has_keys = true;
+    uint64_t est = clip_estimate_frames("Hold it there, breathing slowly.", 175, 48000);
+    CHECK(clipstore_intern(&b, "Hold it there, breathing slowly.", &id, &len_b) == 0);
+    CHECKF(len_b == len_a && len_a != est, "%llu (synthesized %llu, estimated %llu)",
+           (unsigned long long)len_b, (unsigned long long)len_a, (unsigned long long)est);
+    /* not in the cache: the estimate */
+    CHECK(clipstore_intern(&b, "Not said before.", &id, &len_b) == 0);
+    CHECK(len_b == clip_estimate_frames("Not said before.", 175, 48000));
+    CHECK(count_entries(dir) == 2); /* nothing stored */
     clipstore_free(&b);
     phrasecache_close(pc);
     speech_close(sp);

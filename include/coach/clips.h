@@ -24,7 +24,8 @@
 enum clip_mode {
     CLIPS_AUDIO,    /* synthesize and keep the source: clips can be prepared */
     CLIPS_LENGTHS,  /* synthesize to measure, keep nothing: never prepared */
-    CLIPS_ESTIMATE, /* no synthesis: length estimated from the text */
+    CLIPS_ESTIMATE, /* no synthesis: a phrase's length from the phrase cache
+                     * (with keys set) or estimated from the text */
 };
 
 struct clip {
@@ -54,6 +55,10 @@ struct clipstore {
     uint64_t src_bytes;   /* int16 bytes of every source synthesized (raw) */
     uint64_t flac_bytes;  /* bytes of every source kept as FLAC */
     struct phrasecache *cache; /* borrowed; NULL: every phrase synthesized */
+    /* CLIPS_ESTIMATE: what the speech would be opened with, to find a
+     * phrase's real length in the cache without an engine (has_keys) */
+    struct speech_settings keys;
+    bool has_keys;
     /* The spill store holding the sources' FLAC bytes end to end: */
     int spill_fd;         /* an unlinked temporary file, if spill_open; -1: none */
     bool spill_open;      /* tried to open it */
@@ -151,8 +156,9 @@ void clipstore_release(struct clipstore *cs, uint32_t id);
  * prepared PCM, an in-memory spill): what grows with a routine's length. */
 uint64_t clipstore_resident_bytes(const struct clipstore *cs);
 
-/* The estimate CLIPS_ESTIMATE uses: about 160 words a minute, 65 ms a
- * character (digits read as words), 0 for an empty text. */
-uint64_t clip_estimate_frames(const char *text, uint32_t rate_hz);
+/* The estimate CLIPS_ESTIMATE uses for a phrase said at rate_wpm (<= 0:
+ * 175, espeak-ng's own): 230 ms and 9300 / rate_wpm ms a character (not
+ * a byte; a digit counts 4: read as a word), 0 for an empty text. */
+uint64_t clip_estimate_frames(const char *text, int rate_wpm, uint32_t rate_hz);
 
 #endif

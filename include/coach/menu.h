@@ -24,7 +24,9 @@ struct menu_item {
     char *title;     /* [routine] title */
     char *summary;   /* NULL if the routine has none */
     char *voice;     /* the routine's voice profile name */
-    unsigned minutes; /* estimated length, rounded, at least 1 */
+    unsigned minutes; /* length, rounded, at least 1: what the routine's intro
+                       * says when its phrases are in the phrase cache, else
+                       * estimated */
     size_t moves;    /* routine_count_moves */
     struct habit habit; /* from the history (menu_load_history); unknown: not said */
 };
@@ -48,9 +50,10 @@ enum menu_verdict { MENU_STAY, MENU_START, MENU_QUIT };
  * passed over. Returns 0 or negative. */
 int menu_load(struct menu *m, int level, const char *voice);
 /* menu_load, telling skip (if not NULL) about each entry passed over (see
- * catalog_list_checked). */
-int menu_load_checked(struct menu *m, int level, const char *voice, catalog_skip_fn skip,
-                      void *ctx);
+ * catalog_list_checked); no_cache (--no-cache): lengths estimated, the
+ * phrase cache not read. */
+int menu_load_checked(struct menu *m, int level, const char *voice, bool no_cache,
+                      catalog_skip_fn skip, void *ctx);
 /* Reads the history at path once and fills each item's habit (when it
  * was last done, the days in a row, as of now). No history yet: "not done
  * yet" for all; a history that cannot be read: nothing is said about it.

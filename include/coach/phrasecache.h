@@ -58,6 +58,13 @@ const char *phrasecache_dir(const struct phrasecache *pc);
 /* The entry of key into *e (e->flac malloc'd, the caller's). 0: a hit;
  * COACH_ENOTFOUND: a miss (none, damaged, another key); COACH_ENOMEM. */
 int phrasecache_get(struct phrasecache *pc, const char *key, struct phrase_entry *e);
+/* Only the length of key's phrase (src_len frames at src_rate_hz), from
+ * its entry's header: the header's shape and the key are checked, not the
+ * checksum over the audio, so a flipped bit there can make a length wrong
+ * (bounded by SPEECH_MAX_CLIP_S), which is all a menu reads. The entry is
+ * not marked used. 0: a hit; COACH_ENOTFOUND: a miss; COACH_ENOMEM. */
+int phrasecache_length(struct phrasecache *pc, const char *key, size_t *src_len,
+                       uint32_t *src_rate_hz);
 /* Stores e under key (atomically replacing any entry). The least recently
  * used entries are evicted when the directory is over its limit, looked at
  * on phrasecache_close (or after a tenth of the limit stored), never on

@@ -94,6 +94,11 @@ int speech_rate_wpm(const struct speech *sp);
  * the same key only for the same samples (phrasecache.h). Heap; NULL when
  * out of memory. */
 char *speech_cache_key(const struct speech *sp, const char *text, int rate_wpm, int format);
+/* The same key from the settings a handle would be opened with, without
+ * the engine (a menu lists routines without starting one): NULL when they
+ * are not valid, or out of memory. */
+char *speech_settings_cache_key(const struct speech_settings *s, const char *text, int rate_wpm,
+                                int format);
 
 /* One voice of an engine, for 'coach voices'. */
 struct speech_voice_info {
