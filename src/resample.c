@@ -7,12 +7,14 @@
  * length is fixed by an integer formula, not by what soxr happens to
  * return, so the planner can know a clip's length before it is resampled
  * and every machine agrees. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
 #include "coach/resample.h"
 
 #include <soxr.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "coach/common.h"
 
@@ -56,14 +58,20 @@ int resampler_open(struct resampler **out, size_t in_len, uint32_t in_rate_hz,
          * fifos): at the edge of an address-space limit it would die of
          * SIGSEGV instead of failing, so the room it needs, with a margin,
          * is asked for first and given back: if it cannot be had, this is
-         * "out of memory", not a crash. (volatile: the compiler may not
-         * drop the pair.) */
-        void *volatile room = malloc(RESAMPLE_BLOCK_FRAMES * 16 + ((size_t)4 << 20));
-        if (!room) {
+         * "out of memory", not a crash. Mapped, not malloc'd: glibc
+         * takes a freed mapped block's size for its mmap threshold, and
+         * 4 MB there put every block below it (soxr's, LAME's, the clips')
+         * on the heap, where they left 2-3 MB more resident at a peak
+         * (an MP3 export of lower-back-relief: 18.6-20.7 MB, now
+         * docs/PERFORMANCE.md "the mmap threshold"). */
+        const size_t room_bytes = RESAMPLE_BLOCK_FRAMES * 16 + ((size_t)4 << 20);
+        void *room = mmap(NULL, room_bytes, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (room == MAP_FAILED) {
             free(r);
             return COACH_ENOMEM;
         }
-        free(room);
+        munmap(room, room_bytes);
         /* HQ explicitly: soxr's default is low quality. */
         soxr_io_spec_t io = soxr_io_spec(SOXR_INT16_I, SOXR_FLOAT32_I);
         soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
