@@ -440,7 +440,7 @@ static uint64_t cached_len(struct clipstore *cs, const char *text, int rate_wpm)
 {
     uint64_t len = clip_estimate_frames(text, rate_wpm > 0 ? rate_wpm : cs->keys.rate_wpm,
                                         cs->rate_hz);
-    if (!*text || !cs->cache || !cs->has_keys) return len;
+    if (!*text || !cs->cache) return len;
     char *key = speech_settings_cache_key(&cs->keys, text, rate_wpm, PHRASECACHE_FORMAT);
     size_t src_len;
     uint32_t src_rate_hz;

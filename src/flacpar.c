@@ -301,17 +301,17 @@ static struct chunk_slot *next_filled(struct flacpar *p)
 
 /* Adds n samples to the MD5, which FLAC takes over the samples as
  * little-endian 16-bit words, interleaved. */
-static void add_md5(struct flacpar *p, const FLAC__int32 *dst, size_t n)
+static void add_md5(struct flacpar *p, const FLAC__int32 *pcm, size_t n)
 {
     unsigned char le[4096];
     while (n) {
         size_t m = n < sizeof le / 2 ? n : sizeof le / 2;
         for (size_t j = 0; j < m; j++) {
-            le[2 * j] = (unsigned char)dst[j];
-            le[2 * j + 1] = (unsigned char)((uint32_t)dst[j] >> 8);
+            le[2 * j] = (unsigned char)pcm[j];
+            le[2 * j + 1] = (unsigned char)((uint32_t)pcm[j] >> 8);
         }
         md5_update(&p->md5, 2 * m, le);
-        dst += m;
+        pcm += m;
         n -= m;
     }
 }
@@ -599,7 +599,6 @@ static void to_pcm16(FLAC__int32 *restrict dst, const float *restrict src, size_
         dst[j] = bits - 0x4B400000; /* the bits of 12582912.0f */
     }
 }
-
 
 /* Hands the filled chunk to the workers. */
 static void submit(struct flacpar *p)

@@ -502,7 +502,6 @@ static enum session_fail open_speech(struct session *s, const struct session_opt
     }
     s->clips.cache = s->cache;
     s->clips.keys = ss; /* its strings are the voice's, which outlives the store */
-    s->clips.has_keys = o->clips == CLIPS_ESTIMATE;
     clipstore_set_mode(&s->clips, o->clips);
     s->have_clips = true;
     return SESSION_OK;
@@ -553,7 +552,7 @@ static int prefetch(struct session *s, const struct plan_opts *po)
     struct clipstore est;
     if (clipstore_init(&est, NULL, s->clips.rate_hz)) return 0;
     clipstore_set_mode(&est, CLIPS_ESTIMATE);
-    est.keys = s->clips.keys; /* the voice's rate, for the estimates (no cache: has_keys) */
+    est.keys = s->clips.keys; /* the voice's rate, for the estimates (no cache: no lookups) */
     struct coach_diags misfits; /* kept so the pass goes on to the end; told by the real one */
     diags_init(&misfits);
     struct plan_opts eo = *po;
@@ -587,12 +586,10 @@ int session_set_rate(struct session *s, uint32_t rate_hz)
     if (!s->have_clips || s->clips.len || rate_hz == 0) return COACH_EINVAL;
     enum clip_mode mode = s->clips.mode;
     struct speech_settings keys = s->clips.keys;
-    bool has_keys = s->clips.has_keys;
     clipstore_free(&s->clips);
     int rc = clipstore_init(&s->clips, s->speech, rate_hz);
     clipstore_set_mode(&s->clips, mode);
     s->clips.cache = s->cache;
     s->clips.keys = keys;
-    s->clips.has_keys = has_keys;
     return rc;
 }

@@ -251,7 +251,6 @@ static void test_clipstore(void)
     clipstore_set_mode(&b, CLIPS_ESTIMATE);
     b.cache = pc;
     b.keys = ss;
-    b.has_keys = true;
     uint64_t est = clip_estimate_frames("Hold it there, breathing slowly.", 175, 48000);
     CHECK(clipstore_intern(&b, "Hold it there, breathing slowly.", &id, &len_b) == 0);
     CHECKF(len_b == len_a && len_a != est, "%llu (synthesized %llu, estimated %llu)",

@@ -25,7 +25,7 @@ enum clip_mode {
     CLIPS_AUDIO,    /* synthesize and keep the source: clips can be prepared */
     CLIPS_LENGTHS,  /* synthesize to measure, keep nothing: never prepared */
     CLIPS_ESTIMATE, /* no synthesis: a phrase's length from the phrase cache
-                     * (with keys set) or estimated from the text */
+                     * (if the store has one) or estimated from the text */
 };
 
 struct clip {
@@ -55,10 +55,11 @@ struct clipstore {
     uint64_t src_bytes;   /* int16 bytes of every source synthesized (raw) */
     uint64_t flac_bytes;  /* bytes of every source kept as FLAC */
     struct phrasecache *cache; /* borrowed; NULL: every phrase synthesized */
-    /* CLIPS_ESTIMATE: what the speech would be opened with, to find a
-     * phrase's real length in the cache without an engine (has_keys) */
+    /* What the speech is (or would be) opened with: the voice's rate for
+     * estimates and, in CLIPS_ESTIMATE with a cache, the keys to find a
+     * phrase's real length there without an engine. Zero: the defaults
+     * speech_open gives. */
     struct speech_settings keys;
-    bool has_keys;
     /* The spill store holding the sources' FLAC bytes end to end: */
     int spill_fd;         /* an unlinked temporary file, if spill_open; -1: none */
     bool spill_open;      /* tried to open it */
