@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/flacmd5.h"
 
 /* libsndfile's SFC_SET_COMPRESSION_LEVEL 0.5 (export.c) is
  * lrint(0.5 * 8) = libFLAC level 4: blocks of 4096 frames and "loose"
@@ -216,12 +217,6 @@ static int put_frame(struct chunk_slot *s, const unsigned char *f, size_t len, u
 
 /* ---- encoders ---- */
 
-/* Exported by libFLAC (1.4.2) but declared in its private headers only:
- * weak, so a libFLAC without it leaves each chunk's MD5 on (a little
- * wasted time, the same bytes). */
-extern FLAC__bool FLAC__stream_encoder_set_do_md5(FLAC__StreamEncoder *e, FLAC__bool value)
-    __attribute__((weak));
-
 /* libsndfile's settings (its flac.c, SFC_SET_COMPRESSION_LEVEL 0.5); the
  * MD5 is the writer's (over the whole stream), not each chunk's. */
 static bool configure(FLAC__StreamEncoder *e, const struct flacpar *p, bool md5)
@@ -230,7 +225,7 @@ static bool configure(FLAC__StreamEncoder *e, const struct flacpar *p, bool md5)
            FLAC__stream_encoder_set_sample_rate(e, p->rate_hz) &&
            FLAC__stream_encoder_set_bits_per_sample(e, FLACPAR_BITS) &&
            FLAC__stream_encoder_set_compression_level(e, FLACPAR_LEVEL) &&
-           (md5 || !FLAC__stream_encoder_set_do_md5 || FLAC__stream_encoder_set_do_md5(e, false));
+           (md5 || flac_md5_off(e));
 }
 
 /* The worker's write callback: a frame (samples > 0) or the stream's

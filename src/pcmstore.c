@@ -1,16 +1,21 @@
 /* Lossless in-memory storage of mono int16 PCM as FLAC (see
- * include/coach/pcmstore.h): libsndfile's FLAC writer and reader run
- * through its virtual I/O, the writer over a memory buffer, the reader over
- * any bytes (a buffer, the clip store's spill file), in pieces if asked
- * (a long clip is decoded as it is heard). Writing needs a real seek: at
- * close the FLAC encoder goes back to the start to fill in STREAMINFO (the
- * sample count, frame sizes, MD5). Reading checks everything it can before
- * trusting a sample: the "fLaC" mark, one channel, the sample count in
- * STREAMINFO, and libsndfile's error state after every read (a damaged stream
- * still gives the full count of samples, wrong ones; libFLAC's frame CRCs
- * are reported only there). */
+ * include/coach/pcmstore.h): libFLAC's encoder writes over a memory
+ * buffer, libsndfile's FLAC reader (through its virtual I/O) reads any
+ * bytes (a buffer, the clip store's spill file), in pieces if asked (a
+ * long clip is decoded as it is heard). Writing needs a real seek: at
+ * finish the encoder goes back to the start to fill in STREAMINFO (the
+ * sample count, frame sizes). libFLAC, not libsndfile, writes because
+ * libsndfile always has it compute the MD5 of the samples, a third of the
+ * encoding's time at level 0, which nothing here reads: the frames are
+ * libsndfile's own, byte for byte, and STREAMINFO's MD5 is zero ("not
+ * computed", which every decoder accepts). Reading checks everything it
+ * can before trusting a sample: the "fLaC" mark, one channel, the sample
+ * count in STREAMINFO, and libsndfile's error state after every read (a
+ * damaged stream still gives the full count of samples, wrong ones;
+ * libFLAC's frame CRCs are reported only there). */
 #include "coach/pcmstore.h"
 
+#include <FLAC/stream_encoder.h>
 #include <sndfile.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,96 +23,100 @@
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/flacmd5.h"
 
 #define PCMSTORE_MAX_RATE_HZ 655350u /* FLAC's STREAMINFO holds up to this */
 /* STREAMINFO's sample count is 36 bits wide */
 #define PCMSTORE_MAX_SAMPLES ((uint64_t)1 << 36)
-/* FLAC's level 0 (libsndfile's 0..1 maps to 0..8): fixed predictors only.
+/* FLAC's level 0: fixed predictors only.
  * Measured on lower-back-relief's speech (hard: 17.1 MB raw), level 0 keeps
  * 56.3 %, libsndfile's default 5 54.1 %, 8 51.8 %; encoding plus decoding
  * an export's speech costs 1.46 G instructions at 0, 1.99 G at 5, 3.08 G at
  * 8 (of 8.8 G in all). Saving 0.4-0.8 MB is not worth 6-18 % of the time. */
-#define PCMSTORE_FLAC_LEVEL 0.0
+#define PCMSTORE_FLAC_LEVEL 0
+#define PCMSTORE_ENCODE_BLOCK 4096 /* samples handed to libFLAC at a time */
 
-/* A growable byte buffer being written, with a position, behaving like a
- * file (libsndfile does not check what a virtual seek returns): a seek past
- * the end is allowed, a read there gives nothing, a write there fills the
- * gap with zeros. */
+/* A growable byte buffer being written, with a position, as the encoder's
+ * file: a seek past the end is allowed, a write there fills the gap with
+ * zeros. */
 struct membuf {
     uint8_t *wr;       /* the stream so far (owned) */
-    sf_count_t len;    /* bytes in the stream */
-    sf_count_t cap;    /* bytes allocated at wr */
-    sf_count_t pos;    /* the next byte read or written */
+    uint64_t len;      /* bytes in the stream */
+    uint64_t cap;      /* bytes allocated at wr */
+    uint64_t pos;      /* the next byte written */
     bool nomem;        /* a write could not grow the buffer */
 };
 
-static sf_count_t mem_len(void *user)
+/* libFLAC's callbacks over a membuf: frames appended, and the seek back
+ * at finish that fills in STREAMINFO (sample count, frame sizes). */
+static FLAC__StreamEncoderWriteStatus enc_write(const FLAC__StreamEncoder *e,
+                                                const FLAC__byte buf[], size_t bytes,
+                                                uint32_t samples, uint32_t frame, void *user)
 {
-    return ((struct membuf *)user)->len;
-}
-
-static sf_count_t mem_seek(sf_count_t offset, int whence, void *user)
-{
+    (void)e, (void)samples, (void)frame;
     struct membuf *m = user;
-    sf_count_t base;
-    switch (whence) {
-    case SEEK_SET:
-        base = 0;
-        break;
-    case SEEK_CUR:
-        base = m->pos;
-        break;
-    case SEEK_END:
-        base = m->len;
-        break;
-    default:
-        return -1;
-    }
-    if (offset < -base || offset > INT64_MAX - base) return -1;
-    m->pos = base + offset;
-    return m->pos;
-}
-
-static sf_count_t mem_read(void *ptr, sf_count_t count, void *user)
-{
-    struct membuf *m = user;
-    if (count <= 0 || m->pos >= m->len) return 0;
-    sf_count_t k = m->len - m->pos < count ? m->len - m->pos : count;
-    memcpy(ptr, m->wr + m->pos, (size_t)k);
-    m->pos += k;
-    return k;
-}
-
-static sf_count_t mem_write(const void *ptr, sf_count_t count, void *user)
-{
-    struct membuf *m = user;
-    if (count <= 0) return 0;
-    if (count > INT64_MAX - m->pos) return 0;
-    sf_count_t end = m->pos + count;
+    if (m->pos > SIZE_MAX || bytes > SIZE_MAX - m->pos) return FLAC__STREAM_ENCODER_WRITE_STATUS_FATAL_ERROR;
+    uint64_t end = m->pos + bytes;
     if (end > m->cap) {
-        sf_count_t cap = m->cap > INT64_MAX / 2 ? end : m->cap * 2;
+        uint64_t cap = m->cap > SIZE_MAX / 2 ? end : m->cap * 2;
         if (cap < end) cap = end;
-        uint8_t *p = (uint64_t)cap <= SIZE_MAX ? realloc(m->wr, (size_t)cap) : NULL;
+        uint8_t *p = realloc(m->wr, (size_t)cap);
         if (!p) {
             m->nomem = true;
-            return 0;
+            return FLAC__STREAM_ENCODER_WRITE_STATUS_FATAL_ERROR;
         }
         m->wr = p;
         m->cap = cap;
     }
     if (m->pos > m->len) memset(m->wr + m->len, 0, (size_t)(m->pos - m->len));
-    memcpy(m->wr + m->pos, ptr, (size_t)count);
+    memcpy(m->wr + m->pos, buf, bytes);
     m->pos = end;
     if (end > m->len) m->len = end;
-    return count;
+    return FLAC__STREAM_ENCODER_WRITE_STATUS_OK;
 }
 
-static sf_count_t mem_tell(void *user)
+static FLAC__StreamEncoderSeekStatus enc_seek(const FLAC__StreamEncoder *e, FLAC__uint64 off,
+                                              void *user)
 {
-    return ((struct membuf *)user)->pos;
+    (void)e;
+    ((struct membuf *)user)->pos = off;
+    return FLAC__STREAM_ENCODER_SEEK_STATUS_OK;
 }
 
-static SF_VIRTUAL_IO mem_io = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+static FLAC__StreamEncoderTellStatus enc_tell(const FLAC__StreamEncoder *e, FLAC__uint64 *off,
+                                              void *user)
+{
+    (void)e;
+    *off = ((struct membuf *)user)->pos;
+    return FLAC__STREAM_ENCODER_TELL_STATUS_OK;
+}
+
+/* Encodes in into m with e (set up, not initialized): 0 or COACH_E*. */
+static int encode_into(FLAC__StreamEncoder *e, const int16_t *in, size_t n, uint32_t rate_hz,
+                       struct membuf *m)
+{
+    if (!FLAC__stream_encoder_set_channels(e, 1) ||
+        !FLAC__stream_encoder_set_bits_per_sample(e, 16) ||
+        !FLAC__stream_encoder_set_sample_rate(e, rate_hz) ||
+        !FLAC__stream_encoder_set_compression_level(e, PCMSTORE_FLAC_LEVEL) ||
+        !FLAC__stream_encoder_set_total_samples_estimate(e, n) || !flac_md5_off(e))
+        return COACH_EFORMAT;
+    if (FLAC__stream_encoder_init_stream(e, enc_write, enc_seek, enc_tell, NULL, m) !=
+        FLAC__STREAM_ENCODER_INIT_STATUS_OK)
+        return m->nomem ? COACH_ENOMEM : COACH_EFORMAT;
+    FLAC__int32 block[PCMSTORE_ENCODE_BLOCK];
+    int rc = 0;
+    for (size_t at = 0; at < n && !rc;) {
+        size_t k = n - at < PCMSTORE_ENCODE_BLOCK ? n - at : PCMSTORE_ENCODE_BLOCK;
+        for (size_t i = 0; i < k; i++) block[i] = in[at + i];
+        if (!FLAC__stream_encoder_process_interleaved(e, block, (uint32_t)k)) rc = COACH_EIO;
+        at += k;
+    }
+    /* the last frame and STREAMINFO are written here */
+    if (!FLAC__stream_encoder_finish(e) && !rc) rc = COACH_EIO;
+    if (m->nomem) rc = COACH_ENOMEM;
+    return rc;
+}
 
 int pcmstore_encode(const int16_t *in, size_t n, uint32_t rate_hz, uint8_t **out, size_t *out_bytes)
 {
@@ -118,20 +127,12 @@ int pcmstore_encode(const int16_t *in, size_t n, uint32_t rate_hz, uint8_t **out
     if (n == 0) return 0;
     /* Speech takes about half the raw bytes: start there, so the buffer
      * grows at most once and is trimmed to size at the end. */
-    struct membuf m = {.cap = (sf_count_t)n + 4096};
+    struct membuf m = {.cap = (uint64_t)n + 4096};
     m.wr = malloc((size_t)m.cap);
     if (!m.wr) return COACH_ENOMEM;
-    SF_INFO info = {
-        .samplerate = (int)rate_hz, .channels = 1, .format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16};
-    SNDFILE *f = sf_open_virtual(&mem_io, SFM_WRITE, &info, &m);
-    int rc = f ? 0 : COACH_EFORMAT;
-    double level = PCMSTORE_FLAC_LEVEL;
-    if (!rc && !sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level)) rc = COACH_EFORMAT;
-    if (!rc && sf_write_short(f, in, (sf_count_t)n) != (sf_count_t)n) rc = COACH_EIO;
-    /* The last frame and STREAMINFO are written at close; libsndfile does
-     * not report a failed write there, the buffer's flag does. */
-    if (f && sf_close(f) != 0 && !rc) rc = COACH_EIO;
-    if (m.nomem) rc = COACH_ENOMEM;
+    FLAC__StreamEncoder *e = FLAC__stream_encoder_new();
+    int rc = e ? encode_into(e, in, n, rate_hz, &m) : COACH_ENOMEM;
+    if (e) FLAC__stream_encoder_delete(e);
     if (rc) {
         free(m.wr);
         return rc;

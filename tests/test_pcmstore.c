@@ -5,16 +5,21 @@
  * or truncated streams are refused without reading past their end (each
  * decode reads an exactly sized copy, so ASan sees any overrun); and real
  * speech is stored in a fraction of its raw size. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <sndfile.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coach/common.h"
 #include "coach/pcmstore.h"
 #include "coach/speech.h"
 #include "testutil.h"
+
+static void test_same_frames(const char *what, const int16_t *x, size_t n, uint32_t rate_hz);
 
 static uint32_t rng = 12345;
 static uint32_t next_rand(void)
@@ -103,6 +108,7 @@ static void test_signals(uint32_t rate_hz)
     size_t noise = round_trip("full-scale white noise", x, N, rate_hz);
     /* FLAC falls back to verbatim frames: little more than raw */
     CHECKF(noise > 0 && noise < N * 2 * 11 / 10, "noise grows to %zu bytes", noise);
+    test_same_frames("full-scale white noise", x, N, rate_hz);
 
     /* the extremes: largest residuals every fixed predictor can meet */
     for (size_t i = 0; i < N; i++)
@@ -129,6 +135,8 @@ static void test_signals(uint32_t rate_hz)
     for (size_t i = 0; i < N; i++)
         x[i] = (i / 700) % 2 ? (int16_t)(next_rand() >> 16) : 0;
     round_trip("bursts", x, N, rate_hz);
+    test_same_frames("bursts", x, N, rate_hz);
+    test_same_frames("bursts, one block and one sample", x, 1153, rate_hz);
 
     /* short signals and every length around FLAC's block sizes (1152 at
      * level 0, 4096 at the others) */
@@ -239,6 +247,48 @@ static void test_damaged(uint32_t rate_hz)
     free(p);
 }
 
+/* The frames libsndfile's FLAC writer makes at level 0 (what pcmstore
+ * wrote before it used libFLAC itself, and what a phrase cache may still
+ * hold), byte for byte; only STREAMINFO's MD5 differs: zero, "not
+ * computed". n samples of x at rate_hz. */
+static void test_same_frames(const char *what, const int16_t *x, size_t n, uint32_t rate_hz)
+{
+    uint8_t *p = NULL;
+    size_t bytes = 0;
+    if (pcmstore_encode(x, n, rate_hz, &p, &bytes) != 0 || !p) {
+        CHECKF(0, "%s: pcmstore_encode", what);
+        return;
+    }
+    char path[] = "/tmp/coach-pcmstore-XXXXXX";
+    int fd = mkstemp(path);
+    SF_INFO info = {.samplerate = (int)rate_hz, .channels = 1,
+                    .format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16};
+    SNDFILE *f = fd >= 0 ? sf_open_fd(fd, SFM_WRITE, &info, 1) : NULL;
+    double level = 0.0;
+    CHECK(f && sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level));
+    CHECK(f && sf_write_short(f, x, (sf_count_t)n) == (sf_count_t)n);
+    if (f) sf_close(f);
+    FILE *in = fopen(path, "rb");
+    uint8_t *ref = malloc(bytes + 64);
+    size_t got = in && ref ? fread(ref, 1, bytes + 64, in) : 0;
+    if (in) fclose(in);
+    unlink(path);
+    /* "fLaC", STREAMINFO's 4-byte header, then its 34 bytes: the MD5 is
+     * the last 16 */
+    const size_t md5_at = 4 + 4 + 18, md5_len = 16;
+    CHECKF(got == bytes, "%s: %zu bytes, libsndfile %zu", what, bytes, got);
+    if (got == bytes && bytes > md5_at + md5_len) {
+        static const uint8_t zero[16];
+        CHECKF(memcmp(p, ref, md5_at) == 0, "%s: STREAMINFO as libsndfile's", what);
+        CHECKF(memcmp(p + md5_at, zero, md5_len) == 0, "%s: MD5 not computed (zero)", what);
+        CHECKF(memcmp(ref + md5_at, zero, md5_len) != 0, "%s: libsndfile's MD5 is set", what);
+        CHECKF(memcmp(p + md5_at + md5_len, ref + md5_at + md5_len, bytes - md5_at - md5_len) == 0,
+               "%s: the frames are libsndfile's", what);
+    }
+    free(ref);
+    free(p);
+}
+
 static void test_speech_ratio(void)
 {
     struct speech *sp = NULL;
@@ -262,6 +312,7 @@ static void test_speech_ratio(void)
         }
         raw += n * sizeof *pcm;
         stored += round_trip(texts[k], pcm, n, speech_rate_hz(sp));
+        test_same_frames(texts[k], pcm, n, speech_rate_hz(sp));
         free(pcm);
     }
     double share = raw ? (double)stored / (double)raw : 1;
