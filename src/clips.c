@@ -482,13 +482,20 @@ int clipstore_intern_at(struct clipstore *cs, const char *text, int rate_wpm, ui
 
 int clipstore_add(struct clipstore *cs, const char *text, uint64_t len_frames, uint32_t *id)
 {
+    return clipstore_add_at(cs, text, 0, len_frames, id);
+}
+
+int clipstore_add_at(struct clipstore *cs, const char *text, int rate_wpm, uint64_t len_frames,
+                     uint32_t *id)
+{
     if (!text) return COACH_EINVAL;
-    int64_t k = find(cs, text, 0);
+    if (rate_wpm < 0) rate_wpm = 0;
+    int64_t k = find(cs, text, rate_wpm);
     if (k >= 0) {
         if (id) *id = (uint32_t)k;
         return 0;
     }
-    struct clip c = {.text = coach_strdup(text), .len_frames = len_frames};
+    struct clip c = {.text = coach_strdup(text), .rate_wpm = rate_wpm, .len_frames = len_frames};
     if (!c.text) return COACH_ENOMEM;
     int rc = append(cs, &c, id);
     if (rc) free(c.text);

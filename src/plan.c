@@ -1157,8 +1157,7 @@ static int build_once(struct pb *p)
     return 0;
 }
 
-/* "about 14 minutes" in the voice's words; under 90 s in seconds. */
-static char *duration_words(const struct voice *v, uint64_t frames, uint32_t rate_hz)
+char *plan_length_words(const struct voice *v, uint64_t frames, uint32_t rate_hz)
 {
     uint64_t s = (frames + rate_hz / 2) / rate_hz;
     if (s < 90) return voice_noun(v, NOUN_SECONDS, (long)((s + 5) / 10 * 10));
@@ -1178,6 +1177,7 @@ int plan_build(const struct routine *r, const struct voice *v, struct clipstore 
      * it 2 minutes, "2 minutes" makes it 89 s): the last pass is kept. */
     const int passes = 4;
     if (o->preroll_ms > PLAN_PREROLL_MAX_MS) return COACH_EINVAL;
+    if (o->length_words && !(said = coach_strdup(o->length_words))) return COACH_ENOMEM;
     /* The one place where the session's start is set: with --preroll
      * everything is placed from there (frames from absolute anchors, as
      * always), so the plan is the plan without it, shifted by exactly
@@ -1199,8 +1199,9 @@ int plan_build(const struct routine *r, const struct voice *v, struct clipstore 
                          misfits == 1 ? "" : "s");
         }
         if (rc) break;
+        if (o->length_words) break; /* said as given */
         /* the spoken length is the session's, not the lead-in's */
-        char *now = duration_words(v, tl->len_frames - start, o->rate_hz);
+        char *now = plan_length_words(v, tl->len_frames - start, o->rate_hz);
         if (!now) {
             rc = COACH_ENOMEM;
             break;

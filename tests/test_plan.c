@@ -190,22 +190,32 @@ static void levels(void)
     routine_free(&r);
 }
 
+/* lower-back-relief into *r, an estimating clip store at 48 kHz into
+ * *est, and its full plan at the routine's easy level into *full; o is
+ * that plan's options. */
+static void plan_lower_back(struct routine *r, struct clipstore *est, struct plan_opts *o,
+                            struct timeline *full)
+{
+    struct coach_diags d;
+    diags_init(&d);
+    CHECK(routine_load(test_src_path("routines/lower-back-relief.ini"), r, &d) == 0);
+    diags_free(&d);
+    test_estimator(est, 48000);
+    *o = (struct plan_opts){.rate_hz = 48000, .level = LEVEL_EASY, .part = PLAN_FULL};
+    char err[256];
+    CHECK(plan_build(r, &voice, est, o, full, err, sizeof err) == 0);
+}
+
 /* A prefix plan (title only; intro up to the spoken length) is exactly the
  * beginning of the full plan: live playback swaps from one to the other. */
 static void prefixes(void)
 {
-    const char *path = test_src_path("routines/lower-back-relief.ini");
     struct routine r;
-    struct coach_diags d;
-    diags_init(&d);
-    CHECK(routine_load(path, &r, &d) == 0);
-    diags_free(&d);
     struct clipstore est;
-    test_estimator(&est, 48000);
+    struct plan_opts o;
     struct timeline full, part;
     char err[256];
-    struct plan_opts o = {.rate_hz = 48000, .level = LEVEL_EASY, .part = PLAN_FULL};
-    CHECK(plan_build(&r, &voice, &est, &o, &full, err, sizeof err) == 0);
+    plan_lower_back(&r, &est, &o, &full);
     for (int k = PLAN_TITLE; k <= PLAN_INTRO; k++) {
         o.part = (enum plan_part)k;
         CHECK(plan_build(&r, &voice, &est, &o, &part, err, sizeof err) == 0);
@@ -219,6 +229,72 @@ static void prefixes(void)
     timeline_free(&full);
     clipstore_free(&est);
     routine_free(&r);
+}
+
+/* The length said as given (plan_opts.length_words, what a render that
+ * starts before the last phrase is synthesized must say): with the words
+ * plan_build chose itself, the same plan event for event; with other
+ * words, those are said (planned once: the length is not measured again)
+ * and everything before the sentence is the same. */
+static void length_words(void)
+{
+    struct routine r;
+    struct clipstore est;
+    struct plan_opts o;
+    struct timeline full, given;
+    char err[256];
+    plan_lower_back(&r, &est, &o, &full);
+    char *words = plan_length_words(&voice, full.len_frames, full.rate_hz);
+    CHECK(words && strstr(words, "minutes"));
+    o.length_words = words;
+    CHECK(plan_build(&r, &voice, &est, &o, &given, err, sizeof err) == 0);
+    CHECKF(given.n_ev == full.n_ev && given.len_frames == full.len_frames &&
+               memcmp(given.ev, full.ev, full.n_ev * sizeof *full.ev) == 0,
+           "said as chosen (\"%s\"): %zu events, %llu frames; chosen: %zu, %llu", words,
+           given.n_ev, (unsigned long long)given.len_frames, full.n_ev,
+           (unsigned long long)full.len_frames);
+    timeline_free(&given);
+    /* other words: said, not corrected */
+    o.length_words = "97 minutes";
+    CHECK(plan_build(&r, &voice, &est, &o, &given, err, sizeof err) == 0);
+    size_t said = 0, same = 0;
+    for (size_t i = 0; i < given.n_ev; i++) {
+        const char *t = given.ev[i].kind == EV_SPEECH ? clipstore_text(&est, given.ev[i].clip) : NULL;
+        if (t && strstr(t, "97 minutes")) said++;
+    }
+    while (same < given.n_ev && same < full.n_ev &&
+           memcmp(&given.ev[same], &full.ev[same], sizeof *given.ev) == 0)
+        same++;
+    CHECKF(said == 1, "\"97 minutes\" said %zu times", said);
+    CHECKF(same > 0 && same < full.n_ev && given.ev[same].kind == EV_SPEECH &&
+               strstr(clipstore_text(&est, given.ev[same].clip), "97"),
+           "the plans part at event %zu, not at the sentence", same);
+    timeline_free(&given);
+    free(words);
+    timeline_free(&full);
+    clipstore_free(&est);
+    routine_free(&r);
+}
+
+/* A length given for a phrase at a rate (clipstore_add_at: a plan made
+ * with the phrases synthesized so far) is what interning it at that rate
+ * finds; at another rate it is another clip, estimated. */
+static void lengths_given(void)
+{
+    struct clipstore est;
+    test_estimator(&est, 48000);
+    uint32_t id, again, other;
+    uint64_t len = 0, other_len = 0;
+    CHECK(clipstore_add_at(&est, "Breathe in slowly.", 120, 12345, &id) == 0);
+    CHECK(clipstore_intern_at(&est, "Breathe in slowly.", 120, &again, &len) == 0);
+    CHECKF(again == id && len == 12345, "id %u / %u, %llu frames", again, id,
+           (unsigned long long)len);
+    CHECK(clipstore_intern_at(&est, "Breathe in slowly.", 0, &other, &other_len) == 0);
+    CHECKF(other != id && other_len != 12345 && other_len > 0, "at the voice's rate: id %u, %llu",
+           other, (unsigned long long)other_len);
+    CHECK(clipstore_add_at(&est, "Breathe in slowly.", 120, 999, &again) == 0 && again == id &&
+          clipstore_len(&est, id) == 12345); /* a clip keeps its length */
+    clipstore_free(&est);
 }
 
 int main(void)
@@ -239,6 +315,8 @@ int main(void)
     cannot_fit();
     levels();
     prefixes();
+    length_words();
+    lengths_given();
     voice_free(&voice);
     return test_done();
 }

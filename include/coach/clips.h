@@ -109,6 +109,10 @@ int clipstore_intern_at(struct clipstore *cs, const char *text, int rate_wpm, ui
  * the id of text, added with len_frames if new (an existing clip keeps its
  * length). Returns 0 or negative. */
 int clipstore_add(struct clipstore *cs, const char *text, uint64_t len_frames, uint32_t *id);
+/* The same for text said at rate_wpm (clipstore_intern_at's: 0 for the
+ * voice's own): a plan interning it there finds this length. */
+int clipstore_add_at(struct clipstore *cs, const char *text, int rate_wpm, uint64_t len_frames,
+                     uint32_t *id);
 /* The clip's text and length; NULL / 0 for an unknown id. */
 const char *clipstore_text(const struct clipstore *cs, uint32_t id);
 uint64_t clipstore_len(const struct clipstore *cs, uint32_t id);

@@ -63,6 +63,14 @@ struct plan_opts {
      * steps from there are placed exactly as in the full plan (the same
      * events, shifted). */
     const struct step *from;
+    /* The words the intro says for the session's length ("18 minutes",
+     * plan_length_words), given: the routine is planned once,
+     * saying them, whatever length the plan then has. NULL: the words are
+     * the plan's own length (planned again until they agree). A plan made
+     * with the words plan_build would have chosen is that plan exactly;
+     * what may be planned before the last phrase is synthesized
+     * (bench/plan_horizon). */
+    const char *length_words;
 };
 
 /* Self-paced parts (timeline.h's struct wait) have these lengths in the
@@ -93,6 +101,11 @@ struct plan_opts {
  * message in err (e.g. COACH_EPLAN). */
 int plan_build(const struct routine *r, const struct voice *v, struct clipstore *cs,
                const struct plan_opts *o, struct timeline *tl, char *err, size_t err_cap);
+
+/* "14 minutes" in the voice's words (its noun for minutes; under 90 s,
+ * seconds), for a session of frames at rate_hz: what the intro says of
+ * its length. Heap; NULL if out of memory. */
+char *plan_length_words(const struct voice *v, uint64_t frames, uint32_t rate_hz);
 
 /* A readable timeline, one event per line ("  0:12.500  speech  ..."),
  * the texts from cs. */
