@@ -11,7 +11,10 @@
 #   limit 2c half the phrases and half the samples in each of 2 processes at once
 #   cold     `coach export` with an empty XDG_CACHE_HOME (fresh each run)
 #   warm     `coach export` with an XDG_CACHE_HOME filled by one export before
-# and prints × real time of each and export ÷ limit (2 cores). Works with or
+# and prints × real time of each and export ÷ limit (2 cores). limit 2c and
+# cold run in turn (limit2 cold limit2 cold ...): "paired" is the median of
+# their ratio run by run, which holds when the machine's speed drifts (the
+# two medians alone gave 50 %, 55 % and 64 % on one quiet afternoon). Works with or
 # without a phrase cache in coach (without one, warm = cold).
 # Env: COACH (default build/coach), LIMIT_BENCH (default build/limit_bench).
 # Simplification: every phrase is spoken at the profile's rate; steps with
@@ -89,17 +92,16 @@ cold() { export_all "$work/cache.cold"; }
 warm() { export_all "$work/cache.warm"; }
 
 t_synth=$(median_of synth1)
-printf '%-6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' format synth_s enc_s lim1c_s lim2c_s cold_s warm_s \
-  'lim2c×' 'cold×' 'cold÷lim2c'
+printf '%-6s %8s %8s %8s %8s %8s %8s %8s %8s %10s %8s\n' format synth_s enc_s lim1c_s lim2c_s cold_s warm_s \
+  'lim2c×' 'cold×' 'cold÷lim2c' paired
 for fmt in $formats; do
   rm -rf "$work/cache.warm"; mkdir "$work/cache.warm"; export_all "$work/cache.warm"
   t_enc=$(median_of enc1)
   t_l1=$(median_of limit1)
-  t_l2=$(median_of limit2)
-  t_cold=$(prep=fresh_cache median_of cold)
+  read -r t_l2 t_cold t_ratio < <(prep=fresh_cache paired_of limit2 -- cold)
   t_warm=$(median_of warm)
   awk -v f="$fmt" -v a="$audio_s" -v s="$t_synth" -v e="$t_enc" -v l1="$t_l1" -v l2="$t_l2" \
-    -v c="$t_cold" -v w="$t_warm" 'BEGIN {
-      printf "%-6s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %7.0fx %7.0fx %9.0f%%\n", f, s, e, l1, l2, c, w, a/l2, a/c, 100*l2/c
+    -v c="$t_cold" -v w="$t_warm" -v p="$t_ratio" 'BEGIN {
+      printf "%-6s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %7.0fx %7.0fx %9.0f%% %7.0f%%\n", f, s, e, l1, l2, c, w, a/l2, a/c, 100*l2/c, 100*p
       printf "       × real time: limit 1 core %.0f, limit 2 cores %.0f, export cold %.0f, warm %.0f; export ÷ limit (1 core) %.0f%%\n", a/l1, a/l2, a/c, a/w, 100*l1/c }'
 done

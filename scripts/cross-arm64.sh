@@ -61,8 +61,11 @@ min_speech_snr_db=${COACH_CROSS_MIN_SPEECH_SNR_DB:-90}
 # before the second starts, so the "another coach is writing" check loses);
 # alsa_plugins (the sysroot has only ALSA's pulse plugin: the jack plugin
 # a user's PCM keeps cannot load); memory (the peak RSS it bounds is
-# qemu's, 34-40 MB with its translation cache, not coach's).
-exclude='^(play_pulse|faults|install_deb|attack_control|attack_voice|attack_export|alsa_plugins|memory)$'
+# qemu's, 34-40 MB with its translation cache, not coach's); listen (its
+# "silent after coach pause" window starts 4.5 s after the command is
+# spoken: under the emulator the recognizer is ~10x slower and the pause,
+# its fade and "Paused" reach into the window; 21 of 22 checks pass).
+exclude='^(play_pulse|faults|install_deb|attack_control|attack_voice|attack_export|alsa_plugins|memory|listen)$'
 
 host_build="" run_tests=1 run_compare=1 refresh=0 jobs=$(nproc)
 routines=()
