@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "coach/catalog.h"
+#include "coach/common.h"
 #include "coach/plan.h"
 #include "coach/session.h"
 
@@ -103,7 +104,9 @@ static int one(const char *arg)
         return 1;
     }
     const double rate = s.tl.rate_hz, len_s = (double)s.tl.len_frames / rate;
-    char *words = plan_length_words(&s.voice, s.tl.len_frames, s.tl.rate_hz);
+    /* the length said is the session's, not a --preroll lead-in's */
+    const uint64_t lead_in = frames_from_ms(s.preroll_ms, s.tl.rate_hz);
+    char *words = plan_length_words(&s.voice, s.tl.len_frames - lead_in, s.tl.rate_hz);
     /* every clip the plan asked for, in the order they are needed: one
        heard at its first frame, one never heard (a phrase that did not
        fit: its length decided that) where the planner asked for it, just
@@ -161,7 +164,7 @@ static int one(const char *arg)
     struct timeline tl;
     char *est_words = NULL;
     if (plan_build(&s.routine, &s.voice, &est, &po, &tl, err, sizeof err) == 0) {
-        est_words = plan_length_words(&s.voice, tl.len_frames, tl.rate_hz);
+        est_words = plan_length_words(&s.voice, tl.len_frames - lead_in, tl.rate_hz);
         timeline_free(&tl);
     }
     clipstore_free(&est);
