@@ -64,19 +64,16 @@ static uint64_t horizon(const struct timeline *tl, const struct clipstore *est,
 static uint64_t plan_known(struct session *s, const uint32_t *order, size_t k, const char *words)
 {
     struct clipstore est;
-    if (clipstore_init(&est, NULL, s->clips.rate_hz)) return UINT64_MAX;
-    clipstore_set_mode(&est, CLIPS_ESTIMATE);
-    est.keys = s->clips.keys;
+    if (session_estimates(s, &est)) return UINT64_MAX;
     for (size_t i = 0; i < k; i++) {
         const struct clip *c = &s->clips.clips[order[i]];
         clipstore_add_at(&est, c->text, c->rate_wpm, c->len_frames, NULL);
     }
     struct coach_diags misfits;
     diags_init(&misfits);
-    struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = PLAN_FULL,
-                           .announce = s->announce, .part_announce = s->part_announce,
-                           .inputs = s->inputs, .preroll_ms = s->preroll_ms, .from = s->from,
-                           .problems = &misfits, .length_words = words};
+    struct plan_opts po = session_plan_opts(s, PLAN_FULL);
+    po.problems = &misfits;
+    po.length_words = words;
     struct timeline tl;
     char err[256];
     uint64_t h = UINT64_MAX;
@@ -154,16 +151,12 @@ static int one(const char *arg)
     }
     /* the words a render started before the last phrase would have to say */
     struct clipstore est;
-    clipstore_init(&est, NULL, s.clips.rate_hz);
-    clipstore_set_mode(&est, CLIPS_ESTIMATE);
-    est.keys = s.clips.keys;
-    struct plan_opts po = {.rate_hz = s.clips.rate_hz, .level = s.level, .part = PLAN_FULL,
-                           .announce = s.announce, .part_announce = s.part_announce,
-                           .inputs = s.inputs, .preroll_ms = s.preroll_ms, .from = s.from,
-                           .problems = &d};
+    struct plan_opts po = session_plan_opts(&s, PLAN_FULL);
+    po.problems = &d;
     struct timeline tl;
     char *est_words = NULL;
-    if (plan_build(&s.routine, &s.voice, &est, &po, &tl, err, sizeof err) == 0) {
+    if (session_estimates(&s, &est) == 0 &&
+        plan_build(&s.routine, &s.voice, &est, &po, &tl, err, sizeof err) == 0) {
         est_words = plan_length_words(&s.voice, tl.len_frames - lead_in, tl.rate_hz);
         timeline_free(&tl);
     }

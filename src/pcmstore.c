@@ -37,8 +37,7 @@
 #define PCMSTORE_ENCODE_BLOCK 4096 /* samples handed to libFLAC at a time */
 
 /* A growable byte buffer being written, with a position, as the encoder's
- * file: a seek past the end is allowed, a write there fills the gap with
- * zeros. */
+ * file: libFLAC appends, and seeks back only into what it wrote. */
 struct membuf {
     uint8_t *wr;       /* the stream so far (owned) */
     uint64_t len;      /* bytes in the stream */
@@ -55,7 +54,7 @@ static FLAC__StreamEncoderWriteStatus enc_write(const FLAC__StreamEncoder *e,
 {
     (void)e, (void)samples, (void)frame;
     struct membuf *m = user;
-    if (m->pos > SIZE_MAX || bytes > SIZE_MAX - m->pos) return FLAC__STREAM_ENCODER_WRITE_STATUS_FATAL_ERROR;
+    if (bytes > SIZE_MAX - m->pos) return FLAC__STREAM_ENCODER_WRITE_STATUS_FATAL_ERROR;
     uint64_t end = m->pos + bytes;
     if (end > m->cap) {
         uint64_t cap = m->cap > SIZE_MAX / 2 ? end : m->cap * 2;
@@ -68,7 +67,6 @@ static FLAC__StreamEncoderWriteStatus enc_write(const FLAC__StreamEncoder *e,
         m->wr = p;
         m->cap = cap;
     }
-    if (m->pos > m->len) memset(m->wr + m->len, 0, (size_t)(m->pos - m->len));
     memcpy(m->wr + m->pos, buf, bytes);
     m->pos = end;
     if (end > m->len) m->len = end;
@@ -79,7 +77,9 @@ static FLAC__StreamEncoderSeekStatus enc_seek(const FLAC__StreamEncoder *e, FLAC
                                               void *user)
 {
     (void)e;
-    ((struct membuf *)user)->pos = off;
+    struct membuf *m = user;
+    if (off > m->len) return FLAC__STREAM_ENCODER_SEEK_STATUS_ERROR;
+    m->pos = off;
     return FLAC__STREAM_ENCODER_SEEK_STATUS_OK;
 }
 

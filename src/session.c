@@ -550,9 +550,7 @@ static int prefetch(struct session *s, const struct plan_opts *po)
 {
     if (!s->speech || s->clips.mode == CLIPS_ESTIMATE || s->clips.workers < 2) return 0;
     struct clipstore est;
-    if (clipstore_init(&est, NULL, s->clips.rate_hz)) return 0;
-    clipstore_set_mode(&est, CLIPS_ESTIMATE);
-    est.keys = s->clips.keys; /* the voice's rate, for the estimates (no cache: no lookups) */
+    if (session_estimates(s, &est)) return 0;
     struct coach_diags misfits; /* kept so the pass goes on to the end; told by the real one */
     diags_init(&misfits);
     struct plan_opts eo = *po;
@@ -567,14 +565,28 @@ static int prefetch(struct session *s, const struct plan_opts *po)
     return rc == COACH_ENOMEM ? 0 : rc; /* without it, only slower */
 }
 
+struct plan_opts session_plan_opts(const struct session *s, enum plan_part part)
+{
+    return (struct plan_opts){.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
+                              .announce = s->announce, .part_announce = s->part_announce,
+                              .inputs = s->inputs, .preroll_ms = s->preroll_ms, .from = s->from,
+                              .problems = s->plan_problems};
+}
+
+int session_estimates(const struct session *s, struct clipstore *est)
+{
+    if (clipstore_init(est, NULL, s->clips.rate_hz)) return COACH_EINVAL;
+    clipstore_set_mode(est, CLIPS_ESTIMATE);
+    est->keys = s->clips.keys; /* the voice's rate, for the estimates (no cache: no lookups) */
+    return 0;
+}
+
 int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx), void *tick_ctx,
                  struct timeline *tl, char *err, size_t err_cap)
 {
-    struct plan_opts po = {.rate_hz = s->clips.rate_hz, .level = s->level, .part = part,
-                           .announce = s->announce, .part_announce = s->part_announce,
-                           .inputs = s->inputs, .tick = tick, .tick_ctx = tick_ctx,
-                           .preroll_ms = s->preroll_ms, .from = s->from,
-                           .problems = s->plan_problems};
+    struct plan_opts po = session_plan_opts(s, part);
+    po.tick = tick;
+    po.tick_ctx = tick_ctx;
     int rc = prefetch(s, &po);
     if (!rc) rc = plan_build(&s->routine, &s->voice, &s->clips, &po, tl, err, err_cap);
     if (rc && err && err_cap && !err[0]) coach_set_err(err, err_cap, "%s", coach_strerror(rc));

@@ -119,6 +119,13 @@ enum session_fail session_speech_ready(struct session *s, char *err, size_t cap)
  * the caller's. Returns 0 or negative with err set. */
 int session_plan(struct session *s, enum plan_part part, int (*tick)(void *ctx), void *tick_ctx,
                  struct timeline *tl, char *err, size_t err_cap);
+/* The options session_plan plans part with (no tick): the session's level,
+ * announcements, inputs, lead-in, start step and problem list. */
+struct plan_opts session_plan_opts(const struct session *s, enum plan_part part);
+/* An empty store of estimated lengths at the session's rate and speaking
+ * rate (no speech, no cache): what the planner's estimate passes use.
+ * Returns 0 or COACH_EINVAL. */
+int session_estimates(const struct session *s, struct clipstore *est);
 /* Makes the clips at another output rate (a device that cannot play the
  * one asked): only before any clip is made. Returns 0 or COACH_EINVAL. */
 int session_set_rate(struct session *s, uint32_t rate_hz);
