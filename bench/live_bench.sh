@@ -136,8 +136,8 @@ long)
 renderer)
   # instructions spent in render() per second of audio (callgrind counts
   # instructions, so the figure holds on a busy machine)
-  cc -std=c11 -O2 -Iinclude bench/render_cost.c -o "$work/render_cost" \
-    "$build/libcoachcore.a" $(pkg-config --libs sndfile espeak-ng soxr) -lm -lpthread
+  # built by CMake with the core library and all it links (bench/render_cost.c)
+  cp "$build/render_cost" "$work/render_cost"
   routine=${2:-routines/lower-back-relief.ini}
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --toggle-collect=render \
     "$work/render_cost" "$routine" 2>"$work/vg.err" | tee "$work/out"

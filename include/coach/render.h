@@ -36,6 +36,7 @@ struct renderer {
     size_t win_n;
     int win_valid;               /* 0: win holds nothing to reuse */
     float *lim_gain;             /* win_cap: the limiter's gain for the last block mixed */
+    unsigned char *lim_hot;      /* win_cap / 64 + 1: chunk of the window near the ceiling */
     int lim_active;              /* lim_gain differs from 1 somewhere */
     size_t lim_fresh;            /* frames of the block just mixed, until render_finish; 0 */
     float lim_vol;               /* the volume that block was limited at */
