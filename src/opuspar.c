@@ -118,10 +118,11 @@ static int encode_one(OpusMSEncoder *enc, const float *x, unsigned frames, unsig
 
 /* Encodes segment s on a worker: its lead-in (dropped), its packets, and
  * for the last segment the flush packets. */
-static int encode_seg(void *ctx, uint64_t s, const float *pcm, size_t n, unsigned char *out,
+static int encode_seg(void *ctx, uint64_t s, const void *pcm_in, size_t n, unsigned char *out,
                       size_t cap, size_t *out_len)
 {
     struct opuspar *p = ctx;
+    const float *pcm = pcm_in; /* segpar holds floats here */
     OpusMSEncoder *enc = new_encoder(p);
     if (!enc) return COACH_ENOMEM;
     const uint64_t first = s == 0 ? 0 : s * SEG_PACKETS - LEAD_PACKETS; /* global packet of pcm[0] */

@@ -9,17 +9,19 @@
 
 #include "coach/segpar.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coach/common.h"
+#include "coach/pcm16.h"
 
 enum seg_state { SEG_FREE, SEG_FILLING, SEG_QUEUED, SEG_DONE };
 
 struct seg {
-    float *pcm;           /* interleaved input, from in_a */
+    void *pcm;            /* interleaved input, from in_a: float, or int16_t (pcm16) */
     unsigned char *out;   /* the kept bytes once done */
     size_t out_len;
     int err;              /* worker's result: 0 or negative */
@@ -32,6 +34,8 @@ struct segpar {
     uint32_t channels;
     uint64_t total, n_segs;
     size_t pcm_cap, out_cap;
+    size_t sample_bytes; /* of a sample in a segment's pcm */
+    bool c16;            /* segments hold int16_t (segpar_opts.pcm16) */
     size_t n_ring;
     struct seg *ring;
     unsigned n_workers;
@@ -128,6 +132,23 @@ static int open_seg(struct segpar *p, uint64_t s)
     return 0;
 }
 
+/* n samples of x into g's pcm from sample `at`: as they are, or as 16-bit
+ * PCM (pcm16.h, which takes samples within 127 times full scale; a wilder
+ * one, never from the renderer's limiter, is clipped here, NaN as 0). */
+static void copy_in(const struct segpar *p, struct seg *g, size_t at, const float *x, size_t n)
+{
+    if (!p->c16) {
+        memcpy((float *)g->pcm + at, x, n * sizeof *x);
+        return;
+    }
+    int16_t *y = (int16_t *)g->pcm + at;
+    if (pcm16_from_float(x, y, n)) return;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * 32767.0f;
+        y[i] = !(v == v) ? 0 : v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : (int16_t)lrintf(v);
+    }
+}
+
 /* Copies x into every segment it belongs to, opening and queueing
  * segments as the position passes their bounds. */
 static int feed(struct segpar *p, const float *x, size_t n)
@@ -146,8 +167,7 @@ static int feed(struct segpar *p, const float *x, size_t n)
         size_t c = (size_t)(lim - p->pos);
         if (c == 0) return fail(p, COACH_EINVAL); /* unreachable: more than total is refused */
         for (uint64_t s = p->queued; s < p->next_open; s++)
-            memcpy(slot(p, s)->pcm + (p->pos - in_a(p, s)) * p->channels, x,
-                   c * p->channels * sizeof *x);
+            copy_in(p, slot(p, s), (size_t)(p->pos - in_a(p, s)) * p->channels, x, c * p->channels);
         x += c * p->channels;
         n -= c;
         p->pos += c;
@@ -216,6 +236,8 @@ int segpar_open(struct segpar **out, const struct segpar_opts *o, const struct s
     p->n_segs = o->n_segs;
     p->pcm_cap = o->pcm_cap;
     p->out_cap = o->out_cap;
+    p->c16 = o->pcm16;
+    p->sample_bytes = o->pcm16 ? sizeof(int16_t) : sizeof(float);
     p->n_workers = o->workers ? o->workers : coach_cores();
     if (p->n_workers > SEGPAR_MAX_WORKERS) p->n_workers = SEGPAR_MAX_WORKERS;
     /* one filling, n_workers encoding, one emitted (a slot fewer than with
@@ -224,7 +246,7 @@ int segpar_open(struct segpar **out, const struct segpar_opts *o, const struct s
     p->ring = calloc(p->n_ring, sizeof *p->ring);
     int rc = p->ring ? 0 : COACH_ENOMEM;
     for (size_t i = 0; rc == 0 && i < p->n_ring; i++) {
-        p->ring[i].pcm = malloc(p->pcm_cap * p->channels * sizeof(float));
+        p->ring[i].pcm = malloc(p->pcm_cap * p->channels * p->sample_bytes);
         p->ring[i].out = malloc(p->out_cap);
         if (!p->ring[i].pcm || !p->ring[i].out) rc = COACH_ENOMEM;
     }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "coach/common.h"
+#include "coach/pcm16.h"
 #include "testutil.h"
 
 static unsigned seg_frames; /* MP3 frames per segment (mp3par_geometry) */
@@ -45,16 +46,30 @@ static int encode_par(const char *path, const float *x, uint32_t rate, uint32_t 
     return rc;
 }
 
-/* libsndfile's serial writer at export.c's level: the reference. */
+/* libsndfile's serial writer at export.c's level: the reference, fed the
+ * same 16-bit PCM as mp3par's segments hold (pcm16.h), as the floats LAME
+ * scales back to those integers (x / 32768: its float input is taken
+ * times 32768); libsndfile's own 16-bit stereo path gave LAME other
+ * samples (an SNR of -2 dB against the input). */
 static int encode_serial(const char *path, const float *x, uint32_t rate, uint32_t ch, uint64_t n)
 {
+    int16_t *x16 = malloc(n * ch * sizeof *x16 + 1);
+    float *xq = malloc(n * ch * sizeof *xq + 1);
+    if (!x16 || !xq || !pcm16_from_float(x, x16, n * ch)) {
+        free(x16);
+        free(xq);
+        return -1;
+    }
+    for (uint64_t i = 0; i < n * ch; i++) xq[i] = (float)x16[i] / 32768.0f;
+    free(x16);
     SF_INFO info = {.samplerate = (int)rate, .channels = (int)ch,
                     .format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III};
     SNDFILE *f = sf_open(path, SFM_WRITE, &info);
     if (!f) return -1;
     double level = 0.5;
     sf_command(f, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
-    sf_count_t w = sf_writef_float(f, x, (sf_count_t)n);
+    sf_count_t w = sf_writef_float(f, xq, (sf_count_t)n);
+    free(xq);
     return sf_close(f) == 0 && w == (sf_count_t)n ? 0 : -1;
 }
 

@@ -8,6 +8,7 @@
 #ifndef COACH_SEGPAR_H
 #define COACH_SEGPAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,9 +20,10 @@ struct segpar_codec {
      * with s; in_a(0) = 0 and the last segment's in_b is the total. */
     uint64_t (*in_a)(void *ctx, uint64_t s);
     uint64_t (*in_b)(void *ctx, uint64_t s);
-    /* On a worker: encodes segment s (n interleaved frames) into out, at
-     * most cap bytes; *len = the bytes kept. 0 or negative. */
-    int (*encode)(void *ctx, uint64_t s, const float *pcm, size_t n, unsigned char *out,
+    /* On a worker: encodes segment s (n interleaved frames: floats, or
+     * int16_t with segpar_opts.pcm16) into out, at most cap bytes; *len =
+     * the bytes kept. 0 or negative. */
+    int (*encode)(void *ctx, uint64_t s, const void *pcm, size_t n, unsigned char *out,
                   size_t cap, size_t *len);
     /* On the writing thread, in order of s: takes a finished segment.
      * 0 or negative. */
@@ -35,6 +37,8 @@ struct segpar_opts {
     size_t pcm_cap;   /* frames a segment may be fed, at most */
     size_t out_cap;   /* bytes a segment's encoding may take, at most */
     unsigned workers; /* threads; 0 = coach_cores(), at most SEGPAR_MAX_WORKERS */
+    bool pcm16;       /* segments hold 16-bit PCM (as a WAV export's, pcm16.h; a
+                         sample beyond full scale clipped): half the memory */
 };
 
 #define SEGPAR_MAX_WORKERS 4
