@@ -25,3 +25,15 @@ bool pcm16_from_float(const float *restrict x, int16_t *restrict y, size_t n)
     }
     return true;
 }
+
+void pcm16_from_float_clipped(const float *restrict x, int16_t *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * PCM16_SCALE;
+        v = v == v ? v : 0.0f;                /* NaN */
+        v = v < 32767.0f ? v : 32767.0f;      /* then within [-32768, 32767]: */
+        v = v > -32768.0f ? v : -32768.0f;    /* the rounding below is exact */
+        float r = (v + PCM16_ROUND) - PCM16_ROUND;
+        y[i] = (int16_t)(int32_t)r;
+    }
+}

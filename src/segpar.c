@@ -9,7 +9,6 @@
 
 #include "coach/segpar.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -133,20 +132,14 @@ static int open_seg(struct segpar *p, uint64_t s)
 }
 
 /* n samples of x into g's pcm from sample `at`: as they are, or as 16-bit
- * PCM (pcm16.h, which takes samples within 127 times full scale; a wilder
- * one, never from the renderer's limiter, is clipped here, NaN as 0). */
+ * PCM (a WAV export's values; beyond full scale, which the renderer's
+ * limiter never gives, clipped: pcm16.h). */
 static void copy_in(const struct segpar *p, struct seg *g, size_t at, const float *x, size_t n)
 {
-    if (!p->c16) {
+    if (p->c16)
+        pcm16_from_float_clipped(x, (int16_t *)g->pcm + at, n);
+    else
         memcpy((float *)g->pcm + at, x, n * sizeof *x);
-        return;
-    }
-    int16_t *y = (int16_t *)g->pcm + at;
-    if (pcm16_from_float(x, y, n)) return;
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i] * 32767.0f;
-        y[i] = !(v == v) ? 0 : v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : (int16_t)lrintf(v);
-    }
 }
 
 /* Copies x into every segment it belongs to, opening and queueing

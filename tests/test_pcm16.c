@@ -129,6 +129,23 @@ int main(void)
             CHECKF(!pcm16_from_float(x, y, 1000), "%s: converted, not refused", what);
         }
     }
+    /* clipped: the same values within full scale (and on real speech
+     * above), the ends beyond it, NaN as 0 */
+    {
+        const float in[] = {0.0f, 0.5f, -0.5f, 1.0f, -1.0f, 1.0f + 1e-6f, 1.5f, -1.5f, 100.0f,
+                            -1e10f, INFINITY, -INFINITY, NAN, 1.6f / 32767.0f, -2.4f / 32767.0f};
+        const int16_t want[] = {0, 16384, -16384, 32767, -32767, 32767, 32767, -32768, 32767,
+                                -32768, 32767, -32768, 0, 2, -2};
+        int16_t got[sizeof in / sizeof in[0]];
+        pcm16_from_float_clipped(in, got, sizeof in / sizeof in[0]);
+        for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+            CHECKF(got[i] == want[i], "clipped %g: %d, not %d", (double)in[i], got[i], want[i]);
+        for (size_t i = 0; i < 1000; i++) x[i] = sinf((float)i * 0.05f) * 0.9f;
+        int16_t a[1000], b[1000];
+        CHECK(pcm16_from_float(x, a, 1000));
+        pcm16_from_float_clipped(x, b, 1000);
+        CHECK(memcmp(a, b, sizeof a) == 0);
+    }
     free(x);
     return test_done();
 }

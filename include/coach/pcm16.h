@@ -14,4 +14,9 @@
  * machine, so the caller gives those floats to libsndfile itself. */
 bool pcm16_from_float(const float *x, int16_t *y, size_t n);
 
+/* y[0, n) from x[0, n) for an encoder fed 16-bit PCM (the MP3 writer):
+ * within full scale the same values as pcm16_from_float, beyond it
+ * clipped to 32767 / -32768 (where libsndfile's WAV bytes wrap), NaN as 0. */
+void pcm16_from_float_clipped(const float *x, int16_t *y, size_t n);
+
 #endif
