@@ -392,7 +392,7 @@ static int limit_gain(struct renderer *r, uint64_t a, size_t m, float k)
                     while (i > stop && !(need[i] < 1.0f)) i--;
                 else
                     i = stop;
-                if (i > stop || (hotc[c] && need[i] < 1.0f) || i == off) break;
+                if (NEED(i) < 1.0f || i == off) break;
                 i--; /* i == stop > off, and it needs nothing: the chunk before */
             }
             if (!(NEED(i) < 1.0f)) break; /* i == off, and it needs nothing */

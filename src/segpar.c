@@ -33,7 +33,6 @@ struct segpar {
     uint32_t channels;
     uint64_t total, n_segs;
     size_t pcm_cap, out_cap;
-    size_t sample_bytes; /* of a sample in a segment's pcm */
     bool c16;            /* segments hold int16_t (segpar_opts.pcm16) */
     size_t n_ring;
     struct seg *ring;
@@ -230,7 +229,6 @@ int segpar_open(struct segpar **out, const struct segpar_opts *o, const struct s
     p->pcm_cap = o->pcm_cap;
     p->out_cap = o->out_cap;
     p->c16 = o->pcm16;
-    p->sample_bytes = o->pcm16 ? sizeof(int16_t) : sizeof(float);
     p->n_workers = o->workers ? o->workers : coach_cores();
     if (p->n_workers > SEGPAR_MAX_WORKERS) p->n_workers = SEGPAR_MAX_WORKERS;
     /* one filling, n_workers encoding, one emitted (a slot fewer than with
@@ -239,7 +237,7 @@ int segpar_open(struct segpar **out, const struct segpar_opts *o, const struct s
     p->ring = calloc(p->n_ring, sizeof *p->ring);
     int rc = p->ring ? 0 : COACH_ENOMEM;
     for (size_t i = 0; rc == 0 && i < p->n_ring; i++) {
-        p->ring[i].pcm = malloc(p->pcm_cap * p->channels * p->sample_bytes);
+        p->ring[i].pcm = malloc(p->pcm_cap * p->channels * (p->c16 ? sizeof(int16_t) : sizeof(float)));
         p->ring[i].out = malloc(p->out_cap);
         if (!p->ring[i].pcm || !p->ring[i].out) rc = COACH_ENOMEM;
     }
