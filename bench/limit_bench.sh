@@ -11,7 +11,11 @@
 #   limit 2c half the phrases and half the samples in each of 2 processes at once
 #   cold     `coach export` with an empty XDG_CACHE_HOME (fresh each run)
 #   warm     `coach export` with an XDG_CACHE_HOME filled by one export before
-# and prints × real time of each and export ÷ limit (2 cores). limit 2c and
+# and prints × real time of each and export ÷ limit (2 cores). Then the CPU
+# seconds (user + system, every process of coach's, medians) of the cold and
+# warm exports, and what they allow: on 2 cores a cold export cannot take
+# less wall time than its CPU ÷ 2, so limit 2c ÷ (cold CPU ÷ 2) is the most
+# export ÷ limit can reach however well the work overlaps. limit 2c and
 # cold run in turn (limit2 cold limit2 cold ...): "paired" is the median of
 # their ratio run by run, which holds when the machine's speed drifts (the
 # two medians alone gave 50 %, 55 % and 64 % on one quiet afternoon). Works with or
@@ -100,8 +104,11 @@ for fmt in $formats; do
   t_l1=$(median_of limit1)
   read -r t_l2 t_cold t_ratio < <(prep=fresh_cache paired_of limit2 -- cold)
   t_warm=$(median_of warm)
+  c_cold=$(prep=fresh_cache cpu_of cold)
+  c_warm=$(cpu_of warm)
   awk -v f="$fmt" -v a="$audio_s" -v s="$t_synth" -v e="$t_enc" -v l1="$t_l1" -v l2="$t_l2" \
-    -v c="$t_cold" -v w="$t_warm" -v p="$t_ratio" 'BEGIN {
+    -v c="$t_cold" -v w="$t_warm" -v p="$t_ratio" -v cc="$c_cold" -v cw="$c_warm" 'BEGIN {
       printf "%-6s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %7.0fx %7.0fx %9.0f%% %7.0f%%\n", f, s, e, l1, l2, c, w, a/l2, a/c, 100*l2/c, 100*p
-      printf "       × real time: limit 1 core %.0f, limit 2 cores %.0f, export cold %.0f, warm %.0f; export ÷ limit (1 core) %.0f%%\n", a/l1, a/l2, a/c, a/w, 100*l1/c }'
+      printf "       × real time: limit 1 core %.0f, limit 2 cores %.0f, export cold %.0f, warm %.0f; export ÷ limit (1 core) %.0f%%\n", a/l1, a/l2, a/c, a/w, 100*l1/c
+      printf "       CPU s: cold %.2f, warm %.2f; cold CPU ÷ 2 cores %.2f s: export ÷ limit (2 cores) %.0f%% at most\n", cc, cw, cc/2, 100*l2/(cc/2) }'
 done

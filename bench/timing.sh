@@ -5,6 +5,9 @@
 #   paired_of CMD_A -- CMD_B   A and B in turn (A B A B ...), $runs pairs:
 #                         "median_A median_B median(A/B pair by pair)", so the
 #                         ratio holds when the machine's speed drifts
+#   cpu_of CMD...         median CPU seconds (user + system) of $runs runs,
+#                         the command and every process it waited for (the
+#                         synthesis workers of coach), $prep before each
 #   rewrite_of BIN        "--rewrite" if BIN has it, else nothing: an export
 #                         whose file is already what it would write keeps it
 #                         (uptodate.h), so a bench of the render asks for the
@@ -22,6 +25,20 @@ median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 median_of() {
   local i t=()
   for i in $(seq "$runs"); do t+=("$(time_once "$@")"); done
+  printf '%s\n' "${t[@]}" | median
+}
+# bash's `times` in a subshell: its second line is the CPU its children
+# used, each with the children it waited for ("0m1.234s 0m0.100s")
+cpu_once() {
+  [ -n "${prep:-}" ] && "$prep"
+  ( "$@" >/dev/null 2>"$work/timing.err" || { echo "failed: $*" >&2; cat "$work/timing.err" >&2; exit 1; }
+    times ) | awk 'NR == 2 { t = 0
+      for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += 60 * p[1] + p[2] }
+      printf "%.3f\n", t }'
+}
+cpu_of() {
+  local i t=()
+  for i in $(seq "$runs"); do t+=("$(cpu_once "$@")"); done
   printf '%s\n' "${t[@]}" | median
 }
 paired_of() {
