@@ -6,7 +6,8 @@
 # temporary file; damaged entries (truncated, a flipped byte, another
 # phrase's entry under the name) are misses, re-synthesized and replaced;
 # a read-only cache directory (as nobody) works without writing, with one
-# warning line at most. Every run has its own XDG_CACHE_HOME under
+# warning line at most; one on a full disk stores only whole entries and
+# says so once. Every run has its own XDG_CACHE_HOME under
 # $COACH_TEST_TMP: the real ~/.cache is never touched.
 #
 # espeak-ng's samples for a text depend on what the process synthesized
@@ -194,6 +195,39 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   [ "$(printf '%s\n' "$err" | grep -c .)" -le 1 ] && ok || bad "more than one line: $err"
 else
   skip "not root or no setpriv: read-only cache as nobody skipped"
+fi
+
+section "a cache on a full disk: the export goes on, one warning, only whole entries"
+# a 128 KiB tmpfs in a private mount namespace (as root unshare -m, as a
+# user unshare -rm) holds a few of the long routine's phrases, then is full
+if [ "$(id -u)" = 0 ]; then ns=(unshare -m --propagation private); else ns=(unshare -rm --propagation private); fi
+mkdir -p "$tmp/fullc" "$tmp/fullcopy"
+if command -v unshare >/dev/null && "${ns[@]}" sh -c "mount -t tmpfs -o size=128k tmpfs '$tmp/fullc'" 2>/dev/null; then
+  st=$("${ns[@]}" bash -c '
+    mount -t tmpfs -o size=128k tmpfs "$1/fullc" || exit 99
+    XDG_CACHE_HOME=$1/fullc "$2" export "$3" -o "$1/full.wav" -q 2>"$1/full.err"
+    r=$?
+    cp -a "$1/fullc/." "$1/fullcopy/"
+    exit $r' _ "$tmp" "$coach" "$long"; echo $?)
+  err=$(cat "$tmp/full.err")
+  [ "$st" = 0 ] && ok || bad "export with its cache on a full disk exited $st: $err"
+  near "$tmp/long-ref.wav" "$tmp/full.wav" "export with its cache on a full disk"
+  [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] && ok || bad "not one line: $err"
+  has "$err" "No space left on device"
+  has "$err" "not kept"
+  n_full=$(find "$tmp/fullcopy" -name '*.phrase' | wc -l)
+  n_tmp=$(find "$tmp/fullcopy" -name '.tmp-*' | wc -l)
+  [ "$n_full" -gt 0 ] && ok || bad "no entry fitted on the small disk"
+  [ "$n_tmp" = 0 ] && ok || bad "temporary files left on the full disk: $n_tmp"
+  # what was stored is whole: read by an export with room, every entry a hit,
+  # none replaced (a damaged one would be synthesized again and rewritten)
+  sums=$(cd "$tmp/fullcopy/coach" && md5sum ./*.phrase)
+  expect 0 env XDG_CACHE_HOME="$tmp/fullcopy" "$coach" export "$long" -o "$tmp/full2.wav" -q
+  [ "$(cd "$tmp/fullcopy/coach" && md5sum $(printf '%s\n' "$sums" | awk '{print $2}'))" = "$sums" ] &&
+    ok || bad "an entry stored on the full disk was replaced"
+  [ "$(find "$tmp/fullcopy" -name '*.phrase' | wc -l)" -gt "$n_full" ] && ok || bad "the export with room stored nothing"
+else
+  skip "no private mount namespace here (unshare): the full disk is not tried"
 fi
 
 section "no cache directory at all (neither XDG_CACHE_HOME nor HOME): silent"
