@@ -14,11 +14,13 @@
 #                         write; builds from before it have no such option
 # Needs: runs, and a writable $work for the failing run's messages.
 now_s() { date +%s.%N; }
+# run_quiet CMD...: CMD with its output dropped; a failure stops the bench
+run_quiet() { "$@" >/dev/null 2>"$work/timing.err" || { echo "failed: $*" >&2; cat "$work/timing.err" >&2; exit 1; }; }
 time_once() {
   [ -n "${prep:-}" ] && "$prep"
   local s
   s=$(now_s)
-  "$@" >/dev/null 2>"$work/timing.err" || { echo "failed: $*" >&2; cat "$work/timing.err" >&2; exit 1; }
+  run_quiet "$@"
   echo "$(now_s) - $s" | bc -l
 }
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
@@ -31,7 +33,7 @@ median_of() {
 # used, each with the children it waited for ("0m1.234s 0m0.100s")
 cpu_once() {
   [ -n "${prep:-}" ] && "$prep"
-  ( "$@" >/dev/null 2>"$work/timing.err" || { echo "failed: $*" >&2; cat "$work/timing.err" >&2; exit 1; }
+  ( run_quiet "$@"
     times ) | awk 'NR == 2 { t = 0
       for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += 60 * p[1] + p[2] }
       printf "%.3f\n", t }'

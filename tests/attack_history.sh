@@ -208,11 +208,8 @@ else
   unchanged "$limit" "$sum" "a record cut by the file size limit"
 
   # a full disk: a 64 KiB tmpfs in a private mount namespace
-  ns=(unshare -m --propagation private)
-  [ "$uid" = 0 ] || ns=(unshare -rm --propagation private)
-  mkdir -p "$tmp/probe" "$tmp/full"
-  if command -v unshare >/dev/null &&
-    "${ns[@]}" sh -c "mount -t tmpfs -o size=64k tmpfs '$tmp/probe'" 2>/dev/null; then
+  mkdir -p "$tmp/full"
+  if mount_ns "$tmp/probe"; then
     # in the namespace: the tmpfs, a history ending 20 bytes before a page
     # boundary, the rest filled; then the command, and the history's sum
     full=$tmp/full/history.tsv
@@ -228,7 +225,7 @@ sha256sum <'$full' >'$tmp/full.after'
 stat -c %s '$full' >'$tmp/full.size'
 exit \$st
 EOF
-    play_one full "${ns[@]}" bash "$tmp/full.sh"
+    play_one full "${MOUNT_NS[@]}" bash "$tmp/full.sh"
     [ "$st" = 0 ] && ok || bad "play, full disk: exited $st; $err"
     has "$err" "cannot record this session in the history $full: No space left on device"
     lacks "$err" "Input/output error"

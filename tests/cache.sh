@@ -198,12 +198,11 @@ else
 fi
 
 section "a cache on a full disk: the export goes on, one warning, only whole entries"
-# a 128 KiB tmpfs in a private mount namespace (as root unshare -m, as a
-# user unshare -rm) holds a few of the long routine's phrases, then is full
-if [ "$(id -u)" = 0 ]; then ns=(unshare -m --propagation private); else ns=(unshare -rm --propagation private); fi
-mkdir -p "$tmp/fullc" "$tmp/fullcopy"
-if command -v unshare >/dev/null && "${ns[@]}" sh -c "mount -t tmpfs -o size=128k tmpfs '$tmp/fullc'" 2>/dev/null; then
-  st=$("${ns[@]}" bash -c '
+# a 128 KiB tmpfs in a private mount namespace holds a few of the long
+# routine's phrases, then is full
+mkdir -p "$tmp/fullcopy"
+if mount_ns "$tmp/fullc"; then
+  st=$("${MOUNT_NS[@]}" bash -c '
     mount -t tmpfs -o size=128k tmpfs "$1/fullc" || exit 99
     XDG_CACHE_HOME=$1/fullc "$2" export "$3" -o "$1/full.wav" -q 2>"$1/full.err"
     r=$?

@@ -71,11 +71,8 @@ chmod 644 "$short"
 uid=$(id -u)
 # NS: a private mount namespace in which tmpfs can be mounted
 NS=()
-if [ "$uid" = 0 ]; then cand=(unshare -m --propagation private); else cand=(unshare -rm --propagation private); fi
-mkdir -p "$tmp/probe"
-if command -v unshare >/dev/null &&
-  "${cand[@]}" sh -c "mount -t tmpfs -o size=64k tmpfs '$tmp/probe'" 2>/dev/null; then
-  NS=("${cand[@]}")
+if mount_ns "$tmp/probe"; then
+  NS=("${MOUNT_NS[@]}")
 else
   skip "no private mount namespace here (unshare): tmpfs faults fall back to the file size limit"
 fi

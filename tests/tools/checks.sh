@@ -20,5 +20,17 @@ expect() {
   if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, wanted $want; stderr: $err"; fi
   echo "  $got: $(head -n 3 "$e" | cut -c1-200 | tr '\n' ' ')"
 }
+# mount_ns DIR: MOUNT_NS becomes the command that runs a program in a
+# private mount namespace (as root `unshare -m`, as a user `unshare -rm`,
+# root inside it), tried by mounting a tmpfs on DIR in one; fails (and
+# MOUNT_NS is empty) where the machine cannot
+mount_ns() {
+  MOUNT_NS=(unshare -m --propagation private)
+  [ "$(id -u)" = 0 ] || MOUNT_NS=(unshare -rm --propagation private)
+  mkdir -p "$1"
+  command -v unshare >/dev/null && "${MOUNT_NS[@]}" sh -c "mount -t tmpfs -o size=64k tmpfs '$1'" 2>/dev/null && return 0
+  MOUNT_NS=()
+  return 1
+}
 has() { case "$1" in *"$2"*) ok ;; *) bad "expected '$2' in: $1" ;; esac; }
 lacks() { case "$1" in *"$2"*) bad "did not expect '$2' in: $1" ;; *) ok ;; esac; }
